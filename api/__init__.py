@@ -1,0 +1,1 @@
+"""Entry points: the `evidence` CLI and the HTTP API. Only these read settings."""

@@ -1,0 +1,1 @@
+"""Shared domain types and the root error; imports no framework."""

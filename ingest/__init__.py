@@ -1,0 +1,1 @@
+"""Ingestion: hash while copying, read back, probe, playback copies, recordings."""

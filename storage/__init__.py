@@ -1,0 +1,1 @@
+"""Object stores (local folder, S3 with Object Lock) and the database."""
