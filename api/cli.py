@@ -1,0 +1,216 @@
+"""The `evidence` command line. Exit 0 = success/intact, 1 = problems found, 2 = usage/config."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from api.home import Home, init_home, open_home
+from api.settings import Settings
+from custody.proofs import check_consistency_document, check_inclusion_document
+from custody.report import VerifyReport
+from custody.tiles import export_tiles, verify_export
+from custody.verify import verify_database
+from domain.errors import ConfigError, EvidenceError
+
+app = typer.Typer(help="Body-camera evidence ingestion and chain of custody.",
+                  no_args_is_help=True, add_completion=False)
+log_app = typer.Typer(help="The custody log: checkpoints, proofs, export.", no_args_is_help=True)
+app.add_typer(log_app, name="log")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def _home() -> Home:
+    return open_home(Settings())
+
+
+@app.command()
+def init(origin: Annotated[str | None, typer.Option(
+        help="Checkpoint origin line, e.g. evidence.example.gov.cn/office-3.")] = None,
+        as_json: JsonOption = False) -> None:
+    """Create $EVIDENCE_HOME with its database, object folder and signing key."""
+    home, created = init_home(Settings(), origin)
+    vkey = home.verifier().vkey()
+    if as_json:
+        emit_json({"home": str(home.root), "created": created, "origin": home.origin,
+                   "vkey": vkey})
+        return
+    verb = "Created" if created else "Already initialised:"
+    out.print(f"{verb} evidence home {home.root}")
+    out.print(f"  log origin   {home.origin}")
+    out.print(f"  verifier key {vkey}")
+
+
+def render_report(report: VerifyReport, as_json: bool) -> None:
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        status = "[green]INTACT[/green]" if report.ok else "[red]PROBLEMS FOUND[/red]"
+        out.print(f"{status}  {report.source}")
+        out.print(f"  entries {report.entries}, checkpoints {report.checkpoints}, "
+                  f"objects {report.objects}, latest signed size {report.latest_checkpoint_size}")
+        out.print(f"  checks: {', '.join(report.checks) or 'none'}")
+        for note in report.notes:
+            out.print(f"  note: {note}")
+        if report.problems:
+            table = Table("entry", "kind", "problem")
+            for p in report.problems:
+                table.add_row("" if p.index is None else str(p.index), p.kind, p.message)
+            out.print(table)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def verify(
+    objects: Annotated[bool, typer.Option(
+        "--objects", help="Also re-hash every stored object named by an event.")] = False,
+    export: Annotated[Path | None, typer.Option(
+        help="Verify a `log export` folder offline, with no database.")] = None,
+    vkey: Annotated[str | None, typer.Option(
+        help="Verifier key to trust (default: the home's, or the export's own).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Walk the whole custody log and report every problem."""
+    if export is not None:
+        if objects:
+            raise ConfigError("--objects needs the database and store",
+                              hint="drop --objects when verifying an export")
+        render_report(verify_export(export, vkey), as_json)
+        return
+    home = _home()
+    verifier = _verifier(home, vkey)
+    report = verify_database(home.engine(), verifier, home.origin)
+    if objects:
+        from ingest.fixity import verify_objects  # noqa: PLC0415 - needs the store
+        verify_objects(home, report)
+    render_report(report, as_json)
+
+
+def _verifier(home: Home, vkey: str | None) -> Any:
+    from custody.note import Verifier  # noqa: PLC0415
+    return Verifier.from_vkey(vkey) if vkey else home.verifier()
+
+
+@log_app.command("checkpoint")
+def log_checkpoint(as_json: JsonOption = False) -> None:
+    """Sign a checkpoint of the current log size (returns the latest if unchanged)."""
+    cp = _home().custody_log().checkpoint()
+    if as_json:
+        emit_json({"size": cp.size, "root_hash": cp.root_hash.hex(), "note": cp.note})
+    else:
+        out.print(cp.note, end="", highlight=False)
+
+
+@log_app.command("checkpoints")
+def log_checkpoints(as_json: JsonOption = False) -> None:
+    """List every signed checkpoint (JSON lines with --json)."""
+    for cp in _home().custody_log().checkpoints():
+        if as_json:
+            emit_json({"size": cp.size, "root_hash": cp.root_hash.hex(),
+                       "created_at": cp.created_at.isoformat()})
+        else:
+            out.print(f"{cp.size:>10}  {cp.root_hash.hex()}  {cp.created_at.isoformat()}")
+
+
+@log_app.command("key")
+def log_key() -> None:
+    """Print the C2SP verifier key string of this log."""
+    sys.stdout.write(_home().verifier().vkey() + "\n")
+
+
+@log_app.command("show")
+def log_show(start: int = 0, end: Annotated[int | None, typer.Option()] = None) -> None:
+    """Print entries as JSON lines (their exact leaf bytes)."""
+    for _seq, leaf in _home().custody_log().entries(start, end):
+        sys.stdout.write(leaf.decode("utf-8") + "\n")
+
+
+@log_app.command("prove")
+def log_prove(
+    entry: Annotated[int | None, typer.Option(help="Entry index for an inclusion proof.")] = None,
+    size: Annotated[int | None, typer.Option(help="Signed tree size (default latest).")] = None,
+    old: Annotated[int | None, typer.Option(help="Old size for a consistency proof.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Inclusion proof of --entry in the signed tree of --size, or consistency from --old."""
+    log = _home().custody_log()
+    if (entry is None) == (old is None):
+        raise ConfigError("give exactly one of --entry (inclusion) or --old (consistency)")
+    doc = (log.inclusion_proof(entry, size).to_json() if entry is not None
+           else log.consistency_proof(old, size).to_json())  # type: ignore[arg-type]
+    if as_json:
+        emit_json(doc)
+    else:
+        out.print_json(data=doc)
+
+
+@log_app.command("check-proof")
+def log_check_proof(
+    path: Annotated[Path, typer.Argument(help="A JSON file written by `log prove --json`.")],
+    vkey: Annotated[str | None, typer.Option(help="Verifier key to trust.")] = None,
+) -> None:
+    """Check a proof offline against a signed checkpoint."""
+    from custody.note import Verifier  # noqa: PLC0415
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read proof {path}: {exc}") from None
+    verifier = Verifier.from_vkey(vkey) if vkey else _home().verifier()
+    if "old_checkpoint" in doc:
+        cp = check_consistency_document(doc, verifier)
+    else:
+        cp = check_inclusion_document(doc, verifier)
+    out.print(f"proof verifies against the checkpoint of size {cp.size} signed by {verifier.name}")
+
+
+@log_app.command("export")
+def log_export(directory: Annotated[Path, typer.Argument(help="New or empty folder.")]) -> None:
+    """Write the log as a static C2SP tlog-tiles tree plus its verifier key."""
+    home = _home()
+    size = export_tiles(home.engine(), home.verifier().vkey(), directory)
+    out.print(f"exported {size} entries to {directory} (tlog-tiles; verifier key in vkey)")
+
+
+def main() -> None:
+    """Entry point: render project errors in one place with the contract's exit codes."""
+    try:
+        app(standalone_mode=False)
+    except EvidenceError as exc:
+        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        if exc.hint:
+            err.print(f"  what to do: {exc.hint}", highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors come through here in non-standalone mode
+        import click  # noqa: PLC0415
+
+        if isinstance(exc, click.exceptions.UsageError | click.exceptions.BadParameter):
+            exc.show()
+            sys.exit(2)
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

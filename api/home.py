@@ -1,0 +1,89 @@
+"""The evidence home folder: layout, `init`, and opening its parts."""
+
+from __future__ import annotations
+
+import json
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from api.settings import Settings
+from custody.log import CustodyLog
+from custody.note import Ed25519Signer, Verifier, load_signer_key_file, write_signer_key_file
+from domain.errors import ConfigError
+from storage.db import make_engine, migrate, sqlite_url
+
+CONFIG_FILE = "evidence.json"
+KEY_FILE = "keys/log.key"
+VKEY_FILE = "keys/log.vkey"
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+    database_url: str
+    origin: str
+
+    @property
+    def objects(self) -> Path:
+        return self.root / "objects"
+
+    @property
+    def key_path(self) -> Path:
+        return self.root / KEY_FILE
+
+    @property
+    def vkey_path(self) -> Path:
+        return self.root / VKEY_FILE
+
+    def engine(self) -> Engine:
+        return make_engine(self.database_url)
+
+    def verifier(self) -> Verifier:
+        return Verifier.from_vkey(self.vkey_path.read_text(encoding="utf-8").strip())
+
+    def custody_log(self, engine: Engine | None = None) -> CustodyLog:
+        signer = load_signer_key_file(self.key_path)
+        return CustodyLog(engine or self.engine(), signer, self.origin)
+
+
+def default_origin() -> str:
+    return f"evidence.local/{socket.gethostname().lower() or 'station'}/custody"
+
+
+def init_home(settings: Settings, origin: str | None = None) -> tuple[Home, bool]:
+    """Create the home, its key and database; returns (home, created)."""
+    root = settings.home.resolve()
+    config_path = root / CONFIG_FILE
+    if config_path.exists():
+        home = open_home(settings)
+        migrate(home.engine())
+        return home, False
+    origin = origin or settings.log_origin or default_origin()
+    (root / "objects").mkdir(parents=True, exist_ok=True)
+    (root / "keys").mkdir(mode=0o700, exist_ok=True)
+    key_path = root / KEY_FILE
+    if key_path.exists():
+        signer = load_signer_key_file(key_path)
+    else:
+        signer = Ed25519Signer.generate(origin)
+        write_signer_key_file(key_path, signer)
+    (root / VKEY_FILE).write_text(signer.verifier_key() + "\n", encoding="utf-8")
+    database_url = settings.database_url or sqlite_url(root / "evidence.db")
+    migrate(make_engine(database_url))
+    config_path.write_text(json.dumps({"origin": origin}, indent=2) + "\n", encoding="utf-8")
+    return open_home(settings), True
+
+
+def open_home(settings: Settings) -> Home:
+    root = settings.home.resolve()
+    config_path = root / CONFIG_FILE
+    if not config_path.exists():
+        raise ConfigError(f"{root} is not an evidence home",
+                          hint="run `evidence init` first, or set EVIDENCE_HOME")
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    origin = settings.log_origin or config["origin"]
+    database_url = settings.database_url or sqlite_url(root / "evidence.db")
+    return Home(root=root, database_url=database_url, origin=origin)

@@ -1,0 +1,206 @@
+"""Custody events and their canonical bytes.
+
+An event is a JSON object in RFC 8785 (JCS) canonical form. We encode with
+orjson (sorted keys, compact, UTF-8) and restrict values to the domain where
+that output is byte-identical to RFC 8785: ASCII object keys (so UTF-16 and
+code-point key order agree), NFC strings, integers within +/-(2**53 - 1) and
+no floats. ``tests/test_events.py`` pins the equality against the ``rfc8785``
+reference package with hypothesis; orjson is used because the reference
+encoder costs ~28 us per event, over the whole append budget.
+
+The decoder accepts only bytes that re-encode to themselves: key order,
+whitespace, duplicate keys, escapes, floats and non-NFC text all fail.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from domain.errors import EvidenceError
+
+EVENT_VERSION = "evidence-custody/v1"
+MAX_EVENT_BYTES = 65535  # tlog-tiles entry bundles use a 16-bit length prefix
+MAX_SAFE_INT = 2**53 - 1
+_TYPE_RE = re.compile(r"^[a-z0-9_-]+(:[a-z0-9_-]+)+$")
+_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
+_HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+# A number token with a fraction/exponent, or 16+ digits, may be a float or an
+# unsafe integer; only then is the slow structural walk needed.
+_SUSPECT_NUMBER_RE = re.compile(rb"[:,\[]-?\d+[.eE]|\d{16}")
+_TOP_FIELDS = frozenset({"v", "seq", "prev", "type", "actor", "subject", "time", "details"})
+
+JSON = None | bool | int | str | list["JSON"] | dict[str, "JSON"]
+
+
+class EventError(EvidenceError):
+    """An event is malformed or not in canonical form."""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The evidence an event is about."""
+
+    evidence_id: str
+    sha256: str
+
+    def to_json(self) -> dict[str, JSON]:
+        return {"evidence_id": self.evidence_id, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """What a caller asks to record; the log assigns ``seq`` and ``prev``."""
+
+    type: str
+    actor: str
+    subject: Subject | None = None
+    details: Mapping[str, JSON] = field(default_factory=dict)
+    time: datetime | None = None
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with a ``Z`` suffix; naive datetimes are refused."""
+    if moment.tzinfo is None:
+        raise EventError("event time has no timezone", hint="pass an aware UTC datetime")
+    moment = moment.astimezone(UTC)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def parse_time(text: str) -> datetime:
+    if not _TIME_RE.match(text):
+        raise EventError(f"time {text!r} is not RFC 3339 UTC (YYYY-MM-DDThh:mm:ss[.f]Z)")
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+
+
+def normalise(value: Any, path: str = "$") -> JSON:
+    """Return ``value`` inside the canonical domain (NFC strings) or raise."""
+    if value is None or isinstance(value, bool):
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, int):
+        if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+            raise EventError(f"{path}: integer {value} is outside +/-(2**53-1)",
+                             hint="store it as a decimal string")
+        return value
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, float):
+        raise EventError(f"{path}: floats are not allowed in custody events",
+                         hint="use integers (e.g. milliseconds) or decimal strings")
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, Mapping):
+        out: dict[str, JSON] = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise EventError(f"{path}: object key {key!r} must be an ASCII string")
+            out[key] = normalise(item, f"{path}.{key}")
+        return out
+    if isinstance(value, list | tuple):
+        return [normalise(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    raise EventError(f"{path}: {type(value).__name__} cannot be stored in a custody event")
+
+
+def canonical_bytes(obj: Mapping[str, JSON]) -> bytes:
+    """Canonical bytes of an object already inside the domain (see ``normalise``)."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+
+
+def build_event(draft: EventDraft, seq: int, prev: str | None, now: datetime) -> bytes:
+    """The exact leaf bytes for ``draft`` at position ``seq`` after ``prev``."""
+    if not _TYPE_RE.match(draft.type):
+        raise EventError(f"event type {draft.type!r} is not namespaced",
+                         hint="use lower-case parts joined by ':', e.g. evidence:file:ingested")
+    if not draft.actor:
+        raise EventError("event has no actor", hint="name the user, station or job acting")
+    event = {
+        "v": EVENT_VERSION,
+        "seq": seq,
+        "prev": prev,
+        "type": draft.type,
+        "actor": draft.actor,
+        "subject": draft.subject.to_json() if draft.subject else None,
+        "time": format_time(draft.time or now),
+        "details": draft.details,
+    }
+    data = canonical_bytes(normalise(event))  # type: ignore[arg-type]
+    if len(data) > MAX_EVENT_BYTES:
+        raise EventError(
+            f"event of type {draft.type} is {len(data)} bytes, over the {MAX_EVENT_BYTES} limit",
+            hint="store bulky details as a custody document and put its SHA-256 in the event",
+        )
+    return data
+
+
+def _check_domain(value: Any, path: str) -> None:
+    if isinstance(value, float):
+        raise EventError(f"{path}: floats are not canonical custody values")
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, int) and not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
+        raise EventError(f"{path}: integer outside +/-(2**53-1)")
+    if isinstance(value, str) and not unicodedata.is_normalized("NFC", value):
+        raise EventError(f"{path}: text is not in Unicode NFC form")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not key.isascii():
+                raise EventError(f"{path}: object key {key!r} is not ASCII")
+            _check_domain(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_domain(item, f"{path}[{i}]")
+
+
+def decode_event(data: bytes) -> dict[str, Any]:
+    """Parse leaf bytes, refusing anything that is not exactly canonical."""
+    if len(data) > MAX_EVENT_BYTES:
+        raise EventError(f"entry is {len(data)} bytes, over the {MAX_EVENT_BYTES} limit")
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise EventError(f"entry is not valid UTF-8 JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise EventError("entry is not a JSON object")
+    if orjson.dumps(obj, option=orjson.OPT_SORT_KEYS) != data:
+        raise EventError("entry bytes are not in RFC 8785 canonical form "
+                         "(key order, whitespace, escapes or a duplicate key)")
+    if not data.isascii() or _SUSPECT_NUMBER_RE.search(data):
+        _check_domain(obj, "$")
+    _check_schema(obj)
+    return obj
+
+
+def _check_schema(obj: dict[str, Any]) -> None:
+    if obj.keys() != _TOP_FIELDS:
+        missing = sorted(_TOP_FIELDS - obj.keys())
+        extra = sorted(obj.keys() - _TOP_FIELDS)
+        raise EventError(f"entry fields differ from the schema (missing {missing}, extra {extra})")
+    if obj["v"] != EVENT_VERSION:
+        raise EventError(f"unknown event version {obj['v']!r}")
+    seq, prev = obj["seq"], obj["prev"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise EventError("entry seq is not a non-negative integer")
+    if prev is not None and not (isinstance(prev, str) and _HEX64_RE.match(prev)):
+        raise EventError("entry prev is not null or a lower-case hex SHA-256")
+    if not isinstance(obj["type"], str) or not _TYPE_RE.match(obj["type"]):
+        raise EventError("entry type is not a namespaced string")
+    if not isinstance(obj["actor"], str) or not obj["actor"]:
+        raise EventError("entry actor is empty")
+    subject = obj["subject"]
+    if subject is not None and not (isinstance(subject, dict)
+                                    and isinstance(subject.get("evidence_id"), str)
+                                    and isinstance(subject.get("sha256"), str)):
+        raise EventError("entry subject is not null or {evidence_id, sha256}")
+    if not isinstance(obj["time"], str) or not _TIME_RE.match(obj["time"]):
+        raise EventError("entry time is not RFC 3339 UTC")
+    if not isinstance(obj["details"], dict):
+        raise EventError("entry details is not an object")
