@@ -1,0 +1,551 @@
+"""C2SP signed notes (c2sp.org/signed-note) with Ed25519 keys.
+
+A signed note is UTF-8 text ending in a newline, a blank line, then one or
+more lines ``— <key name> <base64(key id || signature)>``. The key id is the
+first four bytes of SHA-256(name || 0x0A || 0x01 || public key). Parsing is
+strict (canonical base64, no stray control characters) so that no edit of a
+note's bytes can leave it verifying as the original text.
+
+Key strings follow golang.org/x/mod/sumdb/note:
+verifier ``<name>+<hex key id>+<base64(0x01 || public key)>`` and signer
+``PRIVATE+KEY+<name>+<hex key id>+<base64(0x01 || seed)>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import secrets
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+
+from domain.errors import AlreadyExists, ConfigError, IntegrityError
+
+ED25519_ALGORITHM = 0x01
+KEY_ID_SIZE = 4
+ED25519_PUBLIC_KEY_SIZE = 32
+ED25519_SEED_SIZE = 32
+ED25519_SIGNATURE_SIZE = 64
+# The spec asks verifiers to cap signatures and to accept at least 16.
+MAX_SIGNATURES = 100
+
+SIGNATURE_PREFIX = "\u2014 "  # em dash, space
+PRIVATE_KEY_PREFIX = "PRIVATE+KEY+"
+
+
+class NoteError(IntegrityError):
+    """A signed note is malformed, carries a bad signature, or no trusted key signed it."""
+
+
+class NoteKeyError(NoteError):
+    """A signer or verifier key string is malformed or its key id does not match its key."""
+
+
+def is_valid_key_name(name: str) -> bool:
+    """Key names are non-empty and contain no '+', no Unicode space and no control character."""
+    return (
+        bool(name)
+        and "+" not in name
+        and not any(ch.isspace() or ord(ch) < 0x20 or ch == "\x7f" for ch in name)
+    )
+
+
+def compute_key_id(name: str, public_key: bytes) -> bytes:
+    """First four bytes of SHA-256(name || 0x0A || 0x01 || public key)."""
+    digest = hashlib.sha256(
+        name.encode("utf-8") + b"\n" + bytes([ED25519_ALGORITHM]) + public_key
+    ).digest()
+    return digest[:KEY_ID_SIZE]
+
+
+def _decode_canonical_base64(encoded: str) -> bytes | None:
+    """Strict standard base64: the only accepted spelling of the bytes, else None."""
+    try:
+        decoded = base64.b64decode(encoded.encode("ascii"), validate=True)
+    except (UnicodeEncodeError, binascii.Error):
+        return None
+    # Non-zero padding bits decode to the same bytes; refuse them so that a
+    # bit flip in a signature line can never leave the note verifying.
+    if base64.b64encode(decoded).decode("ascii") != encoded:
+        return None
+    return decoded
+
+
+def _parse_key_id_hex(key_id_hex: str) -> bytes | None:
+    if len(key_id_hex) != 2 * KEY_ID_SIZE or key_id_hex != key_id_hex.lower():
+        return None
+    try:
+        return bytes.fromhex(key_id_hex)
+    except ValueError:
+        return None
+
+
+@runtime_checkable
+class Signer(Protocol):
+    """Something that signs note text with an Ed25519 key (a file key, an HSM, a KMS)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key_id(self) -> bytes: ...
+
+    def sign(self, message: bytes) -> bytes:
+        """Return the 64-byte Ed25519 signature of ``message``."""
+        ...
+
+    def verifier_key(self) -> str:
+        """Return the public verifier key string ``<name>+<hex key id>+<base64>``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """A trusted Ed25519 public key under a key name."""
+
+    name: str
+    key_id: bytes
+    public_key: bytes
+
+    def __post_init__(self) -> None:
+        if not is_valid_key_name(self.name):
+            raise NoteKeyError(
+                f"Verifier key name {self.name!r} is not a valid note key name.",
+                hint="Use a non-empty name without '+', spaces or control characters.",
+            )
+        if len(self.public_key) != ED25519_PUBLIC_KEY_SIZE:
+            raise NoteKeyError(
+                f"Verifier key {self.name!r} has a {len(self.public_key)}-byte public key; "
+                f"Ed25519 public keys are {ED25519_PUBLIC_KEY_SIZE} bytes."
+            )
+        if self.key_id != compute_key_id(self.name, self.public_key):
+            raise NoteKeyError(
+                f"Verifier key {self.name!r}: key id {self.key_id.hex()} does not match "
+                "the name and public key.",
+                hint="The verifier key string is corrupt or was edited; obtain it again.",
+            )
+
+    @classmethod
+    def from_public_key(cls, name: str, public_key: bytes) -> Verifier:
+        """Build a verifier, computing the key id from the name and public key."""
+        return cls(name=name, key_id=compute_key_id(name, public_key), public_key=public_key)
+
+    @classmethod
+    def from_vkey(cls, vkey: str) -> Verifier:
+        """Parse ``<name>+<hex key id>+<base64(0x01 || public key)>``."""
+        parts = vkey.strip().split("+", 2)
+        if len(parts) != 3:
+            raise NoteKeyError(
+                "Verifier key is not of the form <name>+<hex key id>+<base64 key>.",
+                hint="Copy the whole verifier key string printed when the key was created.",
+            )
+        name, key_id_hex, key_b64 = parts
+        key_id = _parse_key_id_hex(key_id_hex)
+        if key_id is None:
+            raise NoteKeyError(
+                f"Verifier key {name!r}: key id {key_id_hex!r} is not 8 lowercase hex digits."
+            )
+        key = _decode_canonical_base64(key_b64)
+        if key is None or len(key) != 1 + ED25519_PUBLIC_KEY_SIZE:
+            raise NoteKeyError(
+                f"Verifier key {name!r}: the key part is not base64 of 33 bytes "
+                "(algorithm byte and Ed25519 public key)."
+            )
+        if key[0] != ED25519_ALGORITHM:
+            raise NoteKeyError(
+                f"Verifier key {name!r} uses algorithm {key[0]:#04x}; only Ed25519 (0x01) "
+                "is supported."
+            )
+        return cls(name=name, key_id=key_id, public_key=key[1:])
+
+    def vkey(self) -> str:
+        """The verifier key string ``<name>+<hex key id>+<base64(0x01 || public key)>``."""
+        encoded = base64.b64encode(bytes([ED25519_ALGORITHM]) + self.public_key).decode("ascii")
+        return f"{self.name}+{self.key_id.hex()}+{encoded}"
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        """True if ``signature`` is this key's Ed25519 signature of ``message``."""
+        if len(signature) != ED25519_SIGNATURE_SIZE:
+            return False
+        try:
+            Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
+
+
+class Ed25519Signer:
+    """A signer holding an Ed25519 private key in memory. Never prints the key."""
+
+    __slots__ = ("_key_id", "_name", "_private_key", "_public_key")
+
+    def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
+        if not is_valid_key_name(name):
+            raise NoteKeyError(
+                f"Signer key name {name!r} is not a valid note key name.",
+                hint="Use a non-empty name without '+', spaces or control characters, "
+                "for example 'example.org/custody-log'.",
+            )
+        self._name = name
+        self._private_key = private_key
+        self._public_key = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self._key_id = compute_key_id(name, self._public_key)
+
+    @classmethod
+    def generate(cls, name: str) -> Ed25519Signer:
+        """A new signer with a fresh random key."""
+        if not is_valid_key_name(name):
+            raise ConfigError(
+                f"Key name {name!r} is not a valid note key name.",
+                hint="Use a non-empty name without '+', spaces or control characters, "
+                "for example 'example.org/custody-log'.",
+            )
+        return cls(name, Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_signer_key(cls, signer_key: str) -> Ed25519Signer:
+        """Parse ``PRIVATE+KEY+<name>+<hex key id>+<base64(0x01 || seed)>``.
+
+        Error messages never repeat the key material.
+        """
+        text = signer_key.strip()
+        if not text.startswith(PRIVATE_KEY_PREFIX):
+            raise NoteKeyError(
+                "Signer key does not start with PRIVATE+KEY+.",
+                hint="Use the signer key string written when the key was generated.",
+            )
+        parts = text[len(PRIVATE_KEY_PREFIX) :].split("+", 2)
+        if len(parts) != 3:
+            raise NoteKeyError(
+                "Signer key is not of the form PRIVATE+KEY+<name>+<hex key id>+<base64 key>."
+            )
+        name, key_id_hex, key_b64 = parts
+        key_id = _parse_key_id_hex(key_id_hex)
+        if key_id is None:
+            raise NoteKeyError(
+                f"Signer key {name!r}: key id {key_id_hex!r} is not 8 lowercase hex digits."
+            )
+        key = _decode_canonical_base64(key_b64)
+        if key is None or len(key) != 1 + ED25519_SEED_SIZE:
+            raise NoteKeyError(
+                f"Signer key {name!r}: the key part is not base64 of 33 bytes "
+                "(algorithm byte and Ed25519 seed)."
+            )
+        if key[0] != ED25519_ALGORITHM:
+            raise NoteKeyError(
+                f"Signer key {name!r} uses algorithm {key[0]:#04x}; only Ed25519 (0x01) "
+                "is supported."
+            )
+        signer = cls(name, Ed25519PrivateKey.from_private_bytes(key[1:]))
+        if signer.key_id != key_id:
+            raise NoteKeyError(
+                f"Signer key {name!r}: key id {key_id_hex} does not match the name and key.",
+                hint="The signer key is corrupt or was edited; restore it from a backup.",
+            )
+        return signer
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def key_id(self) -> bytes:
+        return self._key_id
+
+    @property
+    def public_key(self) -> bytes:
+        return self._public_key
+
+    def sign(self, message: bytes) -> bytes:
+        return self._private_key.sign(message)
+
+    def verifier(self) -> Verifier:
+        return Verifier(name=self._name, key_id=self._key_id, public_key=self._public_key)
+
+    def verifier_key(self) -> str:
+        return self.verifier().vkey()
+
+    def signer_key(self) -> str:
+        """The secret ``PRIVATE+KEY+...`` string; store it only in a 0600 file."""
+        seed = self._private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        encoded = base64.b64encode(bytes([ED25519_ALGORITHM]) + seed).decode("ascii")
+        return f"{PRIVATE_KEY_PREFIX}{self._name}+{self._key_id.hex()}+{encoded}"
+
+    def __repr__(self) -> str:
+        return f"Ed25519Signer(name={self._name!r}, key_id={self._key_id.hex()!r})"
+
+
+def write_signer_key_file(path: Path, signer: Ed25519Signer) -> None:
+    """Write the signer key to a new file readable only by its owner (mode 0600).
+
+    The file appears complete or not at all, and an existing file is never
+    replaced: losing a log key would orphan every checkpoint it signed.
+    """
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.fchmod(descriptor, 0o600)  # umask cannot widen it, but may narrow it oddly
+            os.write(descriptor, (signer.signer_key() + "\n").encode("utf-8"))
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        try:
+            # link() fails if the target exists, unlike rename(): no overwrite race.
+            os.link(temporary, path)
+        except FileExistsError:
+            raise AlreadyExists(
+                f"Signer key file {path} already exists; refusing to overwrite it.",
+                hint="Move the existing key aside deliberately, or choose another path.",
+            ) from None
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError as error:
+        raise ConfigError(
+            f"Could not write signer key file {path}: {error.strerror}.",
+            hint="Check that the directory exists and is writable.",
+        ) from error
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def load_signer_key_file(path: Path) -> Ed25519Signer:
+    """Read a signer key file, refusing one that group or others can access."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError as error:
+        raise ConfigError(
+            f"Could not open signer key file {path}: {error.strerror}.",
+            hint="Check the path in the configuration.",
+        ) from error
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise ConfigError(f"Signer key file {path} is not a regular file.")
+        permissions = stat.S_IMODE(status.st_mode)
+        if permissions & 0o077:
+            raise ConfigError(
+                f"Signer key file {path} has mode {permissions:04o}: group or others can "
+                "access the private key.",
+                hint=f"Run 'chmod 600 {path}' and consider rotating the key if others read it.",
+            )
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            content = handle.read(64 * 1024)
+    finally:
+        os.close(descriptor)
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NoteKeyError(f"Signer key file {path} is not UTF-8 text.") from None
+    return Ed25519Signer.from_signer_key(text)
+
+
+@dataclass(frozen=True)
+class NoteSignature:
+    """One signature line: key name, 4-byte key id, signature bytes (without the id)."""
+
+    name: str
+    key_id: bytes
+    signature: bytes
+
+    def line(self) -> str:
+        encoded = base64.b64encode(self.key_id + self.signature).decode("ascii")
+        return f"{SIGNATURE_PREFIX}{self.name} {encoded}\n"
+
+
+@dataclass(frozen=True)
+class SignedNote:
+    """A parsed, not yet verified, signed note."""
+
+    text: str
+    signatures: tuple[NoteSignature, ...]
+
+    def serialize(self) -> str:
+        """The note in wire form: text, blank line, signature lines."""
+        return self.text + "\n" + "".join(signature.line() for signature in self.signatures)
+
+
+def _check_characters(note: str, what: str) -> None:
+    for character in note:
+        if ord(character) < 0x20 and character != "\n":
+            raise NoteError(
+                f"{what} contains control character {ord(character):#04x}; only newline is allowed."
+            )
+
+
+def _check_text(text: str) -> None:
+    if not text:
+        raise NoteError("Note text is empty; a signed note needs at least one line of text.")
+    if not text.endswith("\n"):
+        raise NoteError("Note text does not end with a newline.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise NoteError("Note text is not valid UTF-8 (it contains a lone surrogate).") from None
+    _check_characters(text, "Note text")
+
+
+def sign_note(text: str, signers: Sequence[Signer]) -> str:
+    """Sign ``text`` with every signer and return the complete signed note.
+
+    Each signature is checked against the signer's own verifier key before it
+    is returned, so a faulty HSM or a mismatched key cannot publish a note that
+    nobody can verify.
+    """
+    _check_text(text)
+    if not signers:
+        raise NoteError("No signer given; a signed note needs at least one signature.")
+    message = text.encode("utf-8")
+    seen: set[tuple[str, bytes]] = set()
+    signatures: list[NoteSignature] = []
+    for signer in signers:
+        name, key_id = signer.name, bytes(signer.key_id)
+        if not is_valid_key_name(name):
+            raise NoteError(f"Signer key name {name!r} is not a valid note key name.")
+        if (name, key_id) in seen:
+            raise NoteError(f"Signer {name!r} ({key_id.hex()}) was given twice.")
+        seen.add((name, key_id))
+        verifier = Verifier.from_vkey(signer.verifier_key())
+        if (verifier.name, verifier.key_id) != (name, key_id):
+            raise NoteError(
+                f"Signer {name!r} reports key id {key_id.hex()} but its verifier key is "
+                f"{verifier.name!r} ({verifier.key_id.hex()}).",
+                hint="The signer is misconfigured; check its key name and key.",
+            )
+        signature = bytes(signer.sign(message))
+        if not verifier.verify(message, signature):
+            raise NoteError(
+                f"Signer {name!r} ({key_id.hex()}) produced a signature that does not verify "
+                "with its own public key.",
+                hint="The signing key or device is faulty; do not publish with it.",
+            )
+        signatures.append(NoteSignature(name=name, key_id=key_id, signature=signature))
+    return SignedNote(text=text, signatures=tuple(signatures)).serialize()
+
+
+def _as_text(note: str | bytes) -> str:
+    if isinstance(note, bytes):
+        try:
+            return note.decode("utf-8")
+        except UnicodeDecodeError:
+            raise NoteError("Signed note is not valid UTF-8.") from None
+    try:
+        note.encode("utf-8")
+    except UnicodeEncodeError:
+        raise NoteError("Signed note is not valid UTF-8 (it contains a lone surrogate).") from None
+    return note
+
+
+def _parse_signature_line(line: str) -> NoteSignature:
+    if not line.startswith(SIGNATURE_PREFIX):
+        raise NoteError(
+            f"Signature line {line[:80]!r} does not start with an em dash (U+2014) and a space."
+        )
+    name, separator, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
+    if not separator:
+        raise NoteError(
+            f"Signature line {line[:80]!r} has no space between key name and signature."
+        )
+    if not is_valid_key_name(name):
+        raise NoteError(f"Signature line key name {name[:80]!r} is not a valid note key name.")
+    decoded = _decode_canonical_base64(encoded)
+    if decoded is None:
+        raise NoteError(f"Signature by {name!r} is not canonical standard base64.")
+    if len(decoded) <= KEY_ID_SIZE:
+        raise NoteError(
+            f"Signature by {name!r} is {len(decoded)} bytes; it must hold a 4-byte key id "
+            "and a signature."
+        )
+    return NoteSignature(name=name, key_id=decoded[:KEY_ID_SIZE], signature=decoded[KEY_ID_SIZE:])
+
+
+def parse_note(note: str | bytes) -> SignedNote:
+    """Split a signed note into text and signature lines, checking the format strictly.
+
+    Signatures are not verified here; use :func:`open_note`.
+    """
+    content = _as_text(note)
+    _check_characters(content, "Signed note")
+    if not content.endswith("\n"):
+        raise NoteError("Signed note does not end with a newline.")
+    # The text ends at the last blank line; signature lines are never empty.
+    separator = content.rfind("\n\n")
+    if separator < 0:
+        raise NoteError("Signed note has no blank line between the text and the signatures.")
+    text = content[: separator + 1]
+    signature_block = content[separator + 2 :]
+    if not signature_block:
+        raise NoteError("Signed note has no signature lines after the blank line.")
+    lines = signature_block[:-1].split("\n")
+    if len(lines) > MAX_SIGNATURES:
+        raise NoteError(
+            f"Signed note has {len(lines)} signature lines; at most {MAX_SIGNATURES} are accepted."
+        )
+    signatures = tuple(_parse_signature_line(line) for line in lines)
+    return SignedNote(text=text, signatures=signatures)
+
+
+def _index_verifiers(verifiers: Sequence[Verifier]) -> dict[tuple[str, bytes], Verifier]:
+    known: dict[tuple[str, bytes], Verifier] = {}
+    for verifier in verifiers:
+        identity = (verifier.name, verifier.key_id)
+        existing = known.get(identity)
+        if existing is not None and existing.public_key != verifier.public_key:
+            raise NoteKeyError(
+                f"Two trusted keys share the name {verifier.name!r} and key id "
+                f"{verifier.key_id.hex()}.",
+                hint="Remove one of them from the trusted verifier keys.",
+            )
+        known[identity] = verifier
+    return known
+
+
+def open_note(note: str | bytes, verifiers: Sequence[Verifier]) -> str:
+    """Return the note text if a trusted key signed it.
+
+    Signatures from unknown keys (name and key id not both matching a trusted
+    key) are ignored, as the spec requires. Every signature from a trusted key
+    must verify; a single failure rejects the whole note.
+    """
+    parsed = parse_note(note)
+    known = _index_verifiers(verifiers)
+    message = parsed.text.encode("utf-8")
+    verified_by: list[str] = []
+    for signature in parsed.signatures:
+        verifier = known.get((signature.name, signature.key_id))
+        if verifier is None:
+            continue
+        if not verifier.verify(message, signature.signature):
+            raise NoteError(
+                f"Signature by trusted key {signature.name!r} ({signature.key_id.hex()}) "
+                "does not verify: the note was altered or forged.",
+                hint="Do not rely on this note; fetch it again from the source.",
+            )
+        verified_by.append(signature.name)
+    if not verified_by:
+        names = ", ".join(sorted({f"{s.name} ({s.key_id.hex()})" for s in parsed.signatures}))
+        raise NoteError(
+            f"Signed note is signed by no known key (signers: {names}).",
+            hint="Check that the right verifier key is configured.",
+        )
+    return parsed.text
