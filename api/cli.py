@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 from rich.console import Console
 from rich.table import Table
 
@@ -19,8 +20,22 @@ from custody.tiles import export_tiles, verify_export
 from custody.verify import verify_database
 from domain.errors import ConfigError, EvidenceError
 
+class EvidenceGroup(TyperGroup):
+    """Renders project errors in one place, with the contract's exit codes."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EvidenceError as exc:
+            err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+            if exc.hint:
+                err.print(f"  what to do: {exc.hint}", highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+
+
 app = typer.Typer(help="Body-camera evidence ingestion and chain of custody.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, cls=EvidenceGroup,
+                  pretty_exceptions_enable=False)
 log_app = typer.Typer(help="The custody log: checkpoints, proofs, export.", no_args_is_help=True)
 app.add_typer(log_app, name="log")
 
@@ -187,29 +202,7 @@ def log_export(directory: Annotated[Path, typer.Argument(help="New or empty fold
 
 
 def main() -> None:
-    """Entry point: render project errors in one place with the contract's exit codes."""
-    try:
-        app(standalone_mode=False)
-    except EvidenceError as exc:
-        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
-        if exc.hint:
-            err.print(f"  what to do: {exc.hint}", highlight=False)
-        sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        err.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors come through here in non-standalone mode
-        import click  # noqa: PLC0415
-
-        if isinstance(exc, click.exceptions.UsageError | click.exceptions.BadParameter):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    app()
 
 
 if __name__ == "__main__":

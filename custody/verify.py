@@ -170,8 +170,8 @@ def verify_database(engine: Engine, verifier: Verifier, origin: str | None,
 
             def entry_rows() -> Iterable[tuple[int, bytes]]:
                 for seq, leaf, leaf_hash in rows:
-                    stored_hashes.extend(leaf_hash)
-                    yield seq, bytes(leaf)
+                    stored_hashes.extend(_as_bytes(leaf_hash))
+                    yield seq, _as_bytes(leaf)
 
             leaves = check_entries(entry_rows(), report, visit)
             _compare_leaf_hashes(leaves, stored_hashes, report)
@@ -187,6 +187,13 @@ def verify_database(engine: Engine, verifier: Verifier, origin: str | None,
                                  hint="check EVIDENCE_DATABASE_URL and that the server is up") from None
     cap_problems(report)
     return report
+
+
+def _as_bytes(value: Any) -> bytes:
+    """A tampered row may hold text or NULL where bytes belong; compare it, don't crash."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    return b"" if value is None else bytes(value)
 
 
 def _compare_leaf_hashes(leaves: bytes, stored: bytes, report: VerifyReport) -> None:

@@ -26,7 +26,9 @@ class ConfigError(EvidenceError):
 
 
 class NotFound(EvidenceError):
-    """A requested object, entry or record does not exist."""
+    """A requested object, entry or record does not exist (a usage error at the CLI)."""
+
+    exit_code = 2
 
 
 class IntegrityError(EvidenceError):
