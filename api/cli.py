@@ -8,17 +8,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from api.home import Home, init_home, open_home
 from api.settings import Settings
+from custody.note import Verifier
 from custody.proofs import check_consistency_document, check_inclusion_document
 from custody.report import VerifyReport
 from custody.tiles import export_tiles, verify_export
 from custody.verify import verify_database
 from domain.errors import ConfigError, EvidenceError
+from ingest.fixity import ObjectCollector, check_objects
+
 
 class EvidenceGroup(TyperGroup):
     """Renders project errors in one place, with the contract's exit codes."""
@@ -109,16 +112,26 @@ def verify(
         return
     home = _home()
     verifier = _verifier(home, vkey)
-    report = verify_database(home.engine(), verifier, home.origin)
-    if objects:
-        from ingest.fixity import verify_objects  # noqa: PLC0415 - needs the store
-        verify_objects(home, report)
+    if not objects:
+        render_report(verify_database(home.engine(), verifier, home.origin), as_json)
+        return
+    collector = ObjectCollector()
+    report = verify_database(home.engine(), verifier, home.origin, visit=collector)
+    check_objects(home.object_store(), collector, report)
     render_report(report, as_json)
 
 
-def _verifier(home: Home, vkey: str | None) -> Any:
-    from custody.note import Verifier  # noqa: PLC0415
+def _verifier(home: Home, vkey: str | None) -> Verifier:
     return Verifier.from_vkey(vkey) if vkey else home.verifier()
+
+
+@app.command()
+def demo() -> None:
+    """Show the custody log working end to end on the embedded default."""
+    from api.demo import run_custody_demo
+
+    for line in run_custody_demo(_home()):
+        out.print(line, highlight=False)
 
 
 @log_app.command("checkpoint")
@@ -180,7 +193,6 @@ def log_check_proof(
     vkey: Annotated[str | None, typer.Option(help="Verifier key to trust.")] = None,
 ) -> None:
     """Check a proof offline against a signed checkpoint."""
-    from custody.note import Verifier  # noqa: PLC0415
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -14,6 +14,8 @@ from custody.log import CustodyLog
 from custody.note import Ed25519Signer, Verifier, load_signer_key_file, write_signer_key_file
 from domain.errors import ConfigError
 from storage.db import make_engine, migrate, sqlite_url
+from storage.local import LocalObjectStore
+from storage.objects import ObjectStore
 
 CONFIG_FILE = "evidence.json"
 KEY_FILE = "keys/log.key"
@@ -37,6 +39,9 @@ class Home:
     @property
     def vkey_path(self) -> Path:
         return self.root / VKEY_FILE
+
+    def object_store(self) -> ObjectStore:
+        return LocalObjectStore(self.objects)
 
     def engine(self) -> Engine:
         return make_engine(self.database_url)

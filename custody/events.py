@@ -85,7 +85,7 @@ def parse_time(text: str) -> datetime:
 def normalise(value: Any, path: str = "$") -> JSON:
     """Return ``value`` inside the canonical domain (NFC strings) or raise."""
     if value is None or isinstance(value, bool):
-        return value  # type: ignore[no-any-return]
+        return value  # type: ignore[no-any-return,unused-ignore]
     if isinstance(value, int):
         if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
             raise EventError(f"{path}: integer {value} is outside +/-(2**53-1)",
@@ -132,7 +132,7 @@ def build_event(draft: EventDraft, seq: int, prev: str | None, now: datetime) ->
         "time": format_time(draft.time or now),
         "details": draft.details,
     }
-    data = canonical_bytes(normalise(event))  # type: ignore[arg-type]
+    data = canonical_bytes(normalise(event))  # type: ignore[arg-type,unused-ignore]
     if len(data) > MAX_EVENT_BYTES:
         raise EventError(
             f"event of type {draft.type} is {len(data)} bytes, over the {MAX_EVENT_BYTES} limit",

@@ -11,7 +11,6 @@ Layout under DIR (https://c2sp.org/tlog-tiles):
 
 from __future__ import annotations
 
-import os
 import shutil
 import struct
 from collections.abc import Iterator
@@ -97,7 +96,7 @@ def export_tiles(engine: Engine, vkey: str, directory: Path) -> int:
     (staging / "vkey").write_text(vkey + "\n", encoding="utf-8")
     if directory.exists():
         directory.rmdir()
-    os.replace(staging, directory)
+    staging.replace(directory)
     return size
 
 

@@ -71,7 +71,7 @@ def check_entries(rows: Iterable[tuple[int, bytes]], report: VerifyReport,
     return leaves
 
 
-def build_levels(leaves: bytes) -> list[bytes]:
+def build_levels(leaves: bytes | bytearray) -> list[bytes]:
     """Every complete node of the tree: ``levels[l]`` concatenates the level-l hashes."""
     levels = [bytes(leaves)]
     sha256 = hashlib.sha256
@@ -196,7 +196,8 @@ def _as_bytes(value: Any) -> bytes:
     return b"" if value is None else bytes(value)
 
 
-def _compare_leaf_hashes(leaves: bytes, stored: bytes, report: VerifyReport) -> None:
+def _compare_leaf_hashes(leaves: bytes | bytearray, stored: bytes | bytearray,
+                         report: VerifyReport) -> None:
     if leaves == stored:
         return
     for index in range(min(len(leaves), len(stored)) // 32):
@@ -223,7 +224,7 @@ def _check_nodes(conn: Any, levels: Sequence[bytes], report: VerifyReport) -> No
     report.checks.append("nodes")
 
 
-def _check_head(conn: Any, leaves: bytes, levels: Sequence[bytes], report: VerifyReport) -> None:
+def _check_head(conn: Any, leaves: bytes | bytearray, levels: Sequence[bytes], report: VerifyReport) -> None:
     size, frontier, last = conn.execute(select(schema.head.c.size, schema.head.c.frontier,
                                                schema.head.c.last_leaf_hash)).one()
     log_size = len(leaves) // 32

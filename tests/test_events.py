@@ -101,7 +101,7 @@ def test_oversized_event_is_refused_with_advice() -> None:
 
 def test_times_must_be_aware_and_are_written_in_utc() -> None:
     with pytest.raises(EventError, match="timezone"):
-        build_event(EventDraft("a:b", "me", time=datetime(2026, 1, 1)), 0, None, NOW)  # noqa: DTZ001
+        build_event(EventDraft("a:b", "me", time=datetime(2026, 1, 1)), 0, None, NOW)
     beijing = timezone(timedelta(hours=8))
     data = build_event(EventDraft("a:b", "me", time=datetime(2026, 1, 1, 8, tzinfo=beijing)),
                        0, None, NOW)
