@@ -85,6 +85,17 @@ class ConsistencyProof:
         }
 
 
+# Execution option marking a transaction that will write: SQLite engines made by
+# storage.db begin it with BEGIN IMMEDIATE; other dialects ignore it.
+WRITE_OPTION = "evidence_write"
+
+
+def _write_connection(engine: Engine) -> Connection:
+    conn = engine.connect()
+    conn.execution_options(**{WRITE_OPTION: True})
+    return conn
+
+
 def _translate(exc: SQLAlchemyError) -> StorageError:
     if isinstance(exc, OperationalError):
         return StorageUnavailable(f"custody database unavailable: {exc.orig}",
@@ -106,13 +117,19 @@ class CustodyLog:
 
     # -- writing -----------------------------------------------------------
 
-    def append(self, drafts: Sequence[EventDraft]) -> AppendResult:
-        """Durably append ``drafts`` in one transaction and sign the new size."""
+    def append(self, drafts: Sequence[EventDraft], conn: Connection | None = None) -> AppendResult:
+        """Durably append ``drafts`` in one transaction and sign the new size.
+
+        Given ``conn``, the append joins the caller's transaction, so a record and
+        the custody events describing it commit (or vanish) together.
+        """
         if not drafts:
             raise ConfigError("nothing to append", hint="pass at least one event")
         try:
-            with self.engine.begin() as conn:
+            if conn is not None:
                 return self._append_locked(conn, drafts)
+            with _write_connection(self.engine) as own, own.begin():
+                return self._append_locked(own, drafts)
         except SQLAlchemyError as exc:
             raise _translate(exc) from None
 
@@ -177,7 +194,7 @@ class CustodyLog:
     def checkpoint(self) -> StoredCheckpoint:
         """Sign the current size, unless the newest checkpoint already covers it."""
         try:
-            with self.engine.begin() as conn:
+            with _write_connection(self.engine) as conn, conn.begin():
                 head = schema.head
                 size, frontier_bytes = conn.execute(
                     update(head).where(head.c.id == 1).values(size=head.c.size)
@@ -195,7 +212,7 @@ class CustodyLog:
         """Keep a bulky detail outside the event; the event carries this SHA-256."""
         digest = hashlib.sha256(body).hexdigest()
         try:
-            with self.engine.begin() as conn:
+            with _write_connection(self.engine) as conn, conn.begin():
                 exists = conn.execute(select(schema.documents.c.sha256)
                                       .where(schema.documents.c.sha256 == digest)).first()
                 if exists is None:
