@@ -126,6 +126,34 @@ def _verifier(home: Home, vkey: str | None) -> Verifier:
 
 
 @app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A mounted recorder or any folder.")],
+    device_serial: Annotated[str | None, typer.Option(help="Recorder serial, if known.")] = None,
+    officer: Annotated[str | None, typer.Option(help="Officer number, if known.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ingest every file under PATH; returns when originals and playback copies are done."""
+    from api.ingest_cmd import run_ingest
+
+    ok = run_ingest(_home(), path, device_serial, officer, as_json, out)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def recordings(as_json: JsonOption = False) -> None:
+    """Segments grouped into recordings, with gaps and overlaps."""
+    from api.ingest_cmd import list_recordings
+
+    for rec in list_recordings(_home()):
+        if as_json:
+            emit_json(rec)
+        else:
+            gaps = ", ".join(f"{g['seconds']} s at {g['start']}" for g in rec["gaps"]) or "none"
+            out.print(f"{rec['id']}  {rec['device']}  {rec['start']} → {rec['end']}  "
+                      f"{len(rec['segments'])} segment(s); gaps: {gaps}", highlight=False)
+
+
+@app.command()
 def demo() -> None:
     """Show the custody log working end to end on the embedded default."""
     from api.demo import run_custody_demo

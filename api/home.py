@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ class Home:
         return LocalObjectStore(self.objects)
 
     def engine(self) -> Engine:
-        return make_engine(self.database_url)
+        return _engine_for(self.database_url)
 
     def verifier(self) -> Verifier:
         return Verifier.from_vkey(self.vkey_path.read_text(encoding="utf-8").strip())
@@ -52,6 +53,11 @@ class Home:
     def custody_log(self, engine: Engine | None = None) -> CustodyLog:
         signer = load_signer_key_file(self.key_path)
         return CustodyLog(engine or self.engine(), signer, self.origin)
+
+
+@functools.cache
+def _engine_for(url: str) -> Engine:
+    return make_engine(url)
 
 
 def default_origin() -> str:

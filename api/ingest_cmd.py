@@ -1,0 +1,85 @@
+"""The `ingest` and `recordings` commands: wiring and rendering only."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from sqlalchemy import select
+
+from api.home import Home
+from api.progress import RichIngestProgress
+from ingest.pipeline import FileResult, IngestOptions, Ingestor, Progress
+from ingest.recordings import Segment, group_recordings
+from ingest.walk import Found, walk_volume
+from storage import catalog
+
+
+def run_ingest(home: Home, path: Path, device_serial: str | None, officer: str | None,
+               as_json: bool, console: Console) -> bool:
+    """Ingest PATH; True when every file is accounted for without failure."""
+    store = home.object_store()
+    leftovers = store.cleanup_temporaries()
+    options = IngestOptions(actor=f"station:{home.origin}", device_serial=device_serial,
+                            officer_no=officer)
+    total = sum(item.size for item in walk_volume(path) if isinstance(item, Found))
+    ok = True
+    display = None if as_json else RichIngestProgress(console, total)
+    ingestor = Ingestor(home.custody_log(), store, options, display or Progress())
+    counts: dict[str, int] = {}
+    try:
+        if display:
+            display.__enter__()
+        ingestor.derive_pending()  # finish what a crashed run left
+        for result in ingestor.ingest(path):
+            counts[result.status] = counts.get(result.status, 0) + 1
+            ok = ok and result.status != "failed"
+            _emit(result, as_json, display)
+    finally:
+        if display:
+            display.__exit__(None, None, None)
+        ingestor.close()
+    if not as_json:
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no files"
+        console.print(f"Done: {summary}." + (f" Removed {leftovers} leftover temporary "
+                                             "upload(s) from an interrupted run." if leftovers else ""))
+    return ok
+
+
+def _emit(result: FileResult, as_json: bool, display: RichIngestProgress | None) -> None:
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+    elif display:
+        display.file_finished(result)
+
+
+def list_recordings(home: Home) -> list[dict[str, Any]]:
+    ev = catalog.evidence
+    with home.engine().connect() as conn:
+        rows = conn.execute(select(ev.c.id, ev.c.device_serial, ev.c.start_time, ev.c.duration_ms,
+                                   ev.c.sequence, ev.c.original_name).where(
+            ev.c.kind == "video", ev.c.start_time.is_not(None), ev.c.duration_ms.is_not(None)))
+        names = {}
+        segments = []
+        for row in rows:
+            start = row.start_time if row.start_time.tzinfo else row.start_time.replace(tzinfo=UTC)
+            names[row.id] = row.original_name
+            segments.append(Segment(row.id, row.device_serial, start, row.duration_ms, row.sequence))
+    return [{
+        "id": rec.recording_id,
+        "device": rec.device,
+        "start": rec.start.isoformat(),
+        "end": rec.end.isoformat(),
+        "segments": [{"evidence_id": s.evidence_id, "name": names[s.evidence_id],
+                      "start": s.start.isoformat(), "duration_ms": s.duration_ms}
+                     for s in rec.segments],
+        "gaps": [{"start": g.start.isoformat(), "end": g.end.isoformat(),
+                  "seconds": float(Fraction(g.microseconds, 1_000_000))} for g in rec.gaps],
+        "overlaps": [{"start": o.start.isoformat(), "end": o.end.isoformat(),
+                      "seconds": float(Fraction(o.microseconds, 1_000_000))} for o in rec.overlaps],
+        "continuous": rec.continuous,
+    } for rec in group_recordings(segments)]

@@ -1,0 +1,194 @@
+"""Ingest a recorder volume: walk, copy (one read), read back, record, derive.
+
+Stages overlap: while one file's stored copy is read back and recorded, the
+next file is already being copied; playback copies are made by a separate
+worker pool so transcoding never holds an original back.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from queue import Queue
+from typing import Any
+
+from custody.log import CustodyLog
+from domain.errors import EvidenceError
+from ingest.derive import derive
+from ingest.names import parse_name, resolve_start_time
+from ingest.originals import CopiedOriginal, SourceChanged, copy_original, read_back
+from ingest.records import Provenance, pending_derivatives, record_derivatives, record_original
+from ingest.walk import Found, Passed, walk_volume
+from storage.objects import ObjectStore
+
+DEFAULT_RETENTION_DAYS = 183  # at least six months, the legal minimum for unattached footage
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    status: str  # ingested | duplicate | skipped | failed
+    sha256: str | None = None
+    size: int | None = None
+    evidence_id: str | None = None
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256, "size": self.size, "status": self.status,
+                "evidence_id": self.evidence_id, "reason": self.reason}
+
+
+@dataclass
+class IngestOptions:
+    actor: str = "station:local"
+    device_serial: str | None = None
+    officer_no: str | None = None
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    retention_category: str = "standard"
+    station_tz: tzinfo = field(default_factory=lambda: datetime.now().astimezone().tzinfo or UTC)
+    clock_offset_seconds: int = 0
+    derive: bool = True
+    derive_workers: int = 2
+    flags: tuple[str, ...] = ()
+
+
+class Progress:
+    """What a progress display is told; the default ignores it."""
+
+    def file_started(self, rel: str, size: int) -> None: ...
+    def advanced(self, nbytes: int) -> None: ...
+    def file_finished(self, result: FileResult) -> None: ...
+
+
+class Ingestor:
+    """Ingests volumes into one store and one custody log."""
+
+    def __init__(self, log: CustodyLog, store: ObjectStore, options: IngestOptions,
+                 progress: Progress | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.log, self.store, self.options = log, store, options
+        self.progress = progress or Progress()
+        self.clock = clock
+        self._derive_pool = ThreadPoolExecutor(max(1, options.derive_workers), "derive")
+        self._pending_derive: list[Future[None]] = []
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._derive_pool.shutdown(wait=True)
+
+    def retain_until(self) -> datetime:
+        return self.clock() + timedelta(days=self.options.retention_days)
+
+    def ingest(self, root: Path) -> Iterator[FileResult]:
+        """Every file under ``root``, each ending ingested, duplicate, skipped or failed."""
+        if not root.is_dir():
+            raise EvidenceError(f"{root} is not a folder", hint="pass a mounted recorder or folder")
+        results: Queue[FileResult | None] = Queue()
+        outstanding: list[Future[None]] = []
+        with ThreadPoolExecutor(1, "readback") as verify_pool:
+            for item in walk_volume(root):
+                if isinstance(item, Passed):
+                    results.put(FileResult(item.rel, "failed" if item.failed else "skipped",
+                                           reason=item.reason))
+                else:
+                    copied = self._copy(item, results)
+                    if copied is not None:
+                        outstanding.append(verify_pool.submit(self._finish, item, copied, results))
+                yield from _drain(results)
+            for future in outstanding:
+                future.result()
+        # the read-back pool has finished, so no more derive jobs are being submitted
+        for future in self._pending_derive:
+            future.result()
+        self._pending_derive.clear()
+        yield from _drain(results)
+
+    def _copy(self, item: Found, results: Queue[FileResult | None]) -> CopiedOriginal | None:
+        self.progress.file_started(item.rel, item.size)
+        try:
+            return copy_original(item.path, self.store, self.retain_until(), self.progress.advanced)
+        except EvidenceError as exc:
+            status = "skipped" if isinstance(exc, SourceChanged) else "failed"
+            results.put(FileResult(item.rel, status, size=item.size, reason=str(exc)))
+            return None
+
+    def _finish(self, item: Found, copied: CopiedOriginal, results: Queue[FileResult | None]) -> None:
+        try:
+            read_back(self.store, copied)
+            evidence_id, duplicate = record_original(
+                self.log, copied.stored, self._provenance(item), row=self._row(item, copied),
+                now=self.clock())
+        except EvidenceError as exc:
+            results.put(FileResult(item.rel, "failed", copied.sha256, copied.size, reason=str(exc)))
+            return
+        if duplicate:
+            results.put(FileResult(item.rel, "duplicate", copied.sha256, copied.size, evidence_id,
+                                   "this content is already stored; the sighting was logged"))
+            return
+        done = FileResult(item.rel, "ingested", copied.sha256, copied.size, evidence_id)
+        if self.options.derive and copied.size > 0:
+            future = self._derive_pool.submit(self._derive_one, evidence_id, done, results)
+            with self._lock:
+                self._pending_derive.append(future)
+        else:
+            results.put(self._flagged(done, list(self.options.flags) +
+                                      (["zero_byte"] if copied.size == 0 else [])))
+
+    def _derive_one(self, evidence_id: str, done: FileResult,
+                    results: Queue[FileResult | None]) -> None:
+        flags, error = self.derive_pending(only=evidence_id)
+        results.put(self._flagged(done, flags, error))
+
+    @staticmethod
+    def _flagged(done: FileResult, flags: list[str], error: str | None = None) -> FileResult:
+        if not flags:
+            return done
+        why = f" ({error})" if error else ""
+        return FileResult(done.path, done.status, done.sha256, done.size, done.evidence_id,
+                          "original kept and flagged: " + ", ".join(sorted(set(flags))) + why)
+
+    def derive_pending(self, only: str | None = None) -> tuple[list[str], str | None]:
+        """Make missing derivatives (all pending, or one); returns the last one's flags, error."""
+        flags: list[str] = []
+        error: str | None = None
+        for row in pending_derivatives(self.log, only):
+            outcome = derive(self.store, row, station_tz=self.options.station_tz,
+                             clock_offset_seconds=self.options.clock_offset_seconds,
+                             retain_until=self.retain_until())
+            record_derivatives(self.log, row["id"], row["sha256"], self.options.actor,
+                               outcome.made, outcome.metadata, outcome.flags, outcome.error,
+                               self.clock())
+            flags, error = outcome.flags, outcome.error
+        return flags, error
+
+    def _provenance(self, item: Found) -> Provenance:
+        name = parse_name(item.path.name)
+        return Provenance(
+            source=item.rel, original_name=item.path.name, actor=self.options.actor,
+            device_serial=self.options.device_serial or (name.device_serial if name else None),
+            officer_no=self.options.officer_no or (name.officer_no if name else None))
+
+    def _row(self, item: Found, copied: CopiedOriginal) -> dict[str, Any]:
+        mtime = datetime.fromtimestamp(copied.mtime_ns / 1e9, UTC)
+        name = parse_name(item.path.name)
+        start, source = resolve_start_time(name, None, mtime, self.options.clock_offset_seconds,
+                                           self.options.station_tz)
+        flags = list(self.options.flags) + (["zero_byte"] if copied.size == 0 else [])
+        return {"kind": "unknown", "start_time": start, "time_source": source,
+                "sequence": name.sequence if name else None,
+                "media_json": json.dumps({"source_mtime": mtime.isoformat()}),
+                "flags": flags, "retention_category": self.options.retention_category,
+                "retain_until": copied.stored.retain_until,
+                "derivatives_state": "pending" if self.options.derive and copied.size else "none"}
+
+
+def _drain(results: Queue[FileResult | None]) -> Iterator[FileResult]:
+    while not results.empty():
+        item = results.get_nowait()
+        if item is not None:
+            yield item

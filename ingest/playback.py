@@ -1,0 +1,279 @@
+"""Browser-playable copies of evidence media, and joining segments for viewing.
+
+The original is never touched; a playback copy is a derived convenience file.
+
+* H.264 (4:2:0, 8-bit) video with AAC audio or none, in MP4/MOV: **remux** by stream
+  copy into a fast-start MP4 (index first, so playback starts before download ends).
+  Lossless and fast: the pictures are bit-identical to the original.
+* Any other video (MPEG-4 Part 2 AVI, HEVC, ...): **transcode** to H.264/AAC MP4,
+  scaled down to at most 720 lines (aspect kept, even dimensions), preset veryfast.
+* Audio only: AAC in an MP4 (M4A) container; AAC in MP4 already is remuxed.
+* Still images: no playback copy; :func:`make_playback_copy` returns None.
+
+Output is written to a hidden temp file beside ``dst`` and renamed into place only
+after ffmpeg succeeded and the result probes as the expected codecs, so ``dst`` is
+never a half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import ffmpeg
+
+from domain.errors import MediaError
+from ingest.ffmpeg_tools import ffmpeg_executable, run_ffmpeg
+from ingest.probe import MediaInfo, probe
+
+PLAYBACK_MAX_HEIGHT = 720
+_REMUXABLE_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p"})
+_MP4_FAMILY_DEMUXER = "mov,mp4,m4a,3gp,3g2,mj2"
+
+PlaybackMethod = Literal["remux", "transcode"]
+# ffmpeg arguments for a given output path: the temp file is named only when run.
+_ArgsBuilder = Callable[[Path], list[str]]
+
+
+@dataclass(frozen=True)
+class PlaybackResult:
+    """A finished playback copy, with what the source and the copy contain."""
+
+    method: PlaybackMethod
+    path: Path
+    source: MediaInfo
+    output: MediaInfo
+
+    @property
+    def duration_difference_ms(self) -> int | None:
+        """Copy minus source duration; far from 0 means the source is damaged."""
+        if self.output.duration_ms is None or self.source.duration_ms is None:
+            return None
+        return self.output.duration_ms - self.source.duration_ms
+
+
+def can_remux(info: MediaInfo) -> bool:
+    """True when stream copy into MP4 gives a file every browser can play."""
+    if info.container != _MP4_FAMILY_DEMUXER:
+        return False
+    if info.kind == "audio":
+        return info.audio_codec == "aac"
+    return (
+        info.kind == "video"
+        and info.video_codec == "h264"
+        and info.video_pixel_format in _REMUXABLE_PIXEL_FORMATS
+        and info.audio_codec in (None, "aac")
+    )
+
+
+def make_playback_copy(
+    src: Path,
+    dst: Path,
+    *,
+    max_height: int = PLAYBACK_MAX_HEIGHT,
+    timeout_seconds: int | None = None,
+    media: MediaInfo | None = None,
+) -> PlaybackResult | None:
+    """Write a browser-playable MP4 of ``src`` to ``dst``; None for still images.
+
+    ``media`` is ``probe(src)`` if the caller already has it. Raises MediaError when
+    the source cannot be read or ffmpeg fails; the message includes the end of
+    ffmpeg's error output.
+    """
+    source = media if media is not None else probe(src)
+    if source.kind == "image":
+        return None
+    if source.kind == "unknown":
+        raise MediaError(
+            f"{src.name} ({source.container}) has no audio or video stream to play.",
+            hint="Keep the original; no playback copy can be made for it.",
+        )
+    _prepare_destination(dst)
+    if can_remux(source):
+        try:
+            return _produce(src, dst, source, "remux", _remux_args(src, source), timeout_seconds)
+        except MediaError as remux_error:
+            # Some recorders write MP4s that stream copy cannot rewrite (broken edit
+            # lists, odd timestamps); re-encoding still gives a viewable copy.
+            try:
+                args = _transcode_args(src, source, max_height)
+                return _produce(src, dst, source, "transcode", args, timeout_seconds)
+            except MediaError as transcode_error:
+                raise MediaError(
+                    f"No playback copy of {src.name}: remux failed ({remux_error}) and "
+                    f"transcode failed ({transcode_error}).",
+                ) from transcode_error
+    args = _transcode_args(src, source, max_height)
+    return _produce(src, dst, source, "transcode", args, timeout_seconds)
+
+
+def _produce(
+    src: Path,
+    dst: Path,
+    source: MediaInfo,
+    method: PlaybackMethod,
+    args_for_output: _ArgsBuilder,
+    timeout_seconds: int | None,
+) -> PlaybackResult:
+    with _temp_beside(dst) as temp:
+        run_ffmpeg(args_for_output(temp), what=f"{method} of {src.name}", timeout_seconds=timeout_seconds)
+        output = probe(temp)
+        _check_output(src, source, output, method)
+        temp.replace(dst)
+    return PlaybackResult(method=method, path=dst, source=source, output=output)
+
+
+def _remux_args(src: Path, source: MediaInfo) -> _ArgsBuilder:
+    maps = ["-map", "0:v:0"] if source.video_codec else []
+    if source.audio_codec:
+        maps += ["-map", "0:a:0"]
+
+    def build(output: Path) -> list[str]:
+        return [
+            "-i", _file_url(src), *maps, "-c", "copy", "-dn", "-sn",
+            "-map_metadata", "0", "-movflags", "+faststart", "-f", "mp4", _file_url(output),
+        ]  # fmt: skip
+
+    return build
+
+
+def _transcode_args(src: Path, source: MediaInfo, max_height: int) -> _ArgsBuilder:
+    def build(output: Path) -> list[str]:
+        stream_input = ffmpeg.input(_file_url(src))
+        streams: list[Any] = []
+        options: dict[str, str | int] = {"format": "mp4", "movflags": "+faststart"}
+        if source.video_codec:
+            # -2 keeps the aspect ratio with an even width; the height is capped and even.
+            height = f"min({max_height},trunc(ih/2)*2)"
+            streams.append(stream_input["v:0"].filter("scale", -2, height))
+            options |= {"vcodec": "libx264", "preset": "veryfast", "crf": 23,
+                        "pix_fmt": "yuv420p"}  # fmt: skip
+        if source.audio_codec:
+            streams.append(stream_input["a:0"])
+            options |= {"acodec": "aac", "b:a": "128k"}
+        compiled: list[str] = ffmpeg.output(*streams, _file_url(output), **options).compile(
+            cmd=ffmpeg_executable()
+        )
+        return compiled[1:]  # run_ffmpeg adds the program and its global options
+
+    return build
+
+
+def _check_output(src: Path, source: MediaInfo, output: MediaInfo, method: str) -> None:
+    want_video = "h264" if source.video_codec else None
+    want_audio = "aac" if source.audio_codec else None
+    if output.video_codec != want_video or output.audio_codec != want_audio:
+        raise MediaError(
+            f"The {method} of {src.name} produced {output.video_codec}/{output.audio_codec} "
+            f"instead of {want_video}/{want_audio}.",
+            hint="Check the installed ffmpeg build (it needs libx264 and the aac encoder).",
+        )
+
+
+def _prepare_destination(dst: Path) -> None:
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise MediaError(
+            f"Cannot create the folder for the playback copy {dst}: {err.strerror or err}.",
+            hint="Check the playback directory setting, free space and permissions.",
+        ) from err
+
+
+def _file_url(path: Path) -> str:
+    # The file: prefix stops ffmpeg from reading "name:..." as a protocol or a
+    # leading "-" as an option.
+    return f"file:{path.resolve()}"
+
+
+@contextlib.contextmanager
+def _temp_beside(dst: Path) -> Iterator[Path]:
+    temp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}.partial")
+    try:
+        yield temp
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def concat_playlist(segments: Sequence[Path]) -> str:
+    """An ffmpeg concat-demuxer playlist ("ffconcat") playing ``segments`` in order.
+
+    Paths are absolute so the playlist works from any directory (read it with
+    ``-f concat -safe 0``). The joined stream closes gaps between segments:
+    show the gaps reported by ingest.recordings next to it.
+    """
+    if not segments:
+        raise MediaError("Cannot build a playlist of no segments.", hint="Pass at least one file.")
+    lines = ["ffconcat version 1.0"]
+    for segment in segments:
+        absolute = str(segment.resolve())
+        if "\n" in absolute or "\r" in absolute:
+            raise MediaError(
+                f"Segment path {absolute!r} contains a line break and cannot be listed.",
+                hint="Rename the playback copy; the original is not affected.",
+            )
+        quoted = absolute.replace("'", "'\\''")
+        lines.append(f"file '{quoted}'")
+    return "\n".join(lines) + "\n"
+
+
+def join_segments(
+    segments: Sequence[Path], dst: Path, *, timeout_seconds: int | None = None
+) -> PlaybackResult:
+    """Join playback copies of one recording into one continuous fast-start MP4.
+
+    Uses stream copy, so all segments must share codecs, picture size and pixel
+    format (true for segments of one recording from one recorder); otherwise a
+    MediaError says which segment differs.
+    """
+    infos = [probe(segment) for segment in segments]
+    if not infos:
+        raise MediaError("Cannot join no segments.", hint="Pass at least one file.")
+    first = infos[0]
+    for segment, info in zip(segments, infos, strict=True):
+        if _stream_shape(info) != _stream_shape(first):
+            raise MediaError(
+                f"{segment.name} ({_stream_shape(info)}) differs from {segments[0].name} "
+                f"({_stream_shape(first)}), so they cannot be joined by stream copy.",
+                hint="Make all playback copies with the same method before joining.",
+            )
+    total_ms = sum(info.duration_ms or 0 for info in infos)
+    source = MediaInfo(
+        kind=first.kind,
+        container=first.container,
+        video_codec=first.video_codec,
+        audio_codec=first.audio_codec,
+        duration_ms=total_ms,
+        width=first.width,
+        height=first.height,
+        creation_time=first.creation_time,
+        video_pixel_format=first.video_pixel_format,
+    )
+    _prepare_destination(dst)
+    with _temp_beside(dst) as temp:
+        playlist = temp.with_suffix(".ffconcat")
+        try:
+            playlist.write_text(concat_playlist(segments), encoding="utf-8")
+            run_ffmpeg(
+                ["-f", "concat", "-safe", "0", "-i", _file_url(playlist), "-c", "copy",
+                 "-movflags", "+faststart", "-f", "mp4", _file_url(temp)],
+                what=f"join of {len(segments)} segments into {dst.name}",
+                timeout_seconds=timeout_seconds,
+            )  # fmt: skip
+        finally:
+            playlist.unlink(missing_ok=True)
+        output = probe(temp)
+        _check_output(dst, source, output, "join")
+        temp.replace(dst)
+    return PlaybackResult(method="remux", path=dst, source=source, output=output)
+
+
+_StreamShape = tuple[str | None, str | None, int | None, int | None, str | None]
+
+
+def _stream_shape(info: MediaInfo) -> _StreamShape:
+    return (info.video_codec, info.audio_codec, info.width, info.height, info.video_pixel_format)

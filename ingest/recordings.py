@@ -1,0 +1,277 @@
+"""Group recorder segments into recordings, and report every gap and overlap.
+
+Body-worn recorders split one continuous recording into fixed-length files (often
+10 or 15 minutes). The rule, per device (segments without a device are never joined:
+nothing shows they came from one recorder):
+
+1. Sort the device's segments by start time (then sequence number, then evidence id).
+2. Walk them in that order. ``end so far`` is the latest end of any segment already
+   in the current recording. The next segment *joins* the current recording when
+   * it starts no more than ``max_join_gap_seconds`` (default 300) after ``end so
+     far`` (it may also start before it: an overlap), or
+   * its sequence number is exactly one more than the previous segment's (the
+     recorder itself numbered them as a continuation), unless
+     ``join_consecutive_sequences=False`` (for recorders whose counter runs across
+     separate recordings).
+   Otherwise it starts a new recording.
+3. Inside a recording, every gap longer than ``max_gap_seconds`` (default 2, the
+   tolerance for clock rounding between segments) is reported with its start, end
+   and exact length, as is every overlap longer than the same tolerance. The
+   full-process recording requirement needs these visible: a joined recording with
+   a reported gap is *not* continuous. Forward jumps in sequence numbers between
+   joined segments are reported as ``missing_sequences``: a file may be missing,
+   or the recorder gave those numbers to other files (photos, audio), so they are
+   a prompt to check, not proof.
+
+Consequences: recordings of one device never overlap each other (an overlapping
+segment always joins), and every segment is in exactly one recording.
+
+A recording's id is ``rec-`` plus the first 32 hex digits of SHA-256 over the device
+and the evidence id of its first segment, so it is stable when later segments are
+added, and changes only if an earlier segment turns up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+
+from domain.errors import MediaError
+
+DEFAULT_MAX_GAP_SECONDS = 2
+DEFAULT_MAX_JOIN_GAP_SECONDS = 300
+_ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One recorded file: when it starts (aware UTC) and how long it runs."""
+
+    evidence_id: str
+    device: str | None
+    start: datetime
+    duration_ms: int
+    sequence: int | None = None
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(milliseconds=self.duration_ms)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Time inside a recording that no segment covers."""
+
+    start: datetime
+    end: datetime
+    before_evidence_id: str  # the segment that ends at ``start``
+    after_evidence_id: str  # the segment that starts at ``end``
+
+    @property
+    def microseconds(self) -> int:
+        return (self.end - self.start) // _ONE_MICROSECOND
+
+    @property
+    def seconds(self) -> Fraction:
+        return Fraction(self.microseconds, 1_000_000)
+
+    def to_record(self) -> dict[str, str | int]:
+        """JSON-ready: ISO times, exact seconds as a decimal string, integer ms."""
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "seconds": _decimal_seconds(self.microseconds),
+            "milliseconds": self.microseconds // 1000,
+            "before_evidence_id": self.before_evidence_id,
+            "after_evidence_id": self.after_evidence_id,
+        }
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Time inside a recording covered by two segments at once."""
+
+    start: datetime
+    end: datetime
+    earlier_evidence_id: str  # the segment whose coverage reaches ``end``
+    later_evidence_id: str  # the segment that starts at ``start``
+
+    @property
+    def microseconds(self) -> int:
+        return (self.end - self.start) // _ONE_MICROSECOND
+
+    @property
+    def seconds(self) -> Fraction:
+        return Fraction(self.microseconds, 1_000_000)
+
+    def to_record(self) -> dict[str, str | int]:
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "seconds": _decimal_seconds(self.microseconds),
+            "milliseconds": self.microseconds // 1000,
+            "earlier_evidence_id": self.earlier_evidence_id,
+            "later_evidence_id": self.later_evidence_id,
+        }
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Segments of one device that belong together, with their discontinuities."""
+
+    recording_id: str
+    device: str | None
+    segments: tuple[Segment, ...]
+    start: datetime
+    end: datetime
+    gaps: tuple[Gap, ...]
+    overlaps: tuple[Overlap, ...]
+    missing_sequences: tuple[tuple[int, int], ...]  # inclusive ranges of absent numbers
+
+    @property
+    def continuous(self) -> bool:
+        """True when no gap, overlap or missing sequence number was found."""
+        return not (self.gaps or self.overlaps or self.missing_sequences)
+
+
+def group_recordings(
+    segments: Sequence[Segment],
+    *,
+    max_gap_seconds: int = DEFAULT_MAX_GAP_SECONDS,
+    max_join_gap_seconds: int = DEFAULT_MAX_JOIN_GAP_SECONDS,
+    join_consecutive_sequences: bool = True,
+) -> list[Recording]:
+    """Partition ``segments`` into recordings (see module docstring for the rule).
+
+    Recordings are returned sorted by start time, then recording id.
+    """
+    _validate(segments, max_gap_seconds, max_join_gap_seconds)
+    tolerance = timedelta(seconds=max_gap_seconds)
+    join_gap = timedelta(seconds=max_join_gap_seconds)
+    by_device: dict[str | None, list[Segment]] = {}
+    for segment in segments:
+        by_device.setdefault(segment.device, []).append(segment)
+    recordings: list[Recording] = []
+    for device, device_segments in by_device.items():
+        ordered = sorted(device_segments, key=_order_key)
+        if device is None:
+            groups = [[segment] for segment in ordered]
+        else:
+            groups = _split(ordered, join_gap, join_consecutive_sequences)
+        recordings.extend(_build(device, group, tolerance) for group in groups)
+    recordings.sort(key=lambda r: (r.start, r.recording_id))
+    return recordings
+
+
+def recording_id_for(device: str | None, first_evidence_id: str) -> str:
+    digest = hashlib.sha256(f"{device or ''}\x00{first_evidence_id}".encode()).hexdigest()
+    return f"rec-{digest[:32]}"
+
+
+def _validate(segments: Sequence[Segment], max_gap: int, max_join_gap: int) -> None:
+    if max_gap < 0 or max_join_gap < 0:
+        raise MediaError(
+            f"Gap limits must not be negative (max_gap_seconds={max_gap}, "
+            f"max_join_gap_seconds={max_join_gap}).",
+            hint="Use 0 or more seconds.",
+        )
+    seen: set[str] = set()
+    for segment in segments:
+        if segment.evidence_id in seen:
+            raise MediaError(
+                f"Segment {segment.evidence_id} is listed twice.",
+                hint="Pass each evidence item once.",
+            )
+        seen.add(segment.evidence_id)
+        if segment.start.tzinfo is None or segment.start.utcoffset() is None:
+            raise MediaError(
+                f"Segment {segment.evidence_id} has a start time without a time zone.",
+                hint="Resolve it to UTC first (ingest.names.resolve_start_time).",
+            )
+        if segment.duration_ms < 0:
+            raise MediaError(
+                f"Segment {segment.evidence_id} has a negative duration ({segment.duration_ms} ms).",
+                hint="Re-probe the file; a duration cannot be negative.",
+            )
+
+
+def _order_key(segment: Segment) -> tuple[datetime, int, str]:
+    sequence = segment.sequence if segment.sequence is not None else -1
+    return (segment.start, sequence, segment.evidence_id)
+
+
+def _split(
+    ordered: list[Segment], join_gap: timedelta, join_consecutive_sequences: bool
+) -> list[list[Segment]]:
+    groups: list[list[Segment]] = []
+    end_so_far: datetime | None = None
+    for segment in ordered:
+        if end_so_far is None or not _joins(
+            groups[-1][-1], end_so_far, segment, join_gap, join_consecutive_sequences
+        ):
+            groups.append([segment])
+            end_so_far = segment.end
+        else:
+            groups[-1].append(segment)
+            end_so_far = max(end_so_far, segment.end)
+    return groups
+
+
+def _joins(
+    previous: Segment,
+    end_so_far: datetime,
+    segment: Segment,
+    join_gap: timedelta,
+    join_consecutive_sequences: bool,
+) -> bool:
+    if segment.start - end_so_far <= join_gap:
+        return True
+    return (
+        join_consecutive_sequences
+        and previous.sequence is not None
+        and segment.sequence is not None
+        and segment.sequence == previous.sequence + 1
+    )
+
+
+def _build(device: str | None, group: list[Segment], tolerance: timedelta) -> Recording:
+    gaps: list[Gap] = []
+    overlaps: list[Overlap] = []
+    missing: list[tuple[int, int]] = []
+    end_so_far = group[0].end
+    covering = group[0]  # the segment whose end is end_so_far
+    for previous, segment in itertools.pairwise(group):
+        if segment.start - end_so_far > tolerance:
+            gaps.append(Gap(end_so_far, segment.start, covering.evidence_id, segment.evidence_id))
+        elif min(end_so_far, segment.end) - segment.start > tolerance:
+            overlap_end = min(end_so_far, segment.end)
+            overlaps.append(Overlap(segment.start, overlap_end, covering.evidence_id, segment.evidence_id))
+        if (
+            previous.sequence is not None
+            and segment.sequence is not None
+            and segment.sequence > previous.sequence + 1
+        ):
+            missing.append((previous.sequence + 1, segment.sequence - 1))
+        if segment.end > end_so_far:
+            end_so_far = segment.end
+            covering = segment
+    return Recording(
+        recording_id=recording_id_for(device, group[0].evidence_id),
+        device=device,
+        segments=tuple(group),
+        start=group[0].start,
+        end=end_so_far,
+        gaps=tuple(gaps),
+        overlaps=tuple(overlaps),
+        missing_sequences=tuple(missing),
+    )
+
+
+def _decimal_seconds(microseconds: int) -> str:
+    sign = "-" if microseconds < 0 else ""
+    whole, fraction = divmod(abs(microseconds), 1_000_000)
+    return f"{sign}{whole}.{fraction:06d}".rstrip("0").rstrip(".")

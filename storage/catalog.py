@@ -1,0 +1,67 @@
+"""SQLAlchemy Core tables of the evidence catalogue (what was ingested, and its copies).
+
+The custody log is the record of truth; these tables are the searchable index
+beside it, written in the same transaction as the custody events they describe.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("size", BigInteger, nullable=False),
+    Column("object_key", Text, nullable=False),
+    Column("object_version", Text, nullable=True),
+    Column("original_name", Text, nullable=False),
+    Column("source_path", Text, nullable=False),
+    Column("device_serial", String(64), nullable=True, index=True),
+    Column("officer_no", String(64), nullable=True, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("container", String(64), nullable=True),
+    Column("video_codec", String(64), nullable=True),
+    Column("audio_codec", String(64), nullable=True),
+    Column("duration_ms", BigInteger, nullable=True),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("start_time", DateTime(timezone=True), nullable=True, index=True),
+    Column("time_source", String(32), nullable=False),
+    Column("sequence", Integer, nullable=True),
+    Column("media_json", Text, nullable=False),
+    Column("flags", Text, nullable=False),  # JSON list: corrupt, zero_byte, unknown_device, ...
+    Column("retention_category", String(64), nullable=False),
+    Column("retain_until", DateTime(timezone=True), nullable=True),
+    Column("legal_hold", Boolean, nullable=False, default=False),
+    Column("derivatives_state", String(16), nullable=False),  # pending | done | failed | none
+    Column("derivatives_error", Text, nullable=True),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+)
+
+derivatives = Table(
+    "derivatives",
+    metadata,
+    Column("evidence_id", String(36), ForeignKey("evidence.id"), primary_key=True),
+    Column("name", String(64), primary_key=True),  # playback.mp4, poster.jpg, strip.jpg
+    Column("object_key", Text, nullable=False),
+    Column("object_version", Text, nullable=True),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("method", String(32), nullable=False),  # remux | transcode | opencv
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
