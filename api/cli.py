@@ -135,7 +135,7 @@ def ingest(
     """Ingest every file under PATH; returns when originals and playback copies are done."""
     from api.ingest_cmd import run_ingest
 
-    ok = run_ingest(_home(), path, device_serial, officer, as_json, out)
+    ok = run_ingest(_home(), Settings(), path, device_serial, officer, as_json, out)
     raise typer.Exit(0 if ok else 1)
 
 

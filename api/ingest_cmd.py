@@ -7,25 +7,43 @@ from datetime import UTC
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.console import Console
 from sqlalchemy import select
 
 from api.home import Home
 from api.progress import RichIngestProgress
-from ingest.pipeline import FileResult, IngestOptions, Ingestor, Progress
+from api.settings import Settings
+from domain.errors import ConfigError
+from ingest.pipeline import MIN_RETENTION_DAYS, FileResult, IngestOptions, Ingestor, Progress
 from ingest.recordings import Segment, group_recordings
 from ingest.walk import Found, walk_volume
 from storage import catalog
 
 
-def run_ingest(home: Home, path: Path, device_serial: str | None, officer: str | None,
-               as_json: bool, console: Console) -> bool:
+def ingest_options(settings: Settings, home: Home, device_serial: str | None = None,
+                   officer: str | None = None) -> IngestOptions:
+    if settings.retention_days < MIN_RETENTION_DAYS:
+        raise ConfigError(f"EVIDENCE_RETENTION_DAYS={settings.retention_days} is under six months",
+                          hint=f"use at least {MIN_RETENTION_DAYS} days")
+    options = IngestOptions(actor=f"station:{home.origin}", device_serial=device_serial,
+                            officer_no=officer, retention_days=settings.retention_days)
+    if settings.station_tz:
+        try:
+            options.station_tz = ZoneInfo(settings.station_tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"unknown time zone EVIDENCE_STATION_TZ={settings.station_tz!r}",
+                              hint="use an IANA name such as Asia/Shanghai") from None
+    return options
+
+
+def run_ingest(home: Home, settings: Settings, path: Path, device_serial: str | None,
+               officer: str | None, as_json: bool, console: Console) -> bool:
     """Ingest PATH; True when every file is accounted for without failure."""
     store = home.object_store()
     leftovers = store.cleanup_temporaries()
-    options = IngestOptions(actor=f"station:{home.origin}", device_serial=device_serial,
-                            officer_no=officer)
+    options = ingest_options(settings, home, device_serial, officer)
     total = sum(item.size for item in walk_volume(path) if isinstance(item, Found))
     ok = True
     display = None if as_json else RichIngestProgress(console, total)

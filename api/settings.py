@@ -18,3 +18,7 @@ class Settings(BaseSettings):
     """SQLAlchemy URL; default sqlite:///$EVIDENCE_HOME/evidence.db."""
     log_origin: str | None = None
     """Checkpoint origin line; default: the one `evidence init` wrote."""
+    station_tz: str | None = None
+    """IANA time zone of the recorders' clocks (e.g. Asia/Shanghai); default: the system's."""
+    retention_days: int = 183
+    """Retention of footage not attached to a case, in days (at least six months)."""

@@ -27,6 +27,7 @@ from ingest.walk import Found, Passed, walk_volume
 from storage.objects import ObjectStore
 
 DEFAULT_RETENTION_DAYS = 183  # at least six months, the legal minimum for unattached footage
+MIN_RETENTION_DAYS = 183
 
 
 @dataclass(frozen=True)

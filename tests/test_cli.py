@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,12 +11,9 @@ from sqlalchemy import text
 from api.home import open_home
 from api.settings import Settings
 from custody.events import EventDraft
+from tests.cli_helpers import run_cli
 
-
-def run(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "EVIDENCE_HOME": str(home), "COLUMNS": "200", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True,
-                          text=True, env=full_env, timeout=120)
+run = run_cli
 
 
 @pytest.fixture

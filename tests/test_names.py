@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from domain.errors import MediaError
 from ingest.names import NameInfo, parse_name, resolve_start_time
 from ingest.probe import MediaInfo, probe
-from tests.recorder_image import gat_name, make_recorder_image
+from ingest.synthetic import gat_name, make_recorder_image
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -17,7 +17,7 @@ from ingest.ffmpeg_tools import run_ffmpeg
 from ingest.playback import can_remux, concat_playlist, join_segments, make_playback_copy
 from ingest.probe import probe
 from ingest.thumbnails import make_poster, make_strip
-from tests.recorder_image import make_recorder_image
+from ingest.synthetic import make_recorder_image
 
 
 @pytest.fixture(scope="module")

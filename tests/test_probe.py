@@ -16,7 +16,7 @@ from PIL import Image
 from domain.errors import MediaError
 from ingest.ffmpeg_tools import ffmpeg_executable, run_ffmpeg
 from ingest.probe import MediaInfo, parse_exif_datetime, parse_header_time, probe
-from tests.recorder_image import CAMERA_MAKE, CAMERA_MODEL, make_recorder_image
+from ingest.synthetic import CAMERA_MAKE, CAMERA_MODEL, make_recorder_image
 
 MP4_FAMILY = "mov,mp4,m4a,3gp,3g2,mj2"
 
