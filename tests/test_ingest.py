@@ -52,7 +52,8 @@ def card(tmp_path: Path, card_template: tuple[Path, dict[str, Path]]) -> tuple[P
     return root, rel
 
 
-def ingest_json(home: Path, card: Path, env: dict[str, str] | None = None) -> tuple[int, dict[str, dict[str, object]]]:
+def ingest_json(home: Path, card: Path,
+                env: dict[str, str] | None = None) -> tuple[int, dict[str, dict[str, object]]]:
     result = run_cli(home, "ingest", str(card), "--json", env={**TZ, **(env or {})})
     assert "Traceback" not in result.stderr, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -132,14 +133,14 @@ def test_recorder_image_ends_as_the_rules_say(tmp_path: Path, card: tuple[Path, 
 
 def test_verify_objects_catches_altered_and_missing_objects(
         tmp_path: Path, card_template: tuple[Path, dict[str, Path]]) -> None:
-    template, roles = card_template
+    _, roles = card_template
     card = tmp_path / "small"
     card.mkdir()
     shutil.copy(roles["segment_1"], card)
     shutil.copy(roles["photo"], card)
     home = tmp_path / "home"
     run_cli(home, "init")
-    code, out = ingest_json(home, card)
+    code, _ = ingest_json(home, card)
     assert code == 0
     objects = open_home(Settings(home=home)).objects / "objects"
     files = sorted(p for p in objects.rglob("*") if p.is_file())
