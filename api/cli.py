@@ -155,10 +155,10 @@ def recordings(as_json: JsonOption = False) -> None:
 
 @app.command()
 def demo() -> None:
-    """Show the custody log working end to end on the embedded default."""
-    from api.demo import run_custody_demo
+    """Ingest a simulated recorder with synthetic footage, verify, and summarise."""
+    from api.demo import run_demo
 
-    for line in run_custody_demo(_home()):
+    for line in run_demo(_home(), Settings()):
         out.print(line, highlight=False)
 
 

@@ -1,4 +1,4 @@
-"""`evidence demo`: show a newcomer the custody log working end to end."""
+"""`evidence demo`: a simulated recorder with synthetic footage, ingested and verified."""
 
 from __future__ import annotations
 
@@ -6,36 +6,63 @@ import tempfile
 from pathlib import Path
 
 from api.home import Home
-from custody.events import EventDraft, Subject
+from api.ingest_cmd import ingest_options, list_recordings
+from api.settings import Settings
 from custody.proofs import check_inclusion_document
 from custody.tiles import export_tiles, verify_export
 from custody.verify import verify_database
+from ingest.fixity import ObjectCollector, check_objects
+from ingest.pipeline import Ingestor
+from ingest.synthetic import make_recorder_image
+
+DEMO_ROLES = ("segment_1", "segment_2", "segment_3", "photo", "wav", "truncated_mp4", "zero_byte")
 
 
-def run_custody_demo(home: Home) -> list[str]:
-    """Record a short story of custody events, prove one, export and verify. Returns lines."""
+def run_demo(home: Home, settings: Settings) -> list[str]:
+    """Make a recorder card, ingest it, verify everything; returns a summary for a newcomer."""
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="evidence-demo-") as tmp:
+        card = Path(tmp) / "recorder"
+        roles = make_recorder_image(card)
+        for role, path in roles.items():  # keep the demo card small and to the point
+            if role not in DEMO_ROLES and path.is_file():
+                path.unlink()
+        lines.append(f"Simulated recorder ZFY0001 (officer 100234) with {len(DEMO_ROLES)} files: "
+                     "three video segments with a 4 s gap, a photo, an audio clip, a corrupt "
+                     "recording and an empty file.")
+        options = ingest_options(settings, home)
+        if not settings.station_tz:
+            from zoneinfo import ZoneInfo
+            options.station_tz = ZoneInfo("Asia/Shanghai")  # the simulated recorder's clock
+        ingestor = Ingestor(home.custody_log(), home.object_store(), options)
+        try:
+            results = list(ingestor.ingest(card))
+        finally:
+            ingestor.close()
+        for result in sorted(results, key=lambda r: r.path):
+            note = f" — {result.reason}" if result.reason else ""
+            lines.append(f"  {result.status:>9}  {Path(result.path).name}{note}")
+        with tempfile.TemporaryDirectory() as export_dir:
+            export = Path(export_dir) / "export"
+            export_tiles(home.engine(), home.verifier().vkey(), export)
+            offline = verify_export(export, home.verifier().vkey())
+    for rec in list_recordings(home):
+        gaps = ", ".join(f"{g['seconds']:g} s" for g in rec["gaps"]) or "none"
+        lines.append(f"Recording {rec['id'][:12]}… on {rec['device']}: {len(rec['segments'])} "
+                     f"segment(s), gaps: {gaps}")
+    collector = ObjectCollector()
+    report = verify_database(home.engine(), home.verifier(), home.origin, visit=collector)
+    check_objects(home.object_store(), collector, report)
     log = home.custody_log()
-    sha = "9f" * 32
-    subject = Subject("demo-0001", sha)
-    result = log.append([
-        EventDraft("evidence:file:ingested", "station:demo", subject,
-                   {"size": 1048576, "source": "DCIM/ZFY0001_100234_20261127094500_0001.MP4"}),
-        EventDraft("evidence:file:verified", "station:demo", subject, {"read_back_sha256": sha}),
-        EventDraft("evidence:file:viewed", "user:case-officer-li", subject,
-                   {"reason": "case review"}),
-    ])
-    proof = log.inclusion_proof(result.entries[0].seq)
+    proof = log.inclusion_proof(0)
     check_inclusion_document(proof.to_json(), home.verifier())
-    report = verify_database(home.engine(), home.verifier(), home.origin)
-    with tempfile.TemporaryDirectory() as tmp:
-        export = Path(tmp) / "export"
-        export_tiles(home.engine(), home.verifier().vkey(), export)
-        offline = verify_export(export, home.verifier().vkey())
-    return [
-        f"Recorded 3 custody events; the log now holds {report.entries} entries.",
-        f"Signed checkpoint of size {result.checkpoint.size}, root {result.checkpoint.root_hash.hex()[:16]}…",
-        f"Inclusion proof of entry {proof.index}: {len(proof.path)} hashes, verified offline.",
-        f"Full verify: {'INTACT' if report.ok else 'PROBLEMS FOUND'}; "
-        f"offline export verify: {'INTACT' if offline.ok else 'PROBLEMS FOUND'}.",
-        f"Auditors check it with the key: {home.verifier().vkey()}",
+    lines += [
+        f"Custody log: {report.entries} events, {report.checkpoints} signed checkpoints; "
+        f"objects re-hashed: {report.objects}.",
+        f"Verify (log and objects): {'INTACT' if report.ok else 'PROBLEMS FOUND'}; "
+        f"offline tlog-tiles export: {'INTACT' if offline.ok else 'PROBLEMS FOUND'}.",
+        f"Entry 0 proven in the signed tree of size {proof.size} with {len(proof.path)} hashes.",
+        f"Data is in {home.root}; try `evidence recordings`, `evidence verify --objects`, "
+        "`evidence log prove --entry 0 --json`.",
     ]
+    return lines
