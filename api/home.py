@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +25,20 @@ VKEY_FILE = "keys/log.vkey"
 
 
 @dataclass(frozen=True)
+class S3Target:
+    endpoint: str
+    bucket: str
+    access_key: str
+    secret_key: str
+    region: str
+
+
+@dataclass(frozen=True)
 class Home:
     root: Path
     database_url: str
     origin: str
+    s3: S3Target | None = None
 
     @property
     def objects(self) -> Path:
@@ -42,7 +53,9 @@ class Home:
         return self.root / VKEY_FILE
 
     def object_store(self) -> ObjectStore:
-        return LocalObjectStore(self.objects)
+        if self.s3 is None:
+            return LocalObjectStore(self.objects)
+        return _s3_store(self.s3)
 
     def engine(self) -> Engine:
         return _engine_for(self.database_url)
@@ -58,6 +71,27 @@ class Home:
 @functools.cache
 def _engine_for(url: str) -> Engine:
     return make_engine(url)
+
+
+@functools.cache
+def _s3_store(target: S3Target) -> ObjectStore:
+    from storage.s3 import S3ObjectStore  # boto3 is only imported when S3 is configured
+
+    store = S3ObjectStore.connect(target.endpoint, target.bucket, target.access_key,
+                                  target.secret_key, target.region)
+    store.ensure_bucket()
+    return store
+
+
+def _s3_target(settings: Settings) -> S3Target | None:
+    if not settings.s3_endpoint:
+        return None
+    access = settings.s3_access_key or os.environ.get("AWS_ACCESS_KEY_ID")
+    secret = settings.s3_secret_key or os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if not access or not secret:
+        raise ConfigError("EVIDENCE_S3_ENDPOINT is set but no S3 credentials are",
+                          hint="set EVIDENCE_S3_ACCESS_KEY and EVIDENCE_S3_SECRET_KEY")
+    return S3Target(settings.s3_endpoint, settings.s3_bucket, access, secret, settings.s3_region)
 
 
 def default_origin() -> str:
@@ -97,4 +131,4 @@ def open_home(settings: Settings) -> Home:
     config = json.loads(config_path.read_text(encoding="utf-8"))
     origin = settings.log_origin or config["origin"]
     database_url = settings.database_url or sqlite_url(root / "evidence.db")
-    return Home(root=root, database_url=database_url, origin=origin)
+    return Home(root=root, database_url=database_url, origin=origin, s3=_s3_target(settings))

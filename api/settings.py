@@ -20,5 +20,15 @@ class Settings(BaseSettings):
     """Checkpoint origin line; default: the one `evidence init` wrote."""
     station_tz: str | None = None
     """IANA time zone of the recorders' clocks (e.g. Asia/Shanghai); default: the system's."""
+    s3_endpoint: str | None = None
+    """S3 endpoint URL (Ceph RGW, MinIO, AWS); unset = the local object folder."""
+    s3_bucket: str = "evidence"
+    """Bucket with Object Lock; created with Object Lock on first use."""
+    s3_access_key: str | None = None
+    """S3 access key (or AWS_ACCESS_KEY_ID)."""
+    s3_secret_key: str | None = None
+    """S3 secret key (or AWS_SECRET_ACCESS_KEY)."""
+    s3_region: str = "us-east-1"
+    """S3 region name."""
     retention_days: int = 183
     """Retention of footage not attached to a case, in days (at least six months)."""

@@ -65,3 +65,15 @@ derivatives = Table(
     Column("method", String(32), nullable=False),  # remux | transcode | opencv
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# The station's device registry: which recorder belongs to which officer.
+devices = Table(
+    "devices",
+    metadata,
+    Column("serial", String(64), primary_key=True),
+    Column("officer_no", String(64), nullable=True),
+    Column("officer_name", Text, nullable=True),
+    Column("unit", Text, nullable=True),
+    Column("label", String(128), nullable=True, unique=True),  # volume label or UUID
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+)

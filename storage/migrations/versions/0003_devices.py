@@ -1,0 +1,27 @@
+"""device registry
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "devices",
+        sa.Column("serial", sa.String(64), primary_key=True),
+        sa.Column("officer_no", sa.String(64), nullable=True),
+        sa.Column("officer_name", sa.Text, nullable=True),
+        sa.Column("unit", sa.Text, nullable=True),
+        sa.Column("label", sa.String(128), nullable=True, unique=True),
+        sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("devices")
