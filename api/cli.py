@@ -154,6 +154,45 @@ def recordings(as_json: JsonOption = False) -> None:
 
 
 @app.command()
+def retention(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete footage whose retention ended (not held, not on a case); each deletion is logged."""
+    from datetime import UTC, datetime
+
+    from ingest.retention import run_retention
+
+    home = _home()
+    for action in run_retention(home.custody_log(), home.object_store(), datetime.now(UTC),
+                                f"job:retention@{home.origin}", dry_run):
+        if as_json:
+            emit_json(action.to_json())
+        else:
+            out.print(f"{action.action:>8}  {action.evidence_id}  {action.reason}")
+
+
+@app.command()
+def hold(
+    action: Annotated[str, typer.Argument(help="place or release")],
+    evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
+    reason: Annotated[str, typer.Option(help="Why (court order, complaint number).")],
+    actor: Annotated[str, typer.Option(help="Who decides.")] = "admin:cli",
+) -> None:
+    """Place or release a legal hold, which blocks deletion whatever the date."""
+    from datetime import UTC, datetime
+
+    from ingest.retention import set_legal_hold
+
+    if action not in ("place", "release"):
+        raise ConfigError(f"unknown hold action {action!r}", hint="use place or release")
+    home = _home()
+    set_legal_hold(home.custody_log(), home.object_store(), evidence_id, action == "place",
+                   actor, reason, datetime.now(UTC))
+    out.print(f"legal hold {action}d on {evidence_id}")
+
+
+@app.command()
 def demo() -> None:
     """Ingest a simulated recorder with synthetic footage, verify, and summarise."""
     from api.demo import run_demo

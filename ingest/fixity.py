@@ -34,6 +34,10 @@ class ObjectCollector:
 
     def __call__(self, index: int, event: dict[str, Any]) -> None:
         details = event["details"]
+        if event["type"] == "evidence:file:deleted":  # the retention job removed these
+            for ref in details.get("objects", []):
+                self.objects.pop((ref.get("key"), ref.get("version")), None)
+            return
         named = details.get("objects") or []
         if "object" in details:
             named = [details["object"], *named]

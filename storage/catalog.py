@@ -51,6 +51,7 @@ evidence = Table(
     Column("derivatives_state", String(16), nullable=False),  # pending | done | failed | none
     Column("derivatives_error", Text, nullable=True),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
+    Column("deleted_at", DateTime(timezone=True), nullable=True),  # by the retention job only
 )
 
 derivatives = Table(

@@ -1,4 +1,4 @@
-"""device registry
+"""device registry; evidence deletion time
 
 Revision ID: 0003
 Revises: 0002
@@ -21,7 +21,11 @@ def upgrade() -> None:
         sa.Column("label", sa.String(128), nullable=True, unique=True),
         sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
     )
+    with op.batch_alter_table("evidence") as batch:
+        batch.add_column(sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("evidence") as batch:
+        batch.drop_column("deleted_at")
     op.drop_table("devices")
