@@ -66,7 +66,7 @@ def full_verify(home: Home) -> set[str]:
 
 
 def test_nothing_is_deleted_before_its_time(ingested: tuple[Home, list[str]]) -> None:
-    home, ids = ingested
+    home, _ = ingested
     actions = run_retention(home.custody_log(), home.object_store(), datetime.now(UTC), "job:test")
     assert actions == []
     with pytest.raises(RetentionLocked):  # and the store refuses on its own too
