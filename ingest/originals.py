@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from domain.errors import EvidenceError, IntegrityError
 from storage.objects import ObjectStore, StoredObject, original_key
@@ -38,52 +39,66 @@ class CopiedOriginal:
 
 def copy_original(path: Path, store: ObjectStore, retain_until: datetime | None,
                   on_chunk: Callable[[int], None] | None = None) -> CopiedOriginal:
-    """Stream ``path`` into ``store`` under its content-addressed key."""
+    """Stream the file at ``path`` (never through a link) into ``store``."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as exc:
         raise SourceReadError(f"cannot open {path.name}: {exc.strerror}",
                               hint="check the file's permissions on the recorder") from None
+    before = os.fstat(fd)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+
+    def unchanged(copied: int) -> None:
+        after = os.fstat(fd)
+        try:
+            now: os.stat_result | None = path.lstat()
+        except OSError:
+            now = None
+        if (copied != before.st_size or after.st_size != before.st_size
+                or after.st_mtime_ns != before.st_mtime_ns or now is None
+                or now.st_ino != before.st_ino or now.st_size != before.st_size):
+            raise SourceChanged(f"{path.name} changed while it was read ({before.st_size} -> "
+                                f"{copied} bytes): it is still being written",
+                                hint="let the recorder finish, then ingest again")
+
+    with os.fdopen(fd, "rb", buffering=0) as stream:
+        return copy_stream(stream, path.name, before.st_size, before.st_mtime_ns, store,
+                           retain_until, on_chunk, unchanged)
+
+
+def copy_stream(stream: BinaryIO, name: str, size: int, mtime_ns: int, store: ObjectStore,
+                retain_until: datetime | None, on_chunk: Callable[[int], None] | None,
+                unchanged: Callable[[int], None] | None = None) -> CopiedOriginal:
+    """Copy an open source stream of ``size`` bytes into ``store`` under its content address."""
     upload = store.begin_upload()
     try:
-        before = os.fstat(fd)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
         buffer = bytearray(CHUNK)
         view = memoryview(buffer)
         offset = 0
         while True:
             try:
-                n = os.readv(fd, [buffer])
+                n = stream.readinto(buffer)  # type: ignore[attr-defined]
             except OSError as exc:
                 raise SourceReadError(
-                    f"read error in {path.name} at byte {offset} of {before.st_size}: "
-                    f"{exc.strerror}", hint="the recorder may have been unplugged; dock it again "
-                    "and the ingest resumes") from None
-            if n == 0:
+                    f"read error in {name} at byte {offset} of {size}: {exc.strerror}",
+                    hint="the recorder may have been unplugged; dock it again and the ingest "
+                         "resumes") from None
+            if not n:
                 break
             upload.write(view[:n])
             offset += n
             if on_chunk is not None:
                 on_chunk(n)
-        after = os.fstat(fd)
-        try:
-            now = path.lstat()
-        except OSError:
-            now = None
-        if (offset != before.st_size or after.st_size != before.st_size
-                or after.st_mtime_ns != before.st_mtime_ns or now is None
-                or now.st_ino != before.st_ino or now.st_size != before.st_size):
-            raise SourceChanged(f"{path.name} changed while it was read ({before.st_size} -> "
-                                f"{offset} bytes): it is still being written",
-                                hint="let the recorder finish, then ingest again")
-        key = original_key(upload.sha256)
-        stored = upload.commit(key, retain_until=retain_until)
-        return CopiedOriginal(stored, upload.sha256, offset, before.st_mtime_ns, upload.duplicate)
+        if unchanged is not None:
+            unchanged(offset)
+        elif offset != size:
+            raise SourceChanged(f"{name} changed while it was read ({size} -> {offset} bytes)",
+                                hint="let the recorder finish, then dock it again")
+        stored = upload.commit(original_key(upload.sha256), retain_until=retain_until)
+        return CopiedOriginal(stored, upload.sha256, offset, mtime_ns, upload.duplicate)
     except BaseException:
         upload.abort()
         raise
-    finally:
-        os.close(fd)
 
 
 def read_back(store: ObjectStore, copied: CopiedOriginal) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -18,12 +18,20 @@ from queue import Queue
 from typing import Any
 
 from custody.log import CustodyLog
+from devices.base import Recorder
 from domain.errors import EvidenceError
 from ingest.derive import derive
 from ingest.names import parse_name, resolve_start_time
-from ingest.originals import CopiedOriginal, SourceChanged, copy_original, read_back
+from ingest.originals import (
+    CopiedOriginal,
+    SourceChanged,
+    SourceReadError,
+    copy_original,
+    copy_stream,
+    read_back,
+)
 from ingest.records import Provenance, pending_derivatives, record_derivatives, record_original
-from ingest.walk import Found, Passed, walk_volume
+from ingest.walk import Found, Passed, junk_in_path, walk_volume
 from storage.objects import ObjectStore
 
 DEFAULT_RETENTION_DAYS = 183  # at least six months, the legal minimum for unattached footage
@@ -89,15 +97,41 @@ class Ingestor:
         """Every file under ``root``, each ending ingested, duplicate, skipped or failed."""
         if not root.is_dir():
             raise EvidenceError(f"{root} is not a folder", hint="pass a mounted recorder or folder")
+        return self._run(walk_volume(root), lambda item: copy_original(
+            item.path, self.store, self.retain_until(), self.progress.advanced))
+
+    def ingest_recorder(self, recorder: Recorder) -> Iterator[FileResult]:
+        """Every file a recorder lists, read through its own streams (MTP, SDK, simulated)."""
+        items: list[Found | Passed] = []
+        for rf in recorder.list_files():
+            reason = junk_in_path(rf.path)
+            path = Path(rf.path)
+            mtime_ns = round(rf.mtime.timestamp() * 1_000_000) * 1000
+            items.append(Passed(path, rf.path, reason) if reason
+                         else Found(path, rf.path, rf.size, mtime_ns))
+
+        def copier(item: Found) -> CopiedOriginal:
+            try:
+                stream = recorder.open(item.rel)
+            except EvidenceError as exc:
+                raise SourceReadError(f"cannot open {item.rel} on the recorder: {exc.message}",
+                                      hint=exc.hint) from None
+            with stream:
+                return copy_stream(stream, item.path.name, item.size, item.mtime_ns, self.store,
+                                   self.retain_until(), self.progress.advanced)
+        return self._run(items, copier)
+
+    def _run(self, items: Iterable[Found | Passed],
+             copier: Callable[[Found], CopiedOriginal]) -> Iterator[FileResult]:
         results: Queue[FileResult | None] = Queue()
         outstanding: list[Future[None]] = []
         with ThreadPoolExecutor(1, "readback") as verify_pool:
-            for item in walk_volume(root):
+            for item in items:
                 if isinstance(item, Passed):
                     results.put(FileResult(item.rel, "failed" if item.failed else "skipped",
                                            reason=item.reason))
                 else:
-                    copied = self._copy(item, results)
+                    copied = self._copy(item, copier, results)
                     if copied is not None:
                         outstanding.append(verify_pool.submit(self._finish, item, copied, results))
                 yield from _drain(results)
@@ -109,10 +143,11 @@ class Ingestor:
         self._pending_derive.clear()
         yield from _drain(results)
 
-    def _copy(self, item: Found, results: Queue[FileResult | None]) -> CopiedOriginal | None:
+    def _copy(self, item: Found, copier: Callable[[Found], CopiedOriginal],
+              results: Queue[FileResult | None]) -> CopiedOriginal | None:
         self.progress.file_started(item.rel, item.size)
         try:
-            return copy_original(item.path, self.store, self.retain_until(), self.progress.advanced)
+            return copier(item)
         except EvidenceError as exc:
             status = "skipped" if isinstance(exc, SourceChanged) else "failed"
             results.put(FileResult(item.rel, status, size=item.size, reason=str(exc)))

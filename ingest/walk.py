@@ -45,6 +45,16 @@ def junk_reason(name: str, is_dir: bool) -> str | None:
     return None
 
 
+def junk_in_path(path: str) -> str | None:
+    """Why a '/'-separated recorder path is OS junk (in any folder on the way), or None."""
+    parts = path.split("/")
+    for depth, part in enumerate(parts):
+        reason = junk_reason(part, is_dir=depth < len(parts) - 1)
+        if reason:
+            return reason
+    return None
+
+
 def walk_volume(root: Path) -> Iterator[Found | Passed]:
     """Every entry under ``root`` in a stable order, as Found or Passed."""
     yield from _walk(root, root)
