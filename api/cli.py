@@ -153,6 +153,55 @@ def recordings(as_json: JsonOption = False) -> None:
                       f"{len(rec['segments'])} segment(s); gaps: {gaps}", highlight=False)
 
 
+device_app = typer.Typer(help="The station's device registry.", no_args_is_help=True)
+app.add_typer(device_app, name="device")
+
+
+@app.command()
+def dock(
+    watch: Annotated[list[Path] | None, typer.Option(help="Mount root to poll (repeatable).")] = None,
+    once: Annotated[bool, typer.Option("--once", help="Process what is docked now, then exit.")] = False,
+    wipe: Annotated[bool | None, typer.Option("--wipe/--keep",
+                                              help="Delete verified files off the recorder.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The station daemon: ingest each recorder as it arrives; verify, then wipe."""
+    from api.dock_cmd import run_dock
+
+    settings = Settings()
+    ok = run_dock(_home(), settings, watch or [], once,
+                  settings.dock_wipe if wipe is None else wipe, as_json, out)
+    raise typer.Exit(0 if ok else 1)
+
+
+@device_app.command("register")
+def device_register(
+    serial: Annotated[str, typer.Argument(help="Recorder serial number.")],
+    officer: Annotated[str, typer.Option(help="Officer number.")],
+    name: Annotated[str | None, typer.Option(help="Officer name.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Unit.")] = None,
+    label: Annotated[str | None, typer.Option(help="Volume label or UUID of the recorder.")] = None,
+) -> None:
+    """Map a recorder to its officer (logged)."""
+    from api.dock_cmd import register_device
+
+    register_device(_home(), serial, officer, name, unit, label)
+    out.print(f"registered {serial} to officer {officer}")
+
+
+@device_app.command("list")
+def device_list(as_json: JsonOption = False) -> None:
+    """The registered recorders."""
+    from api.dock_cmd import list_devices
+
+    for device in list_devices(_home()):
+        if as_json:
+            emit_json(device)
+        else:
+            out.print(f"{device['serial']:<12} officer {device['officer_no']:<10} "
+                      f"{device['officer_name'] or ''} {device['unit'] or ''}", highlight=False)
+
+
 @app.command()
 def retention(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go.")] = False,

@@ -30,5 +30,13 @@ class Settings(BaseSettings):
     """S3 secret key (or AWS_SECRET_ACCESS_KEY)."""
     s3_region: str = "us-east-1"
     """S3 region name."""
+    dock_retry_seconds: float = 1.0
+    """First wait before retrying a dock when the store or database is down (doubles, max 60)."""
+    dock_poll_seconds: float = 1.0
+    """How often `evidence dock` looks for recorders under its mount roots."""
+    dock_parallel: int = 8
+    """Recorders docked at once (at least 8)."""
+    dock_wipe: bool = False
+    """Default wipe policy of `evidence dock` (--wipe / --keep override it)."""
     retention_days: int = 183
     """Retention of footage not attached to a case, in days (at least six months)."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from queue import Queue
@@ -19,7 +19,7 @@ from typing import Any
 
 from custody.log import CustodyLog
 from devices.base import Recorder
-from domain.errors import EvidenceError
+from domain.errors import EvidenceError, StorageError
 from ingest.derive import derive
 from ingest.names import parse_name, resolve_start_time
 from ingest.originals import (
@@ -46,6 +46,8 @@ class FileResult:
     size: int | None = None
     evidence_id: str | None = None
     reason: str | None = None
+    retryable: bool = False  # failed because the store or database was unreachable
+    mtime_ns: int | None = None  # the source's mtime when it was copied (for a safe wipe)
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "sha256": self.sha256, "size": self.size, "status": self.status,
@@ -61,7 +63,7 @@ class IngestOptions:
     retention_category: str = "standard"
     station_tz: tzinfo = field(default_factory=lambda: datetime.now().astimezone().tzinfo or UTC)
     clock_offset_seconds: int = 0
-    derive: bool = True
+    derive: bool = True  # make playback copies now; False leaves them for derive_pending()
     derive_workers: int = 2
     flags: tuple[str, ...] = ()
 
@@ -100,10 +102,13 @@ class Ingestor:
         return self._run(walk_volume(root), lambda item: copy_original(
             item.path, self.store, self.retain_until(), self.progress.advanced))
 
-    def ingest_recorder(self, recorder: Recorder) -> Iterator[FileResult]:
-        """Every file a recorder lists, read through its own streams (MTP, SDK, simulated)."""
+    def ingest_recorder(self, recorder: Recorder,
+                        only: Collection[str] | None = None) -> Iterator[FileResult]:
+        """Every file a recorder lists (or those in ``only``), read through its own streams."""
         items: list[Found | Passed] = []
         for rf in recorder.list_files():
+            if only is not None and rf.path not in only:
+                continue
             reason = junk_in_path(rf.path)
             path = Path(rf.path)
             mtime_ns = round(rf.mtime.timestamp() * 1_000_000) * 1000
@@ -150,7 +155,8 @@ class Ingestor:
             return copier(item)
         except EvidenceError as exc:
             status = "skipped" if isinstance(exc, SourceChanged) else "failed"
-            results.put(FileResult(item.rel, status, size=item.size, reason=str(exc)))
+            results.put(FileResult(item.rel, status, size=item.size, reason=str(exc),
+                                   retryable=isinstance(exc, StorageError)))
             return None
 
     def _finish(self, item: Found, copied: CopiedOriginal, results: Queue[FileResult | None]) -> None:
@@ -160,13 +166,16 @@ class Ingestor:
                 self.log, copied.stored, self._provenance(item), row=self._row(item, copied),
                 now=self.clock())
         except EvidenceError as exc:
-            results.put(FileResult(item.rel, "failed", copied.sha256, copied.size, reason=str(exc)))
+            results.put(FileResult(item.rel, "failed", copied.sha256, copied.size, reason=str(exc),
+                                   retryable=isinstance(exc, StorageError)))
             return
         if duplicate:
             results.put(FileResult(item.rel, "duplicate", copied.sha256, copied.size, evidence_id,
-                                   "this content is already stored; the sighting was logged"))
+                                   "this content is already stored; the sighting was logged",
+                                   mtime_ns=copied.mtime_ns))
             return
-        done = FileResult(item.rel, "ingested", copied.sha256, copied.size, evidence_id)
+        done = FileResult(item.rel, "ingested", copied.sha256, copied.size, evidence_id,
+                          mtime_ns=copied.mtime_ns)
         if self.options.derive and copied.size > 0:
             future = self._derive_pool.submit(self._derive_one, evidence_id, done, results)
             with self._lock:
@@ -185,8 +194,8 @@ class Ingestor:
         if not flags:
             return done
         why = f" ({error})" if error else ""
-        return FileResult(done.path, done.status, done.sha256, done.size, done.evidence_id,
-                          "original kept and flagged: " + ", ".join(sorted(set(flags))) + why)
+        return replace(done, reason="original kept and flagged: " + ", ".join(sorted(set(flags)))
+                       + why)
 
     def derive_pending(self, only: str | None = None) -> tuple[list[str], str | None]:
         """Make missing derivatives (all pending, or one); returns the last one's flags, error."""
@@ -220,7 +229,7 @@ class Ingestor:
                 "media_json": json.dumps({"source_mtime": mtime.isoformat()}),
                 "flags": flags, "retention_category": self.options.retention_category,
                 "retain_until": copied.stored.retain_until,
-                "derivatives_state": "pending" if self.options.derive and copied.size else "none"}
+                "derivatives_state": "pending" if copied.size else "none"}
 
 
 def _drain(results: Queue[FileResult | None]) -> Iterator[FileResult]:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, insert, select, update
 from custody.events import JSON, EventDraft, Subject, format_time
 from custody.log import CustodyLog
 from storage import catalog
-from storage.db import write_transaction
+from storage.db import database_errors, write_transaction
 from storage.objects import StoredObject
 
 
@@ -41,7 +41,7 @@ def find_by_sha256(conn: Connection, sha256: str) -> str | None:
 def record_original(log: CustodyLog, stored: StoredObject, prov: Provenance, *,
                     row: dict[str, Any], now: datetime) -> tuple[str, bool]:
     """Record an ingested (or seen-again) original; returns (evidence id, duplicate)."""
-    with write_transaction(log.engine) as conn:
+    with database_errors("recording an original"), write_transaction(log.engine) as conn:
         existing = find_by_sha256(conn, stored.sha256)
         seen = {"source": prov.source, "original_name": prov.original_name,
                 "device": prov.device_serial, "officer": prov.officer_no}
@@ -75,7 +75,7 @@ def record_derivatives(log: CustodyLog, evidence_id: str, sha256: str, actor: st
                        flags: list[str], error: str | None, now: datetime) -> None:
     """Store derivative rows, metadata and flags, with one custody event per derivative."""
     subject = Subject(evidence_id, sha256)
-    with write_transaction(log.engine) as conn:
+    with database_errors("recording derivatives"), write_transaction(log.engine) as conn:
         drafts = [EventDraft("evidence:file:probed", actor, subject,
                              {"metadata": _jsonable(metadata), "flags": list[JSON](flags),
                               "error": error}, now)]
@@ -108,5 +108,5 @@ def pending_derivatives(log: CustodyLog, evidence_id: str | None = None) -> list
         ev.c.derivatives_state == "pending")
     if evidence_id is not None:
         query = query.where(ev.c.id == evidence_id)
-    with log.engine.connect() as conn:
+    with database_errors("listing pending derivatives"), log.engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]

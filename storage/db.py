@@ -10,10 +10,10 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from custody.log import WRITE_OPTION
-from domain.errors import ConfigError, StorageUnavailable
+from domain.errors import ConfigError, StorageError, StorageUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -47,6 +47,18 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def database_errors(what: str) -> Iterator[None]:
+    """Translate SQLAlchemy failures into the project's storage errors."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise StorageUnavailable(f"database unavailable while {what}: {exc.orig}",
+                                 hint="check the database server or file; the work is retried") from None
+    except SQLAlchemyError as exc:
+        raise StorageError(f"database error while {what}: {exc.__class__.__name__}: {exc}") from None
 
 
 def _sqlite_begin(conn: Connection) -> None:

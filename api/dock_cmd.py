@@ -1,0 +1,137 @@
+"""`evidence dock` and `evidence device`: wiring, the live table and JSON lines."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from sqlalchemy import insert, select
+
+from api.home import Home
+from api.ingest_cmd import ingest_options
+from api.settings import Settings
+from custody.events import EventDraft
+from devices.mass_storage import MassStorageRecorder, PollingWatcher, poll_volumes, registry_lookup
+from domain.errors import ConfigError
+from domain.recorder import RegistryEntry
+from ingest.station import DockOutcome, DockPolicy, Station
+from storage import catalog
+from storage.db import database_errors, write_transaction
+
+MIN_PARALLEL_RECORDERS = 8
+
+
+def registry(home: Home) -> dict[str, RegistryEntry]:
+    """The station's device registry, keyed by serial and by volume label."""
+    entries: dict[str, RegistryEntry] = {}
+    with database_errors("reading the device registry"), home.engine().connect() as conn:
+        for row in conn.execute(select(catalog.devices)):
+            entry = RegistryEntry(officer_no=row.officer_no, officer_name=row.officer_name,
+                                  unit_name=row.unit, serial=row.serial)
+            entries[row.serial] = entry
+            if row.label:
+                entries[row.label] = entry
+    return entries
+
+
+def register_device(home: Home, serial: str, officer: str, name: str | None, unit: str | None,
+                    label: str | None) -> None:
+    log = home.custody_log()
+    now = datetime.now(UTC)
+    with database_errors("registering a device"), write_transaction(home.engine()) as conn:
+        conn.execute(catalog.devices.delete().where(catalog.devices.c.serial == serial))
+        conn.execute(insert(catalog.devices).values(serial=serial, officer_no=officer,
+                                                    officer_name=name, unit=unit, label=label,
+                                                    registered_at=now))
+        log.append([EventDraft("station:device:registered", f"station:{home.origin}", details={
+            "serial": serial, "officer_no": officer, "officer_name": name, "unit": unit,
+            "label": label}, time=now)], conn)
+
+
+def list_devices(home: Home) -> list[dict[str, Any]]:
+    with home.engine().connect() as conn:
+        return [{"serial": r.serial, "officer_no": r.officer_no, "officer_name": r.officer_name,
+                 "unit": r.unit, "label": r.label, "registered_at": r.registered_at.isoformat()}
+                for r in conn.execute(select(catalog.devices).order_by(catalog.devices.c.serial))]
+
+
+class Output:
+    """JSON lines, or a live table with one row per recorder."""
+
+    def __init__(self, console: Console, as_json: bool) -> None:
+        self.console, self.as_json = console, as_json
+        self._lock = threading.Lock()
+        self.station: Station | None = None
+
+    def emit(self, record: dict[str, Any]) -> None:
+        if self.as_json:
+            with self._lock:
+                print(json.dumps(record, ensure_ascii=False, default=str), flush=True)
+
+    def table(self) -> Table:
+        table = Table("recorder", "state", "files", "MB", "MB/s")
+        for label, p in sorted((self.station.progress if self.station else {}).items()):
+            table.add_row(label, p.state, f"{p.files_done}/{p.files_total}",
+                          f"{p.bytes_done / 1e6:.1f}", f"{p.rate() / 1e6:.1f}")
+        return table
+
+
+def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, wipe: bool,
+             as_json: bool, console: Console) -> bool:
+    roots = [Path(w) for w in watch]
+    if not roots:
+        raise ConfigError("no mount roots to watch", hint="pass --watch DIR (repeatable)")
+    for root in roots:
+        if not root.is_dir():
+            raise ConfigError(f"mount root {root} is not a folder", hint="create it or fix --watch")
+    output = Output(console, as_json)
+    policy = DockPolicy(wipe=wipe, retry_initial_seconds=settings.dock_retry_seconds)
+    base = ingest_options(settings, home)
+    station = Station(home.custody_log(), home.object_store(), base, policy, output.emit)
+    output.station = station
+    lookup = registry_lookup(registry(home))
+    outcomes: list[Future[DockOutcome]] = []
+    pool = ThreadPoolExecutor(max(MIN_PARALLEL_RECORDERS, settings.dock_parallel), "dock")
+
+    def start(volume: Path) -> None:
+        recorder = MassStorageRecorder(volume, lookup=lookup, keys=(volume.name,))
+        outcomes.append(pool.submit(station.dock, recorder, volume.name))
+
+    live = None if as_json or not console.is_terminal else Live(
+        output.table(), console=console, refresh_per_second=4, get_renderable=output.table)
+    try:
+        if live:
+            live.start()
+        if once:
+            for volume in sorted(poll_volumes(roots)):
+                start(volume)
+        else:
+            watcher = PollingWatcher(roots, interval=settings.dock_poll_seconds)
+            stop = threading.Event()
+            try:
+                for event in watcher.watch(stop):
+                    if event.kind == "arrived":
+                        start(event.volume)
+            except KeyboardInterrupt:
+                stop.set()
+                station.stop()
+        pool.shutdown(wait=True)
+    finally:
+        if live:
+            live.stop()
+    results = [f.result() for f in outcomes]
+    if not as_json:
+        for outcome in results:
+            counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.counts().items()))
+            status = "complete" if outcome.complete else f"INCOMPLETE ({outcome.error or 'see failures'})"
+            console.print(f"{outcome.label}: {status}; {counts or 'no files'}; "
+                          f"wiped {len(outcome.wiped)}", highlight=False)
+    return all(o.complete for o in results)

@@ -1,0 +1,295 @@
+"""USB mass-storage recorders: a recorder is a mounted volume (a folder under a mount root).
+
+Discovery polls the mount roots (each folder directly under one is a recorder
+volume; hidden names are staging areas and are ignored); ``devices.udev`` adds
+labels, UUIDs and USB serials where udev is present. Every access walks the
+volume with directory file descriptors and O_NOFOLLOW, so no symbolic link is
+ever followed and nothing outside the volume is read or deleted.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import subprocess
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from devices.base import DeviceReader, buffered, marked_important, relative_parts, utc_from_ns
+from devices.errors import RecorderClosed, RecorderFileMissing, RecorderUnplugged, UnsafePath
+from devices.names import likely_owner
+from devices.udev import UdevVolume, udev_volumes
+from domain.errors import DeviceError
+from domain.recorder import RecorderFile, RecorderIdentity, RegistryEntry
+
+__all__ = ["Lookup", "MassStorageRecorder", "PollingWatcher", "UdevVolume", "VolumeEvent",
+           "appearing_volume", "identify_volume", "poll_volumes", "registry_lookup", "udev_volumes"]
+
+Lookup = Callable[[str], RegistryEntry | None]
+_GONE = frozenset({errno.EIO, errno.ENODEV, errno.ENXIO, errno.ESHUTDOWN, errno.ENOMEDIUM})
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+# --- discovery ------------------------------------------------------------------------------
+
+def poll_volumes(mount_roots: Sequence[Path]) -> set[Path]:
+    """Every recorder volume now present: real folders directly under a mount root.
+
+    A mount root that does not exist (yet) holds no volumes; symbolic links and
+    hidden names are not volumes.
+    """
+    volumes: set[Path] = set()
+    for root in mount_roots:
+        try:
+            with os.scandir(root) as entries:
+                for entry in entries:
+                    if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+                        volumes.add(Path(entry.path))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise DeviceError(f"cannot read the mount root {root} ({exc.strerror})",
+                              hint="check the mount root setting and the folder's permissions") from None
+    return volumes
+
+
+@dataclass(frozen=True)
+class VolumeEvent:
+    kind: Literal["arrived", "left"]
+    volume: Path
+
+
+class PollingWatcher:
+    """Reports volumes arriving under, and leaving, the mount roots.
+
+    The first poll reports every volume already present as arrived (a recorder
+    docked before the station started is still ingested).
+    """
+
+    def __init__(self, mount_roots: Sequence[Path], interval: float = 1.0) -> None:
+        self.mount_roots = tuple(mount_roots)
+        self.interval = interval
+        self._known: set[Path] = set()
+
+    @property
+    def known(self) -> frozenset[Path]:
+        return frozenset(self._known)
+
+    def poll_once(self) -> list[VolumeEvent]:
+        """What changed since the previous poll: departures first, each group sorted."""
+        now = poll_volumes(self.mount_roots)
+        events = [VolumeEvent("left", v) for v in sorted(self._known - now)]
+        events += [VolumeEvent("arrived", v) for v in sorted(now - self._known)]
+        self._known = now
+        return events
+
+    def watch(self, stop: threading.Event) -> Iterator[VolumeEvent]:
+        """Events until ``stop`` is set, polling every ``interval`` seconds."""
+        while not stop.is_set():
+            yield from self.poll_once()
+            if stop.wait(self.interval):
+                return
+
+
+def appearing_volume(mount_roots: Sequence[Path]) -> Callable[[], Path | None]:
+    """A ``wait_for_volume`` probe: the first volume that was not there when this was made."""
+    before = poll_volumes(mount_roots)
+
+    def probe() -> Path | None:
+        new = sorted(poll_volumes(mount_roots) - before)
+        return new[0] if new else None
+
+    return probe
+
+
+# --- identity -------------------------------------------------------------------------------
+
+def registry_lookup(entries: Mapping[str, RegistryEntry]) -> Lookup:
+    """A lookup over a station registry keyed by volume label, UUID or serial (any letter case)."""
+    folded = {key.casefold(): entry for key, entry in entries.items()}
+    return lambda key: folded.get(key.casefold())
+
+
+def identify_volume(filenames: Sequence[str], keys: Sequence[str], lookup: Lookup | None) -> RecorderIdentity:
+    """Identity from the registry (by any key, then by the serial in file names), else the names."""
+    owner = likely_owner(filenames)
+    if lookup is not None:
+        for key in [*keys, *([owner.serial] if owner else [])]:
+            entry = lookup(key)
+            if entry is not None:
+                return RecorderIdentity(
+                    serial=entry.serial or (owner.serial if owner else None), model=entry.model,
+                    officer_no=entry.officer_no, officer_name=entry.officer_name,
+                    unit_no=entry.unit_no, unit_name=entry.unit_name,
+                    device_clock=None, clock_offset_seconds=None, source="registry")
+    return RecorderIdentity(
+        serial=owner.serial if owner else None, model=None,
+        officer_no=owner.officer_no if owner else None, officer_name=None, unit_no=None,
+        unit_name=None, device_clock=None, clock_offset_seconds=None,
+        source="files" if owner else "unknown")
+
+
+# --- the recorder ---------------------------------------------------------------------------
+
+class MassStorageRecorder:
+    """A recorder mounted at ``root``. ``keys`` (label, UUID, serial) are tried in the registry."""
+
+    def __init__(self, root: Path, *, lookup: Lookup | None = None, keys: Sequence[str] = (),
+                 identity: RecorderIdentity | None = None,
+                 unmount_command: Sequence[str] = ("umount",)) -> None:
+        self.root = root
+        self._lookup = lookup
+        self._keys = tuple(keys) or (root.name,)
+        self._identity = identity
+        self._unmount_command = tuple(unmount_command)
+        self._closed = False
+
+    def identity(self) -> RecorderIdentity:
+        if self._identity is None:
+            names = [f.path for f in self.list_files()]
+            self._identity = identify_volume(names, self._keys, self._lookup)
+        return self._identity
+
+    def volume_root(self) -> Path | None:
+        return self.root
+
+    def list_files(self) -> list[RecorderFile]:
+        root_fd = self._open_root()
+        try:
+            return list(self._walk(root_fd, ""))
+        finally:
+            os.close(root_fd)
+
+    def open(self, path: str) -> BinaryIO:
+        *folders, name = relative_parts(path)
+        parent = self._open_folder(path, folders)
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         dir_fd=parent)
+        except OSError as exc:
+            raise self._translate(exc, path) from None
+        finally:
+            os.close(parent)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UnsafePath(f"{path} on the recorder is not a regular file",
+                             hint="only regular files are read off a recorder")
+        return buffered(_FdReader(path, fd))
+
+    def delete(self, path: str) -> None:
+        *folders, name = relative_parts(path)
+        parent = self._open_folder(path, folders)
+        try:
+            info = os.stat(name, dir_fd=parent, follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode):
+                raise UnsafePath(f"{path} on the recorder is not a regular file; it was not deleted",
+                                 hint="only regular files are deleted off a recorder")
+            os.unlink(name, dir_fd=parent)
+        except OSError as exc:
+            raise self._translate(exc, path) from None
+        finally:
+            os.close(parent)
+
+    def eject(self) -> None:
+        """Unmount the volume if it is a mount point; afterwards every call raises RecorderClosed."""
+        if not self._closed and os.path.ismount(self.root):
+            done = subprocess.run([*self._unmount_command, str(self.root)], capture_output=True,
+                                  text=True, timeout=120, check=False)
+            if done.returncode != 0:
+                raise DeviceError(f"could not unmount {self.root}: {done.stderr.strip()}",
+                                  hint="close any program using the recorder, then eject it again")
+        self._closed = True
+
+    # --- walking with descriptors ---
+
+    def _open_root(self) -> int:
+        if self._closed:
+            raise RecorderClosed(f"the recorder at {self.root} was ejected",
+                                 hint="dock it again to read it")
+        try:
+            return os.open(self.root, _DIR_FLAGS)
+        except FileNotFoundError:
+            raise RecorderUnplugged(f"the recorder's volume {self.root} is gone (unplugged?)",
+                                    hint="dock the recorder again") from None
+        except OSError as exc:
+            raise self._translate(exc, ".") from None
+
+    def _open_folder(self, path: str, folders: Sequence[str]) -> int:
+        fd = self._open_root()
+        try:
+            for folder in folders:
+                try:
+                    child = os.open(folder, _DIR_FLAGS, dir_fd=fd)
+                except NotADirectoryError:
+                    # O_DIRECTORY|O_NOFOLLOW reports a link to a folder as "not a directory"
+                    if stat.S_ISLNK(os.stat(folder, dir_fd=fd, follow_symlinks=False).st_mode):
+                        raise OSError(errno.ELOOP, "symbolic link") from None
+                    raise
+                os.close(fd)
+                fd = child
+        except OSError as exc:
+            os.close(fd)
+            raise self._translate(exc, path) from None
+        return fd
+
+    def _walk(self, folder_fd: int, prefix: str) -> Iterator[RecorderFile]:
+        try:
+            with os.scandir(folder_fd) as it:
+                entries = sorted(it, key=lambda e: e.name)
+            for entry in entries:
+                rel = prefix + entry.name
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(info.st_mode):
+                    yield RecorderFile(rel, info.st_size, utc_from_ns(info.st_mtime_ns),
+                                       important=marked_important(rel),
+                                       locked=not info.st_mode & stat.S_IWUSR)
+                elif stat.S_ISDIR(info.st_mode):
+                    child = os.open(entry.name, _DIR_FLAGS, dir_fd=folder_fd)
+                    try:
+                        yield from self._walk(child, rel + "/")
+                    finally:
+                        os.close(child)
+        except OSError as exc:
+            raise self._translate(exc, prefix.rstrip("/") or ".") from None
+
+    def _translate(self, exc: OSError, path: str) -> DeviceError:
+        why = exc.strerror or str(exc)
+        if exc.errno in _GONE:
+            return RecorderUnplugged(f"the recorder stopped answering while reading {path} ({why})",
+                                     hint="check the cable, then dock the recorder again")
+        if exc.errno == errno.ELOOP:
+            return UnsafePath(f"{path} on the recorder goes through a symbolic link; it is not followed",
+                              hint="copy the file itself onto the recorder if it is evidence")
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            if not self.root.is_dir():
+                return RecorderUnplugged(f"the recorder's volume {self.root} is gone (unplugged?)",
+                                         hint="dock the recorder again")
+            return RecorderFileMissing(f"{path} is not on the recorder", hint="list the files again")
+        if exc.errno == errno.EROFS:
+            return DeviceError(f"the recorder's volume is mounted read-only; {path} was not changed",
+                               hint="mount it read-write to let the station delete ingested files")
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return DeviceError(f"permission denied on {path} on the recorder ({why})",
+                               hint="run the station as a user allowed to read the mounted volume")
+        return DeviceError(f"recorder file {path}: {why}", hint="check the recorder and dock it again")
+
+
+class _FdReader(DeviceReader):
+    def __init__(self, path: str, fd: int) -> None:
+        super().__init__(path)
+        self._fd = fd
+
+    def _read_into(self, view: memoryview) -> int:
+        return os.readv(self._fd, [view])
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()

@@ -1,0 +1,213 @@
+"""The docking station: get every file off a recorder, prove the copy, then free it.
+
+A file is deleted from a recorder only when (1) its stored copy was read back
+and matched, (2) the custody event recording it is committed, and (3) the
+policy says wipe; and only if it still has the size and time it had when it was
+copied. Only ingested files and duplicates of stored content are wiped. When
+the store or database is unreachable nothing is wiped: the station retries with
+backoff and completes when it comes back.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from custody.events import EventDraft, Subject, format_time
+from custody.log import CustodyLog
+from devices.base import Recorder
+from domain.errors import EvidenceError, StorageError
+from domain.recorder import RecorderIdentity
+from ingest.pipeline import FileResult, IngestOptions, Ingestor, Progress
+from ingest.records import find_by_sha256
+from storage.db import database_errors
+from storage.objects import ObjectStore
+
+WIPEABLE = ("ingested", "duplicate")
+
+
+@dataclass
+class DockPolicy:
+    wipe: bool = False
+    retry_initial_seconds: float = 1.0
+    retry_max_seconds: float = 60.0
+    max_attempts: int = 8
+
+
+@dataclass
+class DockOutcome:
+    label: str
+    identity: RecorderIdentity | None = None
+    results: dict[str, FileResult] = field(default_factory=dict)
+    wiped: list[str] = field(default_factory=list)
+    complete: bool = False
+    error: str | None = None
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for result in self.results.values():
+            counts[result.status] = counts.get(result.status, 0) + 1
+        return counts
+
+
+class RecorderProgress(Progress):
+    """Per-recorder counters a live table reads (state, files, bytes, rate)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.state = "docked"
+        self.files_total = 0
+        self.files_done = 0
+        self.bytes_done = 0
+        self.started = datetime.now(UTC)
+
+    def advanced(self, nbytes: int) -> None:
+        self.bytes_done += nbytes
+
+    def file_finished(self, result: FileResult) -> None:
+        self.files_done += 1
+
+    def rate(self) -> float:
+        seconds = (datetime.now(UTC) - self.started).total_seconds()
+        return self.bytes_done / seconds if seconds > 0 else 0.0
+
+
+class Station:
+    """Docks recorders into one log and store. Thread-safe: one call per recorder at once."""
+
+    def __init__(self, log: CustodyLog, store: ObjectStore, base_options: IngestOptions,
+                 policy: DockPolicy, emit: Callable[[dict[str, Any]], None] = lambda _: None,
+                 wait: Callable[[float], bool] | None = None) -> None:
+        self.log, self.store, self.base, self.policy = log, store, base_options, policy
+        self.emit = emit
+        self._stop = threading.Event()
+        # ``wait`` returns True when the station is stopping; tests pass their own.
+        self.wait = wait or self._stop.wait
+        self.progress: dict[str, RecorderProgress] = {}
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _event(self, drafts: list[EventDraft]) -> None:
+        with database_errors("logging a dock event"):
+            self.log.append(drafts)
+
+    def dock(self, recorder: Recorder, label: str) -> DockOutcome:
+        outcome = DockOutcome(label)
+        progress = self.progress.setdefault(label, RecorderProgress(label))
+        actor = self.base.actor
+        try:
+            identity = recorder.identity()
+            outcome.identity = identity
+            files = recorder.list_files()
+            progress.files_total = len(files)
+            self._event(self._arrival_events(actor, label, identity, files))
+            self.emit({"event": "docked", "recorder": label, "serial": identity.serial,
+                       "officer": identity.officer_no, "identity_source": identity.source,
+                       "clock_offset_seconds": identity.clock_offset_seconds, "files": len(files)})
+            self._transfer(recorder, label, identity, outcome, progress)
+        except EvidenceError as exc:
+            outcome.error = str(exc)
+            progress.state = "failed"
+            self.emit({"event": "error", "recorder": label, "reason": str(exc)})
+        finally:
+            self._undocked(actor, label, outcome)
+        return outcome
+
+    def _arrival_events(self, actor: str, label: str, identity: RecorderIdentity,
+                        files: list[Any]) -> list[EventDraft]:
+        who = {"recorder": label, "serial": identity.serial}
+        drafts = [
+            EventDraft("station:recorder:docked", actor, details={**who, "model": identity.model}),
+            EventDraft("station:recorder:identified", actor, details={
+                **who, "source": identity.source, "officer_no": identity.officer_no,
+                "officer_name": identity.officer_name, "unit_no": identity.unit_no,
+                "unit_name": identity.unit_name,
+                "flags": ["unknown_device"] if identity.source == "unknown" else []}),
+        ]
+        if identity.clock_offset_seconds is not None or identity.device_clock is not None:
+            drafts.append(EventDraft("station:recorder:clock-offset", actor, details={
+                **who, "offset_seconds": identity.clock_offset_seconds,
+                "device_clock": format_time(identity.device_clock) if identity.device_clock else None,
+                "synced": identity.clock_synced}))
+        drafts.append(EventDraft("station:recorder:files-found", actor, details={
+            **who, "count": len(files), "bytes": sum(f.size for f in files),
+            "important": sum(1 for f in files if f.important),
+            "locked": sum(1 for f in files if f.locked)}))
+        return drafts
+
+    def _options(self, identity: RecorderIdentity) -> IngestOptions:
+        flags = tuple(self.base.flags) + (("unknown_device",) if identity.source == "unknown" else ())
+        return replace(self.base, device_serial=identity.serial, officer_no=identity.officer_no,
+                       clock_offset_seconds=identity.clock_offset_seconds or 0, flags=flags)
+
+    def _transfer(self, recorder: Recorder, label: str, identity: RecorderIdentity,
+                  outcome: DockOutcome, progress: RecorderProgress) -> None:
+        delay = self.policy.retry_initial_seconds
+        pending: set[str] = set()
+        for attempt in range(1, self.policy.max_attempts + 1):
+            progress.state = "transferring"
+            ingestor = Ingestor(self.log, self.store, self._options(identity), progress)
+            todo = None if attempt == 1 else {p for p, r in outcome.results.items()
+                                              if r.status == "failed"} | pending
+            try:
+                for result in ingestor.ingest_recorder(recorder, todo):
+                    previous = outcome.results.get(result.path)
+                    if previous is None or previous.status not in WIPEABLE:
+                        outcome.results[result.path] = result
+                    self.emit({"event": "file", "recorder": label, **result.to_json()})
+            finally:
+                ingestor.close()
+            retry = [r for r in outcome.results.values() if r.status == "failed" and r.retryable]
+            if not retry:
+                break
+            progress.state = "waiting for store"
+            self.emit({"event": "retrying", "recorder": label, "attempt": attempt,
+                       "in_seconds": delay, "files": len(retry), "reason": retry[0].reason})
+            if self.wait(delay):
+                return
+            delay = min(delay * 2, self.policy.retry_max_seconds)
+            pending = {r.path for r in retry}
+            for r in retry:
+                del outcome.results[r.path]
+        failed = [r for r in outcome.results.values() if r.status == "failed"]
+        outcome.complete = not failed
+        if self.policy.wipe:
+            progress.state = "wiping"
+            self._wipe(recorder, label, outcome)
+        progress.state = "done" if outcome.complete else "incomplete"
+
+    def _wipe(self, recorder: Recorder, label: str, outcome: DockOutcome) -> None:
+        """Delete what is provably stored and logged, and unchanged since it was copied."""
+        current = {f.path: f for f in recorder.list_files()}
+        for result in outcome.results.values():
+            listed = current.get(result.path)
+            if (result.status not in WIPEABLE or listed is None or result.sha256 is None
+                    or listed.size != result.size or result.mtime_ns is None
+                    or abs(round(listed.mtime.timestamp() * 1e9) - result.mtime_ns) > 1000):
+                continue
+            with database_errors("checking a file before wiping it"), self.log.engine.connect() as c:
+                evidence_id = find_by_sha256(c, result.sha256)
+            if evidence_id is None:  # never wipe what the catalogue does not hold
+                continue
+            recorder.delete(result.path)
+            self._event([EventDraft("evidence:file:wiped", self.base.actor,
+                                    Subject(evidence_id, result.sha256),
+                                    {"recorder": label, "source": result.path,
+                                     "status": result.status})])
+            outcome.wiped.append(result.path)
+            self.emit({"event": "wiped", "recorder": label, "path": result.path})
+
+    def _undocked(self, actor: str, label: str, outcome: DockOutcome) -> None:
+        details: dict[str, Any] = {"recorder": label, "complete": outcome.complete,
+                                   "wiped": len(outcome.wiped), "error": outcome.error}
+        details.update(outcome.counts())
+        try:
+            self._event([EventDraft("station:recorder:undocked", actor, details=details)])
+        except StorageError as exc:
+            outcome.error = outcome.error or str(exc)
+        self.emit({"event": "undocked", **details})
+
