@@ -1,0 +1,234 @@
+"""The docking station: many recorders at once, yanks, store outages, wipe versus keep."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from moto.server import ThreadedMotoServer
+from sqlalchemy import func, select
+
+from api.home import Home, init_home
+from api.settings import Settings
+from custody.events import decode_event
+from custody.verify import verify_database
+from devices.simulated import SimulatedRecorder
+from ingest.fixity import ObjectCollector, check_objects
+from ingest.pipeline import IngestOptions
+from ingest.station import DockPolicy, Station
+from storage import catalog
+from storage.objects import ObjectStore
+from storage.s3 import S3ObjectStore
+from tests.cli_helpers import run_cli
+from tests.test_devices_gat947 import ID_CODE, PASSWORD, STATION_NOW, Device
+from tests.test_devices_gat947 import sdk_lib as sdk_lib
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def clips(n: int, seed: int, size: int = 40_000) -> list[bytes]:
+    return [bytes([seed, i]) * (size // 2) for i in range(n)]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    return init_home(Settings(home=tmp_path / "home"))[0]
+
+
+def station(home: Home, *, wipe: bool, store: ObjectStore | None = None,
+            events: list[dict[str, object]] | None = None, **policy: object) -> Station:
+    options = IngestOptions(actor="station:test", station_tz=SHANGHAI, derive=False)
+    sink = events.append if events is not None else (lambda _: None)
+    return Station(home.custody_log(), store or home.object_store(), options,
+                   DockPolicy(wipe=wipe, **policy), sink)  # type: ignore[arg-type]
+
+
+def verify_all(home: Home, store: ObjectStore | None = None) -> set[str]:
+    collector = ObjectCollector()
+    report = verify_database(home.engine(), home.verifier(), home.origin, visit=collector)
+    check_objects(store or home.object_store(), collector, report)
+    assert report.checks
+    return {p.kind for p in report.problems}
+
+
+def logged(home: Home, kind: str) -> list[dict[str, object]]:
+    return [e for e in (decode_event(leaf) for _, leaf in home.custody_log().entries())
+            if e["type"] == kind]
+
+
+def evidence_count(home: Home) -> int:
+    with home.engine().connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(catalog.evidence)).scalar_one())
+
+
+def test_eight_recorders_docked_at_once_are_all_ingested_and_wiped(tmp_path: Path,
+                                                                   home: Home) -> None:
+    mount = tmp_path / "media"
+    mount.mkdir()
+    recorders = [SimulatedRecorder(mount, f"ZFY{i:04d}", f"10{i:04d}", clips(3, i)) for i in range(8)]
+    for r in recorders:
+        r.dock()
+    st = station(home, wipe=True)
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(lambda r: st.dock(r, r.label), recorders))
+    assert all(o.complete for o in outcomes), [o.error for o in outcomes]
+    assert evidence_count(home) == 24
+    for r in recorders:
+        assert r.list_files() == []  # every file was proven stored, then wiped
+    assert len(logged(home, "evidence:file:wiped")) == 24
+    assert len(logged(home, "station:recorder:undocked")) == 8
+    assert verify_all(home) == set()
+
+
+def test_keep_leaves_the_recorder_untouched(tmp_path: Path, home: Home) -> None:
+    mount = tmp_path / "media"
+    mount.mkdir()
+    recorder = SimulatedRecorder(mount, "ZFY0001", "100234", clips(3, 1))
+    recorder.dock()
+    outcome = station(home, wipe=False).dock(recorder, recorder.label)
+    assert outcome.complete and outcome.wiped == []
+    assert len(recorder.list_files()) == 3
+    assert logged(home, "evidence:file:wiped") == []
+
+
+def test_yanked_mid_file_then_redocked_resumes_without_loss_or_duplicates(
+        tmp_path: Path, home: Home) -> None:
+    mount = tmp_path / "media"
+    mount.mkdir()
+    recorder = SimulatedRecorder(mount, "ZFY0002", "100235", clips(4, 2))
+    recorder.dock()
+    victim = recorder.list_files()[2].path
+    recorder.fail_read_after(victim, 10_000)
+    first = station(home, wipe=True).dock(recorder, recorder.label)
+    assert not first.complete
+    assert first.results[victim].status == "failed"
+    assert "unplugged" in str(first.results[victim].reason)
+    assert [f.path for f in recorder.list_files()] == [victim]  # only the proven ones went
+    recorder.undock()
+    recorder.dock()
+    second = station(home, wipe=True).dock(recorder, recorder.label)
+    assert second.complete and second.results[victim].status == "ingested"
+    assert recorder.list_files() == []
+    assert evidence_count(home) == 4
+    assert verify_all(home) == set()
+
+
+def test_second_dock_wipes_duplicates_whose_content_is_stored(tmp_path: Path, home: Home) -> None:
+    mount = tmp_path / "media"
+    mount.mkdir()
+    recorder = SimulatedRecorder(mount, "ZFY0003", "100236", clips(2, 3))
+    recorder.dock()
+    station(home, wipe=False).dock(recorder, recorder.label)
+    again = station(home, wipe=True).dock(recorder, recorder.label)
+    assert {r.status for r in again.results.values()} == {"duplicate"}
+    assert sorted(again.wiped) == sorted(again.results)
+    assert recorder.list_files() == []
+    assert len(logged(home, "evidence:file:seen-again")) == 2
+    assert verify_all(home) == set()
+
+
+def test_unknown_device_is_ingested_but_flagged(tmp_path: Path, home: Home) -> None:
+    mount = tmp_path / "media"
+    mount.mkdir()
+    recorder = SimulatedRecorder(mount, "X", "Y", {"DCIM/CLIP0001.MP4": b"a" * 5000})
+    recorder.dock()
+    outcome = station(home, wipe=False).dock(recorder, recorder.label)
+    assert outcome.complete and outcome.identity is not None
+    assert outcome.identity.source == "unknown"
+    identified = logged(home, "station:recorder:identified")
+    assert identified[0]["details"]["flags"] == ["unknown_device"]  # type: ignore[index]
+    with home.engine().connect() as conn:
+        flags = conn.execute(select(catalog.evidence.c.flags)).scalar_one()
+    assert "unknown_device" in json.loads(flags)
+
+
+def test_sdk_recorder_clock_offset_is_recorded_before_sync(
+        tmp_path: Path, home: Home, sdk_lib: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devices.gat947 import dock_sdk_recorder
+    from devices.mass_storage import appearing_volume
+
+    device = Device(tmp_path / "sdk", monkeypatch, files={
+        "ZFY0001_100234_20240315093000_0001.MP4": b"clip" * 3000})
+    recorder = dock_sdk_recorder(sdk_lib, ID_CODE, PASSWORD, lambda: STATION_NOW,
+                                 appearing_volume([device.mount_root]), 0, station_tz=SHANGHAI)
+    outcome = station(home, wipe=False).dock(recorder, "ZFY_DISK")
+    assert outcome.complete
+    offset = logged(home, "station:recorder:clock-offset")
+    assert offset[0]["details"]["offset_seconds"] == 300  # type: ignore[index]
+    assert offset[0]["details"]["synced"] is True  # type: ignore[index]
+    with home.engine().connect() as conn:
+        row = conn.execute(select(catalog.evidence.c.start_time, catalog.evidence.c.officer_no)).one()
+    # the name says 09:30:00 on a clock 300 s fast: the true start is 09:25:00 Beijing time
+    assert row.start_time.replace(tzinfo=None).isoformat() == "2024-03-15T01:25:00"
+    assert row.officer_no == "100234"
+
+
+@pytest.fixture
+def moto_on_a_fixed_port() -> Iterator[dict[str, ThreadedMotoServer]]:
+    """Holds the running server; a test may replace it (same port) and it is stopped after."""
+    holder = {"server": ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)}
+    holder["server"].start()
+    yield holder
+    holder["server"].stop()
+
+
+def test_store_down_during_a_dock_then_back(
+        tmp_path: Path, home: Home, moto_on_a_fixed_port: dict[str, ThreadedMotoServer]) -> None:
+    port = moto_on_a_fixed_port["server"].get_host_and_port()[1]
+    store = S3ObjectStore.connect(f"http://127.0.0.1:{port}", "dock-outage", "k", "s",
+                                  connect_timeout=1, read_timeout=5, max_attempts=1)
+    store.ensure_bucket()
+    mount = tmp_path / "media"
+    mount.mkdir()
+    recorder = SimulatedRecorder(mount, "ZFY0004", "100237", clips(3, 4))
+    recorder.dock()
+    moto_on_a_fixed_port["server"].stop()  # the central store becomes unreachable
+    waits: list[float] = []
+    restarted = threading.Event()
+
+    def wait(seconds: float) -> bool:
+        waits.append(seconds)
+        recorder_files = len(recorder.list_files())
+        assert recorder_files == 3, "something was wiped while the store was down"
+        if len(waits) == 2:  # back after two failed attempts (moto keeps its state)
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            server.start()
+            moto_on_a_fixed_port["server"] = server
+            restarted.set()
+        return False
+
+    events: list[dict[str, object]] = []
+    st = station(home, wipe=True, store=store, events=events)
+    st.wait = wait
+    outcome = st.dock(recorder, recorder.label)
+    assert restarted.is_set() and waits == [1.0, 2.0]  # backoff doubles
+    assert outcome.complete, outcome.results
+    assert recorder.list_files() == []
+    assert sum(1 for e in events if e["event"] == "retrying") == 2
+    assert verify_all(home, store) == set()
+
+
+def test_dock_command_once_with_json(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    run_cli(home, "init")
+    run_cli(home, "device", "register", "ZFY0007", "--officer", "100240", "--name", "李娜")
+    mount = tmp_path / "media"
+    mount.mkdir()
+    for i in range(2):
+        SimulatedRecorder(mount, f"ZFY000{7 + i}", f"10024{i}", clips(2, 7 + i)).dock()
+    result = run_cli(home, "dock", "--watch", str(mount), "--once", "--wipe", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    docked = {x["recorder"]: x for x in lines if x["event"] == "docked"}
+    assert docked["ZFY0007"]["identity_source"] == "registry"
+    assert docked["ZFY0008"]["identity_source"] == "files"
+    assert sum(1 for x in lines if x["event"] == "wiped") == 4
+    assert not any((mount / "ZFY0007").rglob("*.MP4"))
+    devices = run_cli(home, "device", "list", "--json")
+    assert json.loads(devices.stdout.splitlines()[0])["officer_name"] == "李娜"
+    assert run_cli(home, "verify", "--objects").returncode == 0
