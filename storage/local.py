@@ -186,13 +186,13 @@ class LocalObjectStore:
         path = self._object_path(key, version_id)
         with self._os_errors(f"reading back {key}"):
             try:
-                fd = os.open(path, os.O_RDONLY)
+                file = path.open("rb", buffering=0)
             except FileNotFoundError:
                 raise not_found(key) from None
-            # The commit fsynced the file, so its cached pages are clean and DONTNEED
-            # drops them: the read below comes from the disk, not from memory.
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            with os.fdopen(fd, "rb", buffering=0) as file:
+            with file:
+                # The commit fsynced the file, so its cached pages are clean and
+                # DONTNEED drops them: the read below comes from the disk, not memory.
+                os.posix_fadvise(file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
                 return sha256_of_stream(file)
 
     def open(
