@@ -140,10 +140,21 @@ def ingest(
 
 
 @app.command()
-def recordings(as_json: JsonOption = False) -> None:
-    """Segments grouped into recordings, with gaps and overlaps."""
-    from api.ingest_cmd import list_recordings
+def recordings(
+    join: Annotated[str | None, typer.Option(help="Recording id to write as one MP4.")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Where --join writes.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why it is exported (logged).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Segments grouped into recordings, with gaps and overlaps; --join plays one as one file."""
+    from api.ingest_cmd import join_recording, list_recordings
 
+    if join is not None:
+        if out_file is None:
+            raise ConfigError("--join needs --out FILE.mp4")
+        join_recording(_home(), join, out_file, reason)
+        out.print(f"wrote {out_file}; the gaps between segments are logged with the export")
+        return
     for rec in list_recordings(_home()):
         if as_json:
             emit_json(rec)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from api.home import Home
 from api.progress import RichIngestProgress
 from api.settings import Settings
-from domain.errors import ConfigError
+from domain.errors import ConfigError, NotFound
 from ingest.pipeline import MIN_RETENTION_DAYS, FileResult, IngestOptions, Ingestor, Progress
 from ingest.recordings import Segment, group_recordings
 from ingest.walk import Found, walk_volume
@@ -96,8 +96,24 @@ def list_recordings(home: Home) -> list[dict[str, Any]]:
                       "start": s.start.isoformat(), "duration_ms": s.duration_ms}
                      for s in rec.segments],
         "gaps": [{"start": g.start.isoformat(), "end": g.end.isoformat(),
-                  "seconds": float(Fraction(g.microseconds, 1_000_000))} for g in rec.gaps],
+                  "seconds": float(Fraction(g.microseconds, 1_000_000)),
+                  "milliseconds": g.microseconds // 1000} for g in rec.gaps],
         "overlaps": [{"start": o.start.isoformat(), "end": o.end.isoformat(),
                       "seconds": float(Fraction(o.microseconds, 1_000_000))} for o in rec.overlaps],
         "continuous": rec.continuous,
     } for rec in group_recordings(segments)]
+
+
+def join_recording(home: Home, recording_id: str, out: Path, reason: str | None) -> Path:
+    from custody.events import JSON
+    from ingest.recording_export import export_recording
+
+    for rec in list_recordings(home):
+        if rec["id"] == recording_id:
+            ids = [segment["evidence_id"] for segment in rec["segments"]]
+            gaps: list[JSON] = [{"start": g["start"], "end": g["end"],
+                                 "milliseconds": g["milliseconds"]} for g in rec["gaps"]]
+            return export_recording(home.custody_log(), home.object_store(), recording_id, ids,
+                                    gaps, out, f"station:{home.origin}",
+                                    datetime.now(UTC), reason)
+    raise NotFound(f"no recording {recording_id}", hint="list them with `evidence recordings`")

@@ -164,3 +164,27 @@ def test_verify_objects_catches_altered_and_missing_objects(
     result = run_cli(home, "verify", "--objects", "--json")
     assert result.returncode == 1
     assert "missing_object" in {p["kind"] for p in json.loads(result.stdout)["problems"]}
+
+
+def test_a_recording_plays_as_one_continuous_file_and_the_export_is_logged(
+        tmp_path: Path, card_template: tuple[Path, dict[str, Path]]) -> None:
+    from ingest.probe import probe
+
+    _, roles = card_template
+    card = tmp_path / "segments"
+    card.mkdir()
+    for role in ("segment_1", "segment_2", "segment_3"):
+        shutil.copy(roles[role], card)
+    home = tmp_path / "home"
+    run_cli(home, "init")
+    assert ingest_json(home, card)[0] == 0
+    recording = json.loads(run_cli(home, "recordings", "--json").stdout.splitlines()[0])
+    assert len(recording["segments"]) == 3 and recording["gaps"][0]["seconds"] == 4
+    joined = tmp_path / "recording.mp4"
+    result = run_cli(home, "recordings", "--join", recording["id"], "--out", str(joined),
+                     "--reason", "case review")
+    assert result.returncode == 0, result.stderr
+    assert abs((probe(joined).duration_ms or 0) - 9000) < 500  # three 3 s segments
+    events = [json.loads(x) for x in run_cli(home, "log", "show").stdout.splitlines()]
+    exported = [e for e in events if e["type"] == "evidence:recording:exported"]
+    assert len(exported) == 3 and exported[0]["details"]["gaps"][0]["milliseconds"] == 4000
