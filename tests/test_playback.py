@@ -16,8 +16,8 @@ from domain.errors import MediaError
 from ingest.ffmpeg_tools import run_ffmpeg
 from ingest.playback import can_remux, concat_playlist, join_segments, make_playback_copy
 from ingest.probe import probe
-from ingest.thumbnails import make_poster, make_strip
 from ingest.synthetic import make_recorder_image
+from ingest.thumbnails import make_poster, make_strip
 
 
 @pytest.fixture(scope="module")
