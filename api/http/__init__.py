@@ -1,1 +1,0 @@
-"""The case service HTTP API (FastAPI). Build it with ``api.http.app.create_app(home)``."""
