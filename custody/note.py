@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import os
+import re
 import secrets
 import stat
 from collections.abc import Sequence
@@ -385,12 +386,15 @@ class SignedNote:
         return self.text + "\n" + "".join(signature.line() for signature in self.signatures)
 
 
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
+
+
 def _check_characters(note: str, what: str) -> None:
-    for character in note:
-        if ord(character) < 0x20 and character != "\n":
-            raise NoteError(
-                f"{what} contains control character {ord(character):#04x}; only newline is allowed."
-            )
+    found = _CONTROL.search(note)
+    if found:
+        raise NoteError(
+            f"{what} contains control character {ord(found.group()):#04x}; only newline is allowed."
+        )
 
 
 def _check_text(text: str) -> None:
