@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from api.cli_service import serve, user_app
 from api.home import Home, init_home, open_home
 from api.settings import Settings
 from custody.note import Verifier
@@ -41,6 +42,7 @@ app = typer.Typer(help="Body-camera evidence ingestion and chain of custody.",
                   pretty_exceptions_enable=False)
 log_app = typer.Typer(help="The custody log: checkpoints, proofs, export.", no_args_is_help=True)
 app.add_typer(log_app, name="log")
+app.add_typer(user_app, name="user")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -252,13 +254,46 @@ def hold(
     out.print(f"legal hold {action}d on {evidence_id}")
 
 
-@app.command()
-def demo() -> None:
-    """Ingest a simulated recorder with synthetic footage, verify, and summarise."""
-    from api.demo import run_demo
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(
+        help="Address to listen on; anything but loopback needs a TLS proxy in front.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Run the case service HTTP API (uvicorn) on this home."""
+    serve(host, port)
 
-    for line in run_demo(_home(), Settings()):
+
+@app.command("verify-bundle")
+def verify_bundle_cmd(
+    path: Annotated[Path, typer.Argument(help="A case bundle ZIP.")],
+    vkey: Annotated[str | None, typer.Option(
+        help="Verifier key to trust (default: the bundle's own, with a warning).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Verify a case export bundle offline: files, manifest, events, proofs, checkpoint."""
+    from api.bundle_cmd import run_verify_bundle
+
+    raise typer.Exit(run_verify_bundle(path, vkey, as_json))
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[bool, typer.Option(
+        "--serve", help="Then create demo users, print their tokens and serve the web pages.")] = False,
+    port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
+) -> None:
+    """Ingest a simulated recorder with synthetic footage, verify, and summarise."""
+    from api.demo import demo_users, run_demo
+
+    home = _home()
+    for line in run_demo(home, Settings()):
         out.print(line, highlight=False)
+    if serve_after:
+        for name, role, token in demo_users(home):
+            out.print(f"  sign in as {name} ({role}) with token: {token}", highlight=False)
+        out.print(f"Open http://127.0.0.1:{port}/ and paste a token. Ctrl-C stops.")
+        serve("127.0.0.1", port)
 
 
 @log_app.command("checkpoint")

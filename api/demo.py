@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from api.home import Home
@@ -66,3 +67,16 @@ def run_demo(home: Home, settings: Settings) -> list[str]:
         "`evidence log prove --entry 0 --json`.",
     ]
     return lines
+
+
+def demo_users(home: Home) -> list[tuple[str, str, str]]:
+    """A case officer, an auditor and an admin for the demo, with fresh tokens."""
+    from cases.users import Role, add_user
+
+    made = []
+    stamp = datetime.now(UTC).strftime("%H%M%S")
+    for name, role in (("li.caseofficer", Role.CASE_OFFICER), ("wang.auditor", Role.AUDITOR),
+                       ("admin", Role.ADMIN)):
+        _, token = add_user(home.custody_log(), f"{name}-{stamp}", role, None, actor="demo")
+        made.append((f"{name}-{stamp}", role.value, token))
+    return made

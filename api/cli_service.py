@@ -1,0 +1,109 @@
+"""`evidence user ...` and `evidence serve`: the case service's accounts and its HTTP server."""
+
+from __future__ import annotations
+
+import getpass
+import ipaddress
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import inspect
+
+from api.home import Home, open_home
+from api.settings import Settings
+from cases.users import Role, add_user, list_users, revoke_user
+from domain.errors import ConfigError
+
+user_app = typer.Typer(help="Users of the case service and their bearer tokens.",
+                       no_args_is_help=True)
+_out = Console(soft_wrap=True)
+_err = Console(stderr=True, soft_wrap=True)
+
+
+def _home() -> Home:
+    home = open_home(Settings())
+    with home.engine().connect() as conn:
+        if not inspect(conn).has_table("users"):
+            raise ConfigError(f"the database of {home.root} has no user tables yet",
+                              hint="run `evidence init` to bring it up to date")
+    return home
+
+
+def _cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Login name; never reused.")],
+    role: Annotated[Role, typer.Option(help="What the user may do.")],
+    officer_no: Annotated[str | None, typer.Option(
+        "--officer-no", help="Officer number (required for --role officer).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {name, role, token}.")] = False,
+) -> None:
+    """Add a user and print their bearer token (shown once; only its hash is stored)."""
+    home = _home()
+    user, token = add_user(home.custody_log(), name, role, officer_no, actor=_cli_actor())
+    if as_json:
+        sys.stdout.write(json.dumps({"name": user.name, "role": user.role.value,
+                                     "token": token}) + "\n")
+        return
+    _out.print(f"Added {user.name} ({user.role.value}). Their bearer token, shown only now:")
+    sys.stdout.write(token + "\n")
+
+
+@user_app.command("revoke")
+def user_revoke(name: Annotated[str, typer.Argument(help="The user to revoke.")]) -> None:
+    """End a user's token for good."""
+    home = _home()
+    revoke_user(home.custody_log(), name, actor=_cli_actor())
+    _out.print(f"Revoked {name}; their token no longer works.")
+
+
+@user_app.command("list")
+def user_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False) -> None:
+    """Every user, active or revoked (tokens are never shown again)."""
+    users = list_users(_home().engine())
+    if as_json:
+        for user in users:
+            sys.stdout.write(json.dumps({
+                "name": user.name, "role": user.role.value, "officer_no": user.officer_no,
+                "created_at": user.created_at.isoformat(),
+                "revoked_at": user.revoked_at.isoformat() if user.revoked_at else None}) + "\n")
+        return
+    table = Table("name", "role", "officer", "created", "status")
+    for user in users:
+        table.add_row(user.name, user.role.value, user.officer_no or "",
+                      user.created_at.isoformat(timespec="seconds"),
+                      "active" if user.active else f"revoked {user.revoked_at:%Y-%m-%d}")
+    _out.print(table)
+
+
+def serve(host: str, port: int) -> None:
+    """Run the HTTP API on the home named by the settings (uvicorn)."""
+    import uvicorn
+
+    from api.http.app import create_app
+
+    home = _home()
+    if not _is_loopback(host):
+        _err.print(f"warning: serving on {host} without TLS; bearer tokens cross the network in "
+                   "clear text. Put a TLS proxy in front.", highlight=False)
+    uvicorn.run(create_app(home), host=host, port=port, log_level="info",
+                server_header=False, proxy_headers=False)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,86 @@
+"""Domain objects to response bodies."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from api.http.models import (
+    AttachedOut,
+    CaseDetailOut,
+    CaseOut,
+    CaseRefOut,
+    CustodyEventOut,
+    DerivativeOut,
+    EvidenceDetailOut,
+    EvidenceSummaryOut,
+    GapOut,
+    RecordingOut,
+    RecordingSegmentOut,
+    UserOut,
+)
+from cases.case_records import AttachedEvidence, Case, CaseDetail
+from cases.custody_index import LoggedEvent
+from cases.evidence import EvidenceDetail, EvidenceSummary
+from cases.users import User
+from ingest.recordings import Recording
+
+
+def event_out(logged: LoggedEvent) -> CustodyEventOut:
+    event = logged.event
+    if event is None:
+        return CustodyEventOut(seq=logged.seq, type=None, actor=None, time=None, subject=None,
+                               details=None, problem=logged.problem)
+    return CustodyEventOut(seq=logged.seq, type=event["type"], actor=event["actor"],
+                           time=event["time"], subject=event["subject"], details=event["details"],
+                           problem=None)
+
+
+def summary_out(item: EvidenceSummary) -> EvidenceSummaryOut:
+    return EvidenceSummaryOut(**asdict(item))
+
+
+def detail_out(detail: EvidenceDetail) -> EvidenceDetailOut:
+    return EvidenceDetailOut(
+        **asdict(detail.summary), source_path=detail.source_path, container=detail.container,
+        video_codec=detail.video_codec, audio_codec=detail.audio_codec, width=detail.width,
+        height=detail.height, time_source=detail.time_source, sequence=detail.sequence,
+        flags=detail.flags, media=detail.media, derivatives_error=detail.derivatives_error,
+        derivatives=[DerivativeOut(**asdict(d)) for d in detail.derivatives],
+        cases=[CaseRefOut(**asdict(c)) for c in detail.cases],
+        custody_events=[event_out(e) for e in detail.events],
+        custody_events_truncated=detail.events_truncated)
+
+
+def case_out(case: Case) -> CaseOut:
+    return CaseOut(id=case.id, number=case.number, title=case.title, created_at=case.created_at,
+                   created_by=case.created_by, officers=list(case.officers),
+                   evidence_count=case.evidence_count)
+
+
+def attached_out(item: AttachedEvidence) -> AttachedOut:
+    return AttachedOut(**asdict(item))
+
+
+def case_detail_out(detail: CaseDetail) -> CaseDetailOut:
+    return CaseDetailOut(**case_out(detail.case).model_dump(),
+                         evidence=[attached_out(a) for a in detail.evidence],
+                         custody_events=[event_out(e) for e in detail.events],
+                         custody_events_truncated=detail.events_truncated)
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(name=user.name, role=user.role, officer_no=user.officer_no,
+                   created_at=user.created_at, revoked_at=user.revoked_at, active=user.active)
+
+
+def recording_out(recording: Recording, names: list[str]) -> RecordingOut:
+    return RecordingOut(
+        id=recording.recording_id, device=recording.device, start=recording.start,
+        end=recording.end, continuous=recording.continuous,
+        segments=[RecordingSegmentOut(evidence_id=s.evidence_id, original_name=name,
+                                      start=s.start, duration_ms=s.duration_ms)
+                  for s, name in zip(recording.segments, names, strict=True)],
+        gaps=[GapOut(start=g.start, end=g.end, milliseconds=g.microseconds // 1000)
+              for g in recording.gaps],
+        overlaps=[GapOut(start=o.start, end=o.end, milliseconds=o.microseconds // 1000)
+                  for o in recording.overlaps])

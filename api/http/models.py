@@ -1,0 +1,291 @@
+"""Request and response bodies of the HTTP API (the OpenAPI document is built from these)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from cases.case_records import CASE_NUMBER_PATTERN, TITLE_MAX
+from cases.users import NAME_PATTERN, OFFICER_NO_PATTERN, Role
+from cases.viewing import REASON_MAX
+
+# Printable text starting with a visible character: no control characters.
+TEXT_PATTERN = r"^[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+
+
+def _no_surrogates(value: str) -> str:
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("text contains unpaired UTF-16 surrogates")
+    return value
+
+
+def _in_utc_range(value: datetime) -> datetime:
+    """In UTC; a bound beyond what UTC can express (year 1 or 9999 with an offset) is clamped."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
+
+
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX, pattern=TEXT_PATTERN),
+                   AfterValidator(_no_surrogates)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=TITLE_MAX, pattern=TEXT_PATTERN),
+                  AfterValidator(_no_surrogates)]
+CaseNumber = Annotated[str, StringConstraints(pattern=CASE_NUMBER_PATTERN)]
+UserName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+OfficerNo = Annotated[str, StringConstraints(pattern=OFFICER_NO_PATTERN)]
+UtcTime = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
+RecordingId = Annotated[str, StringConstraints(pattern=r"^rec-[0-9a-f]{32}$")]
+EvidenceKind = Literal["video", "audio", "image", "unknown"]
+Category = Literal["standard", "case"]  # cases.retention.CATEGORIES
+MAX_INT = 2**53 - 1
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PageInfo(BaseModel):
+    total: int = Field(description="Items matching the query.")
+    offset: int
+    limit: int
+    next_offset: int | None = Field(description="Pass as offset for the next page; null at the end.")
+
+
+class CustodyEventOut(BaseModel):
+    seq: int = Field(description="Index of the entry in the custody log (provable by "
+                                 "GET /custody/proof/inclusion).")
+    type: str | None
+    actor: str | None
+    time: str | None
+    subject: dict[str, str] | None
+    details: dict[str, Any] | None
+    problem: str | None = Field(description="Set when the stored entry is not a valid event.")
+
+
+class EvidenceSummaryOut(BaseModel):
+    id: str
+    sha256: str = Field(description="SHA-256 of the original, as ingested.")
+    size: int
+    original_name: str
+    kind: str
+    device_serial: str | None
+    officer_no: str | None
+    start_time: datetime | None
+    duration_ms: int | None
+    retention_category: str
+    retain_until: datetime | None
+    legal_hold: bool
+    derivatives_state: str
+    ingested_at: datetime
+
+
+class EvidencePage(PageInfo):
+    items: list[EvidenceSummaryOut]
+
+
+class DerivativeOut(BaseModel):
+    name: str
+    sha256: str
+    size: int
+    method: str
+    created_at: datetime
+
+
+class CaseRefOut(BaseModel):
+    id: str
+    number: str
+
+
+class EvidenceDetailOut(EvidenceSummaryOut):
+    source_path: str
+    container: str | None
+    video_codec: str | None
+    audio_codec: str | None
+    width: int | None
+    height: int | None
+    time_source: str
+    sequence: int | None
+    flags: list[str]
+    media: dict[str, Any]
+    derivatives_error: str | None
+    derivatives: list[DerivativeOut]
+    cases: list[CaseRefOut]
+    custody_events: list[CustodyEventOut] = Field(
+        description="Every custody event naming the item, oldest first (the first 1000).")
+    custody_events_truncated: bool = Field(
+        description="True when there are more; read them with GET /custody/entries.")
+
+
+class HoldIn(Strict):
+    reason: Reason
+
+
+class CaseIn(Strict):
+    title: Title
+    number: CaseNumber
+
+
+class CaseOut(BaseModel):
+    id: str
+    number: str
+    title: str
+    created_at: datetime
+    created_by: str
+    officers: list[str]
+    evidence_count: int
+
+
+class CasePage(PageInfo):
+    items: list[CaseOut]
+
+
+class AttachIn(Strict):
+    evidence_id: UUID
+
+
+class AttachedOut(BaseModel):
+    evidence_id: str
+    sha256: str
+    original_name: str
+    attached_at: datetime
+    attached_by: str
+
+
+class CaseDetailOut(CaseOut):
+    evidence: list[AttachedOut]
+    custody_events: list[CustodyEventOut] = Field(
+        description="Every custody event naming the case, oldest first (the first 1000).")
+    custody_events_truncated: bool = Field(
+        description="True when there are more; read them with GET /custody/entries.")
+
+
+class OfficerIn(Strict):
+    user: UserName
+
+
+class RecordingSegmentOut(BaseModel):
+    evidence_id: str
+    original_name: str
+    start: datetime
+    duration_ms: int
+
+
+class GapOut(BaseModel):
+    start: datetime
+    end: datetime
+    milliseconds: int
+
+
+class RecordingOut(BaseModel):
+    id: str
+    device: str | None
+    start: datetime
+    end: datetime
+    continuous: bool
+    segments: list[RecordingSegmentOut]
+    gaps: list[GapOut]
+    overlaps: list[GapOut]
+
+
+class RecordingList(BaseModel):
+    items: list[RecordingOut]
+
+
+class OfficerUserIn(Strict):
+    name: UserName
+    role: Literal[Role.OFFICER]
+    officer_no: OfficerNo = Field(description="The number their recorder writes; they see "
+                                              "only footage recorded under it.")
+
+
+class StaffUserIn(Strict):
+    name: UserName
+    role: Literal[Role.CASE_OFFICER, Role.REVIEWER, Role.AUDITOR, Role.ADMIN]
+    officer_no: OfficerNo | None = None
+
+
+UserIn = Annotated[OfficerUserIn | StaffUserIn, Field(discriminator="role")]
+
+
+class UserOut(BaseModel):
+    name: str
+    role: Role
+    officer_no: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+    active: bool
+
+
+class NewUserOut(UserOut):
+    token: str = Field(description="The bearer token. Shown only in this response; "
+                                   "only its SHA-256 is stored.")
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+
+
+class DeviceOut(BaseModel):
+    serial: str
+    officer_no: str | None
+    officer_name: str | None
+    unit: str | None
+    label: str | None
+    registered_at: datetime
+
+
+class DeviceList(BaseModel):
+    items: list[DeviceOut]
+
+
+class EntryOut(BaseModel):
+    seq: int
+    leaf: str = Field(description="The entry's exact bytes, base64.")
+    leaf_hash: str = Field(description="RFC 9162 leaf hash, hex: SHA-256(0x00 || bytes).")
+
+
+class EntryPage(BaseModel):
+    size: int = Field(description="Entries in the log now.")
+    start: int
+    entries: list[EntryOut]
+    next_start: int | None
+
+
+class InclusionProofOut(BaseModel):
+    index: int
+    size: int
+    leaf: str
+    leaf_hash: str
+    proof: list[str]
+    checkpoint: str
+
+
+class ConsistencyProofOut(BaseModel):
+    old_size: int
+    new_size: int
+    proof: list[str]
+    old_checkpoint: str
+    new_checkpoint: str
+
+
+class ProblemOut(BaseModel):
+    index: int | None
+    kind: str
+    message: str
+
+
+class VerifyReportOut(BaseModel):
+    ok: bool
+    source: str
+    entries: int
+    checkpoints: int
+    objects: int
+    latest_checkpoint_size: int | None
+    root_hash: str | None
+    checks: list[str]
+    notes: list[str]
+    problems: list[ProblemOut]

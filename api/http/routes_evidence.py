@@ -1,0 +1,161 @@
+"""Evidence: search, read, play back, download the original, legal hold."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from api.http.auth import CurrentUser
+from api.http.convert import detail_out, summary_out
+from api.http.errors import responses
+from api.http.models import (
+    MAX_INT,
+    Category,
+    EvidenceDetailOut,
+    EvidenceKind,
+    EvidencePage,
+    EvidenceSummaryOut,
+    HoldIn,
+    OfficerNo,
+    Reason,
+    RecordingId,
+    UtcTime,
+)
+from api.http.services import ServicesDep
+from api.http.streaming import SESSION_HEADER, serve_bytes, store_opener
+from cases.evidence import EvidenceFilter, change_legal_hold, evidence_detail, search_evidence
+from cases.paging import MAX_PAGE
+from cases.viewing import (
+    DOWNLOADED,
+    VIEWED,
+    StoredTarget,
+    open_session,
+    original_target,
+    playback_target,
+    target_drafts,
+)
+
+router = APIRouter(tags=["evidence"])
+
+ReasonQuery = Annotated[Reason | None, Query(description="Why you are viewing; recorded in the "
+                                                         "custody event.")]
+_HEADERS: dict[str, Any] = {
+    "ETag": {"description": "Strong ETag: the file's SHA-256 in quotes.",
+             "schema": {"type": "string"}},
+    "Repr-Digest": {"description": "RFC 9530 SHA-256 of the whole file.",
+                    "schema": {"type": "string"}},
+    "Accept-Ranges": {"schema": {"type": "string", "enum": ["bytes"]}},
+    SESSION_HEADER: {"description": "The viewing session this request belongs to.",
+                     "schema": {"type": "string", "format": "uuid"}},
+}
+
+
+def stream_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
+    binary = {media_type: {"schema": {"type": "string", "format": "binary"}}}
+    return {
+        200: {"description": "The whole file (no Range, several ranges, or an If-Range that "
+                             "does not match the ETag).", "content": binary, "headers": _HEADERS},
+        206: {"description": "The requested byte range.", "content": binary, "headers": {
+            **_HEADERS, "Content-Range": {"description": "bytes first-last/size",
+                                          "schema": {"type": "string"}}}},
+    }
+
+
+STREAM_RESPONSES = stream_responses("video/mp4")
+SESSION_DOC = (
+    "Honours `Range` (one range; several are answered with the whole file, 200) and "
+    "`If-Range` (the strong ETag is the file's SHA-256). A viewing session opens on the first "
+    "request and is joined by the same user's requests for the same file within 30 minutes "
+    "of the last one (unless they state a different `reason`); only opening a session "
+    "appends a custody event. The session id is returned in `" + SESSION_HEADER + "`.")
+
+
+@router.get("/evidence", response_model=EvidencePage, responses=responses(400, 401, 403),
+            summary="Search evidence")
+def list_evidence(
+    services: ServicesDep, user: CurrentUser,
+    officer: Annotated[OfficerNo | None, Query(description="Officer number.")] = None,
+    device: Annotated[OfficerNo | None, Query(description="Recorder serial.")] = None,
+    start_from: Annotated[UtcTime | None, Query(description="Recording starts at or after "
+                                                              "(with a UTC offset).")] = None,
+    start_to: Annotated[UtcTime | None, Query(description="Recording starts before.")] = None,
+    case: Annotated[UUID | None, Query(description="Attached to this case.")] = None,
+    category: Annotated[Category | None, Query(description="Retention category.")] = None,
+    recording: Annotated[RecordingId | None, Query(description="Part of this recording.")] = None,
+    kind: Annotated[EvidenceKind | None, Query()] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> EvidencePage:
+    """Officers see only their own footage. Items carry `id` and `sha256`."""
+    page = search_evidence(services.engine, user, EvidenceFilter(
+        officer_no=officer, device_serial=device, start_from=start_from, start_to=start_to,
+        case_id=str(case) if case else None, category=category, recording_id=recording,
+        kind=kind, offset=offset, limit=limit))
+    return EvidencePage(items=[summary_out(i) for i in page.items], total=page.total,
+                        offset=page.offset, limit=page.limit, next_offset=page.next_offset)
+
+
+@router.get("/evidence/{evidence_id}", response_model=EvidenceDetailOut,
+            responses=responses(401, 403, 404), summary="Read one evidence item")
+def get_evidence(evidence_id: UUID, services: ServicesDep, user: CurrentUser) -> EvidenceDetailOut:
+    """Metadata, derived copies, cases, and every custody event naming the item."""
+    return detail_out(evidence_detail(services.engine, user, str(evidence_id)))
+
+
+def _serve_target(request: Request, services: ServicesDep, user: CurrentUser,
+                  target: StoredTarget, kind: str, event_type: str, reason: str | None,
+                  media_type: str, filename: str | None) -> StreamingResponse:
+    now = services.now()
+    return serve_bytes(
+        request, size=target.size, sha256=target.sha256,
+        open_reader=store_opener(services.store, target), media_type=media_type,
+        filename=filename,
+        start_session=lambda: open_session(
+            services.log, user, kind, f"evidence:{target.evidence_id}", reason,
+            target_drafts(user, target, event_type, reason, now), now=now,
+            idle=services.options.playback_idle))
+
+
+@router.get("/evidence/{evidence_id}/playback", response_class=StreamingResponse,
+            responses={**STREAM_RESPONSES, **responses(401, 403, 404, 409, 416, 503)},
+            summary="Stream the playback copy", description=SESSION_DOC)
+def play_evidence(evidence_id: UUID, request: Request, services: ServicesDep, user: CurrentUser,
+                  reason: ReasonQuery = None) -> StreamingResponse:
+    target = playback_target(services.log, user, str(evidence_id))
+    return _serve_target(request, services, user, target, "playback", VIEWED, reason,
+                         "video/mp4", None)
+
+
+@router.get("/evidence/{evidence_id}/original", response_class=StreamingResponse,
+            responses={**stream_responses("application/octet-stream"),
+                       **responses(401, 403, 404, 416, 503)},
+            summary="Download the original",
+            description="Case officers on a case holding the item, reviewers and admins. "
+                        "Appends `evidence:file:downloaded` once per download session. "
+                        + SESSION_DOC)
+def download_original(evidence_id: UUID, request: Request, services: ServicesDep,
+                      user: CurrentUser, reason: ReasonQuery = None) -> StreamingResponse:
+    target = original_target(services.log, user, str(evidence_id))
+    return _serve_target(request, services, user, target, "download", DOWNLOADED, reason,
+                         "application/octet-stream", target.original_name)
+
+
+@router.post("/evidence/{evidence_id}/hold", response_model=EvidenceSummaryOut,
+             responses=responses(401, 403, 404, 409, 503), summary="Place a legal hold")
+def place_hold(evidence_id: UUID, body: HoldIn, services: ServicesDep,
+               user: CurrentUser) -> EvidenceSummaryOut:
+    """Admin only. Holds the original and its copies in the store; event `evidence:hold:placed`."""
+    return summary_out(change_legal_hold(services.log, services.store, user, str(evidence_id),
+                                         True, body.reason, services.now()))
+
+
+@router.delete("/evidence/{evidence_id}/hold", response_model=EvidenceSummaryOut,
+               responses=responses(401, 403, 404, 409, 503), summary="Release a legal hold")
+def release_hold(evidence_id: UUID, reason: Annotated[Reason, Query()], services: ServicesDep,
+                 user: CurrentUser) -> EvidenceSummaryOut:
+    """Admin only; event `evidence:hold:released`. Retention dates stay as they are."""
+    return summary_out(change_legal_hold(services.log, services.store, user, str(evidence_id),
+                                         False, reason, services.now()))

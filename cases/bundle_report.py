@@ -1,0 +1,260 @@
+"""The human-readable parts of a case bundle: the custody report (HTML) and README.txt.
+
+Written for a court clerk: every custody event becomes a sentence. The report is
+plain HTML with inline style and no script; every value is escaped with
+``html.escape``. The report and README are listed in the manifest with their
+SHA-256, so they are as tamper-evident as the footage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from html import escape
+from typing import Any
+
+from cases.bundle_verify import (
+    BUNDLE_FORMAT,
+    CHECKPOINT,
+    ENTRIES_DIR,
+    EXPORT_EVENT,
+    MANIFEST,
+    PROOFS_DIR,
+    VKEY,
+)
+
+Event = Mapping[str, Any]
+
+
+def who(actor: str) -> str:
+    """``user:alice`` → ``user alice``; ``station:office-3`` → ``station office-3``."""
+    kind, _, name = actor.partition(":")
+    return f"{kind} {name}" if name else actor
+
+
+def when(time: str | None) -> str:
+    """``2026-11-27T09:47:21Z`` → ``2026-11-27 09:47:21 UTC``."""
+    if not time:
+        return "unknown"
+    return time.replace("T", " ").removesuffix("Z") + " UTC"
+
+
+def _reason(details: Mapping[str, Any]) -> str:
+    reason = details.get("reason")
+    return f"; reason given: “{reason}”" if reason else "; no reason given"
+
+
+def _size(value: Any) -> str:
+    return f"{value:,} bytes" if isinstance(value, int) else "unknown size"
+
+
+def _ingested(e: Event, d: Mapping[str, Any]) -> str:
+    device = f"recorder {d['device']}" if d.get("device") else "an unidentified recorder"
+    officer = f" (officer {d['officer']})" if d.get("officer") else ""
+    return (f"Copied off {device}{officer} by {who(e['actor'])} from “{d.get('source')}” "
+            f"and stored as evidence ({_size(d.get('size'))}).")
+
+
+def _derived(e: Event, d: Mapping[str, Any]) -> str:
+    obj = d.get("object") or {}
+    return (f"Copy “{d.get('name')}” made by {who(e['actor'])} ({d.get('method')}); "
+            f"its SHA-256 is {obj.get('sha256')}.")
+
+
+def _attached(e: Event, d: Mapping[str, Any]) -> str:
+    until = (d.get("retention") or {}).get("retain_until")
+    return (f"Attached to case {d.get('case_number')} by {who(e['actor'])}"
+            f"{f'; to be kept until {when(until)}' if until else ''}.")
+
+
+def _viewed(e: Event, d: Mapping[str, Any]) -> str:
+    copy = "the playback copy" if d.get("copy") != "original" else "the original"
+    return f"Viewed ({copy}) by {who(e['actor'])}{_reason(d)}."
+
+
+def _exported(e: Event, d: Mapping[str, Any]) -> str:
+    return (f"Case bundle exported by {who(e['actor'])}: {d.get('files')} file(s), "
+            f"manifest SHA-256 {d.get('manifest_sha256')}.")
+
+
+_SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
+    "evidence:file:ingested": _ingested,
+    "evidence:file:verified": lambda e, d: (
+        f"Read back from storage by {who(e['actor'])}: the stored bytes matched "
+        f"(SHA-256 {d.get('read_back_sha256')})."),
+    "evidence:file:seen-again": lambda e, d: (
+        f"The same file was found again on {d.get('device') or 'a recorder'} by "
+        f"{who(e['actor'])}; it was not stored twice."),
+    "evidence:file:probed": lambda e, d: (
+        f"Media details read by {who(e['actor'])}"
+        f"{' (problem: ' + str(d['error']) + ')' if d.get('error') else ''}."),
+    "evidence:file:derived": _derived,
+    "evidence:file:viewed": _viewed,
+    "evidence:file:downloaded": lambda e, d: (
+        f"Original downloaded by {who(e['actor'])}{_reason(d)}."),
+    "evidence:file:wiped": lambda e, d: (
+        f"Deleted from the recorder by {who(e['actor'])} after the stored copy was verified."),
+    "evidence:file:deleted": lambda e, d: (
+        f"Deleted from storage by {who(e['actor'])}{_reason(d)}."),
+    "evidence:hold:placed": lambda e, d: f"Legal hold placed by {who(e['actor'])}{_reason(d)}.",
+    "evidence:hold:released": lambda e, d: (
+        f"Legal hold released by {who(e['actor'])}{_reason(d)}."),
+    "case:record:created": lambda e, d: (
+        f"Case {d.get('number')} (“{d.get('title')}”) opened by {who(e['actor'])}."),
+    "case:evidence:attached": _attached,
+    "case:evidence:detached": lambda e, d: (
+        f"Taken off case {d.get('case_number')} by {who(e['actor'])}."),
+    "case:officer:assigned": lambda e, d: (
+        f"{d.get('officer')} assigned to the case by {who(e['actor'])}."),
+    "case:officer:removed": lambda e, d: (
+        f"{d.get('officer')} removed from the case by {who(e['actor'])}."),
+    "case:bundle:requested": lambda e, d: (
+        f"Export of the case requested by {who(e['actor'])}{_reason(d)}."),
+    EXPORT_EVENT: _exported,
+}
+
+
+def describe(event: Event) -> str:
+    """One plain-language sentence for a custody event."""
+    details = event.get("details") or {}
+    sentence = _SENTENCES.get(str(event.get("type")))
+    if sentence is None:
+        return f"{event.get('type')} by {who(str(event.get('actor')))}."
+    return sentence(event, details)
+
+
+_STYLE = """
+body{font-family:serif;max-width:60em;margin:2em auto;line-height:1.4;color:#111}
+table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}
+th,td{border:1px solid #999;padding:.25em .5em;text-align:left;vertical-align:top}
+th{background:#eee}.hash{font-family:monospace;word-break:break-all}
+"""
+
+
+def _row(label: str, value: Any, css: str = "") -> str:
+    shown = "—" if value is None or value == "" else str(value)
+    klass = f' class="{css}"' if css else ""
+    return f"<tr><th>{escape(label)}</th><td{klass}>{escape(shown)}</td></tr>"
+
+
+def _events_table(seqs: list[int], events: Mapping[int, Event], *,
+                  name_subject: bool = False) -> str:
+    rows = [f"<tr><td>{seq}</td><td>{escape(when(events[seq].get('time')))}</td>"
+            f"<td>{escape(describe(events[seq]) + _subject(events[seq], name_subject))}</td></tr>"
+            for seq in seqs if seq in events]
+    if not rows:
+        return "<p>No custody events.</p>"
+    return ("<table><tr><th>entry</th><th>time</th><th>what happened</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _subject(event: Event, wanted: bool) -> str:
+    subject = event.get("subject")
+    if not wanted or not isinstance(subject, Mapping):
+        return ""
+    return f" (evidence {subject.get('evidence_id')}, SHA-256 {subject.get('sha256')})"
+
+
+def _file_section(item: Mapping[str, Any], events: Mapping[int, Event]) -> str:
+    meta = item.get("metadata") or {}
+    codecs = " / ".join(c for c in (meta.get("video_codec"), meta.get("audio_codec")) if c)
+    duration = meta.get("duration_ms")
+    rows = [
+        _row("file in this bundle", item["path"]),
+        _row("SHA-256", item["sha256"], "hash"),
+        _row("size", _size(item["size"])),
+        _row("kind", meta.get("kind")),
+        _row("format", " ".join(p for p in (meta.get("container"), codecs) if p)),
+        _row("duration", f"{duration / 1000:.1f} s" if isinstance(duration, int) else None),
+        _row("recording started", when(meta.get("start_time")) if meta.get("start_time") else None),
+        _row("recorder", meta.get("device_serial")),
+        _row("officer", meta.get("officer_no")),
+        _row("ingested", when(meta.get("ingested_at"))),
+    ]
+    for copy in item.get("derivatives") or []:
+        if copy.get("path"):
+            rows.append(_row(f"copy {copy['name']}", f"{copy['path']} (SHA-256 {copy['sha256']})",
+                             "hash"))
+    return (f"<h2>{escape(str(item['original_name']))}</h2><table>{''.join(rows)}</table>"
+            f"<h3>Chain of custody</h3>{_events_table(item.get('events') or [], events)}")
+
+
+def render_custody_report(manifest: Mapping[str, Any], events: Mapping[int, Event]) -> str:
+    """The custody report; ``events`` maps entry index to its decoded custody event."""
+    case = manifest["case"]
+    log = manifest["log"]
+    files = manifest["files"]
+    title = f"Chain of custody report: case {case['number']}"
+    head = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+            f"style-src 'unsafe-inline'\"><title>{escape(title)}</title>"
+            f"<style>{_STYLE}</style></head><body>")
+    summary = "".join([
+        _row("case number", case["number"]), _row("case title", case["title"]),
+        _row("case id", case["id"]), _row("files", len(files)),
+        _row("bundle made by", who(manifest["created_by"])),
+        _row("bundle made at", when(manifest["created_at"])),
+        _row("custody log", log["origin"]), _row("log verifier key", log["vkey"], "hash"),
+    ])
+    case_seqs = manifest.get("case_events") or []
+    return "".join([
+        head, f"<h1>{escape(title)}</h1><table>{summary}</table>",
+        "<p>Every event below is a numbered entry of the custody log, an append-only record "
+        "signed by the evidence office. Each entry is in this bundle with a proof that the "
+        "signed log contains it. The export itself is the log entry "
+        f"<code>{EXPORT_EVENT}</code>, which records the SHA-256 of this bundle's manifest. "
+        "See README.txt for how to check the bundle.</p>",
+        "<h2>The case</h2>", _events_table(case_seqs, events, name_subject=True),
+        *(_file_section(item, events) for item in files),
+        "</body></html>\n",
+    ])
+
+
+def render_readme(manifest: Mapping[str, Any]) -> str:
+    """README.txt for the recipient: what is in the bundle and how to check it."""
+    case = manifest["case"]
+    log = manifest["log"]
+    return f"""Case bundle: case {case['number']} ({case['title']})
+Made by {who(manifest['created_by'])} at {when(manifest['created_at'])}. Format {BUNDLE_FORMAT}.
+
+WHAT IS IN IT
+  {MANIFEST}            the case, every file with its SHA-256 and size, the custody events
+  originals/               the original files, named by SHA-256 (original names in {MANIFEST})
+  playback/                playback copies, if they were asked for
+  custody-report.html      the chain of custody in plain language
+  {ENTRIES_DIR}<n>.json  custody log entry n, its exact bytes
+  {PROOFS_DIR}<n>.json   proof that entry n is in the signed log
+  {CHECKPOINT}       the signed state (checkpoint) of the custody log
+  {VKEY}             the log's public key, as named in the bundle:
+                           {log['vkey']}
+
+Do not trust the key in the bundle on its own word: someone who replaced the
+files could replace the key too. Obtain the evidence office's key from the office
+itself (a letter, its website) and compare it with the one above.
+
+CHECK IT WITH THE TOOL
+  evidence verify-bundle BUNDLE.zip --vkey 'KEY-FROM-THE-OFFICE'
+Exit status 0 means intact; 1 means something was changed, and the report says what.
+
+CHECK IT BY HAND
+1. Files: `sha256sum` each file; compare with "sha256" and "size" in {MANIFEST}
+   (files, their "derivatives" with a "path", and "documents").
+2. The manifest is sealed by the custody log: one entry in {ENTRIES_DIR} has
+   "type":"{EXPORT_EVENT}"; its details.manifest_sha256 must equal
+   `sha256sum {MANIFEST}`, and its details.case_id the case id.
+3. Each entry is canonical JSON (RFC 8785). Its leaf hash is SHA-256 of one zero
+   byte followed by the file's bytes:
+     (printf '\\000'; cat {ENTRIES_DIR}N.json) | sha256sum
+   which must equal "leaf_hash" in {PROOFS_DIR}N.json. The "proof" list is an
+   RFC 9162 section 2.1.3.2 inclusion proof of entry "index" in a tree of "size"
+   entries; interior nodes are SHA-256(0x01 || left || right). It must lead to the
+   root hash in {CHECKPOINT}. One proof at a time:
+     evidence log check-proof {PROOFS_DIR}N.json --vkey 'KEY-FROM-THE-OFFICE'
+4. {CHECKPOINT} is a C2SP signed note (c2sp.org/signed-note) holding a C2SP
+   tlog-checkpoint: origin line, tree size, base64 root hash. The signature line is
+   "— <key name> <base64(4-byte key id || 64-byte Ed25519 signature)>", signed over
+   the text before the blank line. The key is "<name>+<hex key id>+<base64(0x01 ||
+   32-byte Ed25519 public key)>"; the key id is the first 4 bytes of
+   SHA-256(name || 0x0A || 0x01 || public key).
+5. Each original must have an entry of type "evidence:file:ingested" whose subject
+   names its evidence id and SHA-256: that is the record of it being taken in.
+"""

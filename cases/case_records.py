@@ -1,0 +1,250 @@
+"""Case records: create, list, read; attach and detach evidence; assign case officers.
+
+Each change and its custody event commit in one transaction. Footage attached
+to a case is kept permanently (see ``cases.retention``).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select
+
+from cases import access, tables
+from cases.custody_index import EVENTS_SHOWN, LoggedEvent, events_for
+from cases.errors import InvalidRequest
+from cases.evidence import evidence_row
+from cases.paging import Page
+from cases.retention import CASE, retain_permanently
+from cases.times import aware
+from cases.users import Role, User
+from custody.events import JSON, EventDraft, Subject, format_time
+from custody.log import CustodyLog
+from domain.errors import AlreadyExists, NotFound
+from storage import catalog
+from storage.db import write_transaction
+from storage.objects import ObjectStore
+
+CASE_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,63}$"
+TITLE_MAX = 300
+_CASE_NUMBER_RE = re.compile(CASE_NUMBER_PATTERN)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    number: str
+    title: str
+    created_at: datetime
+    created_by: str
+    officers: tuple[str, ...]
+    evidence_count: int
+
+
+@dataclass(frozen=True)
+class AttachedEvidence:
+    evidence_id: str
+    sha256: str
+    original_name: str
+    attached_at: datetime
+    attached_by: str
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    case: Case
+    evidence: list[AttachedEvidence]
+    events: list[LoggedEvent]
+    events_truncated: bool = False
+
+
+def create_case(log: CustodyLog, user: User, title: str, number: str,
+                now: datetime | None = None) -> Case:
+    access.require_role(user, access.CREATE_CASE, "create a case")
+    if not title.strip() or len(title) > TITLE_MAX:
+        raise InvalidRequest(f"a case title must be 1 to {TITLE_MAX} characters")
+    if not _CASE_NUMBER_RE.match(number):
+        raise InvalidRequest(f"case number {number!r} is not allowed",
+                             hint="use 1-64 letters, digits, '/', '.', '_' or '-'")
+    moment = now or datetime.now(UTC)
+    case_id = str(uuid.uuid4())
+    with write_transaction(log.engine) as conn:
+        if conn.execute(select(tables.cases.c.id).where(tables.cases.c.number == number)).first():
+            raise AlreadyExists(f"a case numbered {number!r} already exists",
+                                hint="case numbers are unique; open the existing case")
+        conn.execute(insert(tables.cases).values(id=case_id, number=number, title=title,
+                                                 created_at=moment, created_by=user.name))
+        conn.execute(insert(tables.case_officers).values(case_id=case_id, user_name=user.name,
+                                                         assigned_at=moment))
+        log.append([EventDraft("case:record:created", user.actor, None, {
+            "case_id": case_id, "number": number, "title": title}, moment)], conn)
+    return Case(case_id, number, title, moment, user.name, (user.name,), 0)
+
+
+def list_cases(engine: Engine, user: User, offset: int = 0, limit: int = 50) -> Page[Case]:
+    access.require_role(user, access.READ_CASES, "list cases")
+    c = tables.cases
+    query = select(c.c.id)
+    if user.role is Role.CASE_OFFICER:
+        query = query.join(tables.case_officers, tables.case_officers.c.case_id == c.c.id).where(
+            tables.case_officers.c.user_name == user.name)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        ids = [row[0] for row in conn.execute(
+            query.order_by(c.c.created_at.desc(), c.c.id).offset(offset).limit(limit))]
+        items = [_case(conn, case_id) for case_id in ids]
+    return Page(items, total, offset, limit)
+
+
+def case_detail(engine: Engine, user: User, case_id: str) -> CaseDetail:
+    access.require_role(user, access.READ_CASES, "read cases")
+    with engine.connect() as conn:
+        case = _case(conn, case_id)
+        access.require_case_access(conn, user, case_id, access.READ_CASES, "read this case")
+        ce, ev = tables.case_evidence, catalog.evidence
+        rows = conn.execute(select(ce.c.evidence_id, ev.c.sha256, ev.c.original_name,
+                                   ce.c.attached_at, ce.c.attached_by)
+                            .join(ev, ev.c.id == ce.c.evidence_id)
+                            .where(ce.c.case_id == case_id)
+                            .order_by(ce.c.attached_at, ce.c.evidence_id)).all()
+    attached = [AttachedEvidence(r.evidence_id, r.sha256, r.original_name, aware(r.attached_at),
+                                 r.attached_by) for r in rows]
+    events = events_for(engine, case_id=case_id, limit=EVENTS_SHOWN + 1)
+    return CaseDetail(case, attached, events[:EVENTS_SHOWN], len(events) > EVENTS_SHOWN)
+
+
+def attach_evidence(log: CustodyLog, store: ObjectStore, user: User, case_id: str,
+                    evidence_id: str, now: datetime | None = None) -> AttachedEvidence:
+    """Attach footage to a case and keep it permanently (event ``case:evidence:attached``)."""
+    action = "attach evidence to this case"
+    access.require_role(user, access.MANAGE_CASE, action)
+    moment = now or datetime.now(UTC)
+    with write_transaction(log.engine) as conn:
+        case = _case_row(conn, case_id)
+        access.require_case_access(conn, user, case_id, access.MANAGE_CASE, action)
+        evidence = evidence_row(conn, evidence_id)
+        if _attached(conn, case_id, evidence_id):
+            raise AlreadyExists(f"evidence {evidence_id} is already attached to case {case.number}")
+        until, extended = retain_permanently(conn, store, evidence, moment)
+        conn.execute(insert(tables.case_evidence).values(
+            case_id=case_id, evidence_id=evidence_id, attached_at=moment, attached_by=user.name))
+        log.append([EventDraft("case:evidence:attached", user.actor,
+                               Subject(evidence.id, evidence.sha256), {
+            "case_id": case_id, "case_number": case.number,
+            "retention": {"category": CASE, "retain_until": format_time(until)},
+            "objects": [copy.ref() for copy in extended]}, moment)], conn)
+    return AttachedEvidence(evidence.id, evidence.sha256, evidence.original_name, moment, user.name)
+
+
+def detach_evidence(log: CustodyLog, user: User, case_id: str, evidence_id: str,
+                    now: datetime | None = None) -> None:
+    """Take footage off a case (event ``case:evidence:detached``); its retention stays."""
+    action = "detach evidence from this case"
+    access.require_role(user, access.MANAGE_CASE, action)
+    moment = now or datetime.now(UTC)
+    with write_transaction(log.engine) as conn:
+        case = _case_row(conn, case_id)
+        access.require_case_access(conn, user, case_id, access.MANAGE_CASE, action)
+        evidence = evidence_row(conn, evidence_id)
+        if not _attached(conn, case_id, evidence_id):
+            raise NotFound(f"evidence {evidence_id} is not attached to case {case.number}")
+        ce = tables.case_evidence
+        conn.execute(delete(ce).where((ce.c.case_id == case_id) & (ce.c.evidence_id == evidence_id)))
+        retained: JSON = format_time(aware(evidence.retain_until)) if evidence.retain_until else None
+        log.append([EventDraft("case:evidence:detached", user.actor,
+                               Subject(evidence.id, evidence.sha256), {
+            "case_id": case_id, "case_number": case.number,
+            "retention": {"category": evidence.retention_category, "retain_until": retained,
+                          "note": "retention is never shortened"}}, moment)], conn)
+
+
+def assign_officer(log: CustodyLog, user: User, case_id: str, officer_name: str,
+                   now: datetime | None = None) -> Case:
+    """Let another case officer manage this case (event ``case:officer:assigned``)."""
+    action = "assign officers to this case"
+    access.require_role(user, access.MANAGE_CASE, action)
+    moment = now or datetime.now(UTC)
+    with write_transaction(log.engine) as conn:
+        case = _case_row(conn, case_id)
+        access.require_case_access(conn, user, case_id, access.MANAGE_CASE, action)
+        target = conn.execute(select(tables.users).where(tables.users.c.name == officer_name)).first()
+        if target is None or target.revoked_at is not None:
+            raise NotFound(f"there is no active user named {officer_name!r}")
+        if target.role != Role.CASE_OFFICER.value:
+            raise InvalidRequest(f"{officer_name} is a {target.role}, not a case officer",
+                                 hint="only case officers are assigned to cases")
+        co = tables.case_officers
+        if conn.execute(select(co.c.case_id).where(
+                (co.c.case_id == case_id) & (co.c.user_name == officer_name))).first():
+            raise AlreadyExists(f"{officer_name} already manages case {case.number}")
+        conn.execute(insert(co).values(case_id=case_id, user_name=officer_name, assigned_at=moment))
+        log.append([EventDraft("case:officer:assigned", user.actor, None, {
+            "case_id": case_id, "case_number": case.number, "officer": officer_name}, moment)], conn)
+        return _case(conn, case_id)
+
+
+def remove_officer(log: CustodyLog, user: User, case_id: str, officer_name: str,
+                   now: datetime | None = None) -> Case:
+    """Admin only: a case officer no longer manages this case (``case:officer:removed``)."""
+    access.require_role(user, frozenset({Role.ADMIN}), "remove officers from a case")
+    moment = now or datetime.now(UTC)
+    with write_transaction(log.engine) as conn:
+        case = _case_row(conn, case_id)
+        co = tables.case_officers
+        gone = conn.execute(delete(co).where((co.c.case_id == case_id)
+                                             & (co.c.user_name == officer_name)))
+        if gone.rowcount == 0:
+            raise NotFound(f"{officer_name} does not manage case {case.number}")
+        log.append([EventDraft("case:officer:removed", user.actor, None, {
+            "case_id": case_id, "case_number": case.number, "officer": officer_name}, moment)], conn)
+        return _case(conn, case_id)
+
+
+def get_case(engine: Engine, case_id: str) -> Case:
+    with engine.connect() as conn:
+        return _case(conn, case_id)
+
+
+def _case_row(conn: Connection, case_id: str) -> Any:
+    row = conn.execute(select(tables.cases).where(tables.cases.c.id == case_id)).first()
+    if row is None:
+        raise NotFound(f"there is no case {case_id}", hint="list cases with GET /api/v1/cases")
+    return row
+
+
+def _case(conn: Connection, case_id: str) -> Case:
+    row = _case_row(conn, case_id)
+    co, ce = tables.case_officers, tables.case_evidence
+    officers = tuple(name for (name,) in conn.execute(
+        select(co.c.user_name).where(co.c.case_id == case_id).order_by(co.c.user_name)))
+    count = conn.execute(select(func.count()).select_from(ce).where(ce.c.case_id == case_id)
+                         ).scalar_one()
+    return Case(row.id, row.number, row.title, aware(row.created_at), row.created_by, officers, count)
+
+
+def _attached(conn: Connection, case_id: str, evidence_id: str) -> bool:
+    ce = tables.case_evidence
+    return conn.execute(select(ce.c.case_id).where(
+        (ce.c.case_id == case_id) & (ce.c.evidence_id == evidence_id))).first() is not None
+
+
+def prepare_export(log: CustodyLog, user: User, case_id: str, include_playback: bool,
+                   reason: str | None, now: datetime | None = None) -> Case:
+    """Check the user may export the case and log the request (``case:bundle:requested``).
+
+    The bundle builder logs what it exported; this event keeps who asked and why.
+    """
+    action = "export this case"
+    access.require_role(user, access.EXPORT_CASE, action)
+    moment = now or datetime.now(UTC)
+    with write_transaction(log.engine) as conn:
+        case = _case(conn, case_id)
+        access.require_case_access(conn, user, case_id, access.EXPORT_CASE, action)
+        log.append([EventDraft("case:bundle:requested", user.actor, None, {
+            "case_id": case_id, "case_number": case.number, "include_playback": include_playback,
+            "reason": reason}, moment)], conn)
+    return case

@@ -1,0 +1,220 @@
+"""Searching and reading evidence, and placing or releasing legal holds."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, false, func, select
+
+from cases import access, tables
+from cases.custody_index import EVENTS_SHOWN, LoggedEvent, events_for
+from cases.errors import Conflict, InvalidRequest
+from cases.paging import Page
+from cases.recordings import all_recordings
+from cases.retention import StoredCopy, set_legal_hold
+from cases.times import as_utc, aware
+from cases.users import User
+from custody.events import EventDraft, Subject
+from custody.log import CustodyLog
+from domain.errors import NotFound
+from storage import catalog
+from storage.db import write_transaction
+from storage.objects import ObjectStore
+
+
+@dataclass(frozen=True)
+class EvidenceFilter:
+    officer_no: str | None = None
+    device_serial: str | None = None
+    start_from: datetime | None = None  # aware; start_time >= this
+    start_to: datetime | None = None  # aware; start_time < this
+    case_id: str | None = None
+    category: str | None = None
+    recording_id: str | None = None
+    kind: str | None = None
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class EvidenceSummary:
+    id: str
+    sha256: str
+    size: int
+    original_name: str
+    kind: str
+    device_serial: str | None
+    officer_no: str | None
+    start_time: datetime | None
+    duration_ms: int | None
+    retention_category: str
+    retain_until: datetime | None
+    legal_hold: bool
+    derivatives_state: str
+    ingested_at: datetime
+
+
+@dataclass(frozen=True)
+class Derivative:
+    name: str
+    sha256: str
+    size: int
+    method: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    id: str
+    number: str
+
+
+@dataclass(frozen=True)
+class EvidenceDetail:
+    summary: EvidenceSummary
+    source_path: str
+    container: str | None
+    video_codec: str | None
+    audio_codec: str | None
+    width: int | None
+    height: int | None
+    time_source: str
+    sequence: int | None
+    flags: list[str]
+    media: dict[str, Any]
+    derivatives_error: str | None
+    derivatives: list[Derivative] = field(default_factory=list)
+    cases: list[CaseRef] = field(default_factory=list)
+    events: list[LoggedEvent] = field(default_factory=list)
+    events_truncated: bool = False
+
+
+def evidence_row(conn: Connection, evidence_id: str) -> Any:
+    row = conn.execute(select(catalog.evidence).where(catalog.evidence.c.id == evidence_id)).first()
+    if row is None:
+        raise NotFound(f"there is no evidence {evidence_id}",
+                       hint="search evidence with GET /api/v1/evidence")
+    return row
+
+
+def visible_evidence(conn: Connection, user: User, evidence_id: str, action: str) -> Any:
+    """The catalogue row, once the user may ``action`` it (officers: their own only)."""
+    row = evidence_row(conn, evidence_id)
+    access.require_own_footage(user, row.officer_no, action)
+    return row
+
+
+def search_evidence(engine: Engine, user: User, wanted: EvidenceFilter) -> Page[EvidenceSummary]:
+    access.require_role(user, access.READ_EVIDENCE, "search evidence")
+    ev = catalog.evidence
+    with engine.connect() as conn:
+        query = _filtered(conn, user, wanted)
+        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = conn.execute(query.order_by(ev.c.start_time.desc().nulls_last(),
+                                           ev.c.ingested_at.desc(), ev.c.id)
+                            .offset(wanted.offset).limit(wanted.limit)).all()
+    return Page([summary(row) for row in rows], total, wanted.offset, wanted.limit)
+
+
+def _filtered(conn: Connection, user: User, wanted: EvidenceFilter) -> Select[Any]:
+    ev = catalog.evidence
+    query = select(ev)
+    if access.sees_only_own_footage(user):
+        # an officer without a number sees nothing (never the footage whose number is NULL)
+        query = query.where(ev.c.officer_no == user.officer_no if user.officer_no else false())
+    if wanted.officer_no is not None:
+        query = query.where(ev.c.officer_no == wanted.officer_no)
+    if wanted.device_serial is not None:
+        query = query.where(ev.c.device_serial == wanted.device_serial)
+    if wanted.start_from is not None:
+        query = query.where(ev.c.start_time >= as_utc(wanted.start_from))
+    if wanted.start_to is not None:
+        query = query.where(ev.c.start_time < as_utc(wanted.start_to))
+    if wanted.category is not None:
+        query = query.where(ev.c.retention_category == wanted.category)
+    if wanted.kind is not None:
+        query = query.where(ev.c.kind == wanted.kind)
+    if wanted.case_id is not None:
+        ce = tables.case_evidence
+        query = query.where(ev.c.id.in_(select(ce.c.evidence_id).where(ce.c.case_id == wanted.case_id)))
+    if wanted.recording_id is not None:
+        members = [segment.evidence_id for recording in all_recordings(conn)
+                   if recording.recording_id == wanted.recording_id
+                   for segment in recording.segments]
+        query = query.where(ev.c.id.in_(members))
+    return query
+
+
+def summary(row: Any) -> EvidenceSummary:
+    return EvidenceSummary(
+        id=row.id, sha256=row.sha256, size=row.size, original_name=row.original_name,
+        kind=row.kind, device_serial=row.device_serial, officer_no=row.officer_no,
+        start_time=aware(row.start_time) if row.start_time else None, duration_ms=row.duration_ms,
+        retention_category=row.retention_category,
+        retain_until=aware(row.retain_until) if row.retain_until else None,
+        legal_hold=bool(row.legal_hold), derivatives_state=row.derivatives_state,
+        ingested_at=aware(row.ingested_at))
+
+
+def evidence_detail(engine: Engine, user: User, evidence_id: str) -> EvidenceDetail:
+    access.require_role(user, access.READ_EVIDENCE, "read evidence")
+    der, ce, cs = catalog.derivatives, tables.case_evidence, tables.cases
+    with engine.connect() as conn:
+        row = visible_evidence(conn, user, evidence_id, "read this evidence")
+        derivatives = [Derivative(d.name, d.sha256, d.size, d.method, aware(d.created_at))
+                       for d in conn.execute(select(der).where(der.c.evidence_id == evidence_id)
+                                             .order_by(der.c.name))]
+        on_cases = [CaseRef(c.id, c.number) for c in conn.execute(
+            select(cs.c.id, cs.c.number).join(ce, ce.c.case_id == cs.c.id)
+            .where(ce.c.evidence_id == evidence_id).order_by(cs.c.number))]
+    events = events_for(engine, evidence_id=evidence_id, limit=EVENTS_SHOWN + 1)
+    return EvidenceDetail(
+        summary=summary(row), source_path=row.source_path, container=row.container,
+        video_codec=row.video_codec, audio_codec=row.audio_codec, width=row.width,
+        height=row.height, time_source=row.time_source, sequence=row.sequence,
+        flags=_json_list(row.flags), media=_json_object(row.media_json),
+        derivatives_error=row.derivatives_error, derivatives=derivatives, cases=on_cases,
+        events=events[:EVENTS_SHOWN], events_truncated=len(events) > EVENTS_SHOWN)
+
+
+def change_legal_hold(log: CustodyLog, store: ObjectStore, user: User, evidence_id: str, on: bool,
+                      reason: str, now: datetime | None = None) -> EvidenceSummary:
+    """Place (``on``) or release the legal hold on every copy of an item, with its event.
+
+    The store is changed inside the database transaction: if the store refuses,
+    nothing is recorded; the event and the catalogue commit together.
+    """
+    verb = "place" if on else "release"
+    access.require_role(user, access.LEGAL_HOLD, f"{verb} a legal hold")
+    if not reason.strip():
+        raise InvalidRequest(f"say why you {verb} the legal hold", hint="give a reason")
+    moment = now or datetime.now(UTC)
+    with write_transaction(log.engine) as conn:
+        row = evidence_row(conn, evidence_id)
+        if bool(row.legal_hold) == on:
+            state = "already under" if on else "not under"
+            raise Conflict(f"evidence {evidence_id} is {state} legal hold")
+        copies: list[StoredCopy] = set_legal_hold(conn, store, row, on)
+        log.append([EventDraft("evidence:hold:placed" if on else "evidence:hold:released",
+                               user.actor, Subject(row.id, row.sha256), {
+            "reason": reason, "copies": [copy.ref() for copy in copies]}, moment)], conn)
+        return summary(evidence_row(conn, evidence_id))
+
+
+def _json_list(text: str) -> list[str]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

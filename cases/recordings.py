@@ -1,0 +1,147 @@
+"""Recordings (segments grouped by ``ingest.recordings``) and their joined playback file.
+
+A recording is played as one MP4: the segments' playback copies are joined by
+stream copy (``ingest.playback.join_segments``) into a cache file named after
+the recording and the SHA-256 values of its playback copies, so a new segment
+gives a new file. The joined file's SHA-256 is computed once, when it is made,
+and serves as its ETag. The cache is a convenience, not evidence: the custody
+events name each segment's playback copy by its logged SHA-256.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+
+from sqlalchemy import Connection, select
+
+from cases.errors import NotPlayable
+from domain.errors import MediaError, NotFound
+from ingest.playback import join_segments
+from ingest.recordings import Recording, Segment, group_recordings
+from storage import catalog
+from storage.objects import CHUNK_SIZE, ObjectStore
+
+PLAYBACK = "playback.mp4"
+
+
+@dataclass(frozen=True)
+class SegmentCopy:
+    """A segment's playback copy as the catalogue records it."""
+
+    evidence_id: str
+    evidence_sha256: str
+    officer_no: str | None
+    key: str
+    version: str | None
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class JoinedFile:
+    path: Path
+    sha256: str
+    size: int
+
+
+def all_recordings(conn: Connection) -> list[Recording]:
+    ev = catalog.evidence
+    rows = conn.execute(select(ev.c.id, ev.c.device_serial, ev.c.start_time, ev.c.duration_ms,
+                               ev.c.sequence).where(
+        ev.c.kind == "video", ev.c.start_time.is_not(None), ev.c.duration_ms.is_not(None)))
+    segments = [Segment(r.id, r.device_serial,
+                        r.start_time if r.start_time.tzinfo else r.start_time.replace(tzinfo=UTC),
+                        r.duration_ms, r.sequence) for r in rows]
+    return group_recordings(segments)
+
+
+def find_recording(conn: Connection, recording_id: str) -> Recording:
+    for recording in all_recordings(conn):
+        if recording.recording_id == recording_id:
+            return recording
+    raise NotFound(f"there is no recording {recording_id}",
+                   hint="list recordings with GET /api/v1/recordings")
+
+
+def segment_copies(conn: Connection, recording: Recording) -> list[SegmentCopy]:
+    """Each segment's playback copy, in recording order; NotPlayable if one is missing."""
+    ev, der = catalog.evidence, catalog.derivatives
+    ids = [segment.evidence_id for segment in recording.segments]
+    rows = {r.id: r for r in conn.execute(
+        select(ev.c.id, ev.c.sha256, ev.c.officer_no, der.c.object_key, der.c.object_version,
+               der.c.sha256.label("copy_sha256"), der.c.size)
+        .outerjoin(der, (der.c.evidence_id == ev.c.id) & (der.c.name == PLAYBACK))
+        .where(ev.c.id.in_(ids)))}
+    copies = []
+    for evidence_id in ids:
+        row = rows[evidence_id]
+        if row.object_key is None:
+            raise NotPlayable(f"segment {evidence_id} of recording {recording.recording_id} has no "
+                              "playback copy, so the recording cannot be joined",
+                              hint="play the other segments one by one, or retry once the "
+                                   "playback copies are made")
+        copies.append(SegmentCopy(row.id, row.sha256, row.officer_no, row.object_key,
+                                  row.object_version, row.copy_sha256, row.size))
+    return copies
+
+
+def joined_playback(store: ObjectStore, recording_id: str, copies: list[SegmentCopy],
+                    cache_dir: Path) -> JoinedFile:
+    """The recording's joined MP4, made on first use and kept in ``cache_dir``."""
+    content = hashlib.sha256("\n".join(c.sha256 for c in copies).encode()).hexdigest()[:32]
+    target = cache_dir / f"{recording_id}-{content}.mp4"
+    sidecar = target.with_name(target.name + ".sha256")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with _locked(cache_dir / f".{target.name}.lock"):
+        if not (target.exists() and sidecar.exists()):
+            _build(store, copies, target, sidecar)
+        digest = sidecar.read_text(encoding="ascii").strip()
+    return JoinedFile(target, digest, target.stat().st_size)
+
+
+def _build(store: ObjectStore, copies: list[SegmentCopy], target: Path, sidecar: Path) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="evidence-join-", dir=target.parent))
+    try:
+        parts = []
+        for number, copy in enumerate(copies):
+            part = workdir / f"{number:05d}.mp4"
+            with store.open(copy.key, copy.version) as reader, part.open("wb") as out:
+                for chunk in reader:
+                    out.write(chunk)
+            parts.append(part)
+        joined = workdir / "joined.mp4"
+        try:
+            join_segments(parts, joined)
+        except MediaError as exc:
+            raise NotPlayable(f"the segments of this recording cannot be joined: {exc.message}",
+                              hint="play the segments one by one with "
+                                   "GET /api/v1/evidence/{id}/playback") from None
+        digest = hashlib.sha256()
+        with joined.open("rb") as src:
+            while chunk := src.read(CHUNK_SIZE):
+                digest.update(chunk)
+        staged = workdir / "sha256"
+        staged.write_text(digest.hexdigest() + "\n", encoding="ascii")
+        joined.replace(target)
+        staged.replace(sidecar)  # written last: a file without it is rebuilt
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One builder per recording across threads and worker processes."""
+    with path.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -1,0 +1,100 @@
+"""SQLAlchemy Core tables of the case service (migration 0004 creates exactly these).
+
+The custody log stays the record of truth: every change to these tables is
+written in the same transaction as the custody event describing it. Foreign
+keys to ``evidence`` are declared in the migration only, since the catalogue
+tables live in another ``MetaData``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# A person (or service) holding one bearer token. Names are never reused, so the
+# actor "user:<name>" in the custody log always means the same person.
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("officer_no", String(64), nullable=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_by", String(128), nullable=True),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("number", String(64), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(64), nullable=False),
+)
+
+# Case officers who manage a case (its creator, and whoever an admin or a member adds).
+case_officers = Table(
+    "case_officers",
+    metadata,
+    Column("case_id", String(36), ForeignKey("cases.id"), primary_key=True),
+    Column("user_name", String(64), ForeignKey("users.name"), primary_key=True),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+)
+
+case_evidence = Table(
+    "case_evidence",
+    metadata,
+    Column("case_id", String(36), ForeignKey("cases.id"), primary_key=True),
+    Column("evidence_id", String(36), primary_key=True, index=True),
+    Column("attached_at", DateTime(timezone=True), nullable=False),
+    Column("attached_by", String(64), nullable=False),
+)
+
+# One row per viewing session; the custody event is written when a session opens.
+view_sessions = Table(
+    "view_sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_name", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # playback | download
+    Column("subject", String(80), nullable=False),  # evidence:<id> | recording:<id>
+    Column("reason", Text, nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("first_seq", BigInteger, nullable=False),  # the custody entry that opened it
+    Index("ix_view_sessions_lookup", "user_name", "kind", "subject", "last_seen_at"),
+)
+
+# Which custody entries name which evidence item or case: a derived index, filled
+# incrementally from the log (the entries' own bytes remain the record).
+custody_subjects = Table(
+    "custody_subjects",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("evidence_id", String(36), nullable=True, index=True),
+    Column("case_id", String(36), nullable=True, index=True),
+)
+
+# One row (id = 1): how many log entries custody_subjects has indexed.
+custody_subjects_head = Table(
+    "custody_subjects_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("indexed", BigInteger, nullable=False),
+)

@@ -1,0 +1,15 @@
+"""Times in the case service: stored and compared in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware time converted to UTC (callers refuse naive times before this)."""
+    return moment.astimezone(UTC)

@@ -1,0 +1,172 @@
+"""Viewing sessions: one custody event per playback or download session, not per request.
+
+A video player fetches a file in many HTTP Range requests (and seeks with
+more). The server keeps a session per (user, kind, subject): a request joins
+the user's latest session for the same footage if that session was last used
+within ``IDLE_TIMEOUT`` and the request states no different reason; otherwise
+it opens a new session, and only opening appends the custody event
+(``evidence:file:viewed`` or ``evidence:file:downloaded``) naming the session.
+Sessions live in the database, so every server process agrees on them; the
+user's row is locked while deciding, so concurrent requests open one session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, insert, select, update
+
+from cases import access, tables
+from cases.errors import NotPlayable
+from cases.evidence import visible_evidence
+from cases.recordings import PLAYBACK, SegmentCopy, all_recordings, find_recording, segment_copies
+from cases.users import User
+from custody.events import EventDraft, Subject
+from custody.log import CustodyLog
+from ingest.recordings import Recording
+from storage import catalog
+from storage.db import write_transaction
+
+IDLE_TIMEOUT = timedelta(minutes=30)
+REASON_MAX = 500
+VIEWED = "evidence:file:viewed"
+DOWNLOADED = "evidence:file:downloaded"
+
+
+@dataclass(frozen=True)
+class ViewSession:
+    id: str
+    opened: bool  # True when this request opened it (and appended its event)
+    first_seq: int  # the custody entry recording the session
+
+
+@dataclass(frozen=True)
+class StoredTarget:
+    """What a request will stream: a stored object with its logged SHA-256."""
+
+    evidence_id: str
+    evidence_sha256: str
+    key: str
+    version: str | None
+    sha256: str
+    size: int
+    name: str  # "original" or a derivative name
+    original_name: str
+
+
+DraftsFor = Callable[[str], Sequence[EventDraft]]
+
+
+def open_session(log: CustodyLog, user: User, kind: str, subject: str, reason: str | None,
+                 drafts_for: DraftsFor, *, now: datetime | None = None,
+                 idle: timedelta = IDLE_TIMEOUT) -> ViewSession:
+    """Join the user's current session on ``subject`` or open one with ``drafts_for(id)``."""
+    moment = now or datetime.now(UTC)
+    vs = tables.view_sessions
+    with write_transaction(log.engine) as conn:
+        # Lock the user's row: their concurrent requests decide one after another.
+        conn.execute(select(tables.users.c.name).where(tables.users.c.name == user.name)
+                     .with_for_update()).first()
+        current = conn.execute(select(vs.c.id, vs.c.reason, vs.c.first_seq).where(
+            (vs.c.user_name == user.name) & (vs.c.kind == kind) & (vs.c.subject == subject)
+            & (vs.c.last_seen_at >= moment - idle)).order_by(vs.c.last_seen_at.desc())
+            .limit(1)).first()
+        if current is not None and (reason is None or reason == current.reason):
+            conn.execute(update(vs).where(vs.c.id == current.id).values(last_seen_at=moment))
+            return ViewSession(current.id, False, current.first_seq)
+        session_id = str(uuid.uuid4())
+        appended = log.append(list(drafts_for(session_id)), conn)
+        first_seq = appended.entries[0].seq
+        conn.execute(insert(vs).values(id=session_id, user_name=user.name, kind=kind,
+                                       subject=subject, reason=reason, started_at=moment,
+                                       last_seen_at=moment, first_seq=first_seq))
+        return ViewSession(session_id, True, first_seq)
+
+
+def playback_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarget:
+    """The playback copy of an item the user may play."""
+    access.require_role(user, access.PLAY, "play back evidence")
+    der = catalog.derivatives
+    with log.engine.connect() as conn:
+        row = visible_evidence(conn, user, evidence_id, "play back this evidence")
+        copy = conn.execute(select(der).where((der.c.evidence_id == evidence_id)
+                                              & (der.c.name == PLAYBACK))).first()
+    if copy is None:
+        hints = {"pending": "the playback copy is still being made; retry shortly",
+                 "failed": f"making it failed ({row.derivatives_error}); ask for the original"}
+        raise NotPlayable(f"evidence {evidence_id} ({row.kind}) has no playback copy",
+                          hint=hints.get(row.derivatives_state,
+                                         "still images and damaged files have none; "
+                                         "ask for the original"))
+    return StoredTarget(row.id, row.sha256, copy.object_key, copy.object_version, copy.sha256,
+                        copy.size, PLAYBACK, row.original_name)
+
+
+def original_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarget:
+    """The original of an item the user may download."""
+    with log.engine.connect() as conn:
+        access.require_role(user, access.DOWNLOAD_ORIGINAL, "download originals")
+        row = visible_evidence(conn, user, evidence_id, "download this original")
+        access.require_original_access(conn, user, evidence_id)
+    return StoredTarget(row.id, row.sha256, row.object_key, row.object_version, row.sha256,
+                        row.size, "original", row.original_name)
+
+
+def recording_segments(log: CustodyLog, user: User, recording_id: str) -> list[SegmentCopy]:
+    """The playback copies of a recording's segments, if the user may play all of them."""
+    access.require_role(user, access.PLAY, "play back recordings")
+    with log.engine.connect() as conn:
+        recording = find_recording(conn, recording_id)
+        owners = _officers_of(conn, [s.evidence_id for s in recording.segments])
+        for officer_no in owners:
+            access.require_own_footage(user, officer_no, "play back this recording")
+        return segment_copies(conn, recording)
+
+
+def visible_recordings(log: CustodyLog, user: User) -> list[tuple[Recording, list[str]]]:
+    """Recordings the user may see, each with its segments' original names."""
+    access.require_role(user, access.READ_EVIDENCE, "list recordings")
+    ev = catalog.evidence
+    with log.engine.connect() as conn:
+        recordings = all_recordings(conn)
+        rows = {r.id: r for r in conn.execute(select(ev.c.id, ev.c.officer_no, ev.c.original_name)
+                                              .where(ev.c.kind == "video"))}
+    visible = []
+    for recording in recordings:
+        members = [rows[s.evidence_id] for s in recording.segments]
+        if access.sees_only_own_footage(user) and any(
+                m.officer_no is None or m.officer_no != user.officer_no for m in members):
+            continue
+        visible.append((recording, [m.original_name for m in members]))
+    return visible
+
+
+def _officers_of(conn: Connection, evidence_ids: list[str]) -> set[str | None]:
+    ev = catalog.evidence
+    return {officer for (officer,) in conn.execute(
+        select(ev.c.officer_no).where(ev.c.id.in_(evidence_ids)))}
+
+
+def target_drafts(user: User, target: StoredTarget, event_type: str, reason: str | None,
+                  now: datetime) -> DraftsFor:
+    """The one event opening a session on one item's playback copy or original."""
+    def drafts(session_id: str) -> list[EventDraft]:
+        return [EventDraft(event_type, user.actor, Subject(target.evidence_id, target.evidence_sha256),
+                           {"session": session_id, "copy": target.name, "sha256": target.sha256,
+                            "size": target.size, "reason": reason}, now)]
+    return drafts
+
+
+def recording_drafts(user: User, recording_id: str, copies: Sequence[SegmentCopy],
+                     joined_sha256: str, reason: str | None, now: datetime) -> DraftsFor:
+    """One event per segment, so each item's own history shows it was viewed."""
+    def drafts(session_id: str) -> list[EventDraft]:
+        return [EventDraft(VIEWED, user.actor, Subject(c.evidence_id, c.evidence_sha256), {
+            "session": session_id, "copy": PLAYBACK, "sha256": c.sha256, "size": c.size,
+            "recording_id": recording_id, "joined_sha256": joined_sha256, "segment": number,
+            "segments": len(copies), "reason": reason}, now)
+            for number, c in enumerate(copies)]
+    return drafts

@@ -1,0 +1,184 @@
+"""A case service with users of every role and a little evidence, for the API tests.
+
+Import ``world_fixture`` into a test module; it registers as ``world`` and runs on
+SQLite and PostgreSQL (through ``db_url`` from conftest). Evidence is recorded with
+the ingest pipeline's own ``record_original``/``record_derivatives``, so the rows
+and custody events are the ones a real ingest writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.home import Home, init_home
+from api.http.app import create_app
+from api.http.services import ApiOptions
+from api.settings import Settings
+from cases.users import Role, add_user
+from custody.events import decode_event
+from ingest.ffmpeg_tools import ffmpeg_executable
+from ingest.records import Provenance, record_derivatives, record_original
+from storage.objects import ObjectStore, StoredObject, derivative_key, original_key
+
+ORIGIN = "test.example/api"
+T0 = datetime(2024, 3, 15, 1, 30, tzinfo=UTC)
+OFFICER_NO = "100234"
+OTHER_OFFICER_NO = "200345"
+
+
+class Clock:
+    """A settable clock for session windows."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@dataclass
+class World:
+    home: Home
+    client: TestClient
+    clock: Clock
+    tokens: dict[str, str] = field(default_factory=dict)  # user name -> token
+    evidence: dict[str, str] = field(default_factory=dict)  # label -> evidence id
+    playback: dict[str, bytes] = field(default_factory=dict)  # label -> playback bytes
+
+    def auth(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+    def get(self, user: str, path: str, **kwargs: Any) -> Any:
+        headers = {**self.auth(user), **kwargs.pop("headers", {})}
+        return self.client.get(path, headers=headers, **kwargs)
+
+    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        log = self.home.custody_log()
+        found = [decode_event(leaf) for _, leaf in log.entries()]
+        return [e for e in found if event_type is None or e["type"] == event_type]
+
+
+# user name -> (role, officer number)
+USERS: dict[str, tuple[Role, str | None]] = {
+    "officer": (Role.OFFICER, OFFICER_NO),
+    "officer2": (Role.OFFICER, OTHER_OFFICER_NO),
+    "case_officer": (Role.CASE_OFFICER, None),
+    "case_officer2": (Role.CASE_OFFICER, None),
+    "reviewer": (Role.REVIEWER, None),
+    "auditor": (Role.AUDITOR, None),
+    "admin": (Role.ADMIN, None),
+}
+
+
+def make_home(root: Path, db_url: str) -> Home:
+    home, _ = init_home(Settings(home=root, database_url=db_url, log_origin=ORIGIN,
+                                 s3_endpoint=None), ORIGIN)
+    return home
+
+
+def store_bytes(store: ObjectStore, data: bytes, key: str, retain_until: datetime) -> StoredObject:
+    upload = store.begin_upload()
+    upload.write(data)
+    return upload.commit(key, retain_until=retain_until)
+
+
+def add_evidence(home: Home, name: str, data: bytes, *, officer_no: str | None, device: str | None,
+                 start: datetime, duration_ms: int = 1000, playback: bytes | None = None,
+                 sequence: int | None = None, kind: str = "video", now: datetime = T0) -> str:
+    """Record an original (and optionally its playback copy) as the ingest pipeline does."""
+    store, log = home.object_store(), home.custody_log()
+    digest = hashlib.sha256(data).hexdigest()
+    keep = datetime.now(UTC) + timedelta(days=183)
+    stored = store_bytes(store, data, original_key(digest), keep)
+    evidence_id, duplicate = record_original(
+        log, stored, Provenance(source=f"DCIM/{name}", original_name=name, device_serial=device,
+                                officer_no=officer_no, actor="station:test"),
+        row={"kind": "unknown", "start_time": start, "time_source": "file_name",
+             "sequence": sequence, "media_json": "{}", "flags": [],
+             "retention_category": "standard", "retain_until": stored.retain_until,
+             "derivatives_state": "pending" if playback is not None else "none"}, now=now)
+    assert not duplicate
+    made = []
+    if playback is not None:
+        copy = store_bytes(store, playback, derivative_key(digest, "playback.mp4"), keep)
+        made.append(("playback.mp4", "remux", copy))
+    record_derivatives(log, evidence_id, digest, "station:test", made,
+                       {"kind": kind, "duration_ms": duration_ms, "start_time": start},
+                       [], None, now)
+    return evidence_id
+
+
+def make_clip(path: Path, seconds: int = 1) -> bytes:
+    """A tiny H.264 MP4 (64x48) that ffmpeg can join by stream copy."""
+    subprocess.run([ffmpeg_executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+                    "-f", "lavfi", "-i", f"testsrc=size=64x48:rate=5:duration={seconds}",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                    "-movflags", "+faststart", str(path)], check=True)
+    return path.read_bytes()
+
+
+def build_world(root: Path, db_url: str) -> World:
+    home = make_home(root / "home", db_url)
+    clock = Clock(T0 + timedelta(days=1))
+    app = create_app(home, ApiOptions(clock=clock))
+    world = World(home, TestClient(app), clock)
+    log = home.custody_log()
+    for name, (role, officer_no) in USERS.items():
+        _, world.tokens[name] = add_user(log, name, role, officer_no, actor="cli:test")
+    # Playback copies are arbitrary bytes here: Range tests need exact, known content.
+    mine = bytes(range(256)) * 40 + b"tail"
+    world.playback["mine"] = mine
+    world.evidence["mine"] = add_evidence(home, "A_100234_0001.MP4", b"original-1" * 100,
+                                          officer_no=OFFICER_NO, device="ZFY0001", start=T0,
+                                          playback=mine)
+    theirs = b"other officer's playback copy" * 10
+    world.playback["theirs"] = theirs
+    world.evidence["theirs"] = add_evidence(home, "B_200345_0001.MP4", b"original-2" * 100,
+                                            officer_no=OTHER_OFFICER_NO, device="ZFY0002",
+                                            start=T0 + timedelta(hours=2), playback=theirs)
+    world.evidence["photo"] = add_evidence(home, "A_100234_0002.JPG", b"jpeg" * 50,
+                                           officer_no=OFFICER_NO, device="ZFY0001",
+                                           start=T0 + timedelta(hours=1), kind="image")
+    return world
+
+
+@pytest.fixture(name="world")
+def world_fixture(tmp_path: Path, db_url: str) -> World:
+    return build_world(tmp_path, db_url)
+
+
+@pytest.fixture(scope="session", name="clips")
+def clips_fixture(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    """Two distinct one-second H.264 clips (made once per test session)."""
+    folder = tmp_path_factory.mktemp("clips")
+    return [make_clip(folder / "a.mp4", 1), make_clip(folder / "b.mp4", 2)]
+
+
+def add_recording(world: World, clips: list[bytes], *, officer_no: str = OFFICER_NO,
+                  device: str = "ZFY0009") -> tuple[str, list[str]]:
+    """Segments of one recorder, back to back, with real MP4 playback copies.
+
+    Returns (recording id, evidence ids in order).
+    """
+    from ingest.recordings import recording_id_for
+
+    start = T0 + timedelta(hours=5)
+    ids = []
+    for number, clip in enumerate(clips, start=1):
+        ids.append(add_evidence(world.home, f"{device}_{officer_no}_{number:04d}.MP4",
+                                b"original of " + clip, officer_no=officer_no, device=device,
+                                start=start, duration_ms=1000 * number, playback=clip,
+                                sequence=number))
+        start += timedelta(milliseconds=1000 * number)
+    return recording_id_for(device, ids[0]), ids
