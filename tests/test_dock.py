@@ -94,6 +94,7 @@ def test_keep_leaves_the_recorder_untouched(tmp_path: Path, home: Home) -> None:
     assert outcome.complete and outcome.wiped == []
     assert len(recorder.list_files()) == 3
     assert logged(home, "evidence:file:wiped") == []
+    assert verify_all(home) == set()
 
 
 def test_yanked_mid_file_then_redocked_resumes_without_loss_or_duplicates(
@@ -145,6 +146,7 @@ def test_unknown_device_is_ingested_but_flagged(tmp_path: Path, home: Home) -> N
     with home.engine().connect() as conn:
         flags = conn.execute(select(catalog.evidence.c.flags)).scalar_one()
     assert "unknown_device" in json.loads(flags)
+    assert verify_all(home) == set()
 
 
 def test_sdk_recorder_clock_offset_is_recorded_before_sync(
@@ -166,6 +168,7 @@ def test_sdk_recorder_clock_offset_is_recorded_before_sync(
     # the name says 09:30:00 on a clock 300 s fast: the true start is 09:25:00 Beijing time
     assert row.start_time.replace(tzinfo=None).isoformat() == "2024-03-15T01:25:00"
     assert row.officer_no == "100234"
+    assert verify_all(home) == set()
 
 
 @pytest.fixture
