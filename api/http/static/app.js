@@ -315,21 +315,22 @@ async function render() {
     main.removeAttribute("aria-busy");
     const heading = view.querySelector("h1");
     document.title = `${heading ? heading.textContent + " — " : ""}Evidence`;
-    const focusTarget = view.querySelector("[autofocus]") || heading;
+    const focusTarget = view.querySelector("[data-focus]") || heading;
     if (focusTarget) {
       if (focusTarget === heading) heading.setAttribute("tabindex", "-1");
       focusTarget.focus();
     }
-  } catch (err) {
-    if (ticket !== state.renderTicket) return;
-    document.getElementById("main").removeAttribute("aria-busy");
-    if (err instanceof ApiError && err.status === 401) return signOut(err);
-    showError(err);
-  } finally {
-    if (state.pendingError && ticket === state.renderTicket) {
+    if (state.pendingError) { // why the user was sent here (signed out)
       showError(state.pendingError);
       state.pendingError = null;
     }
+  } catch (err) {
+    if (ticket !== state.renderTicket) return;
+    if (err instanceof ApiError && err.status === 401) return signOut(err);
+    const main = document.getElementById("main");
+    main.removeAttribute("aria-busy");
+    main.replaceChildren(h("h1", {}, "This page could not be shown"));
+    showError(err);
   }
 }
 
@@ -376,7 +377,7 @@ function drawChrome() {
 
 async function viewSignIn(view) {
   const input = h("input", { id: "token", name: "token", type: "password", required: true,
-    autocomplete: "off", spellcheck: "false", autofocus: true });
+    autocomplete: "off", spellcheck: "false", "data-focus": true });
   const button = h("button", { type: "submit" }, "Sign in");
   const form = h("form", { id: "signin-form", class: "card" },
     field("Access token", input, "Paste the token an administrator gave you. It is kept only in this browser tab and forgotten when the tab closes."),
