@@ -176,6 +176,9 @@ def dock(
     once: Annotated[bool, typer.Option("--once", help="Process what is docked now, then exit.")] = False,
     wipe: Annotated[bool | None, typer.Option("--wipe/--keep",
                                               help="Delete verified files off the recorder.")] = None,
+    sdk_id: Annotated[list[str] | None, typer.Option(
+        help="Dock a recorder through the GA/T 947.4 SDK by its ID code (repeatable).")] = None,
+    mtp: Annotated[bool, typer.Option("--mtp", help="Also dock recorders attached over MTP.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """The station daemon: ingest each recorder as it arrives; verify, then wipe."""
@@ -183,7 +186,7 @@ def dock(
 
     settings = Settings()
     ok = run_dock(_home(), settings, watch or [], once,
-                  settings.dock_wipe if wipe is None else wipe, as_json, out)
+                  settings.dock_wipe if wipe is None else wipe, as_json, out, sdk_id or [], mtp)
     raise typer.Exit(0 if ok else 1)
 
 

@@ -84,8 +84,35 @@ class Output:
         return table
 
 
+def sdk_docks(settings: Settings, roots: Sequence[Path], id_codes: Sequence[str],
+              station_tz: Any) -> list[MassStorageRecorder]:
+    """Dock recorders through the vendor SDK: identity, clock offset, sync, mass storage."""
+    from devices.gat947 import dock_sdk_recorder
+    from devices.mass_storage import appearing_volume
+
+    if not id_codes:
+        return []
+    if not settings.recorder_sdk or settings.recorder_password is None:
+        raise ConfigError("docking through the recorder SDK needs its library and password",
+                          hint="set EVIDENCE_RECORDER_SDK and EVIDENCE_RECORDER_PASSWORD")
+    recorders = []
+    for id_code in id_codes:  # the SDK calls name no device, so one recorder at a time
+        recorders.append(dock_sdk_recorder(
+            settings.recorder_sdk, id_code, settings.recorder_password,
+            lambda: datetime.now(UTC), appearing_volume(roots), settings.dock_volume_timeout,
+            station_tz=station_tz))
+    return recorders
+
+
+def mtp_recorders() -> list[Any]:
+    from devices.mtp import MtpRecorder, discover_mtp
+
+    return [MtpRecorder(device) for device in discover_mtp()]
+
+
 def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, wipe: bool,
-             as_json: bool, console: Console) -> bool:
+             as_json: bool, console: Console, sdk_ids: Sequence[str] = (),
+             mtp: bool = False) -> bool:
     roots = [Path(w) for w in watch]
     if not roots:
         raise ConfigError("no mount roots to watch", hint="pass --watch DIR (repeatable)")
@@ -101,9 +128,22 @@ def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, 
     outcomes: list[Future[DockOutcome]] = []
     pool = ThreadPoolExecutor(max(MIN_PARALLEL_RECORDERS, settings.dock_parallel), "dock")
 
+    claimed: set[Path] = set()  # volumes already docked through the SDK
+
     def start(volume: Path) -> None:
+        if volume in claimed:
+            return
         recorder = MassStorageRecorder(volume, lookup=lookup, keys=(volume.name,))
         outcomes.append(pool.submit(station.dock, recorder, volume.name))
+
+    for recorder in sdk_docks(settings, roots, sdk_ids, base.station_tz):
+        volume = recorder.volume_root()
+        if volume is not None:
+            claimed.add(volume)
+        outcomes.append(pool.submit(station.dock, recorder, volume.name if volume else "sdk"))
+    if mtp:
+        for index, recorder in enumerate(mtp_recorders()):
+            outcomes.append(pool.submit(station.dock, recorder, f"mtp-{index}"))
 
     live = None if as_json or not console.is_terminal else Live(
         output.table(), console=console, refresh_per_second=4, get_renderable=output.table)

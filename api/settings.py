@@ -34,9 +34,15 @@ class Settings(BaseSettings):
     """First wait before retrying a dock when the store or database is down (doubles, max 60)."""
     dock_poll_seconds: float = 1.0
     """How often `evidence dock` looks for recorders under its mount roots."""
+    dock_volume_timeout: float = 60.0
+    """Seconds to wait for a recorder's volume after the SDK switched it to mass storage."""
     dock_parallel: int = 8
     """Recorders docked at once (at least 8)."""
     dock_wipe: bool = False
     """Default wipe policy of `evidence dock` (--wipe / --keep override it)."""
+    recorder_sdk: str | None = None
+    """Path of the recorder vendor's GA/T 947.4 SDK library (for `evidence dock --sdk-id`)."""
+    recorder_password: str | None = None
+    """The station's recorder password, given to the GA/T 947.4 SDK."""
     retention_days: int = 183
     """Retention of footage not attached to a case, in days (at least six months)."""

@@ -7,8 +7,10 @@ anything is recorded as ingested.
 
 from __future__ import annotations
 
+import mmap
 import os
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -71,9 +73,10 @@ def copy_stream(stream: BinaryIO, name: str, size: int, mtime_ns: int, store: Ob
                 unchanged: Callable[[int], None] | None = None) -> CopiedOriginal:
     """Copy an open source stream of ``size`` bytes into ``store`` under its content address."""
     upload = store.begin_upload()
+    # Page-aligned (mmap): a store writing with O_DIRECT can write straight from it.
+    buffer = mmap.mmap(-1, CHUNK)
+    view = memoryview(buffer)
     try:
-        buffer = bytearray(CHUNK)
-        view = memoryview(buffer)
         offset = 0
         while True:
             try:
@@ -99,6 +102,10 @@ def copy_stream(stream: BinaryIO, name: str, size: int, mtime_ns: int, store: Ob
     except BaseException:
         upload.abort()
         raise
+    finally:
+        view.release()
+        with suppress(BufferError):  # a slice kept alive by a traceback: the collector frees it
+            buffer.close()
 
 
 def read_back(store: ObjectStore, copied: CopiedOriginal) -> None:

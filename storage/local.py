@@ -7,20 +7,29 @@ Layout under ``root``: ``objects/<key>`` (the bytes, mode 0444), ``meta/<key>.js
 A filesystem has no WORM: retention and legal hold are enforced by this code only.
 Objects are never replaced: a commit links the fsynced temporary file into place with
 ``os.link``, which fails if the key already exists.
+
+Where the file system allows it, uploads are written and read back with ``O_DIRECT``
+(past the page cache, in whole aligned blocks staged in an 8 MiB buffer), and SHA-256
+runs on a second thread while the disk is busy. Where it refuses (``EINVAL``), the same
+code runs through the page cache; the read-back then drops the file's cached pages first.
 """
 
 from __future__ import annotations
 
 import builtins
+import ctypes
 import errno
 import fcntl
 import hashlib
+import itertools
 import json
+import mmap
 import os
 import re
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +60,13 @@ _UPLOAD_SUFFIX = ".upload"
 _TEMPORARY_NAME = re.compile(r"[0-9a-f]{32}" + re.escape(_UPLOAD_SUFFIX))
 # "failed": a write did not reach the disk; only abort() or a restart can follow.
 _UploadState = Literal["open", "failed", "finished", "committed", "aborted"]
+# O_DIRECT staging and read-back buffer: a multiple of every logical block size.
+_DIRECT_BUFFER = 8 * 1024 * 1024
+# O_DIRECT offsets, lengths and addresses are kept multiples of this (>= the usual
+# 512-byte or 4 KiB logical block); a device wanting more makes the write fall back.
+_DIRECT_ALIGN = 4096
+# Smaller chunks are hashed on the calling thread: the hand-over would cost more.
+_HASH_INLINE_BELOW = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -123,8 +139,16 @@ class LocalObjectStore:
                 _remove_temporary(self._tmp / _parse_token(resume_token))
         path = self._tmp / f"{uuid.uuid4().hex}{_UPLOAD_SUFFIX}"
         with self._os_errors("creating a temporary upload file"):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        return LocalUpload(self, path, fd)
+            # Created without O_DIRECT, which is then asked for with fcntl: an open()
+            # refusing O_DIRECT may do so after creating the file.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            try:
+                direct = _try_direct_io(fd)
+            except BaseException:
+                os.close(fd)
+                _remove_temporary(path)
+                raise
+        return LocalUpload(self, path, fd, direct=direct)
 
     def temporaries(self) -> builtins.list[str]:
         with self._os_errors("listing temporary uploads"):
@@ -182,18 +206,19 @@ class LocalObjectStore:
         yield from sorted(keys)
 
     def read_back_sha256(self, key: str, version_id: str | None = None) -> tuple[str, int]:
-        """Hash the file as it is on disk: its pages are dropped from the cache first."""
+        """Hash the file as it is on disk (O_DIRECT, or its cached pages dropped first)."""
         path = self._object_path(key, version_id)
         with self._os_errors(f"reading back {key}"):
             try:
-                file = path.open("rb", buffering=0)
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             except FileNotFoundError:
                 raise not_found(key) from None
-            with file:
-                # The commit fsynced the file, so its cached pages are clean and
-                # DONTNEED drops them: the read below comes from the disk, not memory.
-                os.posix_fadvise(file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-                return sha256_of_stream(file)
+            try:
+                if not _try_direct_io(fd):
+                    _drop_cached_pages(fd)
+                return _sha256_from_disk(fd)
+            finally:
+                os.close(fd)
 
     def open(
         self, key: str, version_id: str | None = None, *, start: int = 0, end: int | None = None
@@ -365,9 +390,16 @@ class LocalObjectStore:
 
 
 class LocalUpload:
-    """A temporary file being written and hashed; see ``storage.objects.Upload``."""
+    """A temporary file being written and hashed; see ``storage.objects.Upload``.
 
-    def __init__(self, store: LocalObjectStore, path: Path, fd: int) -> None:
+    With ``direct``, bytes go to the disk in whole aligned blocks with O_DIRECT: they
+    are staged in a page-aligned buffer (or written straight from the caller's buffer
+    when that is aligned) and the unaligned tail is written through the page cache at
+    commit. Each chunk is hashed on a second thread while it is written.
+    """
+
+    def __init__(self, store: LocalObjectStore, path: Path, fd: int, *,
+                 direct: bool = False) -> None:
         self._store = store
         self._path = path
         self._fd = fd
@@ -375,6 +407,9 @@ class LocalUpload:
         self._size = 0
         self._state: _UploadState = "open"
         self._duplicate = False
+        self._staging: mmap.mmap | None = mmap.mmap(-1, _DIRECT_BUFFER) if direct else None
+        self._staged = 0  # bytes waiting in the staging buffer
+        self._hasher: ThreadPoolExecutor | None = None
 
     @property
     def resume_token(self) -> str | None:
@@ -399,15 +434,23 @@ class LocalUpload:
         return self._path
 
     def write(self, chunk: bytes | bytearray | memoryview) -> None:
+        """Write and hash ``chunk``; the caller may reuse its buffer once this returns."""
         self._require("open", "write to")
+        view = _byte_view(chunk)
+        hashing = self._hash(view)
         try:
             with self._store._os_errors("writing a temporary upload"):
-                _write_all(self._fd, chunk)
+                if self._staging is None:
+                    _write_all(self._fd, view)
+                else:
+                    self._write_direct(view, self._staging)
         except BaseException:
-            self._state = "failed"  # part of the chunk may be on disk, unhashed
+            self._state = "failed"  # part of the chunk may be on disk
             raise
-        self._digest.update(chunk)
-        self._size += len(chunk)
+        finally:
+            if hashing is not None:
+                hashing.result()  # the hash thread is done with the caller's buffer
+        self._size += view.nbytes
 
     def commit(
         self,
@@ -420,9 +463,18 @@ class LocalUpload:
         validate_key(key)
         retain = normalize_retention(retain_until) if retain_until is not None else None
         if self._state == "open":
+            try:
+                with self._store._os_errors("finishing a temporary upload"):
+                    self._write_staged_tail()
+                    os.fchmod(self._fd, 0o444)  # the file is read-only before it is visible
+                    # Also needed after O_DIRECT: the file size, its extents and the
+                    # device's write cache.
+                    os.fsync(self._fd)
+            except BaseException:
+                self._state = "failed"  # never fsync twice: an error may have lost pages
+                raise
+            self._release_resources()
             with self._store._os_errors("finishing a temporary upload"):
-                os.fchmod(self._fd, 0o444)  # the file is read-only before it is visible
-                os.fsync(self._fd)
                 os.close(self._fd)
             self._state = "finished"
         self._require("finished", "commit")
@@ -440,11 +492,59 @@ class LocalUpload:
     def abort(self) -> None:
         if self._state in ("committed", "aborted"):
             return
+        self._release_resources()
         with self._store._os_errors("removing a temporary upload"):
             if self._state in ("open", "failed"):
                 os.close(self._fd)
             _remove_temporary(self._path)
         self._state = "aborted"
+
+    def _hash(self, view: memoryview) -> Future[None] | None:
+        """Hash ``view`` on the hash thread (hashlib releases the GIL), or here if small."""
+        if view.nbytes < _HASH_INLINE_BELOW:
+            self._digest.update(view)
+            return None
+        if self._hasher is None:
+            self._hasher = ThreadPoolExecutor(1, thread_name_prefix="upload-sha256")
+        return self._hasher.submit(self._digest.update, view)
+
+    def _write_direct(self, view: memoryview, staging: mmap.mmap) -> None:
+        """Write whole staging buffers with O_DIRECT; keep the rest staged."""
+        if self._staged == 0 and view.nbytes >= _DIRECT_ALIGN and _is_aligned(view):
+            # Straight from the caller's aligned buffer: no copy.
+            whole = view.nbytes - view.nbytes % _DIRECT_ALIGN
+            _write_all(self._fd, view[:whole])
+            view = view[whole:]
+        with memoryview(staging) as stage:
+            while view:
+                taken = min(_DIRECT_BUFFER - self._staged, view.nbytes)
+                stage[self._staged:self._staged + taken] = view[:taken]
+                self._staged += taken
+                view = view[taken:]
+                if self._staged == _DIRECT_BUFFER:
+                    _write_all(self._fd, stage)
+                    self._staged = 0
+
+    def _write_staged_tail(self) -> None:
+        """Write what is staged: its whole blocks with O_DIRECT, the rest through the cache."""
+        if self._staging is None:
+            return
+        with memoryview(self._staging) as stage:
+            whole = self._staged - self._staged % _DIRECT_ALIGN
+            if whole:
+                _write_all(self._fd, stage[:whole])
+            if whole < self._staged:
+                _stop_direct_io(self._fd)  # a partial block cannot be written with O_DIRECT
+                _write_all(self._fd, stage[whole:self._staged])
+        self._staged = 0
+
+    def _release_resources(self) -> None:
+        if self._hasher is not None:
+            self._hasher.shutdown(wait=True)
+            self._hasher = None
+        if self._staging is not None:
+            _close_buffer(self._staging)
+            self._staging = None
 
     def _require(self, state: _UploadState, action: str) -> None:
         if self._state != state:
@@ -485,8 +585,106 @@ def _parse_token(token: str) -> str:
 def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     view = memoryview(data)
     while view:
-        written = os.write(fd, view)
+        try:
+            written = os.write(fd, view)
+        except OSError as exc:
+            # O_DIRECT refused this block (an alignment the device does not accept, or
+            # the rest of a short write): go on through the page cache; fsync follows.
+            if exc.errno == errno.EINVAL and _stop_direct_io(fd):
+                continue
+            raise
         view = view[written:]
+
+
+def _try_direct_io(fd: int) -> bool:
+    """Switch ``fd`` to O_DIRECT; False if its file system refuses (EINVAL)."""
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_DIRECT)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+        return False
+    return True
+
+
+def _stop_direct_io(fd: int) -> bool:
+    """Clear O_DIRECT on ``fd``; True if it was set."""
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    if not flags & os.O_DIRECT:
+        return False
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_DIRECT)
+    return True
+
+
+def _drop_cached_pages(fd: int) -> None:
+    # Committed files were fsynced, so their cached pages are clean and DONTNEED
+    # drops them: what is read next comes from the disk, not memory.
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def _read_from_disk(fd: int, view: memoryview) -> int:
+    """One read into an aligned buffer, past the page cache either way; 0 at the end.
+
+    An O_DIRECT read returns the file's unaligned tail short. Reading on from there
+    (to see the end) gives 0 on some file systems and EINVAL on others: that, like
+    any other refusal, continues buffered with the cached pages dropped.
+    """
+    while True:
+        try:
+            return os.readv(fd, [view])
+        except OSError as exc:
+            if exc.errno == errno.EINVAL and _stop_direct_io(fd):
+                _drop_cached_pages(fd)
+                continue
+            raise
+
+
+def _sha256_from_disk(fd: int) -> tuple[str, int]:
+    """Hash ``fd`` to its end; two buffers, so one is hashed while the other is read."""
+    digest = hashlib.sha256()
+    size = 0
+    buffers = [mmap.mmap(-1, _DIRECT_BUFFER), mmap.mmap(-1, _DIRECT_BUFFER)]
+    hashed: list[Future[None] | None] = [None, None]
+    try:
+        # Leaving the block waits for the hash thread, also after an error.
+        with ThreadPoolExecutor(1, thread_name_prefix="read-back-sha256") as hasher:
+            for turn in itertools.count():
+                slot = turn % 2
+                previous = hashed[slot]
+                if previous is not None:
+                    previous.result()  # this buffer is hashed: it may be refilled
+                view = memoryview(buffers[slot])
+                got = _read_from_disk(fd, view)
+                if not got:
+                    break
+                hashed[slot] = hasher.submit(digest.update, view[:got])
+                size += got
+            for pending in hashed:
+                if pending is not None:
+                    pending.result()
+    finally:
+        for buffer in buffers:
+            _close_buffer(buffer)
+    return digest.hexdigest(), size
+
+
+def _byte_view(chunk: bytes | bytearray | memoryview) -> memoryview:
+    view = memoryview(chunk)
+    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+
+
+def _is_aligned(view: memoryview) -> bool:
+    """Whether a writable buffer starts on an O_DIRECT boundary (read-only: unknown)."""
+    if view.readonly:
+        return False
+    return ctypes.addressof(ctypes.c_char.from_buffer(view)) % _DIRECT_ALIGN == 0
+
+
+def _close_buffer(buffer: mmap.mmap) -> None:
+    # A view still alive (held by an exception's traceback): the collector unmaps it.
+    with suppress(BufferError):
+        buffer.close()
 
 
 def _remove_temporary(path: Path) -> None:

@@ -235,3 +235,39 @@ def test_dock_command_once_with_json(tmp_path: Path) -> None:
     devices = run_cli(home, "device", "list", "--json")
     assert json.loads(devices.stdout.splitlines()[0])["officer_name"] == "李娜"
     assert run_cli(home, "verify", "--objects").returncode == 0
+
+
+def test_dock_command_through_the_sdk_records_identity_and_clock_offset(
+        tmp_path: Path, sdk_lib: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    device = Device(tmp_path / "sdk", monkeypatch, files={
+        "ZFY0001_100234_20240315093000_0001.MP4": b"clip" * 3000})
+    home = tmp_path / "home"
+    run_cli(home, "init")
+    env = {"EVIDENCE_RECORDER_SDK": str(sdk_lib), "EVIDENCE_RECORDER_PASSWORD": PASSWORD,
+           "EVIDENCE_STATION_TZ": "Asia/Shanghai"}
+    result = run_cli(home, "dock", "--watch", str(device.mount_root), "--once", "--sdk-id",
+                     ID_CODE, "--wipe", "--json", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    docked = [x for x in lines if x["event"] == "docked"]
+    assert len(docked) == 1 and docked[0]["identity_source"] == "sdk"  # not docked twice
+    assert docked[0]["officer"] == "100234" and isinstance(docked[0]["clock_offset_seconds"], int)
+    assert [x["path"] for x in lines if x["event"] == "wiped"] == [
+        "DCIM/ZFY0001_100234_20240315093000_0001.MP4"]
+    assert device.calls()[:5] == ["Init_Device", "GetZFYInfo", "GetDevTime", "SyncDevTime",
+                                  "SetMSDC"]
+    unset = {**env, "EVIDENCE_RECORDER_PASSWORD": ""}
+    unset.pop("EVIDENCE_RECORDER_SDK")
+    missing = run_cli(home, "dock", "--watch", str(device.mount_root), "--once", "--sdk-id",
+                      ID_CODE, env=unset)
+    assert missing.returncode == 2 and "EVIDENCE_RECORDER_SDK" in missing.stderr
+
+
+def test_dock_command_with_mtp_and_no_device_attached_is_clean(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    run_cli(home, "init")
+    mount = tmp_path / "media"
+    mount.mkdir()
+    result = run_cli(home, "dock", "--watch", str(mount), "--once", "--mtp", "--json")
+    assert result.returncode == 0, result.stderr  # real libmtp discovery: nothing attached
+    assert result.stdout == ""
