@@ -11,7 +11,6 @@ import base64
 import functools
 import hashlib
 import json
-import time
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -483,18 +482,14 @@ def test_extend_stops_at_a_malformed_leaf_and_keeps_a_consistent_state() -> None
     assert frontier.root() == ref_mth(0, 9)
 
 
-def test_streaming_is_fast_enough_for_million_entry_verification() -> None:
-    # The verifier budget is >= 300k entries/s overall; streaming must take a small
-    # fraction of that (~1 µs per leaf). The bound is loose to stay stable on busy CI.
-    leaves = LEAVES * 49  # ~100k leaf hashes
+def test_streaming_in_batches_gives_the_reference_root() -> None:
+    # Speed is measured in bench/custody.py, not here; this checks the batched path.
+    leaves = LEAVES * 49
     frontier = CompactRange()
-    started = time.perf_counter()
     for start in range(0, len(leaves), 1000):
         frontier.extend(leaves[start : start + 1000])
-        frontier.root()
-    elapsed = time.perf_counter() - started
     assert frontier.size == len(leaves)
-    assert elapsed < 1.5, f"{len(leaves)} leaves took {elapsed:.2f} s"
+    assert frontier.root() == root_from_leaf_hashes(leaves)
 
 
 # --- edge-case policy (see "Edge cases" in custody/merkle.py) -----------------
