@@ -28,7 +28,9 @@ def test_migrated_schema_matches_the_declared_tables(engine: Engine) -> None:
     names = declared().tables.keys()
     # cases/tables.py cannot name evidence.id in its own MetaData; the migration
     # adds that foreign key, so it shows as present in the database only.
+    # The listing index is written per dialect in its migration (0005), not declared.
     drift = [d for d in diff if not (isinstance(d, tuple) and (
+        (d[0] == "remove_index" and d[1].name == "ix_evidence_listing") or
         (d[0] == "remove_table" and d[1].name not in names)
         or (d[0] == "remove_index" and d[1].table.name not in names)
         or (d[0] == "remove_fk" and d[1].table.name in case_tables.metadata.tables

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
+from typing import Any
 
 from api.http.models import (
     AttachedOut,
@@ -25,6 +26,11 @@ from cases.users import User
 from ingest.recordings import Recording
 
 
+def shallow(item: Any) -> dict[str, Any]:
+    """A dataclass's fields, not deep-copied (asdict copied every datetime: bench/api.py)."""
+    return {f.name: getattr(item, f.name) for f in fields(item)}
+
+
 def event_out(logged: LoggedEvent) -> CustodyEventOut:
     event = logged.event
     if event is None:
@@ -36,17 +42,17 @@ def event_out(logged: LoggedEvent) -> CustodyEventOut:
 
 
 def summary_out(item: EvidenceSummary) -> EvidenceSummaryOut:
-    return EvidenceSummaryOut(**asdict(item))
+    return EvidenceSummaryOut(**shallow(item))
 
 
 def detail_out(detail: EvidenceDetail) -> EvidenceDetailOut:
     return EvidenceDetailOut(
-        **asdict(detail.summary), source_path=detail.source_path, container=detail.container,
+        **shallow(detail.summary), source_path=detail.source_path, container=detail.container,
         video_codec=detail.video_codec, audio_codec=detail.audio_codec, width=detail.width,
         height=detail.height, time_source=detail.time_source, sequence=detail.sequence,
         flags=detail.flags, media=detail.media, derivatives_error=detail.derivatives_error,
-        derivatives=[DerivativeOut(**asdict(d)) for d in detail.derivatives],
-        cases=[CaseRefOut(**asdict(c)) for c in detail.cases],
+        derivatives=[DerivativeOut(**shallow(d)) for d in detail.derivatives],
+        cases=[CaseRefOut(**shallow(c)) for c in detail.cases],
         custody_events=[event_out(e) for e in detail.events],
         custody_events_truncated=detail.events_truncated)
 
@@ -58,7 +64,7 @@ def case_out(case: Case) -> CaseOut:
 
 
 def attached_out(item: AttachedEvidence) -> AttachedOut:
-    return AttachedOut(**asdict(item))
+    return AttachedOut(**shallow(item))
 
 
 def case_detail_out(detail: CaseDetail) -> CaseDetailOut:
