@@ -7,6 +7,7 @@ setup:
 	bash scripts/setup-venv
 
 demo: setup
+	bash scripts/install-system-deps || echo "(continuing with the ffmpeg that imageio-ffmpeg ships)"
 	$(VENV)/bin/evidence init
 	$(VENV)/bin/evidence demo
 
