@@ -17,7 +17,6 @@ from api.progress import RichIngestProgress
 from api.settings import Settings
 from domain.errors import ConfigError, NotFound
 from ingest.pipeline import MIN_RETENTION_DAYS, FileResult, IngestOptions, Ingestor, Progress
-from ingest.recordings import Segment, group_recordings
 from ingest.walk import Found, walk_volume
 from storage import catalog
 
@@ -76,17 +75,13 @@ def _emit(result: FileResult, as_json: bool, display: RichIngestProgress | None)
 
 
 def list_recordings(home: Home) -> list[dict[str, Any]]:
+    from cases.recordings import all_recordings
+
     ev = catalog.evidence
     with home.engine().connect() as conn:
-        rows = conn.execute(select(ev.c.id, ev.c.device_serial, ev.c.start_time, ev.c.duration_ms,
-                                   ev.c.sequence, ev.c.original_name).where(
-            ev.c.kind == "video", ev.c.start_time.is_not(None), ev.c.duration_ms.is_not(None)))
-        names = {}
-        segments = []
-        for row in rows:
-            start = row.start_time if row.start_time.tzinfo else row.start_time.replace(tzinfo=UTC)
-            names[row.id] = row.original_name
-            segments.append(Segment(row.id, row.device_serial, start, row.duration_ms, row.sequence))
+        recordings = all_recordings(conn)
+        names = dict(conn.execute(select(ev.c.id, ev.c.original_name)
+                                  .where(ev.c.kind == "video")).tuples().all())
     return [{
         "id": rec.recording_id,
         "device": rec.device,
@@ -101,7 +96,7 @@ def list_recordings(home: Home) -> list[dict[str, Any]]:
         "overlaps": [{"start": o.start.isoformat(), "end": o.end.isoformat(),
                       "seconds": float(Fraction(o.microseconds, 1_000_000))} for o in rec.overlaps],
         "continuous": rec.continuous,
-    } for rec in group_recordings(segments)]
+    } for rec in recordings]
 
 
 def join_recording(home: Home, recording_id: str, out: Path, reason: str | None) -> Path:
