@@ -179,6 +179,8 @@ def dock(
     sdk_id: Annotated[list[str] | None, typer.Option(
         help="Dock a recorder through the GA/T 947.4 SDK by its ID code (repeatable).")] = None,
     mtp: Annotated[bool, typer.Option("--mtp", help="Also dock recorders attached over MTP.")] = False,
+    udev: Annotated[bool, typer.Option(
+        "--udev/--no-udev", help="Also dock mounted USB volumes that udev reports.")] = True,
     as_json: JsonOption = False,
 ) -> None:
     """The station daemon: ingest each recorder as it arrives; verify, then wipe."""
@@ -186,7 +188,8 @@ def dock(
 
     settings = Settings()
     ok = run_dock(_home(), settings, watch or [], once,
-                  settings.dock_wipe if wipe is None else wipe, as_json, out, sdk_id or [], mtp)
+                  settings.dock_wipe if wipe is None else wipe, as_json, out, sdk_id or [], mtp,
+                  udev)
     raise typer.Exit(0 if ok else 1)
 
 

@@ -19,7 +19,13 @@ from api.home import Home
 from api.ingest_cmd import ingest_options
 from api.settings import Settings
 from custody.events import EventDraft
-from devices.mass_storage import MassStorageRecorder, PollingWatcher, poll_volumes, registry_lookup
+from devices.mass_storage import (
+    MassStorageRecorder,
+    PollingWatcher,
+    poll_volumes,
+    registry_lookup,
+    udev_volumes,
+)
 from domain.errors import ConfigError
 from domain.recorder import RegistryEntry
 from ingest.station import DockOutcome, DockPolicy, Station
@@ -112,10 +118,11 @@ def mtp_recorders() -> list[Any]:
 
 def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, wipe: bool,
              as_json: bool, console: Console, sdk_ids: Sequence[str] = (),
-             mtp: bool = False) -> bool:
+             mtp: bool = False, udev: bool = True) -> bool:
     roots = [Path(w) for w in watch]
-    if not roots:
-        raise ConfigError("no mount roots to watch", hint="pass --watch DIR (repeatable)")
+    if not roots and not udev and not mtp and not sdk_ids:
+        raise ConfigError("nothing to watch", hint="pass --watch DIR (repeatable), --udev, "
+                          "--mtp or --sdk-id")
     for root in roots:
         if not root.is_dir():
             raise ConfigError(f"mount root {root} is not a folder", hint="create it or fix --watch")
@@ -130,11 +137,18 @@ def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, 
 
     claimed: set[Path] = set()  # volumes already docked through the SDK
 
-    def start(volume: Path) -> None:
+    def start(volume: Path, keys: Sequence[str] = ()) -> None:
         if volume in claimed:
             return
-        recorder = MassStorageRecorder(volume, lookup=lookup, keys=(volume.name,))
+        claimed.add(volume)
+        recorder = MassStorageRecorder(volume, lookup=lookup, keys=(*keys, volume.name))
         outcomes.append(pool.submit(station.dock, recorder, volume.name))
+
+    def usb_volumes() -> None:
+        """Mounted USB block devices that udev reports (none where udev is absent)."""
+        if udev:
+            for found in udev_volumes():
+                start(found.mount_point, found.keys())
 
     for recorder in sdk_docks(settings, roots, sdk_ids, base.station_tz):
         volume = recorder.volume_root()
@@ -153,13 +167,19 @@ def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, 
         if once:
             for volume in sorted(poll_volumes(roots)):
                 start(volume)
+            usb_volumes()
         else:
             watcher = PollingWatcher(roots, interval=settings.dock_poll_seconds)
             stop = threading.Event()
             try:
-                for event in watcher.watch(stop):
-                    if event.kind == "arrived":
-                        start(event.volume)
+                while not stop.is_set():
+                    for event in watcher.poll_once():
+                        if event.kind == "arrived":
+                            start(event.volume)
+                        else:  # gone: the next arrival of that folder is a new dock
+                            claimed.discard(event.volume)
+                    usb_volumes()
+                    stop.wait(settings.dock_poll_seconds)
             except KeyboardInterrupt:
                 stop.set()
                 station.stop()

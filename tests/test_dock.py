@@ -271,3 +271,34 @@ def test_dock_command_with_mtp_and_no_device_attached_is_clean(tmp_path: Path) -
     result = run_cli(home, "dock", "--watch", str(mount), "--once", "--mtp", "--json")
     assert result.returncode == 0, result.stderr  # real libmtp discovery: nothing attached
     assert result.stdout == ""
+
+
+def test_dock_daemon_docks_recorders_as_they_arrive(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    run_cli(home, "init")
+    mount = tmp_path / "media"
+    mount.mkdir()
+    env = {**os.environ, "EVIDENCE_HOME": str(home), "EVIDENCE_DOCK_POLL_SECONDS": "0.2"}
+    daemon = subprocess.Popen([sys.executable, "-m", "api.cli", "dock", "--watch", str(mount),
+                               "--wipe", "--json", "--no-udev"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env)
+    assert daemon.stdout is not None
+    try:
+        SimulatedRecorder(mount, "ZFY0042", "100242", clips(2, 42)).dock()  # arrives after start
+        seen: list[dict[str, object]] = []
+        for line in daemon.stdout:  # the daemon reports as it goes; no sleeping here
+            seen.append(json.loads(line))
+            if seen[-1]["event"] == "undocked":
+                break
+        assert seen[-1]["complete"] is True
+        assert sum(1 for e in seen if e["event"] == "wiped") == 2
+    finally:
+        daemon.send_signal(signal.SIGINT)
+        daemon.wait(60)
+    assert not any((mount / "ZFY0042").rglob("*.MP4"))
+    assert run_cli(home, "verify", "--objects").returncode == 0
