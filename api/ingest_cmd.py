@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -91,10 +90,10 @@ def list_recordings(home: Home) -> list[dict[str, Any]]:
                       "start": s.start.isoformat(), "duration_ms": s.duration_ms}
                      for s in rec.segments],
         "gaps": [{"start": g.start.isoformat(), "end": g.end.isoformat(),
-                  "seconds": float(Fraction(g.microseconds, 1_000_000)),
+                  "seconds": float(g.seconds),
                   "milliseconds": g.microseconds // 1000} for g in rec.gaps],
         "overlaps": [{"start": o.start.isoformat(), "end": o.end.isoformat(),
-                      "seconds": float(Fraction(o.microseconds, 1_000_000))} for o in rec.overlaps],
+                      "seconds": float(o.seconds)} for o in rec.overlaps],
         "continuous": rec.continuous,
     } for rec in recordings]
 

@@ -63,13 +63,11 @@ class Segment:
 
 
 @dataclass(frozen=True)
-class Gap:
-    """Time inside a recording that no segment covers."""
+class _Span:
+    """A stretch of time inside a recording, measured exactly."""
 
     start: datetime
     end: datetime
-    before_evidence_id: str  # the segment that ends at ``start``
-    after_evidence_id: str  # the segment that starts at ``end``
 
     @property
     def microseconds(self) -> int:
@@ -79,44 +77,38 @@ class Gap:
     def seconds(self) -> Fraction:
         return Fraction(self.microseconds, 1_000_000)
 
-    def to_record(self) -> dict[str, str | int]:
+    def _span_record(self) -> dict[str, str | int]:
         """JSON-ready: ISO times, exact seconds as a decimal string, integer ms."""
         return {
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "seconds": _decimal_seconds(self.microseconds),
             "milliseconds": self.microseconds // 1000,
-            "before_evidence_id": self.before_evidence_id,
-            "after_evidence_id": self.after_evidence_id,
         }
 
 
 @dataclass(frozen=True)
-class Overlap:
+class Gap(_Span):
+    """Time inside a recording that no segment covers."""
+
+    before_evidence_id: str  # the segment that ends at ``start``
+    after_evidence_id: str  # the segment that starts at ``end``
+
+    def to_record(self) -> dict[str, str | int]:
+        return {**self._span_record(), "before_evidence_id": self.before_evidence_id,
+                "after_evidence_id": self.after_evidence_id}
+
+
+@dataclass(frozen=True)
+class Overlap(_Span):
     """Time inside a recording covered by two segments at once."""
 
-    start: datetime
-    end: datetime
     earlier_evidence_id: str  # the segment whose coverage reaches ``end``
     later_evidence_id: str  # the segment that starts at ``start``
 
-    @property
-    def microseconds(self) -> int:
-        return (self.end - self.start) // _ONE_MICROSECOND
-
-    @property
-    def seconds(self) -> Fraction:
-        return Fraction(self.microseconds, 1_000_000)
-
     def to_record(self) -> dict[str, str | int]:
-        return {
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "seconds": _decimal_seconds(self.microseconds),
-            "milliseconds": self.microseconds // 1000,
-            "earlier_evidence_id": self.earlier_evidence_id,
-            "later_evidence_id": self.later_evidence_id,
-        }
+        return {**self._span_record(), "earlier_evidence_id": self.earlier_evidence_id,
+                "later_evidence_id": self.later_evidence_id}
 
 
 @dataclass(frozen=True)
