@@ -67,7 +67,7 @@ def format_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise EventError("event time has no timezone", hint="pass an aware UTC datetime")
     moment = moment.astimezone(UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    text = moment.replace(tzinfo=None).isoformat(timespec="seconds")
     if moment.microsecond:
         text += f".{moment.microsecond:06d}".rstrip("0")
     return text + "Z"
@@ -117,34 +117,55 @@ def canonical_bytes(obj: Mapping[str, JSON]) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
 
 
+def prepare_event(draft: EventDraft) -> dict[str, JSON]:
+    """Validate and normalise a draft: everything of the event but v, seq, prev and
+    (when the draft has none) the time, which the log fills in when it sequences it."""
+    if not _TYPE_RE.match(draft.type):
+        raise EventError(f"event type {draft.type!r} is not namespaced",
+                         hint="use lower-case parts joined by ':', e.g. evidence:file:ingested")
+    if not draft.actor:
+        raise EventError("event has no actor", hint="name the user, station or job acting")
+    return normalise({  # type: ignore[return-value]
+        "type": draft.type,
+        "actor": draft.actor,
+        "subject": draft.subject.to_json() if draft.subject else None,
+        "time": format_time(draft.time) if draft.time else None,
+        "details": draft.details,
+    })
+
+
+def finish_event(prepared: Mapping[str, JSON], seq: int, prev: str | None, now_text: str) -> bytes:
+    """The exact leaf bytes of a prepared draft at position ``seq`` after ``prev``."""
+    event = {"v": EVENT_VERSION, "seq": seq, "prev": prev, **prepared}
+    if event["time"] is None:
+        event["time"] = now_text
+    data = canonical_bytes(event)
+    if len(data) > MAX_EVENT_BYTES:
+        raise EventError(
+            f"event of type {prepared['type']} is {len(data)} bytes, over the "
+            f"{MAX_EVENT_BYTES} limit",
+            hint="store bulky details as a custody document and put its SHA-256 in the event",
+        )
+    return data
+
+
+# The widest seq, prev and time an event can be given: a prepared draft that fits
+# with these fits wherever it is sequenced.
+_WIDEST = (MAX_SAFE_INT, "0" * 64, "0000-00-00T00:00:00.000000001Z")
+
+
+def check_fits(prepared: Mapping[str, JSON]) -> None:
+    """Raise now, not when it is sequenced, if the event could exceed the size limit."""
+    finish_event(prepared, *_WIDEST)
+
+
 def build_event(draft: EventDraft, seq: int, prev: str | None, now: datetime,
                 now_text: str | None = None) -> bytes:
     """The exact leaf bytes for ``draft`` at position ``seq`` after ``prev``.
 
     ``now_text`` is ``format_time(now)`` when the caller already has it (a batch).
     """
-    if not _TYPE_RE.match(draft.type):
-        raise EventError(f"event type {draft.type!r} is not namespaced",
-                         hint="use lower-case parts joined by ':', e.g. evidence:file:ingested")
-    if not draft.actor:
-        raise EventError("event has no actor", hint="name the user, station or job acting")
-    event = {
-        "v": EVENT_VERSION,
-        "seq": seq,
-        "prev": prev,
-        "type": draft.type,
-        "actor": draft.actor,
-        "subject": draft.subject.to_json() if draft.subject else None,
-        "time": format_time(draft.time) if draft.time else (now_text or format_time(now)),
-        "details": draft.details,
-    }
-    data = canonical_bytes(normalise(event))  # type: ignore[arg-type,unused-ignore]
-    if len(data) > MAX_EVENT_BYTES:
-        raise EventError(
-            f"event of type {draft.type} is {len(data)} bytes, over the {MAX_EVENT_BYTES} limit",
-            hint="store bulky details as a custody document and put its SHA-256 in the event",
-        )
-    return data
+    return finish_event(prepare_event(draft), seq, prev, now_text or format_time(now))
 
 
 def _check_domain(value: Any, path: str) -> None:

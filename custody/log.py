@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,30 +22,12 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from custody import schema
 from custody.checkpoint import Checkpoint, sign_checkpoint
-from custody.events import EventDraft, build_event, format_time
+from custody.events import JSON, EventDraft, finish_event, format_time, prepare_event
 from custody.merkle import CompactRange, NodeKey, consistency_proof, inclusion_proof, root_at
 from custody.note import Signer
+from custody.queue import AppendQueue
+from custody.results import Appended, AppendResult, StoredCheckpoint
 from domain.errors import ConfigError, IntegrityError, NotFound, StorageError, StorageUnavailable
-
-
-@dataclass(frozen=True)
-class Appended:
-    seq: int
-    leaf_hash: bytes
-
-
-@dataclass(frozen=True)
-class StoredCheckpoint:
-    size: int
-    root_hash: bytes
-    note: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class AppendResult:
-    entries: tuple[Appended, ...]
-    checkpoint: StoredCheckpoint
 
 
 @dataclass(frozen=True)
@@ -96,13 +79,62 @@ def _write_connection(engine: Engine) -> Connection:
     return conn
 
 
-def _placeholder(conn: Connection) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+LOCK_HEAD = ("UPDATE custody_head SET size = size WHERE id = 1 "
+             "RETURNING size, frontier, last_leaf_hash")
 
 
-def _translate(exc: SQLAlchemyError) -> StorageError:
-    if isinstance(exc, OperationalError):
-        return StorageUnavailable(f"custody database unavailable: {exc.orig}",
+@dataclass(frozen=True)
+class SqlFlavour:
+    """What the raw DB-API statements need to know about the database."""
+
+    mark: str  # the driver's parameter placeholder
+    sqlite: bool
+
+    @classmethod
+    def of(cls, engine: Engine) -> SqlFlavour:
+        return cls("?" if engine.dialect.paramstyle == "qmark" else "%s",
+                   engine.dialect.name == "sqlite")
+
+
+LATEST_CHECKPOINT = "SELECT size, root_hash FROM custody_checkpoints ORDER BY id DESC LIMIT 1"
+_HEAD_AND_LATEST = ("SELECT h.size, h.frontier, h.last_leaf_hash, c.size, c.root_hash "
+                    "FROM custody_head h LEFT JOIN (SELECT size, root_hash FROM custody_checkpoints "
+                    "ORDER BY id DESC LIMIT 1) c WHERE h.id = 1")
+
+
+def read_latest(cursor: Any) -> Sequence[Any] | None:
+    """The newest checkpoint's (size, root hash), or None for a log never signed."""
+    cursor.execute(LATEST_CHECKPOINT)
+    row: Sequence[Any] | None = cursor.fetchone()
+    return row
+
+
+@dataclass(frozen=True)
+class TreeWrite:
+    """The rows one append writes under the head lock, and what it returns."""
+
+    entry_rows: list[tuple[int, bytes, bytes, int | None]]  # seq, leaf, leaf hash, ticket
+    node_rows: list[tuple[int, int, bytes]]  # level, index, hash of newly complete subtrees
+    head_row: tuple[int, bytes, bytes | None]  # size, frontier, last leaf hash
+    checkpoint: StoredCheckpoint
+    appended: tuple[Appended, ...]
+
+
+@contextmanager
+def _cursor(conn: Connection) -> Iterator[Any]:
+    """A DB-API cursor inside ``conn``'s transaction."""
+    cursor = conn.connection.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
+def _translate(exc: Exception, dbapi: Any) -> StorageError:
+    """SQLAlchemy's errors, and the driver's own from the cursor the append path uses."""
+    if isinstance(exc, (OperationalError, dbapi.OperationalError)):
+        reason = exc.orig if isinstance(exc, OperationalError) else exc
+        return StorageUnavailable(f"custody database unavailable: {reason}",
                                   hint="check the database server or file, then retry")
     return StorageError(f"custody database error: {exc.__class__.__name__}: {exc}")
 
@@ -118,6 +150,11 @@ class CustodyLog:
         self.signer = signer
         self.origin = origin
         self._clock = clock
+        self.sql = SqlFlavour.of(engine)
+        # Standalone PostgreSQL appends share transactions through the queue.
+        self._queue = AppendQueue(self) if engine.dialect.name == "postgresql" else None
+        self._dbapi = engine.dialect.loaded_dbapi
+        self._db_errors: tuple[type[Exception], ...] = (SQLAlchemyError, self._dbapi.Error)
 
     # -- writing -----------------------------------------------------------
 
@@ -125,61 +162,109 @@ class CustodyLog:
         """Durably append ``drafts`` in one transaction and sign the new size.
 
         Given ``conn``, the append joins the caller's transaction, so a record and
-        the custody events describing it commit (or vanish) together.
+        the custody events describing it commit (or vanish) together. Without it,
+        PostgreSQL writers go through the shared queue (custody/queue.py), so many
+        processes share one transaction and one checkpoint per group.
         """
         if not drafts:
             raise ConfigError("nothing to append", hint="pass at least one event")
+        prepared = [prepare_event(draft) for draft in drafts]
         try:
             if conn is not None:
-                return self._append_locked(conn, drafts)
-            with _write_connection(self.engine) as own, own.begin():
-                return self._append_locked(own, drafts)
-        except SQLAlchemyError as exc:
-            raise _translate(exc) from None
+                head = conn.exec_driver_sql(LOCK_HEAD).one()  # begins the transaction if need be
+                with _cursor(conn) as cursor:
+                    return self.write_locked(cursor, head, read_latest(cursor), prepared)
+            if self._queue is not None:
+                return self._queue.append(prepared)
+            return self._append_own(prepared)
+        except self._db_errors as exc:
+            raise _translate(exc, self._dbapi) from None
 
     def append_one(self, draft: EventDraft) -> Appended:
         return self.append([draft]).entries[0]
 
-    def _append_locked(self, conn: Connection, drafts: Sequence[EventDraft]) -> AppendResult:
-        # Statements on this path are plain driver SQL: building SQLAlchemy
-        # expressions cost more per commit than the commit itself (bench/custody.py).
-        mark = _placeholder(conn)  # only placeholders are interpolated, never values
-        size, frontier_bytes, prev = conn.exec_driver_sql(
-            "UPDATE custody_head SET size = size WHERE id = 1 "
-            "RETURNING size, frontier, last_leaf_hash").one()
+    def _append_own(self, prepared: Sequence[Mapping[str, JSON]]) -> AppendResult:
+        # A pooled DB-API connection: SQLAlchemy's per-statement work cost more
+        # than the statements themselves on this path (bench/custody.py).
+        raw = self.engine.raw_connection()
+        cursor: Any = raw.cursor()
+        try:
+            if self.sql.sqlite:  # BEGIN IMMEDIATE takes the write lock: a plain read will do
+                cursor.execute("BEGIN IMMEDIATE")
+                cursor.execute(_HEAD_AND_LATEST)
+                *head, latest_size, latest_root = cursor.fetchone()
+                latest: Sequence[Any] | None = (None if latest_size is None
+                                                else (latest_size, latest_root))
+            else:
+                cursor.execute(LOCK_HEAD)
+                head = cursor.fetchone()
+                latest = read_latest(cursor)
+            result = self.write_locked(cursor, head, latest, prepared)
+            raw.commit()
+            return result
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            cursor.close()
+            raw.close()
+
+    def write_locked(self, cursor: Any, head: Sequence[Any], latest: Sequence[Any] | None,
+                     prepared: Sequence[Mapping[str, JSON]]) -> AppendResult:
+        """Append prepared drafts after ``head`` (size, frontier, last leaf hash), whose
+        row the cursor's transaction has locked, and sign the new size.
+
+        ``latest`` is the newest checkpoint's (size, root hash) read under that lock
+        (``read_latest``).
+        """
+        write = self.build_write(cursor, head, latest, prepared)
+        mark = self.sql.mark  # only placeholders are interpolated, never values
+        cursor.executemany(
+            "INSERT INTO custody_entries (seq, leaf, leaf_hash, ticket) "  # noqa: S608
+            f"VALUES ({mark}, {mark}, {mark}, {mark})", write.entry_rows)
+        if write.node_rows:
+            cursor.executemany(
+                f"INSERT INTO custody_nodes (level, idx, hash) VALUES ({mark}, {mark}, {mark})",  # noqa: S608
+                write.node_rows)
+        cursor.execute(
+            f"UPDATE custody_head SET size = {mark}, frontier = {mark}, last_leaf_hash = {mark} "  # noqa: S608
+            "WHERE id = 1", write.head_row)
+        self._store_checkpoint(cursor, write.checkpoint)
+        return AppendResult(write.appended, write.checkpoint)
+
+    def build_write(self, cursor: Any, head: Sequence[Any], latest: Sequence[Any] | None,
+                    prepared: Sequence[Mapping[str, JSON]],
+                    tickets: Sequence[int | None] | None = None) -> TreeWrite:
+        """The rows that append ``prepared`` after ``head``, and the signed checkpoint.
+
+        Refuses to sign a fork of ``latest``. ``tickets`` name the queued appends
+        (custody/queue.py) the entries come from. Reads only in the rare case that
+        the head is past the latest checkpoint, so a pipelined caller can send every
+        write in one round trip.
+        """
+        size, frontier_bytes, prev = head
         prev = bytes(prev) if prev is not None else None
         frontier = CompactRange.from_bytes(size, bytes(frontier_bytes))
-        self._refuse_fork(conn, frontier)
+        self._refuse_fork(cursor, frontier, latest)
         now = self._clock()
         now_text = format_time(now)
-        entry_rows: list[tuple[int, bytes, bytes]] = []
+        entry_rows: list[tuple[int, bytes, bytes, int | None]] = []
         node_rows: list[tuple[int, int, bytes]] = []
         appended: list[Appended] = []
         sha256 = hashlib.sha256
-        for seq, draft in enumerate(drafts, start=size):
-            leaf = build_event(draft, seq, prev.hex() if prev else None, now, now_text)
+        for seq, fields, ticket in zip(range(size, size + len(prepared)), prepared,
+                                       tickets or [None] * len(prepared), strict=True):
+            leaf = finish_event(fields, seq, prev.hex() if prev else None, now_text)
             leaf_hash = sha256(b"\x00" + leaf).digest()
-            entry_rows.append((seq, leaf, leaf_hash))
+            entry_rows.append((seq, leaf, leaf_hash, ticket))
             node_rows.extend(frontier.append(leaf_hash))
             appended.append(Appended(seq, leaf_hash))
             prev = leaf_hash
-        conn.exec_driver_sql(
-            f"INSERT INTO custody_entries (seq, leaf, leaf_hash) VALUES ({mark}, {mark}, {mark})",  # noqa: S608
-            entry_rows)
-        if node_rows:
-            conn.exec_driver_sql(
-                f"INSERT INTO custody_nodes (level, idx, hash) VALUES ({mark}, {mark}, {mark})",  # noqa: S608
-                node_rows)
-        conn.exec_driver_sql(
-            f"UPDATE custody_head SET size = {mark}, frontier = {mark}, last_leaf_hash = {mark} "  # noqa: S608
-            "WHERE id = 1", (frontier.size, frontier.to_bytes(), prev))
-        checkpoint = self._sign(conn, frontier.size, frontier.root(), now)
-        return AppendResult(tuple(appended), checkpoint)
+        return TreeWrite(entry_rows, node_rows, (frontier.size, frontier.to_bytes(), prev),
+                         self._signed(frontier.size, frontier.root(), now), tuple(appended))
 
-    def _refuse_fork(self, conn: Connection, frontier: CompactRange) -> None:
-        """Never sign a tree that is inconsistent with the last signed one."""
-        latest = conn.exec_driver_sql(
-            "SELECT size, root_hash FROM custody_checkpoints ORDER BY id DESC LIMIT 1").first()
+    def _refuse_fork(self, cursor: Any, frontier: CompactRange, latest: Any) -> None:
+        """Never sign a tree that is inconsistent with the last signed one (``latest``)."""
         if latest is None:
             return
         signed_size, signed_root = int(latest[0]), bytes(latest[1])
@@ -188,34 +273,50 @@ class CustodyLog:
                 f"the log holds {frontier.size} entries but checkpoint {signed_size} was signed",
                 hint="the log was truncated; run `evidence verify` and restore from backup")
         expected = (frontier.root() if signed_size == frontier.size
-                    else root_at(signed_size, self._fetcher(conn)))
+                    else root_at(signed_size, self._fetcher(cursor)))
         if expected != signed_root:
             raise IntegrityError(
                 f"the stored tree does not match signed checkpoint {signed_size}",
                 hint="refusing to sign a fork; run `evidence verify`")
 
-    def _sign(self, conn: Connection, size: int, root: bytes, now: datetime) -> StoredCheckpoint:
+    def _signed(self, size: int, root: bytes, now: datetime) -> StoredCheckpoint:
         note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
-        conn.execute(insert(schema.checkpoints).values(
-            size=size, root_hash=root, note=note, created_at=now))
         return StoredCheckpoint(size, root, note, now)
 
+    def _store_checkpoint(self, cursor: Any, cp: StoredCheckpoint) -> None:
+        mark = self.sql.mark
+        # SQLite keeps DateTime columns as text; this is the text SQLAlchemy writes.
+        created: datetime | str = (
+            cp.created_at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            if self.sql.sqlite else cp.created_at)
+        cursor.execute(
+            "INSERT INTO custody_checkpoints (size, root_hash, note, created_at) "  # noqa: S608
+            f"VALUES ({mark}, {mark}, {mark}, {mark})", (cp.size, cp.root_hash, cp.note, created))
+
     def checkpoint(self) -> StoredCheckpoint:
-        """Sign the current size, unless the newest checkpoint already covers it."""
+        """Sign the current size, unless the newest checkpoint already covers it.
+
+        On PostgreSQL, appends queued by writers that died are sequenced first.
+        """
         try:
+            if self._queue is not None:
+                self._queue.drain()
             with _write_connection(self.engine) as conn, conn.begin():
                 head = schema.head
                 size, frontier_bytes = conn.execute(
                     update(head).where(head.c.id == 1).values(size=head.c.size)
                     .returning(head.c.size, head.c.frontier)).one()
                 frontier = CompactRange.from_bytes(size, frontier_bytes)
-                self._refuse_fork(conn, frontier)
                 latest = self._latest(conn)
-                if latest is not None and latest.size == size:
-                    return latest
-                return self._sign(conn, size, frontier.root(), self._clock())
-        except SQLAlchemyError as exc:
-            raise _translate(exc) from None
+                with _cursor(conn) as cursor:
+                    self._refuse_fork(cursor, frontier, latest and (latest.size, latest.root_hash))
+                    if latest is not None and latest.size == size:
+                        return latest
+                    signed = self._signed(size, frontier.root(), self._clock())
+                    self._store_checkpoint(cursor, signed)
+                    return signed
+        except self._db_errors as exc:
+            raise _translate(exc, self._dbapi) from None
 
     def store_document(self, body: bytes) -> str:
         """Keep a bulky detail outside the event; the event carries this SHA-256."""
@@ -226,8 +327,8 @@ class CustodyLog:
                                       .where(schema.documents.c.sha256 == digest)).first()
                 if exists is None:
                     conn.execute(insert(schema.documents).values(sha256=digest, body=body))
-        except SQLAlchemyError as exc:
-            raise _translate(exc) from None
+        except self._db_errors as exc:
+            raise _translate(exc, self._dbapi) from None
         return digest
 
     # -- reading -----------------------------------------------------------
@@ -287,24 +388,25 @@ class CustodyLog:
 
     # -- proofs ------------------------------------------------------------
 
-    def _fetcher(self, conn: Connection) -> Callable[[Collection[NodeKey]], Mapping[NodeKey, bytes]]:
+    def _fetcher(self, cursor: Any) -> Callable[[Collection[NodeKey]], Mapping[NodeKey, bytes]]:
+        mark = self.sql.mark
+
         def fetch(keys: Collection[NodeKey]) -> Mapping[NodeKey, bytes]:
             found: dict[NodeKey, bytes] = {}
             leaves = [idx for level, idx in keys if level == 0]
             inner = [(level, idx) for level, idx in keys if level > 0]
             if leaves:
-                rows = conn.execute(select(schema.entries.c.seq, schema.entries.c.leaf_hash)
-                                    .where(schema.entries.c.seq.in_(leaves)))
-                found.update({(0, int(seq)): bytes(h) for seq, h in rows})
+                cursor.execute(
+                    "SELECT seq, leaf_hash FROM custody_entries "  # noqa: S608
+                    f"WHERE seq IN ({', '.join([mark] * len(leaves))})", tuple(leaves))
+                found.update({(0, int(seq)): bytes(h) for seq, h in cursor.fetchall()})
             if inner:
                 # OR of (level, idx) pairs: each is a primary-key lookup; a row-value
                 # IN (VALUES ...) makes SQLite scan the whole table.
-                mark = _placeholder(conn)
                 where = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(inner))
                 params = tuple(v for key in inner for v in key)
-                rows2 = conn.exec_driver_sql(
-                    f"SELECT level, idx, hash FROM custody_nodes WHERE {where}", params)  # noqa: S608
-                found.update({(int(lv), int(ix)): bytes(h) for lv, ix, h in rows2})
+                cursor.execute(f"SELECT level, idx, hash FROM custody_nodes WHERE {where}", params)  # noqa: S608
+                found.update({(int(lv), int(ix)): bytes(h) for lv, ix, h in cursor.fetchall()})
             missing = set(keys) - found.keys()
             if missing:
                 raise IntegrityError(f"Merkle nodes missing from the database: {sorted(missing)[:5]}",
@@ -326,7 +428,8 @@ class CustodyLog:
             if not 0 <= index < size:
                 raise NotFound(f"entry {index} is not in the tree of size {size}",
                                hint=f"choose an entry from 0 to {size - 1}")
-            path = inclusion_proof(index, size, self._fetcher(conn))
+            with _cursor(conn) as cursor:
+                path = inclusion_proof(index, size, self._fetcher(cursor))
             leaf_row = conn.execute(select(schema.entries.c.leaf, schema.entries.c.leaf_hash)
                                     .where(schema.entries.c.seq == index)).one()
         return InclusionProof(index, size, bytes(leaf_row[0]), bytes(leaf_row[1]),
@@ -342,8 +445,8 @@ class CustodyLog:
             new_cp = self.checkpoint_at(new_size)
         if old_cp.size > new_cp.size:
             raise NotFound(f"old size {old_cp.size} is larger than new size {new_cp.size}")
-        with self.engine.connect() as conn:
-            path = consistency_proof(old_cp.size, new_cp.size, self._fetcher(conn))
+        with self.engine.connect() as conn, _cursor(conn) as cursor:
+            path = consistency_proof(old_cp.size, new_cp.size, self._fetcher(cursor))
         return ConsistencyProof(old_cp.size, new_cp.size, tuple(path), old_cp.note, new_cp.note)
 
 

@@ -208,6 +208,12 @@ class Ed25519Signer:
         self._private_key = private_key
         self._public_key = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         self._key_id = compute_key_id(name, self._public_key)
+        # The key pair is checked once here, so sign_note need not verify every
+        # signature of this in-process key (it still does for HSM/KMS signers).
+        probe = b"evidence custody signer self-test\n"
+        if not self.verifier().verify(probe, self.sign(probe)):
+            raise NoteKeyError(f"Signer key {name!r} does not verify its own signature.",
+                               hint="The key material is corrupt; restore it from a backup.")
 
     @classmethod
     def generate(cls, name: str) -> Ed25519Signer:
@@ -412,9 +418,10 @@ def _check_text(text: str) -> None:
 def sign_note(text: str, signers: Sequence[Signer]) -> str:
     """Sign ``text`` with every signer and return the complete signed note.
 
-    Each signature is checked against the signer's own verifier key before it
-    is returned, so a faulty HSM or a mismatched key cannot publish a note that
-    nobody can verify.
+    Each external signer's signature (HSM, KMS) is checked against its own
+    verifier key before it is returned, so a faulty device or a mismatched key
+    cannot publish a note that nobody can verify; an in-process
+    :class:`Ed25519Signer` checked its key pair when it was made.
     """
     _check_text(text)
     if not signers:
@@ -424,27 +431,37 @@ def sign_note(text: str, signers: Sequence[Signer]) -> str:
     signatures: list[NoteSignature] = []
     for signer in signers:
         name, key_id = signer.name, bytes(signer.key_id)
-        if not is_valid_key_name(name):
-            raise NoteError(f"Signer key name {name!r} is not a valid note key name.")
         if (name, key_id) in seen:
             raise NoteError(f"Signer {name!r} ({key_id.hex()}) was given twice.")
         seen.add((name, key_id))
-        verifier = Verifier.from_vkey(signer.verifier_key())
-        if (verifier.name, verifier.key_id) != (name, key_id):
-            raise NoteError(
-                f"Signer {name!r} reports key id {key_id.hex()} but its verifier key is "
-                f"{verifier.name!r} ({verifier.key_id.hex()}).",
-                hint="The signer is misconfigured; check its key name and key.",
-            )
-        signature = bytes(signer.sign(message))
-        if not verifier.verify(message, signature):
-            raise NoteError(
-                f"Signer {name!r} ({key_id.hex()}) produced a signature that does not verify "
-                "with its own public key.",
-                hint="The signing key or device is faulty; do not publish with it.",
-            )
+        if isinstance(signer, Ed25519Signer):  # name and key pair checked when it was made
+            signature = signer.sign(message)
+        else:
+            signature = _sign_checked(signer, message)
         signatures.append(NoteSignature(name=name, key_id=key_id, signature=signature))
     return SignedNote(text=text, signatures=tuple(signatures)).serialize()
+
+
+def _sign_checked(signer: Signer, message: bytes) -> bytes:
+    """Sign with an external signer and check its signature with its own verifier key."""
+    name, key_id = signer.name, bytes(signer.key_id)
+    if not is_valid_key_name(name):
+        raise NoteError(f"Signer key name {name!r} is not a valid note key name.")
+    verifier = Verifier.from_vkey(signer.verifier_key())
+    if (verifier.name, verifier.key_id) != (name, key_id):
+        raise NoteError(
+            f"Signer {name!r} reports key id {key_id.hex()} but its verifier key is "
+            f"{verifier.name!r} ({verifier.key_id.hex()}).",
+            hint="The signer is misconfigured; check its key name and key.",
+        )
+    signature = bytes(signer.sign(message))
+    if not verifier.verify(message, signature):
+        raise NoteError(
+            f"Signer {name!r} ({key_id.hex()}) produced a signature that does not verify "
+            "with its own public key.",
+            hint="The signing key or device is faulty; do not publish with it.",
+        )
+    return signature
 
 
 def _as_text(note: str | bytes) -> str:

@@ -28,6 +28,8 @@ entries = Table(
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("leaf", LargeBinary, nullable=False),
     Column("leaf_hash", LargeBinary(32), nullable=False),
+    # The custody_pending id a grouped append came from (custody/queue.py); else NULL.
+    Column("ticket", BigInteger, nullable=True),
 )
 
 nodes = Table(
@@ -56,6 +58,16 @@ checkpoints = Table(
     Column("root_hash", LargeBinary(32), nullable=False),
     Column("note", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Drafts committed by PostgreSQL writers and not yet sequenced (custody/queue.py).
+pending = Table(
+    "custody_pending",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("draft", LargeBinary, nullable=False),
+    Column("enqueued_at", DateTime(timezone=True), nullable=False),
 )
 
 documents = Table(

@@ -132,7 +132,7 @@ def test_inserted_event(filled: CustodyLog, signer: Ed25519Signer) -> None:
     forged = orjson.loads(leaf(filled.engine, 4))
     forged["seq"], forged["details"]["n"] = 5, -1
     with filled.engine.begin() as conn:
-        conn.execute(text("INSERT INTO custody_entries VALUES (5, :l, :h)"),
+        conn.execute(text("INSERT INTO custody_entries (seq, leaf, leaf_hash) VALUES (5, :l, :h)"),
                      {"l": orjson.dumps(forged, option=orjson.OPT_SORT_KEYS), "h": b"\0" * 32})
     rechain(filled.engine, 5)
     rebuild_derived_state(filled.engine)
@@ -143,7 +143,7 @@ def test_rehashed_but_unsigned_tail(filled: CustodyLog, signer: Ed25519Signer) -
     forged = orjson.loads(leaf(filled.engine, SIZE - 1))
     forged["seq"], forged["details"]["n"] = SIZE, 12345
     with filled.engine.begin() as conn:
-        conn.execute(text("INSERT INTO custody_entries VALUES (:s, :l, :h)"),
+        conn.execute(text("INSERT INTO custody_entries (seq, leaf, leaf_hash) VALUES (:s, :l, :h)"),
                      {"s": SIZE, "l": orjson.dumps(forged, option=orjson.OPT_SORT_KEYS),
                       "h": b"\0" * 32})
     rechain(filled.engine, SIZE)

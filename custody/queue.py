@@ -1,0 +1,314 @@
+"""Grouped appends: many PostgreSQL writers, one transaction and one checkpoint per group.
+
+An append holds the log's head row from its first write to its commit. With one
+event per commit, eight writer processes were serialised on that lock and on
+each commit's WAL flush: about 330 appends/s, no faster than one writer
+(bench/custody.py). So a standalone append on PostgreSQL runs in two steps:
+
+1. commit its drafts, already validated, to ``custody_pending`` (these commits
+   run side by side and share PostgreSQL's WAL flushes);
+2. take the head lock. The holder sequences every queued draft, its own and
+   the other writers', in one transaction with one signed checkpoint; a writer
+   that gets the lock after that finds its entries already in the log (by
+   ``custody_entries.ticket``) and only reads them.
+
+Every entry is still committed together with a checkpoint that covers it, and
+the lock order is the same as for a direct append, so the log stays gapless and
+fork-free. A writer that dies between the steps leaves its drafts queued; the
+next append, or ``evidence log checkpoint``, sequences them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from custody.events import JSON, EventError, check_fits
+from custody.results import Appended, AppendResult, StoredCheckpoint
+from domain.errors import IntegrityError
+
+if TYPE_CHECKING:
+    from custody.log import CustodyLog, TreeWrite
+
+APPLICATION_NAME = "evidence custody queue"  # how its connections show in pg_stat_activity
+IDLE_CHECK_S = 2.0  # a connection idle longer is checked before use
+GROUP_LIMIT = 500  # queued appends sequenced in one transaction
+SEQUENCER_LOCK = 0x6576_6964_0001  # the advisory lock of custody_claim() (migration 0006)
+_DRAFT_FIELDS = frozenset({"type", "actor", "subject", "time", "details"})
+# Under SEQUENCER_LOCK, one statement: lock the head row (which also excludes
+# direct appends), and read the newest checkpoint, our entries if a sequencer
+# before us took them, and the oldest queued appends.
+_LEAD = """
+WITH h AS (SELECT size, frontier, last_leaf_hash FROM custody_head WHERE id = 1 FOR UPDATE),
+     c AS (SELECT size, root_hash FROM custody_checkpoints ORDER BY id DESC LIMIT 1),
+     m AS (SELECT seq, leaf_hash FROM custody_entries WHERE seq >= %s AND ticket = %s),
+     p AS (SELECT id, draft FROM custody_pending ORDER BY id LIMIT %s)
+SELECT h.size, h.frontier, h.last_leaf_hash,
+       (SELECT size FROM c), (SELECT root_hash FROM c),
+       (SELECT array_agg(seq ORDER BY seq) FROM m), (SELECT array_agg(leaf_hash ORDER BY seq) FROM m),
+       (SELECT array_agg(id ORDER BY id) FROM p), (SELECT array_agg(draft ORDER BY id) FROM p)
+FROM h
+"""
+# Every row of one group in one statement.
+_WRITE = """
+WITH e AS (INSERT INTO custody_entries (seq, leaf, leaf_hash, ticket)
+           SELECT * FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[], %s::bigint[])),
+     n AS (INSERT INTO custody_nodes (level, idx, hash)
+           SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])),
+     c AS (INSERT INTO custody_checkpoints (size, root_hash, note, created_at)
+           VALUES (%s, %s, %s, %s)),
+     d AS (DELETE FROM custody_pending WHERE id = ANY(%s))
+UPDATE custody_head SET size = %s, frontier = %s, last_leaf_hash = %s WHERE id = 1
+"""
+_UNLOCK = f"SELECT pg_advisory_unlock({SEQUENCER_LOCK})"
+
+
+class AppendQueue:
+    """The two-step append of custody/queue.py for one ``CustodyLog`` on PostgreSQL.
+
+    One writer at a time sequences, holding an advisory lock; the others wait
+    for it inside ``custody_claim()`` without holding anything. Statements are
+    pipelined (psycopg pipeline mode, autocommit with explicit BEGIN/COMMIT), so
+    each step is one round trip.
+    """
+
+    def __init__(self, log: CustodyLog, idle_check_s: float = IDLE_CHECK_S) -> None:
+        # A weak reference: the log owns the queue, and its connections should
+        # close as soon as the log is dropped, not when the cycle collector runs.
+        self._log_ref = weakref.ref(log)
+        self._idle_check_s = idle_check_s
+        self._connect_args = log.engine.dialect.create_connect_args(log.engine.url)
+        self._local = threading.local()
+
+    def append(self, prepared: Sequence[Mapping[str, JSON]]) -> AppendResult:
+        for fields in prepared:
+            check_fits(fields)  # a queued draft must never fail when it is sequenced
+        body = orjson.dumps(list(prepared))
+        with self._connection() as pg:
+            # One autocommitted statement: durable before anything else happens.
+            ticket, floor = pg.execute(
+                "INSERT INTO custody_pending (draft, enqueued_at) VALUES (%s, now()) "
+                "RETURNING id, (SELECT size FROM custody_head WHERE id = 1)", (body,)).fetchone()
+            while True:
+                rows = pg.execute("SELECT * FROM custody_claim(%s, %s)", (ticket, floor)).fetchall()
+                if rows and rows[0][0]:
+                    done = self._sequence_unlocking(pg, ticket, floor)
+                    if done is not None:
+                        return done
+                elif rows:  # the sequencer we waited for took our drafts
+                    return AppendResult(_appended([row[1:3] for row in rows]),
+                                        _checkpoint(rows[-1][3:]))
+
+    def drain(self) -> int:
+        """Sequence every queued append (those of writers that died); returns how many
+        entries that added. Refuses if rows that are not queued appends remain."""
+        drained = 0
+        with self._connection() as pg:
+            while True:
+                pg.execute("SELECT pg_advisory_lock(%s)", (SEQUENCER_LOCK,))
+                sequenced = self._sequence_unlocking(pg, None, 0)
+                if sequenced is None:
+                    return drained
+                drained += len(sequenced.entries)
+
+    def _sequence_unlocking(self, pg: Any, ticket: int | None, floor: int) -> AppendResult | None:
+        try:
+            return self._sequence(pg, ticket, floor)
+        except BaseException:
+            if pg.info.transaction_status != 0:  # not idle: a statement failed mid-way
+                pg.execute("ROLLBACK")
+            pg.execute(_UNLOCK)
+            raise
+
+    @property
+    def _log(self) -> CustodyLog:
+        log = self._log_ref()
+        if log is None:
+            raise RuntimeError("the custody log of this append queue is gone")
+        return log
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """This thread's own autocommit connection to the log's database.
+
+        Kept open between appends and outside the engine's pool: a pool checkout
+        and its liveness query cost more than the two statements a waiting writer
+        sends. Checked with a query only after it has been idle a while, as pools do.
+        """
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is None or held.pid != os.getpid() or held.connection.closed:
+            held = _Held(self._connect(), os.getpid())
+            self._local.held = held
+        pg = held.connection
+        if time.monotonic() - held.used >= self._idle_check_s:
+            try:
+                pg.execute("SELECT 1")
+            except psycopg.OperationalError:
+                pg.close()
+                held.connection = pg = self._connect()
+        try:
+            yield pg
+        except BaseException:
+            if not pg.closed and pg.info.transaction_status != TransactionStatus.IDLE:
+                pg.execute("ROLLBACK")  # a statement failed mid-transaction
+            raise
+        finally:
+            held.used = time.monotonic()
+
+    def _connect(self) -> Any:
+        params = {**self._connect_args[1], "application_name": APPLICATION_NAME}
+        pg = psycopg.connect(*self._connect_args[0], **params, autocommit=True)
+        # A queued draft need not be on disk when its INSERT returns: the sequencer's
+        # commit (synchronous) flushes the WAL past it, and nobody is told of the
+        # append before that. So the enqueue does not wait for its own flush.
+        pg.execute("SET synchronous_commit = off")
+        return pg
+
+    def _sequence(self, pg: Any, ticket: int | None, floor: int) -> AppendResult | None:
+        """As the sequencer (holding SEQUENCER_LOCK), append the queue in one transaction.
+
+        Returns our entries, or None when they are not among those sequenced (a
+        later group takes them), or, with no ticket, when the queue was empty.
+        """
+        with pg.pipeline():
+            pg.execute("BEGIN")
+            pg.execute("SET LOCAL synchronous_commit = on")  # the entries' commit is durable
+            (size, frontier, last, cp_size, cp_root, mine_seqs, mine_hashes, queued,
+             drafts) = pg.execute(_LEAD, (floor, -1 if ticket is None else ticket,
+                                          GROUP_LIMIT)).fetchone()
+            latest = None if cp_size is None else (cp_size, cp_root)
+            if mine_seqs or not queued:
+                pg.execute("ROLLBACK")
+                pg.execute(_UNLOCK)
+                if mine_seqs:  # a sequencer before us took them after all
+                    entries = _appended(list(zip(mine_seqs, mine_hashes, strict=True)))
+                    return AppendResult(entries, self._latest(pg))
+                if ticket is not None:
+                    raise IntegrityError(
+                        "queued custody events vanished before they were sequenced",
+                        hint="someone removed rows from custody_pending; run `evidence verify`")
+                return None
+            group = self._group(pg, list(zip(queued, drafts, strict=True)), ticket)
+            if not group.tickets:
+                pg.execute("ROLLBACK")
+                pg.execute(_UNLOCK)
+                raise IntegrityError(
+                    f"custody_pending holds {len(queued)} rows that are not queued appends",
+                    hint="they were edited in the database; run `evidence verify` and "
+                         "restore them from backup")
+            cursor = pg.cursor()
+            write = self._log.build_write(cursor, (size, frontier, last), latest,
+                                          group.prepared, group.ticket_per_entry)
+            cursor.execute(_WRITE, _write_params(write, group.tickets))
+            cursor.execute("COMMIT")
+            cursor.execute(_UNLOCK)
+        result = AppendResult(write.appended, write.checkpoint)
+        if ticket is None:
+            return result
+        entries = group.entries_of(ticket, result.entries)
+        return AppendResult(entries, result.checkpoint) if entries else None
+
+    @staticmethod
+    def _latest(pg: Any) -> StoredCheckpoint:
+        return _checkpoint(pg.execute("SELECT size, root_hash, note, created_at "
+                                      "FROM custody_checkpoints ORDER BY id DESC LIMIT 1").fetchone())
+
+    @staticmethod
+    def _group(pg: Any, rows: Sequence[Any], ticket: int | None) -> _Group:
+        group = _Group()
+        for row_ticket, body in rows:
+            drafts = _load(bytes(body))
+            if drafts is not None:
+                group.add(int(row_ticket), drafts)
+            elif row_ticket == ticket:  # only an edited row fails: ours is dropped and refused
+                pg.execute("DELETE FROM custody_pending WHERE id = %s", (ticket,))
+                pg.execute("COMMIT")
+                raise EventError(f"queued custody append {ticket} was altered before sequencing")
+        return group
+
+
+class _Held:
+    """A thread's queue connection, the process that opened it and when it was last used."""
+
+    def __init__(self, connection: Any, pid: int) -> None:
+        self.connection = connection
+        self.pid = pid  # a forked child must not use its parent's connection
+        self.used = time.monotonic()
+
+    def __del__(self) -> None:
+        # Closing in a forked child would end the parent's session on the shared socket.
+        if self.pid == os.getpid() and not self.connection.closed:
+            self.connection.close()
+
+
+class _Group:
+    """The queued appends one writer sequences together, in ticket order."""
+
+    def __init__(self) -> None:
+        self.tickets: list[int] = []
+        self.counts: list[int] = []
+        self.prepared: list[Mapping[str, JSON]] = []
+
+    def add(self, ticket: int, drafts: Sequence[Mapping[str, JSON]]) -> None:
+        self.tickets.append(ticket)
+        self.counts.append(len(drafts))
+        self.prepared.extend(drafts)
+
+    @property
+    def ticket_per_entry(self) -> list[int | None]:
+        return [t for t, n in zip(self.tickets, self.counts, strict=True) for _ in range(n)]
+
+    def entries_of(self, ticket: int, entries: Sequence[Appended]) -> tuple[Appended, ...]:
+        start = 0
+        for each, count in zip(self.tickets, self.counts, strict=True):
+            if each == ticket:
+                return tuple(entries[start:start + count])
+            start += count
+        return ()
+
+
+def _write_params(write: TreeWrite, tickets: Sequence[int]) -> tuple[Any, ...]:
+    entries, nodes, cp = write.entry_rows, write.node_rows, write.checkpoint
+    return ([e[0] for e in entries], [e[1] for e in entries], [e[2] for e in entries],
+            [e[3] for e in entries],
+            [n[0] for n in nodes], [n[1] for n in nodes], [n[2] for n in nodes],
+            cp.size, cp.root_hash, cp.note, cp.created_at, list(tickets), *write.head_row)
+
+
+def _appended(rows: Sequence[Any]) -> tuple[Appended, ...]:
+    return tuple(Appended(int(seq), bytes(h)) for seq, h in rows)
+
+
+def _checkpoint(row: Any) -> StoredCheckpoint:
+    if row is None:
+        raise IntegrityError("custody entries exist but no checkpoint covers them",
+                             hint="run `evidence verify`")
+    size, root, note, created = row
+    return StoredCheckpoint(int(size), bytes(root), note, created)
+
+
+def _load(body: bytes) -> list[dict[str, JSON]] | None:
+    """A queued append's drafts as they were validated, or None if the row was edited."""
+    try:
+        drafts = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(drafts, list) or not drafts:
+        return None
+    for fields in drafts:
+        if not isinstance(fields, dict) or fields.keys() != _DRAFT_FIELDS:
+            return None
+        try:
+            check_fits(fields)
+        except EventError:
+            return None
+    return drafts

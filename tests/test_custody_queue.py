@@ -1,0 +1,140 @@
+"""Grouped appends on PostgreSQL (custody/queue.py): crashes, tampering, mixing, reconnects."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from sqlalchemy import Engine, text
+
+from custody.events import EventDraft, decode_event, prepare_event
+from custody.log import CustodyLog
+from custody.note import Ed25519Signer
+from custody.queue import APPLICATION_NAME, AppendQueue
+from custody.verify import verify_database
+from domain.errors import IntegrityError
+from storage.db import make_engine, migrate, write_transaction
+from tests.conftest import ORIGIN, _pg_schema_url
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_engine(pg_database_url: str) -> Iterator[Engine]:
+    engine = make_engine(_pg_schema_url(pg_database_url))
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def _draft(n: int, actor: str = "writer:test") -> EventDraft:
+    return EventDraft("evidence:test:appended", actor, details={"n": n})
+
+
+def _queue_as_a_dead_writer(engine: Engine, drafts: list[EventDraft]) -> int:
+    """Commit drafts to the queue exactly as append's first step does, then stop."""
+    body = orjson.dumps([prepare_event(d) for d in drafts])
+    with engine.begin() as conn:
+        return int(conn.execute(text("INSERT INTO custody_pending (draft, enqueued_at) "
+                                     "VALUES (:d, now()) RETURNING id"), {"d": body}).scalar_one())
+
+
+def _pending(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM custody_pending")).scalar_one())
+
+
+def test_standalone_appends_go_through_the_queue_and_leave_it_empty(
+        pg_engine: Engine, signer: Ed25519Signer) -> None:
+    log = CustodyLog(pg_engine, signer, ORIGIN)
+    results = [log.append([_draft(2 * i), _draft(2 * i + 1)]) for i in range(5)]
+    assert [e.seq for r in results for e in r.entries] == list(range(10))
+    assert all(r.checkpoint.size == r.entries[-1].seq + 1 for r in results)
+    with pg_engine.connect() as conn:
+        tickets = conn.execute(text("SELECT ticket FROM custody_entries ORDER BY seq")).scalars().all()
+    assert None not in tickets and tickets[0] == tickets[1] != tickets[2]
+    assert _pending(pg_engine) == 0
+    assert verify_database(pg_engine, signer.verifier(), ORIGIN).ok
+
+
+def test_a_dead_writers_queued_events_are_sequenced_by_the_next_append(
+        pg_engine: Engine, signer: Ed25519Signer) -> None:
+    log = CustodyLog(pg_engine, signer, ORIGIN)
+    log.append([_draft(0)])
+    _queue_as_a_dead_writer(pg_engine, [_draft(1, "writer:died"), _draft(2, "writer:died")])
+    result = log.append([_draft(3)])
+    actors = [decode_event(leaf)["actor"] for _, leaf in log.entries()]
+    assert actors == ["writer:test", "writer:died", "writer:died", "writer:test"]
+    assert result.entries[0].seq == 3 and result.checkpoint.size == 4
+    assert _pending(pg_engine) == 0
+    assert verify_database(pg_engine, signer.verifier(), ORIGIN).ok
+
+
+def test_log_checkpoint_drains_the_queue(pg_engine: Engine, signer: Ed25519Signer) -> None:
+    log = CustodyLog(pg_engine, signer, ORIGIN)
+    _queue_as_a_dead_writer(pg_engine, [_draft(0, "writer:died")])
+    checkpoint = log.checkpoint()
+    assert checkpoint.size == 1 and _pending(pg_engine) == 0
+    assert verify_database(pg_engine, signer.verifier(), ORIGIN).ok
+
+
+def test_an_edited_queue_row_is_refused_not_sequenced(pg_engine: Engine,
+                                                      signer: Ed25519Signer) -> None:
+    log = CustodyLog(pg_engine, signer, ORIGIN)
+    with pg_engine.begin() as conn:
+        conn.execute(text("INSERT INTO custody_pending (draft, enqueued_at) "
+                          "VALUES ('{\"not\": \"a draft\"}', now())"))
+    appended = log.append([_draft(0)])  # other writers are not held up by it
+    assert appended.entries[0].seq == 0
+    with pytest.raises(IntegrityError, match="custody_pending holds 1 rows"):
+        log.checkpoint()
+    assert log.size() == 1  # nothing of the edited row reached the log
+
+
+def test_events_over_the_size_limit_are_refused_before_they_are_queued(
+        pg_engine: Engine, signer: Ed25519Signer) -> None:
+    log = CustodyLog(pg_engine, signer, ORIGIN)
+    with pytest.raises(Exception, match="over the 65535 limit"):
+        log.append([EventDraft("evidence:test:big", "writer:test", details={"x": "y" * 70_000})])
+    assert _pending(pg_engine) == 0 and log.size() == 0
+
+
+def test_queued_and_transaction_joined_appends_interleave_into_one_log(
+        pg_engine: Engine, signer: Ed25519Signer) -> None:
+    log = CustodyLog(pg_engine, signer, ORIGIN)
+
+    def queued(worker: int) -> None:
+        for n in range(20):
+            log.append([_draft(n, f"writer:queued-{worker}")])
+
+    def joined() -> None:
+        for n in range(20):
+            with write_transaction(pg_engine) as conn:
+                log.append([_draft(n, "writer:joined")], conn)
+
+    threads = [threading.Thread(target=queued, args=(w,)) for w in range(3)]
+    threads.append(threading.Thread(target=joined))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert log.size() == 80 and _pending(pg_engine) == 0
+    report = verify_database(pg_engine, signer.verifier(), ORIGIN)
+    assert report.ok, report.problems
+
+
+def test_a_connection_the_server_dropped_is_replaced(pg_engine: Engine,
+                                                     signer: Ed25519Signer) -> None:
+    log = CustodyLog(pg_engine, signer, ORIGIN)
+    log._queue = AppendQueue(log, idle_check_s=0)  # check before every use
+    log.append([_draft(0)])
+    with pg_engine.connect() as conn:
+        killed = conn.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND application_name = :name"), {"name": APPLICATION_NAME}).scalar_one()
+    assert killed == 1
+    assert log.append([_draft(1)]).entries[0].seq == 1
+    assert verify_database(pg_engine, signer.verifier(), ORIGIN).ok
