@@ -76,7 +76,8 @@ class AppendQueue:
     """The two-step append of custody/queue.py for one ``CustodyLog`` on PostgreSQL.
 
     One writer at a time sequences, holding an advisory lock; the others wait
-    for it inside ``custody_claim()`` without holding anything. Statements are
+    for that lock inside ``custody_claim()`` and, if their entries are done,
+    release it within the same statement. Statements are
     pipelined (psycopg pipeline mode, autocommit with explicit BEGIN/COMMIT), so
     each step is one round trip.
     """
@@ -92,39 +93,40 @@ class AppendQueue:
     def append(self, prepared: Sequence[Mapping[str, JSON]]) -> AppendResult:
         for fields in prepared:
             check_fits(fields)  # a queued draft must never fail when it is sequenced
-        body = orjson.dumps(list(prepared))
         with self._connection() as pg:
-            # One autocommitted statement: durable before anything else happens.
-            ticket, floor = pg.execute(
-                "INSERT INTO custody_pending (draft, enqueued_at) VALUES (%s, now()) "
-                "RETURNING id, (SELECT size FROM custody_head WHERE id = 1)", (body,)).fetchone()
+            ticket, floor = pg.execute("SELECT * FROM custody_enqueue(%s)",
+                                       (orjson.dumps(list(prepared)),)).fetchone()
+            if ticket is None:  # nobody was sequencing: we do, with our drafts in hand
+                done = self._sequence_unlocking(pg, None, 0, own=prepared)
+                if done is None:
+                    raise IntegrityError("the sequencer lost its own events",
+                                         hint="run `evidence verify`")
+                return done
             while True:
                 rows = pg.execute("SELECT * FROM custody_claim(%s, %s)", (ticket, floor)).fetchall()
-                if rows and rows[0][0]:
-                    done = self._sequence_unlocking(pg, ticket, floor)
-                    if done is not None:
-                        return done
-                elif rows:  # the sequencer we waited for took our drafts
+                if not rows[0][0]:  # the sequencer we waited for took our drafts
                     return AppendResult(_appended([row[1:3] for row in rows]),
                                         _checkpoint(rows[-1][3:]))
+                done = self._sequence_unlocking(pg, ticket, floor)
+                if done is not None:
+                    return done
 
     def drain(self) -> int:
         """Sequence every queued append (those of writers that died); returns how many
         entries that added. Refuses if rows that are not queued appends remain."""
-        drained = 0
         with self._connection() as pg:
-            while True:
-                pg.execute("SELECT pg_advisory_lock(%s)", (SEQUENCER_LOCK,))
-                sequenced = self._sequence_unlocking(pg, None, 0)
-                if sequenced is None:
-                    return drained
-                drained += len(sequenced.entries)
+            pg.execute("SELECT pg_advisory_lock(%s)", (SEQUENCER_LOCK,))
+            before = int(pg.execute("SELECT size FROM custody_head WHERE id = 1").fetchone()[0])
+            last = self._sequence_unlocking(pg, None, 0, until_empty=True)
+            return 0 if last is None else last.checkpoint.size - before
 
-    def _sequence_unlocking(self, pg: Any, ticket: int | None, floor: int) -> AppendResult | None:
+    def _sequence_unlocking(self, pg: Any, ticket: int | None, floor: int,
+                            own: Sequence[Mapping[str, JSON]] = (),
+                            until_empty: bool = False) -> AppendResult | None:
         try:
-            return self._sequence(pg, ticket, floor)
+            return self._sequence(pg, ticket, floor, own, until_empty)
         except BaseException:
-            if pg.info.transaction_status != 0:  # not idle: a statement failed mid-way
+            if pg.info.transaction_status != TransactionStatus.IDLE:  # failed mid-way
                 pg.execute("ROLLBACK")
             pg.execute(_UNLOCK)
             raise
@@ -173,49 +175,61 @@ class AppendQueue:
         pg.execute("SET synchronous_commit = off")
         return pg
 
-    def _sequence(self, pg: Any, ticket: int | None, floor: int) -> AppendResult | None:
-        """As the sequencer (holding SEQUENCER_LOCK), append the queue in one transaction.
+    def _sequence(self, pg: Any, ticket: int | None, floor: int,
+                  own: Sequence[Mapping[str, JSON]], until_empty: bool) -> AppendResult | None:
+        """As the sequencer (holding SEQUENCER_LOCK), append the queue; release the lock.
 
-        Returns our entries, or None when they are not among those sequenced (a
-        later group takes them), or, with no ticket, when the queue was empty.
+        A group is one transaction with one checkpoint: the oldest queued appends
+        and ``own``, drafts this writer did not queue. One group, or with
+        ``until_empty`` as many as it takes to empty the queue. Returns this
+        writer's entries (for ``own`` or ``ticket``), None when a later group
+        will take them, or, with neither, what the last group appended (None if
+        the queue was empty).
         """
+        result: AppendResult | None = None
+        made = 0
         with pg.pipeline():
-            pg.execute("BEGIN")
-            pg.execute("SET LOCAL synchronous_commit = on")  # the entries' commit is durable
-            (size, frontier, last, cp_size, cp_root, mine_seqs, mine_hashes, queued,
-             drafts) = pg.execute(_LEAD, (floor, -1 if ticket is None else ticket,
-                                          GROUP_LIMIT)).fetchone()
-            latest = None if cp_size is None else (cp_size, cp_root)
-            if mine_seqs or not queued:
-                pg.execute("ROLLBACK")
-                pg.execute(_UNLOCK)
+            while made == 0 or until_empty:
+                pg.execute("BEGIN")
+                pg.execute("SET LOCAL synchronous_commit = on")  # the entries' commit is durable
+                (size, frontier, last, cp_size, cp_root, mine_seqs, mine_hashes, queued,
+                 drafts) = pg.execute(_LEAD, (floor, -1 if ticket is None else ticket,
+                                              GROUP_LIMIT)).fetchone()
                 if mine_seqs:  # a sequencer before us took them after all
+                    pg.execute("ROLLBACK")
+                    pg.execute(_UNLOCK)
                     entries = _appended(list(zip(mine_seqs, mine_hashes, strict=True)))
                     return AppendResult(entries, self._latest(pg))
-                if ticket is not None:
+                rows = list(zip(queued or [], drafts or [], strict=True))
+                if ticket is not None and made == 0 and len(rows) < GROUP_LIMIT and all(
+                        row_ticket != ticket for row_ticket, _ in rows):
+                    pg.execute("ROLLBACK")
                     raise IntegrityError(
                         "queued custody events vanished before they were sequenced",
                         hint="someone removed rows from custody_pending; run `evidence verify`")
-                return None
-            group = self._group(pg, list(zip(queued, drafts, strict=True)), ticket)
-            if not group.tickets:
-                pg.execute("ROLLBACK")
-                pg.execute(_UNLOCK)
-                raise IntegrityError(
-                    f"custody_pending holds {len(queued)} rows that are not queued appends",
-                    hint="they were edited in the database; run `evidence verify` and "
-                         "restore them from backup")
-            cursor = pg.cursor()
-            write = self._log.build_write(cursor, (size, frontier, last), latest,
-                                          group.prepared, group.ticket_per_entry)
-            cursor.execute(_WRITE, _write_params(write, group.tickets))
-            cursor.execute("COMMIT")
-            cursor.execute(_UNLOCK)
-        result = AppendResult(write.appended, write.checkpoint)
-        if ticket is None:
-            return result
-        entries = group.entries_of(ticket, result.entries)
-        return AppendResult(entries, result.checkpoint) if entries else None
+                group = self._group(pg, rows, ticket)
+                if made == 0:
+                    group.add_own(own)
+                if not group.prepared:
+                    pg.execute("ROLLBACK")
+                    if rows:
+                        raise IntegrityError(
+                            f"custody_pending holds {len(rows)} rows that are not queued appends",
+                            hint="they were edited in the database; run `evidence verify` "
+                                 "and restore them from backup")
+                    break
+                cursor = pg.cursor()
+                write = self._log.build_write(cursor, (size, frontier, last),
+                                              None if cp_size is None else (cp_size, cp_root),
+                                              group.prepared, group.ticket_per_entry)
+                cursor.execute(_WRITE, _write_params(write, group.tickets))
+                cursor.execute("COMMIT")
+                made += 1
+                entries = group.entries_of(ticket, write.appended)
+                if entries or (ticket is None and not own):
+                    result = AppendResult(entries or write.appended, write.checkpoint)
+            pg.execute(_UNLOCK)
+        return result
 
     @staticmethod
     def _latest(pg: Any) -> StoredCheckpoint:
@@ -251,23 +265,34 @@ class _Held:
 
 
 class _Group:
-    """The queued appends one writer sequences together, in ticket order."""
+    """The appends one sequencer transaction takes: queued ones in ticket order,
+    then the sequencer's own."""
 
     def __init__(self) -> None:
         self.tickets: list[int] = []
         self.counts: list[int] = []
         self.prepared: list[Mapping[str, JSON]] = []
+        self.own = 0
 
     def add(self, ticket: int, drafts: Sequence[Mapping[str, JSON]]) -> None:
         self.tickets.append(ticket)
         self.counts.append(len(drafts))
         self.prepared.extend(drafts)
 
+    def add_own(self, drafts: Sequence[Mapping[str, JSON]]) -> None:
+        self.own = len(drafts)
+        self.prepared.extend(drafts)
+
     @property
     def ticket_per_entry(self) -> list[int | None]:
-        return [t for t, n in zip(self.tickets, self.counts, strict=True) for _ in range(n)]
+        queued: list[int | None] = [
+            t for t, n in zip(self.tickets, self.counts, strict=True) for _ in range(n)]
+        return queued + [None] * self.own
 
-    def entries_of(self, ticket: int, entries: Sequence[Appended]) -> tuple[Appended, ...]:
+    def entries_of(self, ticket: int | None, entries: Sequence[Appended]) -> tuple[Appended, ...]:
+        """The entries of queued append ``ticket``, or with None the sequencer's own."""
+        if ticket is None:
+            return tuple(entries[len(entries) - self.own:]) if self.own else ()
         start = 0
         for each, count in zip(self.tickets, self.counts, strict=True):
             if each == ticket:

@@ -46,15 +46,15 @@ def _pending(engine: Engine) -> int:
         return int(conn.execute(text("SELECT count(*) FROM custody_pending")).scalar_one())
 
 
-def test_standalone_appends_go_through_the_queue_and_leave_it_empty(
+def test_a_lone_writer_sequences_its_own_appends_without_queueing(
         pg_engine: Engine, signer: Ed25519Signer) -> None:
     log = CustodyLog(pg_engine, signer, ORIGIN)
     results = [log.append([_draft(2 * i), _draft(2 * i + 1)]) for i in range(5)]
     assert [e.seq for r in results for e in r.entries] == list(range(10))
-    assert all(r.checkpoint.size == r.entries[-1].seq + 1 for r in results)
+    assert [r.checkpoint.size for r in results] == [2, 4, 6, 8, 10]
     with pg_engine.connect() as conn:
         tickets = conn.execute(text("SELECT ticket FROM custody_entries ORDER BY seq")).scalars().all()
-    assert None not in tickets and tickets[0] == tickets[1] != tickets[2]
+    assert tickets == [None] * 10  # nobody else was sequencing, so nothing was queued
     assert _pending(pg_engine) == 0
     assert verify_database(pg_engine, signer.verifier(), ORIGIN).ok
 
@@ -63,10 +63,13 @@ def test_a_dead_writers_queued_events_are_sequenced_by_the_next_append(
         pg_engine: Engine, signer: Ed25519Signer) -> None:
     log = CustodyLog(pg_engine, signer, ORIGIN)
     log.append([_draft(0)])
-    _queue_as_a_dead_writer(pg_engine, [_draft(1, "writer:died"), _draft(2, "writer:died")])
+    ticket = _queue_as_a_dead_writer(pg_engine, [_draft(1, "writer:died"), _draft(2, "writer:died")])
     result = log.append([_draft(3)])
     actors = [decode_event(leaf)["actor"] for _, leaf in log.entries()]
     assert actors == ["writer:test", "writer:died", "writer:died", "writer:test"]
+    with pg_engine.connect() as conn:
+        tickets = conn.execute(text("SELECT ticket FROM custody_entries ORDER BY seq")).scalars().all()
+    assert tickets == [None, ticket, ticket, None]
     assert result.entries[0].seq == 3 and result.checkpoint.size == 4
     assert _pending(pg_engine) == 0
     assert verify_database(pg_engine, signer.verifier(), ORIGIN).ok

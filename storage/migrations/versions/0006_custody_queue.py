@@ -7,8 +7,10 @@ Standalone appends on PostgreSQL commit their drafts to custody_pending and
 one of the waiting writers sequences the whole queue in one transaction with
 one checkpoint (custody/queue.py). custody_entries.ticket names the pending row
 an entry came from, so its writer can find the sequence number it was given.
-custody_claim() makes a writer the sequencer, or waits for the current one and
-returns the writer's entries, in one statement (PostgreSQL only).
+custody_enqueue() makes a writer the sequencer if nobody is, or else queues its
+drafts; custody_claim() makes a queued writer the sequencer, or waits for the
+current one and returns the writer's entries. Each is one statement, so a
+writer that waits sends two (PostgreSQL only).
 """
 
 import sqlalchemy as sa
@@ -28,31 +30,49 @@ def upgrade() -> None:
     )
     op.add_column("custody_entries", sa.Column("ticket", sa.BigInteger(), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(ENQUEUE_FUNCTION)
         op.execute(CLAIM_FUNCTION)
 
 
 # The session-level advisory lock held by the writer that sequences the queue
 # (custody/queue.py); a literal, because a migration must not change later.
+ENQUEUE_FUNCTION = """
+CREATE FUNCTION custody_enqueue(p_draft bytea)
+RETURNS TABLE (ticket bigint, floor bigint)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF pg_try_advisory_lock(111559248707585) THEN
+        -- nobody sequences: the caller does, with its drafts in hand
+        RETURN QUERY SELECT NULL::bigint, NULL::bigint;
+        RETURN;
+    END IF;
+    RETURN QUERY INSERT INTO custody_pending (draft, enqueued_at) VALUES (p_draft, now())
+        RETURNING id, (SELECT size FROM custody_head WHERE id = 1);
+END
+$$
+"""
+
 CLAIM_FUNCTION = """
 CREATE FUNCTION custody_claim(p_ticket bigint, p_floor bigint)
 RETURNS TABLE (leads boolean, seq bigint, leaf_hash bytea, cp_size bigint,
                cp_root bytea, cp_note text, cp_created timestamptz)
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    IF pg_try_advisory_lock(111559248707585) THEN
-        -- the caller sequences, and unlocks when it has committed
-        RETURN QUERY SELECT true, NULL::bigint, NULL::bytea, NULL::bigint, NULL::bytea,
-                            NULL::text, NULL::timestamptz;
-        RETURN;
-    END IF;
-    -- wait for the current sequencer to commit, then release at once
-    PERFORM pg_advisory_lock_shared(111559248707585);
-    PERFORM pg_advisory_unlock_shared(111559248707585);
+    -- waits while another writer sequences; writers that find their entries
+    -- done hold the lock only for this function's lookup
+    PERFORM pg_advisory_lock(111559248707585);
     RETURN QUERY SELECT false, e.seq, e.leaf_hash, c.size, c.root_hash, c.note, c.created_at
         FROM custody_entries e
         CROSS JOIN (SELECT size, root_hash, note, created_at FROM custody_checkpoints
                     ORDER BY id DESC LIMIT 1) c
         WHERE e.seq >= p_floor AND e.ticket = p_ticket ORDER BY e.seq;
+    IF FOUND THEN
+        PERFORM pg_advisory_unlock(111559248707585);
+    ELSE
+        -- not sequenced yet: the caller sequences, and unlocks when it has committed
+        RETURN QUERY SELECT true, NULL::bigint, NULL::bytea, NULL::bigint, NULL::bytea,
+                            NULL::text, NULL::timestamptz;
+    END IF;
 END
 $$
 """
@@ -61,5 +81,6 @@ $$
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION custody_claim(bigint, bigint)")
+        op.execute("DROP FUNCTION custody_enqueue(bytea)")
     op.drop_column("custody_entries", "ticket")
     op.drop_table("custody_pending")
