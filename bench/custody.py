@@ -12,8 +12,11 @@ per event is shown next to the wall time):
 1. durable batched appends on SQLite (WAL, synchronous=FULL as ``make_engine``
    sets; checked with PRAGMA), 1000 realistic ingest events per ``append``;
 2. durable appends on SQLite with one event (and one signed checkpoint) per commit;
-3. appends from 8 writer processes on PostgreSQL, 1 and 10 events per commit, plus
-   a 1-writer reference, in a throwaway database (``--pg-admin-url``, dropped after);
+3. appends from 8 writer processes on PostgreSQL, 1 and 10 events per ``append``,
+   plus a 1-writer reference, in a throwaway database (``--pg-admin-url``, dropped
+   after); standalone appends there are grouped (custody/queue.py), so the note
+   gives events per checkpoint and the CPU per event of the writers and the
+   PostgreSQL server together, which a busy machine disturbs less than the rate;
 4. ``verify_database`` over an N-event SQLite log built with batches of 1000 and
    cached under bench/out/ (reruns skip the build; ``--rebuild`` forces it), and
    over a small log written one event per commit (one checkpoint per event);
@@ -346,12 +349,13 @@ def bench_sqlite_single(run: Run, scratch: Path, reps: int, commits: int,
 
 def _pg_writer(url: str, signer_key: str, writer: int, batch_size: int, duration: float,
                ready: multiprocessing.queues.Queue[Any], start: multiprocessing.synchronize.Event,
-               results: multiprocessing.queues.Queue[Any]) -> None:
+               results: multiprocessing.queues.Queue[Any],
+               stop: multiprocessing.synchronize.Event) -> None:
     try:
         engine = make_engine(url)
         log = CustodyLog(engine, Ed25519Signer.from_signer_key(signer_key), ORIGIN)
-        with engine.connect():
-            pass  # open the pooled connection before the clock starts
+        # One append before the clock starts opens this writer's connections.
+        log.append(ingest_drafts(writer * 1_000_000_000 + 999_999_999, 1))
         ready.put(writer)
         start.wait()
         began = time.monotonic()
@@ -366,6 +370,7 @@ def _pg_writer(url: str, signer_key: str, writer: int, batch_size: int, duration
             latencies.append(time.monotonic() - t0)
             count += batch_size
         results.put(("ok", writer, count, began, time.monotonic(), latencies))
+        stop.wait(120)  # stay connected until the parent has read the CPU counters
         engine.dispose()
     except BaseException as exc:  # report every failure to the parent, then exit non-zero
         results.put(("error", writer, f"{exc.__class__.__name__}: {exc}"))
@@ -373,23 +378,52 @@ def _pg_writer(url: str, signer_key: str, writer: int, batch_size: int, duration
         raise
 
 
+def _cpu_ticks(pids: set[int]) -> int:
+    """CPU ticks used so far by ``pids`` and every PostgreSQL server process."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        if int(entry.name) in pids or name.startswith("postgres"):
+            fields = stat[stat.rindex(")") + 2:].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total
+
+
+@dataclass(frozen=True)
+class PgRun:
+    total: int
+    elapsed: float
+    latencies: list[float]
+    cpu_us_per_event: float  # writers and PostgreSQL together
+
+
 def run_pg_writers(url: str, signer: Ed25519Signer, writers: int, batch_size: int,
-                   duration: float) -> tuple[int, float, list[float]]:
+                   duration: float) -> PgRun:
     ctx = mp.get_context("spawn")
     ready: multiprocessing.queues.Queue[Any] = ctx.Queue()
     results: multiprocessing.queues.Queue[Any] = ctx.Queue()
-    start = ctx.Event()
+    start, stop = ctx.Event(), ctx.Event()
     procs = [ctx.Process(target=_pg_writer, args=(url, signer.signer_key(), w, batch_size,
-                                                  duration, ready, start, results))
+                                                  duration, ready, start, results, stop))
              for w in range(writers)]
     for proc in procs:
         proc.start()
     try:
         for _ in range(writers):
             ready.get(timeout=120)
+        pids = {proc.pid for proc in procs if proc.pid is not None}
+        ticks = _cpu_ticks(pids)
         start.set()
         outcomes = [results.get(timeout=duration + 180) for _ in range(writers)]
+        ticks = _cpu_ticks(pids) - ticks
     finally:
+        stop.set()
         for proc in procs:
             proc.join(30)
             if proc.is_alive():
@@ -400,7 +434,8 @@ def run_pg_writers(url: str, signer: Ed25519Signer, writers: int, batch_size: in
     total = sum(o[2] for o in outcomes)
     elapsed = max(o[4] for o in outcomes) - min(o[3] for o in outcomes)
     latencies = [lat for o in outcomes for lat in o[5]]
-    return total, elapsed, latencies
+    cpu_us = ticks / os.sysconf("SC_CLK_TCK") * 1e6 / max(total, 1)
+    return PgRun(total, elapsed, latencies, cpu_us)
 
 
 @dataclass(frozen=True)
@@ -517,32 +552,39 @@ def bench_pg_case(run: Run, database_url: str, signer: Ed25519Signer, case: PgCa
                   duration: float) -> None:
     rates: list[float] = []
     latencies: list[float] = []
+    cpu: list[float] = []
+    groups: list[float] = []
     verified: list[tuple[bool, int, float]] = []
     for rep in range(case.reps):
         url = pg_schema_url(database_url, f"w{case.writers}_b{case.batch}_r{rep}")
         engine = make_engine(url)
         migrate(engine)
-        total, elapsed, lat = run_pg_writers(url, signer, case.writers, case.batch, duration)
-        rates.append(total / elapsed)
-        latencies.extend(lat)
+        measured = run_pg_writers(url, signer, case.writers, case.batch, duration)
+        rates.append(measured.total / measured.elapsed)
+        latencies.extend(measured.latencies)
+        cpu.append(measured.cpu_us_per_event)
         t0 = time.perf_counter()
         report = verify_database(engine, signer.verifier(), ORIGIN)
         verify_s = time.perf_counter() - t0
-        verified.append((report.ok and report.entries == total, total, verify_s))
+        stored = measured.total + case.writers  # and each writer's warm-up event
+        verified.append((report.ok and report.entries == stored, measured.total, verify_s))
+        groups.append(stored / max(report.checkpoints, 1))
         engine.dispose()
-        say(f"    {case.writers} writer(s), batch {case.batch}, rep {rep}: {total} events in "
-            f"{elapsed:.1f} s, verify ok={report.ok} ({verify_s:.1f} s)")
+        say(f"    {case.writers} writer(s), batch {case.batch}, rep {rep}: {measured.total} "
+            f"events in {measured.elapsed:.1f} s, verify ok={report.ok} ({verify_s:.1f} s)")
     all_ok = all(v[0] for v in verified)
     if not all_ok:
         run.warnings.append(f"a PostgreSQL log ({case}) did NOT verify")
-    label = (f"PostgreSQL {case.writers} writers, {case.batch} event(s) per commit"
+    label = (f"PostgreSQL {case.writers} writers, {case.batch} event(s) per append"
              if case.goal is not None else
-             f"PostgreSQL 1 writer, {case.batch} event per commit (reference)")
+             f"PostgreSQL 1 writer, {case.batch} event per append (reference)")
     run.results.append(Result(
         f"pg_{case.writers}w_batch{case.batch}_appends_per_s", label, "events/s", rates,
         goal=case.goal,
-        note=f"commit latency p50 {percentile(latencies, 50) * 1e3:.1f} ms, "
-             f"p99 {percentile(latencies, 99) * 1e3:.1f} ms; every log verified: {all_ok} "
+        note=f"append latency p50 {percentile(latencies, 50) * 1e3:.1f} ms, "
+             f"p99 {percentile(latencies, 99) * 1e3:.1f} ms; CPU (writers + PostgreSQL) "
+             f"{statistics.median(cpu):.0f} µs/event; {statistics.median(groups):.1f} events "
+             f"per checkpoint; every log verified: {all_ok} "
              f"(last: {verified[-1][1]} events in {verified[-1][2]:.1f} s)"))
 
 
@@ -922,7 +964,7 @@ def component_timings(run: Run, scratch: Path) -> None:
         ("per event (write)", "CompactRange.append", one_append, 50_000),
         ("per event (verify)", "decode_event", one_decode, 20_000),
         ("per event (verify)", "floor: orjson loads + dumps + compare", one_roundtrip, 20_000),
-        ("per commit", "sign_checkpoint (sign + self-verify)", lambda: sign_checkpoint(
+        ("per commit", "sign_checkpoint", lambda: sign_checkpoint(
             Checkpoint(ORIGIN, 1_000_000, b"\x07" * 32), signer), 1_000),
         ("per commit", "floor: Ed25519 sign", lambda: signer.sign(message), 1_000),
         ("per checkpoint (verify)", "open_checkpoint", lambda: open_checkpoint(

@@ -26,11 +26,12 @@ import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
 import psycopg
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 
 from custody.events import JSON, EventError, check_fits
 from custody.results import Appended, AppendResult, StoredCheckpoint
@@ -94,8 +95,7 @@ class AppendQueue:
         for fields in prepared:
             check_fits(fields)  # a queued draft must never fail when it is sequenced
         with self._connection() as pg:
-            ticket, floor = pg.execute("SELECT * FROM custody_enqueue(%s)",
-                                       (orjson.dumps(list(prepared)),)).fetchone()
+            ticket, floor = _enqueue(pg, orjson.dumps(list(prepared)))
             if ticket is None:  # nobody was sequencing: we do, with our drafts in hand
                 done = self._sequence_unlocking(pg, None, 0, own=prepared)
                 if done is None:
@@ -103,10 +103,9 @@ class AppendQueue:
                                          hint="run `evidence verify`")
                 return done
             while True:
-                rows = pg.execute("SELECT * FROM custody_claim(%s, %s)", (ticket, floor)).fetchall()
-                if not rows[0][0]:  # the sequencer we waited for took our drafts
-                    return AppendResult(_appended([row[1:3] for row in rows]),
-                                        _checkpoint(rows[-1][3:]))
+                found = _claim(pg, ticket, floor)
+                if found is not None:  # the sequencer we waited for took our drafts
+                    return found
                 done = self._sequence_unlocking(pg, ticket, floor)
                 if done is not None:
                     return done
@@ -168,12 +167,7 @@ class AppendQueue:
 
     def _connect(self) -> Any:
         params = {**self._connect_args[1], "application_name": APPLICATION_NAME}
-        pg = psycopg.connect(*self._connect_args[0], **params, autocommit=True)
-        # A queued draft need not be on disk when its INSERT returns: the sequencer's
-        # commit (synchronous) flushes the WAL past it, and nobody is told of the
-        # append before that. So the enqueue does not wait for its own flush.
-        pg.execute("SET synchronous_commit = off")
-        return pg
+        return psycopg.connect(*self._connect_args[0], **params, autocommit=True)
 
     def _sequence(self, pg: Any, ticket: int | None, floor: int,
                   own: Sequence[Mapping[str, JSON]], until_empty: bool) -> AppendResult | None:
@@ -191,7 +185,6 @@ class AppendQueue:
         with pg.pipeline():
             while made == 0 or until_empty:
                 pg.execute("BEGIN")
-                pg.execute("SET LOCAL synchronous_commit = on")  # the entries' commit is durable
                 (size, frontier, last, cp_size, cp_root, mine_seqs, mine_hashes, queued,
                  drafts) = pg.execute(_LEAD, (floor, -1 if ticket is None else ticket,
                                               GROUP_LIMIT)).fetchone()
@@ -299,6 +292,53 @@ class _Group:
                 return tuple(entries[start:start + count])
             start += count
         return ()
+
+
+# A waiting writer's two statements go through libpq directly (psycopg.pq, binary
+# results): psycopg's cursor layer cost more client CPU than the statements.
+_ENQUEUE_SQL = b"SELECT * FROM custody_enqueue($1)"
+_CLAIM_SQL = b"SELECT * FROM custody_claim($1, $2)"
+_BYTEA, _INT8 = 17, 20  # type OIDs
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _exec(pg: Any, sql: bytes, params: Sequence[bytes], types: Sequence[int]) -> Any:
+    result = pg.pgconn.exec_params(sql, list(params), list(types), [1] * len(params), 1)
+    if result.status != ExecStatus.TUPLES_OK:
+        raise psycopg.errors.error_from_result(result)
+    return result
+
+
+def _int8(value: int) -> bytes:
+    return value.to_bytes(8, "big", signed=True)
+
+
+def _from_int8(value: bytes) -> int:
+    return int.from_bytes(value, "big", signed=True)
+
+
+def _enqueue(pg: Any, body: bytes) -> tuple[int | None, int]:
+    """Queue an append's drafts: (its ticket, a size its entries will be at or past), or
+    (None, 0) when nobody was sequencing and this writer now holds SEQUENCER_LOCK."""
+    result = _exec(pg, _ENQUEUE_SQL, [body], [_BYTEA])
+    ticket = result.get_value(0, 0)
+    if ticket is None:
+        return None, 0
+    return _from_int8(ticket), _from_int8(result.get_value(0, 1))
+
+
+def _claim(pg: Any, ticket: int, floor: int) -> AppendResult | None:
+    """Wait for the sequencer; our entries if it took them, else None (we now hold the lock)."""
+    result = _exec(pg, _CLAIM_SQL, [_int8(ticket), _int8(floor)], [_INT8, _INT8])
+    if result.get_value(0, 0) == b"\x01":
+        return None
+    value = result.get_value
+    entries = tuple(Appended(_from_int8(value(row, 1)), value(row, 2))
+                    for row in range(result.ntuples))
+    last = result.ntuples - 1
+    created = _PG_EPOCH + timedelta(microseconds=_from_int8(value(last, 6)))
+    return AppendResult(entries, StoredCheckpoint(_from_int8(value(last, 3)), value(last, 4),
+                                                  value(last, 5).decode(), created))
 
 
 def _write_params(write: TreeWrite, tickets: Sequence[int]) -> tuple[Any, ...]:

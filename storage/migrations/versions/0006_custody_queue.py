@@ -46,6 +46,9 @@ BEGIN
         RETURN QUERY SELECT NULL::bigint, NULL::bigint;
         RETURN;
     END IF;
+    -- The queued row need not be on disk when this returns: the sequencer's commit
+    -- (synchronous) flushes the WAL past it, and the append is not reported before.
+    PERFORM set_config('synchronous_commit', 'off', true);
     RETURN QUERY INSERT INTO custody_pending (draft, enqueued_at) VALUES (p_draft, now())
         RETURNING id, (SELECT size FROM custody_head WHERE id = 1);
 END
