@@ -28,8 +28,8 @@ from domain.errors import EvidenceError
 EVENT_VERSION = "evidence-custody/v1"
 MAX_EVENT_BYTES = 65535  # tlog-tiles entry bundles use a 16-bit length prefix
 MAX_SAFE_INT = 2**53 - 1
-_TYPE_RE = re.compile(r"^[a-z0-9_-]+(:[a-z0-9_-]+)+$")
-_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
+TYPE_PATTERN = re.compile(r"^[a-z0-9_-]+(:[a-z0-9_-]+)+$")
+TIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 _HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
 _TOP_FIELDS = frozenset({"v", "seq", "prev", "type", "actor", "subject", "time", "details"})
 
@@ -74,7 +74,7 @@ def format_time(moment: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    if not _TIME_RE.match(text):
+    if not TIME_PATTERN.match(text):
         raise EventError(f"time {text!r} is not RFC 3339 UTC (YYYY-MM-DDThh:mm:ss[.f]Z)")
     return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
 
@@ -120,7 +120,7 @@ def canonical_bytes(obj: Mapping[str, JSON]) -> bytes:
 def prepare_event(draft: EventDraft) -> dict[str, JSON]:
     """Validate and normalise a draft: everything of the event but v, seq, prev and
     (when the draft has none) the time, which the log fills in when it sequences it."""
-    if not _TYPE_RE.match(draft.type):
+    if not TYPE_PATTERN.match(draft.type):
         raise EventError(f"event type {draft.type!r} is not namespaced",
                          hint="use lower-case parts joined by ':', e.g. evidence:file:ingested")
     if not draft.actor:
@@ -236,7 +236,7 @@ def _check_schema(obj: dict[str, Any]) -> None:
         raise EventError("entry seq is not a non-negative integer")
     if prev is not None and not (isinstance(prev, str) and _HEX64_RE.match(prev)):
         raise EventError("entry prev is not null or a lower-case hex SHA-256")
-    if not isinstance(obj["type"], str) or not _TYPE_RE.match(obj["type"]):
+    if not isinstance(obj["type"], str) or not TYPE_PATTERN.match(obj["type"]):
         raise EventError("entry type is not a namespaced string")
     if not isinstance(obj["actor"], str) or not obj["actor"]:
         raise EventError("entry actor is empty")
@@ -245,7 +245,7 @@ def _check_schema(obj: dict[str, Any]) -> None:
                                     and isinstance(subject.get("evidence_id"), str)
                                     and isinstance(subject.get("sha256"), str)):
         raise EventError("entry subject is not null or {evidence_id, sha256}")
-    if not isinstance(obj["time"], str) or not _TIME_RE.match(obj["time"]):
+    if not isinstance(obj["time"], str) or not TIME_PATTERN.match(obj["time"]):
         raise EventError("entry time is not RFC 3339 UTC")
     if not isinstance(obj["details"], dict):
         raise EventError("entry details is not an object")

@@ -5,20 +5,24 @@ tlog-tiles export (``custody.tiles.verify_export``): entries are decoded
 canonically and chained by ``seq``/``prev``; the whole tree is recomputed from
 the leaf bytes level by level; every checkpoint's signature and root are
 checked against it, and consecutive checkpoints are proven consistent.
+
+A large database log is checked in two parts at once, the second by a worker
+process (``custody.verify_parts``, ``custody.verify_worker``); the report is the
+one a single pass would give. Per-entry checks live in ``custody.verify_scan``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from custody import schema
 from custody.checkpoint import Checkpoint, open_checkpoint
-from custody.events import EventError, decode_event
 from custody.merkle import (
     CompactRange,
     NodeKey,
@@ -29,60 +33,26 @@ from custody.merkle import (
 )
 from custody.note import NoteError, Verifier
 from custody.report import VerifyReport
+from custody.verify_parts import Joined, Split, check_part, join_parts, plan_split, whole
+from custody.verify_reader import BulkReader, reader_for
+from custody.verify_scan import EventVisitor, as_bytes, scan_entries
+from custody.verify_scan import build_levels as build_levels
+from custody.verify_worker import database_spec, start_worker
 from domain.errors import StorageUnavailable
 
-EventVisitor = Callable[[int, dict[str, Any]], None]
 MAX_REPORTED_PER_KIND = 50  # a wholesale rewrite should not print a million lines
+# Below this many entries a second process costs more than it saves.
+PARALLEL_THRESHOLD = 200_000
 
 
 def check_entries(rows: Iterable[tuple[int, bytes]], report: VerifyReport,
-                  visit: EventVisitor | None = None) -> bytearray:
+                  visit: EventVisitor | None = None) -> bytes | bytearray:
     """Check entries in log order; return their recomputed leaf hashes, concatenated."""
-    leaves = bytearray()
-    sha256 = hashlib.sha256
-    prev: str | None = None
-    position = 0
-    for stored_seq, leaf in rows:
-        if stored_seq != position:
-            report.add("missing_entry" if stored_seq > position else "duplicate_entry",
-                       f"expected entry {position} but the log holds entry {stored_seq} here",
-                       position)
-        leaf_hash = sha256(b"\x00" + leaf).digest()
-        try:
-            event = decode_event(leaf)
-        except EventError as exc:
-            report.add("non_canonical", f"entry {position}: {exc}", position)
-        else:
-            if event["seq"] != position:
-                report.add("seq_mismatch",
-                           f"entry {position} says seq {event['seq']}; events were reordered, "
-                           "inserted or deleted", position)
-            if event["prev"] != prev:
-                report.add("broken_chain",
-                           f"entry {position} does not name the hash of entry {position - 1} as "
-                           "prev; an entry before it was changed, removed or inserted", position)
-            if visit is not None:
-                visit(position, event)
-        leaves += leaf_hash
-        prev = leaf_hash.hex()
-        position += 1
-    report.entries = position
+    scan = scan_entries(((seq, leaf, b"") for seq, leaf in rows), visit=visit,
+                        problems=report.problems)
+    report.entries = scan.count
     report.checks.append("entries")
-    return leaves
-
-
-def build_levels(leaves: bytes | bytearray) -> list[bytes]:
-    """Every complete node of the tree: ``levels[l]`` concatenates the level-l hashes."""
-    levels = [bytes(leaves)]
-    sha256 = hashlib.sha256
-    current = levels[0]
-    while len(current) >= 64:
-        pairs = len(current) // 64
-        nxt = b"".join(sha256(b"\x01" + current[64 * i:64 * i + 64]).digest()
-                       for i in range(pairs))
-        levels.append(nxt)
-        current = nxt
-    return levels
+    return scan.leaves
 
 
 def levels_fetcher(levels: Sequence[bytes]) -> Callable[[Collection[NodeKey]], Mapping[NodeKey, bytes]]:
@@ -91,19 +61,36 @@ def levels_fetcher(levels: Sequence[bytes]) -> Callable[[Collection[NodeKey]], M
     return fetch
 
 
+def open_checkpoints(notes: Sequence[str], verifier: Verifier,
+                     origin: str | None) -> list[Checkpoint | NoteError]:
+    """Each note's checkpoint, or why its signature or origin does not check out."""
+    opened: list[Checkpoint | NoteError] = []
+    for note in notes:
+        try:
+            opened.append(open_checkpoint(note, verifier, expected_origin=origin))
+        except NoteError as exc:
+            opened.append(exc)
+    return opened
+
+
 def check_checkpoints(notes: Sequence[str], verifier: Verifier, origin: str | None,
-                      levels: Sequence[bytes], report: VerifyReport) -> None:
-    """Signature, origin and root of each checkpoint; consistency of consecutive ones."""
+                      levels: Sequence[bytes], report: VerifyReport,
+                      opened: Sequence[Checkpoint | NoteError] | None = None) -> None:
+    """Signature, origin and root of each checkpoint; consistency of consecutive ones.
+
+    ``opened`` is ``open_checkpoints(notes, ...)`` when the caller checked the
+    signatures already (while waiting for something else).
+    """
     log_size = len(levels[0]) // 32
     fetch = levels_fetcher(levels)
     roots_by_size: dict[int, bytes] = {}
     previous: Checkpoint | None = None
-    for number, note in enumerate(notes):
-        try:
-            cp = open_checkpoint(note, verifier, expected_origin=origin)
-        except NoteError as exc:
+    if opened is None:
+        opened = open_checkpoints(notes, verifier, origin)
+    for number, cp in enumerate(opened):
+        if isinstance(cp, NoteError):
             report.add("bad_signature", f"checkpoint #{number} is not validly signed by "
-                       f"{verifier.name}: {exc}")
+                       f"{verifier.name}: {cp}")
             continue
         report.checkpoints += 1
         seen = roots_by_size.setdefault(cp.size, cp.root_hash)
@@ -158,42 +145,70 @@ def cap_problems(report: VerifyReport) -> None:
 
 
 def verify_database(engine: Engine, verifier: Verifier, origin: str | None,
-                    visit: EventVisitor | None = None) -> VerifyReport:
-    """Verify the log as stored, including the derived state proofs are served from."""
+                    visit: EventVisitor | None = None, *,
+                    parallel_threshold: int = PARALLEL_THRESHOLD) -> VerifyReport:
+    """Verify the log as stored, including the derived state proofs are served from.
+
+    A log of ``parallel_threshold`` entries or more is checked in two parts at once,
+    one in a second process, unless ``visit`` needs every event in this one.
+    """
     report = VerifyReport(source=f"database {engine.url.render_as_string(hide_password=True)}")
     try:
         with engine.connect() as conn:
-            rows = conn.execution_options(yield_per=5000).execute(
-                select(schema.entries.c.seq, schema.entries.c.leaf, schema.entries.c.leaf_hash)
-                .order_by(schema.entries.c.seq))
-            stored_hashes = bytearray()
+            # The first statement opens the read transaction: on SQLite, one snapshot
+            # for the count and every read after it.
+            total = conn.execute(select(func.count()).select_from(schema.entries)).scalar_one()
+            notes: list[str] = []
+            opened: list[Checkpoint | NoteError] = []
 
-            def entry_rows() -> Iterable[tuple[int, bytes]]:
-                for seq, leaf, leaf_hash in rows:
-                    stored_hashes.extend(_as_bytes(leaf_hash))
-                    yield seq, _as_bytes(leaf)
+            def check_signatures() -> None:
+                notes.extend(note for (note,) in conn.execute(
+                    select(schema.checkpoints.c.note).order_by(schema.checkpoints.c.id)))
+                opened.extend(open_checkpoints(notes, verifier, origin))
 
-            leaves = check_entries(entry_rows(), report, visit)
-            _compare_leaf_hashes(leaves, stored_hashes, report)
-            levels = build_levels(leaves)
-            _check_nodes(conn, levels, report)
-            _check_head(conn, leaves, levels, report)
-            notes = [note for (note,) in conn.execute(
-                select(schema.checkpoints.c.note).order_by(schema.checkpoints.c.id))]
-            check_checkpoints(notes, verifier, origin, levels, report)
+            reader = reader_for(conn)
+            split = plan_split(total) if visit is None and total >= parallel_threshold else None
+            log = _scan_log(engine, reader, split, visit, meanwhile=check_signatures)
+            report.problems.extend(log.problems)
+            report.entries = log.count
+            report.checks.append("entries")
+            _compare_leaf_hashes(log.leaves, log.stored, report)
+            _check_nodes(conn, reader, log.levels, log.nodes_ok, report)
+            _check_head(conn, log.leaves, log.levels, report)
+            check_checkpoints(notes, verifier, origin, log.levels, report, opened)
             _check_documents(conn, report)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, sqlite3.Error) as exc:
         raise StorageUnavailable(f"cannot read the custody database: {exc}",
                                  hint="check EVIDENCE_DATABASE_URL and that the server is up") from None
     cap_problems(report)
     return report
 
 
-def _as_bytes(value: Any) -> bytes:
-    """A tampered row may hold text or NULL where bytes belong; compare it, don't crash."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass")
-    return b"" if value is None else bytes(value)
+def _scan_log(engine: Engine, reader: BulkReader, split: Split | None,
+              visit: EventVisitor | None, meanwhile: Callable[[], None]) -> Joined:
+    """Entries, levels and stored nodes: in two processes when ``split`` says where.
+
+    ``meanwhile`` runs in this process while the other one finishes.
+    """
+    spec = database_spec(engine) if split is not None else None
+    worker = start_worker(spec, split) if spec is not None and split is not None else None
+    if worker is None or split is None:
+        log = whole(check_part(reader, 0, None, None, visit=visit))
+        meanwhile()
+        return log
+    with worker:
+        first = check_part(reader, 0, split.at, split.depth)
+        meanwhile()
+        second = worker.result()
+    if first.scan.count != split.at:  # entries vanished since they were counted
+        return whole(check_part(reader, 0, None, None))
+    rest = split.total - split.at
+    # The worker read the entries from seq split.at on: the second part only if the
+    # first part held seqs 0.. in place; else (a tampered log), or if it failed or saw
+    # another log, this process reads the second part by position.
+    if second is None or second.scan.count != rest or not first.scan.in_place:
+        second = check_part(reader, split.at, rest, split.depth, chain_known=False)
+    return join_parts(first, second, split, reader)
 
 
 def _compare_leaf_hashes(leaves: bytes | bytearray, stored: bytes | bytearray,
@@ -206,22 +221,30 @@ def _compare_leaf_hashes(leaves: bytes | bytearray, stored: bytes | bytearray,
                        "of its bytes; proofs served for it would fail", index)
 
 
-def _check_nodes(conn: Any, levels: Sequence[bytes], report: VerifyReport) -> None:
-    nodes = schema.nodes
+def _check_nodes(conn: Connection, reader: BulkReader, levels: Sequence[bytes], ranges_ok: bool,
+                 report: VerifyReport) -> None:
+    """Intact when every expected node was found in place and the table holds no others."""
+    expected = sum(len(level) // 32 for level in levels[1:])
+    if not ranges_ok or conn.execute(
+            select(func.count()).select_from(schema.nodes)).scalar_one() != expected:
+        _report_node_differences(reader, levels, report)
+    report.checks.append("nodes")
+
+
+def _report_node_differences(reader: BulkReader, levels: Sequence[bytes],
+                             report: VerifyReport) -> None:
     expected = {lv: levels[lv] for lv in range(1, len(levels))}
     stored: dict[int, bytearray] = {}
-    for level, idx, node in conn.execution_options(yield_per=20000).execute(
-            select(nodes.c.level, nodes.c.idx, nodes.c.hash).order_by(nodes.c.level, nodes.c.idx)):
+    for level, idx, node in reader.all_nodes():
         data = stored.setdefault(level, bytearray())
         if len(data) != 32 * idx:
             report.add("node_mismatch", f"Merkle node ({level}, {idx}) is out of place")
             data.extend(b"\x00" * max(0, 32 * idx - len(data)))
-        data.extend(node)
+        data.extend(as_bytes(node))
     for level in sorted(expected.keys() | stored.keys()):
         if bytes(stored.get(level, b"")) != expected.get(level, b""):
             report.add("node_mismatch", f"stored Merkle nodes at level {level} differ from the "
                        "tree recomputed from the entries; proofs would be wrong")
-    report.checks.append("nodes")
 
 
 def _check_head(conn: Any, leaves: bytes | bytearray, levels: Sequence[bytes], report: VerifyReport) -> None:
