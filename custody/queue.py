@@ -26,51 +26,34 @@ import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
 import psycopg
-from psycopg.pq import ExecStatus, TransactionStatus
+from psycopg.pq import TransactionStatus
 
 from custody.events import JSON, EventError, check_fits
+from custody.queue_wire import (
+    SEQUENCER_LOCK,
+    UNLOCK,
+    begin_and_lead,
+    claim,
+    enqueue,
+    prepare,
+    run,
+    run_command,
+    write_commit,
+)
 from custody.results import Appended, AppendResult, StoredCheckpoint
 from domain.errors import IntegrityError
 
 if TYPE_CHECKING:
-    from custody.log import CustodyLog, TreeWrite
+    from custody.log import CustodyLog
 
 APPLICATION_NAME = "evidence custody queue"  # how its connections show in pg_stat_activity
 IDLE_CHECK_S = 2.0  # a connection idle longer is checked before use
 GROUP_LIMIT = 500  # queued appends sequenced in one transaction
-SEQUENCER_LOCK = 0x6576_6964_0001  # the advisory lock of custody_claim() (migration 0006)
 _DRAFT_FIELDS = frozenset({"type", "actor", "subject", "time", "details"})
-# Under SEQUENCER_LOCK, one statement: lock the head row (which also excludes
-# direct appends), and read the newest checkpoint, our entries if a sequencer
-# before us took them, and the oldest queued appends.
-_LEAD = """
-WITH h AS (SELECT size, frontier, last_leaf_hash FROM custody_head WHERE id = 1 FOR UPDATE),
-     c AS (SELECT size, root_hash FROM custody_checkpoints ORDER BY id DESC LIMIT 1),
-     m AS (SELECT seq, leaf_hash FROM custody_entries WHERE seq >= %s AND ticket = %s),
-     p AS (SELECT id, draft FROM custody_pending ORDER BY id LIMIT %s)
-SELECT h.size, h.frontier, h.last_leaf_hash,
-       (SELECT size FROM c), (SELECT root_hash FROM c),
-       (SELECT array_agg(seq ORDER BY seq) FROM m), (SELECT array_agg(leaf_hash ORDER BY seq) FROM m),
-       (SELECT array_agg(id ORDER BY id) FROM p), (SELECT array_agg(draft ORDER BY id) FROM p)
-FROM h
-"""
-# Every row of one group in one statement.
-_WRITE = """
-WITH e AS (INSERT INTO custody_entries (seq, leaf, leaf_hash, ticket)
-           SELECT * FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[], %s::bigint[])),
-     n AS (INSERT INTO custody_nodes (level, idx, hash)
-           SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])),
-     c AS (INSERT INTO custody_checkpoints (size, root_hash, note, created_at)
-           VALUES (%s, %s, %s, %s)),
-     d AS (DELETE FROM custody_pending WHERE id = ANY(%s))
-UPDATE custody_head SET size = %s, frontier = %s, last_leaf_hash = %s WHERE id = 1
-"""
-_UNLOCK = f"SELECT pg_advisory_unlock({SEQUENCER_LOCK})"
 
 
 class AppendQueue:
@@ -95,7 +78,7 @@ class AppendQueue:
         for fields in prepared:
             check_fits(fields)  # a queued draft must never fail when it is sequenced
         with self._connection() as pg:
-            ticket, floor = _enqueue(pg, orjson.dumps(list(prepared)))
+            ticket, floor = enqueue(pg, orjson.dumps(list(prepared)))
             if ticket is None:  # nobody was sequencing: we do, with our drafts in hand
                 done = self._sequence_unlocking(pg, None, 0, own=prepared)
                 if done is None:
@@ -103,7 +86,7 @@ class AppendQueue:
                                          hint="run `evidence verify`")
                 return done
             while True:
-                found = _claim(pg, ticket, floor)
+                found = claim(pg, ticket, floor)
                 if found is not None:  # the sequencer we waited for took our drafts
                     return found
                 done = self._sequence_unlocking(pg, ticket, floor)
@@ -127,7 +110,7 @@ class AppendQueue:
         except BaseException:
             if pg.info.transaction_status != TransactionStatus.IDLE:  # failed mid-way
                 pg.execute("ROLLBACK")
-            pg.execute(_UNLOCK)
+            run(pg, UNLOCK)
             raise
 
     @property
@@ -167,7 +150,9 @@ class AppendQueue:
 
     def _connect(self) -> Any:
         params = {**self._connect_args[1], "application_name": APPLICATION_NAME}
-        return psycopg.connect(*self._connect_args[0], **params, autocommit=True)
+        pg = psycopg.connect(*self._connect_args[0], **params, autocommit=True)
+        prepare(pg)
+        return pg
 
     def _sequence(self, pg: Any, ticket: int | None, floor: int,
                   own: Sequence[Mapping[str, JSON]], until_empty: bool) -> AppendResult | None:
@@ -182,46 +167,38 @@ class AppendQueue:
         """
         result: AppendResult | None = None
         made = 0
-        with pg.pipeline():
-            while made == 0 or until_empty:
-                pg.execute("BEGIN")
-                (size, frontier, last, cp_size, cp_root, mine_seqs, mine_hashes, queued,
-                 drafts) = pg.execute(_LEAD, (floor, -1 if ticket is None else ticket,
-                                              GROUP_LIMIT)).fetchone()
-                if mine_seqs:  # a sequencer before us took them after all
-                    pg.execute("ROLLBACK")
-                    pg.execute(_UNLOCK)
-                    entries = _appended(list(zip(mine_seqs, mine_hashes, strict=True)))
-                    return AppendResult(entries, self._latest(pg))
-                rows = list(zip(queued or [], drafts or [], strict=True))
-                if ticket is not None and made == 0 and len(rows) < GROUP_LIMIT and all(
-                        row_ticket != ticket for row_ticket, _ in rows):
-                    pg.execute("ROLLBACK")
+        while made == 0 or until_empty:
+            lead = begin_and_lead(pg, ticket, floor, GROUP_LIMIT)
+            if lead.mine:  # a sequencer before us took them after all
+                run(pg, f"ROLLBACK; {UNLOCK}")
+                return AppendResult(tuple(lead.mine), self._latest(pg))
+            if ticket is not None and made == 0 and len(lead.pending) < GROUP_LIMIT and all(
+                    row_ticket != ticket for row_ticket, _ in lead.pending):
+                run_command(pg, "ROLLBACK")
+                raise IntegrityError(
+                    "queued custody events vanished before they were sequenced",
+                    hint="someone removed rows from custody_pending; run `evidence verify`")
+            group = self._group(pg, lead.pending, ticket)
+            if made == 0:
+                group.add_own(own)
+            if not group.prepared:
+                run_command(pg, "ROLLBACK")
+                if lead.pending:
                     raise IntegrityError(
-                        "queued custody events vanished before they were sequenced",
-                        hint="someone removed rows from custody_pending; run `evidence verify`")
-                group = self._group(pg, rows, ticket)
-                if made == 0:
-                    group.add_own(own)
-                if not group.prepared:
-                    pg.execute("ROLLBACK")
-                    if rows:
-                        raise IntegrityError(
-                            f"custody_pending holds {len(rows)} rows that are not queued appends",
-                            hint="they were edited in the database; run `evidence verify` "
-                                 "and restore them from backup")
-                    break
-                cursor = pg.cursor()
-                write = self._log.build_write(cursor, (size, frontier, last),
-                                              None if cp_size is None else (cp_size, cp_root),
-                                              group.prepared, group.ticket_per_entry)
-                cursor.execute(_WRITE, _write_params(write, group.tickets))
-                cursor.execute("COMMIT")
-                made += 1
-                entries = group.entries_of(ticket, write.appended)
-                if entries or (ticket is None and not own):
-                    result = AppendResult(entries or write.appended, write.checkpoint)
-            pg.execute(_UNLOCK)
+                        f"custody_pending holds {len(lead.pending)} rows that are not queued "
+                        "appends", hint="they were edited in the database; run `evidence verify` "
+                                        "and restore them from backup")
+                break
+            write = self._log.build_write(pg.cursor(), lead.head, lead.latest,
+                                          group.prepared, group.ticket_per_entry)
+            write_commit(pg, write.entry_rows, write.node_rows, write.checkpoint,
+                         group.tickets, write.head_row, unlock=not until_empty)
+            made += 1
+            entries = group.entries_of(ticket, write.appended)
+            if entries or (ticket is None and not own):
+                result = AppendResult(entries or write.appended, write.checkpoint)
+        if until_empty or made == 0:
+            run(pg, UNLOCK)
         return result
 
     @staticmethod
@@ -292,61 +269,6 @@ class _Group:
                 return tuple(entries[start:start + count])
             start += count
         return ()
-
-
-# A waiting writer's two statements go through libpq directly (psycopg.pq, binary
-# results): psycopg's cursor layer cost more client CPU than the statements.
-_ENQUEUE_SQL = b"SELECT * FROM custody_enqueue($1)"
-_CLAIM_SQL = b"SELECT * FROM custody_claim($1, $2)"
-_BYTEA, _INT8 = 17, 20  # type OIDs
-_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-def _exec(pg: Any, sql: bytes, params: Sequence[bytes], types: Sequence[int]) -> Any:
-    result = pg.pgconn.exec_params(sql, list(params), list(types), [1] * len(params), 1)
-    if result.status != ExecStatus.TUPLES_OK:
-        raise psycopg.errors.error_from_result(result)
-    return result
-
-
-def _int8(value: int) -> bytes:
-    return value.to_bytes(8, "big", signed=True)
-
-
-def _from_int8(value: bytes) -> int:
-    return int.from_bytes(value, "big", signed=True)
-
-
-def _enqueue(pg: Any, body: bytes) -> tuple[int | None, int]:
-    """Queue an append's drafts: (its ticket, a size its entries will be at or past), or
-    (None, 0) when nobody was sequencing and this writer now holds SEQUENCER_LOCK."""
-    result = _exec(pg, _ENQUEUE_SQL, [body], [_BYTEA])
-    ticket = result.get_value(0, 0)
-    if ticket is None:
-        return None, 0
-    return _from_int8(ticket), _from_int8(result.get_value(0, 1))
-
-
-def _claim(pg: Any, ticket: int, floor: int) -> AppendResult | None:
-    """Wait for the sequencer; our entries if it took them, else None (we now hold the lock)."""
-    result = _exec(pg, _CLAIM_SQL, [_int8(ticket), _int8(floor)], [_INT8, _INT8])
-    if result.get_value(0, 0) == b"\x01":
-        return None
-    value = result.get_value
-    entries = tuple(Appended(_from_int8(value(row, 1)), value(row, 2))
-                    for row in range(result.ntuples))
-    last = result.ntuples - 1
-    created = _PG_EPOCH + timedelta(microseconds=_from_int8(value(last, 6)))
-    return AppendResult(entries, StoredCheckpoint(_from_int8(value(last, 3)), value(last, 4),
-                                                  value(last, 5).decode(), created))
-
-
-def _write_params(write: TreeWrite, tickets: Sequence[int]) -> tuple[Any, ...]:
-    entries, nodes, cp = write.entry_rows, write.node_rows, write.checkpoint
-    return ([e[0] for e in entries], [e[1] for e in entries], [e[2] for e in entries],
-            [e[3] for e in entries],
-            [n[0] for n in nodes], [n[1] for n in nodes], [n[2] for n in nodes],
-            cp.size, cp.root_hash, cp.note, cp.created_at, list(tickets), *write.head_row)
 
 
 def _appended(rows: Sequence[Any]) -> tuple[Appended, ...]:

@@ -21,12 +21,17 @@ down_revision = "0005"
 
 
 def upgrade() -> None:
+    # UNLOGGED on PostgreSQL: a queued row lives until its append is sequenced, and no
+    # writer is told of an append before that; after a server crash the queue is
+    # empty and those writers got an error, as for any transaction that did not commit.
+    unlogged = ["UNLOGGED"] if op.get_bind().dialect.name == "postgresql" else []
     op.create_table(
         "custody_pending",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
                   primary_key=True, autoincrement=True),
         sa.Column("draft", sa.LargeBinary(), nullable=False),
         sa.Column("enqueued_at", sa.DateTime(timezone=True), nullable=False),
+        prefixes=unlogged,
     )
     op.add_column("custody_entries", sa.Column("ticket", sa.BigInteger(), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
