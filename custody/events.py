@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -187,8 +187,8 @@ def _check_domain(value: Any, path: str) -> None:
             _check_domain(item, f"{path}[{i}]")
 
 
-def _check_numbers(value: Any) -> None:
-    """ASCII data needs no NFC check: only floats and unsafe integers can remain."""
+def json_scalars(value: Any) -> Iterator[Any]:
+    """Every value inside decoded JSON that is not an object or an array."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -197,9 +197,17 @@ def _check_numbers(value: Any) -> None:
             stack.extend(item.values())
         elif kind is list:
             stack.extend(item)
-        elif kind is float:
+        else:
+            yield item
+
+
+def _check_numbers(value: Any) -> None:
+    """ASCII data needs no NFC check: only floats and unsafe integers can remain."""
+    for item in json_scalars(value):
+        kind = type(item)
+        if kind is float:
             raise EventError("floats are not canonical custody values")
-        elif kind is int and not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
+        if kind is int and not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
             raise EventError("integer outside +/-(2**53-1)")
 
 

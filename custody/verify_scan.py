@@ -30,6 +30,7 @@ from custody.events import (
     TYPE_PATTERN,
     EventError,
     decode_event,
+    json_scalars,
 )
 from custody.report import Problem
 
@@ -98,17 +99,7 @@ def _decoded(leaf: bytes, position: int, problems: list[Problem]) -> dict[str, A
 
 
 def _contains_float(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is dict:
-            stack.extend(item.values())
-        elif kind is list:
-            stack.extend(item)
-        elif kind is float:
-            return True
-    return False
+    return any(type(item) is float for item in json_scalars(value))
 
 
 def scan_entries(rows: Iterable[EntryRow], *, start: int = 0, prev: str | None = None,

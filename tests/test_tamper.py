@@ -17,6 +17,7 @@ from custody.merkle import CompactRange
 from custody.note import Ed25519Signer
 from custody.verify import verify_database
 from tests.conftest import ORIGIN
+from tests.custody_tamper import leaf, put_leaf
 
 SIZE = 12
 
@@ -33,19 +34,6 @@ def filled(log: CustodyLog) -> CustodyLog:
 def kinds(log: CustodyLog, signer: Ed25519Signer) -> set[str]:
     report = verify_database(log.engine, signer.verifier(), ORIGIN)
     return {p.kind for p in report.problems}
-
-
-def leaf(engine: Engine, seq: int) -> bytes:
-    with engine.connect() as conn:
-        return bytes(conn.execute(text("SELECT leaf FROM custody_entries WHERE seq=:s"),
-                                  {"s": seq}).scalar_one())
-
-
-def put_leaf(engine: Engine, seq: int, data: bytes) -> None:
-    """Replace an entry and its stored hash, as an attacker with SQL access would."""
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE custody_entries SET leaf=:l, leaf_hash=:h WHERE seq=:s"),
-                     {"l": data, "h": hashlib.sha256(b"\x00" + data).digest(), "s": seq})
 
 
 def rebuild_derived_state(engine: Engine) -> None:

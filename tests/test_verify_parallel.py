@@ -27,6 +27,7 @@ from custody.verify_reader import reader_for
 from custody.verify_scan import build_levels, scan_entries
 from custody.verify_worker import database_spec, start_worker
 from tests.conftest import ORIGIN
+from tests.custody_tamper import leaf, put_leaf
 
 SIZE = 40
 _PLAN = plan_split(SIZE)
@@ -61,19 +62,6 @@ def reports(log: CustodyLog, signer: Ed25519Signer) -> tuple[dict[str, Any], dic
 
 def kinds_at(report: dict[str, Any]) -> set[tuple[str, int | None]]:
     return {(p["kind"], p["index"]) for p in report["problems"]}
-
-
-def leaf(engine: Engine, seq: int) -> bytes:
-    with engine.connect() as conn:
-        return bytes(conn.execute(text("SELECT leaf FROM custody_entries WHERE seq=:s"),
-                                  {"s": seq}).scalar_one())
-
-
-def put_leaf(engine: Engine, seq: int, data: bytes) -> None:
-    """Replace an entry and its stored hash, as an attacker with SQL access would."""
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE custody_entries SET leaf=:l, leaf_hash=:h WHERE seq=:s"),
-                     {"l": data, "h": hashlib.sha256(b"\x00" + data).digest(), "s": seq})
 
 
 def edit_event(engine: Engine, seq: int, change: Callable[[dict[str, Any]], None]) -> None:
