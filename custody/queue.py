@@ -36,6 +36,7 @@ from custody.events import JSON, EventError, check_fits
 from custody.queue_wire import (
     SEQUENCER_LOCK,
     UNLOCK,
+    Lead,
     begin_and_lead,
     claim,
     enqueue,
@@ -78,18 +79,18 @@ class AppendQueue:
         for fields in prepared:
             check_fits(fields)  # a queued draft must never fail when it is sequenced
         with self._connection() as pg:
-            ticket, floor = enqueue(pg, orjson.dumps(list(prepared)))
-            if ticket is None:  # nobody was sequencing: we do, with our drafts in hand
-                done = self._sequence_unlocking(pg, None, 0, own=prepared)
+            queued = enqueue(pg, orjson.dumps(list(prepared)), GROUP_LIMIT)
+            if isinstance(queued, Lead):  # nobody was sequencing: we do, drafts in hand
+                done = self._sequence_unlocking(pg, None, 0, own=prepared, lead=queued)
                 if done is None:
                     raise IntegrityError("the sequencer lost its own events",
                                          hint="run `evidence verify`")
                 return done
             while True:
-                found = claim(pg, ticket, floor)
-                if found is not None:  # the sequencer we waited for took our drafts
-                    return found
-                done = self._sequence_unlocking(pg, ticket, floor)
+                claimed = claim(pg, queued.ticket, queued.floor, GROUP_LIMIT)
+                if isinstance(claimed, AppendResult):  # the sequencer we waited for took them
+                    return claimed
+                done = self._sequence_unlocking(pg, queued.ticket, queued.floor, lead=claimed)
                 if done is not None:
                     return done
 
@@ -103,10 +104,10 @@ class AppendQueue:
             return 0 if last is None else last.checkpoint.size - before
 
     def _sequence_unlocking(self, pg: Any, ticket: int | None, floor: int,
-                            own: Sequence[Mapping[str, JSON]] = (),
-                            until_empty: bool = False) -> AppendResult | None:
+                            own: Sequence[Mapping[str, JSON]] = (), until_empty: bool = False,
+                            lead: Lead | None = None) -> AppendResult | None:
         try:
-            return self._sequence(pg, ticket, floor, own, until_empty)
+            return self._sequence(pg, ticket, floor, own, until_empty, lead)
         except BaseException:
             if pg.info.transaction_status != TransactionStatus.IDLE:  # failed mid-way
                 pg.execute("ROLLBACK")
@@ -155,34 +156,41 @@ class AppendQueue:
         return pg
 
     def _sequence(self, pg: Any, ticket: int | None, floor: int,
-                  own: Sequence[Mapping[str, JSON]], until_empty: bool) -> AppendResult | None:
+                  own: Sequence[Mapping[str, JSON]], until_empty: bool,
+                  lead: Lead | None) -> AppendResult | None:
         """As the sequencer (holding SEQUENCER_LOCK), append the queue; release the lock.
 
         A group is one transaction with one checkpoint: the oldest queued appends
         and ``own``, drafts this writer did not queue. One group, or with
-        ``until_empty`` as many as it takes to empty the queue. Returns this
-        writer's entries (for ``own`` or ``ticket``), None when a later group
-        will take them, or, with neither, what the last group appended (None if
-        the queue was empty).
+        ``until_empty`` as many as it takes to empty the queue. ``lead`` is what
+        ``enqueue``/``claim`` read for the first group without the head row lock;
+        if a direct append moved the head since, that group is redone under the
+        lock. Returns this writer's entries (for ``own`` or ``ticket``), None when
+        a later group will take them, or, with neither, what the last group
+        appended (None if the queue was empty).
         """
         result: AppendResult | None = None
         made = 0
         while made == 0 or until_empty:
-            lead = begin_and_lead(pg, ticket, floor, GROUP_LIMIT)
+            if lead is None:
+                lead = begin_and_lead(pg, ticket, floor, GROUP_LIMIT)
+            end = "ROLLBACK" if lead.locked else ""  # an unlocked read began no transaction
             if lead.mine:  # a sequencer before us took them after all
                 run(pg, f"ROLLBACK; {UNLOCK}")
                 return AppendResult(tuple(lead.mine), self._latest(pg))
             if ticket is not None and made == 0 and len(lead.pending) < GROUP_LIMIT and all(
                     row_ticket != ticket for row_ticket, _ in lead.pending):
-                run_command(pg, "ROLLBACK")
+                if end:
+                    run_command(pg, end)
                 raise IntegrityError(
                     "queued custody events vanished before they were sequenced",
                     hint="someone removed rows from custody_pending; run `evidence verify`")
-            group = self._group(pg, lead.pending, ticket)
+            group = self._group(pg, lead.pending, ticket, lead.locked)
             if made == 0:
                 group.add_own(own)
             if not group.prepared:
-                run_command(pg, "ROLLBACK")
+                if end:
+                    run_command(pg, end)
                 if lead.pending:
                     raise IntegrityError(
                         f"custody_pending holds {len(lead.pending)} rows that are not queued "
@@ -191,9 +199,18 @@ class AppendQueue:
                 break
             write = self._log.build_write(pg.cursor(), lead.head, lead.latest,
                                           group.prepared, group.ticket_per_entry)
-            write_commit(pg, write.entry_rows, write.node_rows, write.checkpoint,
-                         group.tickets, write.head_row, unlock=not until_empty)
+            try:
+                write_commit(pg, write.entry_rows, write.node_rows, write.checkpoint,
+                             group.tickets, write.head_row, unlock=not until_empty,
+                             expect_size=None if lead.locked else lead.head[0])
+            except (psycopg.errors.DivisionByZero, psycopg.errors.UniqueViolation):
+                if lead.locked:
+                    raise
+                run_command(pg, "ROLLBACK")  # a direct append moved the head: redo, locked
+                lead = None
+                continue
             made += 1
+            lead = None
             entries = group.entries_of(ticket, write.appended)
             if entries or (ticket is None and not own):
                 result = AppendResult(entries or write.appended, write.checkpoint)
@@ -207,7 +224,7 @@ class AppendQueue:
                                       "FROM custody_checkpoints ORDER BY id DESC LIMIT 1").fetchone())
 
     @staticmethod
-    def _group(pg: Any, rows: Sequence[Any], ticket: int | None) -> _Group:
+    def _group(pg: Any, rows: Sequence[Any], ticket: int | None, in_transaction: bool) -> _Group:
         group = _Group()
         for row_ticket, body in rows:
             drafts = _load(bytes(body))
@@ -215,7 +232,8 @@ class AppendQueue:
                 group.add(int(row_ticket), drafts)
             elif row_ticket == ticket:  # only an edited row fails: ours is dropped and refused
                 pg.execute("DELETE FROM custody_pending WHERE id = %s", (ticket,))
-                pg.execute("COMMIT")
+                if in_transaction:
+                    pg.execute("COMMIT")
                 raise EventError(f"queued custody append {ticket} was altered before sequencing")
         return group
 

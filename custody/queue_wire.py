@@ -25,8 +25,8 @@ from custody.results import Appended, AppendResult, StoredCheckpoint
 SEQUENCER_LOCK = 0x6576_6964_0001  # the advisory lock of custody_claim() (migration 0006)
 UNLOCK = f"SELECT pg_advisory_unlock({SEQUENCER_LOCK})"
 
-_ENQUEUE = b"SELECT * FROM custody_enqueue($1)"
-_CLAIM = b"SELECT * FROM custody_claim($1, $2)"
+_ENQUEUE = b"SELECT * FROM custody_enqueue($1, $2)"
+_CLAIM = b"SELECT * FROM custody_claim($1, $2, $3)"
 _BYTEA, _INT8 = 17, 20  # type OIDs
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -46,7 +46,8 @@ def run_command(pg: Any, sql: str) -> None:
     _checked(pg.pgconn.exec_(sql.encode()), ExecStatus.COMMAND_OK)
 
 
-_STATEMENTS = {b"custody_enqueue": (_ENQUEUE, [_BYTEA]), b"custody_claim": (_CLAIM, [_INT8, _INT8])}
+_STATEMENTS = {b"custody_enqueue": (_ENQUEUE, [_BYTEA, _INT8]),
+               b"custody_claim": (_CLAIM, [_INT8, _INT8, _INT8])}
 
 
 def prepare(pg: Any) -> None:
@@ -67,38 +68,59 @@ def _from_int8(value: bytes) -> int:
     return int.from_bytes(value, "big", signed=True)
 
 
-def enqueue(pg: Any, body: bytes) -> tuple[int | None, int]:
-    """Queue an append's drafts: (its ticket, a size its entries will be at or past), or
-    (None, 0) when nobody was sequencing and this writer now holds SEQUENCER_LOCK."""
-    result = _prepared(pg, b"custody_enqueue", [body])
-    ticket = result.get_value(0, 0)
-    if ticket is None:
-        return None, 0
-    return _from_int8(ticket), _from_int8(result.get_value(0, 1))
-
-
-def claim(pg: Any, ticket: int, floor: int) -> AppendResult | None:
-    """Wait for the sequencer; our entries if it took them, else None (we now hold the lock)."""
-    result = _prepared(pg, b"custody_claim", [_int8(ticket), _int8(floor)])
-    if result.get_value(0, 0) == b"\x01":
-        return None
-    value = result.get_value
-    entries = tuple(Appended(_from_int8(value(row, 1)), value(row, 2))
-                    for row in range(result.ntuples))
-    last = result.ntuples - 1
-    created = _PG_EPOCH + timedelta(microseconds=_from_int8(value(last, 6)))
-    return AppendResult(entries, StoredCheckpoint(_from_int8(value(last, 3)), value(last, 4),
-                                                  value(last, 5).decode(), created))
-
-
 @dataclass
 class Lead:
-    """What the sequencer reads under the head lock."""
+    """What the sequencer needs to read. ``locked``: read under the head row lock;
+    otherwise the write must check the head is still ``head`` (``write_commit``)."""
 
     head: tuple[int, bytes, bytes | None]  # size, frontier, last leaf hash
     latest: tuple[int, bytes] | None  # newest checkpoint: size, root hash
     mine: list[Appended]  # our entries, if a sequencer before us took them
     pending: list[tuple[int, bytes]]  # the oldest queued appends: ticket, drafts
+    locked: bool
+
+
+@dataclass(frozen=True)
+class Queued:
+    ticket: int
+    floor: int  # a size the append's entries will be at or past
+
+
+def enqueue(pg: Any, body: bytes, limit: int) -> Queued | Lead:
+    """Queue an append's drafts, or, when nobody was sequencing, hold SEQUENCER_LOCK and
+    get what the sequencer reads (its drafts are then not queued)."""
+    result = _prepared(pg, b"custody_enqueue", [body, _int8(limit)])
+    if result.get_value(0, 0) == b"t":
+        return Queued(_from_int8(result.get_value(0, 1)), _from_int8(result.get_value(0, 2)))
+    return _lead_rows(result)
+
+
+def claim(pg: Any, ticket: int, floor: int, limit: int) -> AppendResult | Lead:
+    """Wait for the sequencer: our entries if it took them, or else we now hold
+    SEQUENCER_LOCK, with what the sequencer reads."""
+    result = _prepared(pg, b"custody_claim", [_int8(ticket), _int8(floor), _int8(limit)])
+    value = result.get_value
+    if value(0, 0) != b"m":
+        return _lead_rows(result)
+    last = result.ntuples - 1  # the 'c' row after the entries
+    entries = tuple(Appended(_from_int8(value(row, 1)), value(row, 3)) for row in range(last))
+    created = _PG_EPOCH + timedelta(microseconds=_from_int8(value(last, 6)))
+    return AppendResult(entries, StoredCheckpoint(_from_int8(value(last, 1)), value(last, 3),
+                                                  value(last, 5).decode(), created))
+
+
+def _lead_rows(result: Any) -> Lead:
+    lead = Lead((0, b"", None), None, [], [], locked=False)
+    value = result.get_value
+    for row in range(result.ntuples):
+        kind, number, blob = value(row, 0), _from_int8(value(row, 1)), value(row, 3)
+        if kind == b"h":
+            lead.head = (number, blob, value(row, 4))
+        elif kind == b"c":
+            lead.latest = (number, blob)
+        else:
+            lead.pending.append((number, blob))
+    return lead
 
 
 def begin_and_lead(pg: Any, ticket: int | None, floor: int, limit: int) -> Lead:
@@ -116,7 +138,7 @@ def begin_and_lead(pg: Any, ticket: int | None, floor: int, limit: int) -> Lead:
         f"UNION ALL (SELECT 'p', id, draft, NULL FROM custody_pending ORDER BY id LIMIT {int(limit)}) "
         "ORDER BY 1, 2")
     result = run(pg, sql)
-    lead = Lead((0, b"", None), None, [], [])
+    lead = Lead((0, b"", None), None, [], [], locked=True)
     value = result.get_value
     for row in range(result.ntuples):
         kind, number, blob = value(row, 0), int(value(row, 1)), _bytea(value(row, 2))
@@ -140,9 +162,14 @@ def _bytea(text: bytes) -> bytes:
 def write_commit(pg: Any, entries: Sequence[tuple[int, bytes, bytes, int | None]],
                  nodes: Sequence[tuple[int, int, bytes]], checkpoint: StoredCheckpoint,
                  tickets: Sequence[int], head: tuple[int, bytes, bytes | None],
-                 unlock: bool) -> None:
+                 unlock: bool, expect_size: int | None) -> None:
     """Write one group's rows and commit, and with ``unlock`` hand the sequencer lock
-    back: one round trip."""
+    back: one round trip.
+
+    With ``expect_size`` (the head was read without its row lock) the transaction
+    begins here and fails unless the head still has that size: a direct append in
+    between raises a division by zero (or a duplicate key) and nothing is written.
+    """
     parts = ["INSERT INTO custody_entries (seq, leaf, leaf_hash, ticket) VALUES " + ", ".join(
         f"({int(seq)}, {_hex(leaf)}, {_hex(leaf_hash)}, {'NULL' if t is None else int(t)})"
         for seq, leaf, leaf_hash, t in entries)]
@@ -158,10 +185,16 @@ def write_commit(pg: Any, entries: Sequence[tuple[int, bytes, bytes, int | None]
         parts.append("DELETE FROM custody_pending WHERE id IN ("
                      + ", ".join(str(int(t)) for t in tickets) + ")")
     size, frontier, last = head
-    ctes = ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts))
     last_sql = "NULL" if last is None else _hex(last)
-    sql = (f"WITH {ctes} UPDATE custody_head SET size = {int(size)}, "
-           f"frontier = {_hex(frontier)}, last_leaf_hash = {last_sql} WHERE id = 1; COMMIT")
+    update = (f"UPDATE custody_head SET size = {int(size)}, frontier = {_hex(frontier)}, "
+              f"last_leaf_hash = {last_sql} WHERE id = 1")
+    if expect_size is None:
+        ctes = ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts))
+        sql = f"WITH {ctes} {update}; COMMIT"
+    else:
+        parts.append(f"{update} AND size = {int(expect_size)} RETURNING 1")
+        ctes = ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts))
+        sql = f"BEGIN; WITH {ctes} SELECT 1 / (SELECT count(*)::int FROM w{len(parts) - 1}); COMMIT"
     if unlock:
         run(pg, f"{sql}; {UNLOCK}")
     else:

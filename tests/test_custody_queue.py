@@ -12,7 +12,8 @@ from sqlalchemy import Engine, text
 from custody.events import EventDraft, decode_event, prepare_event
 from custody.log import CustodyLog
 from custody.note import Ed25519Signer
-from custody.queue import APPLICATION_NAME, AppendQueue
+from custody.queue import APPLICATION_NAME, GROUP_LIMIT, AppendQueue
+from custody.queue_wire import Lead, enqueue
 from custody.verify import verify_database
 from domain.errors import IntegrityError
 from storage.db import make_engine, migrate, write_transaction
@@ -141,3 +142,24 @@ def test_a_connection_the_server_dropped_is_replaced(pg_engine: Engine,
     assert killed == 1
     assert log.append([_draft(1)]).entries[0].seq == 1
     assert verify_database(pg_engine, signer.verifier(), ORIGIN).ok
+
+
+def test_a_direct_append_between_the_sequencers_read_and_write_is_not_overwritten(
+        pg_engine: Engine, signer: Ed25519Signer) -> None:
+    """The sequencer reads the head without its row lock; its write must notice a move."""
+    log = CustodyLog(pg_engine, signer, ORIGIN)
+    log.append([_draft(0)])
+    queue = AppendQueue(log)
+    own = [prepare_event(_draft(2, "writer:queued"))]
+    with queue._connection() as pg:
+        lead = enqueue(pg, orjson.dumps(own), GROUP_LIMIT)
+        assert isinstance(lead, Lead) and lead.head[0] == 1  # nobody else: we sequence
+        with write_transaction(pg_engine) as conn:  # meanwhile a caller's transaction appends
+            log.append([_draft(1, "writer:joined")], conn)
+        result = queue._sequence_unlocking(pg, None, 0, own=own, lead=lead)
+    assert result is not None and [e.seq for e in result.entries] == [2]
+    actors = [decode_event(leaf)["actor"] for _, leaf in log.entries()]
+    assert actors == ["writer:test", "writer:joined", "writer:queued"]
+    report = verify_database(pg_engine, signer.verifier(), ORIGIN)
+    assert report.ok, report.problems
+    assert log.append([_draft(3)]).entries[0].seq == 3  # and the sequencer lock was handed back

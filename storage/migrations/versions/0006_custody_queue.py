@@ -35,51 +35,73 @@ def upgrade() -> None:
     )
     op.add_column("custody_entries", sa.Column("ticket", sa.BigInteger(), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(LEAD_ROWS_FUNCTION)
         op.execute(ENQUEUE_FUNCTION)
         op.execute(CLAIM_FUNCTION)
 
 
 # The session-level advisory lock held by the writer that sequences the queue
 # (custody/queue.py); a literal, because a migration must not change later.
+# Every function returns rows of one shape, told apart by ``r_kind``:
+#   't' ticket=r_num, floor=r_num2 (queued)   'm' our entry: seq=r_num, leaf hash=r_a
+#   'h' head: size=r_num, frontier=r_a, last leaf hash=r_b
+#   'c' newest checkpoint: size=r_num, root=r_a (and r_note, r_created after 'm' rows)
+#   'p' a queued append: ticket=r_num, drafts=r_a
+LEAD_ROWS_FUNCTION = """
+CREATE FUNCTION custody_lead_rows(p_limit bigint)
+RETURNS TABLE (r_kind "char", r_num bigint, r_num2 bigint, r_a bytea, r_b bytea,
+               r_note text, r_created timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT 'h'::"char", size, NULL::bigint, frontier, last_leaf_hash, NULL::text,
+           NULL::timestamptz FROM custody_head WHERE id = 1
+    UNION ALL (SELECT 'c', size, NULL, root_hash, NULL, NULL, NULL FROM custody_checkpoints
+               ORDER BY id DESC LIMIT 1)
+    UNION ALL (SELECT 'p', id, NULL, draft, NULL, NULL, NULL FROM custody_pending
+               ORDER BY id LIMIT p_limit)
+$$
+"""
+
 ENQUEUE_FUNCTION = """
-CREATE FUNCTION custody_enqueue(p_draft bytea)
-RETURNS TABLE (ticket bigint, floor bigint)
+CREATE FUNCTION custody_enqueue(p_draft bytea, p_limit bigint)
+RETURNS TABLE (r_kind "char", r_num bigint, r_num2 bigint, r_a bytea, r_b bytea,
+               r_note text, r_created timestamptz)
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     IF pg_try_advisory_lock(111559248707585) THEN
-        -- nobody sequences: the caller does, with its drafts in hand
-        RETURN QUERY SELECT NULL::bigint, NULL::bigint;
+        -- nobody sequences: the caller does, with its drafts in hand and what it
+        -- needs to read (it checks the head is unchanged when it writes)
+        RETURN QUERY SELECT * FROM custody_lead_rows(p_limit);
         RETURN;
     END IF;
     -- The queued row need not be on disk when this returns: the sequencer's commit
     -- (synchronous) flushes the WAL past it, and the append is not reported before.
     PERFORM set_config('synchronous_commit', 'off', true);
     RETURN QUERY INSERT INTO custody_pending (draft, enqueued_at) VALUES (p_draft, now())
-        RETURNING id, (SELECT size FROM custody_head WHERE id = 1);
+        RETURNING 't'::"char", id, (SELECT size FROM custody_head WHERE id = 1), NULL::bytea,
+                  NULL::bytea, NULL::text, NULL::timestamptz;
 END
 $$
 """
 
 CLAIM_FUNCTION = """
-CREATE FUNCTION custody_claim(p_ticket bigint, p_floor bigint)
-RETURNS TABLE (leads boolean, seq bigint, leaf_hash bytea, cp_size bigint,
-               cp_root bytea, cp_note text, cp_created timestamptz)
+CREATE FUNCTION custody_claim(p_ticket bigint, p_floor bigint, p_limit bigint)
+RETURNS TABLE (r_kind "char", r_num bigint, r_num2 bigint, r_a bytea, r_b bytea,
+               r_note text, r_created timestamptz)
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     -- waits while another writer sequences; writers that find their entries
     -- done hold the lock only for this function's lookup
     PERFORM pg_advisory_lock(111559248707585);
-    RETURN QUERY SELECT false, e.seq, e.leaf_hash, c.size, c.root_hash, c.note, c.created_at
-        FROM custody_entries e
-        CROSS JOIN (SELECT size, root_hash, note, created_at FROM custody_checkpoints
-                    ORDER BY id DESC LIMIT 1) c
-        WHERE e.seq >= p_floor AND e.ticket = p_ticket ORDER BY e.seq;
+    RETURN QUERY SELECT 'm'::"char", e.seq, NULL::bigint, e.leaf_hash, NULL::bytea,
+                        NULL::text, NULL::timestamptz
+        FROM custody_entries e WHERE e.seq >= p_floor AND e.ticket = p_ticket ORDER BY e.seq;
     IF FOUND THEN
         PERFORM pg_advisory_unlock(111559248707585);
+        RETURN QUERY SELECT 'c'::"char", size, NULL::bigint, root_hash, NULL::bytea, note,
+                            created_at FROM custody_checkpoints ORDER BY id DESC LIMIT 1;
     ELSE
         -- not sequenced yet: the caller sequences, and unlocks when it has committed
-        RETURN QUERY SELECT true, NULL::bigint, NULL::bytea, NULL::bigint, NULL::bytea,
-                            NULL::text, NULL::timestamptz;
+        RETURN QUERY SELECT * FROM custody_lead_rows(p_limit);
     END IF;
 END
 $$
@@ -88,7 +110,8 @@ $$
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION custody_claim(bigint, bigint)")
-        op.execute("DROP FUNCTION custody_enqueue(bytea)")
+        op.execute("DROP FUNCTION custody_claim(bigint, bigint, bigint)")
+        op.execute("DROP FUNCTION custody_enqueue(bytea, bigint)")
+        op.execute("DROP FUNCTION custody_lead_rows(bigint)")
     op.drop_column("custody_entries", "ticket")
     op.drop_table("custody_pending")
