@@ -5,19 +5,21 @@ event per commit, eight writer processes were serialised on that lock and on
 each commit's WAL flush: about 330 appends/s, no faster than one writer
 (bench/custody.py). So a standalone append on PostgreSQL runs in two steps:
 
-1. commit its drafts, already validated, to ``custody_pending`` (these commits
-   run side by side and share PostgreSQL's WAL flushes);
-2. take the head lock. The holder sequences every queued draft, its own and
-   the other writers', in one transaction with one signed checkpoint; a writer
-   that gets the lock after that finds its entries already in the log (by
-   ``custody_entries.ticket``) and only reads them.
+1. ``custody_enqueue()``: if nobody is sequencing, the writer becomes the
+   sequencer (an advisory lock) with its drafts in hand; otherwise it commits
+   its validated drafts to ``custody_pending`` (without waiting for the flush:
+   the append is not acknowledged before the sequencer's synchronous commit);
+2. ``custody_claim()``: wait for the sequencer; if it took our drafts, read our
+   entries (by ``custody_entries.ticket``) and go; otherwise become the
+   sequencer.
 
-Every entry is still committed together with a checkpoint that covers it, and
-the lock order is the same as for a direct append, so the log stays gapless and
-fork-free. A writer that dies between the steps leaves its drafts queued; the
-next append, or ``evidence log checkpoint``, sequences them.
+The sequencer appends every queued append (and its own drafts) in one
+transaction with one signed checkpoint. Every entry is still committed together
+with a checkpoint that covers it, and the head row is locked as for a direct
+append, so the log stays gapless and fork-free. A writer that dies between the
+steps leaves its drafts queued; the next append, or ``evidence log
+checkpoint``, sequences them.
 """
-
 from __future__ import annotations
 
 import os
@@ -287,10 +289,6 @@ class _Group:
                 return tuple(entries[start:start + count])
             start += count
         return ()
-
-
-def _appended(rows: Sequence[Any]) -> tuple[Appended, ...]:
-    return tuple(Appended(int(seq), bytes(h)) for seq, h in rows)
 
 
 def _checkpoint(row: Any) -> StoredCheckpoint:
