@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from custody.log import CustodyLog
 
 APPLICATION_NAME = "evidence custody queue"  # how its connections show in pg_stat_activity
+POOL_SIZE = 4  # queue connections kept open while idle, per process
 IDLE_CHECK_S = 2.0  # a connection idle longer is checked before use
 GROUP_LIMIT = 500  # queued appends sequenced in one transaction
 _DRAFT_FIELDS = frozenset({"type", "actor", "subject", "time", "details"})
@@ -75,7 +76,8 @@ class AppendQueue:
         self._log_ref = weakref.ref(log)
         self._idle_check_s = idle_check_s
         self._connect_args = log.engine.dialect.create_connect_args(log.engine.url)
-        self._local = threading.local()
+        self._idle: list[_Held] = []
+        self._pool_lock = threading.Lock()
 
     def append(self, prepared: Sequence[Mapping[str, JSON]]) -> AppendResult:
         for fields in prepared:
@@ -125,16 +127,15 @@ class AppendQueue:
 
     @contextmanager
     def _connection(self) -> Iterator[Any]:
-        """This thread's own autocommit connection to the log's database.
+        """An autocommit connection to the log's database, from this queue's own pool.
 
         Kept open between appends and outside the engine's pool: a pool checkout
         and its liveness query cost more than the two statements a waiting writer
-        sends. Checked with a query only after it has been idle a while, as pools do.
+        sends. Checked with a query only after it has been idle a while, as pools
+        do. At most POOL_SIZE stay open while idle; more are opened when that many
+        appends run at once, and closed after.
         """
-        held: _Held | None = getattr(self._local, "held", None)
-        if held is None or held.pid != os.getpid() or held.connection.closed:
-            held = _Held(self._connect(), os.getpid())
-            self._local.held = held
+        held = self._checkout()
         pg = held.connection
         if time.monotonic() - held.used >= self._idle_check_s:
             try:
@@ -142,14 +143,34 @@ class AppendQueue:
             except psycopg.OperationalError:
                 pg.close()
                 held.connection = pg = self._connect()
+        broken = False
         try:
             yield pg
         except BaseException:
-            if not pg.closed and pg.info.transaction_status != TransactionStatus.IDLE:
+            if pg.closed or pg.info.transaction_status == TransactionStatus.UNKNOWN:
+                broken = True
+            elif pg.info.transaction_status != TransactionStatus.IDLE:
                 pg.execute("ROLLBACK")  # a statement failed mid-transaction
             raise
         finally:
             held.used = time.monotonic()
+            self._checkin(held, broken)
+
+    def _checkout(self) -> _Held:
+        with self._pool_lock:
+            while self._idle:
+                held = self._idle.pop()
+                if held.pid == os.getpid() and not held.connection.closed:
+                    return held
+        return _Held(self._connect(), os.getpid())
+
+    def _checkin(self, held: _Held, broken: bool) -> None:
+        if not broken and held.pid == os.getpid() and not held.connection.closed:
+            with self._pool_lock:
+                if len(self._idle) < POOL_SIZE:
+                    self._idle.append(held)
+                    return
+        held.close()
 
     def _connect(self) -> Any:
         params = {**self._connect_args[1], "application_name": APPLICATION_NAME}
@@ -241,17 +262,20 @@ class AppendQueue:
 
 
 class _Held:
-    """A thread's queue connection, the process that opened it and when it was last used."""
+    """A queue connection, the process that opened it and when it was last used."""
 
     def __init__(self, connection: Any, pid: int) -> None:
         self.connection = connection
         self.pid = pid  # a forked child must not use its parent's connection
         self.used = time.monotonic()
 
-    def __del__(self) -> None:
+    def close(self) -> None:
         # Closing in a forked child would end the parent's session on the shared socket.
         if self.pid == os.getpid() and not self.connection.closed:
             self.connection.close()
+
+    def __del__(self) -> None:
+        self.close()
 
 
 class _Group:

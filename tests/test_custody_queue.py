@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from custody.events import EventDraft, decode_event, prepare_event
 from custody.log import CustodyLog
 from custody.note import Ed25519Signer
-from custody.queue import APPLICATION_NAME, GROUP_LIMIT, AppendQueue
+from custody.queue import APPLICATION_NAME, GROUP_LIMIT, POOL_SIZE, AppendQueue
 from custody.queue_wire import Lead, enqueue
 from custody.verify import verify_database
 from domain.errors import IntegrityError
@@ -163,3 +163,26 @@ def test_a_direct_append_between_the_sequencers_read_and_write_is_not_overwritte
     report = verify_database(pg_engine, signer.verifier(), ORIGIN)
     assert report.ok, report.problems
     assert log.append([_draft(3)]).entries[0].seq == 3  # and the sequencer lock was handed back
+
+
+def test_many_threads_leave_at_most_a_small_pool_of_queue_connections_open(
+        pg_engine: Engine, signer: Ed25519Signer) -> None:
+    log = CustodyLog(pg_engine, signer, ORIGIN)
+    start = threading.Barrier(12)
+
+    def writer(target: CustodyLog, worker: int) -> None:
+        start.wait()
+        for n in range(5):
+            target.append([_draft(n, f"writer:{worker}")])
+
+    threads = [threading.Thread(target=writer, args=(log, w)) for w in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert log.size() == 60
+    assert isinstance(log._queue, AppendQueue)
+    kept = [held.connection for held in log._queue._idle]
+    assert 1 <= len(kept) <= POOL_SIZE and not any(c.closed for c in kept)  # the rest closed
+    del log  # dropping the log closes the ones it kept
+    assert all(c.closed for c in kept)
