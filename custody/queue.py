@@ -65,9 +65,8 @@ class AppendQueue:
 
     One writer at a time sequences, holding an advisory lock; the others wait
     for that lock inside ``custody_claim()`` and, if their entries are done,
-    release it within the same statement. Statements are
-    pipelined (psycopg pipeline mode, autocommit with explicit BEGIN/COMMIT), so
-    each step is one round trip.
+    release it within the same statement. Each step is one round trip
+    (custody/queue_wire.py).
     """
 
     def __init__(self, log: CustodyLog, idle_check_s: float = IDLE_CHECK_S) -> None:
@@ -98,14 +97,12 @@ class AppendQueue:
                 if done is not None:
                     return done
 
-    def drain(self) -> int:
-        """Sequence every queued append (those of writers that died); returns how many
-        entries that added. Refuses if rows that are not queued appends remain."""
+    def drain(self) -> None:
+        """Sequence every queued append (those of writers that died). Refuses if rows
+        that are not queued appends remain."""
         with self._connection() as pg:
             pg.execute("SELECT pg_advisory_lock(%s)", (SEQUENCER_LOCK,))
-            before = int(pg.execute("SELECT size FROM custody_head WHERE id = 1").fetchone()[0])
-            last = self._sequence_unlocking(pg, None, 0, until_empty=True)
-            return 0 if last is None else last.checkpoint.size - before
+            self._sequence_unlocking(pg, None, 0, until_empty=True)
 
     def _sequence_unlocking(self, pg: Any, ticket: int | None, floor: int,
                             own: Sequence[Mapping[str, JSON]] = (), until_empty: bool = False,
@@ -188,9 +185,8 @@ class AppendQueue:
         ``until_empty`` as many as it takes to empty the queue. ``lead`` is what
         ``enqueue``/``claim`` read for the first group without the head row lock;
         if a direct append moved the head since, that group is redone under the
-        lock. Returns this writer's entries (for ``own`` or ``ticket``), None when
-        a later group will take them, or, with neither, what the last group
-        appended (None if the queue was empty).
+        lock. Returns this writer's entries (for ``own`` or ``ticket``), or None
+        when a later group will take them (or there were none).
         """
         result: AppendResult | None = None
         made = 0
@@ -235,8 +231,8 @@ class AppendQueue:
             made += 1
             lead = None
             entries = group.entries_of(ticket, write.appended)
-            if entries or (ticket is None and not own):
-                result = AppendResult(entries or write.appended, write.checkpoint)
+            if entries:
+                result = AppendResult(entries, write.checkpoint)
         if until_empty or made == 0:
             run(pg, UNLOCK)
         return result

@@ -2,10 +2,10 @@
 
 psycopg's cursor layer (query conversion, array adaptation, result loading)
 cost more client CPU than the statements themselves on this path, so these go
-through ``psycopg.pq``: a waiting writer's two statements with binary parameters
-and results, and the sequencer's two round trips as simple-protocol text in
-which only integers, hex strings and ISO timestamps made here are interpolated,
-never caller text (the checkpoint note travels hex-encoded).
+through ``psycopg.pq``: prepared statements with binary parameters and results,
+and the sequencer's write as simple-protocol text (with its BEGIN/COMMIT and the
+unlock, one round trip) in which only integers, hex strings and ISO timestamps
+made here are interpolated, never caller text (the note travels hex-encoded).
 """
 
 # ruff: noqa: S608 -- SQL text here interpolates only int(), bytes.hex() and isoformat() output
@@ -46,12 +46,17 @@ def run_command(pg: Any, sql: str) -> None:
     _checked(pg.pgconn.exec_(sql.encode()), ExecStatus.COMMAND_OK)
 
 
+# After the head row lock: the sequencer's reads and our entries, as of then.
+_LEAD = (b"SELECT * FROM custody_lead_rows($1) UNION ALL "
+         b"SELECT 'm', seq, NULL, leaf_hash, NULL, NULL, NULL FROM custody_entries "
+         b"WHERE seq >= $2 AND ticket = $3")
 _STATEMENTS = {b"custody_enqueue": (_ENQUEUE, [_BYTEA, _INT8]),
-               b"custody_claim": (_CLAIM, [_INT8, _INT8, _INT8])}
+               b"custody_claim": (_CLAIM, [_INT8, _INT8, _INT8]),
+               b"custody_lead": (_LEAD, [_INT8, _INT8, _INT8])}
 
 
 def prepare(pg: Any) -> None:
-    """Prepare a new connection's two waiting-writer statements (parsed and planned once)."""
+    """Prepare a new connection's statements (parsed and planned once)."""
     for name, (sql, types) in _STATEMENTS.items():
         _checked(pg.pgconn.prepare(name, sql, types), ExecStatus.COMMAND_OK)
 
@@ -118,45 +123,23 @@ def _lead_rows(result: Any) -> Lead:
             lead.head = (number, blob, value(row, 4))
         elif kind == b"c":
             lead.latest = (number, blob)
-        else:
-            lead.pending.append((number, blob))
-    return lead
-
-
-def begin_and_lead(pg: Any, ticket: int | None, floor: int, limit: int) -> Lead:
-    """Begin a transaction, lock the head row (which also excludes direct appends)
-    and read the newest checkpoint, our entries and the oldest queued appends."""
-    sql = (
-        "BEGIN; "
-        "WITH h AS (SELECT size, frontier, last_leaf_hash FROM custody_head WHERE id = 1 "
-        "FOR UPDATE) "
-        "SELECT 'h', size, frontier, last_leaf_hash FROM h "
-        "UNION ALL (SELECT 'c', size, root_hash, NULL FROM custody_checkpoints "
-        "ORDER BY id DESC LIMIT 1) "
-        "UNION ALL SELECT 'm', seq, leaf_hash, NULL FROM custody_entries "
-        f"WHERE seq >= {int(floor)} AND ticket = {-1 if ticket is None else int(ticket)} "
-        f"UNION ALL (SELECT 'p', id, draft, NULL FROM custody_pending ORDER BY id LIMIT {int(limit)}) "
-        "ORDER BY 1, 2")
-    result = run(pg, sql)
-    lead = Lead((0, b"", None), None, [], [], locked=True)
-    value = result.get_value
-    for row in range(result.ntuples):
-        kind, number, blob = value(row, 0), int(value(row, 1)), _bytea(value(row, 2))
-        if kind == b"h":
-            last = value(row, 3)
-            lead.head = (number, blob, None if last is None else _bytea(last))
-        elif kind == b"c":
-            lead.latest = (number, blob)
         elif kind == b"m":
             lead.mine.append(Appended(number, blob))
         else:
             lead.pending.append((number, blob))
+    lead.pending.sort()  # in ticket order, whatever order UNION ALL returned them in
+    lead.mine.sort(key=lambda entry: entry.seq)
     return lead
 
 
-def _bytea(text: bytes) -> bytes:
-    """A bytea in text output (hex format: ``\\x0a0b``)."""
-    return bytes.fromhex(text[2:].decode())
+def begin_and_lead(pg: Any, ticket: int | None, floor: int, limit: int) -> Lead:
+    """Begin a transaction, lock the head row (which also excludes direct appends),
+    then read what the sequencer reads, and our entries if a sequencer took them."""
+    run(pg, "BEGIN; SELECT 1 FROM custody_head WHERE id = 1 FOR UPDATE")
+    mine = -1 if ticket is None else ticket
+    lead = _lead_rows(_prepared(pg, b"custody_lead", [_int8(limit), _int8(floor), _int8(mine)]))
+    lead.locked = True
+    return lead
 
 
 def write_commit(pg: Any, entries: Sequence[tuple[int, bytes, bytes, int | None]],

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 
 import orjson
+import psycopg
 import pytest
 from sqlalchemy import Engine, text
 
@@ -13,7 +14,7 @@ from custody.events import EventDraft, decode_event, prepare_event
 from custody.log import CustodyLog
 from custody.note import Ed25519Signer
 from custody.queue import APPLICATION_NAME, GROUP_LIMIT, POOL_SIZE, AppendQueue
-from custody.queue_wire import Lead, enqueue
+from custody.queue_wire import SEQUENCER_LOCK, Lead, enqueue
 from custody.verify import verify_database
 from domain.errors import IntegrityError
 from storage.db import make_engine, migrate, write_transaction
@@ -98,11 +99,29 @@ def test_an_edited_queue_row_is_refused_not_sequenced(pg_engine: Engine,
 
 
 def test_events_over_the_size_limit_are_refused_before_they_are_queued(
-        pg_engine: Engine, signer: Ed25519Signer) -> None:
+        pg_engine: Engine, signer: Ed25519Signer, pg_database_url: str) -> None:
     log = CustodyLog(pg_engine, signer, ORIGIN)
-    with pytest.raises(Exception, match="over the 65535 limit"):
-        log.append([EventDraft("evidence:test:big", "writer:test", details={"x": "y" * 70_000})])
-    assert _pending(pg_engine) == 0 and log.size() == 0
+    too_big = EventDraft("evidence:test:big", "writer:test", details={"x": "y" * 70_000})
+    outcome: list[BaseException] = []
+
+    def append() -> None:
+        try:
+            log.append([too_big])
+        except Exception as exc:
+            outcome.append(exc)
+
+    # Another session is sequencing, so the draft would be queued if it passed the check.
+    with psycopg.connect(pg_database_url.replace("+psycopg", ""), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (SEQUENCER_LOCK,))
+        writer = threading.Thread(target=append)
+        writer.start()
+        writer.join(30)  # a queued draft would wait here for the lock instead
+        finished = not writer.is_alive()
+        queued = _pending(pg_engine)
+    writer.join(30)
+    assert finished and queued == 0
+    assert len(outcome) == 1 and "over the 65535 limit" in str(outcome[0])
+    assert log.size() == 0
 
 
 def test_queued_and_transaction_joined_appends_interleave_into_one_log(
