@@ -3,21 +3,22 @@
 An append holds the log's head row from its first write to its commit. With one
 event per commit, eight writer processes were serialised on that lock and on
 each commit's WAL flush: about 330 appends/s, no faster than one writer
-(bench/custody.py). So a standalone append on PostgreSQL runs in two steps:
+(bench/custody.py). So a standalone append on PostgreSQL is one call of the
+procedure ``custody_append()`` (migration 0007), in two steps:
 
-1. ``custody_enqueue()``: if nobody is sequencing, the writer becomes the
-   sequencer (an advisory lock) with its drafts in hand; otherwise it commits
-   its validated drafts to ``custody_pending`` (without waiting for the flush:
-   the append is not acknowledged before the sequencer's synchronous commit);
-2. ``custody_claim()``: wait for the sequencer; if it took our drafts, read our
-   entries (by ``custody_entries.ticket``) and go; otherwise become the
+1. if nobody is sequencing, the writer becomes the sequencer (an advisory
+   lock) with its drafts in hand; otherwise it commits its validated drafts to
+   ``custody_pending`` (without waiting for the flush: the append is not
+   acknowledged before the sequencer's synchronous commit);
+2. it waits for the sequencer; if that took our drafts, it reads our entries
+   (by ``custody_entries.ticket``) and goes; otherwise it becomes the
    sequencer.
 
 The sequencer appends every queued append (and its own drafts) in one
 transaction with one signed checkpoint. Every entry is still committed together
 with a checkpoint that covers it, and the head row is locked as for a direct
-append, so the log stays gapless and fork-free. A writer that dies between the
-steps leaves its drafts queued; the next append, or ``evidence log
+append, so the log stays gapless and fork-free. A writer that dies after the
+first step leaves its drafts queued; the next append, or ``evidence log
 checkpoint``, sequences them.
 """
 from __future__ import annotations
@@ -41,10 +42,10 @@ from custody.queue_wire import (
     Lead,
     begin_and_lead,
     claim,
-    enqueue,
     prepare,
     run,
     run_command,
+    submit,
     write_commit,
 )
 from custody.results import Appended, AppendResult, StoredCheckpoint
@@ -61,12 +62,12 @@ _DRAFT_FIELDS = frozenset({"type", "actor", "subject", "time", "details"})
 
 
 class AppendQueue:
-    """The two-step append of custody/queue.py for one ``CustodyLog`` on PostgreSQL.
+    """The grouped append of custody/queue.py for one ``CustodyLog`` on PostgreSQL.
 
     One writer at a time sequences, holding an advisory lock; the others wait
-    for that lock inside ``custody_claim()`` and, if their entries are done,
-    release it within the same statement. Each step is one round trip
-    (custody/queue_wire.py).
+    for that lock inside ``custody_append()`` and, if their entries are done,
+    release it within the same call. A waiting writer's append is one round
+    trip, the sequencer's write one more (custody/queue_wire.py).
     """
 
     def __init__(self, log: CustodyLog, idle_check_s: float = IDLE_CHECK_S) -> None:
@@ -82,20 +83,25 @@ class AppendQueue:
         for fields in prepared:
             check_fits(fields)  # a queued draft must never fail when it is sequenced
         with self._connection() as pg:
-            queued = enqueue(pg, orjson.dumps(list(prepared)), GROUP_LIMIT)
-            if isinstance(queued, Lead):  # nobody was sequencing: we do, drafts in hand
-                done = self._sequence_unlocking(pg, None, 0, own=prepared, lead=queued)
+            outcome = submit(pg, orjson.dumps(list(prepared)), GROUP_LIMIT)
+            if isinstance(outcome, AppendResult):  # the sequencer we waited for took them
+                return outcome
+            queued = outcome.queued
+            if queued is None:  # nobody was sequencing: we do, drafts in hand
+                done = self._sequence_unlocking(pg, None, 0, own=prepared, lead=outcome)
                 if done is None:
                     raise IntegrityError("the sequencer lost its own events",
                                          hint="run `evidence verify`")
                 return done
+            lead: Lead | AppendResult = outcome
             while True:
-                claimed = claim(pg, queued.ticket, queued.floor, GROUP_LIMIT)
-                if isinstance(claimed, AppendResult):  # the sequencer we waited for took them
-                    return claimed
-                done = self._sequence_unlocking(pg, queued.ticket, queued.floor, lead=claimed)
+                if isinstance(lead, AppendResult):
+                    return lead
+                done = self._sequence_unlocking(pg, queued.ticket, queued.floor, lead=lead)
                 if done is not None:
                     return done
+                # a queue longer than one group: ours is in a later one
+                lead = claim(pg, queued.ticket, queued.floor, GROUP_LIMIT)
 
     def drain(self) -> None:
         """Sequence every queued append (those of writers that died). Refuses if rows
@@ -183,7 +189,7 @@ class AppendQueue:
         A group is one transaction with one checkpoint: the oldest queued appends
         and ``own``, drafts this writer did not queue. One group, or with
         ``until_empty`` as many as it takes to empty the queue. ``lead`` is what
-        ``enqueue``/``claim`` read for the first group without the head row lock;
+        ``submit``/``claim`` read for the first group without the head row lock;
         if a direct append moved the head since, that group is redone under the
         lock. Returns this writer's entries (for ``own`` or ``ticket``), or None
         when a later group will take them (or there were none).
@@ -222,11 +228,10 @@ class AppendQueue:
                 write_commit(pg, write.entry_rows, write.node_rows, write.checkpoint,
                              group.tickets, write.head_row, unlock=not until_empty,
                              expect_size=None if lead.locked else lead.head[0])
-            except (psycopg.errors.DivisionByZero, psycopg.errors.UniqueViolation):
+            except psycopg.errors.SerializationFailure:
                 if lead.locked:
                     raise
-                run_command(pg, "ROLLBACK")  # a direct append moved the head: redo, locked
-                lead = None
+                lead = None  # a direct append moved the head: nothing was written; redo, locked
                 continue
             made += 1
             lead = None

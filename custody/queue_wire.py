@@ -2,17 +2,15 @@
 
 psycopg's cursor layer (query conversion, array adaptation, result loading)
 cost more client CPU than the statements themselves on this path, so these go
-through ``psycopg.pq``: prepared statements with binary parameters and results,
-and the sequencer's write as simple-protocol text (with its BEGIN/COMMIT and the
-unlock, one round trip) in which only integers, hex strings and ISO timestamps
-made here are interpolated, never caller text (the note travels hex-encoded).
+through ``psycopg.pq``: statements prepared once per connection, with binary
+parameters (arrays built here) and binary results. The procedures and
+functions they call are those of migrations 0006 and 0007.
 """
-
-# ruff: noqa: S608 -- SQL text here interpolates only int(), bytes.hex() and isoformat() output
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import struct
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,13 +19,17 @@ import psycopg
 from psycopg.pq import ExecStatus
 
 from custody.results import Appended, AppendResult, StoredCheckpoint
+from domain.errors import IntegrityError
 
-SEQUENCER_LOCK = 0x6576_6964_0001  # the advisory lock of custody_claim() (migration 0006)
+SEQUENCER_LOCK = 0x6576_6964_0001  # the advisory lock of custody_append() and custody_claim()
 UNLOCK = f"SELECT pg_advisory_unlock({SEQUENCER_LOCK})"
 
-_ENQUEUE = b"SELECT * FROM custody_enqueue($1, $2)"
+_APPEND = (b"CALL custody_append($1, $2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+           b"NULL, NULL)")
 _CLAIM = b"SELECT * FROM custody_claim($1, $2, $3)"
-_BYTEA, _INT8 = 17, 20  # type OIDs
+_BOOL, _BYTEA, _INT8, _TEXT, _TIMESTAMPTZ = 16, 17, 20, 25, 1184  # type OIDs
+_INT8_ARRAY, _BYTEA_ARRAY = 1016, 1001
+_WRITE = b"CALL custody_write(" + b", ".join(b"$%d" % n for n in range(1, 18)) + b")"
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -50,9 +52,14 @@ def run_command(pg: Any, sql: str) -> None:
 _LEAD = (b"SELECT * FROM custody_lead_rows($1) UNION ALL "
          b"SELECT 'm', seq, NULL, leaf_hash, NULL, NULL, NULL FROM custody_entries "
          b"WHERE seq >= $2 AND ticket = $3")
-_STATEMENTS = {b"custody_enqueue": (_ENQUEUE, [_BYTEA, _INT8]),
+_STATEMENTS = {b"custody_append": (_APPEND, [_BYTEA, _INT8]),
                b"custody_claim": (_CLAIM, [_INT8, _INT8, _INT8]),
-               b"custody_lead": (_LEAD, [_INT8, _INT8, _INT8])}
+               b"custody_lead": (_LEAD, [_INT8, _INT8, _INT8]),
+               b"custody_write": (_WRITE, [
+                   _INT8_ARRAY, _BYTEA_ARRAY, _BYTEA_ARRAY, _INT8_ARRAY,
+                   _INT8_ARRAY, _INT8_ARRAY, _BYTEA_ARRAY,
+                   _INT8, _BYTEA, _TEXT, _TIMESTAMPTZ,
+                   _INT8_ARRAY, _INT8, _BYTEA, _BYTEA, _INT8, _BOOL])}
 
 
 def prepare(pg: Any) -> None:
@@ -73,6 +80,12 @@ def _from_int8(value: bytes) -> int:
     return int.from_bytes(value, "big", signed=True)
 
 
+@dataclass(frozen=True)
+class Queued:
+    ticket: int
+    floor: int  # a size the append's entries will be at or past
+
+
 @dataclass
 class Lead:
     """What the sequencer needs to read. ``locked``: read under the head row lock;
@@ -83,21 +96,28 @@ class Lead:
     mine: list[Appended]  # our entries, if a sequencer before us took them
     pending: list[tuple[int, bytes]]  # the oldest queued appends: ticket, drafts
     locked: bool
+    queued: Queued | None = None  # our append's place in the queue, if it was queued
 
 
-@dataclass(frozen=True)
-class Queued:
-    ticket: int
-    floor: int  # a size the append's entries will be at or past
-
-
-def enqueue(pg: Any, body: bytes, limit: int) -> Queued | Lead:
-    """Queue an append's drafts, or, when nobody was sequencing, hold SEQUENCER_LOCK and
-    get what the sequencer reads (its drafts are then not queued)."""
-    result = _prepared(pg, b"custody_enqueue", [body, _int8(limit)])
-    if result.get_value(0, 0) == b"t":
-        return Queued(_from_int8(result.get_value(0, 1)), _from_int8(result.get_value(0, 2)))
-    return _lead_rows(result)
+def submit(pg: Any, body: bytes, limit: int) -> AppendResult | Lead:
+    """Queue an append's drafts and wait for the sequencer (``custody_append``, one
+    round trip): our entries if it took them; otherwise we hold SEQUENCER_LOCK, with
+    what the sequencer reads and, in ``Lead.queued``, our place in the queue if the
+    drafts were queued (if not, nobody was sequencing and they are only in our hands).
+    """
+    result = _prepared(pg, b"custody_append", [body, _int8(limit)])
+    ticket, floor, kinds, nums, blobs, others, cp_size, cp_root, note, created = (
+        result.get_value(0, column) for column in range(10))
+    if cp_size is not None:  # the sequencer took our append
+        entries = tuple(Appended(_from_int8(_required(seq)), _required(leaf_hash))
+                        for seq, leaf_hash in zip(_array(nums), _array(blobs), strict=True))
+        when = _PG_EPOCH + timedelta(microseconds=_from_int8(_required(created)))
+        return AppendResult(entries, StoredCheckpoint(
+            _from_int8(cp_size), _required(cp_root), _required(note).decode(), when))
+    lead = _lead(zip(_array(kinds), _array(nums), _array(blobs), _array(others), strict=True))
+    if ticket is not None:
+        lead.queued = Queued(_from_int8(ticket), _from_int8(_required(floor)))
+    return lead
 
 
 def claim(pg: Any, ticket: int, floor: int, limit: int) -> AppendResult | Lead:
@@ -106,7 +126,7 @@ def claim(pg: Any, ticket: int, floor: int, limit: int) -> AppendResult | Lead:
     result = _prepared(pg, b"custody_claim", [_int8(ticket), _int8(floor), _int8(limit)])
     value = result.get_value
     if value(0, 0) != b"m":
-        return _lead_rows(result)
+        return _lead(_rows(result))
     last = result.ntuples - 1  # the 'c' row after the entries
     entries = tuple(Appended(_from_int8(value(row, 1)), value(row, 3)) for row in range(last))
     created = _PG_EPOCH + timedelta(microseconds=_from_int8(value(last, 6)))
@@ -114,13 +134,19 @@ def claim(pg: Any, ticket: int, floor: int, limit: int) -> AppendResult | Lead:
                                                   value(last, 5).decode(), created))
 
 
-def _lead_rows(result: Any) -> Lead:
-    lead = Lead((0, b"", None), None, [], [], locked=False)
+def _rows(result: Any) -> Iterator[tuple[bytes, bytes, bytes, bytes | None]]:
+    """custody_lead_rows()' columns kind, number, blob and second blob, row by row."""
     value = result.get_value
-    for row in range(result.ntuples):
-        kind, number, blob = value(row, 0), _from_int8(value(row, 1)), value(row, 3)
+    return ((value(row, 0), value(row, 1), value(row, 3), value(row, 4))
+            for row in range(result.ntuples))
+
+
+def _lead(rows: Iterable[tuple[bytes | None, bytes | None, bytes | None, bytes | None]]) -> Lead:
+    lead = Lead((0, b"", None), None, [], [], locked=False)
+    for kind, number_or_none, blob_or_none, other in rows:
+        number, blob = _from_int8(_required(number_or_none)), _required(blob_or_none)
         if kind == b"h":
-            lead.head = (number, blob, value(row, 4))
+            lead.head = (number, blob, other)
         elif kind == b"c":
             lead.latest = (number, blob)
         elif kind == b"m":
@@ -137,7 +163,7 @@ def begin_and_lead(pg: Any, ticket: int | None, floor: int, limit: int) -> Lead:
     then read what the sequencer reads, and our entries if a sequencer took them."""
     run(pg, "BEGIN; SELECT 1 FROM custody_head WHERE id = 1 FOR UPDATE")
     mine = -1 if ticket is None else ticket
-    lead = _lead_rows(_prepared(pg, b"custody_lead", [_int8(limit), _int8(floor), _int8(mine)]))
+    lead = _lead(_rows(_prepared(pg, b"custody_lead", [_int8(limit), _int8(floor), _int8(mine)])))
     lead.locked = True
     return lead
 
@@ -146,43 +172,82 @@ def write_commit(pg: Any, entries: Sequence[tuple[int, bytes, bytes, int | None]
                  nodes: Sequence[tuple[int, int, bytes]], checkpoint: StoredCheckpoint,
                  tickets: Sequence[int], head: tuple[int, bytes, bytes | None],
                  unlock: bool, expect_size: int | None) -> None:
-    """Write one group's rows and commit, and with ``unlock`` hand the sequencer lock
-    back: one round trip.
+    """Write one group's rows (``custody_write``) and commit, and with ``unlock`` hand
+    the sequencer lock back.
 
-    With ``expect_size`` (the head was read without its row lock) the transaction
-    begins here and fails unless the head still has that size: a direct append in
-    between raises a division by zero (or a duplicate key) and nothing is written.
+    With ``expect_size`` the head was read without its row lock: the write is its
+    own transaction, one round trip, and fails with SerializationFailure, writing
+    nothing, unless the head still has that size. Without it, the caller's
+    transaction (which locked the head row) is committed here.
     """
-    parts = ["INSERT INTO custody_entries (seq, leaf, leaf_hash, ticket) VALUES " + ", ".join(
-        f"({int(seq)}, {_hex(leaf)}, {_hex(leaf_hash)}, {'NULL' if t is None else int(t)})"
-        for seq, leaf, leaf_hash, t in entries)]
-    if nodes:
-        parts.append("INSERT INTO custody_nodes (level, idx, hash) VALUES " + ", ".join(
-            f"({int(level)}, {int(idx)}, {_hex(node)})" for level, idx, node in nodes))
-    created = checkpoint.created_at.astimezone(UTC).isoformat()
-    parts.append(
-        "INSERT INTO custody_checkpoints (size, root_hash, note, created_at) VALUES "
-        f"({int(checkpoint.size)}, {_hex(checkpoint.root_hash)}, "
-        f"convert_from({_hex(checkpoint.note.encode())}, 'UTF8'), '{created}'::timestamptz)")
-    if tickets:
-        parts.append("DELETE FROM custody_pending WHERE id IN ("
-                     + ", ".join(str(int(t)) for t in tickets) + ")")
     size, frontier, last = head
-    last_sql = "NULL" if last is None else _hex(last)
-    update = (f"UPDATE custody_head SET size = {int(size)}, frontier = {_hex(frontier)}, "
-              f"last_leaf_hash = {last_sql} WHERE id = 1")
-    if expect_size is None:
-        ctes = ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts))
-        sql = f"WITH {ctes} {update}; COMMIT"
-    else:
-        parts.append(f"{update} AND size = {int(expect_size)} RETURNING 1")
-        ctes = ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts))
-        sql = f"BEGIN; WITH {ctes} SELECT 1 / (SELECT count(*)::int FROM w{len(parts) - 1}); COMMIT"
-    if unlock:
-        run(pg, f"{sql}; {UNLOCK}")
-    else:
-        run_command(pg, sql)
+    created = (checkpoint.created_at - _PG_EPOCH) // timedelta(microseconds=1)
+    own_transaction = expect_size is not None
+    if own_transaction and not unlock:
+        raise ValueError("a write in its own transaction always hands the lock back")
+    params = [
+        _array_param(_INT8, [_int8(seq) for seq, _, _, _ in entries]),
+        _array_param(_BYTEA, [leaf for _, leaf, _, _ in entries]),
+        _array_param(_BYTEA, [leaf_hash for _, _, leaf_hash, _ in entries]),
+        _array_param(_INT8, [None if t is None else _int8(t) for _, _, _, t in entries]),
+        _array_param(_INT8, [_int8(level) for level, _, _ in nodes]),
+        _array_param(_INT8, [_int8(idx) for _, idx, _ in nodes]),
+        _array_param(_BYTEA, [node for _, _, node in nodes]),
+        _int8(checkpoint.size), checkpoint.root_hash, checkpoint.note.encode(), _int8(created),
+        _array_param(_INT8, [_int8(t) for t in tickets]),
+        _int8(size), frontier, last,
+        None if expect_size is None else _int8(expect_size),
+        b"\x01" if own_transaction else b"\x00",
+    ]
+    _checked(pg.pgconn.exec_prepared(b"custody_write", params, [1] * len(params), 1),
+             ExecStatus.COMMAND_OK)
+    if not own_transaction:
+        run(pg, f"COMMIT; {UNLOCK}") if unlock else run_command(pg, "COMMIT")
 
 
-def _hex(data: bytes) -> str:
-    return f"decode('{data.hex()}', 'hex')"
+def _array_param(element_type: int, elements: Sequence[bytes | None]) -> bytes:
+    """A one-dimensional array in PostgreSQL's binary format."""
+    if not elements:
+        return struct.pack(">iiI", 0, 0, element_type)
+    parts = [struct.pack(">iiIii", 1, any(e is None for e in elements), element_type,
+                         len(elements), 1)]
+    for element in elements:
+        if element is None:
+            parts.append(b"\xff\xff\xff\xff")
+        else:
+            parts.append(len(element).to_bytes(4, "big"))
+            parts.append(element)
+    return b"".join(parts)
+
+
+def _required(value: bytes | None) -> bytes:
+    if value is None:
+        raise IntegrityError("the custody queue returned NULL where a value belongs",
+                             hint="the queue's functions may have been edited; run "
+                                  "`evidence verify`")
+    return value
+
+
+def _array(data: bytes | None) -> list[bytes | None]:
+    """The elements of a one-dimensional array in PostgreSQL's binary format."""
+    if data is None:
+        return []  # array_agg over no rows
+    dimensions = int.from_bytes(data[0:4], "big")
+    if dimensions == 0:
+        return []
+    if dimensions != 1:
+        raise IntegrityError(f"the custody queue returned a {dimensions}-dimensional array",
+                             hint="the queue's functions may have been edited; run "
+                                  "`evidence verify`")
+    count = int.from_bytes(data[12:16], "big")
+    elements: list[bytes | None] = []
+    position = 20  # after ndim, has-nulls flag, element type, length and lower bound
+    for _ in range(count):
+        length = int.from_bytes(data[position:position + 4], "big", signed=True)
+        position += 4
+        if length < 0:
+            elements.append(None)
+        else:
+            elements.append(data[position:position + length])
+            position += length
+    return elements

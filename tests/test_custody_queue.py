@@ -14,7 +14,7 @@ from custody.events import EventDraft, decode_event, prepare_event
 from custody.log import CustodyLog
 from custody.note import Ed25519Signer
 from custody.queue import APPLICATION_NAME, GROUP_LIMIT, POOL_SIZE, AppendQueue
-from custody.queue_wire import SEQUENCER_LOCK, Lead, enqueue
+from custody.queue_wire import SEQUENCER_LOCK, Lead, submit
 from custody.verify import verify_database
 from domain.errors import IntegrityError
 from storage.db import make_engine, migrate, write_transaction
@@ -171,8 +171,8 @@ def test_a_direct_append_between_the_sequencers_read_and_write_is_not_overwritte
     queue = AppendQueue(log)
     own = [prepare_event(_draft(2, "writer:queued"))]
     with queue._connection() as pg:
-        lead = enqueue(pg, orjson.dumps(own), GROUP_LIMIT)
-        assert isinstance(lead, Lead) and lead.head[0] == 1  # nobody else: we sequence
+        lead = submit(pg, orjson.dumps(own), GROUP_LIMIT)
+        assert isinstance(lead, Lead) and lead.head[0] == 1 and lead.queued is None  # we sequence
         with write_transaction(pg_engine) as conn:  # meanwhile a caller's transaction appends
             log.append([_draft(1, "writer:joined")], conn)
         result = queue._sequence_unlocking(pg, None, 0, own=own, lead=lead)
