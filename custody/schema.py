@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -30,6 +32,9 @@ entries = Table(
     Column("leaf_hash", LargeBinary(32), nullable=False),
     # The custody_pending id a grouped append came from (custody/queue.py); else NULL.
     Column("ticket", BigInteger, nullable=True),
+    # How a queued append's writer finds its entries, on a log of any size.
+    Index("ix_custody_entries_ticket", "ticket", postgresql_where=text("ticket IS NOT NULL"),
+          sqlite_where=text("ticket IS NOT NULL")),
 )
 
 nodes = Table(

@@ -205,3 +205,21 @@ def test_many_threads_leave_at_most_a_small_pool_of_queue_connections_open(
     assert 1 <= len(kept) <= POOL_SIZE and not any(c.closed for c in kept)  # the rest closed
     del log  # dropping the log closes the ones it kept
     assert all(c.closed for c in kept)
+
+
+def test_a_waiting_writers_lookup_stays_an_index_probe_on_a_large_log(pg_engine: Engine) -> None:
+    """custody_append() finds a writer's entries with a generic plan, which cannot see
+    that ``seq >= floor`` is short; without the ticket index it walked the primary key
+    to the end of the table, or could scan the whole log."""
+    with pg_engine.begin() as conn:
+        conn.execute(text("INSERT INTO custody_entries (seq, leaf, leaf_hash, ticket) "
+                          "SELECT g, '\\x00', sha256(int8send(g)), g FROM generate_series(0, 49999) g"))
+        conn.execute(text("ANALYZE custody_entries"))
+        conn.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        conn.execute(text("PREPARE taken(bigint, bigint) AS SELECT * FROM custody_taken($1, $2)"))
+        plan = "\n".join(conn.execute(text("EXPLAIN EXECUTE taken(40000, 0)")).scalars())
+        conn.execute(text("DEALLOCATE taken"))
+        probed = conn.execute(text("SELECT seqs FROM custody_taken(40000, 0)")).scalar_one()
+    assert "ix_custody_entries_ticket" in plan, plan
+    assert "Seq Scan on custody_entries" not in plan, plan
+    assert probed == [40000]

@@ -13,8 +13,16 @@ The sequencer's write was one SQL text of five statements, parsed and planned
 anew for every group: about 1.1 ms of the 2.6 ms between groups with eight
 writers (bench/custody.py). custody_write() takes the rows as array parameters
 of a prepared CALL, so its statements are planned once per connection.
+
+A waiting writer finds its entries by ticket (and seq >= the size when it
+queued, since tickets restart if the unlogged queue's sequence does). Those
+statements run with generic plans, which cannot tell that the seq range is
+short: they scanned the primary key from the parameter to the end of the table,
+or could choose a sequential scan on a large log. A partial index on the ticket
+makes the lookup an index probe whatever the log's size.
 """
 
+import sqlalchemy as sa
 from alembic import context, op
 
 revision = "0007"
@@ -30,6 +38,22 @@ down_revision = "0006"
 #   otherwise          the caller holds the sequencer lock; r_kind, r_num, r_a,
 #                      r_b are what the sequencer reads
 # The lock key is a literal, as in 0006: a migration must not change later.
+# A queued append's entries (seq, leaf hash) if a sequencer took it, with the
+# newest checkpoint; all NULL if not. One SELECT, so the planner inlines it.
+TAKEN_FUNCTION = """
+CREATE FUNCTION custody_taken(p_ticket bigint, p_floor bigint)
+RETURNS TABLE (seqs bigint[], leaf_hashes bytea[], cp_size bigint, cp_root bytea,
+               cp_note text, cp_created timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT e.seqs, e.leaf_hashes, c.size, c.root_hash, c.note, c.created_at
+    FROM (SELECT array_agg(seq ORDER BY seq) AS seqs,
+                 array_agg(leaf_hash ORDER BY seq) AS leaf_hashes
+          FROM custody_entries WHERE ticket = p_ticket AND seq >= p_floor) e
+    LEFT JOIN LATERAL (SELECT size, root_hash, note, created_at FROM custody_checkpoints
+                       ORDER BY id DESC LIMIT 1) c ON e.seqs IS NOT NULL
+$$
+"""
+
 APPEND_PROCEDURE = """
 CREATE PROCEDURE custody_append(
     p_draft bytea, p_limit bigint,
@@ -48,16 +72,14 @@ BEGIN
         INSERT INTO custody_pending (draft, enqueued_at) VALUES (p_draft, now())
             RETURNING id, (SELECT size FROM custody_head WHERE id = 1) INTO r_ticket, r_floor;
         COMMIT;
-        -- wait for the sequencer; writers whose entries are done hold the lock
-        -- only for this lookup
+        -- Wait for the sequencer; writers whose entries are done hold the lock
+        -- only for this lookup. (Waiting in share mode, to be woken all at once,
+        -- cost more server CPU per append in bench/custody.py, not less.)
         PERFORM pg_advisory_lock(111559248707585);
-        SELECT array_agg(e.seq ORDER BY e.seq), array_agg(e.leaf_hash ORDER BY e.seq)
-            INTO r_num, r_a
-            FROM custody_entries e WHERE e.seq >= r_floor AND e.ticket = r_ticket;
+        SELECT * INTO r_num, r_a, r_cp_size, r_cp_root, r_note, r_created
+            FROM custody_taken(r_ticket, r_floor);
         IF r_num IS NOT NULL THEN
             PERFORM pg_advisory_unlock(111559248707585);
-            SELECT size, root_hash, note, created_at INTO r_cp_size, r_cp_root, r_note, r_created
-                FROM custody_checkpoints ORDER BY id DESC LIMIT 1;
             RETURN;
         END IF;
     END IF;
@@ -105,19 +127,29 @@ $$
 """
 
 
+TICKET_INDEX = "ix_custody_entries_ticket"
+
+
 def upgrade() -> None:
+    # SQLite has no queue and every ticket NULL, but the same schema everywhere.
+    op.create_index(TICKET_INDEX, "custody_entries", ["ticket"],
+                    postgresql_where=sa.text("ticket IS NOT NULL"),
+                    sqlite_where=sa.text("ticket IS NOT NULL"))
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(TAKEN_FUNCTION)
         op.execute(APPEND_PROCEDURE)
         op.execute(WRITE_PROCEDURE)
         op.execute("DROP FUNCTION custody_enqueue(bytea, bigint)")
 
 
 def downgrade() -> None:
+    op.drop_index(TICKET_INDEX, table_name="custody_entries")
     if op.get_bind().dialect.name == "postgresql":
         # The text of custody_enqueue() as 0006 created it, not a copy of it.
         op.execute(context.script.get_revision("0006").module.ENQUEUE_FUNCTION)
         op.execute("DROP PROCEDURE custody_append(bytea, bigint, bigint, bigint, \"char\"[], "
                    "bigint[], bytea[], bytea[], bigint, bytea, text, timestamptz)")
+        op.execute("DROP FUNCTION custody_taken(bigint, bigint)")
         op.execute("DROP PROCEDURE custody_write(bigint[], bytea[], bytea[], bigint[], bigint[], "
                    "bigint[], bytea[], bigint, bytea, text, timestamptz, bigint[], bigint, "
                    "bytea, bytea, bigint, boolean)")
