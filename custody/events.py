@@ -89,7 +89,13 @@ def normalise(value: Any, path: str = "$") -> JSON:
         for key, item in value.items():
             if type(key) is not str or not key.isascii():
                 raise EventError(f"{path}: object key {key!r} must be an ASCII string")
-            out[key] = normalise(item, f"{path}.{key}")
+            item_kind = type(item)
+            # ASCII text and safe integers, most of any event, need no call of their own
+            if (item_kind is str and item.isascii()) or (
+                    item_kind is int and -MAX_SAFE_INT <= item <= MAX_SAFE_INT):
+                out[key] = item
+            else:
+                out[key] = normalise(item, f"{path}.{key}")
         return out
     if value is None or isinstance(value, bool):
         return value  # type: ignore[no-any-return,unused-ignore]

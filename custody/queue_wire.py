@@ -105,9 +105,10 @@ def submit(pg: Any, body: bytes, limit: int) -> AppendResult | Lead:
     what the sequencer reads and, in ``Lead.queued``, our place in the queue if the
     drafts were queued (if not, nobody was sequencing and they are only in our hands).
     """
-    result = _prepared(pg, b"custody_append", [body, _int8(limit)])
+    value = _prepared(pg, b"custody_append", [body, _int8(limit)]).get_value
     ticket, floor, kinds, nums, blobs, others, cp_size, cp_root, note, created = (
-        result.get_value(0, column) for column in range(10))
+        value(0, 0), value(0, 1), value(0, 2), value(0, 3), value(0, 4), value(0, 5),
+        value(0, 6), value(0, 7), value(0, 8), value(0, 9))
     if cp_size is not None:  # the sequencer took our append
         entries = tuple(Appended(_from_int8(_required(seq)), _required(leaf_hash))
                         for seq, leaf_hash in zip(_array(nums), _array(blobs), strict=True))
