@@ -29,6 +29,7 @@ _APPEND = (b"CALL custody_append($1, $2, NULL, NULL, NULL, NULL, NULL, NULL, NUL
 _CLAIM = b"SELECT * FROM custody_claim($1, $2, $3)"
 _BOOL, _BYTEA, _INT8, _TEXT, _TIMESTAMPTZ = 16, 17, 20, 25, 1184  # type OIDs
 _INT8_ARRAY, _BYTEA_ARRAY = 1016, 1001
+_NULL_LENGTH = b"\xff\xff\xff\xff"  # an array element's length -1: NULL
 _WRITE = b"CALL custody_write(" + b", ".join(b"$%d" % n for n in range(1, 18)) + b")"
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -187,15 +188,15 @@ def write_commit(pg: Any, entries: Sequence[tuple[int, bytes, bytes, int | None]
     if own_transaction and not unlock:
         raise ValueError("a write in its own transaction always hands the lock back")
     params = [
-        _array_param(_INT8, [_int8(seq) for seq, _, _, _ in entries]),
+        _int8_array([seq for seq, _, _, _ in entries]),
         _array_param(_BYTEA, [leaf for _, leaf, _, _ in entries]),
         _array_param(_BYTEA, [leaf_hash for _, _, leaf_hash, _ in entries]),
         _array_param(_INT8, [None if t is None else _int8(t) for _, _, _, t in entries]),
-        _array_param(_INT8, [_int8(level) for level, _, _ in nodes]),
-        _array_param(_INT8, [_int8(idx) for _, idx, _ in nodes]),
+        _int8_array([level for level, _, _ in nodes]),
+        _int8_array([idx for _, idx, _ in nodes]),
         _array_param(_BYTEA, [node for _, _, node in nodes]),
         _int8(checkpoint.size), checkpoint.root_hash, checkpoint.note.encode(), _int8(created),
-        _array_param(_INT8, [_int8(t) for t in tickets]),
+        _int8_array(tickets),
         _int8(size), frontier, last,
         None if expect_size is None else _int8(expect_size),
         b"\x01" if own_transaction else b"\x00",
@@ -210,15 +211,20 @@ def _array_param(element_type: int, elements: Sequence[bytes | None]) -> bytes:
     """A one-dimensional array in PostgreSQL's binary format."""
     if not elements:
         return struct.pack(">iiI", 0, 0, element_type)
-    parts = [struct.pack(">iiIii", 1, any(e is None for e in elements), element_type,
-                         len(elements), 1)]
-    for element in elements:
-        if element is None:
-            parts.append(b"\xff\xff\xff\xff")
-        else:
-            parts.append(len(element).to_bytes(4, "big"))
-            parts.append(element)
-    return b"".join(parts)
+    has_null = None in elements
+    header = struct.pack(">iiIii", 1, has_null, element_type, len(elements), 1)
+    return header + b"".join(
+        _NULL_LENGTH if element is None else len(element).to_bytes(4, "big") + element
+        for element in elements)
+
+
+def _int8_array(values: Sequence[int]) -> bytes:
+    """A bigint[] without NULLs, the common case, packed in one call."""
+    if not values:
+        return struct.pack(">iiI", 0, 0, _INT8)
+    count = len(values)
+    return struct.pack(f">iiIii{'iq' * count}", 1, 0, _INT8, count, 1,
+                       *[part for value in values for part in (8, value)])
 
 
 def _required(value: bytes | None) -> bytes:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
-from custody.queue_wire import _array, _array_param
+from custody.queue_wire import _array, _array_param, _int8_array
 from domain.errors import IntegrityError
 
 BYTEA, INT8 = 17, 20
@@ -21,6 +21,12 @@ elements = st.lists(st.none() | st.binary(max_size=40), max_size=12)
 @given(elements)
 def test_an_array_read_back_is_the_array_sent(values: list[bytes | None]) -> None:
     assert _array(_array_param(BYTEA, values)) == values
+
+
+@given(st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=12))
+def test_the_packed_bigint_array_is_the_general_encoding(numbers: list[int]) -> None:
+    general = _array_param(INT8, [n.to_bytes(8, "big", signed=True) for n in numbers])
+    assert _int8_array(numbers) == general
 
 
 def test_a_null_array_reads_as_no_elements() -> None:
@@ -66,3 +72,10 @@ def test_postgresql_reads_the_bigint_arrays_we_send_as_we_mean_them(
     result = pq.pgconn.exec_params(b"SELECT $1::bigint[]::text",
                                    [_array_param(INT8, encoded)], [INT8_ARRAY], [1], 0)
     assert result.get_value(0, 0) == b"{0,-1,4611686018427387904,NULL}"
+
+
+@pytest.mark.postgres
+def test_postgresql_reads_the_packed_bigint_array(pq: psycopg.Connection[object]) -> None:
+    result = pq.pgconn.exec_params(b"SELECT $1::bigint[]::text",
+                                   [_int8_array([7, -(2**63), 2**63 - 1])], [INT8_ARRAY], [1], 0)
+    assert result.get_value(0, 0) == b"{7,-9223372036854775808,9223372036854775807}"
