@@ -15,6 +15,7 @@ from custody.log import CustodyLog
 from custody.note import Ed25519Signer
 from custody.queue import APPLICATION_NAME, GROUP_LIMIT, POOL_SIZE, AppendQueue
 from custody.queue_wire import SEQUENCER_LOCK, Lead, submit
+from custody.results import AppendResult
 from custody.verify import verify_database
 from domain.errors import IntegrityError
 from storage.db import make_engine, migrate, write_transaction
@@ -223,3 +224,31 @@ def test_a_waiting_writers_lookup_stays_an_index_probe_on_a_large_log(pg_engine:
     assert "ix_custody_entries_ticket" in plan, plan
     assert "Seq Scan on custody_entries" not in plan, plan
     assert probed == [40000]
+
+
+def test_an_append_queued_behind_more_than_one_group_is_sequenced_by_its_own_writer(
+        pg_engine: Engine, signer: Ed25519Signer, pg_database_url: str) -> None:
+    """The first GROUP_LIMIT queued appends go in one group; the writer behind them
+    then sequences a second group holding its own."""
+    body = [orjson.dumps([prepare_event(_draft(n, "writer:died"))]) for n in range(GROUP_LIMIT)]
+    with pg_engine.begin() as conn:
+        conn.execute(text("INSERT INTO custody_pending (draft, enqueued_at) VALUES (:d, now())"),
+                     [{"d": b} for b in body])
+    log = CustodyLog(pg_engine, signer, ORIGIN)
+    results: list[object] = []
+    writer = threading.Thread(target=lambda: results.append(log.append([_draft(0)])))
+    with psycopg.connect(pg_database_url.replace("+psycopg", ""), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (SEQUENCER_LOCK,))  # somebody sequences
+        writer.start()
+        pause = threading.Event()  # never set: a bounded wait between polls
+        while _pending(pg_engine) < GROUP_LIMIT + 1 and writer.is_alive():
+            pause.wait(0.01)  # until the writer's drafts are queued behind the rest
+        other.execute("SELECT pg_advisory_unlock(%s)", (SEQUENCER_LOCK,))
+    writer.join(60)
+    assert len(results) == 1 and not writer.is_alive()
+    result = results[0]
+    assert isinstance(result, AppendResult)
+    assert [e.seq for e in result.entries] == [GROUP_LIMIT]
+    assert [c.size for c in log.checkpoints()] == [GROUP_LIMIT, GROUP_LIMIT + 1]
+    assert _pending(pg_engine) == 0
+    assert verify_database(pg_engine, signer.verifier(), ORIGIN).ok
