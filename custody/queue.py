@@ -93,15 +93,16 @@ class AppendQueue:
                     raise IntegrityError("the sequencer lost its own events",
                                          hint="run `evidence verify`")
                 return done
-            lead: Lead | AppendResult = outcome
+            lead = outcome
             while True:
-                if isinstance(lead, AppendResult):
-                    return lead
                 done = self._sequence_unlocking(pg, queued.ticket, queued.floor, lead=lead)
                 if done is not None:
                     return done
                 # a queue longer than one group: ours is in a later one
-                lead = claim(pg, queued.ticket, queued.floor, GROUP_LIMIT)
+                claimed = claim(pg, queued.ticket, queued.floor, GROUP_LIMIT)
+                if isinstance(claimed, AppendResult):  # another sequencer took it
+                    return claimed
+                lead = claimed
 
     def drain(self) -> None:
         """Sequence every queued append (those of writers that died). Refuses if rows

@@ -203,8 +203,12 @@ def write_commit(pg: Any, entries: Sequence[tuple[int, bytes, bytes, int | None]
     ]
     _checked(pg.pgconn.exec_prepared(b"custody_write", params, [1] * len(params), 1),
              ExecStatus.COMMAND_OK)
-    if not own_transaction:
-        run(pg, f"COMMIT; {UNLOCK}") if unlock else run_command(pg, "COMMIT")
+    if own_transaction:
+        return
+    if unlock:
+        run(pg, f"COMMIT; {UNLOCK}")
+    else:
+        run_command(pg, "COMMIT")
 
 
 def _array_param(element_type: int, elements: Sequence[bytes | None]) -> bytes:
