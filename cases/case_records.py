@@ -67,7 +67,7 @@ def create_case(log: CustodyLog, user: User, title: str, number: str,
     access.require_role(user, access.CREATE_CASE, "create a case")
     if not title.strip() or len(title) > TITLE_MAX:
         raise InvalidRequest(f"a case title must be 1 to {TITLE_MAX} characters")
-    if not _CASE_NUMBER_RE.match(number):
+    if not _CASE_NUMBER_RE.fullmatch(number):
         raise InvalidRequest(f"case number {number!r} is not allowed",
                              hint="use 1-64 letters, digits, '/', '.', '_' or '-'")
     moment = now or datetime.now(UTC)

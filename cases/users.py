@@ -76,11 +76,11 @@ def parse_role(value: str) -> Role:
 
 
 def _check_new_user(name: str, role: Role, officer_no: str | None) -> None:
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise InvalidRequest(f"user name {name!r} is not allowed",
                              hint="use 1-64 letters, digits, '.', '_', '@' or '-', "
                                   "starting with a letter or digit")
-    if officer_no is not None and not _OFFICER_NO_RE.match(officer_no):
+    if officer_no is not None and not _OFFICER_NO_RE.fullmatch(officer_no):
         raise InvalidRequest(f"officer number {officer_no!r} is not allowed",
                              hint="use 1-64 letters, digits, '.', '_' or '-'")
     if role is Role.OFFICER and officer_no is None:

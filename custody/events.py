@@ -28,9 +28,11 @@ from domain.errors import EvidenceError
 EVENT_VERSION = "evidence-custody/v1"
 MAX_EVENT_BYTES = 65535  # tlog-tiles entry bundles use a 16-bit length prefix
 MAX_SAFE_INT = 2**53 - 1
-TYPE_PATTERN = re.compile(r"^[a-z0-9_-]+(:[a-z0-9_-]+)+$")
-TIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
-_HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+# Matched with fullmatch: "$" would let a trailing newline through, and "\d" any
+# Unicode digit.
+TYPE_PATTERN = re.compile(r"[a-z0-9_-]+(?::[a-z0-9_-]+)+")
+TIME_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z")
+_HEX64_RE = re.compile(r"[0-9a-f]{64}")
 _TOP_FIELDS = frozenset({"v", "seq", "prev", "type", "actor", "subject", "time", "details"})
 
 JSON = None | bool | int | str | list["JSON"] | dict[str, "JSON"]
@@ -74,7 +76,7 @@ def format_time(moment: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    if not TIME_PATTERN.match(text):
+    if not TIME_PATTERN.fullmatch(text):
         raise EventError(f"time {text!r} is not RFC 3339 UTC (YYYY-MM-DDThh:mm:ss[.f]Z)")
     return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
 
@@ -126,7 +128,7 @@ def canonical_bytes(obj: Mapping[str, JSON]) -> bytes:
 def prepare_event(draft: EventDraft) -> dict[str, JSON]:
     """Validate and normalise a draft: everything of the event but v, seq, prev and
     (when the draft has none) the time, which the log fills in when it sequences it."""
-    if not TYPE_PATTERN.match(draft.type):
+    if not TYPE_PATTERN.fullmatch(draft.type):
         raise EventError(f"event type {draft.type!r} is not namespaced",
                          hint="use lower-case parts joined by ':', e.g. evidence:file:ingested")
     if not draft.actor:
@@ -248,9 +250,9 @@ def _check_schema(obj: dict[str, Any]) -> None:
     seq, prev = obj["seq"], obj["prev"]
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         raise EventError("entry seq is not a non-negative integer")
-    if prev is not None and not (isinstance(prev, str) and _HEX64_RE.match(prev)):
+    if prev is not None and not (isinstance(prev, str) and _HEX64_RE.fullmatch(prev)):
         raise EventError("entry prev is not null or a lower-case hex SHA-256")
-    if not isinstance(obj["type"], str) or not TYPE_PATTERN.match(obj["type"]):
+    if not isinstance(obj["type"], str) or not TYPE_PATTERN.fullmatch(obj["type"]):
         raise EventError("entry type is not a namespaced string")
     if not isinstance(obj["actor"], str) or not obj["actor"]:
         raise EventError("entry actor is empty")
@@ -259,7 +261,7 @@ def _check_schema(obj: dict[str, Any]) -> None:
                                     and isinstance(subject.get("evidence_id"), str)
                                     and isinstance(subject.get("sha256"), str)):
         raise EventError("entry subject is not null or {evidence_id, sha256}")
-    if not isinstance(obj["time"], str) or not TIME_PATTERN.match(obj["time"]):
+    if not isinstance(obj["time"], str) or not TIME_PATTERN.fullmatch(obj["time"]):
         raise EventError("entry time is not RFC 3339 UTC")
     if not isinstance(obj["details"], dict):
         raise EventError("entry details is not an object")

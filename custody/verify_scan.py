@@ -147,11 +147,11 @@ def scan_entries(rows: Iterable[EntryRow], *, start: int = 0, prev: str | None =
                         and obj["v"] == EVENT_VERSION and dumps(obj, option=canonical) == leaf):
                     kind, moment, actor = obj["type"], obj["time"], obj["actor"]
                     subject, details = obj["subject"], obj["details"]
-                    if kind not in known_types and type(kind) is str and TYPE_PATTERN.match(kind):
+                    if kind not in known_types and type(kind) is str and TYPE_PATTERN.fullmatch(kind):
                         if len(known_types) >= _KNOWN_TYPES_LIMIT:
                             known_types.clear()
                         known_types.add(kind)
-                    if moment != time_ok and type(moment) is str and TIME_PATTERN.match(moment):
+                    if moment != time_ok and type(moment) is str and TIME_PATTERN.fullmatch(moment):
                         time_ok = moment
                     if (kind in known_types and moment == time_ok and type(actor) is str and actor
                             and (subject is None or (type(subject) is dict and len(subject) == 2

@@ -9,10 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import inspect
 
 from cases import tables
+from cases.case_records import create_case
+from cases.errors import InvalidRequest
 from cases.retention import PERMANENT_RETENTION
+from cases.users import Role, add_user, authenticate
 from storage.db import make_engine
 from storage.objects import derivative_key
 from tests.api_support import World, world_fixture
@@ -185,3 +189,18 @@ def test_times_in_responses_are_utc(world: World) -> None:
     created = datetime.fromisoformat(world.get("admin", f"{API}/cases/{case_id}").json()["created_at"])
     assert created.tzinfo is not None and created.utcoffset() == timedelta(0)
     assert created == world.clock().astimezone(UTC)
+
+
+def test_names_ending_in_a_newline_are_refused_outside_the_api_too(world: World) -> None:
+    # The CLI reaches these checks without the API's own pattern validation.
+    log = world.home.custody_log()
+    manager = authenticate(world.home.engine(), world.tokens["case_officer"])
+    with pytest.raises(InvalidRequest, match="case number"):
+        create_case(log, manager, "Robbery", "R-1\n")
+    with pytest.raises(InvalidRequest, match="user name"):
+        add_user(log, "alice\n", Role.REVIEWER, None, actor="cli:test")
+    with pytest.raises(InvalidRequest, match="officer number"):
+        add_user(log, "bob", Role.OFFICER, "100234\n", actor="cli:test")
+    response = world.client.post(f"{API}/cases", json={"title": "Robbery", "number": "R-1\n"},
+                                 headers=world.auth("case_officer"))
+    assert response.status_code == 422

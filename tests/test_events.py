@@ -73,6 +73,11 @@ def test_text_is_normalised_to_nfc_on_append() -> None:
     (lambda d: d.replace(b'"seq":0', b'"seq":-1'), "negative seq"),
     (lambda d: d.replace(b'"type":"evidence:file:ingested"', b'"type":"ingested"'), "type"),
     (lambda d: d.replace(b'"time":"2026-11-27T09:47:21Z"', b'"time":"2026-11-27 09:47"'), "time"),
+    (lambda d: d.replace(b'09:47:21Z"', b'09:47:21Z\\n"'), "time with a trailing newline"),
+    (lambda d: d.replace(b'"2026-', "\"٢٠٢٦-".encode()), "time in Arabic-Indic digits"),
+    (lambda d: d.replace(b'file:ingested"', b'file:ingested\\n"'), "type with a trailing newline"),
+    (lambda d: d.replace(b'"prev":null', b'"prev":"' + b"ab" * 32 + b'\\n"'),
+     "prev with a trailing newline"),
     (lambda d: d[:-1], "truncated"),
     (lambda d: d.replace(b'{"actor"', b'{"extra":1,"actor"'), "unknown field"),
 ])
@@ -109,7 +114,7 @@ def test_times_must_be_aware_and_are_written_in_utc() -> None:
     assert decode_event(data)["time"] == "2026-01-01T00:00:00Z"
 
 
-@pytest.mark.parametrize("bad_type", ["ingested", "Evidence:File", "a::b", "a:b c"])
+@pytest.mark.parametrize("bad_type", ["ingested", "Evidence:File", "a::b", "a:b c", "a:b\n"])
 def test_event_types_must_be_namespaced(bad_type: str) -> None:
     with pytest.raises(EventError, match="namespaced"):
         build_event(EventDraft(bad_type, "me"), 0, None, NOW)

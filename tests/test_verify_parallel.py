@@ -236,6 +236,10 @@ EDITS: dict[str, Callable[[dict[str, Any]], None]] = {
     "type a list": _set("type", ["evidence:file:ingested"]),
     "time not UTC": _set("time", "2026-11-27 09:47"),
     "time a number": _set("time", 20261127),
+    "time with a trailing newline": lambda event: event.update(time=event["time"] + "\n"),
+    "time in Arabic-Indic digits": lambda event: event.update(
+        time="\u0662\u0660\u0662\u0666" + event["time"][4:]),
+    "type with a trailing newline": _set("type", "evidence:file:ingested\n"),
     "subject with an extra float": lambda event: event["subject"].update(extra=0.5),
     "subject with a number id": lambda event: event["subject"].update(evidence_id=5),
     "subject a string": _set("subject", "ev1"),

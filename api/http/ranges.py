@@ -73,7 +73,7 @@ def decide(range_header: str | None, if_range: str | None, etag: str, size: int)
     parts = [part.strip() for part in specs.split(",")]
     if len(parts) != 1:
         return whole
-    match = _SPEC.match(parts[0])
+    match = _SPEC.fullmatch(parts[0])
     if match is None:
         return whole
     first, last, suffix = match.groups()
