@@ -96,6 +96,21 @@ from api.home import Home, init_home, open_home
 from api.http.convert import summary_out
 from api.http.models import EvidencePage, EvidenceSummaryOut
 from api.settings import Settings
+from bench.common import (
+    add_json_option,
+    add_load_and_duration,
+    add_pg_admin_url_option,
+    environment,
+    exit_on_sigterm,
+    median_paired_ratio,
+    new_parser,
+    page_cache_fraction,
+    percentile,
+    print_environment,
+    print_listing,
+    publish,
+    say,
+)
 from cases import tables
 from cases.evidence import EvidenceFilter, EvidenceSummary, search_evidence
 from cases.recordings import all_recordings
@@ -120,26 +135,8 @@ CASES_PER_1000_ITEMS = 15
 INSERT_BATCH = 5000
 BIG_NAME = "ZFY9001_900001_20240601120000_0001.MP4"
 SMALL_NAME = "ZFY9001_900001_20240601110000_0001.MP4"
-DEFAULT_PG_ADMIN_URL = os.environ.get("EVIDENCE_BENCH_PG_ADMIN_URL",
-                                      "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T = TypeVar("T")
 R = TypeVar("R")
-LOG = sys.stderr  # progress; the results go to stdout (or stderr with --json)
-
-
-def say(message: str) -> None:
-    print(f"[bench] {message}", file=LOG, flush=True)
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    rank = (len(ordered) - 1) * pct / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 # -- results ----------------------------------------------------------------
@@ -841,7 +838,7 @@ def bench_lists(db: DatabaseRun, engine: Engine, database_url: str, port: int,
                 case.key, case.label, Latency(http_s), Latency(inproc_s), Latency(raw_s),
                 statistics.median(t for t in totals if t is not None) if any(
                     t is not None for t in totals) else 0,
-                statistics.median(h / r for h, r in zip(http_s, raw_s, strict=True)),
+                median_paired_ratio(http_s, raw_s),
                 statistics.median(len(body) for _, body in responses)))
             db.explain[case.key] = explain(engine, statements[0])
         # the recordings listing reads every video row per request
@@ -879,16 +876,6 @@ def explain(engine: Engine, statements: Captured) -> list[str]:
 # -- playback streaming ------------------------------------------------------------
 
 
-def resident_fraction(path: Path) -> float | None:
-    if shutil.which("fincore") is None:
-        return None
-    done = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not done.stdout.strip():
-        return None
-    return int(done.stdout.split()[0]) / path.stat().st_size
-
-
 def drop_from_cache(path: Path) -> float | None:
     """Evict the file's clean pages; returns the fraction still resident (fincore)."""
     fd = os.open(path, os.O_RDONLY)
@@ -896,7 +883,7 @@ def drop_from_cache(path: Path) -> float | None:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
-    return resident_fraction(path)
+    return page_cache_fraction([path])
 
 
 def warm_up(path: Path) -> None:
@@ -978,7 +965,7 @@ def bench_streaming(db: DatabaseRun, server: Server, token: str, big: BigCopy, r
                 work()
                 seconds[key].append(time.perf_counter() - t0)
                 cpu[key].append(round(server.cpu_seconds() - c0, 3))
-        resident = resident_fraction(big.path)
+        resident = page_cache_fraction([big.path])
         for key, label, _ in cases:
             db.streams.append(Throughput(f"warm_{key}", label + " [cached]", seconds[key], size,
                                          [] if key == "cat" else cpu[key]))
@@ -1163,10 +1150,7 @@ def print_table(run: Run, out: TextIO) -> None:
     def line(text_: str = "") -> None:
         print(text_, file=out)
 
-    line("== environment ==")
-    for key, value in run.env.items():
-        line(f"  {key}: {value}")
-    line(f"  config: {run.config}")
+    print_environment(run.env, run.config, out)
     for db in run.databases:
         line()
         line(f"== {db.name}: {db.items:,} evidence items ==")
@@ -1220,23 +1204,17 @@ def print_table(run: Run, out: TextIO) -> None:
             shown = [p for p in plan if not p.strip().startswith(("Buffers:", "Planning:"))]
             for text_line in shown[:40]:
                 line(f"    {text_line[:200]}")
-    if run.warnings:
-        line()
-        line("== warnings ==")
-        for warning in run.warnings:
-            line(f"  ! {warning}")
+    print_listing("warnings", run.warnings, out, marker="! ")
 
 
 # -- main ---------------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="10,000 items, fewer samples")
+    parser = new_parser(__doc__, "10,000 items, fewer samples")
     parser.add_argument("--items", type=int, default=None,
                         help="catalogue size (default 100,000; --quick 10,000)")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON object on stdout (the table goes to stderr)")
+    add_json_option(parser)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached SQLite home")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
@@ -1244,18 +1222,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help=f"then create {LISTING_INDEX_NAME} on (start_time DESC, ingested_at "
                              "DESC, id) in the scratch databases and measure the listing again "
                              "(adds about a minute per database)")
-    parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL,
-                        help="a database to connect to for CREATE/DROP DATABASE "
-                             "(env EVIDENCE_BENCH_PG_ADMIN_URL)")
+    add_pg_admin_url_option(parser)
     # the server subprocess
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--database-url", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--bench-file", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def _exit_on_sigterm(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds through ``finally``: servers stop, databases drop
 
 
 def cpu_model() -> str:
@@ -1278,7 +1250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.serve is not None:
         serve(args.serve, args.database_url, args.bench_file)
         return 0
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGTERM, exit_on_sigterm)  # so ``finally`` stops servers, drops databases
     items = args.items or (10_000 if args.quick else 100_000)
     config: dict[str, Any] = {
         "items": items, "quick": args.quick,
@@ -1291,15 +1263,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     load_before = os.getloadavg()
     run = Run(config=config)
-    run.env = {
-        "cpus": os.cpu_count(), "cpu_model": cpu_model(), "python": platform.python_version(),
+    run.env = environment(after_cpus={"cpu_model": cpu_model()}, after_python={
         "sqlite": sqlite3.sqlite_version, "sqlalchemy": sqlalchemy.__version__,
         "psycopg": psycopg.__version__, "fastapi": _version("fastapi"),
         "starlette": _version("starlette"), "uvicorn": _version("uvicorn"),
         "uvicorn_http": "httptools" if _version("httptools") != "not installed" else "h11",
-        "platform": platform.platform(),
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    })
     API_DIR.mkdir(parents=True, exist_ok=True)
     scratch = API_DIR / f"scratch-{uuid.uuid4().hex[:8]}"
     scratch.mkdir()
@@ -1319,15 +1288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         gc.collect()  # close connections before the database is dropped and files removed
         shutil.rmtree(scratch, ignore_errors=True)
-    run.env["load_average_1m_before_after"] = [round(load_before[0], 2),
-                                               round(os.getloadavg()[0], 2)]
-    run.env["duration_s"] = round(time.monotonic() - began, 1)
-    print_table(run, sys.stderr if args.json else sys.stdout)
-    document = run.to_json()
-    (API_DIR / f"latest{'-quick' if args.quick else ''}.json").write_bytes(
-        orjson.dumps(document, option=orjson.OPT_INDENT_2))
-    if args.json:
-        print(json.dumps(document))
+    add_load_and_duration(run.env, load_before, began)
+    publish(run, print_table, args.json, API_DIR / f"latest{'-quick' if args.quick else ''}.json",
+            lambda document: orjson.dumps(document, option=orjson.OPT_INDENT_2))
     return 0
 
 

@@ -50,12 +50,10 @@ import argparse
 import cProfile
 import gc
 import hashlib
-import json
 import multiprocessing as mp
 import multiprocessing.queues
 import multiprocessing.synchronize
 import os
-import platform
 import pstats
 import random
 import shutil
@@ -76,6 +74,21 @@ import sqlalchemy
 from sqlalchemy import Engine, create_engine, event, insert, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bench.common import Result as GoalResult
+from bench.common import (
+    add_json_option,
+    add_load_and_duration,
+    add_pg_admin_url_option,
+    environment,
+    exit_on_sigterm,
+    median_paired_ratio,
+    new_parser,
+    percentile,
+    print_environment,
+    print_listing,
+    publish,
+    say,
+)
 from custody import schema
 from custody.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from custody.events import (
@@ -98,14 +111,7 @@ ORIGIN = "bench.example/custody"
 BATCH = 1000
 DATASET_VERSION = "v1"  # bump when ingest_drafts changes, to invalidate cached logs
 OUT_DIR = _BENCH_DIR / "out"
-DEFAULT_PG_ADMIN_URL = os.environ.get("EVIDENCE_BENCH_PG_ADMIN_URL",
-                                      "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PROFILE_VERIFY_EVENTS = 100_000  # cProfile of verify on at most this many events
-LOG = sys.stderr  # progress; the results go to stdout (or stderr with --json)
-
-
-def say(message: str) -> None:
-    print(f"[bench] {message}", file=LOG, flush=True)
 
 
 # -- workload ---------------------------------------------------------------
@@ -141,40 +147,17 @@ def typical_leaf_size() -> int:
 # -- results ----------------------------------------------------------------
 
 
-@dataclass
-class Result:
-    key: str
-    label: str
-    unit: str
-    samples: list[float]
-    goal: float | None = None
-    higher_is_better: bool = True
+@dataclass(kw_only=True)
+class Result(GoalResult):
+    """A figure that may also be given as a ratio to a baseline of the same run."""
+
     ratio: float | None = None  # median of paired ours/raw ratios
     ratio_to: str | None = None
-    note: str = ""
-
-    @property
-    def value(self) -> float:
-        return statistics.median(self.samples)
-
-    @property
-    def meets_goal(self) -> bool | None:
-        if self.goal is None:
-            return None
-        return self.value >= self.goal if self.higher_is_better else self.value <= self.goal
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "label": self.label, "unit": self.unit, "median": self.value,
-            "samples": self.samples, "goal": self.goal,
-            "goal_is": None if self.goal is None else (">=" if self.higher_is_better else "<="),
-            "meets_goal": self.meets_goal, "ratio": self.ratio, "ratio_to": self.ratio_to,
-            "note": self.note,
-        }
-
-
-def paired_ratio(ours: Sequence[float], raw: Sequence[float]) -> float:
-    return statistics.median(a / b for a, b in zip(ours, raw, strict=True))
+        document = super().to_json()
+        note = document.pop("note")  # the ratio keys go before it, as in earlier reports
+        return {**document, "ratio": self.ratio, "ratio_to": self.ratio_to, "note": note}
 
 
 @dataclass
@@ -294,7 +277,7 @@ def bench_sqlite_batched(run: Run, scratch: Path, reps: int, batches: int, leaf_
         remove_sqlite(scratch / "batched.db")
     run.results.append(Result(
         "sqlite_batched_appends_per_s", f"SQLite durable appends, batches of {BATCH}",
-        "events/s", ours, goal=30_000, ratio=paired_ratio(ours, raw_int),
+        "events/s", ours, goal=30_000, ratio=median_paired_ratio(ours, raw_int),
         ratio_to="raw_batched_rows_per_s",
         note=f"{batches * BATCH} events per rep into a fresh log; CPU "
              f"{statistics.median(cpu_us):.1f} µs/event, wall "
@@ -334,7 +317,7 @@ def bench_sqlite_single(run: Run, scratch: Path, reps: int, commits: int,
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     run.results.append(Result(
         "sqlite_single_appends_per_s", "SQLite durable appends, 1 event (+1 checkpoint) per commit",
-        "events/s", ours, goal=2_000, ratio=paired_ratio(ours, raw),
+        "events/s", ours, goal=2_000, ratio=median_paired_ratio(ours, raw),
         ratio_to="raw_single_commits_per_s",
         note=f"commit latency p50 {p50 * 1e3:.2f} ms, p99 {p99 * 1e3:.2f} ms; CPU "
              f"{statistics.median(cpu_us):.0f} µs/commit"))
@@ -778,16 +761,6 @@ def bench_proofs(run: Run, path: Path, signer: Ed25519Signer, events: int, count
                               [percentile(timings, 99)], goal=5, higher_is_better=False))
 
 
-def percentile(values: Sequence[float], pct: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = (len(ordered) - 1) * pct / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 # -- profiling --------------------------------------------------------------
 
 
@@ -1036,10 +1009,7 @@ def print_table(run: Run, out: TextIO) -> None:
     def line(text: str = "") -> None:
         print(text, file=out)
 
-    line("== environment ==")
-    for key, value in run.env.items():
-        line(f"  {key}: {value}")
-    line(f"  config: {run.config}")
+    print_environment(run.env, run.config, out)
     line()
     line("== results (median of reps) ==")
     header = f"  {'metric':<58} {'median':>12} {'unit':<9} {'reps: min..max':>24} {'goal':>9} " \
@@ -1086,49 +1056,32 @@ def print_table(run: Run, out: TextIO) -> None:
         for row in prof["project_by_cumulative"]:
             line(f"    {row['function'][:74]:<74} {row['calls_per_event']:9.2f} "
                  f"{row['self_us_per_event']:11.2f} {row['cum_us_per_event']:10.2f}")
-    if run.diagnostics:
-        line()
-        line("== diagnostics ==")
-        for diagnostic in run.diagnostics:
-            line(f"  {diagnostic}")
-    if run.warnings:
-        line()
-        line("== warnings ==")
-        for warning in run.warnings:
-            line(f"  ! {warning}")
+    print_listing("diagnostics", run.diagnostics, out)
+    print_listing("warnings", run.warnings, out, marker="! ")
 
 
 # -- main -------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true",
-                        help="100,000 events and shorter runs (about 2 minutes)")
+    parser = new_parser(__doc__, "100,000 events and shorter runs (about 2 minutes)")
     parser.add_argument("--events", type=int, default=None,
                         help="size of the verify/proof log (default 1,000,000; --quick 100,000)")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON object on stdout (the table goes to stderr)")
+    add_json_option(parser)
     parser.add_argument("--profile", action="store_true",
                         help="cProfile (1)-(4) and time the building blocks (adds ~2 min)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached log")
     parser.add_argument("--skip-postgres", action="store_true")
-    parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL,
-                        help="a database to connect to for CREATE/DROP DATABASE "
-                             "(env EVIDENCE_BENCH_PG_ADMIN_URL)")
+    add_pg_admin_url_option(parser)
     parser.add_argument("--pg-writers", type=int, default=8)
     parser.add_argument("--proofs", type=int, default=1000)
     parser.add_argument("--top", type=int, default=15, help="rows per profile table")
     return parser.parse_args(argv)
 
 
-def _exit_on_sigterm(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds through ``finally``: scratch files are removed
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGTERM, exit_on_sigterm)  # so ``finally`` removes the scratch files
     events = args.events or (100_000 if args.quick else 1_000_000)
     if events < 1000:
         raise SystemExit("--events must be at least 1000")
@@ -1146,12 +1099,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     load_before = os.getloadavg()
     run = Run(config=config)
-    run.env = {
-        "cpus": os.cpu_count(), "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version, "sqlalchemy": sqlalchemy.__version__,
-        "platform": platform.platform(),
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    run.env = environment(after_python={"sqlite": sqlite3.sqlite_version,
+                                        "sqlalchemy": sqlalchemy.__version__})
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     scratch = OUT_DIR / f"scratch-{uuid.uuid4().hex[:8]}"
     scratch.mkdir()
@@ -1180,15 +1129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         gc.collect()  # close connections an interrupted step left open, or they recreate files
         shutil.rmtree(scratch, ignore_errors=True)
-    run.env["load_average_1m_before_after"] = [round(load_before[0], 2),
-                                               round(os.getloadavg()[0], 2)]
-    run.env["duration_s"] = round(time.monotonic() - began, 1)
-    print_table(run, sys.stderr if args.json else sys.stdout)
-    document = run.to_json()
-    (OUT_DIR / "custody-latest.json").write_bytes(
-        orjson.dumps(document, option=orjson.OPT_INDENT_2))
-    if args.json:
-        print(json.dumps(document))
+    add_load_and_duration(run.env, load_before, began)
+    publish(run, print_table, args.json, OUT_DIR / "custody-latest.json",
+            lambda document: orjson.dumps(document, option=orjson.OPT_INDENT_2))
     return 0
 
 

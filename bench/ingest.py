@@ -59,7 +59,6 @@ import itertools
 import json
 import mmap
 import os
-import platform
 import re
 import resource
 import shutil
@@ -72,10 +71,23 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from bench.common import (
+    Result,
+    add_json_option,
+    add_load_and_duration,
+    environment,
+    new_parser,
+    page_cache_fraction,
+    paired_ratios,
+    print_environment,
+    print_listing,
+    publish,
+    say,
+)
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -83,41 +95,9 @@ OUT_DIR = _BENCH_DIR / "out" / "ingest"
 VENV_BIN = Path(sys.executable).parent
 FILES = 4
 GEN_CHUNK = 8 * MIB
-LOG = sys.stderr  # progress; the results go to stdout (or stderr with --json)
-
-
-def say(message: str) -> None:
-    print(f"[bench] {message}", file=LOG, flush=True)
 
 
 # -- results ----------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    key: str
-    label: str
-    unit: str
-    samples: list[float]
-    goal: float | None = None
-    higher_is_better: bool = True
-    note: str = ""
-
-    @property
-    def value(self) -> float:
-        return statistics.median(self.samples)
-
-    @property
-    def meets_goal(self) -> bool | None:
-        if self.goal is None:
-            return None
-        return self.value >= self.goal if self.higher_is_better else self.value <= self.goal
-
-    def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "unit": self.unit, "median": self.value,
-                "samples": self.samples, "goal": self.goal,
-                "goal_is": None if self.goal is None else (">=" if self.higher_is_better else "<="),
-                "meets_goal": self.meets_goal, "note": self.note}
 
 
 @dataclass
@@ -136,10 +116,6 @@ class Run:
                 "times": {r.key: r.to_json() for r in self.times},
                 "media": {r.key: r.to_json() for r in self.media},
                 "profiles": self.profiles, "warnings": self.warnings}
-
-
-def paired_ratio(ours: Sequence[float], theirs: Sequence[float]) -> list[float]:
-    return [a / b for a, b in zip(ours, theirs, strict=True)]
 
 
 # -- inputs -----------------------------------------------------------------
@@ -180,18 +156,6 @@ def warm(files: Sequence[Path]) -> float:
     started = time.perf_counter()
     subprocess.run(["cat", *map(str, files)], stdout=subprocess.DEVNULL, check=True)
     return sum(f.stat().st_size for f in files) / (time.perf_counter() - started) / 1e9
-
-
-def cached_fraction(files: Sequence[Path]) -> float | None:
-    """Share of the files' bytes in the page cache, from util-linux ``fincore``."""
-    if shutil.which("fincore") is None:
-        return None
-    done = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES",
-                           *map(str, files)], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        return None
-    resident = sum(int(x) for x in done.stdout.split())
-    return resident / sum(f.stat().st_size for f in files)
 
 
 def clean_slate(*folders: Path) -> None:
@@ -593,7 +557,7 @@ def bench_originals(run: Run, scratch: Path, count: int, size: int, reps: int) -
             home = fresh_home(scratch, str(rep)) if step == "ingest" else None
             clean_slate()
             warm_rates.append(warm(files))
-            residency.append(cached_fraction(files) or 0.0)
+            residency.append(page_cache_fraction(files) or 0.0)
             say(f"rep {rep + 1}/{reps}: {step} ({count} x {size // MIB} MiB)")
             if step == "ingest" and home is not None:
                 report = run_ingest(home, source)
@@ -626,27 +590,27 @@ def bench_originals(run: Run, scratch: Path, count: int, size: int, reps: int) -
     floor = [a + r for a, r in zip(samples["A"], samples["R"], strict=True)]
     label = f"{count} x {size // MIB} MiB"
     run.ratios.append(Result("ingest_over_A", f"ingest / A (cat|dd conv=fsync), {label}", "x",
-                             paired_ratio(ingest, samples["A"]), 1.3, False,
+                             paired_ratios(ingest, samples["A"]), 1.3, False,
                              "paired per repetition, median"))
     run.ratios.append(Result("ingest_over_B", f"ingest / B (cp; sync; openssl sha256 x2), {label}",
-                             "x", paired_ratio(ingest, samples["B"]), 0.8, False))
+                             "x", paired_ratios(ingest, samples["B"]), 0.8, False))
     if have_ocopy:
         run.ratios.append(Result("ingest_over_C", f"ingest / C (ocopy, xxh64, no fsync), {label}",
-                                 "x", paired_ratio(ingest, samples["C"]), 1.5, False))
+                                 "x", paired_ratios(ingest, samples["C"]), 1.5, False))
     run.ratios.append(Result("ingest_over_A_plus_R", f"ingest / (A + R), {label}", "x",
-                             paired_ratio(ingest, floor), None, False,
+                             paired_ratios(ingest, floor), None, False,
                              "A + R: durable write, then a disk read of it, not overlapped"))
     run.ratios.append(Result("ingest_over_A_direct", f"ingest / A_direct (dd oflag=direct), {label}",
-                             "x", paired_ratio(ingest, samples["A_direct"]), None, False,
+                             "x", paired_ratios(ingest, samples["A_direct"]), None, False,
                              "the device's durable-write rate when the page cache is bypassed"))
     run.ratios.append(Result("prototype_over_A", f"prototype P / A, {label}", "x",
-                             paired_ratio(samples["P"], samples["A"]), 1.3, False,
+                             paired_ratios(samples["P"], samples["A"]), 1.3, False,
                              "P: the copy path suggested for ingest/originals.py, bench-only code"))
     run.ratios.append(Result("prototype_over_B", f"prototype P / B, {label}", "x",
-                             paired_ratio(samples["P"], samples["B"]), 0.8, False))
+                             paired_ratios(samples["P"], samples["B"]), 0.8, False))
     if have_ocopy:
         run.ratios.append(Result("prototype_over_C", f"prototype P / C, {label}", "x",
-                                 paired_ratio(samples["P"], samples["C"]), 1.5, False))
+                                 paired_ratios(samples["P"], samples["C"]), 1.5, False))
     names = {"ingest": "ingest (Python API, derive=False)", "A": "A: cat | dd bs=8M conv=fsync",
              "R": "R: dd iflag=direct of A's output (disk read)",
              "A_direct": "A_direct: cat | dd bs=8M oflag=direct conv=fsync",
@@ -814,10 +778,7 @@ def print_table(run: Run, out: TextIO) -> None:
     def line(text: str = "") -> None:
         print(text, file=out)
 
-    line("== environment ==")
-    for key, value in run.env.items():
-        line(f"  {key}: {value}")
-    line(f"  config: {run.config}")
+    print_environment(run.env, run.config, out)
     for title, rows in (("ratios of wall time (paired, median of reps)", run.ratios),
                         ("times", run.times), ("playback copies", run.media)):
         line()
@@ -857,22 +818,15 @@ def print_table(run: Run, out: TextIO) -> None:
              f"{prof['readback_overlapping_copies_s']:.2f} s (of which during its fsync "
              f"{prof['readback_overlapping_fsync_s']:.2f} s); after the last copy ended: "
              f"{prof['tail_after_last_copy_s']:.2f} s")
-    if run.warnings:
-        line()
-        line("== warnings ==")
-        for warning in run.warnings:
-            line(f"  ! {warning}")
+    print_listing("warnings", run.warnings, out, marker="! ")
 
 
 # -- main ---------------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true",
-                        help="4 x 256 MiB, 1 repetition, a 1 GiB RSS file, 20 s clips")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON object on stdout (the table goes to stderr)")
+    parser = new_parser(__doc__, "4 x 256 MiB, 1 repetition, a 1 GiB RSS file, 20 s clips")
+    add_json_option(parser)
     parser.add_argument("--reps", type=int, default=None, help="repetitions (default 3; quick 1)")
     parser.add_argument("--skip-originals", action="store_true")
     parser.add_argument("--skip-playback", action="store_true")
@@ -919,19 +873,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     fs = subprocess.run(["findmnt", "-n", "-o", "SOURCE,FSTYPE,OPTIONS", "-T", str(OUT_DIR)],
                         capture_output=True, text=True, check=False).stdout.strip()
     run = Run(config=config)
-    run.env = {
-        "cpus": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PHYS_PAGES")
-                                                    * os.sysconf("SC_PAGE_SIZE") / GIB, 1),
-        "python": platform.python_version(), "platform": platform.platform(),
-        "file_system": fs, "free_gib_at_start": round(free / GIB, 1),
-        "vm_dirty_ratio/background": [Path(f"/proc/sys/vm/{n}").read_text().strip()
-                                      for n in ("dirty_ratio", "dirty_background_ratio")],
-        "ffmpeg": ffmpeg_version,
-        "ocopy": subprocess.run([str(VENV_BIN / "ocopy"), "--version"], capture_output=True,
-                                text=True, check=False).stdout.strip()
-        if (VENV_BIN / "ocopy").exists() else None,
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    run.env = environment(
+        after_cpus={"memory_gib": round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+                                        / GIB, 1)},
+        after_platform={
+            "file_system": fs, "free_gib_at_start": round(free / GIB, 1),
+            "vm_dirty_ratio/background": [Path(f"/proc/sys/vm/{n}").read_text().strip()
+                                          for n in ("dirty_ratio", "dirty_background_ratio")],
+            "ffmpeg": ffmpeg_version,
+            "ocopy": subprocess.run([str(VENV_BIN / "ocopy"), "--version"], capture_output=True,
+                                    text=True, check=False).stdout.strip()
+            if (VENV_BIN / "ocopy").exists() else None,
+        })
     scratch = OUT_DIR / f"run-{uuid.uuid4().hex[:8]}"
     scratch.mkdir()
     began = time.monotonic()
@@ -944,15 +897,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                            int(config["transcode_reps"]))
     finally:
         clean_slate(scratch)
-    run.env["load_average_1m_before_after"] = [round(load_before[0], 2),
-                                               round(os.getloadavg()[0], 2)]
-    run.env["duration_s"] = round(time.monotonic() - began, 1)
-    print_table(run, sys.stderr if args.json else sys.stdout)
-    document = run.to_json()
-    (OUT_DIR / ("latest-quick.json" if quick else "latest.json")).write_text(
-        json.dumps(document, indent=2), encoding="utf-8")
-    if args.json:
-        print(json.dumps(document))
+    add_load_and_duration(run.env, load_before, began)
+    publish(run, print_table, args.json, OUT_DIR / ("latest-quick.json" if quick else "latest.json"),
+            lambda document: json.dumps(document, indent=2).encode("utf-8"))
     return 0
 
 
