@@ -22,6 +22,7 @@ from sqlalchemy import Connection, insert, select, update
 from cases import access, tables
 from cases.errors import NotPlayable
 from cases.evidence import visible_evidence
+from cases.paging import MAX_PAGE, Page
 from cases.recordings import PLAYBACK, SegmentCopy, all_recordings, find_recording, segment_copies
 from cases.users import User
 from custody.events import EventDraft, Subject
@@ -34,6 +35,7 @@ IDLE_TIMEOUT = timedelta(minutes=30)
 REASON_MAX = 500
 VIEWED = "evidence:file:viewed"
 DOWNLOADED = "evidence:file:downloaded"
+_IDS_PER_QUERY = 1000  # names of a page's segments, read this many ids at a time
 
 
 @dataclass(frozen=True)
@@ -139,22 +141,30 @@ def recording_segments(log: CustodyLog, user: User, recording_id: str) -> list[S
         return segment_copies(conn, recording)
 
 
-def visible_recordings(log: CustodyLog, user: User) -> list[tuple[Recording, list[str]]]:
-    """Recordings the user may see, each with its segments' original names."""
+def visible_recordings(log: CustodyLog, user: User, offset: int = 0,
+                       limit: int = MAX_PAGE) -> Page[tuple[Recording, list[str]]]:
+    """One page of the recordings the user may see, each with its segments' original names.
+
+    Officers see a recording only when every segment of it is their own footage.
+    """
     access.require_role(user, access.READ_EVIDENCE, "list recordings")
     ev = catalog.evidence
     with log.engine.connect() as conn:
         recordings = all_recordings(conn)
-        rows = {r.id: r for r in conn.execute(select(ev.c.id, ev.c.officer_no, ev.c.original_name)
-                                              .where(ev.c.kind == "video"))}
-    visible = []
-    for recording in recordings:
-        members = [rows[s.evidence_id] for s in recording.segments]
-        if access.sees_only_own_footage(user) and any(
-                m.officer_no is None or m.officer_no != user.officer_no for m in members):
-            continue
-        visible.append((recording, [m.original_name for m in members]))
-    return visible
+        if access.sees_only_own_footage(user):
+            own = set() if user.officer_no is None else {evidence_id for (evidence_id,) in conn.execute(
+                select(ev.c.id).where(ev.c.kind == "video", ev.c.officer_no == user.officer_no))}
+            recordings = [r for r in recordings
+                          if all(s.evidence_id in own for s in r.segments)]
+        page = recordings[offset:offset + limit]
+        wanted = [s.evidence_id for r in page for s in r.segments]
+        names: dict[str, str] = {}
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            names.update((row.id, row.original_name) for row in conn.execute(
+                select(ev.c.id, ev.c.original_name).where(
+                    ev.c.id.in_(wanted[start:start + _IDS_PER_QUERY]))))
+    return Page([(r, [names[s.evidence_id] for s in r.segments]) for r in page],
+                len(recordings), offset, limit)
 
 
 def _officers_of(conn: Connection, evidence_ids: list[str]) -> set[str | None]:

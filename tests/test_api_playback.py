@@ -13,7 +13,13 @@ import pytest
 
 from cases.users import authenticate
 from cases.viewing import IDLE_TIMEOUT
-from tests.api_support import World, add_recording, clips_fixture, world_fixture
+from tests.api_support import (
+    OTHER_OFFICER_NO,
+    World,
+    add_recording,
+    clips_fixture,
+    world_fixture,
+)
 
 _ = (world_fixture, clips_fixture)
 API = "/api/v1"
@@ -206,6 +212,38 @@ def test_items_without_a_playback_copy_say_so(world: World) -> None:
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "not_playable"
     assert response.json()["error"]["hint"]
+
+
+def _all_pages(world: World, user: str, limit: int) -> tuple[list[str], list[int]]:
+    """Recording ids, following next_offset from the first page; and each page's total."""
+    ids: list[str] = []
+    totals: list[int] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = world.get(user, f"{API}/recordings?offset={offset}&limit={limit}").json()
+        assert page["offset"] == offset and page["limit"] == limit and len(page["items"]) <= limit
+        ids += [r["id"] for r in page["items"]]
+        totals.append(page["total"])
+        offset = page["next_offset"]
+    return ids, totals
+
+
+def test_recordings_are_listed_in_pages(world: World, clips: list[bytes]) -> None:
+    def distinct(n: int) -> list[bytes]:  # another recording's bytes (only listed, not played)
+        return [clip + bytes([n]) for clip in clips]
+
+    mine = {add_recording(world, distinct(n), device=f"ZFY01{n}")[0] for n in range(3)}
+    theirs = add_recording(world, distinct(9), device="ZFY0199", officer_no=OTHER_OFFICER_NO)[0]
+    everything = world.get("reviewer", f"{API}/recordings?limit=500").json()
+    assert everything["next_offset"] is None and everything["total"] == len(everything["items"])
+    listed = [r["id"] for r in everything["items"]]
+    assert mine | {theirs} <= set(listed) and len(listed) == len(set(listed))
+    paged, totals = _all_pages(world, "reviewer", limit=2)
+    assert paged == listed and set(totals) == {len(listed)}
+    # an officer's pages hold their own recordings only, and count only those
+    own, own_totals = _all_pages(world, "officer", limit=1)
+    assert mine <= set(own) and theirs not in own and set(own_totals) == {len(own)}
+    assert world.get("reviewer", f"{API}/recordings?limit=501").status_code == 422
 
 
 def test_a_recording_plays_as_one_joined_file(world: World, clips: list[bytes]) -> None:

@@ -25,6 +25,9 @@ unknown or revoked token gets 401; a good token without the right gets 403.
 **Errors** always have the shape `{"error": {"code", "message", "hint"}}`. Unknown
 query parameters are refused (400) rather than ignored.
 
+**Lists** of evidence, cases and recordings come in pages: `offset` and `limit` (at
+most 500) in, `total` and `next_offset` (null on the last page) out.
+
 **Custody events.** Anything that delivers footage appends a custody event naming
 the user, what they received (the copy and its SHA-256), when, and the `reason`
 they gave: `evidence:file:viewed` (playback), `evidence:file:downloaded`

@@ -191,7 +191,7 @@ class RecordingOut(BaseModel):
     overlaps: list[GapOut]
 
 
-class RecordingList(BaseModel):
+class RecordingPage(PageInfo):
     items: list[RecordingOut]
 
 

@@ -10,22 +10,28 @@ from fastapi.responses import StreamingResponse
 from api.http.auth import CurrentUser
 from api.http.convert import recording_out
 from api.http.errors import responses
-from api.http.models import Reason, RecordingId, RecordingList
+from api.http.models import MAX_INT, Reason, RecordingId, RecordingPage
 from api.http.routes_evidence import SESSION_DOC, STREAM_RESPONSES
 from api.http.services import ServicesDep
 from api.http.streaming import file_opener, serve_bytes
+from cases.paging import MAX_PAGE
 from cases.recordings import joined_playback
 from cases.viewing import open_session, recording_drafts, recording_segments, visible_recordings
 
 router = APIRouter(tags=["recordings"])
 
 
-@router.get("/recordings", response_model=RecordingList, responses=responses(401, 403),
+@router.get("/recordings", response_model=RecordingPage, responses=responses(401, 403),
             summary="List recordings")
-def list_recordings(services: ServicesDep, user: CurrentUser) -> RecordingList:
-    """Segments grouped per recorder, with gaps and overlaps (officers: their own only)."""
-    return RecordingList(items=[recording_out(rec, names)
-                                for rec, names in visible_recordings(services.log, user)])
+def list_recordings(services: ServicesDep, user: CurrentUser,
+                    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
+                    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50) -> RecordingPage:
+    """Segments grouped per recorder, with gaps and overlaps, oldest first (officers: their
+    own only)."""
+    page = visible_recordings(services.log, user, offset, limit)
+    return RecordingPage(items=[recording_out(rec, names) for rec, names in page.items],
+                         total=page.total, offset=page.offset, limit=page.limit,
+                         next_offset=page.next_offset)
 
 
 @router.get("/recordings/{recording_id}/playback", response_class=StreamingResponse,
