@@ -24,6 +24,7 @@ checkpoint``, sequences them.
 from __future__ import annotations
 
 import os
+import select
 import threading
 import time
 import weakref
@@ -136,12 +137,15 @@ class AppendQueue:
         Kept open between appends and outside the engine's pool: a pool checkout
         and its liveness query cost more than the two statements a waiting writer
         sends. Checked with a query only after it has been idle a while, as pools
-        do. At most POOL_SIZE stay open while idle; more are opened when that many
-        appends run at once, and closed after.
+        do, or when its socket shows the server closed or reset it (an idle
+        connection has nothing to read otherwise), so that an append after a
+        database outage does not fail on a connection from before it. At most
+        POOL_SIZE stay open while idle; more are opened when that many appends run
+        at once, and closed after.
         """
         held = self._checkout()
         pg = held.connection
-        if time.monotonic() - held.used >= self._idle_check_s:
+        if time.monotonic() - held.used >= self._idle_check_s or _hung_up(pg):
             try:
                 pg.execute("SELECT 1")
             except psycopg.OperationalError:
@@ -261,6 +265,17 @@ class AppendQueue:
                     pg.execute("COMMIT")
                 raise EventError(f"queued custody append {ticket} was altered before sequencing")
         return group
+
+
+def _hung_up(pg: Any) -> bool:
+    """Whether an idle connection's socket is readable: closed, reset or told to close."""
+    try:
+        socket = pg.pgconn.socket
+    except psycopg.OperationalError:  # libpq has dropped the socket already
+        return True
+    poller = select.poll()
+    poller.register(socket, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class _Held:
