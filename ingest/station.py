@@ -14,7 +14,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from custody.events import EventDraft, Subject, format_time
 from custody.log import CustodyLog
@@ -27,6 +28,7 @@ from storage.db import database_errors
 from storage.objects import ObjectStore
 
 WIPEABLE = ("ingested", "duplicate")
+T = TypeVar("T")
 
 
 @dataclass
@@ -111,6 +113,7 @@ class Station:
             self._transfer(recorder, label, identity, outcome, progress)
         except EvidenceError as exc:
             outcome.error = str(exc)
+            outcome.complete = False  # e.g. the wipe gave up: files may be left on the recorder
             progress.state = "failed"
             self.emit({"event": "error", "recorder": label, "reason": str(exc)})
         finally:
@@ -189,17 +192,47 @@ class Station:
                     or listed.size != result.size or result.mtime_ns is None
                     or abs(round(listed.mtime.timestamp() * 1e9) - result.mtime_ns) > 1000):
                 continue
-            with database_errors("checking a file before wiping it"), self.log.engine.connect() as c:
-                evidence_id = find_by_sha256(c, result.sha256)
+            evidence_id = self._retrying(label, partial(self._stored_as, result.sha256))
             if evidence_id is None:  # never wipe what the catalogue does not hold
                 continue
             recorder.delete(result.path)
-            self._event([EventDraft("evidence:file:wiped", self.base.actor,
-                                    Subject(evidence_id, result.sha256),
-                                    {"recorder": label, "source": result.path,
-                                     "status": result.status})])
+            # The file is gone: its event is retried until the database is back or the
+            # station stops, and a stop says which deletion is not yet logged.
+            try:
+                self._retrying(label, partial(self._event, [EventDraft(
+                    "evidence:file:wiped", self.base.actor, Subject(evidence_id, result.sha256),
+                    {"recorder": label, "source": result.path, "status": result.status})]),
+                    until_stopped=True)
+            except StorageError as exc:
+                raise StorageError(
+                    f"{result.path} was wiped from {label} (stored as evidence {evidence_id}, "
+                    f"sha256 {result.sha256}) but its custody event could not be logged: {exc}",
+                    hint="the copy is safe in the store; log the wipe once the database is "
+                         "back (this line is in the station's event output)") from exc
             outcome.wiped.append(result.path)
             self.emit({"event": "wiped", "recorder": label, "path": result.path})
+
+    def _stored_as(self, sha256: str) -> str | None:
+        with database_errors("checking a file before wiping it"), self.log.engine.connect() as c:
+            return find_by_sha256(c, sha256)
+
+    def _retrying(self, label: str, action: Callable[[], T], *, until_stopped: bool = False) -> T:
+        """``action``, retried with backoff while the store or database fails: up to
+        ``policy.max_attempts`` times, or with ``until_stopped`` until the station stops."""
+        delay = self.policy.retry_initial_seconds
+        attempt = 1
+        while True:
+            try:
+                return action()
+            except StorageError as exc:
+                if attempt >= self.policy.max_attempts and not until_stopped:
+                    raise
+                self.emit({"event": "retrying", "recorder": label, "attempt": attempt,
+                           "in_seconds": delay, "files": 1, "reason": str(exc)})
+                if self.wait(delay):
+                    raise
+            delay = min(delay * 2, self.policy.retry_max_seconds)
+            attempt += 1
 
     def _undocked(self, actor: str, label: str, outcome: DockOutcome) -> None:
         details: dict[str, Any] = {"recorder": label, "complete": outcome.complete,
