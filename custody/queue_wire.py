@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from psycopg.pq import ExecStatus
+from psycopg.pq import DiagnosticField, ExecStatus
 
 from custody.results import Appended, AppendResult, StoredCheckpoint
 from domain.errors import IntegrityError
@@ -36,6 +36,11 @@ _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 def _checked(result: Any, expected: ExecStatus = ExecStatus.TUPLES_OK) -> Any:
     if result.status != expected:
+        if result.error_field(DiagnosticField.SQLSTATE) is None:
+            # libpq's own error, not the server's: the connection failed (psycopg's
+            # cursors say OperationalError here too; error_from_result says DatabaseError)
+            raise psycopg.OperationalError(
+                result.error_message.decode("utf-8", "replace").strip())
         raise psycopg.errors.error_from_result(result)
     return result
 

@@ -8,10 +8,12 @@ import psycopg
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from psycopg.pq import ExecStatus
 from sqlalchemy.engine import make_url
 
-from custody.queue_wire import _array, _array_param, _int8_array
+from custody.queue_wire import _array, _array_param, _int8_array, run
 from domain.errors import IntegrityError
+from tests.netcut import NetCut
 
 BYTEA, INT8 = 17, 20
 BYTEA_ARRAY, INT8_ARRAY = 1001, 1016
@@ -79,3 +81,17 @@ def test_postgresql_reads_the_packed_bigint_array(pq: psycopg.Connection[object]
     result = pq.pgconn.exec_params(b"SELECT $1::bigint[]::text",
                                    [_int8_array([7, -(2**63), 2**63 - 1])], [INT8_ARRAY], [1], 0)
     assert result.get_value(0, 0) == b"{7,-9223372036854775808,9223372036854775807}"
+
+
+@pytest.mark.postgres
+def test_a_line_lost_mid_statement_is_an_operational_error(pg_database_url: str) -> None:
+    # The log turns OperationalError into StorageUnavailable (retry later, HTTP 503);
+    # error_from_result alone would make it a DatabaseError (a plain storage error).
+    url = make_url(pg_database_url)
+    with NetCut((url.host or "127.0.0.1", url.port or 5432)) as link:
+        dsn = url.set(drivername="postgresql", host="127.0.0.1", port=link.port)
+        with psycopg.connect(dsn.render_as_string(hide_password=False), autocommit=True) as pg:
+            assert run(pg, "SELECT 1").status == ExecStatus.TUPLES_OK
+            link.cut()
+            with pytest.raises(psycopg.OperationalError, match="closed the connection"):
+                run(pg, "SELECT 1")
