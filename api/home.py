@@ -117,7 +117,11 @@ def init_home(settings: Settings, origin: str | None = None) -> tuple[Home, bool
         write_signer_key_file(key_path, signer)
     (root / VKEY_FILE).write_text(signer.verifier_key() + "\n", encoding="utf-8")
     database_url = settings.database_url or sqlite_url(root / "evidence.db")
-    migrate(make_engine(database_url))
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()  # the home opens its own; this one's connection must not linger
     config_path.write_text(json.dumps({"origin": origin}, indent=2) + "\n", encoding="utf-8")
     return open_home(settings), True
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+import os
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from api.home import open_home
+from api.home import init_home, open_home
 from api.settings import Settings
 from custody.events import EventDraft
 from tests.cli_helpers import run_cli
@@ -120,3 +123,21 @@ def test_export_verifies_offline_and_catches_tampering(home: Path, tmp_path: Pat
     assert bad.returncode == 1
     kinds = {p["kind"] for p in json.loads(bad.stdout)["problems"]}
     assert {"tile_mismatch", "root_mismatch"} <= kinds
+
+
+def test_init_leaves_no_database_connection_open(tmp_path: Path) -> None:
+    def open_on(path: Path) -> list[str]:
+        fds = Path("/proc/self/fd")
+        found = []
+        for fd in fds.iterdir():
+            with contextlib.suppress(OSError):  # closed while listing
+                if os.readlink(fd).startswith(str(path)):
+                    found.append(fd.name)
+        return found
+
+    gc.disable()  # the migrating engine's pool must be closed, not left to the collector
+    try:
+        home, created = init_home(Settings(home=tmp_path / "home"))
+        assert created and open_on(home.root) == []
+    finally:
+        gc.enable()
