@@ -11,7 +11,7 @@ backoff and completes when it comes back.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -149,9 +149,9 @@ class Station:
 
     def _transfer(self, recorder: Recorder, label: str, identity: RecorderIdentity,
                   outcome: DockOutcome, progress: RecorderProgress) -> None:
-        delay = self.policy.retry_initial_seconds
         pending: set[str] = set()
-        for attempt in range(1, self.policy.max_attempts + 1):
+        for attempt, delay in zip(range(1, self.policy.max_attempts + 1), self._delays(),
+                                  strict=False):
             progress.state = "transferring"
             ingestor = Ingestor(self.log, self.store, self._options(identity), progress)
             todo = None if attempt == 1 else {p for p, r in outcome.results.items()
@@ -168,11 +168,8 @@ class Station:
             if not retry:
                 break
             progress.state = "waiting for store"
-            self.emit({"event": "retrying", "recorder": label, "attempt": attempt,
-                       "in_seconds": delay, "files": len(retry), "reason": retry[0].reason})
-            if self.wait(delay):
+            if self._pause(label, attempt, delay, len(retry), retry[0].reason):
                 return
-            delay = min(delay * 2, self.policy.retry_max_seconds)
             pending = {r.path for r in retry}
             for r in retry:
                 del outcome.results[r.path]
@@ -217,9 +214,9 @@ class Station:
             return find_by_sha256(c, sha256)
 
     def _retrying(self, label: str, action: Callable[[], T], *, until_stopped: bool = False) -> T:
-        """``action``, retried with backoff while the store or database fails: up to
-        ``policy.max_attempts`` times, or with ``until_stopped`` until the station stops."""
-        delay = self.policy.retry_initial_seconds
+        """``action``, retried with the transfer's backoff while the store or database fails:
+        up to ``policy.max_attempts`` times, or with ``until_stopped`` until the station stops."""
+        delays = self._delays()
         attempt = 1
         while True:
             try:
@@ -227,12 +224,23 @@ class Station:
             except StorageError as exc:
                 if attempt >= self.policy.max_attempts and not until_stopped:
                     raise
-                self.emit({"event": "retrying", "recorder": label, "attempt": attempt,
-                           "in_seconds": delay, "files": 1, "reason": str(exc)})
-                if self.wait(delay):
+                if self._pause(label, attempt, next(delays), 1, str(exc)):
                     raise
-            delay = min(delay * 2, self.policy.retry_max_seconds)
             attempt += 1
+
+    def _delays(self) -> Iterator[float]:
+        """Seconds to wait after each failed attempt: doubling, up to the policy's cap."""
+        delay = self.policy.retry_initial_seconds
+        while True:
+            yield delay
+            delay = min(delay * 2, self.policy.retry_max_seconds)
+
+    def _pause(self, label: str, attempt: int, delay: float, files: int,
+               reason: str | None) -> bool:
+        """Say the work is retried in ``delay`` seconds, and wait; True when stopping."""
+        self.emit({"event": "retrying", "recorder": label, "attempt": attempt,
+                   "in_seconds": delay, "files": files, "reason": reason})
+        return self.wait(delay)
 
     def _undocked(self, actor: str, label: str, outcome: DockOutcome) -> None:
         details: dict[str, Any] = {"recorder": label, "complete": outcome.complete,
