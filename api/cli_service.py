@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 
 from api.home import Home, open_home
 from api.settings import Settings
-from cases.users import Role, add_user, list_users, revoke_user
+from cases.users import Role, User, add_user, list_users, operator, revoke_user
 from domain.errors import ConfigError
 
 user_app = typer.Typer(help="Users of the case service and their bearer tokens.",
@@ -33,11 +33,17 @@ def _home() -> Home:
     return home
 
 
-def _cli_actor() -> str:
+def cli_operator() -> User:
+    """Who runs this command line: the operator principal named after the login."""
     try:
-        return f"cli:{getpass.getuser()}"
+        login = getpass.getuser()
     except (KeyError, OSError):
-        return "cli:unknown"
+        login = "unknown"
+    return operator(login)
+
+
+def _cli_actor() -> str:
+    return cli_operator().actor
 
 
 @user_app.command("add")

@@ -27,6 +27,7 @@ from devices.mass_storage import (
     udev_volumes,
 )
 from domain.errors import ConfigError
+from domain.event_types import EventType
 from domain.recorder import RegistryEntry
 from ingest.station import DockOutcome, DockPolicy, Station
 from storage import catalog
@@ -57,7 +58,7 @@ def register_device(home: Home, serial: str, officer: str, name: str | None, uni
         conn.execute(insert(catalog.devices).values(serial=serial, officer_no=officer,
                                                     officer_name=name, unit=unit, label=label,
                                                     registered_at=now))
-        log.append([EventDraft("station:device:registered", f"station:{home.origin}", details={
+        log.append([EventDraft(EventType.DEVICE_REGISTERED, f"station:{home.origin}", details={
             "serial": serial, "officer_no": officer, "officer_name": name, "unit": unit,
             "label": label}, time=now)], conn)
 

@@ -21,6 +21,7 @@ from cases.bundle_verify import (
     PROOFS_DIR,
     VKEY,
 )
+from domain.event_types import EventType
 
 Event = Mapping[str, Any]
 
@@ -77,37 +78,37 @@ def _exported(e: Event, d: Mapping[str, Any]) -> str:
 
 
 _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
-    "evidence:file:ingested": _ingested,
-    "evidence:file:verified": lambda e, d: (
+    EventType.FILE_INGESTED: _ingested,
+    EventType.FILE_VERIFIED: lambda e, d: (
         f"Read back from storage by {who(e['actor'])}: the stored bytes matched "
         f"(SHA-256 {d.get('read_back_sha256')})."),
-    "evidence:file:seen-again": lambda e, d: (
+    EventType.FILE_SEEN_AGAIN: lambda e, d: (
         f"The same file was found again on {d.get('device') or 'a recorder'} by "
         f"{who(e['actor'])}; it was not stored twice."),
-    "evidence:file:probed": lambda e, d: (
+    EventType.FILE_PROBED: lambda e, d: (
         f"Media details read by {who(e['actor'])}"
         f"{' (problem: ' + str(d['error']) + ')' if d.get('error') else ''}."),
-    "evidence:file:derived": _derived,
-    "evidence:file:viewed": _viewed,
-    "evidence:file:downloaded": lambda e, d: (
+    EventType.FILE_DERIVED: _derived,
+    EventType.FILE_VIEWED: _viewed,
+    EventType.FILE_DOWNLOADED: lambda e, d: (
         f"Original downloaded by {who(e['actor'])}{_reason(d)}."),
-    "evidence:file:wiped": lambda e, d: (
+    EventType.FILE_WIPED: lambda e, d: (
         f"Deleted from the recorder by {who(e['actor'])} after the stored copy was verified."),
-    "evidence:file:deleted": lambda e, d: (
+    EventType.FILE_DELETED: lambda e, d: (
         f"Deleted from storage by {who(e['actor'])}{_reason(d)}."),
-    "evidence:hold:placed": lambda e, d: f"Legal hold placed by {who(e['actor'])}{_reason(d)}.",
-    "evidence:hold:released": lambda e, d: (
+    EventType.HOLD_PLACED: lambda e, d: f"Legal hold placed by {who(e['actor'])}{_reason(d)}.",
+    EventType.HOLD_RELEASED: lambda e, d: (
         f"Legal hold released by {who(e['actor'])}{_reason(d)}."),
-    "case:record:created": lambda e, d: (
+    EventType.CASE_CREATED: lambda e, d: (
         f"Case {d.get('number')} (“{d.get('title')}”) opened by {who(e['actor'])}."),
-    "case:evidence:attached": _attached,
-    "case:evidence:detached": lambda e, d: (
+    EventType.CASE_EVIDENCE_ATTACHED: _attached,
+    EventType.CASE_EVIDENCE_DETACHED: lambda e, d: (
         f"Taken off case {d.get('case_number')} by {who(e['actor'])}."),
-    "case:officer:assigned": lambda e, d: (
+    EventType.CASE_OFFICER_ASSIGNED: lambda e, d: (
         f"{d.get('officer')} assigned to the case by {who(e['actor'])}."),
-    "case:officer:removed": lambda e, d: (
+    EventType.CASE_OFFICER_REMOVED: lambda e, d: (
         f"{d.get('officer')} removed from the case by {who(e['actor'])}."),
-    "case:bundle:requested": lambda e, d: (
+    EventType.CASE_BUNDLE_REQUESTED: lambda e, d: (
         f"Export of the case requested by {who(e['actor'])}{_reason(d)}."),
     EXPORT_EVENT: _exported,
 }
@@ -255,6 +256,6 @@ CHECK IT BY HAND
    the text before the blank line. The key is "<name>+<hex key id>+<base64(0x01 ||
    32-byte Ed25519 public key)>"; the key id is the first 4 bytes of
    SHA-256(name || 0x0A || 0x01 || public key).
-5. Each original must have an entry of type "evidence:file:ingested" whose subject
+5. Each original must have an entry of type EventType.FILE_INGESTED whose subject
    names its evidence id and SHA-256: that is the record of it being taken in.
 """

@@ -43,11 +43,12 @@ from custody.note import NoteError, Verifier, parse_note
 from custody.proofs import check_inclusion_document
 from custody.report import VerifyReport
 from domain.errors import ConfigError, EvidenceError
+from domain.event_types import EventType
 
 BUNDLE_FORMAT = "evidence-bundle/v1"
-EXPORT_EVENT = "case:bundle:exported"
-INGESTED_EVENT = "evidence:file:ingested"
-DERIVED_EVENT = "evidence:file:derived"
+EXPORT_EVENT = EventType.CASE_BUNDLE_EXPORTED
+INGESTED_EVENT = EventType.FILE_INGESTED
+DERIVED_EVENT = EventType.FILE_DERIVED
 MANIFEST = "manifest.json"
 REPORT = "custody-report.html"
 README = "README.txt"

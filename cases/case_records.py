@@ -25,6 +25,7 @@ from cases.users import Role, User
 from custody.events import JSON, EventDraft, Subject, format_time
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists, NotFound
+from domain.event_types import EventType
 from storage import catalog
 from storage.db import write_transaction
 from storage.objects import ObjectStore
@@ -80,7 +81,7 @@ def create_case(log: CustodyLog, user: User, title: str, number: str,
                                                  created_at=moment, created_by=user.name))
         conn.execute(insert(tables.case_officers).values(case_id=case_id, user_name=user.name,
                                                          assigned_at=moment))
-        log.append([EventDraft("case:record:created", user.actor, None, {
+        log.append([EventDraft(EventType.CASE_CREATED, user.actor, None, {
             "case_id": case_id, "number": number, "title": title}, moment)], conn)
     return Case(case_id, number, title, moment, user.name, (user.name,), 0)
 
@@ -132,7 +133,7 @@ def attach_evidence(log: CustodyLog, store: ObjectStore, user: User, case_id: st
         until, extended = retain_permanently(conn, store, evidence, moment)
         conn.execute(insert(tables.case_evidence).values(
             case_id=case_id, evidence_id=evidence_id, attached_at=moment, attached_by=user.name))
-        log.append([EventDraft("case:evidence:attached", user.actor,
+        log.append([EventDraft(EventType.CASE_EVIDENCE_ATTACHED, user.actor,
                                Subject(evidence.id, evidence.sha256), {
             "case_id": case_id, "case_number": case.number,
             "retention": {"category": CASE, "retain_until": format_time(until)},
@@ -155,7 +156,7 @@ def detach_evidence(log: CustodyLog, user: User, case_id: str, evidence_id: str,
         ce = tables.case_evidence
         conn.execute(delete(ce).where((ce.c.case_id == case_id) & (ce.c.evidence_id == evidence_id)))
         retained: JSON = format_time(aware(evidence.retain_until)) if evidence.retain_until else None
-        log.append([EventDraft("case:evidence:detached", user.actor,
+        log.append([EventDraft(EventType.CASE_EVIDENCE_DETACHED, user.actor,
                                Subject(evidence.id, evidence.sha256), {
             "case_id": case_id, "case_number": case.number,
             "retention": {"category": evidence.retention_category, "retain_until": retained,
@@ -182,7 +183,7 @@ def assign_officer(log: CustodyLog, user: User, case_id: str, officer_name: str,
                 (co.c.case_id == case_id) & (co.c.user_name == officer_name))).first():
             raise AlreadyExists(f"{officer_name} already manages case {case.number}")
         conn.execute(insert(co).values(case_id=case_id, user_name=officer_name, assigned_at=moment))
-        log.append([EventDraft("case:officer:assigned", user.actor, None, {
+        log.append([EventDraft(EventType.CASE_OFFICER_ASSIGNED, user.actor, None, {
             "case_id": case_id, "case_number": case.number, "officer": officer_name}, moment)], conn)
         return _case(conn, case_id)
 
@@ -199,7 +200,7 @@ def remove_officer(log: CustodyLog, user: User, case_id: str, officer_name: str,
                                              & (co.c.user_name == officer_name)))
         if gone.rowcount == 0:
             raise NotFound(f"{officer_name} does not manage case {case.number}")
-        log.append([EventDraft("case:officer:removed", user.actor, None, {
+        log.append([EventDraft(EventType.CASE_OFFICER_REMOVED, user.actor, None, {
             "case_id": case_id, "case_number": case.number, "officer": officer_name}, moment)], conn)
         return _case(conn, case_id)
 
@@ -244,7 +245,7 @@ def prepare_export(log: CustodyLog, user: User, case_id: str, include_playback: 
     with write_transaction(log.engine) as conn:
         case = _case(conn, case_id)
         access.require_case_access(conn, user, case_id, access.EXPORT_CASE, action)
-        log.append([EventDraft("case:bundle:requested", user.actor, None, {
+        log.append([EventDraft(EventType.CASE_BUNDLE_REQUESTED, user.actor, None, {
             "case_id": case_id, "case_number": case.number, "include_playback": include_playback,
             "reason": reason}, moment)], conn)
     return case

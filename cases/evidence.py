@@ -20,6 +20,7 @@ from cases.users import User
 from custody.events import EventDraft, Subject
 from custody.log import CustodyLog
 from domain.errors import NotFound
+from domain.event_types import EventType
 from storage import catalog
 from storage.db import write_transaction
 from storage.objects import ObjectStore
@@ -198,7 +199,7 @@ def change_legal_hold(log: CustodyLog, store: ObjectStore, user: User, evidence_
             state = "already under" if on else "not under"
             raise Conflict(f"evidence {evidence_id} is {state} legal hold")
         copies: list[StoredCopy] = set_legal_hold(conn, store, row, on)
-        log.append([EventDraft("evidence:hold:placed" if on else "evidence:hold:released",
+        log.append([EventDraft(EventType.HOLD_PLACED if on else EventType.HOLD_RELEASED,
                                user.actor, Subject(row.id, row.sha256), {
             "reason": reason, "copies": [copy.ref() for copy in copies]}, moment)], conn)
         return summary(evidence_row(conn, evidence_id))

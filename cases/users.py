@@ -25,6 +25,7 @@ from cases.times import aware
 from custody.events import EventDraft
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists, NotFound
+from domain.event_types import EventType
 from storage.db import write_transaction
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
@@ -48,15 +49,24 @@ class User:
     officer_no: str | None
     created_at: datetime
     revoked_at: datetime | None = None
+    # The server's own command line, run by someone with a shell on the server
+    # (who can read the database and the key anyway): an admin over everything.
+    operator: bool = False
 
     @property
     def actor(self) -> str:
         """How this user is named in custody events."""
-        return f"user:{self.name}"
+        return f"cli:{self.name}" if self.operator else f"user:{self.name}"
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+def operator(login: str, now: datetime | None = None) -> User:
+    """The principal of the `evidence` command line: the same checks and events as a user's
+    request, acting as admin, named ``cli:<login>`` in the custody log."""
+    return User(login, Role.ADMIN, None, now or datetime.now(UTC), operator=True)
 
 
 def new_token() -> str:
@@ -104,7 +114,7 @@ def add_user(log: CustodyLog, name: str, role: Role, officer_no: str | None, *, 
         conn.execute(insert(tables.users).values(
             name=name, role=role.value, officer_no=officer_no, token_sha256=token_digest(token),
             created_at=moment, created_by=actor))
-        log.append([EventDraft("user:account:created", actor, None, {
+        log.append([EventDraft(EventType.USER_CREATED, actor, None, {
             "user": name, "role": role.value, "officer_no": officer_no}, moment)], conn)
     return User(name, role, officer_no, moment), token
 
@@ -120,7 +130,7 @@ def revoke_user(log: CustodyLog, name: str, *, actor: str, now: datetime | None 
                            hint="list users with `evidence user list`")
         conn.execute(update(tables.users).where(tables.users.c.name == name)
                      .values(revoked_at=moment, revoked_by=actor))
-        log.append([EventDraft("user:account:revoked", actor, None, {"user": name}, moment)], conn)
+        log.append([EventDraft(EventType.USER_REVOKED, actor, None, {"user": name}, moment)], conn)
     return User(name, Role(row.role), row.officer_no, aware(row.created_at), moment)
 
 

@@ -27,14 +27,15 @@ from cases.recordings import PLAYBACK, SegmentCopy, all_recordings, find_recordi
 from cases.users import User
 from custody.events import EventDraft, Subject
 from custody.log import CustodyLog
+from domain.event_types import EventType
 from ingest.recordings import Recording
 from storage import catalog
 from storage.db import write_transaction
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 REASON_MAX = 500
-VIEWED = "evidence:file:viewed"
-DOWNLOADED = "evidence:file:downloaded"
+VIEWED = EventType.FILE_VIEWED
+DOWNLOADED = EventType.FILE_DOWNLOADED
 _IDS_PER_QUERY = 1000  # names of a page's segments, read this many ids at a time
 
 

@@ -134,7 +134,7 @@ def prepare_event(draft: EventDraft) -> dict[str, JSON]:
     if not draft.actor:
         raise EventError("event has no actor", hint="name the user, station or job acting")
     return normalise({  # type: ignore[return-value]
-        "type": draft.type,
+        "type": str(draft.type),  # a StrEnum member becomes its plain value
         "actor": draft.actor,
         "subject": draft.subject.to_json() if draft.subject else None,
         "time": format_time(draft.time) if draft.time else None,

@@ -62,3 +62,4 @@ class RegistryEntry:
     unit_name: str | None = None
     serial: str | None = None
     model: str | None = None
+    unit_code: str | None = None  # our organisation's unit the recorder belongs to

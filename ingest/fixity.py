@@ -13,6 +13,7 @@ from typing import Any
 
 from custody.report import Problem, VerifyReport
 from domain.errors import EvidenceError, NotFound
+from domain.event_types import EventType
 from storage.objects import ObjectStore
 
 
@@ -34,7 +35,7 @@ class ObjectCollector:
 
     def __call__(self, index: int, event: dict[str, Any]) -> None:
         details = event["details"]
-        if event["type"] == "evidence:file:deleted":  # the retention job removed these
+        if event["type"] == EventType.FILE_DELETED:  # the retention job removed these
             for ref in details.get("objects", []):
                 self.objects.pop((ref.get("key"), ref.get("version")), None)
             return

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from custody.events import JSON, EventDraft, Subject
 from custody.log import CustodyLog
 from domain.errors import NotFound
+from domain.event_types import EventType
 from ingest.playback import join_segments
 from storage import catalog
 from storage.db import database_errors, write_transaction
@@ -47,7 +48,7 @@ def export_recording(log: CustodyLog, store: ObjectStore, recording_id: str,
             paths.append(path)
         join_segments(paths, out)
     with database_errors("logging the export"), write_transaction(log.engine) as conn:
-        log.append([EventDraft("evidence:recording:exported", actor,
+        log.append([EventDraft(EventType.RECORDING_EXPORTED, actor,
                                Subject(sid, rows[sid].sha256),
                                {"recording": recording_id, "position": i, "output": str(out),
                                 "gaps": gaps, "reason": reason}, now)

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from custody.events import JSON, EventDraft, Subject, format_time
 from custody.log import CustodyLog
+from domain.event_types import EventType
 from storage import catalog
 from storage.db import database_errors, write_transaction
 from storage.objects import StoredObject
@@ -46,18 +47,18 @@ def record_original(log: CustodyLog, stored: StoredObject, prov: Provenance, *,
         seen = {"source": prov.source, "original_name": prov.original_name,
                 "device": prov.device_serial, "officer": prov.officer_no}
         if existing is not None:
-            log.append([EventDraft("evidence:file:seen-again", prov.actor,
+            log.append([EventDraft(EventType.FILE_SEEN_AGAIN, prov.actor,
                                    Subject(existing, stored.sha256), seen, now)], conn)
             return existing, True
         evidence_id = str(uuid.uuid4())
         subject = Subject(evidence_id, stored.sha256)
         flags = row.get("flags", [])
         log.append([
-            EventDraft("evidence:file:ingested", prov.actor, subject, {
+            EventDraft(EventType.FILE_INGESTED, prov.actor, subject, {
                 **seen, "size": stored.size, "object": object_ref(stored),
                 "retain_until": format_time(stored.retain_until) if stored.retain_until else None,
                 "flags": list[JSON](flags)}, now),
-            EventDraft("evidence:file:verified", prov.actor, subject, {
+            EventDraft(EventType.FILE_VERIFIED, prov.actor, subject, {
                 "read_back_sha256": stored.sha256, "key": stored.key,
                 "version": stored.version_id}, now),
         ], conn)
@@ -76,11 +77,11 @@ def record_derivatives(log: CustodyLog, evidence_id: str, sha256: str, actor: st
     """Store derivative rows, metadata and flags, with one custody event per derivative."""
     subject = Subject(evidence_id, sha256)
     with database_errors("recording derivatives"), write_transaction(log.engine) as conn:
-        drafts = [EventDraft("evidence:file:probed", actor, subject,
+        drafts = [EventDraft(EventType.FILE_PROBED, actor, subject,
                              {"metadata": _jsonable(metadata), "flags": list[JSON](flags),
                               "error": error}, now)]
         for name, method, stored in made:
-            drafts.append(EventDraft("evidence:file:derived", actor, subject, {
+            drafts.append(EventDraft(EventType.FILE_DERIVED, actor, subject, {
                 "name": name, "method": method, "object": object_ref(stored)}, now))
             conn.execute(catalog.derivatives.delete().where(
                 (catalog.derivatives.c.evidence_id == evidence_id)

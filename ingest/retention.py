@@ -16,6 +16,7 @@ from sqlalchemy import Connection, inspect, select, text, update
 from custody.events import EventDraft, Subject, format_time
 from custody.log import CustodyLog
 from domain.errors import EvidenceError, NotFound
+from domain.event_types import EventType
 from storage import catalog
 from storage.db import write_transaction
 from storage.objects import ObjectStore
@@ -70,7 +71,7 @@ def run_retention(log: CustodyLog, store: ObjectStore, now: datetime, actor: str
             objects = _objects(conn, evidence_id)
             # Log first: a crash after this leaves bytes a rerun deletes, never an
             # unlogged deletion.
-            log.append([EventDraft("evidence:file:deleted", actor, Subject(evidence_id, sha256), {
+            log.append([EventDraft(EventType.FILE_DELETED, actor, Subject(evidence_id, sha256), {
                 "reason": "retention period ended",
                 "retain_until": format_time(retain_until) if retain_until.tzinfo else
                 str(retain_until), "objects": [{"key": k, "version": v} for k, v in objects]},
@@ -97,7 +98,7 @@ def set_legal_hold(log: CustodyLog, store: ObjectStore, evidence_id: str, on: bo
             raise EvidenceError("a legal hold needs a reason", hint="pass --reason")
         for key, version in _objects(conn, evidence_id):
             store.set_legal_hold(key, on, version)
-        kind = "placed" if on else "released"
-        log.append([EventDraft(f"evidence:hold:{kind}", actor, Subject(evidence_id, row.sha256),
-                               {"reason": reason}, now)], conn)
+        kind = EventType.HOLD_PLACED if on else EventType.HOLD_RELEASED
+        log.append([EventDraft(kind, actor, Subject(evidence_id, row.sha256), {"reason": reason},
+                               now)], conn)
         conn.execute(update(ev).where(ev.c.id == evidence_id).values(legal_hold=on))

@@ -21,6 +21,7 @@ from custody.events import EventDraft, Subject, format_time
 from custody.log import CustodyLog
 from devices.base import Recorder
 from domain.errors import EvidenceError, StorageError
+from domain.event_types import EventType
 from domain.recorder import RecorderIdentity
 from ingest.pipeline import FileResult, IngestOptions, Ingestor, Progress
 from ingest.records import find_by_sha256
@@ -124,19 +125,19 @@ class Station:
                         files: list[Any]) -> list[EventDraft]:
         who = {"recorder": label, "serial": identity.serial}
         drafts = [
-            EventDraft("station:recorder:docked", actor, details={**who, "model": identity.model}),
-            EventDraft("station:recorder:identified", actor, details={
+            EventDraft(EventType.RECORDER_DOCKED, actor, details={**who, "model": identity.model}),
+            EventDraft(EventType.RECORDER_IDENTIFIED, actor, details={
                 **who, "source": identity.source, "officer_no": identity.officer_no,
                 "officer_name": identity.officer_name, "unit_no": identity.unit_no,
                 "unit_name": identity.unit_name,
                 "flags": ["unknown_device"] if identity.source == "unknown" else []}),
         ]
         if identity.clock_offset_seconds is not None or identity.device_clock is not None:
-            drafts.append(EventDraft("station:recorder:clock-offset", actor, details={
+            drafts.append(EventDraft(EventType.RECORDER_CLOCK_OFFSET, actor, details={
                 **who, "offset_seconds": identity.clock_offset_seconds,
                 "device_clock": format_time(identity.device_clock) if identity.device_clock else None,
                 "synced": identity.clock_synced}))
-        drafts.append(EventDraft("station:recorder:files-found", actor, details={
+        drafts.append(EventDraft(EventType.RECORDER_FILES_FOUND, actor, details={
             **who, "count": len(files), "bytes": sum(f.size for f in files),
             "important": sum(1 for f in files if f.important),
             "locked": sum(1 for f in files if f.locked)}))
@@ -197,7 +198,7 @@ class Station:
             # station stops, and a stop says which deletion is not yet logged.
             try:
                 self._retrying(label, partial(self._event, [EventDraft(
-                    "evidence:file:wiped", self.base.actor, Subject(evidence_id, result.sha256),
+                    EventType.FILE_WIPED, self.base.actor, Subject(evidence_id, result.sha256),
                     {"recorder": label, "source": result.path, "status": result.status})]),
                     until_stopped=True)
             except StorageError as exc:
@@ -247,7 +248,7 @@ class Station:
                                    "wiped": len(outcome.wiped), "error": outcome.error}
         details.update(outcome.counts())
         try:
-            self._event([EventDraft("station:recorder:undocked", actor, details=details)])
+            self._event([EventDraft(EventType.RECORDER_UNDOCKED, actor, details=details)])
         except StorageError as exc:
             outcome.error = outcome.error or str(exc)
         self.emit({"event": "undocked", **details})

@@ -52,6 +52,12 @@ evidence = Table(
     Column("derivatives_error", Text, nullable=True),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
     Column("deleted_at", DateTime(timezone=True), nullable=True),  # by the retention job only
+    # the unit the footage belongs to: its recorder's, else the station's (migration 0008)
+    Column("unit_code", String(32), nullable=True, index=True),
+    # capture context: what the start time was computed from (migration 0008)
+    Column("clock_offset_seconds", BigInteger, nullable=True),  # device minus true time
+    Column("station_tz", String(64), nullable=True),  # IANA zone naive recorder times are read in
+    Column("source_mtime", DateTime(timezone=True), nullable=True),  # on the recorder
 )
 
 derivatives = Table(
@@ -74,7 +80,8 @@ devices = Table(
     Column("serial", String(64), primary_key=True),
     Column("officer_no", String(64), nullable=True),
     Column("officer_name", Text, nullable=True),
-    Column("unit", Text, nullable=True),
+    Column("unit", Text, nullable=True),  # free text from before units existed
     Column("label", String(128), nullable=True, unique=True),  # volume label or UUID
     Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("unit_code", String(32), nullable=True),  # the unit its footage belongs to (0008)
 )

@@ -1,0 +1,45 @@
+"""Every custody event type, in one vocabulary.
+
+The code that writes events names them from here, and the custody report that
+explains them to a court clerk (``cases.bundle_report``) keys its sentences by
+the same members, so a new type cannot be written without being known. Values
+are the exact ``type`` strings in the log: ``<area>:<object>:<action>``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    # a file's life as evidence
+    FILE_INGESTED = "evidence:file:ingested"
+    FILE_VERIFIED = "evidence:file:verified"
+    FILE_SEEN_AGAIN = "evidence:file:seen-again"
+    FILE_PROBED = "evidence:file:probed"
+    FILE_DERIVED = "evidence:file:derived"
+    FILE_VIEWED = "evidence:file:viewed"
+    FILE_DOWNLOADED = "evidence:file:downloaded"
+    FILE_WIPED = "evidence:file:wiped"
+    FILE_DELETED = "evidence:file:deleted"
+    HOLD_PLACED = "evidence:hold:placed"
+    HOLD_RELEASED = "evidence:hold:released"
+    RECORDING_EXPORTED = "evidence:recording:exported"
+    # cases
+    CASE_CREATED = "case:record:created"
+    CASE_EVIDENCE_ATTACHED = "case:evidence:attached"
+    CASE_EVIDENCE_DETACHED = "case:evidence:detached"
+    CASE_OFFICER_ASSIGNED = "case:officer:assigned"
+    CASE_OFFICER_REMOVED = "case:officer:removed"
+    CASE_BUNDLE_REQUESTED = "case:bundle:requested"
+    CASE_BUNDLE_EXPORTED = "case:bundle:exported"
+    # the docking station
+    DEVICE_REGISTERED = "station:device:registered"
+    RECORDER_DOCKED = "station:recorder:docked"
+    RECORDER_IDENTIFIED = "station:recorder:identified"
+    RECORDER_CLOCK_OFFSET = "station:recorder:clock-offset"
+    RECORDER_FILES_FOUND = "station:recorder:files-found"
+    RECORDER_UNDOCKED = "station:recorder:undocked"
+    # accounts
+    USER_CREATED = "user:account:created"
+    USER_REVOKED = "user:account:revoked"
