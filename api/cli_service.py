@@ -15,6 +15,7 @@ from sqlalchemy import inspect
 
 from api.home import Home, open_home
 from api.settings import Settings
+from cases.tables import DEFAULT_UNIT
 from cases.users import Role, User, add_user, list_users, operator, revoke_user
 from domain.errors import ConfigError
 
@@ -52,11 +53,15 @@ def user_add(
     role: Annotated[Role, typer.Option(help="What the user may do.")],
     officer_no: Annotated[str | None, typer.Option(
         "--officer-no", help="Officer number (required for --role officer).")] = None,
+    unit: Annotated[str, typer.Option(help="Code of the unit they belong to.")] = DEFAULT_UNIT,
+    scope: Annotated[str | None, typer.Option(
+        help="Auditors only: the agency code they audit, or '*' for every agency.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {name, role, token}.")] = False,
 ) -> None:
     """Add a user and print their bearer token (shown once; only its hash is stored)."""
     home = _home()
-    user, token = add_user(home.custody_log(), name, role, officer_no, actor=_cli_actor())
+    user, token = add_user(home.custody_log(), name, role, officer_no, by=cli_operator(),
+                           unit_code=unit, auditor_scope=scope)
     if as_json:
         sys.stdout.write(json.dumps({"name": user.name, "role": user.role.value,
                                      "token": token}) + "\n")
@@ -69,7 +74,7 @@ def user_add(
 def user_revoke(name: Annotated[str, typer.Argument(help="The user to revoke.")]) -> None:
     """End a user's token for good."""
     home = _home()
-    revoke_user(home.custody_log(), name, actor=_cli_actor())
+    revoke_user(home.custody_log(), name, by=cli_operator())
     _out.print(f"Revoked {name}; their token no longer works.")
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from api.home import Home
 from api.ingest_cmd import ingest_options, list_recordings
 from api.settings import Settings
+from cases.tables import DEFAULT_UNIT
+from cases.users import operator, scope_of
 from custody.proofs import check_inclusion_document
 from custody.tiles import export_tiles, verify_export
 from custody.verify import verify_database
@@ -77,6 +79,7 @@ def demo_users(home: Home) -> list[tuple[str, str, str]]:
     stamp = datetime.now(UTC).strftime("%H%M%S")
     for name, role in (("li.caseofficer", Role.CASE_OFFICER), ("wang.auditor", Role.AUDITOR),
                        ("admin", Role.ADMIN)):
-        _, token = add_user(home.custody_log(), f"{name}-{stamp}", role, None, actor="demo")
+        _, token = add_user(home.custody_log(), f"{name}-{stamp}", role, None, by=operator("demo"),
+                            unit_code=DEFAULT_UNIT, auditor_scope=scope_of(role))
         made.append((f"{name}-{stamp}", role.value, token))
     return made

@@ -54,6 +54,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from cases.tables import DEFAULT_UNIT
+from cases.users import operator
+
 _BENCH_DIR = Path(__file__).resolve().parent
 _REPO_ROOT = _BENCH_DIR.parent
 # Run as a script, Python puts bench/ first on sys.path, where this very file would
@@ -440,7 +443,8 @@ def build_home(root: Path, database_url: str | None, count: int, volume: Path) -
     t0 = time.perf_counter()
     ingest_volume(home, volume)
     ingest_s = time.perf_counter() - t0
-    add_user(home.custody_log(), "bench-builder", Role.CASE_OFFICER, None, actor="cli:bench")
+    add_user(home.custody_log(), "bench-builder", Role.CASE_OFFICER, None, by=operator("bench"),
+             unit_code=DEFAULT_UNIT)
     engine = home.engine()
     say(f"bulk-inserting {count:,} catalogue rows with executemany")
     facts = populate(engine, count, "bench-builder")
@@ -1100,8 +1104,9 @@ def bench_database(run: Run, name: str, home_root: Path, database_url: str | Non
     officer_no = fleet().officers[OFFICER_COUNT // 2]
     users = {
         "case_officer": add_user(log, "bench-case-officer", Role.CASE_OFFICER, None,
-                                 actor="cli:bench"),
-        "officer": add_user(log, "bench-officer", Role.OFFICER, officer_no, actor="cli:bench"),
+                                 by=operator("bench"), unit_code=DEFAULT_UNIT),
+        "officer": add_user(log, "bench-officer", Role.OFFICER, officer_no, by=operator("bench"),
+                            unit_code=DEFAULT_UNIT),
     }
     with engine.connect() as conn:
         db.facts["evidence_rows"] = conn.execute(

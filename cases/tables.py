@@ -22,6 +22,30 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+DEFAULT_AGENCY = "default"  # named by migration 0009: an existing home's rows are placed here
+DEFAULT_UNIT = "default"
+
+# Enforcement agencies (执法机关) of the region, and their units (migration 0009).
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("level", String(16), nullable=False),  # region | city | county
+    Column("parent_code", String(32), ForeignKey("agencies.code"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
 
 # A person (or service) holding one bearer token. Names are never reused, so the
 # actor "user:<name>" in the custody log always means the same person.
@@ -36,6 +60,9 @@ users = Table(
     Column("created_by", String(128), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column("revoked_by", String(128), nullable=True),
+    Column("unit_code", String(32), ForeignKey("units.code", name="fk_users_unit_code"),
+           nullable=True),
+    Column("auditor_scope", String(32), nullable=True),  # auditors: an agency code, or "*"
 )
 
 cases = Table(
@@ -46,6 +73,23 @@ cases = Table(
     Column("title", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(64), nullable=False),
+    Column("unit_code", String(32), nullable=True, index=True),  # the unit that owns it
+    Column("review_requested_at", DateTime(timezone=True), nullable=True),  # sent for review
+    Column("review_requested_by", String(64), nullable=True),
+)
+
+# Footage of one unit made reachable on another unit's case by an admin of the
+# owning agency (custody event evidence:access:granted names both sides).
+evidence_grants = Table(
+    "evidence_grants",
+    metadata,
+    Column("evidence_id", String(36), primary_key=True),  # FK to evidence in the migration
+    Column("case_id", String(36), ForeignKey("cases.id"), primary_key=True),
+    Column("from_unit", String(32), nullable=False),
+    Column("to_unit", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("granted_by", String(128), nullable=False),
 )
 
 # Case officers who manage a case (its creator, and whoever an admin or a member adds).

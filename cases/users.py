@@ -12,15 +12,15 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from cases import tables
-from cases.errors import InvalidRequest, NotAuthenticated
+from cases.errors import AccessDenied, InvalidRequest, NotAuthenticated
 from cases.times import aware
 from custody.events import EventDraft
 from custody.log import CustodyLog
@@ -31,6 +31,7 @@ from storage.db import write_transaction
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
 OFFICER_NO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _NAME_RE = re.compile(NAME_PATTERN)
+ALL_AGENCIES = "*"  # an auditor scope: every agency of the region
 _OFFICER_NO_RE = re.compile(OFFICER_NO_PATTERN)
 
 
@@ -52,6 +53,9 @@ class User:
     # The server's own command line, run by someone with a shell on the server
     # (who can read the database and the key anyway): an admin over everything.
     operator: bool = False
+    unit_code: str | None = None  # the unit they belong to (None: the operator only)
+    agency_code: str | None = None  # their unit's agency
+    auditor_scope: str | None = None  # auditors: an agency code, or "*" for every agency
 
     @property
     def actor(self) -> str:
@@ -67,6 +71,11 @@ def operator(login: str, now: datetime | None = None) -> User:
     """The principal of the `evidence` command line: the same checks and events as a user's
     request, acting as admin, named ``cli:<login>`` in the custody log."""
     return User(login, Role.ADMIN, None, now or datetime.now(UTC), operator=True)
+
+
+def scope_of(role: Role) -> str | None:
+    """The scope a new user of ``role`` gets by default: every agency for an auditor."""
+    return ALL_AGENCIES if role is Role.AUDITOR else None
 
 
 def new_token() -> str:
@@ -98,13 +107,30 @@ def _check_new_user(name: str, role: Role, officer_no: str | None) -> None:
                              hint="pass the officer number their recorder writes (e.g. 100234)")
 
 
-def add_user(log: CustodyLog, name: str, role: Role, officer_no: str | None, *, actor: str,
+def add_user(log: CustodyLog, name: str, role: Role, officer_no: str | None, *, by: User,
+             unit_code: str, auditor_scope: str | None = None,
              now: datetime | None = None) -> tuple[User, str]:
-    """Create a user and their token; returns (user, token). The token is shown only here."""
+    """Create a user of ``unit_code`` and their token; returns (user, token), shown only here.
+
+    ``by`` is the operator, or an admin of the unit's agency. An auditor's scope is
+    one agency's code or ``*`` (every agency: the operator only); no other role has one.
+    """
     _check_new_user(name, role, officer_no)
+    _check_scope(role, auditor_scope)
     moment = now or datetime.now(UTC)
     token = new_token()
     with write_transaction(log.engine) as conn:
+        agency = _unit_agency(conn, unit_code)
+        _require_admin_of(by, agency, f"add users to unit {unit_code}")
+        if auditor_scope is not None and auditor_scope != ALL_AGENCIES:
+            if conn.execute(select(tables.agencies.c.code)
+                            .where(tables.agencies.c.code == auditor_scope)).first() is None:
+                raise NotFound(f"there is no agency {auditor_scope!r} for the auditor's scope",
+                               hint="list agencies with `evidence agency list`")
+            _require_admin_of(by, auditor_scope, f"give an auditor the scope {auditor_scope}")
+        elif auditor_scope == ALL_AGENCIES and not by.operator:
+            raise AccessDenied("only the server's operator may make an auditor of every agency",
+                               hint="scope the auditor to your agency")
         exists = conn.execute(select(tables.users.c.name, tables.users.c.revoked_at)
                               .where(tables.users.c.name == name)).first()
         if exists is not None:
@@ -113,36 +139,64 @@ def add_user(log: CustodyLog, name: str, role: Role, officer_no: str | None, *, 
                                 hint="names are never reused; choose another name")
         conn.execute(insert(tables.users).values(
             name=name, role=role.value, officer_no=officer_no, token_sha256=token_digest(token),
-            created_at=moment, created_by=actor))
-        log.append([EventDraft(EventType.USER_CREATED, actor, None, {
-            "user": name, "role": role.value, "officer_no": officer_no}, moment)], conn)
-    return User(name, role, officer_no, moment), token
+            created_at=moment, created_by=by.actor, unit_code=unit_code,
+            auditor_scope=auditor_scope))
+        log.append([EventDraft(EventType.USER_CREATED, by.actor, None, {
+            "user": name, "role": role.value, "officer_no": officer_no, "unit": unit_code,
+            "auditor_scope": auditor_scope}, moment)], conn)
+    return User(name, role, officer_no, moment, unit_code=unit_code, agency_code=agency,
+                auditor_scope=auditor_scope), token
 
 
-def revoke_user(log: CustodyLog, name: str, *, actor: str, now: datetime | None = None) -> User:
-    """End a user's token for good."""
+def _check_scope(role: Role, auditor_scope: str | None) -> None:
+    if role is Role.AUDITOR and auditor_scope is None:
+        raise InvalidRequest("an auditor needs a scope",
+                             hint="give the code of the agency they audit, or '*' for every agency")
+    if role is not Role.AUDITOR and auditor_scope is not None:
+        raise InvalidRequest(f"only auditors have a scope, not a {role.value}",
+                             hint="drop the scope; other roles are scoped by their unit")
+
+
+def _unit_agency(conn: Connection, unit_code: str) -> str:
+    agency = conn.execute(select(tables.units.c.agency_code)
+                          .where(tables.units.c.code == unit_code)).scalar()
+    if agency is None:
+        raise NotFound(f"there is no unit {unit_code!r}", hint="list units with `evidence unit list`")
+    return str(agency)
+
+
+def _require_admin_of(by: User, agency_code: str, action: str) -> None:
+    if by.operator or (by.role is Role.ADMIN and by.agency_code == agency_code):
+        return
+    raise AccessDenied(f"{by.name} may not {action}",
+                       hint=f"an admin of agency {agency_code} can do this")
+
+
+def revoke_user(log: CustodyLog, name: str, *, by: User, now: datetime | None = None) -> User:
+    """End a user's token for good (the operator, or an admin of the user's agency)."""
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
-        row = conn.execute(select(tables.users).where(tables.users.c.name == name)
-                           .with_for_update()).first()
+        row = conn.execute(_user_query().where(tables.users.c.name == name)).first()
         if row is None or row.revoked_at is not None:
             raise NotFound(f"there is no active user named {name!r}",
                            hint="list users with `evidence user list`")
+        _require_admin_of(by, row.agency_code, f"revoke {name}")
         conn.execute(update(tables.users).where(tables.users.c.name == name)
-                     .values(revoked_at=moment, revoked_by=actor))
-        log.append([EventDraft(EventType.USER_REVOKED, actor, None, {"user": name}, moment)], conn)
-    return User(name, Role(row.role), row.officer_no, aware(row.created_at), moment)
+                     .values(revoked_at=moment, revoked_by=by.actor))
+        log.append([EventDraft(EventType.USER_REVOKED, by.actor, None, {"user": name}, moment)],
+                   conn)
+    return replace(_user(row), revoked_at=moment)
 
 
 def list_users(engine: Engine) -> list[User]:
     with engine.connect() as conn:
-        rows = conn.execute(select(tables.users).order_by(tables.users.c.name)).all()
+        rows = conn.execute(_user_query().order_by(tables.users.c.name)).all()
     return [_user(row) for row in rows]
 
 
 def get_user(engine: Engine, name: str) -> User:
     with engine.connect() as conn:
-        row = conn.execute(select(tables.users).where(tables.users.c.name == name)).first()
+        row = conn.execute(_user_query().where(tables.users.c.name == name)).first()
     if row is None:
         raise NotFound(f"there is no user named {name!r}")
     return _user(row)
@@ -155,7 +209,7 @@ def authenticate(engine: Engine, token: str | None) -> User:
                                hint="send 'Authorization: Bearer <token>'; an admin issues "
                                     "tokens with `evidence user add`")
     with engine.connect() as conn:
-        row = conn.execute(select(tables.users).where(
+        row = conn.execute(_user_query().where(
             tables.users.c.token_sha256 == token_digest(token))).first()
     if row is None or row.revoked_at is not None:
         raise NotAuthenticated("the bearer token is unknown or revoked",
@@ -164,5 +218,14 @@ def authenticate(engine: Engine, token: str | None) -> User:
 
 
 def _user(row: Row[Any]) -> User:
+    """A user from a row of ``_USER_COLUMNS`` (the users table joined to the unit's agency)."""
     return User(row.name, Role(row.role), row.officer_no, aware(row.created_at),
-                aware(row.revoked_at) if row.revoked_at is not None else None)
+                aware(row.revoked_at) if row.revoked_at is not None else None,
+                unit_code=row.unit_code, agency_code=row.agency_code,
+                auditor_scope=row.auditor_scope)
+
+
+def _user_query() -> Any:
+    u, units = tables.users, tables.units
+    return select(u, units.c.agency_code).select_from(
+        u.outerjoin(units, units.c.code == u.c.unit_code))

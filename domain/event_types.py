@@ -22,6 +22,7 @@ class EventType(StrEnum):
     FILE_DOWNLOADED = "evidence:file:downloaded"
     FILE_WIPED = "evidence:file:wiped"
     FILE_DELETED = "evidence:file:deleted"
+    ACCESS_GRANTED = "evidence:access:granted"
     HOLD_PLACED = "evidence:hold:placed"
     HOLD_RELEASED = "evidence:hold:released"
     RECORDING_EXPORTED = "evidence:recording:exported"
@@ -33,6 +34,7 @@ class EventType(StrEnum):
     CASE_OFFICER_REMOVED = "case:officer:removed"
     CASE_BUNDLE_REQUESTED = "case:bundle:requested"
     CASE_BUNDLE_EXPORTED = "case:bundle:exported"
+    CASE_REVIEW_REQUESTED = "case:review:requested"
     # the docking station
     DEVICE_REGISTERED = "station:device:registered"
     RECORDER_DOCKED = "station:recorder:docked"
@@ -40,6 +42,9 @@ class EventType(StrEnum):
     RECORDER_CLOCK_OFFSET = "station:recorder:clock-offset"
     RECORDER_FILES_FOUND = "station:recorder:files-found"
     RECORDER_UNDOCKED = "station:recorder:undocked"
+    # the organisation
+    AGENCY_ADDED = "org:agency:added"
+    UNIT_ADDED = "org:unit:added"
     # accounts
     USER_CREATED = "user:account:created"
     USER_REVOKED = "user:account:revoked"

@@ -22,7 +22,8 @@ from api.home import Home, init_home
 from api.http.app import create_app
 from api.http.services import ApiOptions
 from api.settings import Settings
-from cases.users import Role, add_user
+from cases.tables import DEFAULT_UNIT
+from cases.users import Role, add_user, operator, scope_of
 from custody.events import decode_event
 from ingest.ffmpeg_tools import ffmpeg_executable
 from ingest.records import Provenance, record_derivatives, record_original
@@ -135,7 +136,8 @@ def build_world(root: Path, db_url: str) -> World:
     world = World(home, TestClient(app), clock)
     log = home.custody_log()
     for name, (role, officer_no) in USERS.items():
-        _, world.tokens[name] = add_user(log, name, role, officer_no, actor="cli:test")
+        _, world.tokens[name] = add_user(log, name, role, officer_no, by=operator("test"),
+                                            unit_code=DEFAULT_UNIT, auditor_scope=scope_of(role))
     # Playback copies are arbitrary bytes here: Range tests need exact, known content.
     mine = bytes(range(256)) * 40 + b"tail"
     world.playback["mine"] = mine

@@ -16,7 +16,8 @@ from cases import tables
 from cases.case_records import create_case
 from cases.errors import InvalidRequest
 from cases.retention import PERMANENT_RETENTION
-from cases.users import Role, add_user, authenticate
+from cases.tables import DEFAULT_UNIT
+from cases.users import Role, add_user, authenticate, operator
 from storage.db import make_engine
 from storage.objects import derivative_key
 from tests.api_support import World, world_fixture
@@ -198,9 +199,9 @@ def test_names_ending_in_a_newline_are_refused_outside_the_api_too(world: World)
     with pytest.raises(InvalidRequest, match="case number"):
         create_case(log, manager, "Robbery", "R-1\n")
     with pytest.raises(InvalidRequest, match="user name"):
-        add_user(log, "alice\n", Role.REVIEWER, None, actor="cli:test")
+        add_user(log, "alice\n", Role.REVIEWER, None, by=operator("test"), unit_code=DEFAULT_UNIT)
     with pytest.raises(InvalidRequest, match="officer number"):
-        add_user(log, "bob", Role.OFFICER, "100234\n", actor="cli:test")
+        add_user(log, "bob", Role.OFFICER, "100234\n", by=operator("test"), unit_code=DEFAULT_UNIT)
     response = world.client.post(f"{API}/cases", json={"title": "Robbery", "number": "R-1\n"},
                                  headers=world.auth("case_officer"))
     assert response.status_code == 422

@@ -14,7 +14,8 @@ import pytest
 
 from cases.case_records import attach_evidence, create_case
 from cases.evidence import change_legal_hold
-from cases.users import Role, User, add_user, authenticate
+from cases.tables import DEFAULT_UNIT
+from cases.users import Role, User, add_user, authenticate, operator, scope_of
 from tests.api_support import (
     OFFICER_NO,
     T0,
@@ -48,7 +49,8 @@ class Context:
 
     def fresh_user(self, role: Role = Role.CASE_OFFICER) -> str:
         name = f"u-{uuid.uuid4().hex[:10]}"
-        add_user(self.world.home.custody_log(), name, role, None, actor="cli:test")
+        add_user(self.world.home.custody_log(), name, role, None, by=operator("test"),
+                 unit_code=DEFAULT_UNIT, auditor_scope=scope_of(role))
         return name
 
 
@@ -140,7 +142,8 @@ MATRIX = [
     Endpoint("GET", "/me", ALL, fixed(f"{API}/me")),
     Endpoint("GET", "/users", ADMIN, fixed(f"{API}/users")),
     Endpoint("POST", "/users", ADMIN,
-             lambda ctx: (f"{API}/users", {"name": f"n-{uuid.uuid4().hex[:8]}", "role": "reviewer"}),
+             lambda ctx: (f"{API}/users", {"name": f"n-{uuid.uuid4().hex[:8]}", "role": "reviewer",
+                                               "unit": "default"}),
              201),
     Endpoint("DELETE", "/users/{name}", ADMIN,
              lambda ctx: (f"{API}/users/{ctx.fresh_user(Role.REVIEWER)}", None)),

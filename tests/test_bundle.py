@@ -26,7 +26,8 @@ from api.settings import Settings
 from cases.bundle import build_bundle
 from cases.bundle_verify import proof_document_bytes, verify_bundle
 from cases.case_records import attach_evidence, create_case, prepare_export
-from cases.users import Role, add_user
+from cases.tables import DEFAULT_UNIT
+from cases.users import Role, add_user, operator
 from cases.viewing import VIEWED, open_session, playback_target, target_drafts
 from custody.events import canonical_bytes, decode_event
 from custody.note import Ed25519Signer, parse_note, sign_note
@@ -84,8 +85,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         ingestor.close()
     ids = {Path(r.to_json()["path"]).name: r.evidence_id for r in results if r.evidence_id}
     log, store = home.custody_log(), home.object_store()
-    admin, _ = add_user(log, "admin", Role.ADMIN, None, actor="cli:test")
-    reviewer, _ = add_user(log, "reviewer", Role.REVIEWER, None, actor="cli:test")
+    admin, _ = add_user(log, "admin", Role.ADMIN, None, by=operator("test"), unit_code=DEFAULT_UNIT)
+    reviewer, _ = add_user(log, "reviewer", Role.REVIEWER, None, by=operator("test"), unit_code=DEFAULT_UNIT)
     case = create_case(log, admin, TITLE, "2024/XS-17")
     other = create_case(log, admin, "Another matter", "2024/XS-18")
     for role in ON_CASE:

@@ -35,7 +35,8 @@ from sqlalchemy import text
 from api.home import Home, init_home
 from api.http.app import create_app
 from api.settings import Settings
-from cases.users import Role, add_user
+from cases.tables import DEFAULT_UNIT
+from cases.users import ALL_AGENCIES, Role, add_user, operator, scope_of
 from custody.events import decode_event
 from ingest.pipeline import IngestOptions, Ingestor
 from ingest.synthetic import RECORDER_UTC_OFFSET, make_recorder_image
@@ -110,7 +111,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     assert video.evidence_id and video.sha256, video
     tokens = {}
     for name, role in (("carol", Role.CASE_OFFICER), ("audrey", Role.AUDITOR)):
-        _, tokens[name] = add_user(home.custody_log(), name, role, None, actor="cli:test")
+        _, tokens[name] = add_user(home.custody_log(), name, role, None, by=operator("test"),
+                               unit_code=DEFAULT_UNIT, auditor_scope=scope_of(role))
     with serve(create_app(home)) as url:
         yield Site(home, url, tokens, video.evidence_id, roles["segment_1"].name,
                    video.sha256, roles["photo"].name)
@@ -292,8 +294,10 @@ def test_a_wrong_token_is_refused_with_the_apis_message(site: Site, browser: Web
 
 def test_a_tampered_log_is_reported_to_the_auditor(tmp_path: Path, browser: WebDriver) -> None:
     home, _ = init_home(Settings(home=tmp_path / "home", s3_endpoint=None))
-    _, token = add_user(home.custody_log(), "audrey", Role.AUDITOR, None, actor="cli:test")
-    add_user(home.custody_log(), "mallory", Role.ADMIN, None, actor="cli:test")
+    _, token = add_user(home.custody_log(), "audrey", Role.AUDITOR, None, by=operator("test"),
+                        unit_code=DEFAULT_UNIT, auditor_scope=ALL_AGENCIES)
+    add_user(home.custody_log(), "mallory", Role.ADMIN, None, by=operator("test"),
+             unit_code=DEFAULT_UNIT)
     # Rewrite who created the second account, as someone with SQL access could.
     with home.engine().begin() as conn:
         leaf = bytes(conn.execute(text("SELECT leaf FROM custody_entries WHERE seq=1")).scalar_one())

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from cases.case_records import CASE_NUMBER_PATTERN, TITLE_MAX
+from cases.organisation import CODE_PATTERN
 from cases.users import NAME_PATTERN, OFFICER_NO_PATTERN, Role
 from cases.viewing import REASON_MAX
 
@@ -37,6 +38,8 @@ Title = Annotated[str, StringConstraints(min_length=1, max_length=TITLE_MAX, pat
 CaseNumber = Annotated[str, StringConstraints(pattern=CASE_NUMBER_PATTERN)]
 UserName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 OfficerNo = Annotated[str, StringConstraints(pattern=OFFICER_NO_PATTERN)]
+UnitCode = Annotated[str, StringConstraints(pattern=f"^{CODE_PATTERN}$")]
+AuditorScope = Annotated[str, StringConstraints(pattern=f"^(\\*|{CODE_PATTERN})$")]
 UtcTime = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
 RecordingId = Annotated[str, StringConstraints(pattern=r"^rec-[0-9a-f]{32}$")]
 EvidenceKind = Literal["video", "audio", "image", "unknown"]
@@ -200,12 +203,17 @@ class OfficerUserIn(Strict):
     role: Literal[Role.OFFICER]
     officer_no: OfficerNo = Field(description="The number their recorder writes; they see "
                                               "only footage recorded under it.")
+    unit: UnitCode = Field(description="Code of the unit they belong to.")
+    auditor_scope: None = None
 
 
 class StaffUserIn(Strict):
     name: UserName
     role: Literal[Role.CASE_OFFICER, Role.REVIEWER, Role.AUDITOR, Role.ADMIN]
     officer_no: OfficerNo | None = None
+    unit: UnitCode = Field(description="Code of the unit they belong to.")
+    auditor_scope: AuditorScope | None = Field(
+        default=None, description="Auditors only: the agency code they audit, or '*' for all.")
 
 
 UserIn = Annotated[OfficerUserIn | StaffUserIn, Field(discriminator="role")]
@@ -218,6 +226,9 @@ class UserOut(BaseModel):
     created_at: datetime
     revoked_at: datetime | None
     active: bool
+    unit: str | None = Field(description="Code of the unit the user belongs to.")
+    agency: str | None = Field(description="Code of that unit's agency.")
+    auditor_scope: str | None = Field(description="Auditors: the agency they audit, or '*'.")
 
 
 class NewUserOut(UserOut):

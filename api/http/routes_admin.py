@@ -42,8 +42,9 @@ def users(services: ServicesDep, user: CurrentUser) -> UserList:
 def new_user(body: UserIn, services: ServicesDep, user: CurrentUser) -> NewUserOut:
     """Admin only. The token is in this response and nowhere else. Event `user:account:created`."""
     access.require_role(user, access.MANAGE_USERS, "add users")
-    created, token = add_user(services.log, body.name, body.role, body.officer_no,
-                              actor=user.actor, now=services.now())
+    created, token = add_user(services.log, body.name, body.role, body.officer_no, by=user,
+                              unit_code=body.unit, auditor_scope=body.auditor_scope,
+                              now=services.now())
     return NewUserOut(**user_out(created).model_dump(), token=token)
 
 
@@ -55,7 +56,7 @@ def revoke(name: Annotated[UserName, Path()], services: ServicesDep, user: Curre
     if name == user.name:
         raise AccessDenied("you cannot revoke your own token",
                              hint="ask another admin, or use `evidence user revoke` on the server")
-    return user_out(revoke_user(services.log, name, actor=user.actor, now=services.now()))
+    return user_out(revoke_user(services.log, name, by=user, now=services.now()))
 
 
 @router.get("/devices", response_model=DeviceList, responses=responses(401, 403, 404),

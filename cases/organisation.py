@@ -1,0 +1,167 @@
+"""Agencies (执法机关) and their units: who belongs where.
+
+A region's enforcement agencies sit at three levels (region, league/city,
+banner/county), each but the top one under a parent. A unit is a field office
+or team inside one agency; users, recorders, footage and cases belong to a
+unit. Codes are short ASCII identifiers (they appear in URLs and the custody
+log); names are what people read and may be Chinese.
+
+Who may add: the command line's operator anything; an admin of agency A may
+add units to A and agencies directly under A.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from cases import tables
+from cases.errors import AccessDenied, InvalidRequest
+from cases.times import aware
+from cases.users import Role, User
+from custody.events import EventDraft
+from custody.log import CustodyLog
+from domain.errors import AlreadyExists, NotFound
+from domain.event_types import EventType
+from storage.db import write_transaction
+
+CODE_PATTERN = r"[a-z0-9][a-z0-9_-]{0,31}"
+NAME_MAX = 100
+_CODE_RE = re.compile(CODE_PATTERN)
+
+
+class Level(StrEnum):
+    REGION = "region"  # 自治区
+    CITY = "city"  # 盟市
+    COUNTY = "county"  # 旗县区
+
+
+@dataclass(frozen=True)
+class Agency:
+    code: str
+    name: str
+    level: Level
+    parent_code: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    agency_code: str
+    name: str
+    created_at: datetime
+
+
+def parse_level(value: str) -> Level:
+    try:
+        return Level(value)
+    except ValueError:
+        raise InvalidRequest(f"unknown agency level {value!r}",
+                             hint="use one of: " + ", ".join(level.value for level in Level)) from None
+
+
+def check_code(code: str, what: str) -> None:
+    if not _CODE_RE.fullmatch(code):
+        raise InvalidRequest(f"{what} code {code!r} is not allowed",
+                             hint="use 1-32 lower-case letters, digits, '_' or '-', starting with "
+                                  "a letter or digit (e.g. hhht-gaj)")
+
+
+def check_name(name: str, what: str) -> str:
+    """NFC, trimmed, 1..NAME_MAX characters, no control characters."""
+    clean = unicodedata.normalize("NFC", name).strip()
+    if not clean or len(clean) > NAME_MAX or any(unicodedata.category(c).startswith("C")
+                                                 for c in clean):
+        raise InvalidRequest(f"{what} name {name!r} is not allowed",
+                             hint=f"give 1 to {NAME_MAX} printable characters")
+    return clean
+
+
+def require_org_admin(user: User, agency_code: str, action: str) -> None:
+    """The operator, or an admin of ``agency_code``."""
+    if user.operator:
+        return
+    if user.role is not Role.ADMIN or user.agency_code != agency_code:
+        raise AccessDenied(f"{user.name} may not {action}",
+                           hint=f"an admin of agency {agency_code} can do this")
+
+
+def add_agency(log: CustodyLog, user: User, code: str, name: str, level: Level,
+               parent_code: str | None, now: datetime | None = None) -> Agency:
+    """A new agency (event ``org:agency:added``); under ``parent_code`` unless region level."""
+    check_code(code, "agency")
+    name = check_name(name, "agency")
+    if parent_code is None and not user.operator:
+        raise AccessDenied("only the server's operator may add a top-level agency",
+                           hint="give --parent, the agency you administer")
+    if parent_code is not None:
+        require_org_admin(user, parent_code, f"add an agency under {parent_code}")
+    moment = now or datetime.now(UTC)
+    with write_transaction(log.engine) as conn:
+        if parent_code is not None:
+            get_agency(conn, parent_code)
+        if conn.execute(select(tables.agencies.c.code)
+                        .where(tables.agencies.c.code == code)).first():
+            raise AlreadyExists(f"an agency with code {code!r} already exists",
+                                hint="agency codes are unique; choose another")
+        conn.execute(insert(tables.agencies).values(
+            code=code, name=name, level=level.value, parent_code=parent_code, created_at=moment,
+            created_by=user.actor))
+        log.append([EventDraft(EventType.AGENCY_ADDED, user.actor, None, {
+            "agency": code, "name": name, "level": level.value, "parent": parent_code},
+            moment)], conn)
+    return Agency(code, name, level, parent_code, moment)
+
+
+def add_unit(log: CustodyLog, user: User, code: str, agency_code: str, name: str,
+             now: datetime | None = None) -> Unit:
+    """A new unit of ``agency_code`` (event ``org:unit:added``)."""
+    check_code(code, "unit")
+    name = check_name(name, "unit")
+    require_org_admin(user, agency_code, f"add a unit to agency {agency_code}")
+    moment = now or datetime.now(UTC)
+    with write_transaction(log.engine) as conn:
+        get_agency(conn, agency_code)
+        if conn.execute(select(tables.units.c.code).where(tables.units.c.code == code)).first():
+            raise AlreadyExists(f"a unit with code {code!r} already exists",
+                                hint="unit codes are unique across the region; choose another")
+        conn.execute(insert(tables.units).values(code=code, agency_code=agency_code, name=name,
+                                                 created_at=moment, created_by=user.actor))
+        log.append([EventDraft(EventType.UNIT_ADDED, user.actor, None, {
+            "unit": code, "agency": agency_code, "name": name}, moment)], conn)
+    return Unit(code, agency_code, name, moment)
+
+
+def get_agency(conn: Connection, code: str) -> Agency:
+    row = conn.execute(select(tables.agencies).where(tables.agencies.c.code == code)).first()
+    if row is None:
+        raise NotFound(f"there is no agency {code!r}", hint="list agencies with `evidence agency list`")
+    return Agency(row.code, row.name, Level(row.level), row.parent_code, aware(row.created_at))
+
+
+def get_unit(conn: Connection, code: str) -> Unit:
+    row = conn.execute(select(tables.units).where(tables.units.c.code == code)).first()
+    if row is None:
+        raise NotFound(f"there is no unit {code!r}", hint="list units with `evidence unit list`")
+    return Unit(row.code, row.agency_code, row.name, aware(row.created_at))
+
+
+def list_agencies(engine: Engine) -> list[Agency]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(tables.agencies).order_by(tables.agencies.c.code)).all()
+    return [Agency(r.code, r.name, Level(r.level), r.parent_code, aware(r.created_at)) for r in rows]
+
+
+def list_units(engine: Engine, agency_code: str | None = None) -> list[Unit]:
+    query = select(tables.units).order_by(tables.units.c.code)
+    if agency_code is not None:
+        query = query.where(tables.units.c.agency_code == agency_code)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [Unit(r.code, r.agency_code, r.name, aware(r.created_at)) for r in rows]
