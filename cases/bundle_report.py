@@ -111,6 +111,31 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.CASE_BUNDLE_REQUESTED: lambda e, d: (
         f"Export of the case requested by {who(e['actor'])}{_reason(d)}."),
     EXPORT_EVENT: _exported,
+    EventType.ACCESS_GRANTED: lambda e, d: (
+        f"Made available to case {d.get('case_number')} by {who(e['actor'])}{_reason(d)}."),
+    EventType.RECORDING_EXPORTED: lambda e, d: (
+        f"Exported as part of recording {d.get('recording')} by {who(e['actor'])}{_reason(d)}."),
+    EventType.CASE_REVIEW_REQUESTED: lambda e, d: (
+        f"Case {d.get('case_number')} sent for legal review by {who(e['actor'])}."),
+    EventType.DEVICE_REGISTERED: lambda e, d: (
+        f"Recorder {d.get('serial')} registered to officer {d.get('officer_no')} by "
+        f"{who(e['actor'])}."),
+    EventType.RECORDER_DOCKED: lambda e, d: f"A recorder was docked at {who(e['actor'])}.",
+    EventType.RECORDER_IDENTIFIED: lambda e, d: (
+        f"The docked recorder was identified (from its {d.get('source')}) by {who(e['actor'])}."),
+    EventType.RECORDER_CLOCK_OFFSET: lambda e, d: (
+        f"The recorder's clock was {d.get('offset_seconds')} s off when read by "
+        f"{who(e['actor'])}."),
+    EventType.RECORDER_FILES_FOUND: lambda e, d: (
+        f"{d.get('count')} file(s) found on the recorder by {who(e['actor'])}."),
+    EventType.RECORDER_UNDOCKED: lambda e, d: f"The recorder was undocked at {who(e['actor'])}.",
+    EventType.AGENCY_ADDED: lambda e, d: f"Agency {d.get('name')} added by {who(e['actor'])}.",
+    EventType.UNIT_ADDED: lambda e, d: (
+        f"Unit {d.get('name')} of agency {d.get('agency')} added by {who(e['actor'])}."),
+    EventType.USER_CREATED: lambda e, d: (
+        f"Account {d.get('user')} ({d.get('role')}) created by {who(e['actor'])}."),
+    EventType.USER_REVOKED: lambda e, d: (
+        f"Account {d.get('user')} revoked by {who(e['actor'])}."),
 }
 
 
