@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import MediaError
-from ingest.names import NameInfo, parse_name, resolve_start_time
-from ingest.probe import MediaInfo, probe
 from ingest.synthetic import gat_name, make_recorder_image
+from media.names import NameInfo, parse_name, resolve_start_time
+from media.probe import MediaInfo, probe
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
