@@ -77,6 +77,13 @@ def _exported(e: Event, d: Mapping[str, Any]) -> str:
             f"manifest SHA-256 {d.get('manifest_sha256')}.")
 
 
+def _recording_exported(e: Event, d: Mapping[str, Any]) -> str:
+    gaps = d.get("gaps") or []
+    return (f"Exported by {who(e['actor'])} as segment {int(d.get('position') or 0) + 1} of "
+            f"{d.get('segments')} of recording {d.get('recording')}, joined into one file "
+            f"(SHA-256 {d.get('joined_sha256')}) that closes {len(gaps)} gap(s){_reason(d)}.")
+
+
 _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.FILE_INGESTED: _ingested,
     EventType.FILE_VERIFIED: lambda e, d: (
@@ -111,6 +118,7 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.CASE_BUNDLE_REQUESTED: lambda e, d: (
         f"Export of the case requested by {who(e['actor'])}{_reason(d)}."),
     EXPORT_EVENT: _exported,
+    EventType.RECORDING_EXPORTED: _recording_exported,
 }
 
 
