@@ -22,6 +22,7 @@ from storage.objects import ObjectStore
 CONFIG_FILE = "evidence.json"
 KEY_FILE = "keys/log.key"
 VKEY_FILE = "keys/log.vkey"
+RECORDINGS_CACHE = "cache/recordings"  # joined recordings, rebuilt on demand (not evidence)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class Home:
     @property
     def objects(self) -> Path:
         return self.root / "objects"
+
+    @property
+    def recordings_cache(self) -> Path:
+        return self.root / RECORDINGS_CACHE
 
     @property
     def key_path(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from api.home import Home
 from api.progress import RichIngestProgress
 from api.settings import Settings
-from domain.errors import ConfigError, NotFound
+from domain.errors import ConfigError
 from ingest.pipeline import MIN_RETENTION_DAYS, FileResult, IngestOptions, Ingestor, Progress
 from ingest.walk import Found, walk_volume
 from storage import catalog
@@ -99,15 +100,11 @@ def list_recordings(home: Home) -> list[dict[str, Any]]:
 
 
 def join_recording(home: Home, recording_id: str, out: Path, reason: str | None) -> Path:
-    from custody.events import JSON
-    from ingest.recording_export import export_recording
+    """Export the recording through the one domain function, as the CLI operator; copy it to ``out``."""
+    from api.cli_service import cli_operator
+    from cases.recording_export import export_recording
 
-    for rec in list_recordings(home):
-        if rec["id"] == recording_id:
-            ids = [segment["evidence_id"] for segment in rec["segments"]]
-            gaps: list[JSON] = [{"start": g["start"], "end": g["end"],
-                                 "milliseconds": g["milliseconds"]} for g in rec["gaps"]]
-            return export_recording(home.custody_log(), home.object_store(), recording_id, ids,
-                                    gaps, out, f"station:{home.origin}",
-                                    datetime.now(UTC), reason)
-    raise NotFound(f"no recording {recording_id}", hint="list them with `evidence recordings`")
+    joined = export_recording(home.custody_log(), home.object_store(), cli_operator(), recording_id,
+                              reason, home.recordings_cache, datetime.now(UTC))
+    shutil.copyfile(joined.path, out)
+    return out

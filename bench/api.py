@@ -250,7 +250,7 @@ class Run:
 
 
 def run_ffmpeg(args: Sequence[str]) -> None:
-    from ingest.ffmpeg_tools import ffmpeg_executable
+    from media.ffmpeg_tools import ffmpeg_executable
 
     done = subprocess.run([ffmpeg_executable(), "-nostdin", "-hide_banner", "-loglevel", "error",
                            "-y", *args], capture_output=True, text=True, check=False)

@@ -27,7 +27,7 @@ P  a prototype of the copy path suggested for ingest/originals.py and storage/lo
 Everything unrelated to the measurement (init, warming, cleaning, a ``sync`` so no
 measurement inherits another's dirty pages) is outside the timed region.
 
-Playback copies: ``ingest.playback.make_playback_copy`` on an H.264/AAC MP4 (remux)
+Playback copies: ``media.playback.make_playback_copy`` on an H.264/AAC MP4 (remux)
 and on an MPEG-4 Part 2 AVI with PCM audio (transcode to <= 720p), both 1080p30 with
 some sensor-like noise, generated once with ffmpeg's lavfi sources. The process is
 pinned to two CPUs. Reported: x realtime by wall time, ffmpeg's CPU seconds (an
@@ -670,7 +670,7 @@ class Clip:
 
 
 def make_clips(seconds: int) -> tuple[Clip, Clip]:
-    from ingest.ffmpeg_tools import run_ffmpeg
+    from media.ffmpeg_tools import run_ffmpeg
 
     folder = OUT_DIR / "media"
     folder.mkdir(parents=True, exist_ok=True)
@@ -705,7 +705,7 @@ def children_cpu() -> float:
 
 def ssim(copy: Path, source: Path, width: int, height: int) -> float | None:
     """SSIM of the copy against the source scaled (bicubic) to the copy's size."""
-    from ingest.ffmpeg_tools import ffmpeg_executable
+    from media.ffmpeg_tools import ffmpeg_executable
 
     done = subprocess.run(
         [ffmpeg_executable(), "-nostdin", "-hide_banner", "-i", str(copy), "-i", str(source),
@@ -717,8 +717,8 @@ def ssim(copy: Path, source: Path, width: int, height: int) -> float | None:
 
 def bench_playback(run: Run, scratch: Path, seconds: int, remux_reps: int,
                    transcode_reps: int) -> None:
-    from ingest.playback import make_playback_copy
-    from ingest.probe import probe
+    from media.playback import make_playback_copy
+    from media.probe import probe
 
     remux, transcode = make_clips(seconds)
     allowed = sorted(os.sched_getaffinity(0))

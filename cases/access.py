@@ -21,6 +21,7 @@ ROLE_TABLE = """\
 |---|---|---|---|---|---|
 | search evidence, read its metadata and custody events | own footage | yes | yes | yes | yes |
 | play back evidence or a recording (custody event) | own footage | yes | yes | no | yes |
+| export a recording as one MP4 (custody event) | own footage | yes | yes | no | yes |
 | download an original (custody event) | no | on a case they manage | yes | no | yes |
 | place or release a legal hold | no | no | no | no | yes |
 | create a case | no | yes | no | no | yes |

@@ -77,6 +77,13 @@ def _exported(e: Event, d: Mapping[str, Any]) -> str:
             f"manifest SHA-256 {d.get('manifest_sha256')}.")
 
 
+def _recording_exported(e: Event, d: Mapping[str, Any]) -> str:
+    gaps = d.get("gaps") or []
+    return (f"Exported by {who(e['actor'])} as segment {int(d.get('position') or 0) + 1} of "
+            f"{d.get('segments')} of recording {d.get('recording')}, joined into one file "
+            f"(SHA-256 {d.get('joined_sha256')}) that closes {len(gaps)} gap(s){_reason(d)}.")
+
+
 _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.FILE_INGESTED: _ingested,
     EventType.FILE_VERIFIED: lambda e, d: (
@@ -113,8 +120,7 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EXPORT_EVENT: _exported,
     EventType.ACCESS_GRANTED: lambda e, d: (
         f"Made available to case {d.get('case_number')} by {who(e['actor'])}{_reason(d)}."),
-    EventType.RECORDING_EXPORTED: lambda e, d: (
-        f"Exported as part of recording {d.get('recording')} by {who(e['actor'])}{_reason(d)}."),
+    EventType.RECORDING_EXPORTED: _recording_exported,
     EventType.CASE_REVIEW_REQUESTED: lambda e, d: (
         f"Case {d.get('case_number')} sent for legal review by {who(e['actor'])}."),
     EventType.DEVICE_REGISTERED: lambda e, d: (

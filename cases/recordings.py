@@ -1,7 +1,7 @@
-"""Recordings (segments grouped by ``ingest.recordings``) and their joined playback file.
+"""Recordings (segments grouped by ``media.recordings``) and their joined playback file.
 
 A recording is played as one MP4: the segments' playback copies are joined by
-stream copy (``ingest.playback.join_segments``) into a cache file named after
+stream copy (``media.joining.join_stored_copies``) into a cache file named after
 the recording and the SHA-256 values of its playback copies, so a new segment
 gives a new file. The joined file's SHA-256 is computed once, when it is made,
 and serves as its ETag. The cache is a convenience, not evidence: the custody
@@ -25,10 +25,10 @@ from sqlalchemy import Connection, func, select
 
 from cases.errors import NotPlayable
 from domain.errors import MediaError, NotFound
-from ingest.playback import join_segments
-from ingest.recordings import Recording, Segment, group_recordings
+from media.joining import join_stored_copies
+from media.recordings import Recording, Segment, group_recordings
 from storage import catalog
-from storage.objects import CHUNK_SIZE, ObjectStore
+from storage.objects import ObjectStore
 
 PLAYBACK = "playback.mp4"
 
@@ -72,7 +72,7 @@ def _segments_fingerprint(conn: Connection) -> tuple[object, ...]:
 
 
 def all_recordings(conn: Connection) -> list[Recording]:
-    """Every recording in the catalogue (see ingest.recordings for the grouping rule)."""
+    """Every recording in the catalogue (see media.recordings for the grouping rule)."""
     key = str(conn.engine.url)
     fingerprint = _segments_fingerprint(conn)
     with _cache_lock:
@@ -136,28 +136,17 @@ def joined_playback(store: ObjectStore, recording_id: str, copies: list[SegmentC
 
 
 def _build(store: ObjectStore, copies: list[SegmentCopy], target: Path, sidecar: Path) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="evidence-join-", dir=target.parent))
+    workdir = Path(tempfile.mkdtemp(prefix="evidence-cache-", dir=target.parent))
     try:
-        parts = []
-        for number, copy in enumerate(copies):
-            part = workdir / f"{number:05d}.mp4"
-            with store.open(copy.key, copy.version) as reader, part.open("wb") as out:
-                for chunk in reader:
-                    out.write(chunk)
-            parts.append(part)
         joined = workdir / "joined.mp4"
         try:
-            join_segments(parts, joined)
+            digest = join_stored_copies(store, copies, joined)
         except MediaError as exc:
             raise NotPlayable(f"the segments of this recording cannot be joined: {exc.message}",
                               hint="play the segments one by one with "
                                    "GET /api/v1/evidence/{id}/playback") from None
-        digest = hashlib.sha256()
-        with joined.open("rb") as src:
-            while chunk := src.read(CHUNK_SIZE):
-                digest.update(chunk)
         staged = workdir / "sha256"
-        staged.write_text(digest.hexdigest() + "\n", encoding="ascii")
+        staged.write_text(digest + "\n", encoding="ascii")
         joined.replace(target)
         staged.replace(sidecar)  # written last: a file without it is rebuilt
     finally:

@@ -28,7 +28,7 @@ from cases.users import User
 from custody.events import EventDraft, Subject
 from custody.log import CustodyLog
 from domain.event_types import EventType
-from ingest.recordings import Recording
+from media.recordings import Recording
 from storage import catalog
 from storage.db import write_transaction
 

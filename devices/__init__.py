@@ -2,7 +2,7 @@
 
 Every adapter implements ``devices.base.Recorder`` and raises only
 ``domain.errors.DeviceError`` subclasses (``devices.errors``). devices/ imports
-nothing of the project but ``domain/``.
+nothing of the project but ``domain/`` and ``media/`` (GA/T 947 file names).
 
 * ``devices.mass_storage``: a mounted volume; mount-root polling (``poll_volumes``,
   ``PollingWatcher``), registry or file-name identity, link-safe reads and deletes.

@@ -1,19 +1,17 @@
 """Serial and officer number from GA/T 947 footage names, to identify an unregistered recorder.
 
 A GA/T 947 recorder names each file ``<serial>_<officer no>_<YYYYMMDDhhmmss>_<seq>.<ext>``
-(e.g. ``ZFY0001_100234_20240315093000_0001.MP4``). Only who made the footage is read
-here; start times are the ingest's business (``ingest.names``), which devices/ must
-not import.
+(e.g. ``ZFY0001_100234_20240315093000_0001.MP4``). The name is parsed once, by
+``media.names.parse_name`` (the one GA/T 947 pattern); only who made the footage is read here.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_GAT947 = re.compile(r"(?P<serial>[A-Za-z0-9]{1,32})_(?P<officer>\d{1,12})_\d{14}_\d{1,8}")
+from media.names import GAT947_PATTERN, parse_name
 
 
 @dataclass(frozen=True, order=True)
@@ -24,11 +22,10 @@ class NamedOwner:
 
 def owner_from_name(filename: str) -> NamedOwner | None:
     """Serial and officer from one file name (folders and extension ignored), or None."""
-    base = filename.rsplit("/", 1)[-1]
-    dot = base.rfind(".")
-    stem = base[:dot] if dot > 0 else base
-    match = _GAT947.fullmatch(stem)
-    return NamedOwner(match["serial"], match["officer"]) if match else None
+    name = parse_name(filename)
+    if name is None or name.pattern != GAT947_PATTERN or not name.device_serial or not name.officer_no:
+        return None
+    return NamedOwner(name.device_serial, name.officer_no)
 
 
 def likely_owner(filenames: Iterable[str]) -> NamedOwner | None:

@@ -1,1 +1,2 @@
-"""Ingestion: hash while copying, read back, probe, playback copies, recordings."""
+"""Ingestion: hash while copying, read back, record in the catalogue, make the derivatives
+(the media work itself is ``media/``)."""

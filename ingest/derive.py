@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import EvidenceError, IntegrityError, MediaError
-from ingest.names import parse_name, resolve_start_time
-from ingest.playback import make_playback_copy
-from ingest.probe import MediaInfo, probe
-from ingest.thumbnails import make_poster, make_strip
+from media.names import parse_name, resolve_start_time
+from media.playback import make_playback_copy
+from media.probe import MediaInfo, probe
+from media.thumbnails import make_poster, make_strip
 from storage.objects import ObjectStore, StoredObject, derivative_key
 
 CHUNK = 8 * 1024 * 1024

@@ -21,7 +21,6 @@ from custody.log import CustodyLog
 from devices.base import Recorder
 from domain.errors import EvidenceError, StorageError
 from ingest.derive import derive
-from ingest.names import parse_name, resolve_start_time
 from ingest.originals import (
     CopiedOriginal,
     SourceChanged,
@@ -32,6 +31,7 @@ from ingest.originals import (
 )
 from ingest.records import Provenance, pending_derivatives, record_derivatives, record_original
 from ingest.walk import Found, Passed, junk_in_path, walk_volume
+from media.names import parse_name, resolve_start_time
 from storage.objects import ObjectStore
 
 DEFAULT_RETENTION_DAYS = 183  # at least six months, the legal minimum for unattached footage

@@ -30,7 +30,7 @@ from pathlib import Path
 from PIL import Image
 
 from domain.errors import MediaError
-from ingest.ffmpeg_tools import ffmpeg_executable, stderr_tail
+from media.ffmpeg_tools import ffmpeg_executable, stderr_tail
 
 RECORDER_UTC_OFFSET = timedelta(hours=8)
 FIRST_SEGMENT_LOCAL = datetime(2024, 3, 15, 9, 30, 0)

@@ -25,8 +25,8 @@ from api.settings import Settings
 from cases.tables import DEFAULT_UNIT
 from cases.users import Role, add_user, operator, scope_of
 from custody.events import decode_event
-from ingest.ffmpeg_tools import ffmpeg_executable
 from ingest.records import Provenance, record_derivatives, record_original
+from media.ffmpeg_tools import ffmpeg_executable
 from storage.objects import ObjectStore, StoredObject, derivative_key, original_key
 
 ORIGIN = "test.example/api"
@@ -173,7 +173,7 @@ def add_recording(world: World, clips: list[bytes], *, officer_no: str = OFFICER
 
     Returns (recording id, evidence ids in order).
     """
-    from ingest.recordings import recording_id_for
+    from media.recordings import recording_id_for
 
     start = T0 + timedelta(hours=5)
     ids = []

@@ -168,7 +168,7 @@ def test_verify_objects_catches_altered_and_missing_objects(
 
 def test_a_recording_plays_as_one_continuous_file_and_the_export_is_logged(
         tmp_path: Path, card_template: tuple[Path, dict[str, Path]]) -> None:
-    from ingest.probe import probe
+    from media.probe import probe
 
     _, roles = card_template
     card = tmp_path / "segments"

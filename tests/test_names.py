@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import MediaError
-from ingest.names import NameInfo, parse_name, resolve_start_time
-from ingest.probe import MediaInfo, probe
 from ingest.synthetic import gat_name, make_recorder_image
+from media.names import NameInfo, parse_name, resolve_start_time
+from media.probe import MediaInfo, probe
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -209,3 +209,45 @@ def test_real_card_files_resolve_from_the_right_source(tmp_path: Path) -> None:
         mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         got = resolve_start_time(parse_name(path.name), probe(path), mtime, 0, SHANGHAI)
         assert got == wanted, role
+
+
+NAME_PARTS = st.text(alphabet="AZaz09_-.", min_size=0, max_size=12)
+
+
+@given(serial=NAME_PARTS, officer=NAME_PARTS, stamp=NAME_PARTS, seq=NAME_PARTS,
+       folder=st.sampled_from(["", "DCIM/", "C:\\cards\\", "/media/card/"]),
+       ext=st.sampled_from(["", ".MP4", ".jpg", ".tar.gz"]))
+def test_the_recorder_adapters_read_owners_exactly_as_media_names_parses_them(
+        serial: str, officer: str, stamp: str, seq: str, folder: str, ext: str) -> None:
+    from devices.names import NamedOwner, owner_from_name
+
+    for filename in (f"{folder}{serial}_{officer}_{stamp}_{seq}{ext}",
+                     f"{folder}ZFY{serial}_1{officer}_20240315093000_1{ext}"):
+        parsed = parse_name(filename)
+        expected = (NamedOwner(parsed.device_serial, parsed.officer_no)
+                    if parsed and parsed.pattern == "gat947" and parsed.device_serial
+                    and parsed.officer_no else None)
+        assert owner_from_name(filename) == expected
+
+
+def test_devices_find_the_owner_in_a_gat947_name_and_nothing_in_other_names() -> None:
+    from devices.names import NamedOwner, likely_owner, owner_from_name
+
+    assert owner_from_name("DCIM\\ZFY0001_100234_20240315093000_0001.MP4") == \
+        NamedOwner("ZFY0001", "100234")
+    assert owner_from_name("VID_20240101_120000.mp4") is None
+    assert owner_from_name("ZFY0001_10023A_20240315093000_0001.MP4") is None
+    assert likely_owner(["ZFY0001_100234_20240315093000_0001.MP4", "REC0001.MP4",
+                         "ZFY0002_100999_20240315093000_0001.MP4",
+                         "ZFY0002_100999_20240315094000_0002.MP4"]) == NamedOwner("ZFY0002", "100999")
+
+
+def test_the_gat947_name_pattern_is_written_once() -> None:
+    """One regular expression reads GA/T 947 names: a second copy would drift from it."""
+    root = Path(__file__).parents[1]
+    packages = ["domain", "custody", "storage", "media", "devices", "ingest", "cases", "api"]
+    holders = sorted(str(path.relative_to(root)) for package in packages
+                     for path in (root / package).rglob("*.py")
+                     if "(?P<officer>" in path.read_text(encoding="utf-8")
+                     or r"_\d{14}_" in path.read_text(encoding="utf-8"))
+    assert holders == ["media/names.py"]

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from domain.errors import MediaError
-from ingest.ffmpeg_tools import run_ffmpeg
-from ingest.playback import can_remux, concat_playlist, join_segments, make_playback_copy
-from ingest.probe import probe
 from ingest.synthetic import make_recorder_image
-from ingest.thumbnails import make_poster, make_strip
+from media.ffmpeg_tools import run_ffmpeg
+from media.playback import can_remux, concat_playlist, join_segments, make_playback_copy
+from media.probe import probe
+from media.thumbnails import make_poster, make_strip
 
 
 @pytest.fixture(scope="module")

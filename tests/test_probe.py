@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from domain.errors import MediaError
-from ingest.ffmpeg_tools import ffmpeg_executable, run_ffmpeg
-from ingest.probe import MediaInfo, parse_exif_datetime, parse_header_time, probe
 from ingest.synthetic import CAMERA_MAKE, CAMERA_MODEL, make_recorder_image
+from media.ffmpeg_tools import ffmpeg_executable, run_ffmpeg
+from media.probe import MediaInfo, parse_exif_datetime, parse_header_time, probe
 
 MP4_FAMILY = "mov,mp4,m4a,3gp,3g2,mj2"
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import MediaError
-from ingest.recordings import Recording, Segment, group_recordings, recording_id_for
+from media.recordings import Recording, Segment, group_recordings, recording_id_for
 
 T0 = datetime(2024, 3, 15, 1, 30, tzinfo=UTC)
 TEN_MINUTES_MS = 600_000

@@ -13,7 +13,6 @@ from api.http.strict import reject_unknown_query
 from cases import access
 
 PREFIX = "/api/v1"
-CACHE_FOLDER = "cache/recordings"
 
 DESCRIPTION = """\
 Body-camera evidence: search and play footage, manage cases, and audit the custody log.
@@ -47,6 +46,8 @@ ranges get the whole file with 200; an `If-Range` that is not the strong ETag
 **Recordings.** `GET /recordings/{id}/playback` joins the segments' playback
 copies by stream copy into one MP4, cached on the server; gaps between segments
 are closed in that file, so read them from `GET /recordings`.
+`GET /recordings/{id}/export` delivers the same file as an attachment and logs
+`evidence:recording:exported` per segment with the gaps, as `evidence recordings --join` does.
 
 **Retention.** Footage on no case is kept for the ingest retention (at least six
 months); attaching it to a case lengthens the retention of the original and its
@@ -63,7 +64,7 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     engine = home.engine()
     services = Services(engine=engine, store=home.object_store(), log=home.custody_log(engine),
                         verifier=home.verifier(), origin=home.origin,
-                        cache_dir=home.root / CACHE_FOLDER, options=options or ApiOptions())
+                        cache_dir=home.recordings_cache, options=options or ApiOptions())
     app = FastAPI(title="evidence case service", version="1", description=DESCRIPTION,
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs",
                   redoc_url=None)

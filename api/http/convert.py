@@ -23,7 +23,7 @@ from cases.case_records import AttachedEvidence, Case, CaseDetail
 from cases.custody_index import LoggedEvent
 from cases.evidence import EvidenceDetail, EvidenceSummary
 from cases.users import User
-from ingest.recordings import Recording
+from media.recordings import Recording
 
 
 def shallow(item: Any) -> dict[str, Any]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import base64
+from collections.abc import Iterator
+from typing import Annotated, BinaryIO
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
@@ -11,12 +14,15 @@ from api.http.auth import CurrentUser
 from api.http.convert import recording_out
 from api.http.errors import responses
 from api.http.models import MAX_INT, Reason, RecordingId, RecordingPage
+from api.http.ranges import strong_etag
 from api.http.routes_evidence import SESSION_DOC, STREAM_RESPONSES
 from api.http.services import ServicesDep
 from api.http.streaming import file_opener, serve_bytes
 from cases.paging import MAX_PAGE
+from cases.recording_export import export_recording
 from cases.recordings import joined_playback
 from cases.viewing import open_session, recording_drafts, recording_segments, visible_recordings
+from storage.objects import CHUNK_SIZE
 
 router = APIRouter(tags=["recordings"])
 
@@ -55,3 +61,34 @@ def play_recording(recording_id: Annotated[RecordingId, Path()], request: Reques
             services.log, user, "playback", f"recording:{recording_id}", reason,
             recording_drafts(user, recording_id, copies, joined.sha256, reason, now), now=now,
             idle=services.options.playback_idle))
+
+
+@router.get("/recordings/{recording_id}/export", response_class=StreamingResponse,
+            responses={200: {"description": "The joined MP4, as an attachment.",
+                             "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
+                       **responses(400, 401, 403, 404, 409, 503)},
+            summary="Export a whole recording")
+def export_recording_file(recording_id: Annotated[RecordingId, Path()], services: ServicesDep,
+                          user: CurrentUser,
+                          reason: Annotated[Reason | None, Query()] = None) -> StreamingResponse:
+    """The recording's joined MP4 as a download, for the roles that may play it. Appends one
+    `evidence:recording:exported` event per segment (its playback copy's SHA-256, the joined
+    file's SHA-256, the gaps the file closes, the reason) before the first byte leaves; the
+    same events as `evidence recordings --join`. Every request is an export: no Range."""
+    joined = export_recording(services.log, services.store, user, recording_id, reason,
+                              services.cache_dir, services.now())
+    handle = joined.path.open("rb")
+    headers = {
+        "ETag": strong_etag(joined.sha256),
+        "Repr-Digest": f"sha-256=:{base64.b64encode(bytes.fromhex(joined.sha256)).decode()}:",
+        "Content-Length": str(joined.size),
+        "Cache-Control": "private, no-store",
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(recording_id + '.mp4', safe='')}",
+    }
+    return StreamingResponse(_file_chunks(handle), media_type="video/mp4", headers=headers)
+
+
+def _file_chunks(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(CHUNK_SIZE):
+            yield chunk

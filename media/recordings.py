@@ -182,7 +182,7 @@ def _validate(segments: Sequence[Segment], max_gap: int, max_join_gap: int) -> N
         if segment.start.tzinfo is None or segment.start.utcoffset() is None:
             raise MediaError(
                 f"Segment {segment.evidence_id} has a start time without a time zone.",
-                hint="Resolve it to UTC first (ingest.names.resolve_start_time).",
+                hint="Resolve it to UTC first (media.names.resolve_start_time).",
             )
         if segment.duration_ms < 0:
             raise MediaError(

@@ -40,14 +40,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from domain.errors import MediaError
-from ingest.probe import MediaInfo
+
+if TYPE_CHECKING:  # devices/ reads names without loading the probe's media libraries
+    from media.probe import MediaInfo
 
 SOURCE_EXIF = "exif"
 SOURCE_FILENAME = "filename"
 SOURCE_CONTAINER = "container"
 SOURCE_FILE_MTIME = "file_mtime"
+GAT947_PATTERN = "gat947"
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ def parse_name(filename: str) -> NameInfo | None:
     stem = _stem(filename)
     if match := _GAT947.fullmatch(stem):
         return NameInfo(
-            pattern="gat947",
+            pattern=GAT947_PATTERN,
             device_serial=match["serial"],
             officer_no=match["officer"],
             start=_parse_stamp(match["stamp"]),

@@ -30,8 +30,8 @@ from typing import Any, Literal
 import ffmpeg
 
 from domain.errors import MediaError
-from ingest.ffmpeg_tools import ffmpeg_executable, run_ffmpeg
-from ingest.probe import MediaInfo, probe
+from media.ffmpeg_tools import ffmpeg_executable, run_ffmpeg
+from media.probe import MediaInfo, probe
 
 PLAYBACK_MAX_HEIGHT = 720
 _REMUXABLE_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p"})
@@ -212,7 +212,7 @@ def concat_playlist(segments: Sequence[Path]) -> str:
 
     Paths are absolute so the playlist works from any directory (read it with
     ``-f concat -safe 0``). The joined stream closes gaps between segments:
-    show the gaps reported by ingest.recordings next to it.
+    show the gaps reported by media.recordings next to it.
     """
     if not segments:
         raise MediaError("Cannot build a playlist of no segments.", hint="Pass at least one file.")

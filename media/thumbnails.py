@@ -22,7 +22,7 @@ import numpy as np
 from cv2.typing import MatLike
 
 from domain.errors import MediaError
-from ingest.probe import MediaKind, probe
+from media.probe import MediaKind, probe
 
 POSTER_POSITION_PERCENT = 10
 POSTER_MAX_HEIGHT = 720
