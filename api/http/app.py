@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from api.home import Home
-from api.http import routes_admin, routes_cases, routes_custody, routes_evidence, routes_recordings
+from api.http import (
+    routes_admin,
+    routes_cases,
+    routes_custody,
+    routes_evidence,
+    routes_org,
+    routes_recordings,
+)
 from api.http.errors import install_error_handlers
 from api.http.pages import install_pages  # pages (helper)
 from api.http.services import ApiOptions, Services
@@ -69,7 +76,8 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
                   redoc_url=None)
     app.state.services = services
     install_error_handlers(app)
-    for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin):
+    for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin,
+                   routes_org):
         app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(reject_unknown_query)])
     install_pages(app)  # pages (helper)
     return app
