@@ -22,7 +22,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, Engine, insert, select
 
 from cases import tables
-from cases.errors import AccessDenied, InvalidRequest
+from cases.errors import AccessDenied, Conflict, InvalidRequest
 from cases.times import aware
 from cases.users import Role, User
 from custody.events import EventDraft
@@ -130,7 +130,7 @@ def add_agency(log: CustodyLog, user: User, code: str, name: str, level: Level,
             parent = get_agency(conn, parent_code)
             require_org_admin(user, parent_code, f"add an agency under {parent_code}")
             if _RANK[level] <= _RANK[parent.level]:
-                raise InvalidRequest(f"a {level.value} agency cannot be under the {parent.level.value}"
+                raise Conflict(f"a {level.value} agency cannot be under the {parent.level.value}"
                                      f" agency {parent_code}",
                                      hint="an agency sits below its parent: region, then city, "
                                           "then county")

@@ -217,14 +217,22 @@ class OfficerUserIn(Strict):
 
 class StaffUserIn(Strict):
     name: UserName
-    role: Literal[Role.CASE_OFFICER, Role.REVIEWER, Role.AUDITOR, Role.ADMIN]
+    role: Literal[Role.CASE_OFFICER, Role.REVIEWER, Role.ADMIN]
     officer_no: OfficerNo | None = None
     unit: UnitCode = Field(description="Code of the unit they belong to.")
-    auditor_scope: AuditorScope | None = Field(
-        default=None, description="Auditors only: the agency code they audit, or '*' for all.")
+    auditor_scope: None = None
 
 
-UserIn = Annotated[OfficerUserIn | StaffUserIn, Field(discriminator="role")]
+class AuditorUserIn(Strict):
+    name: UserName
+    role: Literal[Role.AUDITOR]
+    officer_no: OfficerNo | None = None
+    unit: UnitCode = Field(description="Code of the unit they belong to.")
+    auditor_scope: AuditorScope = Field(
+        description="The agency code they audit, or '*' for every agency (the operator only).")
+
+
+UserIn = Annotated[OfficerUserIn | StaffUserIn | AuditorUserIn, Field(discriminator="role")]
 
 
 class UserOut(BaseModel):
@@ -248,12 +256,21 @@ class UserList(BaseModel):
     items: list[UserOut]
 
 
-class AgencyIn(Strict):
+class RegionAgencyIn(Strict):
+    code: AgencyCode = Field(description="Short ASCII code, unique in the region (e.g. nmg-gat).")
+    name: OrgName = Field(description="The agency's name, e.g. 内蒙古自治区公安厅.")
+    level: Literal[Level.REGION]
+    parent: None = None
+
+
+class LocalAgencyIn(Strict):
     code: AgencyCode = Field(description="Short ASCII code, unique in the region (e.g. hhht-gaj).")
     name: OrgName = Field(description="The agency's name, e.g. 呼和浩特市公安局.")
-    level: Level
-    parent: AgencyCode | None = Field(default=None, description="The agency it sits under; "
-                                                                "none for the region level.")
+    level: Literal[Level.CITY, Level.COUNTY]
+    parent: AgencyCode = Field(description="The agency it sits under, of a higher level.")
+
+
+AgencyIn = Annotated[RegionAgencyIn | LocalAgencyIn, Field(discriminator="level")]
 
 
 class AgencyOut(BaseModel):
