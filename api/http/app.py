@@ -26,7 +26,7 @@ DESCRIPTION = """\
 Body-camera evidence: search and play footage, manage cases, and audit the custody log.
 
 **Authentication.** Every route needs `Authorization: Bearer <token>`; an admin issues
-tokens with `evidence user add NAME --role ROLE` or `POST /api/v1/users`. A missing,
+tokens with `evidence user add NAME --role ROLE --unit UNIT` or `POST /api/v1/users`. A missing,
 unknown or revoked token gets 401; a good token without the right gets 403.
 
 **Errors** always have the shape `{"error": {"code", "message", "hint"}}`. Unknown
