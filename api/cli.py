@@ -9,9 +9,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
+from api.cli_org import agency_app, device_app, unit_app
 from api.cli_service import serve, user_app
 from api.home import Home, init_home, open_home
 from api.settings import Settings
@@ -31,9 +33,9 @@ class EvidenceGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except EvidenceError as exc:
-            err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+            err.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False)
             if exc.hint:
-                err.print(f"  what to do: {exc.hint}", highlight=False)
+                err.print(f"  what to do: {exc.hint}", highlight=False, markup=False)
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -43,6 +45,9 @@ app = typer.Typer(help="Body-camera evidence ingestion and chain of custody.",
 log_app = typer.Typer(help="The custody log: checkpoints, proofs, export.", no_args_is_help=True)
 app.add_typer(log_app, name="log")
 app.add_typer(user_app, name="user")
+app.add_typer(agency_app, name="agency")
+app.add_typer(unit_app, name="unit")
+app.add_typer(device_app, name="device")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -166,10 +171,6 @@ def recordings(
                       f"{len(rec['segments'])} segment(s); gaps: {gaps}", highlight=False)
 
 
-device_app = typer.Typer(help="The station's device registry.", no_args_is_help=True)
-app.add_typer(device_app, name="device")
-
-
 @app.command()
 def dock(
     watch: Annotated[list[Path] | None, typer.Option(help="Mount root to poll (repeatable).")] = None,
@@ -191,34 +192,6 @@ def dock(
                   settings.dock_wipe if wipe is None else wipe, as_json, out, sdk_id or [], mtp,
                   udev)
     raise typer.Exit(0 if ok else 1)
-
-
-@device_app.command("register")
-def device_register(
-    serial: Annotated[str, typer.Argument(help="Recorder serial number.")],
-    officer: Annotated[str, typer.Option(help="Officer number.")],
-    name: Annotated[str | None, typer.Option(help="Officer name.")] = None,
-    unit: Annotated[str | None, typer.Option(help="Unit.")] = None,
-    label: Annotated[str | None, typer.Option(help="Volume label or UUID of the recorder.")] = None,
-) -> None:
-    """Map a recorder to its officer (logged)."""
-    from api.dock_cmd import register_device
-
-    register_device(_home(), serial, officer, name, unit, label)
-    out.print(f"registered {serial} to officer {officer}")
-
-
-@device_app.command("list")
-def device_list(as_json: JsonOption = False) -> None:
-    """The registered recorders."""
-    from api.dock_cmd import list_devices
-
-    for device in list_devices(_home()):
-        if as_json:
-            emit_json(device)
-        else:
-            out.print(f"{device['serial']:<12} officer {device['officer_no']:<10} "
-                      f"{device['officer_name'] or ''} {device['unit'] or ''}", highlight=False)
 
 
 @app.command()

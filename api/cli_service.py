@@ -11,21 +11,22 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import inspect
 
 from api.home import Home, open_home
 from api.settings import Settings
-from cases.tables import DEFAULT_UNIT
 from cases.users import Role, User, add_user, list_users, operator, revoke_user
 from domain.errors import ConfigError
 
 user_app = typer.Typer(help="Users of the case service and their bearer tokens.",
                        no_args_is_help=True)
-_out = Console(soft_wrap=True)
-_err = Console(stderr=True, soft_wrap=True)
+_out = Console(soft_wrap=True, markup=False, highlight=False, emoji=False)
+_err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 
-def _home() -> Home:
+def open_case_home() -> Home:
+    """The home, with the case service's tables (users, agencies, units) migrated."""
     home = open_home(Settings())
     with home.engine().connect() as conn:
         if not inspect(conn).has_table("users"):
@@ -51,15 +52,15 @@ def _cli_actor() -> str:
 def user_add(
     name: Annotated[str, typer.Argument(help="Login name; never reused.")],
     role: Annotated[Role, typer.Option(help="What the user may do.")],
+    unit: Annotated[str, typer.Option(help="Code of the unit they belong to (`evidence unit list`).")],
     officer_no: Annotated[str | None, typer.Option(
         "--officer-no", help="Officer number (required for --role officer).")] = None,
-    unit: Annotated[str, typer.Option(help="Code of the unit they belong to.")] = DEFAULT_UNIT,
     scope: Annotated[str | None, typer.Option(
         help="Auditors only: the agency code they audit, or '*' for every agency.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {name, role, token}.")] = False,
 ) -> None:
     """Add a user and print their bearer token (shown once; only its hash is stored)."""
-    home = _home()
+    home = open_case_home()
     user, token = add_user(home.custody_log(), name, role, officer_no, by=cli_operator(),
                            unit_code=unit, auditor_scope=scope)
     if as_json:
@@ -73,27 +74,31 @@ def user_add(
 @user_app.command("revoke")
 def user_revoke(name: Annotated[str, typer.Argument(help="The user to revoke.")]) -> None:
     """End a user's token for good."""
-    home = _home()
+    home = open_case_home()
     revoke_user(home.custody_log(), name, by=cli_operator())
     _out.print(f"Revoked {name}; their token no longer works.")
 
 
 @user_app.command("list")
 def user_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False) -> None:
-    """Every user, active or revoked (tokens are never shown again)."""
-    users = list_users(_home().engine())
+    """Every user, active or revoked, with their unit, agency and scope (tokens never again)."""
+    users = list_users(open_case_home().engine(), cli_operator())
     if as_json:
         for user in users:
             sys.stdout.write(json.dumps({
                 "name": user.name, "role": user.role.value, "officer_no": user.officer_no,
+                "unit": user.unit_code, "agency": user.agency_code,
+                "auditor_scope": user.auditor_scope,
                 "created_at": user.created_at.isoformat(),
-                "revoked_at": user.revoked_at.isoformat() if user.revoked_at else None}) + "\n")
+                "revoked_at": user.revoked_at.isoformat() if user.revoked_at else None},
+                ensure_ascii=False) + "\n")
         return
-    table = Table("name", "role", "officer", "created", "status")
+    table = Table("name", "role", "officer", "unit", "agency", "scope", "created", "status")
     for user in users:
-        table.add_row(user.name, user.role.value, user.officer_no or "",
-                      user.created_at.isoformat(timespec="seconds"),
-                      "active" if user.active else f"revoked {user.revoked_at:%Y-%m-%d}")
+        cells = [user.name, user.role.value, user.officer_no, user.unit_code, user.agency_code,
+                 user.auditor_scope, user.created_at.isoformat(timespec="seconds"),
+                 "active" if user.active else f"revoked {user.revoked_at:%Y-%m-%d}"]
+        table.add_row(*(Text(cell or "") for cell in cells))
     _out.print(table)
 
 
@@ -103,7 +108,7 @@ def serve(host: str, port: int) -> None:
 
     from api.http.app import create_app
 
-    home = _home()
+    home = open_case_home()
     if not _is_loopback(host):
         _err.print(f"warning: serving on {host} without TLS; bearer tokens cross the network in "
                    "clear text. Put a TLS proxy in front.", highlight=False)

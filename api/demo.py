@@ -9,8 +9,9 @@ from pathlib import Path
 from api.home import Home
 from api.ingest_cmd import ingest_options, list_recordings
 from api.settings import Settings
-from cases.tables import DEFAULT_UNIT
-from cases.users import operator, scope_of
+from cases.devices import register_device, registry_entries
+from cases.organisation import Level, add_agency, add_unit, list_agencies, list_units
+from cases.users import User, operator
 from custody.proofs import check_inclusion_document
 from custody.tiles import export_tiles, verify_export
 from custody.verify import verify_database
@@ -18,12 +19,15 @@ from ingest.fixity import ObjectCollector, check_objects
 from ingest.pipeline import Ingestor
 from ingest.synthetic import make_recorder_image
 
+DEMO_AGENCY, DEMO_AGENCY_NAME = "demo", "演示执法局"
+DEMO_UNIT, DEMO_UNIT_NAME = "demo-team", "演示执法队"
+DEMO_SERIAL, DEMO_OFFICER = "ZFY0001", "100234"  # what make_recorder_image writes
 DEMO_ROLES = ("segment_1", "segment_2", "segment_3", "photo", "wav", "truncated_mp4", "zero_byte")
 
 
 def run_demo(home: Home, settings: Settings) -> list[str]:
     """Make a recorder card, ingest it, verify everything; returns a summary for a newcomer."""
-    lines: list[str] = []
+    lines = [place_demo_recorder(home, operator("demo"))]
     with tempfile.TemporaryDirectory(prefix="evidence-demo-") as tmp:
         card = Path(tmp) / "recorder"
         roles = make_recorder_image(card)
@@ -71,8 +75,22 @@ def run_demo(home: Home, settings: Settings) -> list[str]:
     return lines
 
 
+def place_demo_recorder(home: Home, by: User) -> str:
+    """The demo agency and unit, and the simulated recorder registered to it (each made once)."""
+    log, engine = home.custody_log(), home.engine()
+    if DEMO_AGENCY not in {a.code for a in list_agencies(engine, by)}:
+        add_agency(log, by, DEMO_AGENCY, DEMO_AGENCY_NAME, Level.REGION, None)
+    if DEMO_UNIT not in {u.code for u in list_units(engine, by, DEMO_AGENCY)}:
+        add_unit(log, by, DEMO_UNIT, DEMO_AGENCY, DEMO_UNIT_NAME)
+    entry = registry_entries(engine).get(DEMO_SERIAL)
+    if entry is None or entry.unit_code != DEMO_UNIT or entry.officer_no != DEMO_OFFICER:
+        register_device(log, by, DEMO_SERIAL, DEMO_OFFICER, DEMO_UNIT)
+    return (f"Agency {DEMO_AGENCY} ({DEMO_AGENCY_NAME}), unit {DEMO_UNIT} ({DEMO_UNIT_NAME}): "
+            f"recorder {DEMO_SERIAL} is registered to officer {DEMO_OFFICER} of that unit.")
+
+
 def demo_users(home: Home) -> list[tuple[str, str, str]]:
-    """A case officer, an auditor and an admin for the demo, with fresh tokens."""
+    """A case officer, an auditor and an admin of the demo unit and agency, with fresh tokens."""
     from cases.users import Role, add_user
 
     made = []
@@ -80,6 +98,7 @@ def demo_users(home: Home) -> list[tuple[str, str, str]]:
     for name, role in (("li.caseofficer", Role.CASE_OFFICER), ("wang.auditor", Role.AUDITOR),
                        ("admin", Role.ADMIN)):
         _, token = add_user(home.custody_log(), f"{name}-{stamp}", role, None, by=operator("demo"),
-                            unit_code=DEFAULT_UNIT, auditor_scope=scope_of(role))
+                            unit_code=DEMO_UNIT,
+                            auditor_scope=DEMO_AGENCY if role is Role.AUDITOR else None)
         made.append((f"{name}-{stamp}", role.value, token))
     return made

@@ -1,4 +1,4 @@
-"""`evidence dock` and `evidence device`: wiring, the live table and JSON lines."""
+"""`evidence dock`: wiring, the live table and JSON lines (the registry is cases/devices.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,11 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
-from sqlalchemy import insert, select
 
 from api.home import Home
 from api.ingest_cmd import ingest_options
 from api.settings import Settings
-from custody.events import EventDraft
+from cases.devices import registry_entries
 from devices.mass_storage import (
     MassStorageRecorder,
     PollingWatcher,
@@ -27,47 +26,9 @@ from devices.mass_storage import (
     udev_volumes,
 )
 from domain.errors import ConfigError
-from domain.event_types import EventType
-from domain.recorder import RegistryEntry
 from ingest.station import DockOutcome, DockPolicy, Station
-from storage import catalog
-from storage.db import database_errors, write_transaction
 
 MIN_PARALLEL_RECORDERS = 8
-
-
-def registry(home: Home) -> dict[str, RegistryEntry]:
-    """The station's device registry, keyed by serial and by volume label."""
-    entries: dict[str, RegistryEntry] = {}
-    with database_errors("reading the device registry"), home.engine().connect() as conn:
-        for row in conn.execute(select(catalog.devices)):
-            entry = RegistryEntry(officer_no=row.officer_no, officer_name=row.officer_name,
-                                  unit_name=row.unit, serial=row.serial)
-            entries[row.serial] = entry
-            if row.label:
-                entries[row.label] = entry
-    return entries
-
-
-def register_device(home: Home, serial: str, officer: str, name: str | None, unit: str | None,
-                    label: str | None) -> None:
-    log = home.custody_log()
-    now = datetime.now(UTC)
-    with database_errors("registering a device"), write_transaction(home.engine()) as conn:
-        conn.execute(catalog.devices.delete().where(catalog.devices.c.serial == serial))
-        conn.execute(insert(catalog.devices).values(serial=serial, officer_no=officer,
-                                                    officer_name=name, unit=unit, label=label,
-                                                    registered_at=now))
-        log.append([EventDraft(EventType.DEVICE_REGISTERED, f"station:{home.origin}", details={
-            "serial": serial, "officer_no": officer, "officer_name": name, "unit": unit,
-            "label": label}, time=now)], conn)
-
-
-def list_devices(home: Home) -> list[dict[str, Any]]:
-    with home.engine().connect() as conn:
-        return [{"serial": r.serial, "officer_no": r.officer_no, "officer_name": r.officer_name,
-                 "unit": r.unit, "label": r.label, "registered_at": r.registered_at.isoformat()}
-                for r in conn.execute(select(catalog.devices).order_by(catalog.devices.c.serial))]
 
 
 class Output:
@@ -132,7 +93,7 @@ def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, 
     base = ingest_options(settings, home)
     station = Station(home.custody_log(), home.object_store(), base, policy, output.emit)
     output.station = station
-    lookup = registry_lookup(registry(home))
+    lookup = registry_lookup(registry_entries(home.engine()))
     outcomes: list[Future[DockOutcome]] = []
     pool = ThreadPoolExecutor(max(MIN_PARALLEL_RECORDERS, settings.dock_parallel), "dock")
 

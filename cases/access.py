@@ -33,6 +33,8 @@ ROLE_TABLE = """\
 | custody entries, proofs, verify report | no | no | no | yes | yes |
 | list devices | no | yes | yes | yes | yes |
 | manage users | no | no | no | no | yes |
+| add and list agencies and units | no | no | no | no | under their agency |
+| register recorders | no | no | no | no | to their agency's units |
 """
 
 ALL = frozenset(Role)

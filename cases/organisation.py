@@ -7,7 +7,8 @@ unit. Codes are short ASCII identifiers (they appear in URLs and the custody
 log); names are what people read and may be Chinese.
 
 Who may add: the command line's operator anything; an admin of agency A may
-add units to A and agencies directly under A.
+add units to A and agencies directly under A. Who may list: the operator
+everything; an admin their agency, the agencies directly under it, and its units.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, Engine, insert, select
 
 from cases import tables
-from cases.errors import AccessDenied, InvalidRequest
+from cases.errors import AccessDenied, Conflict, InvalidRequest
 from cases.times import aware
 from cases.users import Role, User
 from custody.events import EventDraft
@@ -32,6 +33,8 @@ from storage.db import write_transaction
 
 CODE_PATTERN = r"[a-z0-9][a-z0-9_-]{0,31}"
 NAME_MAX = 100
+# What check_name accepts, for request schemas: no control characters, not blank at the start.
+NAME_PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
 _CODE_RE = re.compile(CODE_PATTERN)
 
 
@@ -39,6 +42,9 @@ class Level(StrEnum):
     REGION = "region"  # 自治区
     CITY = "city"  # 盟市
     COUNTY = "county"  # 旗县区
+
+
+_RANK = {Level.REGION: 0, Level.CITY: 1, Level.COUNTY: 2}
 
 
 @dataclass(frozen=True)
@@ -74,13 +80,24 @@ def check_code(code: str, what: str) -> None:
 
 
 def check_name(name: str, what: str) -> str:
-    """NFC, trimmed, 1..NAME_MAX characters, no control characters."""
-    clean = unicodedata.normalize("NFC", name).strip()
-    if not clean or len(clean) > NAME_MAX or any(unicodedata.category(c).startswith("C")
+    """NFC, trimmed, 1..NAME_MAX characters, no control characters or lone surrogates.
+
+    Format characters stay allowed: Mongolian script needs its vowel separator (U+180E)
+    and joiners.
+    """
+    clean = name.strip()
+    if not clean or len(clean) > NAME_MAX or any(unicodedata.category(c) in ("Cc", "Cs")
                                                  for c in clean):
         raise InvalidRequest(f"{what} name {name!r} is not allowed",
                              hint=f"give 1 to {NAME_MAX} printable characters")
-    return clean
+    return unicodedata.normalize("NFC", clean)
+
+
+def require_admin_role(user: User, action: str) -> None:
+    """The operator or an admin (of any agency: which one is checked against the target)."""
+    if not user.operator and user.role is not Role.ADMIN:
+        raise AccessDenied(f"a {user.role.value} may not {action}",
+                           hint="an admin of the agency can do this")
 
 
 def require_org_admin(user: User, agency_code: str, action: str) -> None:
@@ -95,17 +112,28 @@ def require_org_admin(user: User, agency_code: str, action: str) -> None:
 def add_agency(log: CustodyLog, user: User, code: str, name: str, level: Level,
                parent_code: str | None, now: datetime | None = None) -> Agency:
     """A new agency (event ``org:agency:added``); under ``parent_code`` unless region level."""
+    require_admin_role(user, "add agencies")
     check_code(code, "agency")
     name = check_name(name, "agency")
+    if level is Level.REGION and parent_code is not None:
+        raise InvalidRequest("a region-level agency has no parent",
+                             hint="drop --parent, or give the level city or county")
+    if level is not Level.REGION and parent_code is None:
+        raise InvalidRequest(f"a {level.value}-level agency needs a parent",
+                             hint="give --parent, the code of the agency it sits under")
     if parent_code is None and not user.operator:
         raise AccessDenied("only the server's operator may add a top-level agency",
                            hint="give --parent, the agency you administer")
-    if parent_code is not None:
-        require_org_admin(user, parent_code, f"add an agency under {parent_code}")
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         if parent_code is not None:
-            get_agency(conn, parent_code)
+            parent = get_agency(conn, parent_code)
+            require_org_admin(user, parent_code, f"add an agency under {parent_code}")
+            if _RANK[level] <= _RANK[parent.level]:
+                raise Conflict(f"a {level.value} agency cannot be under the {parent.level.value}"
+                                     f" agency {parent_code}",
+                                     hint="an agency sits below its parent: region, then city, "
+                                          "then county")
         if conn.execute(select(tables.agencies.c.code)
                         .where(tables.agencies.c.code == code)).first():
             raise AlreadyExists(f"an agency with code {code!r} already exists",
@@ -122,12 +150,13 @@ def add_agency(log: CustodyLog, user: User, code: str, name: str, level: Level,
 def add_unit(log: CustodyLog, user: User, code: str, agency_code: str, name: str,
              now: datetime | None = None) -> Unit:
     """A new unit of ``agency_code`` (event ``org:unit:added``)."""
+    require_admin_role(user, "add units")
     check_code(code, "unit")
     name = check_name(name, "unit")
-    require_org_admin(user, agency_code, f"add a unit to agency {agency_code}")
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         get_agency(conn, agency_code)
+        require_org_admin(user, agency_code, f"add a unit to agency {agency_code}")
         if conn.execute(select(tables.units.c.code).where(tables.units.c.code == code)).first():
             raise AlreadyExists(f"a unit with code {code!r} already exists",
                                 hint="unit codes are unique across the region; choose another")
@@ -152,13 +181,26 @@ def get_unit(conn: Connection, code: str) -> Unit:
     return Unit(row.code, row.agency_code, row.name, aware(row.created_at))
 
 
-def list_agencies(engine: Engine) -> list[Agency]:
+def list_agencies(engine: Engine, user: User) -> list[Agency]:
+    """Every agency for the operator; for an admin, theirs and those directly under it."""
+    require_admin_role(user, "list agencies")
+    a = tables.agencies
+    query = select(a).order_by(a.c.code)
+    if not user.operator:
+        query = query.where((a.c.code == user.agency_code) | (a.c.parent_code == user.agency_code))
     with engine.connect() as conn:
-        rows = conn.execute(select(tables.agencies).order_by(tables.agencies.c.code)).all()
+        rows = conn.execute(query).all()
     return [Agency(r.code, r.name, Level(r.level), r.parent_code, aware(r.created_at)) for r in rows]
 
 
-def list_units(engine: Engine, agency_code: str | None = None) -> list[Unit]:
+def list_units(engine: Engine, user: User, agency_code: str | None = None) -> list[Unit]:
+    """Units (of ``agency_code``): every one for the operator, their agency's for an admin."""
+    require_admin_role(user, "list units")
+    if not user.operator:
+        if agency_code is not None and agency_code != user.agency_code:
+            raise AccessDenied(f"{user.name} may not list the units of agency {agency_code}",
+                               hint=f"an admin sees the units of their own agency ({user.agency_code})")
+        agency_code = user.agency_code
     query = select(tables.units).order_by(tables.units.c.code)
     if agency_code is not None:
         query = query.where(tables.units.c.agency_code == agency_code)

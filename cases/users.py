@@ -115,6 +115,9 @@ def add_user(log: CustodyLog, name: str, role: Role, officer_no: str | None, *, 
     ``by`` is the operator, or an admin of the unit's agency. An auditor's scope is
     one agency's code or ``*`` (every agency: the operator only); no other role has one.
     """
+    if not by.operator and by.role is not Role.ADMIN:
+        raise AccessDenied(f"a {by.role.value} may not add users",
+                           hint="an admin of the unit's agency can do this")
     _check_new_user(name, role, officer_no)
     _check_scope(role, auditor_scope)
     moment = now or datetime.now(UTC)
@@ -174,6 +177,9 @@ def _require_admin_of(by: User, agency_code: str, action: str) -> None:
 
 def revoke_user(log: CustodyLog, name: str, *, by: User, now: datetime | None = None) -> User:
     """End a user's token for good (the operator, or an admin of the user's agency)."""
+    if not by.operator and by.name == name:
+        raise AccessDenied("you cannot revoke your own token",
+                           hint="ask another admin, or use `evidence user revoke` on the server")
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         row = conn.execute(_user_query().where(tables.users.c.name == name)).first()
@@ -188,9 +194,16 @@ def revoke_user(log: CustodyLog, name: str, *, by: User, now: datetime | None = 
     return replace(_user(row), revoked_at=moment)
 
 
-def list_users(engine: Engine) -> list[User]:
+def list_users(engine: Engine, by: User) -> list[User]:
+    """Every user for the operator; for an admin, the users of their agency's units."""
+    if not by.operator and by.role is not Role.ADMIN:
+        raise AccessDenied(f"a {by.role.value} may not list users",
+                           hint="an admin of your agency can list its users")
+    query = _user_query().order_by(tables.users.c.name)
+    if not by.operator:
+        query = query.where(tables.units.c.agency_code == by.agency_code)
     with engine.connect() as conn:
-        rows = conn.execute(_user_query().order_by(tables.users.c.name)).all()
+        rows = conn.execute(query).all()
     return [_user(row) for row in rows]
 
 

@@ -29,14 +29,15 @@ def home_env(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Pa
 
 def test_users_are_added_listed_and_revoked(home_env: Path, db_url: str) -> None:
     runner = CliRunner()
-    added = runner.invoke(user_app, ["add", "li.wei", "--role", "reviewer", "--json"])
+    added = runner.invoke(user_app, ["add", "li.wei", "--role", "reviewer", "--unit", "default", "--json"])
     assert added.exit_code == 0, added.output
     created = json.loads(added.stdout)
     assert set(created) == {"name", "role", "token"} and created["role"] == "reviewer"
     token = created["token"]
     assert len(token) >= 43
 
-    plain = runner.invoke(user_app, ["add", "zhang", "--role", "officer", "--officer-no", "100234"])
+    plain = runner.invoke(user_app, ["add", "zhang", "--role", "officer", "--officer-no", "100234",
+                                     "--unit", "default"])
     assert plain.exit_code == 0 and plain.stdout.strip().splitlines()[-1]
 
     from api.home import open_home
@@ -61,9 +62,9 @@ def test_users_are_added_listed_and_revoked(home_env: Path, db_url: str) -> None
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     again = runner.invoke(user_app, ["revoke", "li.wei"])
     assert isinstance(again.exception, NotFound)
-    reused = runner.invoke(user_app, ["add", "li.wei", "--role", "admin"])
+    reused = runner.invoke(user_app, ["add", "li.wei", "--role", "admin", "--unit", "default"])
     assert isinstance(reused.exception, AlreadyExists)  # names are never reused
-    no_number = runner.invoke(user_app, ["add", "wang", "--role", "officer"])
+    no_number = runner.invoke(user_app, ["add", "wang", "--role", "officer", "--unit", "default"])
     assert no_number.exception is not None and "officer number" in str(no_number.exception)
 
     events = [e for _, leaf in home.custody_log().entries()

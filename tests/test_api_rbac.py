@@ -150,6 +150,18 @@ MATRIX = [
     Endpoint("DELETE", "/users/{name}", ADMIN,
              lambda ctx: (f"{API}/users/{ctx.fresh_user(Role.REVIEWER)}", None)),
     Endpoint("GET", "/devices", DEVICE_READERS, fixed(f"{API}/devices")),
+    Endpoint("POST", "/devices", ADMIN,
+             lambda ctx: (f"{API}/devices", {"serial": f"ZFY{uuid.uuid4().hex[:8]}",
+                                             "officer_no": OFFICER_NO, "unit": "default"}), 201),
+    Endpoint("GET", "/agencies", ADMIN, fixed(f"{API}/agencies")),
+    Endpoint("POST", "/agencies", ADMIN,
+             lambda ctx: (f"{API}/agencies", {"code": f"a-{uuid.uuid4().hex[:8]}",
+                                              "name": "呼和浩特市公安局", "level": "city",
+                                              "parent": "default"}), 201),
+    Endpoint("GET", "/units", ADMIN, fixed(f"{API}/units")),
+    Endpoint("POST", "/units", ADMIN,
+             lambda ctx: (f"{API}/units", {"code": f"u-{uuid.uuid4().hex[:8]}", "agency": "default",
+                                           "name": "新城区大队"}), 201),
 ]
 
 
@@ -277,6 +289,8 @@ DOCUMENTED_ROWS = {
     "custody entries, proofs, verify report": ("GET", "/verify"),
     "list devices": ("GET", "/devices"),
     "manage users": ("POST", "/users"),
+    "add and list agencies and units": ("POST", "/units"),
+    "register recorders": ("POST", "/devices"),
 }
 
 

@@ -219,7 +219,8 @@ def test_store_down_during_a_dock_then_back(
 def test_dock_command_once_with_json(tmp_path: Path) -> None:
     home = tmp_path / "home"
     run_cli(home, "init")
-    run_cli(home, "device", "register", "ZFY0007", "--officer", "100240", "--name", "李娜")
+    run_cli(home, "device", "register", "ZFY0007", "--officer", "100240", "--name", "李娜",
+            "--unit", "default")
     mount = tmp_path / "media"
     mount.mkdir()
     for i in range(2):

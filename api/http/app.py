@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from api.home import Home
-from api.http import routes_admin, routes_cases, routes_custody, routes_evidence, routes_recordings
+from api.http import (
+    routes_admin,
+    routes_cases,
+    routes_custody,
+    routes_evidence,
+    routes_org,
+    routes_recordings,
+)
 from api.http.errors import install_error_handlers
 from api.http.pages import install_pages  # pages (helper)
 from api.http.services import ApiOptions, Services
@@ -18,7 +25,7 @@ DESCRIPTION = """\
 Body-camera evidence: search and play footage, manage cases, and audit the custody log.
 
 **Authentication.** Every route needs `Authorization: Bearer <token>`; an admin issues
-tokens with `evidence user add NAME --role ROLE` or `POST /api/v1/users`. A missing,
+tokens with `evidence user add NAME --role ROLE --unit UNIT` or `POST /api/v1/users`. A missing,
 unknown or revoked token gets 401; a good token without the right gets 403.
 
 **Errors** always have the shape `{"error": {"code", "message", "hint"}}`. Unknown
@@ -70,7 +77,8 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
                   redoc_url=None)
     app.state.services = services
     install_error_handlers(app)
-    for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin):
+    for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin,
+                   routes_org):
         app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(reject_unknown_query)])
     install_pages(app)  # pages (helper)
     return app

@@ -6,22 +6,27 @@ from dataclasses import fields
 from typing import Any
 
 from api.http.models import (
+    AgencyOut,
     AttachedOut,
     CaseDetailOut,
     CaseOut,
     CaseRefOut,
     CustodyEventOut,
     DerivativeOut,
+    DeviceOut,
     EvidenceDetailOut,
     EvidenceSummaryOut,
     GapOut,
     RecordingOut,
     RecordingSegmentOut,
+    UnitOut,
     UserOut,
 )
 from cases.case_records import AttachedEvidence, Case, CaseDetail
 from cases.custody_index import LoggedEvent
+from cases.devices import Device
 from cases.evidence import EvidenceDetail, EvidenceSummary
+from cases.organisation import Agency, Unit
 from cases.users import User
 from media.recordings import Recording
 
@@ -78,6 +83,23 @@ def user_out(user: User) -> UserOut:
     return UserOut(name=user.name, role=user.role, officer_no=user.officer_no,
                    created_at=user.created_at, revoked_at=user.revoked_at, active=user.active,
                    unit=user.unit_code, agency=user.agency_code, auditor_scope=user.auditor_scope)
+
+
+def agency_out(agency: Agency) -> AgencyOut:
+    return AgencyOut(code=agency.code, name=agency.name, level=agency.level,
+                     parent=agency.parent_code, created_at=agency.created_at)
+
+
+def unit_out(unit: Unit) -> UnitOut:
+    return UnitOut(code=unit.code, agency=unit.agency_code, name=unit.name,
+                   created_at=unit.created_at)
+
+
+def device_out(device: Device) -> DeviceOut:
+    return DeviceOut(serial=device.serial, officer_no=device.officer_no,
+                     officer_name=device.officer_name, unit=device.unit_code,
+                     unit_name=device.unit_name, agency=device.agency_code, label=device.label,
+                     registered_at=device.registered_at)
 
 
 def recording_out(recording: Recording, names: list[str]) -> RecordingOut:

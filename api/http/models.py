@@ -9,7 +9,9 @@ from uuid import UUID
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from cases.case_records import CASE_NUMBER_PATTERN, TITLE_MAX
-from cases.organisation import CODE_PATTERN
+from cases.devices import LABEL_MAX, LABEL_PATTERN, SERIAL_PATTERN
+from cases.organisation import CODE_PATTERN, NAME_MAX, Level
+from cases.organisation import NAME_PATTERN as ORG_NAME_PATTERN
 from cases.users import NAME_PATTERN, OFFICER_NO_PATTERN, Role
 from cases.viewing import REASON_MAX
 
@@ -39,6 +41,12 @@ CaseNumber = Annotated[str, StringConstraints(pattern=CASE_NUMBER_PATTERN)]
 UserName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 OfficerNo = Annotated[str, StringConstraints(pattern=OFFICER_NO_PATTERN)]
 UnitCode = Annotated[str, StringConstraints(pattern=f"^{CODE_PATTERN}$")]
+AgencyCode = Annotated[str, StringConstraints(pattern=f"^{CODE_PATTERN}$")]
+OrgName = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX, pattern=ORG_NAME_PATTERN),
+                    AfterValidator(_no_surrogates)]
+Serial = Annotated[str, StringConstraints(pattern=SERIAL_PATTERN)]
+VolumeLabel = Annotated[str, StringConstraints(min_length=1, max_length=LABEL_MAX,
+                                               pattern=LABEL_PATTERN), AfterValidator(_no_surrogates)]
 AuditorScope = Annotated[str, StringConstraints(pattern=f"^(\\*|{CODE_PATTERN})$")]
 UtcTime = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
 RecordingId = Annotated[str, StringConstraints(pattern=r"^rec-[0-9a-f]{32}$")]
@@ -209,14 +217,22 @@ class OfficerUserIn(Strict):
 
 class StaffUserIn(Strict):
     name: UserName
-    role: Literal[Role.CASE_OFFICER, Role.REVIEWER, Role.AUDITOR, Role.ADMIN]
+    role: Literal[Role.CASE_OFFICER, Role.REVIEWER, Role.ADMIN]
     officer_no: OfficerNo | None = None
     unit: UnitCode = Field(description="Code of the unit they belong to.")
-    auditor_scope: AuditorScope | None = Field(
-        default=None, description="Auditors only: the agency code they audit, or '*' for all.")
+    auditor_scope: None = None
 
 
-UserIn = Annotated[OfficerUserIn | StaffUserIn, Field(discriminator="role")]
+class AuditorUserIn(Strict):
+    name: UserName
+    role: Literal[Role.AUDITOR]
+    officer_no: OfficerNo | None = None
+    unit: UnitCode = Field(description="Code of the unit they belong to.")
+    auditor_scope: AuditorScope = Field(
+        description="The agency code they audit, or '*' for every agency (the operator only).")
+
+
+UserIn = Annotated[OfficerUserIn | StaffUserIn | AuditorUserIn, Field(discriminator="role")]
 
 
 class UserOut(BaseModel):
@@ -240,11 +256,67 @@ class UserList(BaseModel):
     items: list[UserOut]
 
 
+class RegionAgencyIn(Strict):
+    code: AgencyCode = Field(description="Short ASCII code, unique in the region (e.g. nmg-gat).")
+    name: OrgName = Field(description="The agency's name, e.g. 内蒙古自治区公安厅.")
+    level: Literal[Level.REGION]
+    parent: None = None
+
+
+class LocalAgencyIn(Strict):
+    code: AgencyCode = Field(description="Short ASCII code, unique in the region (e.g. hhht-gaj).")
+    name: OrgName = Field(description="The agency's name, e.g. 呼和浩特市公安局.")
+    level: Literal[Level.CITY, Level.COUNTY]
+    parent: AgencyCode = Field(description="The agency it sits under, of a higher level.")
+
+
+AgencyIn = Annotated[RegionAgencyIn | LocalAgencyIn, Field(discriminator="level")]
+
+
+class AgencyOut(BaseModel):
+    code: str
+    name: str
+    level: Level
+    parent: str | None
+    created_at: datetime
+
+
+class AgencyList(BaseModel):
+    items: list[AgencyOut]
+
+
+class UnitIn(Strict):
+    code: UnitCode = Field(description="Short ASCII code, unique in the region.")
+    agency: AgencyCode = Field(description="The agency the unit belongs to.")
+    name: OrgName
+
+
+class UnitOut(BaseModel):
+    code: str
+    agency: str
+    name: str
+    created_at: datetime
+
+
+class UnitList(BaseModel):
+    items: list[UnitOut]
+
+
+class DeviceIn(Strict):
+    serial: Serial
+    officer_no: OfficerNo
+    unit: UnitCode = Field(description="The unit the recorder and its footage belong to.")
+    officer_name: OrgName | None = None
+    label: VolumeLabel | None = Field(default=None, description="Volume label or UUID.")
+
+
 class DeviceOut(BaseModel):
     serial: str
     officer_no: str | None
     officer_name: str | None
-    unit: str | None
+    unit: str | None = Field(description="Code of the unit the recorder belongs to.")
+    unit_name: str | None
+    agency: str | None
     label: str | None
     registered_at: datetime
 

@@ -1,29 +1,32 @@
-"""Users (admin), the caller's own account, and the device registry (read-only)."""
+"""Users (admin), the caller's own account, and the device registry.
+
+The rules (who may add, revoke, register, list what) are in the domain functions.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from sqlalchemy import DateTime, column, inspect, select, table
 
 from api.http.auth import CurrentUser
-from api.http.convert import user_out
+from api.http.convert import device_out, user_out
 from api.http.errors import responses
-from api.http.models import DeviceList, DeviceOut, NewUserOut, UserIn, UserList, UserName, UserOut
+from api.http.models import (
+    DeviceIn,
+    DeviceList,
+    DeviceOut,
+    NewUserOut,
+    UserIn,
+    UserList,
+    UserName,
+    UserOut,
+)
 from api.http.services import ServicesDep
-from cases import access
-from cases.errors import AccessDenied
-from cases.times import aware
+from cases.devices import list_devices, register_device
 from cases.users import add_user, list_users, revoke_user
-from domain.errors import NotFound
 
 router = APIRouter(tags=["users and devices"])
-
-# The registry's table (migration 0003); named here so this module needs no devices/ import.
-_devices = table("devices", column("serial"), column("officer_no"), column("officer_name"),
-                 column("unit"), column("label"),
-                 column("registered_at", DateTime(timezone=True)))
 
 
 @router.get("/me", response_model=UserOut, responses=responses(401), summary="Who am I")
@@ -33,15 +36,15 @@ def me(user: CurrentUser) -> UserOut:
 
 @router.get("/users", response_model=UserList, responses=responses(401, 403), summary="List users")
 def users(services: ServicesDep, user: CurrentUser) -> UserList:
-    access.require_role(user, access.MANAGE_USERS, "list users")
-    return UserList(items=[user_out(u) for u in list_users(services.engine)])
+    """Admin: the users of their agency's units."""
+    return UserList(items=[user_out(u) for u in list_users(services.engine, user)])
 
 
 @router.post("/users", response_model=NewUserOut, status_code=201,
-             responses=responses(400, 401, 403, 409), summary="Add a user")
+             responses=responses(400, 401, 403, 404, 409), summary="Add a user")
 def new_user(body: UserIn, services: ServicesDep, user: CurrentUser) -> NewUserOut:
-    """Admin only. The token is in this response and nowhere else. Event `user:account:created`."""
-    access.require_role(user, access.MANAGE_USERS, "add users")
+    """Admin: a user of one of their agency's units. The token is in this response and nowhere
+    else. Event `user:account:created`."""
     created, token = add_user(services.log, body.name, body.role, body.officer_no, by=user,
                               unit_code=body.unit, auditor_scope=body.auditor_scope,
                               now=services.now())
@@ -51,23 +54,21 @@ def new_user(body: UserIn, services: ServicesDep, user: CurrentUser) -> NewUserO
 @router.delete("/users/{name}", response_model=UserOut, responses=responses(400, 401, 403, 404),
                summary="Revoke a user")
 def revoke(name: Annotated[UserName, Path()], services: ServicesDep, user: CurrentUser) -> UserOut:
-    """Admin only; the token stops working at once. Event `user:account:revoked`."""
-    access.require_role(user, access.MANAGE_USERS, "revoke users")
-    if name == user.name:
-        raise AccessDenied("you cannot revoke your own token",
-                             hint="ask another admin, or use `evidence user revoke` on the server")
+    """Admin of the user's agency; the token stops working at once. Event `user:account:revoked`."""
     return user_out(revoke_user(services.log, name, by=user, now=services.now()))
 
 
-@router.get("/devices", response_model=DeviceList, responses=responses(401, 403, 404),
+@router.get("/devices", response_model=DeviceList, responses=responses(401, 403),
             summary="List registered recorders")
 def devices(services: ServicesDep, user: CurrentUser) -> DeviceList:
-    access.require_role(user, access.LIST_DEVICES, "list devices")
-    with services.engine.connect() as conn:
-        if not inspect(conn).has_table("devices"):
-            raise NotFound("this database has no device registry",
-                           hint="run `evidence init` to bring the database up to date")
-        rows = conn.execute(select(_devices).order_by(_devices.c.serial)).all()
-    return DeviceList(items=[DeviceOut(serial=r.serial, officer_no=r.officer_no,
-                                       officer_name=r.officer_name, unit=r.unit, label=r.label,
-                                       registered_at=aware(r.registered_at)) for r in rows])
+    """Their agency's recorders (auditors: the agency they audit)."""
+    return DeviceList(items=[device_out(d) for d in list_devices(services.engine, user)])
+
+
+@router.post("/devices", response_model=DeviceOut, status_code=201,
+             responses=responses(400, 401, 403, 404, 409), summary="Register a recorder")
+def new_device(body: DeviceIn, services: ServicesDep, user: CurrentUser) -> DeviceOut:
+    """Admin of the unit's agency; registering a serial again replaces its entry.
+    Event `station:device:registered`."""
+    return device_out(register_device(services.log, user, body.serial, body.officer_no, body.unit,
+                                      body.officer_name, body.label, now=services.now()))

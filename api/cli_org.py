@@ -1,0 +1,126 @@
+"""`evidence agency|unit|device ...`: the organisation and the device registry, as the operator.
+
+Each command calls the one domain function the HTTP API calls too, acting as
+``cli_operator()``. Names may be Chinese; they are printed as plain text (no
+Rich markup), since a name is data, not formatting.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from api.cli_service import cli_operator, open_case_home
+from cases.devices import list_devices, register_device
+from cases.organisation import add_agency, add_unit, list_agencies, list_units, parse_level
+
+agency_app = typer.Typer(help="Enforcement agencies (执法机关) of the region.", no_args_is_help=True)
+unit_app = typer.Typer(help="Units (field offices, teams) of an agency.", no_args_is_help=True)
+device_app = typer.Typer(help="The device registry: recorders, their officers and units.",
+                         no_args_is_help=True)
+_out = Console(soft_wrap=True, markup=False, highlight=False, emoji=False)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON lines.")]
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def _table(*columns: str, rows: list[list[str | None]]) -> Table:
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(Text(cell or "") for cell in row))  # Text: never parsed as markup
+    return table
+
+
+@agency_app.command("add")
+def agency_add(
+    code: Annotated[str, typer.Argument(help="Short ASCII code, e.g. hhht-gaj.")],
+    name: Annotated[str, typer.Option(help="The agency's name, e.g. 呼和浩特市公安局.")],
+    level: Annotated[str, typer.Option(help="region, city or county.")],
+    parent: Annotated[str | None, typer.Option(help="Code of the agency it sits under.")] = None,
+) -> None:
+    """Add an agency (logged)."""
+    home = open_case_home()
+    agency = add_agency(home.custody_log(), cli_operator(), code, name, parse_level(level), parent)
+    under = f" under {agency.parent_code}" if agency.parent_code else ""
+    _out.print(f"added agency {agency.code} ({agency.name}, {agency.level.value}){under}")
+
+
+@agency_app.command("list")
+def agency_list(as_json: JsonOption = False) -> None:
+    """Every agency."""
+    agencies = list_agencies(open_case_home().engine(), cli_operator())
+    if as_json:
+        for a in agencies:
+            _emit({"code": a.code, "name": a.name, "level": a.level.value, "parent": a.parent_code,
+                   "created_at": a.created_at.isoformat()})
+        return
+    _out.print(_table("code", "name", "level", "parent",
+                      rows=[[a.code, a.name, a.level.value, a.parent_code] for a in agencies]))
+
+
+@unit_app.command("add")
+def unit_add(
+    code: Annotated[str, typer.Argument(help="Short ASCII code, unique in the region.")],
+    agency: Annotated[str, typer.Option(help="Code of the agency it belongs to.")],
+    name: Annotated[str, typer.Option(help="The unit's name.")],
+) -> None:
+    """Add a unit to an agency (logged)."""
+    home = open_case_home()
+    unit = add_unit(home.custody_log(), cli_operator(), code, agency, name)
+    _out.print(f"added unit {unit.code} ({unit.name}) to agency {unit.agency_code}")
+
+
+@unit_app.command("list")
+def unit_list(
+    agency: Annotated[str | None, typer.Option(help="Only this agency's units.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every unit (of one agency)."""
+    units = list_units(open_case_home().engine(), cli_operator(), agency)
+    if as_json:
+        for u in units:
+            _emit({"code": u.code, "agency": u.agency_code, "name": u.name,
+                   "created_at": u.created_at.isoformat()})
+        return
+    _out.print(_table("code", "agency", "name", rows=[[u.code, u.agency_code, u.name]
+                                                       for u in units]))
+
+
+@device_app.command("register")
+def device_register(
+    serial: Annotated[str, typer.Argument(help="Recorder serial number.")],
+    officer: Annotated[str, typer.Option(help="Officer number.")],
+    unit: Annotated[str, typer.Option(help="Code of the unit the recorder belongs to.")],
+    name: Annotated[str | None, typer.Option(help="Officer name.")] = None,
+    label: Annotated[str | None, typer.Option(help="Volume label or UUID of the recorder.")] = None,
+) -> None:
+    """Map a recorder to its officer and unit (logged); again for a serial replaces its entry."""
+    home = open_case_home()
+    device = register_device(home.custody_log(), cli_operator(), serial, officer, unit, name, label)
+    _out.print(f"registered {device.serial} to officer {device.officer_no} of unit "
+               f"{device.unit_code}")
+
+
+@device_app.command("list")
+def device_list(as_json: JsonOption = False) -> None:
+    """The registered recorders."""
+    devices = list_devices(open_case_home().engine(), cli_operator())
+    if as_json:
+        for d in devices:
+            _emit({"serial": d.serial, "officer_no": d.officer_no, "officer_name": d.officer_name,
+                   "unit": d.unit_code, "unit_name": d.unit_name, "agency": d.agency_code,
+                   "label": d.label, "registered_at": d.registered_at.isoformat()})
+        return
+    _out.print(_table("serial", "officer", "name", "unit", "agency", "label",
+                      rows=[[d.serial, d.officer_no, d.officer_name, d.unit_code, d.agency_code,
+                             d.label] for d in devices]))

@@ -1,0 +1,48 @@
+"""The organisation (admin): agencies (执法机关) and their units."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.http.auth import CurrentUser
+from api.http.convert import agency_out, unit_out
+from api.http.errors import responses
+from api.http.models import AgencyCode, AgencyIn, AgencyList, AgencyOut, UnitIn, UnitList, UnitOut
+from api.http.services import ServicesDep
+from cases.organisation import add_agency, add_unit, list_agencies, list_units
+
+router = APIRouter(tags=["organisation"])
+
+
+@router.get("/agencies", response_model=AgencyList, responses=responses(401, 403),
+            summary="List agencies")
+def agencies(services: ServicesDep, user: CurrentUser) -> AgencyList:
+    """Admin: their agency and the agencies directly under it."""
+    return AgencyList(items=[agency_out(a) for a in list_agencies(services.engine, user)])
+
+
+@router.post("/agencies", response_model=AgencyOut, status_code=201,
+             responses=responses(400, 401, 403, 404, 409), summary="Add an agency")
+def new_agency(body: AgencyIn, services: ServicesDep, user: CurrentUser) -> AgencyOut:
+    """Admin: an agency directly under their own. Event `org:agency:added`."""
+    return agency_out(add_agency(services.log, user, body.code, body.name, body.level, body.parent,
+                                 now=services.now()))
+
+
+@router.get("/units", response_model=UnitList, responses=responses(401, 403),
+            summary="List units")
+def units(services: ServicesDep, user: CurrentUser,
+          agency: Annotated[AgencyCode | None, Query(description="Only this agency's.")] = None
+          ) -> UnitList:
+    """Admin: the units of their agency."""
+    return UnitList(items=[unit_out(u) for u in list_units(services.engine, user, agency)])
+
+
+@router.post("/units", response_model=UnitOut, status_code=201,
+             responses=responses(400, 401, 403, 404, 409), summary="Add a unit")
+def new_unit(body: UnitIn, services: ServicesDep, user: CurrentUser) -> UnitOut:
+    """Admin: a unit of their agency. Event `org:unit:added`."""
+    return unit_out(add_unit(services.log, user, body.code, body.agency, body.name,
+                             now=services.now()))
