@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import Connection, select
 
@@ -59,7 +60,7 @@ class RetentionAction:
 
     evidence_id: str
     sha256: str
-    action: str  # deleted | kept
+    action: Literal["deleted", "kept"]
     reason: str
 
     def to_json(self) -> dict[str, str]:
