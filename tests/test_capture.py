@@ -105,6 +105,10 @@ def test_an_ingest_event_records_the_capture_context_and_unit(
     assert event["details"]["capture"] == {"clock_offset_seconds": 300,
                                            "station_tz": "Asia/Shanghai",
                                            "source_mtime": "2024-03-15T01:40:00Z"}
+    from cases.bundle_report import describe
+
+    sentence = describe(event)
+    assert "for unit default" in sentence and "clock was 300 s fast" in sentence
 
 
 @pytest.mark.parametrize("zone", [SHANGHAI, UTC, timezone(timedelta(hours=8)),
