@@ -203,7 +203,7 @@ def expired(conn: Connection, now: datetime) -> list[EvidenceRecord]:
 def derivatives_of(conn: Connection, evidence_id: str) -> list[DerivativeRecord]:
     """The derived copies of one original, by name."""
     der = catalog.derivatives
-    return [_derivative(row) for row in conn.execute(
+    return [derivative_from_row(row) for row in conn.execute(
         select(der).where(der.c.evidence_id == evidence_id).order_by(der.c.name))]
 
 
@@ -311,7 +311,8 @@ def mark_deleted(conn: Connection, evidence_id: str, now: datetime) -> None:
                  .values(deleted_at=now))
 
 
-def _derivative(row: Any) -> DerivativeRecord:
+def derivative_from_row(row: Any) -> DerivativeRecord:
+    """The typed record of a row selected from ``catalog.derivatives``."""
     created = utc(row.created_at)
     assert created is not None  # NOT NULL
     return DerivativeRecord(row.evidence_id, row.name, row.object_key, row.object_version,

@@ -135,6 +135,12 @@ def test_retention_leaves_the_same_events_from_the_cli_and_http(world: World) ->
     for evidence_id in (by_http, by_cli):
         for copy in copies[evidence_id]:
             assert not world.home.object_store().exists(copy["key"])
+    # what retention deleted cannot be held, from either side
+    late = world.client.post(f"{API}/evidence/{by_cli}/hold", json={"reason": "too late"},
+                             headers=world.auth("admin"))
+    assert late.status_code == 409 and "deleted" in late.json()["error"]["message"]
+    late_cli = cli(world, "hold", "place", by_http, "--reason", "too late")
+    assert late_cli.returncode == 1 and "deleted" in late_cli.stderr
 
 
 def test_retention_keeps_what_is_on_a_case(world: World) -> None:
