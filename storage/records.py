@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from custody.events import JSON, EventDraft, Subject, format_time
 from custody.log import CustodyLog
@@ -175,11 +175,6 @@ def from_row(row: Any) -> EvidenceRecord:
         legal_hold=bool(row.legal_hold), derivatives_state=row.derivatives_state,
         derivatives_error=row.derivatives_error, ingested_at=ingested,
         deleted_at=utc(row.deleted_at))
-
-
-def select_records() -> Select[Any]:
-    """A query for whole evidence rows, to filter and then read with ``from_row``."""
-    return select(catalog.evidence)
 
 
 def find(conn: Connection, evidence_id: str) -> EvidenceRecord | None:
