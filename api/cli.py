@@ -14,7 +14,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from api.cli_org import agency_app, device_app, unit_app
-from api.cli_service import serve, user_app
+from api.cli_service import cli_operator, serve, user_app
 from api.home import Home, init_home, open_home
 from api.settings import Settings
 from custody.note import Verifier
@@ -137,12 +137,14 @@ def ingest(
     path: Annotated[Path, typer.Argument(help="A mounted recorder or any folder.")],
     device_serial: Annotated[str | None, typer.Option(help="Recorder serial, if known.")] = None,
     officer: Annotated[str | None, typer.Option(help="Officer number, if known.")] = None,
+    unit: Annotated[str | None, typer.Option(
+        help="Code of the unit the footage belongs to (default: EVIDENCE_STATION_UNIT).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Ingest every file under PATH; returns when originals and playback copies are done."""
     from api.ingest_cmd import run_ingest
 
-    ok = run_ingest(_home(), Settings(), path, device_serial, officer, as_json, out)
+    ok = run_ingest(_home(), Settings(), path, device_serial, officer, as_json, out, unit)
     raise typer.Exit(0 if ok else 1)
 
 
@@ -200,13 +202,11 @@ def retention(
     as_json: JsonOption = False,
 ) -> None:
     """Delete footage whose retention ended (not held, not on a case); each deletion is logged."""
-    from datetime import UTC, datetime
-
-    from ingest.retention import run_retention
+    from cases.retention import run_retention
 
     home = _home()
-    for action in run_retention(home.custody_log(), home.object_store(), datetime.now(UTC),
-                                f"job:retention@{home.origin}", dry_run):
+    for action in run_retention(home.custody_log(), home.object_store(), cli_operator(),
+                                dry_run=dry_run):
         if as_json:
             emit_json(action.to_json())
         else:
@@ -218,18 +218,15 @@ def hold(
     action: Annotated[str, typer.Argument(help="place or release")],
     evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
     reason: Annotated[str, typer.Option(help="Why (court order, complaint number).")],
-    actor: Annotated[str, typer.Option(help="Who decides.")] = "admin:cli",
 ) -> None:
     """Place or release a legal hold, which blocks deletion whatever the date."""
-    from datetime import UTC, datetime
-
-    from ingest.retention import set_legal_hold
+    from cases.evidence import change_legal_hold
 
     if action not in ("place", "release"):
         raise ConfigError(f"unknown hold action {action!r}", hint="use place or release")
     home = _home()
-    set_legal_hold(home.custody_log(), home.object_store(), evidence_id, action == "place",
-                   actor, reason, datetime.now(UTC))
+    change_legal_hold(home.custody_log(), home.object_store(), cli_operator(), evidence_id,
+                      action == "place", reason)
     out.print(f"legal hold {action}d on {evidence_id}")
 
 

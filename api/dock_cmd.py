@@ -93,6 +93,7 @@ def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, 
     base = ingest_options(settings, home)
     station = Station(home.custody_log(), home.object_store(), base, policy, output.emit)
     output.station = station
+    station.derive_pending()  # finish what a crashed run left, as `evidence ingest` does
     lookup = registry_lookup(registry_entries(home.engine()))
     outcomes: list[Future[DockOutcome]] = []
     pool = ThreadPoolExecutor(max(MIN_PARALLEL_RECORDERS, settings.dock_parallel), "dock")

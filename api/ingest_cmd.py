@@ -15,19 +15,31 @@ from sqlalchemy import select
 from api.home import Home
 from api.progress import RichIngestProgress
 from api.settings import Settings
-from domain.errors import ConfigError
+from cases.organisation import get_unit
+from domain.errors import ConfigError, NotFound
 from ingest.pipeline import MIN_RETENTION_DAYS, FileResult, IngestOptions, Ingestor, Progress
 from ingest.walk import Found, walk_volume
 from storage import catalog
+from storage.db import database_errors
 
 
 def ingest_options(settings: Settings, home: Home, device_serial: str | None = None,
-                   officer: str | None = None) -> IngestOptions:
+                   officer: str | None = None, unit: str | None = None) -> IngestOptions:
+    """The options of a run; footage belongs to ``unit``, else the station's unit."""
     if settings.retention_days < MIN_RETENTION_DAYS:
         raise ConfigError(f"EVIDENCE_RETENTION_DAYS={settings.retention_days} is under six months",
                           hint=f"use at least {MIN_RETENTION_DAYS} days")
+    unit_code = unit or settings.station_unit
+    with database_errors("checking the footage's unit"), home.engine().connect() as conn:
+        try:
+            get_unit(conn, unit_code)
+        except NotFound:
+            raise ConfigError(f"there is no unit {unit_code!r} for the footage to belong to",
+                              hint="add it with `evidence unit add`, or fix --unit or "
+                                   "EVIDENCE_STATION_UNIT") from None
     options = IngestOptions(actor=f"station:{home.origin}", device_serial=device_serial,
-                            officer_no=officer, retention_days=settings.retention_days)
+                            officer_no=officer, retention_days=settings.retention_days,
+                            unit_code=unit_code)
     if settings.station_tz:
         try:
             options.station_tz = ZoneInfo(settings.station_tz)
@@ -38,11 +50,12 @@ def ingest_options(settings: Settings, home: Home, device_serial: str | None = N
 
 
 def run_ingest(home: Home, settings: Settings, path: Path, device_serial: str | None,
-               officer: str | None, as_json: bool, console: Console) -> bool:
+               officer: str | None, as_json: bool, console: Console,
+               unit: str | None = None) -> bool:
     """Ingest PATH; True when every file is accounted for without failure."""
     store = home.object_store()
     leftovers = store.cleanup_temporaries()
-    options = ingest_options(settings, home, device_serial, officer)
+    options = ingest_options(settings, home, device_serial, officer, unit)
     total = sum(item.size for item in walk_volume(path) if isinstance(item, Found))
     ok = True
     display = None if as_json else RichIngestProgress(console, total)

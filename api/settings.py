@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cases.tables import DEFAULT_UNIT
+
 
 class Settings(BaseSettings):
     """Every setting is documented in the README (a test checks it)."""
@@ -46,3 +48,5 @@ class Settings(BaseSettings):
     """The station's recorder password, given to the GA/T 947.4 SDK."""
     retention_days: int = 183
     """Retention of footage not attached to a case, in days (at least six months)."""
+    station_unit: str = DEFAULT_UNIT
+    """Code of the station's unit: footage of a recorder the registry gives no unit belongs to it."""

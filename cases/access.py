@@ -24,6 +24,7 @@ ROLE_TABLE = """\
 | export a recording as one MP4 (custody event) | own footage | yes | yes | no | yes |
 | download an original (custody event) | no | on a case they manage | yes | no | yes |
 | place or release a legal hold | no | no | no | no | yes |
+| run the retention job (deletes expired footage; custody event) | no | no | no | no | yes |
 | create a case | no | yes | no | no | yes |
 | list and read cases | no | cases they manage | yes | yes | yes |
 | attach, detach, assign case officers | no | cases they manage | no | no | yes |
@@ -42,6 +43,7 @@ READ_EVIDENCE = ALL
 PLAY = frozenset({Role.OFFICER, Role.CASE_OFFICER, Role.REVIEWER, Role.ADMIN})
 DOWNLOAD_ORIGINAL = frozenset({Role.CASE_OFFICER, Role.REVIEWER, Role.ADMIN})
 LEGAL_HOLD = frozenset({Role.ADMIN})
+RUN_RETENTION = frozenset({Role.ADMIN})
 CREATE_CASE = frozenset({Role.CASE_OFFICER, Role.ADMIN})
 READ_CASES = frozenset({Role.CASE_OFFICER, Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
 MANAGE_CASE = frozenset({Role.CASE_OFFICER, Role.ADMIN})

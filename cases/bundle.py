@@ -56,8 +56,9 @@ from custody import schema
 from custody.events import EventDraft, EventError, decode_event, format_time
 from custody.log import CustodyLog
 from domain.errors import IntegrityError, NotFound, StorageError
-from storage import catalog
+from storage import catalog, records
 from storage.objects import ObjectStore
+from storage.records import DerivativeRecord, EvidenceRecord
 
 _ZIP64_THRESHOLD = zipfile.ZIP64_LIMIT
 _ID_CHUNK = 500
@@ -148,24 +149,25 @@ class _Writer:
         self.copied_bytes += copied
 
 
-def _load_case(engine: Engine, case_id: str) -> tuple[dict[str, str], list[Any], dict[str, list[Any]]]:
+def _load_case(engine: Engine, case_id: str) -> tuple[dict[str, str], list[EvidenceRecord],
+                                                       dict[str, list[DerivativeRecord]]]:
     ce, ev, dv = tables.case_evidence, catalog.evidence, catalog.derivatives
     with engine.connect() as conn:
         case = conn.execute(select(tables.cases).where(tables.cases.c.id == case_id)).first()
         if case is None:
             raise NotFound(f"there is no case {case_id}", hint="list cases with GET /api/v1/cases")
-        items = list(conn.execute(select(ev).join(ce, ce.c.evidence_id == ev.c.id)
-                                  .where(ce.c.case_id == case_id)
-                                  .order_by(ce.c.attached_at, ev.c.id)))
-        derivatives: dict[str, list[Any]] = {}
+        items = [records.from_row(row) for row in conn.execute(
+            select(ev).join(ce, ce.c.evidence_id == ev.c.id).where(ce.c.case_id == case_id)
+            .order_by(ce.c.attached_at, ev.c.id))]
+        derivatives: dict[str, list[DerivativeRecord]] = {}
         for chunk in _chunks([row.id for row in items]):
-            for row in conn.execute(select(dv).where(dv.c.evidence_id.in_(chunk))
-                                    .order_by(dv.c.evidence_id, dv.c.name)):
-                derivatives.setdefault(row.evidence_id, []).append(row)
-    for row in items:
-        if row.deleted_at is not None:
-            raise NotFound(f"the original of evidence {row.id} ({row.original_name}) was deleted "
-                           f"on {aware(row.deleted_at).isoformat()}",
+            for copy in conn.execute(select(dv).where(dv.c.evidence_id.in_(chunk))
+                                     .order_by(dv.c.evidence_id, dv.c.name)):
+                derivatives.setdefault(copy.evidence_id, []).append(records.derivative_from_row(copy))
+    for item in items:
+        if item.deleted_at is not None:
+            raise NotFound(f"the original of evidence {item.id} ({item.original_name}) was deleted "
+                           f"on {item.deleted_at.isoformat()}",
                            hint="detach it from the case, then export again")
     return {"id": case.id, "number": case.number, "title": case.title}, items, derivatives
 
@@ -206,7 +208,8 @@ def _chunks(values: list[str]) -> Iterable[list[str]]:
         yield values[start:start + _ID_CHUNK]
 
 
-def _write_item(writer: _Writer, store: ObjectStore, row: Any, derivatives: list[Any],
+def _write_item(writer: _Writer, store: ObjectStore, row: EvidenceRecord,
+                derivatives: list[DerivativeRecord],
                 events: Mapping[int, Mapping[str, Any]], include_playback: bool) -> dict[str, Any]:
     suffix = _EXTENSION.fullmatch(Path(row.original_name).suffix)
     path = f"{ORIGINALS_DIR}{row.sha256}{suffix.group(0).lower() if suffix else ''}"
@@ -230,7 +233,7 @@ def _write_item(writer: _Writer, store: ObjectStore, row: Any, derivatives: list
             "height": row.height, "start_time": _time(row.start_time),
             "time_source": row.time_source, "device_serial": row.device_serial,
             "officer_no": row.officer_no, "source_path": row.source_path,
-            "ingested_at": _time(row.ingested_at), "flags": json.loads(row.flags or "[]")},
+            "ingested_at": _time(row.ingested_at), "flags": list(row.flags)},
         "events": sorted(seq for seq, e in events.items()
                          if (e["subject"] or {}).get("evidence_id") == row.id),
     }

@@ -51,8 +51,12 @@ def _size(value: Any) -> str:
 def _ingested(e: Event, d: Mapping[str, Any]) -> str:
     device = f"recorder {d['device']}" if d.get("device") else "an unidentified recorder"
     officer = f" (officer {d['officer']})" if d.get("officer") else ""
+    unit = f" for unit {d['unit_code']}" if d.get("unit_code") else ""
+    offset = (d.get("capture") or {}).get("clock_offset_seconds")
+    clock = (f" The recorder's clock was {abs(offset)} s {'fast' if offset > 0 else 'slow'}; "
+             "its times were corrected." if isinstance(offset, int) and offset else "")
     return (f"Copied off {device}{officer} by {who(e['actor'])} from “{d.get('source')}” "
-            f"and stored as evidence ({_size(d.get('size'))}).")
+            f"and stored as evidence{unit} ({_size(d.get('size'))}).{clock}")
 
 
 def _derived(e: Event, d: Mapping[str, Any]) -> str:

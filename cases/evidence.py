@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,15 +14,16 @@ from cases.errors import Conflict, InvalidRequest
 from cases.paging import Page
 from cases.recordings import all_recordings
 from cases.retention import StoredCopy, set_legal_hold
-from cases.times import as_utc, aware
+from cases.times import as_utc
 from cases.users import User
-from custody.events import EventDraft, Subject
+from custody.events import EventDraft
 from custody.log import CustodyLog
 from domain.errors import NotFound
 from domain.event_types import EventType
-from storage import catalog
+from storage import catalog, records
 from storage.db import write_transaction
 from storage.objects import ObjectStore
+from storage.records import EvidenceRecord
 
 
 @dataclass(frozen=True)
@@ -93,15 +93,15 @@ class EvidenceDetail:
     events_truncated: bool = False
 
 
-def evidence_row(conn: Connection, evidence_id: str) -> Any:
-    row = conn.execute(select(catalog.evidence).where(catalog.evidence.c.id == evidence_id)).first()
-    if row is None:
+def evidence_row(conn: Connection, evidence_id: str) -> EvidenceRecord:
+    record = records.find(conn, evidence_id)
+    if record is None:
         raise NotFound(f"there is no evidence {evidence_id}",
                        hint="search evidence with GET /api/v1/evidence")
-    return row
+    return record
 
 
-def visible_evidence(conn: Connection, user: User, evidence_id: str, action: str) -> Any:
+def visible_evidence(conn: Connection, user: User, evidence_id: str, action: str) -> EvidenceRecord:
     """The catalogue row, once the user may ``action`` it (officers: their own only)."""
     row = evidence_row(conn, evidence_id)
     access.require_own_footage(user, row.officer_no, action)
@@ -117,7 +117,8 @@ def search_evidence(engine: Engine, user: User, wanted: EvidenceFilter) -> Page[
         rows = conn.execute(query.order_by(ev.c.start_time.desc().nulls_last(),
                                            ev.c.ingested_at.desc(), ev.c.id)
                             .offset(wanted.offset).limit(wanted.limit)).all()
-    return Page([summary(row) for row in rows], total, wanted.offset, wanted.limit)
+    return Page([summary(records.from_row(row)) for row in rows], total, wanted.offset,
+                wanted.limit)
 
 
 def _filtered(conn: Connection, user: User, wanted: EvidenceFilter) -> Select[Any]:
@@ -149,25 +150,23 @@ def _filtered(conn: Connection, user: User, wanted: EvidenceFilter) -> Select[An
     return query
 
 
-def summary(row: Any) -> EvidenceSummary:
+def summary(record: EvidenceRecord) -> EvidenceSummary:
     return EvidenceSummary(
-        id=row.id, sha256=row.sha256, size=row.size, original_name=row.original_name,
-        kind=row.kind, device_serial=row.device_serial, officer_no=row.officer_no,
-        start_time=aware(row.start_time) if row.start_time else None, duration_ms=row.duration_ms,
-        retention_category=row.retention_category,
-        retain_until=aware(row.retain_until) if row.retain_until else None,
-        legal_hold=bool(row.legal_hold), derivatives_state=row.derivatives_state,
-        ingested_at=aware(row.ingested_at))
+        id=record.id, sha256=record.sha256, size=record.size, original_name=record.original_name,
+        kind=record.kind, device_serial=record.device_serial, officer_no=record.officer_no,
+        start_time=record.start_time, duration_ms=record.duration_ms,
+        retention_category=record.retention_category, retain_until=record.retain_until,
+        legal_hold=record.legal_hold, derivatives_state=record.derivatives_state,
+        ingested_at=record.ingested_at)
 
 
 def evidence_detail(engine: Engine, user: User, evidence_id: str) -> EvidenceDetail:
     access.require_role(user, access.READ_EVIDENCE, "read evidence")
-    der, ce, cs = catalog.derivatives, tables.case_evidence, tables.cases
+    ce, cs = tables.case_evidence, tables.cases
     with engine.connect() as conn:
         row = visible_evidence(conn, user, evidence_id, "read this evidence")
-        derivatives = [Derivative(d.name, d.sha256, d.size, d.method, aware(d.created_at))
-                       for d in conn.execute(select(der).where(der.c.evidence_id == evidence_id)
-                                             .order_by(der.c.name))]
+        derivatives = [Derivative(d.name, d.sha256, d.size, d.method, d.created_at)
+                       for d in records.derivatives_of(conn, evidence_id)]
         on_cases = [CaseRef(c.id, c.number) for c in conn.execute(
             select(cs.c.id, cs.c.number).join(ce, ce.c.case_id == cs.c.id)
             .where(ce.c.evidence_id == evidence_id).order_by(cs.c.number))]
@@ -176,7 +175,7 @@ def evidence_detail(engine: Engine, user: User, evidence_id: str) -> EvidenceDet
         summary=summary(row), source_path=row.source_path, container=row.container,
         video_codec=row.video_codec, audio_codec=row.audio_codec, width=row.width,
         height=row.height, time_source=row.time_source, sequence=row.sequence,
-        flags=_json_list(row.flags), media=_json_object(row.media_json),
+        flags=list(row.flags), media=dict(row.media),
         derivatives_error=row.derivatives_error, derivatives=derivatives, cases=on_cases,
         events=events[:EVENTS_SHOWN], events_truncated=len(events) > EVENTS_SHOWN)
 
@@ -195,27 +194,14 @@ def change_legal_hold(log: CustodyLog, store: ObjectStore, user: User, evidence_
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         row = evidence_row(conn, evidence_id)
-        if bool(row.legal_hold) == on:
+        if row.deleted_at is not None:
+            raise Conflict(f"evidence {evidence_id} was deleted when its retention ended "
+                           f"({row.deleted_at.isoformat()}); there is nothing left to hold")
+        if row.legal_hold == on:
             state = "already under" if on else "not under"
             raise Conflict(f"evidence {evidence_id} is {state} legal hold")
         copies: list[StoredCopy] = set_legal_hold(conn, store, row, on)
         log.append([EventDraft(EventType.HOLD_PLACED if on else EventType.HOLD_RELEASED,
-                               user.actor, Subject(row.id, row.sha256), {
+                               user.actor, row.subject, {
             "reason": reason, "copies": [copy.ref() for copy in copies]}, moment)], conn)
         return summary(evidence_row(conn, evidence_id))
-
-
-def _json_list(text: str) -> list[str]:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return []
-    return [str(item) for item in value] if isinstance(value, list) else []
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

@@ -16,19 +16,27 @@ delete the objects whatever their retention date.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 
-from custody.events import JSON
-from storage import catalog
+from cases import access, tables
+from cases.users import User
+from custody.events import JSON, EventDraft, format_time
+from custody.log import CustodyLog
+from domain.errors import NotFound
+from domain.event_types import EventType
+from storage import records
+from storage.db import database_errors, write_transaction
 from storage.objects import ObjectStore
+from storage.records import EvidenceRecord
 
 STANDARD = "standard"
 CASE = "case"
 CATEGORIES = (STANDARD, CASE)
 PERMANENT_RETENTION = timedelta(days=36525)
+RETENTION_ENDED = "retention period ended"
 
 
 @dataclass(frozen=True)
@@ -46,18 +54,29 @@ class StoredCopy:
                 "sha256": self.sha256, "size": self.size}
 
 
-def stored_copies(conn: Connection, evidence: Any) -> list[StoredCopy]:
-    """The original and every derivative of ``evidence`` (a catalogue row)."""
-    copies = [StoredCopy("original", evidence.object_key, evidence.object_version,
-                         evidence.sha256, evidence.size)]
-    der = catalog.derivatives
-    for row in conn.execute(select(der).where(der.c.evidence_id == evidence.id)
-                            .order_by(der.c.name)):
-        copies.append(StoredCopy(row.name, row.object_key, row.object_version, row.sha256, row.size))
-    return copies
+@dataclass(frozen=True)
+class RetentionAction:
+    """What the retention job did (or, in a dry run, would do) with one expired item."""
+
+    evidence_id: str
+    sha256: str
+    action: Literal["deleted", "kept"]
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"evidence_id": self.evidence_id, "sha256": self.sha256, "action": self.action,
+                "reason": self.reason}
 
 
-def retain_permanently(conn: Connection, store: ObjectStore, evidence: Any,
+def stored_copies(conn: Connection, evidence: EvidenceRecord) -> list[StoredCopy]:
+    """The original and every derivative of ``evidence``."""
+    return [StoredCopy("original", evidence.object_key, evidence.object_version,
+                       evidence.sha256, evidence.size),
+            *(StoredCopy(d.name, d.object_key, d.object_version, d.sha256, d.size)
+              for d in records.derivatives_of(conn, evidence.id))]
+
+
+def retain_permanently(conn: Connection, store: ObjectStore, evidence: EvidenceRecord,
                        now: datetime) -> tuple[datetime, list[StoredCopy]]:
     """Lengthen every copy's retention to ``now + PERMANENT_RETENTION``; never shortens.
 
@@ -72,16 +91,61 @@ def retain_permanently(conn: Connection, store: ObjectStore, evidence: Any,
             continue
         store.extend_retention(copy.key, until, copy.version)
         extended.append(copy)
-    conn.execute(update(catalog.evidence).where(catalog.evidence.c.id == evidence.id).values(
-        retention_category=CASE, retain_until=until))
+    records.extend_retention(conn, evidence.id, CASE, until)
     return until, extended
 
 
-def set_legal_hold(conn: Connection, store: ObjectStore, evidence: Any, on: bool) -> list[StoredCopy]:
+def set_legal_hold(conn: Connection, store: ObjectStore, evidence: EvidenceRecord,
+                   on: bool) -> list[StoredCopy]:
     """Place or release the hold on every copy, and record it on the catalogue row."""
     copies = stored_copies(conn, evidence)
     for copy in copies:
         store.set_legal_hold(copy.key, on, copy.version)
-    conn.execute(update(catalog.evidence).where(catalog.evidence.c.id == evidence.id)
-                 .values(legal_hold=on))
+    records.set_legal_hold_flag(conn, evidence.id, on)
     return copies
+
+
+def on_a_case(conn: Connection, evidence_id: str) -> bool:
+    ce = tables.case_evidence
+    return conn.execute(select(ce.c.case_id).where(ce.c.evidence_id == evidence_id)
+                        .limit(1)).first() is not None
+
+
+def run_retention(log: CustodyLog, store: ObjectStore, user: User, *, dry_run: bool = False,
+                  now: datetime | None = None) -> list[RetentionAction]:
+    """Delete footage whose retention has expired, unless held or on a case (admin only).
+
+    Each deletion is logged (``evidence:file:deleted``, naming every copy) and
+    committed before the bytes go: a crash can leave bytes behind, never an
+    unlogged deletion. The same function serves the CLI and the HTTP API.
+    """
+    access.require_role(user, access.RUN_RETENTION, "run the retention job")
+    moment = now or datetime.now(UTC)
+    with database_errors("listing expired footage"), log.engine.connect() as conn:
+        due = records.expired(conn, moment)
+    return [_retire(log, store, user, evidence, moment, dry_run) for evidence in due]
+
+
+def _retire(log: CustodyLog, store: ObjectStore, user: User, evidence: EvidenceRecord,
+            now: datetime, dry_run: bool) -> RetentionAction:
+    with database_errors("deleting expired footage"), write_transaction(log.engine) as conn:
+        current = records.find(conn, evidence.id)  # a hold may have come since the listing
+        if current is None or current.deleted_at is not None:
+            return RetentionAction(evidence.id, evidence.sha256, "kept", "already deleted")
+        if current.legal_hold or on_a_case(conn, current.id):
+            why = "legal hold" if current.legal_hold else "attached to a case (kept permanently)"
+            return RetentionAction(current.id, current.sha256, "kept", why)
+        if dry_run:
+            return RetentionAction(current.id, current.sha256, "deleted", "dry run")
+        copies = stored_copies(conn, current)
+        log.append([EventDraft(EventType.FILE_DELETED, user.actor, current.subject, {
+            "reason": RETENTION_ENDED,
+            "retain_until": format_time(current.retain_until) if current.retain_until else None,
+            "objects": [{"key": c.key, "version": c.version} for c in copies]}, now)], conn)
+        records.mark_deleted(conn, current.id, now)
+    for copy in copies:
+        try:
+            store.delete(copy.key, copy.version)
+        except NotFound:
+            continue  # already gone: a rerun after a crash
+    return RetentionAction(current.id, current.sha256, "deleted", RETENTION_ENDED)

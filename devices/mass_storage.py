@@ -125,7 +125,8 @@ def identify_volume(filenames: Sequence[str], keys: Sequence[str], lookup: Looku
                     serial=entry.serial or (owner.serial if owner else None), model=entry.model,
                     officer_no=entry.officer_no, officer_name=entry.officer_name,
                     unit_no=entry.unit_no, unit_name=entry.unit_name,
-                    device_clock=None, clock_offset_seconds=None, source="registry")
+                    device_clock=None, clock_offset_seconds=None, source="registry",
+                    unit_code=entry.unit_code)
     return RecorderIdentity(
         serial=owner.serial if owner else None, model=None,
         officer_no=owner.officer_no if owner else None, officer_name=None, unit_no=None,

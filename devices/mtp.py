@@ -125,7 +125,7 @@ class MtpRecorder:
                 serial=serial or found.serial, model=found.model or model,
                 officer_no=found.officer_no, officer_name=found.officer_name,
                 unit_no=found.unit_no, unit_name=found.unit_name, device_clock=None,
-                clock_offset_seconds=None, source=found.source)
+                clock_offset_seconds=None, source=found.source, unit_code=found.unit_code)
         return self._identity
 
     def list_files(self) -> list[RecorderFile]:

@@ -35,6 +35,7 @@ class RecorderIdentity:
     clock_offset_seconds: int | None
     source: IdentitySource
     clock_synced: bool | None = None
+    unit_code: str | None = None  # our organisation's unit, from the device registry
 
 
 @dataclass(frozen=True)

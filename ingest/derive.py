@@ -7,22 +7,22 @@ own SHA-256, read back, and linked to the original by a custody event.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from domain.errors import EvidenceError, IntegrityError, MediaError
-from media.names import parse_name, resolve_start_time
+from ingest.capture import start_time
 from media.playback import make_playback_copy
 from media.probe import MediaInfo, probe
 from media.thumbnails import make_poster, make_strip
 from storage.objects import ObjectStore, StoredObject, derivative_key
+from storage.records import EvidenceRecord, MediaFacts
 
 CHUNK = 8 * 1024 * 1024
 
@@ -30,7 +30,7 @@ CHUNK = 8 * 1024 * 1024
 @dataclass(frozen=True)
 class DeriveOutcome:
     made: list[tuple[str, str, StoredObject]]  # (name, method, stored)
-    metadata: dict[str, Any]  # catalogue columns to update
+    facts: MediaFacts | None  # None when the original could not be probed
     flags: list[str]
     error: str | None
 
@@ -65,43 +65,45 @@ def store_file(store: ObjectStore, path: Path, key: str, retain_until: datetime 
     return stored
 
 
-def media_columns(info: MediaInfo) -> dict[str, Any]:
-    return {"kind": info.kind, "container": info.container, "video_codec": info.video_codec,
-            "audio_codec": info.audio_codec, "duration_ms": info.duration_ms,
-            "width": info.width, "height": info.height}
+def media_facts(info: MediaInfo, start: datetime, time_source: str,
+                extra: Mapping[str, Any]) -> MediaFacts:
+    return MediaFacts(
+        kind=info.kind, container=info.container, video_codec=info.video_codec,
+        audio_codec=info.audio_codec, duration_ms=info.duration_ms, width=info.width,
+        height=info.height, start_time=start, time_source=time_source,
+        media={**extra, "tags": info.tags, "camera_make": info.camera_make,
+               "camera_model": info.camera_model})
 
 
-def derive(store: ObjectStore, row: dict[str, Any], *, station_tz: tzinfo,
-           clock_offset_seconds: int, retain_until: datetime | None) -> DeriveOutcome:
-    """Probe the stored original and make its derivatives; never raises for bad media."""
-    flags = list(json.loads(row["flags"]))
-    media_extra = json.loads(row.get("media_json") or "{}")
-    if row["size"] == 0:
-        return DeriveOutcome([], {}, flags, None)
+def derive(store: ObjectStore, evidence: EvidenceRecord, *, retain_until: datetime | None,
+           fallback_tz: tzinfo) -> DeriveOutcome:
+    """Probe the stored original and make its derivatives; never raises for bad media.
+
+    The start time is computed from the capture context stored with the record
+    (``ingest.capture``); ``fallback_tz`` serves only records made before it was stored.
+    """
+    flags = list(evidence.flags)
+    if evidence.size == 0:
+        return DeriveOutcome([], None, flags, None)
     workdir = Path(tempfile.mkdtemp(prefix="evidence-derive-"))
     try:
-        with materialize(store, row["object_key"], row["object_version"], workdir) as src:
+        with materialize(store, evidence.object_key, evidence.object_version, workdir) as src:
             try:
                 info = probe(src)
             except MediaError as exc:
                 flags.append("unplayable")
-                return DeriveOutcome([], {}, sorted(set(flags)), f"cannot be probed: {exc}")
-            metadata = media_columns(info)
-            mtime = datetime.fromisoformat(media_extra["source_mtime"]) if "source_mtime" in \
-                media_extra else datetime.now(UTC)
-            start, source = resolve_start_time(parse_name(row["original_name"]), info, mtime,
-                                               clock_offset_seconds, station_tz)
-            metadata.update(start_time=start, time_source=source, media_json=json.dumps(
-                {**media_extra, "tags": info.tags, "camera_make": info.camera_make,
-                 "camera_model": info.camera_model}, ensure_ascii=False, sort_keys=True))
+                return DeriveOutcome([], None, sorted(set(flags)), f"cannot be probed: {exc}")
+            start, source = start_time(evidence.original_name, evidence.capture, info,
+                                       fallback_tz=fallback_tz, fallback_mtime=evidence.ingested_at)
+            facts = media_facts(info, start, source, evidence.media)
             made: list[tuple[str, str, StoredObject]] = []
             error = None
             try:
-                made.extend(_make_all(store, src, info, row["sha256"], workdir, retain_until))
+                made.extend(_make_all(store, src, info, evidence.sha256, workdir, retain_until))
             except MediaError as exc:
                 flags.append("no_playback_copy")
                 error = str(exc)
-            return DeriveOutcome(made, metadata, sorted(set(flags)), error)
+            return DeriveOutcome(made, facts, sorted(set(flags)), error)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

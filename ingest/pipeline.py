@@ -7,7 +7,6 @@ worker pool so transcoding never holds an original back.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,6 +19,7 @@ from typing import Any
 from custody.log import CustodyLog
 from devices.base import Recorder
 from domain.errors import EvidenceError, StorageError
+from ingest.capture import capture_context, start_time
 from ingest.derive import derive
 from ingest.originals import (
     CopiedOriginal,
@@ -29,10 +29,16 @@ from ingest.originals import (
     copy_stream,
     read_back,
 )
-from ingest.records import Provenance, pending_derivatives, record_derivatives, record_original
 from ingest.walk import Found, Passed, junk_in_path, walk_volume
-from media.names import parse_name, resolve_start_time
+from media.names import parse_name
 from storage.objects import ObjectStore
+from storage.records import (
+    NewOriginal,
+    Provenance,
+    pending_derivatives,
+    record_derivatives,
+    record_original,
+)
 
 DEFAULT_RETENTION_DAYS = 183  # at least six months, the legal minimum for unattached footage
 MIN_RETENTION_DAYS = 183
@@ -62,10 +68,11 @@ class IngestOptions:
     retention_days: int = DEFAULT_RETENTION_DAYS
     retention_category: str = "standard"
     station_tz: tzinfo = field(default_factory=lambda: datetime.now().astimezone().tzinfo or UTC)
-    clock_offset_seconds: int = 0
+    clock_offset_seconds: int | None = None  # device minus true time, when known
     derive: bool = True  # make playback copies now; False leaves them for derive_pending()
     derive_workers: int = 2
     flags: tuple[str, ...] = ()
+    unit_code: str | None = None  # the unit footage belongs to: its recorder's, else the station's
 
 
 class Progress:
@@ -163,7 +170,7 @@ class Ingestor:
         try:
             read_back(self.store, copied)
             evidence_id, duplicate = record_original(
-                self.log, copied.stored, self._provenance(item), row=self._row(item, copied),
+                self.log, copied.stored, self._provenance(item), self._new_original(item, copied),
                 now=self.clock())
         except EvidenceError as exc:
             results.put(FileResult(item.rel, "failed", copied.sha256, copied.size, reason=str(exc),
@@ -201,13 +208,12 @@ class Ingestor:
         """Make missing derivatives (all pending, or one); returns the last one's flags, error."""
         flags: list[str] = []
         error: str | None = None
-        for row in pending_derivatives(self.log, only):
-            outcome = derive(self.store, row, station_tz=self.options.station_tz,
-                             clock_offset_seconds=self.options.clock_offset_seconds,
-                             retain_until=self.retain_until())
-            record_derivatives(self.log, row["id"], row["sha256"], self.options.actor,
-                               outcome.made, outcome.metadata, outcome.flags, outcome.error,
-                               self.clock())
+        for evidence in pending_derivatives(self.log.engine, only):
+            # the start time comes from the context stored with the record, not this run's
+            outcome = derive(self.store, evidence, retain_until=self.retain_until(),
+                             fallback_tz=self.options.station_tz)
+            record_derivatives(self.log, evidence, self.options.actor, outcome.made, outcome.facts,
+                               outcome.flags, outcome.error, self.clock())
             flags, error = outcome.flags, outcome.error
         return flags, error
 
@@ -218,18 +224,19 @@ class Ingestor:
             device_serial=self.options.device_serial or (name.device_serial if name else None),
             officer_no=self.options.officer_no or (name.officer_no if name else None))
 
-    def _row(self, item: Found, copied: CopiedOriginal) -> dict[str, Any]:
-        mtime = datetime.fromtimestamp(copied.mtime_ns / 1e9, UTC)
+    def _new_original(self, item: Found, copied: CopiedOriginal) -> NewOriginal:
+        capture = capture_context(self.options.clock_offset_seconds, self.options.station_tz,
+                                  datetime.fromtimestamp(copied.mtime_ns / 1e9, UTC))
+        start, source = start_time(item.path.name, capture, None,
+                                   fallback_tz=self.options.station_tz, fallback_mtime=self.clock())
         name = parse_name(item.path.name)
-        start, source = resolve_start_time(name, None, mtime, self.options.clock_offset_seconds,
-                                           self.options.station_tz)
         flags = list(self.options.flags) + (["zero_byte"] if copied.size == 0 else [])
-        return {"kind": "unknown", "start_time": start, "time_source": source,
-                "sequence": name.sequence if name else None,
-                "media_json": json.dumps({"source_mtime": mtime.isoformat()}),
-                "flags": flags, "retention_category": self.options.retention_category,
-                "retain_until": copied.stored.retain_until,
-                "derivatives_state": "pending" if copied.size else "none"}
+        return NewOriginal(
+            start_time=start, time_source=source, sequence=name.sequence if name else None,
+            capture=capture, retain_until=copied.stored.retain_until,
+            unit_code=self.options.unit_code, flags=tuple(flags),
+            retention_category=self.options.retention_category,
+            derivatives_state="pending" if copied.size else "none")
 
 
 def _drain(results: Queue[FileResult | None]) -> Iterator[FileResult]:

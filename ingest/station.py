@@ -24,9 +24,9 @@ from domain.errors import EvidenceError, StorageError
 from domain.event_types import EventType
 from domain.recorder import RecorderIdentity
 from ingest.pipeline import FileResult, IngestOptions, Ingestor, Progress
-from ingest.records import find_by_sha256
 from storage.db import database_errors
 from storage.objects import ObjectStore
+from storage.records import find_by_sha256, pending_derivatives
 
 WIPEABLE = ("ingested", "duplicate")
 T = TypeVar("T")
@@ -94,6 +94,27 @@ class Station:
     def stop(self) -> None:
         self._stop.set()
 
+    def derive_pending(self) -> int:
+        """Make the derivatives a crashed run left pending (as `evidence ingest` does).
+
+        Returns how many items were pending; a failure is reported, not raised: the
+        next dock tries again, and docking must go on.
+        """
+        ingestor = Ingestor(self.log, self.store, self.base)
+        try:
+            pending = len(pending_derivatives(self.log.engine))
+            if pending:
+                ingestor.derive_pending()
+        except EvidenceError as exc:
+            self.emit({"event": "error", "recorder": None,
+                       "reason": f"pending derivatives not made: {exc}"})
+            return 0
+        finally:
+            ingestor.close()
+        if pending:
+            self.emit({"event": "derived", "pending": pending})
+        return pending
+
     def _event(self, drafts: list[EventDraft]) -> None:
         with database_errors("logging a dock event"):
             self.log.append(drafts)
@@ -145,8 +166,10 @@ class Station:
 
     def _options(self, identity: RecorderIdentity) -> IngestOptions:
         flags = tuple(self.base.flags) + (("unknown_device",) if identity.source == "unknown" else ())
+        # the footage belongs to its recorder's unit when the registry names one
         return replace(self.base, device_serial=identity.serial, officer_no=identity.officer_no,
-                       clock_offset_seconds=identity.clock_offset_seconds or 0, flags=flags)
+                       clock_offset_seconds=identity.clock_offset_seconds, flags=flags,
+                       unit_code=identity.unit_code or self.base.unit_code)
 
     def _transfer(self, recorder: Recorder, label: str, identity: RecorderIdentity,
                   outcome: DockOutcome, progress: RecorderProgress) -> None:
@@ -212,7 +235,8 @@ class Station:
 
     def _stored_as(self, sha256: str) -> str | None:
         with database_errors("checking a file before wiping it"), self.log.engine.connect() as c:
-            return find_by_sha256(c, sha256)
+            found = find_by_sha256(c, sha256)
+            return found.id if found is not None else None
 
     def _retrying(self, label: str, action: Callable[[], T], *, until_stopped: bool = False) -> T:
         """``action``, retried with the transfer's backoff while the store or database fails:

@@ -2,7 +2,7 @@
 
 Import ``world_fixture`` into a test module; it registers as ``world`` and runs on
 SQLite and PostgreSQL (through ``db_url`` from conftest). Evidence is recorded with
-the ingest pipeline's own ``record_original``/``record_derivatives``, so the rows
+the record owner's ``record_original``/``record_derivatives`` (``storage.records``), so the rows
 and custody events are the ones a real ingest writes.
 """
 
@@ -25,9 +25,17 @@ from api.settings import Settings
 from cases.tables import DEFAULT_UNIT
 from cases.users import Role, add_user, operator, scope_of
 from custody.events import decode_event
-from ingest.records import Provenance, record_derivatives, record_original
 from media.ffmpeg_tools import ffmpeg_executable
 from storage.objects import ObjectStore, StoredObject, derivative_key, original_key
+from storage.records import (
+    CaptureContext,
+    MediaFacts,
+    NewOriginal,
+    Provenance,
+    find,
+    record_derivatives,
+    record_original,
+)
 
 ORIGIN = "test.example/api"
 T0 = datetime(2024, 3, 15, 1, 30, tzinfo=UTC)
@@ -105,18 +113,21 @@ def add_evidence(home: Home, name: str, data: bytes, *, officer_no: str | None, 
     evidence_id, duplicate = record_original(
         log, stored, Provenance(source=f"DCIM/{name}", original_name=name, device_serial=device,
                                 officer_no=officer_no, actor="station:test"),
-        row={"kind": "unknown", "start_time": start, "time_source": "file_name",
-             "sequence": sequence, "media_json": "{}", "flags": [],
-             "retention_category": "standard", "retain_until": stored.retain_until,
-             "derivatives_state": "pending" if playback is not None else "none"}, now=now)
+        NewOriginal(start_time=start, time_source="file_name", sequence=sequence,
+                    capture=CaptureContext(0, "UTC", start), retain_until=stored.retain_until,
+                    unit_code=DEFAULT_UNIT,
+                    derivatives_state="pending" if playback is not None else "none"), now=now)
     assert not duplicate
     made = []
     if playback is not None:
         copy = store_bytes(store, playback, derivative_key(digest, "playback.mp4"), keep)
         made.append(("playback.mp4", "remux", copy))
-    record_derivatives(log, evidence_id, digest, "station:test", made,
-                       {"kind": kind, "duration_ms": duration_ms, "start_time": start},
-                       [], None, now)
+    with home.engine().connect() as conn:
+        record = find(conn, evidence_id)
+    assert record is not None
+    record_derivatives(log, record, "station:test", made,
+                       MediaFacts(kind=kind, time_source="file_name", start_time=start,
+                                  duration_ms=duration_ms), [], None, now)
     return evidence_id
 
 

@@ -12,16 +12,19 @@ from sqlalchemy import select, update
 
 from api.home import Home, init_home
 from api.settings import Settings
+from cases.evidence import change_legal_hold
+from cases.retention import run_retention
+from cases.users import operator
 from custody.events import decode_event
 from custody.verify import verify_database
 from domain.errors import RetentionLocked
 from ingest.fixity import ObjectCollector, check_objects
 from ingest.pipeline import IngestOptions, Ingestor
-from ingest.retention import run_retention, set_legal_hold
 from ingest.synthetic import make_recorder_image
 from storage import catalog
 
 PAST = datetime(2020, 1, 1, tzinfo=UTC)
+JOB = operator("test")
 
 
 @pytest.fixture
@@ -67,7 +70,7 @@ def full_verify(home: Home) -> set[str]:
 
 def test_nothing_is_deleted_before_its_time(ingested: tuple[Home, list[str]]) -> None:
     home, _ = ingested
-    actions = run_retention(home.custody_log(), home.object_store(), datetime.now(UTC), "job:test")
+    actions = run_retention(home.custody_log(), home.object_store(), JOB)
     assert actions == []
     with pytest.raises(RetentionLocked):  # and the store refuses on its own too
         with home.engine().connect() as conn:
@@ -81,10 +84,9 @@ def test_expired_footage_is_deleted_and_logged_and_verify_stays_clean(
     victim, held = ids[0], ids[1]
     let_time_pass(home, victim)
     let_time_pass(home, held)
-    set_legal_hold(home.custody_log(), home.object_store(), held, True, "admin:test",
-                   "court order 2026-17", datetime.now(UTC))
-    actions = {a.evidence_id: a for a in run_retention(
-        home.custody_log(), home.object_store(), datetime.now(UTC), "job:test")}
+    change_legal_hold(home.custody_log(), home.object_store(), JOB, held, True,
+                      "court order 2026-17")
+    actions = {a.evidence_id: a for a in run_retention(home.custody_log(), home.object_store(), JOB)}
     assert actions[victim].action == "deleted"
     assert actions[held].action == "kept" and "legal hold" in actions[held].reason
     events = [decode_event(leaf) for _, leaf in home.custody_log().entries()]
@@ -97,8 +99,8 @@ def test_expired_footage_is_deleted_and_logged_and_verify_stays_clean(
     assert not home.object_store().exists(key)
     assert full_verify(home) == set()
     # released, the held item goes on the next run
-    set_legal_hold(home.custody_log(), home.object_store(), held, False, "admin:test",
-                   "order lifted", datetime.now(UTC) + timedelta(seconds=1))
-    again = run_retention(home.custody_log(), home.object_store(), datetime.now(UTC), "job:test")
+    change_legal_hold(home.custody_log(), home.object_store(), JOB, held, False, "order lifted",
+                      datetime.now(UTC) + timedelta(seconds=1))
+    again = run_retention(home.custody_log(), home.object_store(), JOB)
     assert [(a.evidence_id, a.action) for a in again] == [(held, "deleted")]
     assert full_verify(home) == set()

@@ -372,3 +372,20 @@ class VerifyReportOut(BaseModel):
     checks: list[str]
     notes: list[str]
     problems: list[ProblemOut]
+
+
+class RetentionIn(Strict):
+    dry_run: bool = Field(False, description="Say what would be deleted, and delete nothing.")
+
+
+class RetentionActionOut(BaseModel):
+    evidence_id: str
+    sha256: str
+    action: Literal["deleted", "kept"]
+    reason: str = Field(description="Why: the retention period ended, a legal hold, a case, or "
+                                    "a dry run.")
+
+
+class RetentionOut(BaseModel):
+    items: list[RetentionActionOut] = Field(
+        description="Every item whose retention date has passed, and what was done with it.")

@@ -1,4 +1,4 @@
-"""Evidence: search, read, play back, download the original, legal hold."""
+"""Evidence: search, read, play back, download the original, legal hold, retention."""
 
 from __future__ import annotations
 
@@ -22,12 +22,16 @@ from api.http.models import (
     OfficerNo,
     Reason,
     RecordingId,
+    RetentionActionOut,
+    RetentionIn,
+    RetentionOut,
     UtcTime,
 )
 from api.http.services import ServicesDep
 from api.http.streaming import SESSION_HEADER, serve_bytes, store_opener
 from cases.evidence import EvidenceFilter, change_legal_hold, evidence_detail, search_evidence
 from cases.paging import MAX_PAGE
+from cases.retention import run_retention
 from cases.viewing import (
     DOWNLOADED,
     VIEWED,
@@ -159,3 +163,16 @@ def release_hold(evidence_id: UUID, reason: Annotated[Reason, Query()], services
     """Admin only; event `evidence:hold:released`. Retention dates stay as they are."""
     return summary_out(change_legal_hold(services.log, services.store, user, str(evidence_id),
                                          False, reason, services.now()))
+
+
+@router.post("/retention", response_model=RetentionOut, responses=responses(400, 401, 403, 503),
+             summary="Run the retention job")
+def run_retention_job(body: RetentionIn, services: ServicesDep, user: CurrentUser) -> RetentionOut:
+    """Admin only; the same job as `evidence retention`. Footage whose retention ended is
+    deleted unless it is under legal hold or on a case; each deletion is logged first
+    (`evidence:file:deleted`). With `dry_run` nothing is deleted or logged."""
+    actions = run_retention(services.log, services.store, user, dry_run=body.dry_run,
+                            now=services.now())
+    return RetentionOut(items=[RetentionActionOut(evidence_id=a.evidence_id, sha256=a.sha256,
+                                                  action=a.action, reason=a.reason)
+                               for a in actions])
