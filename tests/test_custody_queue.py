@@ -152,7 +152,7 @@ def test_queued_and_transaction_joined_appends_interleave_into_one_log(
 def test_a_connection_the_server_dropped_is_replaced(pg_engine: Engine,
                                                      signer: Ed25519Signer) -> None:
     log = CustodyLog(pg_engine, signer, ORIGIN)
-    log._queue = AppendQueue(log, idle_check_s=0)  # check before every use
+    log._queue = AppendQueue(log.core, log.engine, idle_check_s=0)  # check before every use
     log.append([_draft(0)])
     with pg_engine.connect() as conn:
         killed = conn.execute(text(
@@ -169,7 +169,7 @@ def test_a_direct_append_between_the_sequencers_read_and_write_is_not_overwritte
     """The sequencer reads the head without its row lock; its write must notice a move."""
     log = CustodyLog(pg_engine, signer, ORIGIN)
     log.append([_draft(0)])
-    queue = AppendQueue(log)
+    queue = AppendQueue(log.core, log.engine)
     own = [prepare_event(_draft(2, "writer:queued"))]
     with queue._connection() as pg:
         lead = submit(pg, orjson.dumps(own), GROUP_LIMIT)
