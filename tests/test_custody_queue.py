@@ -252,3 +252,17 @@ def test_an_append_queued_behind_more_than_one_group_is_sequenced_by_its_own_wri
     assert [c.size for c in log.checkpoints()] == [GROUP_LIMIT, GROUP_LIMIT + 1]
     assert _pending(pg_engine) == 0
     assert verify_database(pg_engine, signer.verifier(), ORIGIN).ok
+
+
+def test_closing_the_log_closes_its_queue_connections_and_a_later_append_reopens(
+        pg_engine: Engine, signer: Ed25519Signer) -> None:
+    log = CustodyLog(pg_engine, signer, ORIGIN)
+    log.append([_draft(0)])
+    assert isinstance(log._queue, AppendQueue)
+    kept = [held.connection for held in log._queue._idle]
+    assert kept and not any(c.closed for c in kept)
+    log.close()
+    assert all(c.closed for c in kept) and log._queue._idle == []
+    assert log.append([_draft(1)]).entries[0].seq == 1
+    log.close()
+    assert verify_database(pg_engine, signer.verifier(), ORIGIN).ok
