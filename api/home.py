@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,9 +74,28 @@ class Home:
         return CustodyLog(engine or self.engine(), signer, self.origin)
 
 
-@functools.cache
+_ENGINES: dict[str, Engine] = {}  # one per database URL, shared by the homes of this process
+_ENGINES_LOCK = threading.Lock()
+
+
 def _engine_for(url: str) -> Engine:
-    return make_engine(url)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = _ENGINES[url] = make_engine(url)
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close the pooled connections of every engine homes opened in this process.
+
+    The engines stay usable (they connect again when used); a test's teardown
+    calls this so that no connection outlives the test that opened it.
+    """
+    with _ENGINES_LOCK:
+        engines = list(_ENGINES.values())
+    for engine in engines:
+        engine.dispose()
 
 
 @functools.cache

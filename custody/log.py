@@ -5,13 +5,15 @@ RETURNING``: a row lock on PostgreSQL, the write lock on SQLite), writes the
 entries and the newly completed Merkle nodes, advances the head and stores a
 signed checkpoint of the new size. So a commit is never left without a
 checkpoint and concurrent writers form one gapless, fork-free sequence.
+What an append writes is built and signed by custody/append_core.py, which the
+PostgreSQL queue (custody/queue.py) calls too.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,13 +23,13 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from custody import schema
-from custody.checkpoint import Checkpoint, sign_checkpoint
-from custody.events import JSON, EventDraft, finish_event, format_time, prepare_event
-from custody.merkle import CompactRange, NodeKey, consistency_proof, inclusion_proof, root_at
+from custody.append_core import LOCK_HEAD, AppendCore, node_fetcher, read_latest
+from custody.events import JSON, EventDraft, prepare_event
+from custody.merkle import CompactRange, consistency_proof, inclusion_proof
 from custody.note import Signer
 from custody.queue import AppendQueue
 from custody.results import Appended, AppendResult, StoredCheckpoint
-from domain.errors import ConfigError, IntegrityError, NotFound, StorageError, StorageUnavailable
+from domain.errors import ConfigError, NotFound, StorageError, StorageUnavailable
 
 
 @dataclass(frozen=True)
@@ -79,45 +81,9 @@ def _write_connection(engine: Engine) -> Connection:
     return conn
 
 
-LOCK_HEAD = ("UPDATE custody_head SET size = size WHERE id = 1 "
-             "RETURNING size, frontier, last_leaf_hash")
-
-
-@dataclass(frozen=True)
-class SqlFlavour:
-    """What the raw DB-API statements need to know about the database."""
-
-    mark: str  # the driver's parameter placeholder
-    sqlite: bool
-
-    @classmethod
-    def of(cls, engine: Engine) -> SqlFlavour:
-        return cls("?" if engine.dialect.paramstyle == "qmark" else "%s",
-                   engine.dialect.name == "sqlite")
-
-
-LATEST_CHECKPOINT = "SELECT size, root_hash FROM custody_checkpoints ORDER BY id DESC LIMIT 1"
 _HEAD_AND_LATEST = ("SELECT h.size, h.frontier, h.last_leaf_hash, c.size, c.root_hash "
                     "FROM custody_head h LEFT JOIN (SELECT size, root_hash FROM custody_checkpoints "
                     "ORDER BY id DESC LIMIT 1) c WHERE h.id = 1")
-
-
-def read_latest(cursor: Any) -> Sequence[Any] | None:
-    """The newest checkpoint's (size, root hash), or None for a log never signed."""
-    cursor.execute(LATEST_CHECKPOINT)
-    row: Sequence[Any] | None = cursor.fetchone()
-    return row
-
-
-@dataclass(frozen=True)
-class TreeWrite:
-    """The rows one append writes under the head lock, and what it returns."""
-
-    entry_rows: list[tuple[int, bytes, bytes, int | None]]  # seq, leaf, leaf hash, ticket
-    node_rows: list[tuple[int, int, bytes]]  # level, index, hash of newly complete subtrees
-    head_row: tuple[int, bytes, bytes | None]  # size, frontier, last leaf hash
-    checkpoint: StoredCheckpoint
-    appended: tuple[Appended, ...]
 
 
 @contextmanager
@@ -149,12 +115,20 @@ class CustodyLog:
         self.engine = engine
         self.signer = signer
         self.origin = origin
-        self._clock = clock
-        self.sql = SqlFlavour.of(engine)
+        self.core = AppendCore(signer, origin, clock,
+                               mark="?" if engine.dialect.paramstyle == "qmark" else "%s",
+                               sqlite=engine.dialect.name == "sqlite")
         # Standalone PostgreSQL appends share transactions through the queue.
-        self._queue = AppendQueue(self) if engine.dialect.name == "postgresql" else None
+        self._queue = AppendQueue(self.core, engine) if engine.dialect.name == "postgresql" else None
         self._dbapi = engine.dialect.loaded_dbapi
         self._db_errors: tuple[type[Exception], ...] = (SQLAlchemyError, self._dbapi.Error)
+
+    def close(self) -> None:
+        """Close the connections this log keeps open between appends (the PostgreSQL
+        queue's own pool). The engine is the caller's to dispose. A later append
+        opens new ones."""
+        if self._queue is not None:
+            self._queue.close()
 
     # -- writing -----------------------------------------------------------
 
@@ -173,7 +147,7 @@ class CustodyLog:
             if conn is not None:
                 head = conn.exec_driver_sql(LOCK_HEAD).one()  # begins the transaction if need be
                 with _cursor(conn) as cursor:
-                    return self.write_locked(cursor, head, read_latest(cursor), prepared)
+                    return self.core.write_locked(cursor, head, read_latest(cursor), prepared)
             if self._queue is not None:
                 return self._queue.append(prepared)
             return self._append_own(prepared)
@@ -189,7 +163,7 @@ class CustodyLog:
         raw = self.engine.raw_connection()
         cursor: Any = raw.cursor()
         try:
-            if self.sql.sqlite:  # BEGIN IMMEDIATE takes the write lock: a plain read will do
+            if self.core.sqlite:  # BEGIN IMMEDIATE takes the write lock: a plain read will do
                 cursor.execute("BEGIN IMMEDIATE")
                 cursor.execute(_HEAD_AND_LATEST)
                 *head, latest_size, latest_root = cursor.fetchone()
@@ -199,7 +173,7 @@ class CustodyLog:
                 cursor.execute(LOCK_HEAD)
                 head = cursor.fetchone()
                 latest = read_latest(cursor)
-            result = self.write_locked(cursor, head, latest, prepared)
+            result = self.core.write_locked(cursor, head, latest, prepared)
             raw.commit()
             return result
         except BaseException:
@@ -208,90 +182,6 @@ class CustodyLog:
         finally:
             cursor.close()
             raw.close()
-
-    def write_locked(self, cursor: Any, head: Sequence[Any], latest: Sequence[Any] | None,
-                     prepared: Sequence[Mapping[str, JSON]]) -> AppendResult:
-        """Append prepared drafts after ``head`` (size, frontier, last leaf hash), whose
-        row the cursor's transaction has locked, and sign the new size.
-
-        ``latest`` is the newest checkpoint's (size, root hash) read under that lock
-        (``read_latest``).
-        """
-        write = self.build_write(cursor, head, latest, prepared)
-        mark = self.sql.mark  # only placeholders are interpolated, never values
-        cursor.executemany(
-            "INSERT INTO custody_entries (seq, leaf, leaf_hash, ticket) "  # noqa: S608
-            f"VALUES ({mark}, {mark}, {mark}, {mark})", write.entry_rows)
-        if write.node_rows:
-            cursor.executemany(
-                f"INSERT INTO custody_nodes (level, idx, hash) VALUES ({mark}, {mark}, {mark})",  # noqa: S608
-                write.node_rows)
-        cursor.execute(
-            f"UPDATE custody_head SET size = {mark}, frontier = {mark}, last_leaf_hash = {mark} "  # noqa: S608
-            "WHERE id = 1", write.head_row)
-        self._store_checkpoint(cursor, write.checkpoint)
-        return AppendResult(write.appended, write.checkpoint)
-
-    def build_write(self, cursor: Any, head: Sequence[Any], latest: Sequence[Any] | None,
-                    prepared: Sequence[Mapping[str, JSON]],
-                    tickets: Sequence[int | None] | None = None) -> TreeWrite:
-        """The rows that append ``prepared`` after ``head``, and the signed checkpoint.
-
-        Refuses to sign a fork of ``latest``. ``tickets`` name the queued appends
-        (custody/queue.py) the entries come from. Reads only in the rare case that
-        the head is past the latest checkpoint, so a pipelined caller can send every
-        write in one round trip.
-        """
-        size, frontier_bytes, prev = head
-        prev = bytes(prev) if prev is not None else None
-        frontier = CompactRange.from_bytes(size, bytes(frontier_bytes))
-        self._refuse_fork(cursor, frontier, latest)
-        now = self._clock()
-        now_text = format_time(now)
-        entry_rows: list[tuple[int, bytes, bytes, int | None]] = []
-        node_rows: list[tuple[int, int, bytes]] = []
-        appended: list[Appended] = []
-        sha256 = hashlib.sha256
-        for seq, fields, ticket in zip(range(size, size + len(prepared)), prepared,
-                                       tickets or [None] * len(prepared), strict=True):
-            leaf = finish_event(fields, seq, prev.hex() if prev else None, now_text)
-            leaf_hash = sha256(b"\x00" + leaf).digest()
-            entry_rows.append((seq, leaf, leaf_hash, ticket))
-            node_rows.extend(frontier.append(leaf_hash))
-            appended.append(Appended(seq, leaf_hash))
-            prev = leaf_hash
-        return TreeWrite(entry_rows, node_rows, (frontier.size, frontier.to_bytes(), prev),
-                         self._signed(frontier.size, frontier.root(), now), tuple(appended))
-
-    def _refuse_fork(self, cursor: Any, frontier: CompactRange, latest: Any) -> None:
-        """Never sign a tree that is inconsistent with the last signed one (``latest``)."""
-        if latest is None:
-            return
-        signed_size, signed_root = int(latest[0]), bytes(latest[1])
-        if signed_size > frontier.size:
-            raise IntegrityError(
-                f"the log holds {frontier.size} entries but checkpoint {signed_size} was signed",
-                hint="the log was truncated; run `evidence verify` and restore from backup")
-        expected = (frontier.root() if signed_size == frontier.size
-                    else root_at(signed_size, self._fetcher(cursor)))
-        if expected != signed_root:
-            raise IntegrityError(
-                f"the stored tree does not match signed checkpoint {signed_size}",
-                hint="refusing to sign a fork; run `evidence verify`")
-
-    def _signed(self, size: int, root: bytes, now: datetime) -> StoredCheckpoint:
-        note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
-        return StoredCheckpoint(size, root, note, now)
-
-    def _store_checkpoint(self, cursor: Any, cp: StoredCheckpoint) -> None:
-        mark = self.sql.mark
-        # SQLite keeps DateTime columns as text; this is the text SQLAlchemy writes.
-        created: datetime | str = (
-            cp.created_at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-            if self.sql.sqlite else cp.created_at)
-        cursor.execute(
-            "INSERT INTO custody_checkpoints (size, root_hash, note, created_at) "  # noqa: S608
-            f"VALUES ({mark}, {mark}, {mark}, {mark})", (cp.size, cp.root_hash, cp.note, created))
 
     def checkpoint(self) -> StoredCheckpoint:
         """Sign the current size, unless the newest checkpoint already covers it.
@@ -309,11 +199,12 @@ class CustodyLog:
                 frontier = CompactRange.from_bytes(size, frontier_bytes)
                 latest = self._latest(conn)
                 with _cursor(conn) as cursor:
-                    self._refuse_fork(cursor, frontier, latest and (latest.size, latest.root_hash))
+                    signed_last = None if latest is None else (latest.size, latest.root_hash)
+                    self.core.refuse_fork(cursor, frontier, signed_last)
                     if latest is not None and latest.size == size:
                         return latest
-                    signed = self._signed(size, frontier.root(), self._clock())
-                    self._store_checkpoint(cursor, signed)
+                    signed = self.core.signed(size, frontier.root(), self.core.clock())
+                    self.core.store_checkpoint(cursor, signed)
                     return signed
         except self._db_errors as exc:
             raise _translate(exc, self._dbapi) from None
@@ -388,32 +279,6 @@ class CustodyLog:
 
     # -- proofs ------------------------------------------------------------
 
-    def _fetcher(self, cursor: Any) -> Callable[[Collection[NodeKey]], Mapping[NodeKey, bytes]]:
-        mark = self.sql.mark
-
-        def fetch(keys: Collection[NodeKey]) -> Mapping[NodeKey, bytes]:
-            found: dict[NodeKey, bytes] = {}
-            leaves = [idx for level, idx in keys if level == 0]
-            inner = [(level, idx) for level, idx in keys if level > 0]
-            if leaves:
-                cursor.execute(
-                    "SELECT seq, leaf_hash FROM custody_entries "  # noqa: S608
-                    f"WHERE seq IN ({', '.join([mark] * len(leaves))})", tuple(leaves))
-                found.update({(0, int(seq)): bytes(h) for seq, h in cursor.fetchall()})
-            if inner:
-                # OR of (level, idx) pairs: each is a primary-key lookup; a row-value
-                # IN (VALUES ...) makes SQLite scan the whole table.
-                where = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(inner))
-                params = tuple(v for key in inner for v in key)
-                cursor.execute(f"SELECT level, idx, hash FROM custody_nodes WHERE {where}", params)  # noqa: S608
-                found.update({(int(lv), int(ix)): bytes(h) for lv, ix, h in cursor.fetchall()})
-            missing = set(keys) - found.keys()
-            if missing:
-                raise IntegrityError(f"Merkle nodes missing from the database: {sorted(missing)[:5]}",
-                                     hint="run `evidence verify`")
-            return found
-        return fetch
-
     def inclusion_proof(self, index: int, size: int | None = None) -> InclusionProof:
         """Proof that entry ``index`` is in the signed tree of ``size`` (default: latest)."""
         with self.engine.connect() as conn:
@@ -429,7 +294,7 @@ class CustodyLog:
                 raise NotFound(f"entry {index} is not in the tree of size {size}",
                                hint=f"choose an entry from 0 to {size - 1}")
             with _cursor(conn) as cursor:
-                path = inclusion_proof(index, size, self._fetcher(cursor))
+                path = inclusion_proof(index, size, node_fetcher(cursor, self.core.mark))
             leaf_row = conn.execute(select(schema.entries.c.leaf, schema.entries.c.leaf_hash)
                                     .where(schema.entries.c.seq == index)).one()
         return InclusionProof(index, size, bytes(leaf_row[0]), bytes(leaf_row[1]),
@@ -446,7 +311,7 @@ class CustodyLog:
         if old_cp.size > new_cp.size:
             raise NotFound(f"old size {old_cp.size} is larger than new size {new_cp.size}")
         with self.engine.connect() as conn, _cursor(conn) as cursor:
-            path = consistency_proof(old_cp.size, new_cp.size, self._fetcher(cursor))
+            path = consistency_proof(old_cp.size, new_cp.size, node_fetcher(cursor, self.core.mark))
         return ConsistencyProof(old_cp.size, new_cp.size, tuple(path), old_cp.note, new_cp.note)
 
 

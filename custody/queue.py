@@ -27,15 +27,16 @@ import os
 import select
 import threading
 import time
-import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import psycopg
 from psycopg.pq import TransactionStatus
+from sqlalchemy import Engine
 
+from custody.append_core import AppendCore
 from custody.events import JSON, EventError, check_fits
 from custody.queue_wire import (
     SEQUENCER_LOCK,
@@ -52,9 +53,6 @@ from custody.queue_wire import (
 from custody.results import Appended, AppendResult, StoredCheckpoint
 from domain.errors import IntegrityError
 
-if TYPE_CHECKING:
-    from custody.log import CustodyLog
-
 APPLICATION_NAME = "evidence custody queue"  # how its connections show in pg_stat_activity
 POOL_SIZE = 4  # queue connections kept open while idle, per process
 IDLE_CHECK_S = 2.0  # a connection idle longer is checked before use
@@ -63,7 +61,11 @@ _DRAFT_FIELDS = frozenset({"type", "actor", "subject", "time", "details"})
 
 
 class AppendQueue:
-    """The grouped append of custody/queue.py for one ``CustodyLog`` on PostgreSQL.
+    """The grouped append of custody/queue.py for one log on PostgreSQL.
+
+    ``core`` builds and signs each group's write (custody/append_core.py), as it
+    does a direct append's; ``engine`` only names the database: the queue keeps
+    its own connections.
 
     One writer at a time sequences, holding an advisory lock; the others wait
     for that lock inside ``custody_append()`` and, if their entries are done,
@@ -71,12 +73,12 @@ class AppendQueue:
     trip, the sequencer's write one more (custody/queue_wire.py).
     """
 
-    def __init__(self, log: CustodyLog, idle_check_s: float = IDLE_CHECK_S) -> None:
-        # A weak reference: the log owns the queue, and its connections should
-        # close as soon as the log is dropped, not when the cycle collector runs.
-        self._log_ref = weakref.ref(log)
+    def __init__(self, core: AppendCore, engine: Engine, idle_check_s: float = IDLE_CHECK_S) -> None:
+        # Nothing here refers back to the log that owns the queue, so its
+        # connections close as soon as the log is dropped, without the cycle collector.
+        self._core = core
         self._idle_check_s = idle_check_s
-        self._connect_args = log.engine.dialect.create_connect_args(log.engine.url)
+        self._connect_args = engine.dialect.create_connect_args(engine.url)
         self._idle: list[_Held] = []
         self._pool_lock = threading.Lock()
 
@@ -123,12 +125,12 @@ class AppendQueue:
             run(pg, UNLOCK)
             raise
 
-    @property
-    def _log(self) -> CustodyLog:
-        log = self._log_ref()
-        if log is None:
-            raise RuntimeError("the custody log of this append queue is gone")
-        return log
+    def close(self) -> None:
+        """Close the connections kept idle between appends; later appends open new ones."""
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+        for held in idle:
+            held.close()
 
     @contextmanager
     def _connection(self) -> Iterator[Any]:
@@ -227,8 +229,8 @@ class AppendQueue:
                         "appends", hint="they were edited in the database; run `evidence verify` "
                                         "and restore them from backup")
                 break
-            write = self._log.build_write(pg.cursor(), lead.head, lead.latest,
-                                          group.prepared, group.ticket_per_entry)
+            write = self._core.build_write(pg.cursor(), lead.head, lead.latest,
+                                           group.prepared, group.ticket_per_entry)
             try:
                 write_commit(pg, write.entry_rows, write.node_rows, write.checkpoint,
                              group.tickets, write.head_row, unlock=not until_empty,

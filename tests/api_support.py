@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,6 +65,13 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)  # user name -> token
     evidence: dict[str, str] = field(default_factory=dict)  # label -> evidence id
     playback: dict[str, bytes] = field(default_factory=dict)  # label -> playback bytes
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Close what the world keeps open: the client, the app's custody log's connections
+        and the home's engine."""
+        for close in self.closers:
+            close()
 
     def auth(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
@@ -145,6 +153,7 @@ def build_world(root: Path, db_url: str) -> World:
     clock = Clock(T0 + timedelta(days=1))
     app = create_app(home, ApiOptions(clock=clock))
     world = World(home, TestClient(app), clock)
+    world.closers += [world.client.close, app.state.services.log.close, home.engine().dispose]
     log = home.custody_log()
     for name, (role, officer_no) in USERS.items():
         _, world.tokens[name] = add_user(log, name, role, officer_no, by=operator("test"),
@@ -167,8 +176,10 @@ def build_world(root: Path, db_url: str) -> World:
 
 
 @pytest.fixture(name="world")
-def world_fixture(tmp_path: Path, db_url: str) -> World:
-    return build_world(tmp_path, db_url)
+def world_fixture(tmp_path: Path, db_url: str) -> Iterator[World]:
+    world = build_world(tmp_path, db_url)
+    yield world
+    world.close()
 
 
 @pytest.fixture(scope="session", name="clips")

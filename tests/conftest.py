@@ -1,24 +1,40 @@
-"""Shared fixtures: databases (SQLite and a throwaway PostgreSQL database), logs."""
+"""Shared fixtures: databases (SQLite and a throwaway PostgreSQL database), logs.
+
+Every engine and pool a fixture opens is closed in its teardown, and after each
+test the engines of evidence homes (api.home) are disposed. While PostgreSQL is
+in use a ``ConnectionWatch`` (tests/pg_watch.py) samples its connections: the peak
+goes to the terminal summary and to .pytest-pg-peak.json, and a PostgreSQL test
+after whose teardown this process still holds a connection to the test database
+fails at teardown.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from api.home import dispose_engines
 from custody.log import CustodyLog
 from custody.note import Ed25519Signer
 from storage.db import make_engine, migrate, sqlite_url
+from tests.pg_watch import PEAK_FILE, ConnectionWatch
 
 PG_ADMIN_URL = os.environ.get("EVIDENCE_TEST_PG_ADMIN_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI") == "true"
 ORIGIN = "test.example/custody"
+_WATCH: list[ConnectionWatch] = []  # the session's, once a test has used PostgreSQL
+# The most connections to the test database the suite may hold at once (it peaks
+# near 13, in the tests that start a dozen writers); CI's server has 100 for all.
+PEAK_BUDGET = 25
 
 
 def _skip_or_fail(message: str) -> None:
@@ -28,11 +44,12 @@ def _skip_or_fail(message: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_database_url() -> Iterator[str]:
-    """A database created for this run and dropped after it."""
+def pg_database_url(pytestconfig: pytest.Config) -> Iterator[str]:
+    """A database created for this run and dropped after it; its connections watched."""
     given = os.environ.get("EVIDENCE_TEST_PG_URL")
     if given:
-        yield given
+        with _watching(given, make_url(given).database or "", pytestconfig):
+            yield given
         return
     name = f"evidence_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -43,10 +60,74 @@ def pg_database_url() -> Iterator[str]:
         admin.dispose()
         _skip_or_fail(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({exc.orig}); start it or "
                       "set EVIDENCE_TEST_PG_ADMIN_URL / EVIDENCE_TEST_PG_URL to enable these tests")
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    admin.dispose()  # idle for the whole run: connect again to drop the database
+    try:
+        with _watching(PG_ADMIN_URL, name, pytestconfig):
+            yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def _watching(admin_url: str, database: str, config: pytest.Config) -> Iterator[None]:
+    """Sample the connections to ``database`` (over a connection to ``admin_url``)."""
+    watch = ConnectionWatch(admin_url, database).start()
+    _WATCH.append(watch)
+    try:
+        yield
+    finally:
+        watch.stop()
+        watch.write(config.rootpath / PEAK_FILE)
+
+
+def _uses_postgres(request: pytest.FixtureRequest) -> bool:
+    return (request.node.get_closest_marker("postgres") is not None
+            or "pg_database_url" in request.fixturenames)
+
+
+@pytest.fixture(autouse=True)
+def _no_connection_outlives_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Set up before and torn down after every other fixture of the test: disposes the
+    homes' engines, then fails if this process still holds a connection to the test
+    database that it did not hold before the test."""
+    watch = _WATCH[-1] if _WATCH else None
+    checked = _uses_postgres(request)
+    before = watch.own_backends() if watch is not None and checked else {}
+    if watch is not None:
+        watch.current_test = request.node.nodeid
+    failed = request.session.testsfailed
+    yield
+    dispose_engines()
+    watch = _WATCH[-1] if _WATCH else None  # the test may have started it
+    if watch is None or not checked or request.session.testsfailed != failed:
+        return  # a failure's traceback still holds what the test opened
+    left = {pid: name for pid, name in watch.own_backends().items() if pid not in before}
+    if left:
+        watch.record_leak(request.node.nodeid, left)
+        pytest.fail(f"{len(left)} PostgreSQL connection(s) of this process were left open after "
+                    f"the test and its fixtures finished (application names: "
+                    f"{sorted(set(left.values()))}); close the engine, pool or custody log "
+                    "(CustodyLog.close) that opened them", pytrace=False)
+
+
+@pytest.hookimpl(trylast=True)  # after the session fixtures' teardown stopped the watch
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if any(watch.peak.test_database > PEAK_BUDGET for watch in _WATCH):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for watch in _WATCH:
+        terminalreporter.write_sep("-", "PostgreSQL connections")
+        for line in watch.summary():
+            terminalreporter.write_line(line)
+        if watch.peak.test_database > PEAK_BUDGET:
+            terminalreporter.write_line(
+                f"FAILED: the suite held {watch.peak.test_database} connections at once, over its "
+                f"budget of {PEAK_BUDGET}; CI's server allows 100 for every client together",
+                red=True)
 
 
 def _pg_schema_url(database_url: str) -> str:
@@ -65,7 +146,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         url = sqlite_url(tmp_path / "evidence.db")
     else:
         url = _pg_schema_url(request.getfixturevalue("pg_database_url"))
-    migrate(make_engine(url))
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()  # the tests open their own; this one's connection must not linger
     return url
 
 
@@ -82,5 +167,7 @@ def signer() -> Ed25519Signer:
 
 
 @pytest.fixture
-def log(engine: Engine, signer: Ed25519Signer) -> CustodyLog:
-    return CustodyLog(engine, signer, ORIGIN)
+def log(engine: Engine, signer: Ed25519Signer) -> Iterator[CustodyLog]:
+    custody_log = CustodyLog(engine, signer, ORIGIN)
+    yield custody_log
+    custody_log.close()

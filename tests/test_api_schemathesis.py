@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -59,8 +60,10 @@ def _fuzz(world: World, operation: schemathesis.APIOperation[Any, Any, Any, Any]
     run()
 
 
-def test_no_input_makes_a_server_error(tmp_path: Path, db_url: str) -> None:
+def test_no_input_makes_a_server_error(tmp_path: Path, db_url: str,
+                                       request: pytest.FixtureRequest) -> None:
     world = build_world(tmp_path, db_url)
+    request.addfinalizer(world.close)
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", world.client.app)
     failures = []
     operations = 0

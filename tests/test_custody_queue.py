@@ -152,7 +152,7 @@ def test_queued_and_transaction_joined_appends_interleave_into_one_log(
 def test_a_connection_the_server_dropped_is_replaced(pg_engine: Engine,
                                                      signer: Ed25519Signer) -> None:
     log = CustodyLog(pg_engine, signer, ORIGIN)
-    log._queue = AppendQueue(log, idle_check_s=0)  # check before every use
+    log._queue = AppendQueue(log.core, log.engine, idle_check_s=0)  # check before every use
     log.append([_draft(0)])
     with pg_engine.connect() as conn:
         killed = conn.execute(text(
@@ -169,7 +169,7 @@ def test_a_direct_append_between_the_sequencers_read_and_write_is_not_overwritte
     """The sequencer reads the head without its row lock; its write must notice a move."""
     log = CustodyLog(pg_engine, signer, ORIGIN)
     log.append([_draft(0)])
-    queue = AppendQueue(log)
+    queue = AppendQueue(log.core, log.engine)
     own = [prepare_event(_draft(2, "writer:queued"))]
     with queue._connection() as pg:
         lead = submit(pg, orjson.dumps(own), GROUP_LIMIT)
@@ -251,4 +251,18 @@ def test_an_append_queued_behind_more_than_one_group_is_sequenced_by_its_own_wri
     assert [e.seq for e in result.entries] == [GROUP_LIMIT]
     assert [c.size for c in log.checkpoints()] == [GROUP_LIMIT, GROUP_LIMIT + 1]
     assert _pending(pg_engine) == 0
+    assert verify_database(pg_engine, signer.verifier(), ORIGIN).ok
+
+
+def test_closing_the_log_closes_its_queue_connections_and_a_later_append_reopens(
+        pg_engine: Engine, signer: Ed25519Signer) -> None:
+    log = CustodyLog(pg_engine, signer, ORIGIN)
+    log.append([_draft(0)])
+    assert isinstance(log._queue, AppendQueue)
+    kept = [held.connection for held in log._queue._idle]
+    assert kept and not any(c.closed for c in kept)
+    log.close()
+    assert all(c.closed for c in kept) and log._queue._idle == []
+    assert log.append([_draft(1)]).entries[0].seq == 1
+    log.close()
     assert verify_database(pg_engine, signer.verifier(), ORIGIN).ok

@@ -25,6 +25,7 @@ def _writer(url: str, signer_key: str, writer: int, start: mp.synchronize.Event)
         log.append([EventDraft("evidence:test:appended", f"writer:{writer}",
                                details={"writer": writer, "batch": batch, "item": i})
                     for i in range(PER_BATCH)])
+    log.close()
     engine.dispose()
 
 
