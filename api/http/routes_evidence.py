@@ -1,4 +1,4 @@
-"""Evidence: search, read, play back, download the original, legal hold."""
+"""Evidence: search, read, play back, download the original, legal hold, grants."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from api.http.models import (
     EvidenceKind,
     EvidencePage,
     EvidenceSummaryOut,
+    GrantIn,
+    GrantOut,
     HoldIn,
     OfficerNo,
     Reason,
@@ -27,6 +29,7 @@ from api.http.models import (
 from api.http.services import ServicesDep
 from api.http.streaming import SESSION_HEADER, serve_bytes, store_opener
 from cases.evidence import EvidenceFilter, change_legal_hold, evidence_detail, search_evidence
+from cases.grants import grant_evidence
 from cases.paging import MAX_PAGE
 from cases.viewing import (
     DOWNLOADED,
@@ -159,3 +162,15 @@ def release_hold(evidence_id: UUID, reason: Annotated[Reason, Query()], services
     """Admin only; event `evidence:hold:released`. Retention dates stay as they are."""
     return summary_out(change_legal_hold(services.log, services.store, user, str(evidence_id),
                                          False, reason, services.now()))
+
+
+@router.post("/evidence/{evidence_id}/grants", response_model=GrantOut, status_code=201,
+             responses=responses(400, 401, 403, 404, 409), summary="Grant footage to another unit's case")
+def grant(evidence_id: UUID, body: GrantIn, services: ServicesDep, user: CurrentUser) -> GrantOut:
+    """Admins of the agency owning the footage. The case's officers may then see it and
+    attach it. Event `evidence:access:granted`, naming both units, the case and the reason."""
+    made = grant_evidence(services.log, user, str(evidence_id), str(body.case_id), body.reason,
+                          services.now())
+    return GrantOut(evidence_id=made.evidence_id, case_id=made.case_id,
+                    case_number=made.case_number, from_unit=made.from_unit, to_unit=made.to_unit,
+                    reason=made.reason, granted_at=made.granted_at, granted_by=made.granted_by)
