@@ -164,6 +164,12 @@ def visible_cases(user: User) -> ColumnElement[bool]:
     return false()
 
 
+def named_cases(user: User) -> ColumnElement[bool]:
+    """The cases an evidence item's detail names: those the user may read; an officer (who
+    reads no case) the numbers of every case holding their own footage, as before scopes."""
+    return true() if sees_only_own_footage(user) else visible_cases(user)
+
+
 def sees_footage(conn: Connection, user: User, evidence_id: str) -> bool:
     ev = catalog.evidence
     return conn.execute(select(ev.c.id).where(ev.c.id == evidence_id, visible_footage(user))

@@ -167,7 +167,7 @@ def evidence_detail(engine: Engine, user: User, evidence_id: str) -> EvidenceDet
                                              .order_by(der.c.name))]
         on_cases = [CaseRef(c.id, c.number) for c in conn.execute(
             select(cs.c.id, cs.c.number).join(ce, ce.c.case_id == cs.c.id)
-            .where(ce.c.evidence_id == evidence_id).order_by(cs.c.number))]
+            .where(ce.c.evidence_id == evidence_id, access.named_cases(user)).order_by(cs.c.number))]
     events = events_for(engine, evidence_id=evidence_id, limit=EVENTS_SHOWN + 1)
     return EvidenceDetail(
         summary=summary(row), source_path=row.source_path, container=row.container,

@@ -65,6 +65,15 @@ def test_footage_of_another_unit_reaches_a_case_only_through_a_grant(world: Worl
     theirs = world.evidence["theirs"]
     assert world.get("south-case_officer", f"{API}/evidence/{theirs}").status_code == 403
     assert world.get("south-reviewer", f"{API}/evidence/{north}").status_code == 403
+    # each side's detail names only the cases it may read; south's admin now sees the item
+    # (it is on one of south's cases) but holds stay with the owner's agency
+    def cases_named(user: str) -> list[str]:
+        return [c["number"] for c in world.get(user, f"{API}/evidence/{north}").json()["cases"]]
+
+    assert cases_named("admin") == [] and cases_named("south-case_officer") == ["S-1"]
+    assert cases_named("south-admin") == ["S-1"]
+    assert _post(world, "south-admin", f"/evidence/{north}/hold",
+                 {"reason": "court order"}).status_code == 403
     # the case's own history names the grant
     history = world.get("south-case_officer", f"{API}/cases/{case_id}").json()["custody_events"]
     assert EventType.ACCESS_GRANTED in [e["type"] for e in history]

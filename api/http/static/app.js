@@ -18,6 +18,8 @@ const CAN = {
   exportCases: new Set(["case_officer", "reviewer", "admin"]),
   audit: new Set(["auditor", "admin"]),
 };
+// The whole log (its entries, proofs and verify report) is for auditors of every agency.
+const readsWholeLog = (user) => user.role === "auditor" && user.auditor_scope === "*";
 
 const state = { user: null, renderTicket: 0, pendingError: null, objectUrls: [] };
 
@@ -732,8 +734,9 @@ async function viewAudit(view) {
     section("vkey-h", "Verifier key",
       h("p", {}, "Anyone can check the checkpoint's signature with this key."),
       h("pre", { id: "verifier-key", class: "note-text" }, key.trim())),
-    section("verify-h", "Verification", form, report));
-  if (CAN.audit.has(state.user.role)) verify();
+    section("verify-h", "Verification", readsWholeLog(state.user) ? form
+      : h("p", {}, "Verifying the whole log is for auditors of every agency (scope *)."), report));
+  if (readsWholeLog(state.user)) verify();
 }
 
 function verifyReport(result) {
