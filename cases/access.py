@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, false, literal, or_, select, true
 
 from cases import tables
 from cases.errors import AccessDenied
@@ -90,10 +90,12 @@ def sees_only_own_footage(user: User) -> bool:
 
 # --- scopes as SQL: which footage and which cases a user may see -------------------------
 
-def footage_unit() -> ColumnElement[Any]:
-    """The unit footage belongs to; footage recorded before it had one counts as the default
-    unit's, where migration 0009 placed every older row."""
-    return func.coalesce(catalog.evidence.c.unit_code, DEFAULT_UNIT)
+def _footage_of_units(units: Select[Any]) -> ColumnElement[bool]:
+    """Footage whose unit is one of ``units``. Footage recorded before it had a unit counts as
+    the default unit's, where migration 0009 placed every older row (written so that the
+    index on ``evidence.unit_code`` serves the common case)."""
+    unit = catalog.evidence.c.unit_code
+    return or_(unit.in_(units), and_(unit.is_(None), literal(DEFAULT_UNIT).in_(units)))
 
 
 def _agency_units(agency_code: str | None) -> Select[Any]:
@@ -122,7 +124,7 @@ def _review_case_ids(agency_code: str | None) -> Select[Any]:
 
 def _agency_footage(agency_code: str | None) -> ColumnElement[bool]:
     ev = catalog.evidence
-    return or_(footage_unit().in_(_agency_units(agency_code)),
+    return or_(_footage_of_units(_agency_units(agency_code)),
                ev.c.id.in_(_footage_on(_agency_case_ids(agency_code))))
 
 
@@ -136,7 +138,8 @@ def visible_footage(user: User) -> ColumnElement[bool]:
         return ev.c.officer_no == user.officer_no if user.officer_no else false()
     if user.role is Role.CASE_OFFICER:
         managed = _managed_case_ids(user)
-        return or_(footage_unit() == user.unit_code if user.unit_code else false(),
+        own_unit = select(tables.units.c.code).where(tables.units.c.code == user.unit_code)
+        return or_(_footage_of_units(own_unit),
                    ev.c.id.in_(_footage_on(managed)),
                    ev.c.id.in_(select(grants.c.evidence_id).where(grants.c.case_id.in_(managed))))
     if user.role is Role.REVIEWER:
