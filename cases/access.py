@@ -128,10 +128,14 @@ def _agency_footage(agency_code: str | None) -> ColumnElement[bool]:
                ev.c.id.in_(_footage_on(_agency_case_ids(agency_code))))
 
 
+def sees_all_footage(user: User) -> bool:
+    return user.operator or (user.role is Role.AUDITOR and user.auditor_scope == ALL_AGENCIES)
+
+
 def visible_footage(user: User) -> ColumnElement[bool]:
     """A condition on ``storage.catalog.evidence``: the rows the user may read."""
     ev, grants = catalog.evidence, tables.evidence_grants
-    if user.operator:
+    if sees_all_footage(user):
         return true()
     if user.role is Role.OFFICER:
         # an officer without a number sees nothing (never the footage whose number is NULL)
@@ -145,7 +149,8 @@ def visible_footage(user: User) -> ColumnElement[bool]:
     if user.role is Role.REVIEWER:
         return ev.c.id.in_(_footage_on(_review_case_ids(user.agency_code)))
     if user.role is Role.AUDITOR:
-        return true() if user.auditor_scope == ALL_AGENCIES else _agency_footage(user.auditor_scope)
+        return _agency_footage(user.auditor_scope)
+    assert user.role is Role.ADMIN  # every role has its rule above; mypy checks the enum
     return _agency_footage(user.agency_code)
 
 
