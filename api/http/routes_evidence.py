@@ -92,7 +92,8 @@ def list_evidence(
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> EvidencePage:
-    """Officers see only their own footage. Items carry `id` and `sha256`."""
+    """Only what the caller may see (their own footage, their unit's, their agency's...: see
+    the role table); the rest is neither listed nor counted. Items carry `id` and `sha256`."""
     page = search_evidence(services.engine, user, EvidenceFilter(
         officer_no=officer, device_serial=device, start_from=start_from, start_to=start_to,
         case_id=str(case) if case else None, category=category, recording_id=recording,
@@ -136,7 +137,8 @@ def play_evidence(evidence_id: UUID, request: Request, services: ServicesDep, us
             responses={**stream_responses("application/octet-stream"),
                        **responses(401, 403, 404, 416, 503)},
             summary="Download the original",
-            description="Case officers on a case holding the item, reviewers and admins. "
+            description="Case officers on a case they manage holding the item, reviewers on "
+                        "a case of their agency sent for review, admins of its agency. "
                         "Appends `evidence:file:downloaded` once per download session. "
                         + SESSION_DOC)
 def download_original(evidence_id: UUID, request: Request, services: ServicesDep,
@@ -150,7 +152,8 @@ def download_original(evidence_id: UUID, request: Request, services: ServicesDep
              responses=responses(401, 403, 404, 409, 503), summary="Place a legal hold")
 def place_hold(evidence_id: UUID, body: HoldIn, services: ServicesDep,
                user: CurrentUser) -> EvidenceSummaryOut:
-    """Admin only. Holds the original and its copies in the store; event `evidence:hold:placed`."""
+    """Admins of the agency owning the footage. Holds the original and its copies in the
+    store; event `evidence:hold:placed`."""
     return summary_out(change_legal_hold(services.log, services.store, user, str(evidence_id),
                                          True, body.reason, services.now()))
 
@@ -159,7 +162,8 @@ def place_hold(evidence_id: UUID, body: HoldIn, services: ServicesDep,
                responses=responses(401, 403, 404, 409, 503), summary="Release a legal hold")
 def release_hold(evidence_id: UUID, reason: Annotated[Reason, Query()], services: ServicesDep,
                  user: CurrentUser) -> EvidenceSummaryOut:
-    """Admin only; event `evidence:hold:released`. Retention dates stay as they are."""
+    """Admins of the agency owning the footage; event `evidence:hold:released`. Retention
+    dates stay as they are."""
     return summary_out(change_legal_hold(services.log, services.store, user, str(evidence_id),
                                          False, reason, services.now()))
 
