@@ -7,8 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cases.bundle_report import describe
+from cases.case_records import create_case
+from cases.errors import InvalidRequest
 from cases.grants import grant_evidence
+from cases.review import request_review
 from cases.users import operator
 from domain.event_types import EventType
 from tests.api_support import NORTH_UNIT, SOUTH_UNIT, World, world_fixture
@@ -204,3 +209,15 @@ def test_the_operator_grants_anything_and_the_report_tells_both_new_events(world
     assert _post(world, "south-case_officer", f"/cases/{case_id}/review").status_code == 200
     [sent] = world.events(EventType.CASE_REVIEW_REQUESTED)
     assert describe(sent) == "Case S-5 sent for review by user south-case_officer."
+
+
+def test_a_case_belongs_to_its_creators_unit_and_the_operator_names_one(world: World) -> None:
+    log, clerk = world.home.custody_log(), operator("clerk")
+    with pytest.raises(InvalidRequest):
+        create_case(log, clerk, "No unit", "O-1")
+    case = create_case(log, clerk, "Opened on the server", "O-2", unit_code=SOUTH_UNIT)
+    assert case.unit_code == SOUTH_UNIT and case.officers == ()
+    assert world.get("south-admin", f"{API}/cases/{case.id}").status_code == 200
+    assert world.get("admin", f"{API}/cases/{case.id}").status_code == 403
+    assert request_review(log, clerk, case.id).review_requested_by == "clerk"
+    assert world.get("south-reviewer", f"{API}/cases/{case.id}").status_code == 200
