@@ -230,6 +230,21 @@ def hold(
     out.print(f"legal hold {action}d on {evidence_id}")
 
 
+@app.command()
+def grant(
+    evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
+    case: Annotated[str, typer.Option("--case", help="Id of the other unit's case.")],
+    reason: Annotated[str, typer.Option(help="Why that case needs this footage (logged).")],
+) -> None:
+    """Let the officers of another unit's case see and attach this footage (logged)."""
+    from api.cli_service import cli_operator
+    from cases.grants import grant_evidence
+
+    made = grant_evidence(_home().custody_log(), cli_operator(), evidence_id, case, reason)
+    out.print(f"granted {evidence_id} (unit {made.from_unit}) to case {made.case_number} "
+              f"(unit {made.to_unit})", highlight=False)
+
+
 @app.command("serve")
 def serve_command(
     host: Annotated[str, typer.Option(

@@ -1,41 +1,70 @@
-"""Who may do what. Every rule of the case service's role model is in this module.
+"""Who may see and do what. Every rule of the case service's role model is in this module.
 
 ``ROLE_TABLE`` is the rulebook in words (the API serves it in its OpenAPI
-description); the frozensets below are the same rules in code. "Own footage"
-means ``evidence.officer_no`` equals the user's officer number. Metadata reads
-leave no custody event; anything that delivers footage does.
+description); the code below is the same rules. A right has two parts: the
+role (the frozensets, checked first) and the scope, which says *which* footage
+and cases: "own footage" is ``evidence.officer_no`` equal to the user's officer
+number; a unit's footage is footage whose ``unit_code`` is that unit; an
+agency's footage is footage of its units and footage on its units' cases.
+
+Refusals are 403 with a hint saying who can help, whether or not the item is
+in the user's scope: ids are random UUIDs handed from person to person, and
+telling a case officer which agency owns footage is what lets them ask its
+admin for a grant. Lists are filtered silently: what a user may not see is
+neither listed nor counted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, false, literal, or_, select, true
 
 from cases import tables
 from cases.errors import AccessDenied
-from cases.users import Role, User
+from cases.tables import DEFAULT_UNIT
+from cases.users import ALL_AGENCIES, Role, User
+from storage import catalog
 
 ROLE_TABLE = """\
 | action | officer | case_officer | reviewer | auditor | admin |
 |---|---|---|---|---|---|
-| search evidence, read its metadata and custody events | own footage | yes | yes | yes | yes |
-| play back evidence or a recording (custody event) | own footage | yes | yes | no | yes |
-| export a recording as one MP4 (custody event) | own footage | yes | yes | no | yes |
-| download an original (custody event) | no | on a case they manage | yes | no | yes |
-| place or release a legal hold | no | no | no | no | yes |
+| search evidence, read its metadata and custody events | own | unit, managed | sent | scope | agency |
+| play back evidence or a recording (custody event) | own | unit, managed | sent | no | agency |
+| export a recording as one MP4 (custody event) | own | unit, managed | sent | no | agency |
+| download an original (custody event) | no | managed | sent | no | agency |
+| place or release a legal hold | no | no | no | no | owned |
+| grant footage to another unit's case (custody event) | no | no | no | no | owned |
 | run the retention job (deletes expired footage; custody event) | no | no | no | no | yes |
-| create a case | no | yes | no | no | yes |
-| list and read cases | no | cases they manage | yes | yes | yes |
-| attach, detach, assign case officers | no | cases they manage | no | no | yes |
-| remove a case officer | no | no | no | no | yes |
-| export a case bundle (custody event) | no | cases they manage | yes | no | yes |
+| create a case | no | unit | no | no | unit |
+| list and read cases | no | managed | sent | scope | agency |
+| attach, detach, assign case officers | no | managed | no | no | agency |
+| send a case for review | no | managed | no | no | agency |
+| remove a case officer | no | no | no | no | agency |
+| export a case bundle (custody event) | no | managed | sent | no | agency |
 | custody checkpoint, verifier key, `/me` | yes | yes | yes | yes | yes |
-| custody entries, proofs, verify report | no | no | no | yes | yes |
+| custody entries, proofs, verify report | no | no | no | scope `*` | no |
 | list devices | no | yes | yes | yes | yes |
-| manage users | no | no | no | no | yes |
-| add and list agencies and units | no | no | no | no | under their agency |
-| register recorders | no | no | no | no | to their agency's units |
+| manage users | no | no | no | no | agency |
+| add and list agencies and units | no | no | no | no | agency |
+| register recorders | no | no | no | no | agency |
+
+- *own*: footage recorded under the officer's own number.
+- *unit*: their unit's footage; a case they create belongs to their unit.
+- *managed*: the cases they manage, the footage on them and footage granted to them.
+- *sent*: their agency's cases sent for review, and the footage on them.
+- *scope*: an auditor's scope, one agency or `*` (every agency): its footage and cases.
+- *agency*: their agency's cases, and footage of its units or on its cases.
+- *owned*: footage of their agency's units.
+
+For users, units, agencies and recorders, *agency* means the agency the user,
+unit or recorder belongs to (a new agency: its parent). An admin's retention
+run deletes only their agency's expired footage.
+
+Attaching footage also needs it to belong to the case's unit or to have been
+granted to that case. The server's command line (`evidence ...`) acts as an
+admin of every agency. Out of scope is refused (403) with a hint.
 """
 
 ALL = frozenset(Role)
@@ -44,12 +73,15 @@ PLAY = frozenset({Role.OFFICER, Role.CASE_OFFICER, Role.REVIEWER, Role.ADMIN})
 DOWNLOAD_ORIGINAL = frozenset({Role.CASE_OFFICER, Role.REVIEWER, Role.ADMIN})
 LEGAL_HOLD = frozenset({Role.ADMIN})
 RUN_RETENTION = frozenset({Role.ADMIN})
+GRANT = frozenset({Role.ADMIN})
 CREATE_CASE = frozenset({Role.CASE_OFFICER, Role.ADMIN})
 READ_CASES = frozenset({Role.CASE_OFFICER, Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
 MANAGE_CASE = frozenset({Role.CASE_OFFICER, Role.ADMIN})
+REQUEST_REVIEW = MANAGE_CASE
+REMOVE_OFFICER = frozenset({Role.ADMIN})
 EXPORT_CASE = frozenset({Role.CASE_OFFICER, Role.REVIEWER, Role.ADMIN})
 CUSTODY_PUBLIC = ALL
-CUSTODY_AUDIT = frozenset({Role.AUDITOR, Role.ADMIN})
+CUSTODY_AUDIT = frozenset({Role.AUDITOR})
 LIST_DEVICES = frozenset({Role.CASE_OFFICER, Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
 MANAGE_USERS = frozenset({Role.ADMIN})
 
@@ -62,41 +94,228 @@ def require_role(user: User, allowed: Collection[Role], action: str) -> None:
 
 
 def sees_only_own_footage(user: User) -> bool:
-    return user.role is Role.OFFICER
+    return user.role is Role.OFFICER and not user.operator
 
 
-def require_own_footage(user: User, evidence_officer_no: str | None, action: str) -> None:
-    """Officers may only reach footage recorded under their own officer number."""
-    if sees_only_own_footage(user) and (
-            user.officer_no is None or evidence_officer_no != user.officer_no):
+# --- scopes as SQL: which footage and which cases a user may see -------------------------
+
+def _footage_of_units(units: Select[Any]) -> ColumnElement[bool]:
+    """Footage whose unit is one of ``units``. Footage recorded before it had a unit counts as
+    the default unit's, where migration 0009 placed every older row (written so that the
+    index on ``evidence.unit_code`` serves the common case)."""
+    unit = catalog.evidence.c.unit_code
+    return or_(unit.in_(units), and_(unit.is_(None), literal(DEFAULT_UNIT).in_(units)))
+
+
+def _agency_units(agency_code: str | None) -> Select[Any]:
+    return select(tables.units.c.code).where(tables.units.c.agency_code == agency_code)
+
+
+def _managed_case_ids(user: User) -> Select[Any]:
+    co = tables.case_officers
+    return select(co.c.case_id).where(co.c.user_name == user.name)
+
+
+def _footage_on(case_ids: Select[Any]) -> Select[Any]:
+    ce = tables.case_evidence
+    return select(ce.c.evidence_id).where(ce.c.case_id.in_(case_ids))
+
+
+def _agency_case_ids(agency_code: str | None) -> Select[Any]:
+    return select(tables.cases.c.id).where(tables.cases.c.unit_code.in_(_agency_units(agency_code)))
+
+
+def _review_case_ids(agency_code: str | None) -> Select[Any]:
+    c = tables.cases
+    return select(c.c.id).where(c.c.unit_code.in_(_agency_units(agency_code)),
+                                c.c.review_requested_at.is_not(None))
+
+
+def _agency_footage(agency_code: str | None) -> ColumnElement[bool]:
+    ev = catalog.evidence
+    return or_(_footage_of_units(_agency_units(agency_code)),
+               ev.c.id.in_(_footage_on(_agency_case_ids(agency_code))))
+
+
+def sees_all_footage(user: User) -> bool:
+    return user.operator or (user.role is Role.AUDITOR and user.auditor_scope == ALL_AGENCIES)
+
+
+def visible_footage(user: User) -> ColumnElement[bool]:
+    """A condition on ``storage.catalog.evidence``: the rows the user may read."""
+    ev, grants = catalog.evidence, tables.evidence_grants
+    if sees_all_footage(user):
+        return true()
+    if user.role is Role.OFFICER:
+        # an officer without a number sees nothing (never the footage whose number is NULL)
+        return ev.c.officer_no == user.officer_no if user.officer_no else false()
+    if user.role is Role.CASE_OFFICER:
+        managed = _managed_case_ids(user)
+        own_unit = select(tables.units.c.code).where(tables.units.c.code == user.unit_code)
+        return or_(_footage_of_units(own_unit),
+                   ev.c.id.in_(_footage_on(managed)),
+                   ev.c.id.in_(select(grants.c.evidence_id).where(grants.c.case_id.in_(managed))))
+    if user.role is Role.REVIEWER:
+        return ev.c.id.in_(_footage_on(_review_case_ids(user.agency_code)))
+    if user.role is Role.AUDITOR:
+        return _agency_footage(user.auditor_scope)
+    assert user.role is Role.ADMIN  # every role has its rule above; mypy checks the enum
+    return _agency_footage(user.agency_code)
+
+
+def visible_cases(user: User) -> ColumnElement[bool]:
+    """A condition on ``cases.tables.cases``: the cases the user may read."""
+    c = tables.cases
+    if user.operator:
+        return true()
+    if user.role is Role.CASE_OFFICER:
+        return c.c.id.in_(_managed_case_ids(user))
+    if user.role is Role.REVIEWER:
+        return c.c.id.in_(_review_case_ids(user.agency_code))
+    if user.role is Role.AUDITOR:
+        if user.auditor_scope == ALL_AGENCIES:
+            return true()
+        return c.c.unit_code.in_(_agency_units(user.auditor_scope))
+    if user.role is Role.ADMIN:
+        return c.c.unit_code.in_(_agency_units(user.agency_code))
+    return false()
+
+
+def named_cases(user: User) -> ColumnElement[bool]:
+    """The cases an evidence item's detail names: those the user may read; an officer (who
+    reads no case) the numbers of every case holding their own footage, as before scopes."""
+    return true() if sees_only_own_footage(user) else visible_cases(user)
+
+
+def sees_footage(conn: Connection, user: User, evidence_id: str) -> bool:
+    ev = catalog.evidence
+    return conn.execute(select(ev.c.id).where(ev.c.id == evidence_id, visible_footage(user))
+                        ).first() is not None
+
+
+def sees_case(conn: Connection, user: User, case_id: str) -> bool:
+    c = tables.cases
+    return conn.execute(select(c.c.id).where(c.c.id == case_id, visible_cases(user))
+                        ).first() is not None
+
+
+def unit_agency(conn: Connection, unit_code: str | None) -> str | None:
+    return conn.execute(select(tables.units.c.agency_code).where(
+        tables.units.c.code == (unit_code or DEFAULT_UNIT))).scalar()
+
+
+# --- checks: raise AccessDenied with a hint --------------------------------------------
+
+def require_sees_footage(conn: Connection, user: User, evidence: Any, action: str) -> None:
+    """``evidence`` is its catalogue row; the user must be allowed to read it."""
+    if sees_footage(conn, user, evidence.id):
+        return
+    if sees_only_own_footage(user):
         raise AccessDenied(f"officer {user.name} may not {action}: it is not their footage",
                            hint="officers see only footage recorded under their officer number")
+    unit = evidence.unit_code or DEFAULT_UNIT
+    raise AccessDenied(f"{user.name} may not {action}: footage of unit {unit} is outside "
+                       f"what a {user.role.value} of {_scope_words(user)} sees",
+                       hint=_footage_hint(user, unit_agency(conn, unit)))
 
 
-def manages_case(conn: Connection, user: User, case_id: str) -> bool:
-    return conn.execute(select(tables.case_officers.c.case_id).where(
-        (tables.case_officers.c.case_id == case_id)
-        & (tables.case_officers.c.user_name == user.name))).first() is not None
+def _scope_words(user: User) -> str:
+    if user.role is Role.AUDITOR:
+        return "every agency" if user.auditor_scope == ALL_AGENCIES else f"agency {user.auditor_scope}"
+    if user.role is Role.CASE_OFFICER:
+        return f"unit {user.unit_code}"
+    return f"agency {user.agency_code}"
+
+
+def _footage_hint(user: User, owner_agency: str | None) -> str:
+    if user.role is Role.CASE_OFFICER:
+        return (f"an admin of agency {owner_agency} can grant it to a case you manage "
+                "(POST /api/v1/evidence/{id}/grants)")
+    if user.role is Role.REVIEWER:
+        return "reviewers see the footage on cases of their agency that were sent for review"
+    return f"an admin or auditor of agency {owner_agency} can see it"
 
 
 def require_case_access(conn: Connection, user: User, case_id: str,
                         allowed: Collection[Role], action: str) -> None:
-    """Role check, and for a case officer: they must manage this case."""
+    """Role check, then scope: the case must be one the user may read, and a case officer
+    must manage it (reviewers: sent for review; admins: their agency's)."""
     require_role(user, allowed, action)
-    if user.role is Role.CASE_OFFICER and not manages_case(conn, user, case_id):
+    if sees_case(conn, user, case_id):
+        return
+    if user.role is Role.CASE_OFFICER:
         raise AccessDenied(f"{user.name} does not manage this case and may not {action}",
                            hint="an admin or one of the case's officers can assign you to it")
+    if user.role is Role.REVIEWER:
+        raise AccessDenied(f"{user.name} may not {action}: it is not a case of agency "
+                           f"{user.agency_code} sent for review",
+                           hint="a case officer of the case sends it for review "
+                                "(POST /api/v1/cases/{id}/review)")
+    raise AccessDenied(f"{user.name} may not {action}: the case is outside {_scope_words(user)}",
+                       hint="an admin of the case's agency can do this")
 
 
-def require_original_access(conn: Connection, user: User, evidence_id: str) -> None:
-    """Originals: reviewers and admins; case officers only on a case they manage."""
+def require_original_access(conn: Connection, user: User, evidence: Any) -> None:
+    """Originals: case officers only of footage on a case they manage; reviewers and admins
+    of footage they can read (for a reviewer: footage on a case sent for review)."""
     action = "download this original"
     require_role(user, DOWNLOAD_ORIGINAL, action)
     if user.role is not Role.CASE_OFFICER:
+        require_sees_footage(conn, user, evidence, action)
         return
     ce, co = tables.case_evidence, tables.case_officers
     holding = conn.execute(select(ce.c.case_id).join(co, co.c.case_id == ce.c.case_id).where(
-        (ce.c.evidence_id == evidence_id) & (co.c.user_name == user.name))).first()
+        (ce.c.evidence_id == evidence.id) & (co.c.user_name == user.name))).first()
     if holding is None:
         raise AccessDenied(f"{user.name} manages no case holding this evidence and may not {action}",
                            hint="attach it to a case you manage first")
+
+
+def require_may_attach(conn: Connection, user: User, case: Any, evidence: Any) -> None:
+    """Attaching needs the footage to be visible to the user, and to belong to the case's
+    unit or to have been granted to this case."""
+    require_sees_footage(conn, user, evidence, "attach this evidence")
+    unit = evidence.unit_code or DEFAULT_UNIT
+    if unit == case.unit_code:
+        return
+    grants = tables.evidence_grants
+    if conn.execute(select(grants.c.case_id).where(grants.c.evidence_id == evidence.id,
+                                                   grants.c.case_id == case.id)).first():
+        return
+    raise AccessDenied(f"evidence {evidence.id} belongs to unit {unit}, not to unit "
+                       f"{case.unit_code} of case {case.number}, and was not granted to it",
+                       hint=f"an admin of agency {unit_agency(conn, unit)} can grant it to this "
+                            "case (POST /api/v1/evidence/{id}/grants)")
+
+
+def require_owner_admin(conn: Connection, user: User, evidence: Any, allowed: Collection[Role],
+                        action: str) -> None:
+    """Legal holds and grants: the operator, or an admin of the agency owning the footage."""
+    require_role(user, allowed, action)
+    if user.operator:
+        return
+    owner = unit_agency(conn, evidence.unit_code)
+    if owner is None or owner != user.agency_code:
+        raise AccessDenied(f"{user.name} may not {action}: the footage belongs to agency {owner}",
+                           hint=f"an admin of agency {owner} can do this")
+
+
+def require_assignable(conn: Connection, case: Any, officer: Any) -> None:
+    """A case officer assigned to a case must belong to a unit of the case's agency."""
+    if unit_agency(conn, officer.unit_code) != unit_agency(conn, case.unit_code):
+        raise AccessDenied(f"{officer.name} belongs to another agency than case {case.number}",
+                           hint="assign a case officer of the case's agency; footage moves "
+                                "between agencies only through a grant")
+
+
+def require_log_wide(user: User, action: str) -> None:
+    """The whole custody log (entries, proofs, verify report) names every agency's footage:
+    auditors of every agency only."""
+    require_role(user, CUSTODY_AUDIT, action)
+    if user.auditor_scope != ALL_AGENCIES:
+        raise AccessDenied(f"{user.name} audits agency {user.auditor_scope} and may not {action}: "
+                           "the whole log names every agency's footage",
+                           hint="read the custody events of your agency's footage and cases on "
+                                "GET /api/v1/evidence/{id} and /cases/{id}, or ask an auditor "
+                                "of every agency (scope '*')")
+

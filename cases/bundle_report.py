@@ -76,6 +76,11 @@ def _viewed(e: Event, d: Mapping[str, Any]) -> str:
     return f"Viewed ({copy}) by {who(e['actor'])}{_reason(d)}."
 
 
+def _granted(e: Event, d: Mapping[str, Any]) -> str:
+    return (f"Made available by {who(e['actor'])} from unit {d.get('from_unit')} to case "
+            f"{d.get('case_number')} of unit {d.get('to_unit')}{_reason(d)}.")
+
+
 def _exported(e: Event, d: Mapping[str, Any]) -> str:
     return (f"Case bundle exported by {who(e['actor'])}: {d.get('files')} file(s), "
             f"manifest SHA-256 {d.get('manifest_sha256')}.")
@@ -107,6 +112,7 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
         f"Deleted from the recorder by {who(e['actor'])} after the stored copy was verified."),
     EventType.FILE_DELETED: lambda e, d: (
         f"Deleted from storage by {who(e['actor'])}{_reason(d)}."),
+    EventType.ACCESS_GRANTED: _granted,
     EventType.HOLD_PLACED: lambda e, d: f"Legal hold placed by {who(e['actor'])}{_reason(d)}.",
     EventType.HOLD_RELEASED: lambda e, d: (
         f"Legal hold released by {who(e['actor'])}{_reason(d)}."),
@@ -119,14 +125,12 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
         f"{d.get('officer')} assigned to the case by {who(e['actor'])}."),
     EventType.CASE_OFFICER_REMOVED: lambda e, d: (
         f"{d.get('officer')} removed from the case by {who(e['actor'])}."),
+    EventType.CASE_REVIEW_REQUESTED: lambda e, d: (
+        f"Case {d.get('case_number')} sent for review by {who(e['actor'])}."),
     EventType.CASE_BUNDLE_REQUESTED: lambda e, d: (
         f"Export of the case requested by {who(e['actor'])}{_reason(d)}."),
     EXPORT_EVENT: _exported,
-    EventType.ACCESS_GRANTED: lambda e, d: (
-        f"Made available to case {d.get('case_number')} by {who(e['actor'])}{_reason(d)}."),
     EventType.RECORDING_EXPORTED: _recording_exported,
-    EventType.CASE_REVIEW_REQUESTED: lambda e, d: (
-        f"Case {d.get('case_number')} sent for legal review by {who(e['actor'])}."),
     EventType.DEVICE_REGISTERED: lambda e, d: (
         f"Recorder {d.get('serial')} registered to officer {d.get('officer_no')} by "
         f"{who(e['actor'])}."),

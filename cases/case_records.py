@@ -44,6 +44,9 @@ class Case:
     created_by: str
     officers: tuple[str, ...]
     evidence_count: int
+    unit_code: str | None = None  # the unit that owns the case: its creator's
+    review_requested_at: datetime | None = None  # sent for review (see cases.review)
+    review_requested_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,16 @@ class CaseDetail:
 
 
 def create_case(log: CustodyLog, user: User, title: str, number: str,
-                now: datetime | None = None) -> Case:
+                now: datetime | None = None, *, unit_code: str | None = None) -> Case:
+    """A case of the creator's unit, managed by its creator (event ``case:record:created``).
+
+    ``unit_code`` names the unit when the creator belongs to none (the operator).
+    """
     access.require_role(user, access.CREATE_CASE, "create a case")
+    unit = user.unit_code if not user.operator else unit_code
+    if unit is None:
+        raise InvalidRequest("a case belongs to a unit, and the creator belongs to none",
+                             hint="name the unit the case belongs to")
     if not title.strip() or len(title) > TITLE_MAX:
         raise InvalidRequest(f"a case title must be 1 to {TITLE_MAX} characters")
     if not _CASE_NUMBER_RE.fullmatch(number):
@@ -77,34 +88,36 @@ def create_case(log: CustodyLog, user: User, title: str, number: str,
         if conn.execute(select(tables.cases.c.id).where(tables.cases.c.number == number)).first():
             raise AlreadyExists(f"a case numbered {number!r} already exists",
                                 hint="case numbers are unique; open the existing case")
+        if conn.execute(select(tables.units.c.code).where(tables.units.c.code == unit)).first() is None:
+            raise NotFound(f"there is no unit {unit!r}", hint="list units with `evidence unit list`")
         conn.execute(insert(tables.cases).values(id=case_id, number=number, title=title,
-                                                 created_at=moment, created_by=user.name))
-        conn.execute(insert(tables.case_officers).values(case_id=case_id, user_name=user.name,
-                                                         assigned_at=moment))
+                                                 created_at=moment, created_by=user.name,
+                                                 unit_code=unit))
+        managers = () if user.operator else (user.name,)
+        for name in managers:  # the operator is no user: it manages through its admin right
+            conn.execute(insert(tables.case_officers).values(case_id=case_id, user_name=name,
+                                                             assigned_at=moment))
         log.append([EventDraft(EventType.CASE_CREATED, user.actor, None, {
-            "case_id": case_id, "number": number, "title": title}, moment)], conn)
-    return Case(case_id, number, title, moment, user.name, (user.name,), 0)
+            "case_id": case_id, "number": number, "title": title, "unit": unit}, moment)], conn)
+    return Case(case_id, number, title, moment, user.name, managers, 0, unit)
 
 
 def list_cases(engine: Engine, user: User, offset: int = 0, limit: int = 50) -> Page[Case]:
     access.require_role(user, access.READ_CASES, "list cases")
     c = tables.cases
-    query = select(c.c.id)
-    if user.role is Role.CASE_OFFICER:
-        query = query.join(tables.case_officers, tables.case_officers.c.case_id == c.c.id).where(
-            tables.case_officers.c.user_name == user.name)
+    query = select(c.c.id).where(access.visible_cases(user))
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         ids = [row[0] for row in conn.execute(
             query.order_by(c.c.created_at.desc(), c.c.id).offset(offset).limit(limit))]
-        items = [_case(conn, case_id) for case_id in ids]
+        items = [load_case(conn, case_id) for case_id in ids]
     return Page(items, total, offset, limit)
 
 
 def case_detail(engine: Engine, user: User, case_id: str) -> CaseDetail:
     access.require_role(user, access.READ_CASES, "read cases")
     with engine.connect() as conn:
-        case = _case(conn, case_id)
+        case = load_case(conn, case_id)
         access.require_case_access(conn, user, case_id, access.READ_CASES, "read this case")
         ce, ev = tables.case_evidence, catalog.evidence
         rows = conn.execute(select(ce.c.evidence_id, ev.c.sha256, ev.c.original_name,
@@ -125,9 +138,10 @@ def attach_evidence(log: CustodyLog, store: ObjectStore, user: User, case_id: st
     access.require_role(user, access.MANAGE_CASE, action)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
-        case = _case_row(conn, case_id)
+        case = case_row(conn, case_id)
         access.require_case_access(conn, user, case_id, access.MANAGE_CASE, action)
         evidence = evidence_row(conn, evidence_id)
+        access.require_may_attach(conn, user, case, evidence)
         if _attached(conn, case_id, evidence_id):
             raise AlreadyExists(f"evidence {evidence_id} is already attached to case {case.number}")
         until, extended = retain_permanently(conn, store, evidence, moment)
@@ -148,7 +162,7 @@ def detach_evidence(log: CustodyLog, user: User, case_id: str, evidence_id: str,
     access.require_role(user, access.MANAGE_CASE, action)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
-        case = _case_row(conn, case_id)
+        case = case_row(conn, case_id)
         access.require_case_access(conn, user, case_id, access.MANAGE_CASE, action)
         evidence = evidence_row(conn, evidence_id)
         if not _attached(conn, case_id, evidence_id):
@@ -170,7 +184,7 @@ def assign_officer(log: CustodyLog, user: User, case_id: str, officer_name: str,
     access.require_role(user, access.MANAGE_CASE, action)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
-        case = _case_row(conn, case_id)
+        case = case_row(conn, case_id)
         access.require_case_access(conn, user, case_id, access.MANAGE_CASE, action)
         target = conn.execute(select(tables.users).where(tables.users.c.name == officer_name)).first()
         if target is None or target.revoked_at is not None:
@@ -178,6 +192,7 @@ def assign_officer(log: CustodyLog, user: User, case_id: str, officer_name: str,
         if target.role != Role.CASE_OFFICER.value:
             raise InvalidRequest(f"{officer_name} is a {target.role}, not a case officer",
                                  hint="only case officers are assigned to cases")
+        access.require_assignable(conn, case, target)
         co = tables.case_officers
         if conn.execute(select(co.c.case_id).where(
                 (co.c.case_id == case_id) & (co.c.user_name == officer_name))).first():
@@ -185,16 +200,18 @@ def assign_officer(log: CustodyLog, user: User, case_id: str, officer_name: str,
         conn.execute(insert(co).values(case_id=case_id, user_name=officer_name, assigned_at=moment))
         log.append([EventDraft(EventType.CASE_OFFICER_ASSIGNED, user.actor, None, {
             "case_id": case_id, "case_number": case.number, "officer": officer_name}, moment)], conn)
-        return _case(conn, case_id)
+        return load_case(conn, case_id)
 
 
 def remove_officer(log: CustodyLog, user: User, case_id: str, officer_name: str,
                    now: datetime | None = None) -> Case:
-    """Admin only: a case officer no longer manages this case (``case:officer:removed``)."""
-    access.require_role(user, frozenset({Role.ADMIN}), "remove officers from a case")
+    """Admins of the case's agency: a case officer no longer manages it (``case:officer:removed``)."""
+    action = "remove officers from this case"
+    access.require_role(user, access.REMOVE_OFFICER, action)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
-        case = _case_row(conn, case_id)
+        case = case_row(conn, case_id)
+        access.require_case_access(conn, user, case_id, access.REMOVE_OFFICER, action)
         co = tables.case_officers
         gone = conn.execute(delete(co).where((co.c.case_id == case_id)
                                              & (co.c.user_name == officer_name)))
@@ -202,29 +219,32 @@ def remove_officer(log: CustodyLog, user: User, case_id: str, officer_name: str,
             raise NotFound(f"{officer_name} does not manage case {case.number}")
         log.append([EventDraft(EventType.CASE_OFFICER_REMOVED, user.actor, None, {
             "case_id": case_id, "case_number": case.number, "officer": officer_name}, moment)], conn)
-        return _case(conn, case_id)
+        return load_case(conn, case_id)
 
 
 def get_case(engine: Engine, case_id: str) -> Case:
     with engine.connect() as conn:
-        return _case(conn, case_id)
+        return load_case(conn, case_id)
 
 
-def _case_row(conn: Connection, case_id: str) -> Any:
+def case_row(conn: Connection, case_id: str) -> Any:
     row = conn.execute(select(tables.cases).where(tables.cases.c.id == case_id)).first()
     if row is None:
         raise NotFound(f"there is no case {case_id}", hint="list cases with GET /api/v1/cases")
     return row
 
 
-def _case(conn: Connection, case_id: str) -> Case:
-    row = _case_row(conn, case_id)
+def load_case(conn: Connection, case_id: str) -> Case:
+    row = case_row(conn, case_id)
     co, ce = tables.case_officers, tables.case_evidence
     officers = tuple(name for (name,) in conn.execute(
         select(co.c.user_name).where(co.c.case_id == case_id).order_by(co.c.user_name)))
     count = conn.execute(select(func.count()).select_from(ce).where(ce.c.case_id == case_id)
                          ).scalar_one()
-    return Case(row.id, row.number, row.title, aware(row.created_at), row.created_by, officers, count)
+    return Case(row.id, row.number, row.title, aware(row.created_at), row.created_by, officers, count,
+                row.unit_code,
+                aware(row.review_requested_at) if row.review_requested_at is not None else None,
+                row.review_requested_by)
 
 
 def _attached(conn: Connection, case_id: str, evidence_id: str) -> bool:
@@ -243,7 +263,7 @@ def prepare_export(log: CustodyLog, user: User, case_id: str, include_playback: 
     access.require_role(user, access.EXPORT_CASE, action)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
-        case = _case(conn, case_id)
+        case = load_case(conn, case_id)
         access.require_case_access(conn, user, case_id, access.EXPORT_CASE, action)
         log.append([EventDraft(EventType.CASE_BUNDLE_REQUESTED, user.actor, None, {
             "case_id": case_id, "case_number": case.number, "include_playback": include_playback,

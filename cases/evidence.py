@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, false, func, select
+from sqlalchemy import Connection, Engine, Select, func, select
 
 from cases import access, tables
 from cases.custody_index import EVENTS_SHOWN, LoggedEvent, events_for
@@ -102,9 +102,9 @@ def evidence_row(conn: Connection, evidence_id: str) -> EvidenceRecord:
 
 
 def visible_evidence(conn: Connection, user: User, evidence_id: str, action: str) -> EvidenceRecord:
-    """The catalogue row, once the user may ``action`` it (officers: their own only)."""
+    """The catalogue row, once the user may ``action`` it (``cases.access.visible_footage``)."""
     row = evidence_row(conn, evidence_id)
-    access.require_own_footage(user, row.officer_no, action)
+    access.require_sees_footage(conn, user, row, action)
     return row
 
 
@@ -123,10 +123,7 @@ def search_evidence(engine: Engine, user: User, wanted: EvidenceFilter) -> Page[
 
 def _filtered(conn: Connection, user: User, wanted: EvidenceFilter) -> Select[Any]:
     ev = catalog.evidence
-    query = select(ev)
-    if access.sees_only_own_footage(user):
-        # an officer without a number sees nothing (never the footage whose number is NULL)
-        query = query.where(ev.c.officer_no == user.officer_no if user.officer_no else false())
+    query = select(ev).where(access.visible_footage(user))
     if wanted.officer_no is not None:
         query = query.where(ev.c.officer_no == wanted.officer_no)
     if wanted.device_serial is not None:
@@ -169,7 +166,7 @@ def evidence_detail(engine: Engine, user: User, evidence_id: str) -> EvidenceDet
                        for d in records.derivatives_of(conn, evidence_id)]
         on_cases = [CaseRef(c.id, c.number) for c in conn.execute(
             select(cs.c.id, cs.c.number).join(ce, ce.c.case_id == cs.c.id)
-            .where(ce.c.evidence_id == evidence_id).order_by(cs.c.number))]
+            .where(ce.c.evidence_id == evidence_id, access.named_cases(user)).order_by(cs.c.number))]
     events = events_for(engine, evidence_id=evidence_id, limit=EVENTS_SHOWN + 1)
     return EvidenceDetail(
         summary=summary(row), source_path=row.source_path, container=row.container,
@@ -197,6 +194,7 @@ def change_legal_hold(log: CustodyLog, store: ObjectStore, user: User, evidence_
         if row.deleted_at is not None:
             raise Conflict(f"evidence {evidence_id} was deleted when its retention ended "
                            f"({row.deleted_at.isoformat()}); there is nothing left to hold")
+        access.require_owner_admin(conn, user, row, access.LEGAL_HOLD, f"{verb} a legal hold")
         if row.legal_hold == on:
             state = "already under" if on else "not under"
             raise Conflict(f"evidence {evidence_id} is {state} legal hold")

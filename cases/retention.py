@@ -113,7 +113,8 @@ def on_a_case(conn: Connection, evidence_id: str) -> bool:
 
 def run_retention(log: CustodyLog, store: ObjectStore, user: User, *, dry_run: bool = False,
                   now: datetime | None = None) -> list[RetentionAction]:
-    """Delete footage whose retention has expired, unless held or on a case (admin only).
+    """Delete footage whose retention has expired, unless held or on a case (admin only;
+    an agency's admin: the footage their agency may see, the operator: all).
 
     Each deletion is logged (``evidence:file:deleted``, naming every copy) and
     committed before the bytes go: a crash can leave bytes behind, never an
@@ -122,7 +123,7 @@ def run_retention(log: CustodyLog, store: ObjectStore, user: User, *, dry_run: b
     access.require_role(user, access.RUN_RETENTION, "run the retention job")
     moment = now or datetime.now(UTC)
     with database_errors("listing expired footage"), log.engine.connect() as conn:
-        due = records.expired(conn, moment)
+        due = records.expired(conn, moment, among=access.visible_footage(user))
     return [_retire(log, store, user, evidence, moment, dry_run) for evidence in due]
 
 

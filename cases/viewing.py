@@ -21,7 +21,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from cases import access, tables
 from cases.errors import NotPlayable
-from cases.evidence import visible_evidence
+from cases.evidence import evidence_row, visible_evidence
 from cases.paging import MAX_PAGE, Page
 from cases.recordings import PLAYBACK, SegmentCopy, all_recordings, find_recording, segment_copies
 from cases.users import User
@@ -126,7 +126,7 @@ def original_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarg
     with log.engine.connect() as conn:
         access.require_role(user, access.DOWNLOAD_ORIGINAL, "download originals")
         row = visible_evidence(conn, user, evidence_id, "download this original")
-        access.require_original_access(conn, user, evidence_id)
+        access.require_original_access(conn, user, row)
     return StoredTarget(row.id, row.sha256, row.object_key, row.object_version, row.sha256,
                         row.size, "original", row.original_name)
 
@@ -136,9 +136,11 @@ def recording_segments(log: CustodyLog, user: User, recording_id: str) -> list[S
     access.require_role(user, access.PLAY, "play back recordings")
     with log.engine.connect() as conn:
         recording = find_recording(conn, recording_id)
-        owners = _officers_of(conn, [s.evidence_id for s in recording.segments])
-        for officer_no in owners:
-            access.require_own_footage(user, officer_no, "play back this recording")
+        ids = [s.evidence_id for s in recording.segments]
+        hidden = set(ids) - _visible_among(conn, user, ids)
+        if hidden:
+            access.require_sees_footage(conn, user, evidence_row(conn, sorted(hidden)[0]),
+                                        "play back this recording")
         return segment_copies(conn, recording)
 
 
@@ -146,17 +148,17 @@ def visible_recordings(log: CustodyLog, user: User, offset: int = 0,
                        limit: int = MAX_PAGE) -> Page[tuple[Recording, list[str]]]:
     """One page of the recordings the user may see, each with its segments' original names.
 
-    Officers see a recording only when every segment of it is their own footage.
+    A recording is listed when the user may see every segment of it.
     """
     access.require_role(user, access.READ_EVIDENCE, "list recordings")
     ev = catalog.evidence
     with log.engine.connect() as conn:
         recordings = all_recordings(conn)
-        if access.sees_only_own_footage(user):
-            own = set() if user.officer_no is None else {evidence_id for (evidence_id,) in conn.execute(
-                select(ev.c.id).where(ev.c.kind == "video", ev.c.officer_no == user.officer_no))}
+        if not access.sees_all_footage(user):  # reading every video id costs time at 100k items
+            visible = {evidence_id for (evidence_id,) in conn.execute(
+                select(ev.c.id).where(ev.c.kind == "video", access.visible_footage(user)))}
             recordings = [r for r in recordings
-                          if all(s.evidence_id in own for s in r.segments)]
+                          if all(s.evidence_id in visible for s in r.segments)]
         page = recordings[offset:offset + limit]
         wanted = [s.evidence_id for r in page for s in r.segments]
         names: dict[str, str] = {}
@@ -168,10 +170,13 @@ def visible_recordings(log: CustodyLog, user: User, offset: int = 0,
                 len(recordings), offset, limit)
 
 
-def _officers_of(conn: Connection, evidence_ids: list[str]) -> set[str | None]:
+def _visible_among(conn: Connection, user: User, evidence_ids: list[str]) -> set[str]:
     ev = catalog.evidence
-    return {officer for (officer,) in conn.execute(
-        select(ev.c.officer_no).where(ev.c.id.in_(evidence_ids)))}
+    found: set[str] = set()
+    for start in range(0, len(evidence_ids), _IDS_PER_QUERY):
+        found.update(evidence_id for (evidence_id,) in conn.execute(select(ev.c.id).where(
+            ev.c.id.in_(evidence_ids[start:start + _IDS_PER_QUERY]), access.visible_footage(user))))
+    return found
 
 
 def target_drafts(user: User, target: StoredTarget, event_type: str, reason: str | None,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, insert, select, update
 
 from custody.events import JSON, EventDraft, Subject, format_time
 from custody.log import CustodyLog
@@ -187,12 +187,16 @@ def find_by_sha256(conn: Connection, sha256: str) -> EvidenceRecord | None:
     return None if row is None else from_row(row)
 
 
-def expired(conn: Connection, now: datetime) -> list[EvidenceRecord]:
-    """Evidence not yet deleted whose retention date has passed, oldest date first."""
+def expired(conn: Connection, now: datetime,
+            among: ColumnElement[bool] | None = None) -> list[EvidenceRecord]:
+    """Evidence not yet deleted whose retention date has passed, oldest date first
+    (only rows matching ``among``, a condition on the evidence table, when given)."""
     ev = catalog.evidence
-    return [from_row(row) for row in conn.execute(select(ev).where(
-        ev.c.deleted_at.is_(None), ev.c.retain_until.is_not(None), ev.c.retain_until < now)
-        .order_by(ev.c.retain_until, ev.c.id))]
+    query = select(ev).where(ev.c.deleted_at.is_(None), ev.c.retain_until.is_not(None),
+                             ev.c.retain_until < now)
+    if among is not None:
+        query = query.where(among)
+    return [from_row(row) for row in conn.execute(query.order_by(ev.c.retain_until, ev.c.id))]
 
 
 def derivatives_of(conn: Connection, evidence_id: str) -> list[DerivativeRecord]:

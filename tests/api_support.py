@@ -23,8 +23,8 @@ from api.home import Home, init_home
 from api.http.app import create_app
 from api.http.services import ApiOptions
 from api.settings import Settings
-from cases.tables import DEFAULT_UNIT
-from cases.users import Role, add_user, operator, scope_of
+from cases.organisation import Level, add_agency, add_unit
+from cases.users import ALL_AGENCIES, Role, add_user, operator
 from custody.events import decode_event
 from media.ffmpeg_tools import ffmpeg_executable
 from storage.objects import ObjectStore, StoredObject, derivative_key, original_key
@@ -86,16 +86,50 @@ class World:
         return [e for e in found if event_type is None or e["type"] == event_type]
 
 
-# user name -> (role, officer number)
-USERS: dict[str, tuple[Role, str | None]] = {
-    "officer": (Role.OFFICER, OFFICER_NO),
-    "officer2": (Role.OFFICER, OTHER_OFFICER_NO),
-    "case_officer": (Role.CASE_OFFICER, None),
-    "case_officer2": (Role.CASE_OFFICER, None),
-    "reviewer": (Role.REVIEWER, None),
-    "auditor": (Role.AUDITOR, None),
-    "admin": (Role.ADMIN, None),
+# Two agencies: north (units n1 and n2) and south (unit s1). The users named by role alone
+# ("officer", "case_officer", ...) are of unit n1, as the footage most tests use; "auditor"
+# audits every agency. The others are there to be refused: another unit, another agency.
+NORTH, SOUTH = "north", "south"
+NORTH_UNIT, NORTH_UNIT2, SOUTH_UNIT = "n1", "n2", "s1"
+UNITS = {NORTH_UNIT: NORTH, NORTH_UNIT2: NORTH, SOUTH_UNIT: SOUTH}
+N2_OFFICER_NO = "300456"
+SOUTH_OFFICER_NO = "400567"
+
+
+@dataclass(frozen=True)
+class Member:
+    role: Role
+    unit: str
+    officer_no: str | None = None
+    scope: str | None = None  # auditors: an agency code or "*"
+
+
+USERS: dict[str, Member] = {
+    "officer": Member(Role.OFFICER, NORTH_UNIT, OFFICER_NO),
+    "officer2": Member(Role.OFFICER, NORTH_UNIT, OTHER_OFFICER_NO),
+    "case_officer": Member(Role.CASE_OFFICER, NORTH_UNIT),
+    "case_officer2": Member(Role.CASE_OFFICER, NORTH_UNIT),
+    "reviewer": Member(Role.REVIEWER, NORTH_UNIT),
+    "auditor": Member(Role.AUDITOR, NORTH_UNIT, scope=ALL_AGENCIES),
+    "admin": Member(Role.ADMIN, NORTH_UNIT),
+    "north-auditor": Member(Role.AUDITOR, NORTH_UNIT, scope=NORTH),
+    "n2-officer": Member(Role.OFFICER, NORTH_UNIT2, N2_OFFICER_NO),
+    "n2-case_officer": Member(Role.CASE_OFFICER, NORTH_UNIT2),
+    "south-officer": Member(Role.OFFICER, SOUTH_UNIT, SOUTH_OFFICER_NO),
+    "south-case_officer": Member(Role.CASE_OFFICER, SOUTH_UNIT),
+    "south-reviewer": Member(Role.REVIEWER, SOUTH_UNIT),
+    "south-auditor": Member(Role.AUDITOR, SOUTH_UNIT, scope=SOUTH),
+    "south-admin": Member(Role.ADMIN, SOUTH_UNIT),
 }
+
+
+def make_organisation(home: Home) -> None:
+    """The agencies and units of ``UNITS``, made by the operator."""
+    log, by = home.custody_log(), operator("test")
+    for agency in sorted(set(UNITS.values())):
+        add_agency(log, by, agency, f"{agency} agency", Level.REGION, None)
+    for unit, agency in UNITS.items():
+        add_unit(log, by, unit, agency, f"unit {unit}")
 
 
 def make_home(root: Path, db_url: str) -> Home:
@@ -112,7 +146,8 @@ def store_bytes(store: ObjectStore, data: bytes, key: str, retain_until: datetim
 
 def add_evidence(home: Home, name: str, data: bytes, *, officer_no: str | None, device: str | None,
                  start: datetime, duration_ms: int = 1000, playback: bytes | None = None,
-                 sequence: int | None = None, kind: str = "video", now: datetime = T0) -> str:
+                 sequence: int | None = None, kind: str = "video", now: datetime = T0,
+                 unit: str = NORTH_UNIT) -> str:
     """Record an original (and optionally its playback copy) as the ingest pipeline does."""
     store, log = home.object_store(), home.custody_log()
     digest = hashlib.sha256(data).hexdigest()
@@ -123,7 +158,7 @@ def add_evidence(home: Home, name: str, data: bytes, *, officer_no: str | None, 
                                 officer_no=officer_no, actor="station:test"),
         NewOriginal(start_time=start, time_source="file_name", sequence=sequence,
                     capture=CaptureContext(0, "UTC", start), retain_until=stored.retain_until,
-                    unit_code=DEFAULT_UNIT,
+                    unit_code=unit,
                     derivatives_state="pending" if playback is not None else "none"), now=now)
     assert not duplicate
     made = []
@@ -155,9 +190,11 @@ def build_world(root: Path, db_url: str) -> World:
     world = World(home, TestClient(app), clock)
     world.closers += [world.client.close, app.state.services.log.close, home.engine().dispose]
     log = home.custody_log()
-    for name, (role, officer_no) in USERS.items():
-        _, world.tokens[name] = add_user(log, name, role, officer_no, by=operator("test"),
-                                            unit_code=DEFAULT_UNIT, auditor_scope=scope_of(role))
+    make_organisation(home)
+    for name, member in USERS.items():
+        _, world.tokens[name] = add_user(log, name, member.role, member.officer_no,
+                                         by=operator("test"), unit_code=member.unit,
+                                         auditor_scope=member.scope)
     # Playback copies are arbitrary bytes here: Range tests need exact, known content.
     mine = bytes(range(256)) * 40 + b"tail"
     world.playback["mine"] = mine
@@ -172,6 +209,13 @@ def build_world(root: Path, db_url: str) -> World:
     world.evidence["photo"] = add_evidence(home, "A_100234_0002.JPG", b"jpeg" * 50,
                                            officer_no=OFFICER_NO, device="ZFY0001",
                                            start=T0 + timedelta(hours=1), kind="image")
+    world.evidence["n2"] = add_evidence(home, "C_300456_0001.MP4", b"original-n2" * 100,
+                                        officer_no=N2_OFFICER_NO, device="ZFY0003",
+                                        start=T0 + timedelta(hours=3), unit=NORTH_UNIT2)
+    world.evidence["south"] = add_evidence(home, "D_400567_0001.MP4", b"original-s1" * 100,
+                                           officer_no=SOUTH_OFFICER_NO, device="ZFY0004",
+                                           start=T0 + timedelta(hours=4), unit=SOUTH_UNIT,
+                                           playback=b"south playback" * 10)
     return world
 
 
@@ -190,7 +234,7 @@ def clips_fixture(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
 
 
 def add_recording(world: World, clips: list[bytes], *, officer_no: str = OFFICER_NO,
-                  device: str = "ZFY0009") -> tuple[str, list[str]]:
+                  device: str = "ZFY0009", unit: str = NORTH_UNIT) -> tuple[str, list[str]]:
     """Segments of one recorder, back to back, with real MP4 playback copies.
 
     Returns (recording id, evidence ids in order).
@@ -203,6 +247,6 @@ def add_recording(world: World, clips: list[bytes], *, officer_no: str = OFFICER
         ids.append(add_evidence(world.home, f"{device}_{officer_no}_{number:04d}.MP4",
                                 b"original of " + clip, officer_no=officer_no, device=device,
                                 start=start, duration_ms=1000 * number, playback=clip,
-                                sequence=number))
+                                sequence=number, unit=unit))
         start += timedelta(milliseconds=1000 * number)
     return recording_id_for(device, ids[0]), ids

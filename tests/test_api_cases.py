@@ -40,7 +40,7 @@ def _attach(world: World, case_id: str, label: str, user: str = "case_officer") 
 
 def test_a_case_is_created_listed_and_read(world: World) -> None:
     case_id = _new_case(world)
-    listed = world.get("reviewer", f"{API}/cases").json()
+    listed = world.get("admin", f"{API}/cases").json()
     assert [c["id"] for c in listed["items"]] == [case_id]
     case = world.get("case_officer", f"{API}/cases/{case_id}").json()
     assert case["number"] == "2024-0042" and case["officers"] == ["case_officer"]
@@ -78,9 +78,9 @@ def test_attaching_keeps_the_footage_permanently_and_logs_it(world: World) -> No
     assert _attach(world, case_id, "mine").status_code == 409
 
     # searching by case and category finds it
-    by_case = world.get("reviewer", f"{API}/evidence?case={case_id}").json()
+    by_case = world.get("admin", f"{API}/evidence?case={case_id}").json()
     assert [i["id"] for i in by_case["items"]] == [world.evidence["mine"]]
-    by_category = world.get("reviewer", f"{API}/evidence?category=case").json()
+    by_category = world.get("admin", f"{API}/evidence?category=case").json()
     assert by_category["total"] == 1
 
     # detaching logs it and never shortens the retention
@@ -93,7 +93,7 @@ def test_attaching_keeps_the_footage_permanently_and_logs_it(world: World) -> No
     again = world.client.delete(f"{API}/cases/{case_id}/evidence/{world.evidence['mine']}",
                                 headers=world.auth("case_officer"))
     assert again.status_code == 404
-    assert world.get("reviewer", f"{API}/cases/{case_id}").json()["evidence"] == []
+    assert world.get("admin", f"{API}/cases/{case_id}").json()["evidence"] == []
 
 
 def test_legal_hold_is_placed_and_released_in_the_store_and_the_log(world: World) -> None:
@@ -123,8 +123,9 @@ def test_legal_hold_is_placed_and_released_in_the_store_and_the_log(world: World
 
 
 def test_search_filters_by_officer_device_time_and_kind(world: World) -> None:
+    # a case officer of unit n1 sees its three items (not unit n2's or south's footage)
     def ids(query: str) -> set[str]:
-        return {i["id"] for i in world.get("reviewer", f"{API}/evidence?{query}").json()["items"]}
+        return {i["id"] for i in world.get("case_officer", f"{API}/evidence?{query}").json()["items"]}
 
     mine, theirs, photo = (world.evidence[k] for k in ("mine", "theirs", "photo"))
     assert ids("officer=100234") == {mine, photo}
@@ -136,14 +137,14 @@ def test_search_filters_by_officer_device_time_and_kind(world: World) -> None:
         == {mine}
     assert ids("start_from=2024-03-16T00:00:00Z&start_to=2024-03-15T00:00:00Z") == set()
     assert ids("kind=video") == {mine, theirs}
-    page = world.get("reviewer", f"{API}/evidence?limit=2").json()
+    page = world.get("case_officer", f"{API}/evidence?limit=2").json()
     assert page["total"] == 3 and len(page["items"]) == 2 and page["next_offset"] == 2
-    rest = world.get("reviewer", f"{API}/evidence?limit=2&offset=2").json()
+    rest = world.get("case_officer", f"{API}/evidence?limit=2&offset=2").json()
     assert rest["next_offset"] is None
     assert {i["id"] for i in page["items"] + rest["items"]} == {mine, theirs, photo}
-    naive = world.get("reviewer", f"{API}/evidence?start_from=2024-03-15T02:00:00")
+    naive = world.get("case_officer", f"{API}/evidence?start_from=2024-03-15T02:00:00")
     assert naive.status_code == 422  # a time without an offset is ambiguous
-    typo = world.get("reviewer", f"{API}/evidence?offcer=100234")
+    typo = world.get("case_officer", f"{API}/evidence?offcer=100234")
     assert typo.status_code == 400 and "offcer" in typo.json()["error"]["message"]
 
 

@@ -117,7 +117,7 @@ def test_one_custody_event_per_session_not_per_range_request(world: World) -> No
     assert later not in sessions
     assert len(_viewed(world)) == 2
     # another user, or a different stated reason, is another session
-    _play(world, user="reviewer")
+    _play(world, user="admin")
     assert len(_viewed(world)) == 3
     response = world.get("officer", f"{API}/evidence/{world.evidence['mine']}/playback"
                          "?reason=court+preparation")
@@ -181,13 +181,13 @@ def test_downloading_the_original_is_logged_with_the_reason(world: World) -> Non
 
 def test_the_view_shows_in_the_items_own_custody_history(world: World) -> None:
     evidence_id = world.evidence["mine"]
-    before = world.get("reviewer", f"{API}/evidence/{evidence_id}").json()["custody_events"]
+    before = world.get("admin", f"{API}/evidence/{evidence_id}").json()["custody_events"]
     assert [e["type"] for e in before] == ["evidence:file:ingested", "evidence:file:verified",
                                            "evidence:file:probed", "evidence:file:derived"]
-    _play(world, user="reviewer")
-    after = world.get("reviewer", f"{API}/evidence/{evidence_id}").json()["custody_events"]
+    _play(world, user="admin")
+    after = world.get("admin", f"{API}/evidence/{evidence_id}").json()["custody_events"]
     assert [e["type"] for e in after][-1] == "evidence:file:viewed"
-    assert after[-1]["actor"] == "user:reviewer"
+    assert after[-1]["actor"] == "user:admin"
     # every event shown is the log's own entry at that index
     log = world.home.custody_log()
     for shown in after:
@@ -198,12 +198,12 @@ def test_a_long_history_is_cut_and_says_so(world: World, monkeypatch: pytest.Mon
     import cases.evidence
 
     monkeypatch.setattr(cases.evidence, "EVENTS_SHOWN", 2)
-    detail = world.get("reviewer", f"{API}/evidence/{world.evidence['mine']}").json()
+    detail = world.get("admin", f"{API}/evidence/{world.evidence['mine']}").json()
     assert [e["seq"] for e in detail["custody_events"]] == sorted(
         e["seq"] for e in detail["custody_events"])
     assert len(detail["custody_events"]) == 2 and detail["custody_events_truncated"] is True
     monkeypatch.setattr(cases.evidence, "EVENTS_SHOWN", 4)
-    detail = world.get("reviewer", f"{API}/evidence/{world.evidence['mine']}").json()
+    detail = world.get("admin", f"{API}/evidence/{world.evidence['mine']}").json()
     assert len(detail["custody_events"]) == 4 and detail["custody_events_truncated"] is False
 
 
@@ -234,16 +234,16 @@ def test_recordings_are_listed_in_pages(world: World, clips: list[bytes]) -> Non
 
     mine = {add_recording(world, distinct(n), device=f"ZFY01{n}")[0] for n in range(3)}
     theirs = add_recording(world, distinct(9), device="ZFY0199", officer_no=OTHER_OFFICER_NO)[0]
-    everything = world.get("reviewer", f"{API}/recordings?limit=500").json()
+    everything = world.get("admin", f"{API}/recordings?limit=500").json()
     assert everything["next_offset"] is None and everything["total"] == len(everything["items"])
     listed = [r["id"] for r in everything["items"]]
     assert mine | {theirs} <= set(listed) and len(listed) == len(set(listed))
-    paged, totals = _all_pages(world, "reviewer", limit=2)
+    paged, totals = _all_pages(world, "admin", limit=2)
     assert paged == listed and set(totals) == {len(listed)}
     # an officer's pages hold their own recordings only, and count only those
     own, own_totals = _all_pages(world, "officer", limit=1)
     assert mine <= set(own) and theirs not in own and set(own_totals) == {len(own)}
-    assert world.get("reviewer", f"{API}/recordings?limit=501").status_code == 422
+    assert world.get("admin", f"{API}/recordings?limit=501").status_code == 422
 
 
 def test_a_recording_plays_as_one_joined_file(world: World, clips: list[bytes]) -> None:
@@ -272,5 +272,5 @@ def test_a_recording_plays_as_one_joined_file(world: World, clips: list[bytes]) 
     assert {e["details"]["joined_sha256"] for e in viewed} == {etag.strip('"')}
     # a cached join is reused: the same bytes and ETag on a new session
     world.clock.advance(IDLE_TIMEOUT * 2)
-    again = world.get("reviewer", url)
+    again = world.get("admin", url)
     assert again.headers["ETag"] == etag and again.content == whole.content

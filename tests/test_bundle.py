@@ -26,6 +26,7 @@ from api.settings import Settings
 from cases.bundle import build_bundle
 from cases.bundle_verify import proof_document_bytes, verify_bundle
 from cases.case_records import attach_evidence, create_case, prepare_export
+from cases.review import request_review
 from cases.tables import DEFAULT_UNIT
 from cases.users import Role, add_user, operator
 from cases.viewing import VIEWED, open_session, playback_target, target_drafts
@@ -92,6 +93,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     for role in ON_CASE:
         attach_evidence(log, store, admin, case.id, ids[names[role]])
     attach_evidence(log, store, admin, other.id, ids[names["wav"]])
+    request_review(log, admin, case.id)  # so that the reviewer may view and export it
     segment = ids[names["segment_1"]]
     target = playback_target(log, reviewer, segment)
     moment = datetime.now(UTC)

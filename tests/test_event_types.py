@@ -51,3 +51,14 @@ def test_the_check_finds_a_spelled_type(tmp_path: Path) -> None:
              if isinstance(n, ast.Constant) and isinstance(n.value, str)
              and _TYPE_LIKE.fullmatch(n.value)]
     assert found == ["evidence:file:ingested"]
+
+
+def test_the_report_names_each_type_once() -> None:
+    """A dict display keeps the last of two equal keys silently: a second sentence for a type
+    would hide the first."""
+    tree = ast.parse((ROOT / "cases" / "bundle_report.py").read_text(encoding="utf-8"))
+    [sentences] = [node.value for node in ast.walk(tree) if isinstance(node, ast.AnnAssign)
+                   and isinstance(node.target, ast.Name) and node.target.id == "_SENTENCES"]
+    assert isinstance(sentences, ast.Dict)
+    keys = [ast.unparse(key) for key in sentences.keys if key is not None]
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)

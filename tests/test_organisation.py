@@ -38,7 +38,7 @@ def error(response: Any, status: int, code: str) -> dict[str, Any]:
 
 @pytest.fixture
 def two_agencies(world: World) -> World:
-    """Agency ``default`` (the world's users) and agency ``other`` with its own admin."""
+    """Agency ``north`` (the world's admin) and agency ``other`` with its own admin."""
     log, by = world.home.custody_log(), operator("test")
     add_agency(log, by, "other", "包头市公安局", Level.REGION, None)
     add_unit(log, by, "other-team", "other", "昆都仑区大队")
@@ -49,42 +49,42 @@ def two_agencies(world: World) -> World:
 
 def test_the_cli_and_the_api_register_a_recorder_with_the_same_event(world: World,
                                                                       db_url: str) -> None:
-    registration: dict[str, Any] = {"serial": "ZFY1001", "officer_no": "100234", "unit": "default",
+    registration: dict[str, Any] = {"serial": "ZFY1001", "officer_no": "100234", "unit": "n1",
                     "officer_name": "李娜", "label": "REC 01"}
     result = cli(world, db_url, "device", "register", "ZFY1001", "--officer", "100234",
-                 "--unit", "default", "--name", "李娜", "--label", "REC 01")
+                 "--unit", "n1", "--name", "李娜", "--label", "REC 01")
     assert result.returncode == 0, result.stderr
     response = post(world, "admin", "/devices", registration)  # the same recorder again
     assert response.status_code == 201, response.text
-    assert response.json()["officer_name"] == "李娜" and response.json()["agency"] == "default"
+    assert response.json()["officer_name"] == "李娜" and response.json()["agency"] == "north"
     by_cli, by_api = world.events("station:device:registered")
     assert by_cli["actor"].startswith("cli:") and by_api["actor"] == "user:admin"
     assert by_cli["details"] == by_api["details"] == {
-        "serial": "ZFY1001", "officer_no": "100234", "officer_name": "李娜", "unit": "default",
+        "serial": "ZFY1001", "officer_no": "100234", "officer_name": "李娜", "unit": "n1",
         "label": "REC 01"}
     assert (by_cli["type"], by_cli.get("subject")) == (by_api["type"], by_api.get("subject"))
     # the station docks it by serial or label, into its unit
     entries = registry_entries(world.home.engine())
-    assert entries["ZFY1001"] == entries["REC 01"] and entries["ZFY1001"].unit_code == "default"
+    assert entries["ZFY1001"] == entries["REC 01"] and entries["ZFY1001"].unit_code == "n1"
     listed = json.loads(cli(world, db_url, "device", "list", "--json").stdout)
-    assert (listed["serial"], listed["unit"], listed["officer_name"]) == ("ZFY1001", "default", "李娜")
+    assert (listed["serial"], listed["unit"], listed["officer_name"]) == ("ZFY1001", "n1", "李娜")
 
 
 def test_an_admin_of_another_agency_is_refused_everywhere(two_agencies: World) -> None:
     world = two_agencies
     before = len(world.events())
     refused = [
-        post(world, "admin_b", "/units", {"code": "u-x", "agency": "default", "name": "队"}),
+        post(world, "admin_b", "/units", {"code": "u-x", "agency": "north", "name": "队"}),
         post(world, "admin_b", "/agencies", {"code": "a-x", "name": "局", "level": "city",
-                                             "parent": "default"}),
-        post(world, "admin_b", "/users", {"name": "intruder", "role": "admin", "unit": "default"}),
+                                             "parent": "north"}),
+        post(world, "admin_b", "/users", {"name": "intruder", "role": "admin", "unit": "n1"}),
         post(world, "admin_b", "/users", {"name": "peeker", "role": "auditor", "unit": "other-team",
-                                          "auditor_scope": "default"}),
+                                          "auditor_scope": "north"}),
         post(world, "admin_b", "/devices", {"serial": "ZFY2001", "officer_no": "1",
-                                            "unit": "default"}),
+                                            "unit": "n1"}),
         post(world, "admin_b", "/agencies", {"code": "top", "name": "局", "level": "region"}),
         world.client.delete(f"{API}/users/reviewer", headers=world.auth("admin_b")),
-        world.get("admin_b", f"{API}/units?agency=default"),
+        world.get("admin_b", f"{API}/units?agency=north"),
     ]
     for response in refused:
         error(response, 403, "forbidden")
@@ -105,19 +105,19 @@ def test_an_admin_of_another_agency_is_refused_everywhere(two_agencies: World) -
     assert "admin_b" not in {u["name"] for u in world.get("admin", f"{API}/users").json()["items"]}
     assert world.get("admin", f"{API}/devices").json()["items"] == []
     error(post(world, "admin", "/devices", {"serial": "ZFY2001", "officer_no": "2",
-                                            "unit": "default"}), 403, "forbidden")
+                                            "unit": "n1"}), 403, "forbidden")
     error(world.get("reviewer", f"{API}/users"), 403, "forbidden")
 
 
 def test_bad_codes_levels_duplicates_and_missing_parents(world: World, db_url: str) -> None:
     # codes, levels and names the schema refuses (the CLI's domain check: see below)
-    for body in ({"code": "Bad Code", "name": "局", "level": "city", "parent": "default"},
-                 {"code": "x", "name": "局", "level": "province", "parent": "default"},
-                 {"code": "x", "name": "\x07", "level": "city", "parent": "default"},
-                 {"code": "x", "name": "局", "level": "region", "parent": "default"},
+    for body in ({"code": "Bad Code", "name": "局", "level": "city", "parent": "north"},
+                 {"code": "x", "name": "局", "level": "province", "parent": "north"},
+                 {"code": "x", "name": "\x07", "level": "city", "parent": "north"},
+                 {"code": "x", "name": "局", "level": "region", "parent": "north"},
                  {"code": "x", "name": "局", "level": "county"}):
         error(post(world, "admin", "/agencies", body), 422, "invalid_request")
-    city = {"code": "hhht", "name": "呼和浩特市公安局", "level": "city", "parent": "default"}
+    city = {"code": "hhht", "name": "呼和浩特市公安局", "level": "city", "parent": "north"}
     assert post(world, "admin", "/agencies", city).status_code == 201
     hint = error(post(world, "admin", "/agencies", city), 409, "already_exists")["hint"]
     assert "choose another" in hint
@@ -127,7 +127,7 @@ def test_bad_codes_levels_duplicates_and_missing_parents(world: World, db_url: s
     nested = run_cli(world.home.root, "agency", "add", "x", "--name", "局", "--level", "city",
                      "--parent", "hhht", env={"EVIDENCE_DATABASE_URL": db_url})
     assert nested.returncode != 0 and "region, then city" in nested.stderr, nested.stderr
-    unit = {"code": "team-1", "agency": "default", "name": "新城区大队"}
+    unit = {"code": "team-1", "agency": "north", "name": "新城区大队"}
     assert post(world, "admin", "/units", unit).status_code == 201
     error(post(world, "admin", "/units", unit), 409, "already_exists")
     error(post(world, "admin", "/units", {**unit, "code": "team-2", "agency": "nowhere"}),
@@ -136,7 +136,7 @@ def test_bad_codes_levels_duplicates_and_missing_parents(world: World, db_url: s
           404, "not_found")
     error(post(world, "admin", "/devices", {"serial": "ZFY1", "officer_no": "1", "unit": "nowhere"}),
           404, "not_found")
-    device = {"serial": "ZFY1", "officer_no": "1", "unit": "default", "label": "CARD-A"}
+    device = {"serial": "ZFY1", "officer_no": "1", "unit": "n1", "label": "CARD-A"}
     assert post(world, "admin", "/devices", device).status_code == 201
     error(post(world, "admin", "/devices", {**device, "serial": "ZFY2", "label": "card-a"}),
           409, "already_exists")
@@ -171,7 +171,7 @@ def test_the_cli_refuses_bad_input_with_a_hint(world: World, db_url: str) -> Non
 def test_chinese_names_round_trip_through_the_cli_and_the_api(world: World, db_url: str) -> None:
     name = "呼和浩特市公安局"
     added = cli(world, db_url, "agency", "add", "hhht-gaj", "--name", name, "--level", "city",
-                "--parent", "default")
+                "--parent", "north")
     assert added.returncode == 0 and name in added.stdout, added.stderr
     markup = "[bold]新城区[/bold] 大队"  # a name is printed as it is, never as Rich markup
     assert cli(world, db_url, "unit", "add", "xc", "--agency", "hhht-gaj", "--name",
@@ -179,16 +179,16 @@ def test_chinese_names_round_trip_through_the_cli_and_the_api(world: World, db_u
     assert markup in cli(world, db_url, "unit", "list").stdout
     listed = [json.loads(line) for line in cli(world, db_url, "agency", "list", "--json")
               .stdout.splitlines()]
-    assert {"code": "hhht-gaj", "name": name, "level": "city", "parent": "default"}.items() <= {
+    assert {"code": "hhht-gaj", "name": name, "level": "city", "parent": "north"}.items() <= {
         k: v for a in listed if a["code"] == "hhht-gaj" for k, v in a.items()}.items()
     via_api = {a["code"]: a for a in world.get("admin", f"{API}/agencies").json()["items"]}
     assert via_api["hhht-gaj"]["name"] == name
-    response = post(world, "admin", "/units", {"code": "hd", "agency": "default",
+    response = post(world, "admin", "/units", {"code": "hd", "agency": "north",
                                                "name": "回民区大队"})
     assert response.json()["name"] == "回民区大队"
-    units = [json.loads(line) for line in cli(world, db_url, "unit", "list", "--agency", "default",
+    units = [json.loads(line) for line in cli(world, db_url, "unit", "list", "--agency", "north",
                                               "--json").stdout.splitlines()]
-    assert {u["code"]: u["name"] for u in units} == {"default": "默认单位", "hd": "回民区大队"}
+    assert {u["code"]: u["name"] for u in units} == {"n1": "unit n1", "n2": "unit n2", "hd": "回民区大队"}
     added_event = world.events("org:agency:added")[-1]
     assert added_event["details"]["name"] == name and added_event["actor"].startswith("cli:")
 

@@ -250,6 +250,12 @@ def test_case_officer_searches_plays_and_files_footage_on_a_case(
     assert [e["actor"] for e in custody_events(site.home, "case:bundle:exported")] == ["user:carol"]
     screenshot(browser, "pages-case.png")
 
+    # Send it for review, once: the button gives way to who sent it.
+    browser.find_element(By.ID, "review-button").click()
+    text_in(browser, "#case-review", "by carol")
+    text_in(browser, "#case-history", "Case 2024/0042 sent for review by user carol")
+    assert not browser.find_elements(By.ID, "review-button")
+
     # Detach: the item leaves the case, and the case's history says so.
     browser.find_element(By.CSS_SELECTOR, f"button[aria-label='Detach {site.video_name}']").click()
     text_in(browser, "#case-evidence", "No evidence is attached yet")

@@ -12,7 +12,7 @@ import pytest
 from api.home import Home
 from storage import records
 from storage.records import CaptureContext, EvidenceRecord
-from tests.api_support import T0, add_evidence, make_home
+from tests.api_support import NORTH_UNIT, T0, add_evidence, make_home
 
 ROOT = Path(__file__).parents[1]
 OWNER = ROOT / "storage" / "records.py"
@@ -135,7 +135,7 @@ def test_a_record_reads_back_typed(home: Home) -> None:
     assert isinstance(record, EvidenceRecord) and by_hash == record and missing is None
     assert record.flags == () and isinstance(record.media, dict)
     assert record.capture == CaptureContext(0, "UTC", T0)
-    assert record.unit_code == "default" and record.sequence == 1
+    assert record.unit_code == NORTH_UNIT and record.sequence == 1
     for moment in (record.start_time, record.ingested_at, record.retain_until):
         assert moment is not None and moment.tzinfo is not None
     assert record.start_time == T0 and record.kind == "video" and record.duration_ms == 1000

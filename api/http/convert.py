@@ -65,7 +65,9 @@ def detail_out(detail: EvidenceDetail) -> EvidenceDetailOut:
 def case_out(case: Case) -> CaseOut:
     return CaseOut(id=case.id, number=case.number, title=case.title, created_at=case.created_at,
                    created_by=case.created_by, officers=list(case.officers),
-                   evidence_count=case.evidence_count)
+                   evidence_count=case.evidence_count, unit=case.unit_code,
+                   review_requested_at=case.review_requested_at,
+                   review_requested_by=case.review_requested_by)
 
 
 def attached_out(item: AttachedEvidence) -> AttachedOut:

@@ -148,6 +148,10 @@ class CaseOut(BaseModel):
     created_by: str
     officers: list[str]
     evidence_count: int
+    unit: str | None = Field(description="Code of the unit that owns the case (its creator's).")
+    review_requested_at: datetime | None = Field(
+        description="When the case was sent for review; null if it was not.")
+    review_requested_by: str | None
 
 
 class CasePage(PageInfo):
@@ -156,6 +160,22 @@ class CasePage(PageInfo):
 
 class AttachIn(Strict):
     evidence_id: UUID
+
+
+class GrantIn(Strict):
+    case_id: UUID = Field(description="The other unit's case whose officers may attach it.")
+    reason: Reason
+
+
+class GrantOut(BaseModel):
+    evidence_id: str
+    case_id: str
+    case_number: str
+    from_unit: str
+    to_unit: str
+    reason: str
+    granted_at: datetime
+    granted_by: str
 
 
 class AttachedOut(BaseModel):

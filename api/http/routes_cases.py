@@ -1,4 +1,4 @@
-"""Cases: create, list, read; attach and detach evidence; case officers; export."""
+"""Cases: create, list, read; attach and detach evidence; case officers; review; export."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ from cases.case_records import (
     remove_officer,
 )
 from cases.paging import MAX_PAGE
+from cases.review import request_review
 
 router = APIRouter(tags=["cases"])
 
@@ -47,7 +48,8 @@ router = APIRouter(tags=["cases"])
 @router.post("/cases", response_model=CaseOut, status_code=201,
              responses=responses(400, 401, 403, 409), summary="Open a case")
 def new_case(body: CaseIn, services: ServicesDep, user: CurrentUser) -> CaseOut:
-    """Case officers and admins; the creator manages the case. Event `case:record:created`."""
+    """Case officers and admins; the case belongs to the creator's unit and the creator manages
+    it. Event `case:record:created`."""
     return case_out(create_case(services.log, user, body.title, body.number, services.now()))
 
 
@@ -55,7 +57,8 @@ def new_case(body: CaseIn, services: ServicesDep, user: CurrentUser) -> CaseOut:
 def cases_page(services: ServicesDep, user: CurrentUser,
                offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
                limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50) -> CasePage:
-    """Case officers see the cases they manage; reviewers, auditors and admins see all."""
+    """Case officers see the cases they manage, reviewers their agency's cases sent for review,
+    auditors the cases in their scope, admins their agency's cases."""
     page = list_cases(services.engine, user, offset, limit)
     return CasePage(items=[case_out(c) for c in page.items], total=page.total, offset=page.offset,
                     limit=page.limit, next_offset=page.next_offset)
@@ -71,8 +74,9 @@ def read_case(case_id: UUID, services: ServicesDep, user: CurrentUser) -> CaseDe
 @router.post("/cases/{case_id}/evidence", response_model=AttachedOut, status_code=201,
              responses=responses(401, 403, 404, 409, 503), summary="Attach evidence")
 def attach(case_id: UUID, body: AttachIn, services: ServicesDep, user: CurrentUser) -> AttachedOut:
-    """Footage on a case is kept permanently: its retention is lengthened to 100 years and
-    the event `case:evidence:attached` records the new date and the objects."""
+    """Footage you can see, of the case's unit or granted to the case. Footage on a case is
+    kept permanently: its retention is lengthened to 100 years and the event
+    `case:evidence:attached` records the new date and the objects."""
     return attached_out(attach_evidence(services.log, services.store, user, str(case_id),
                                         str(body.evidence_id), services.now()))
 
@@ -98,8 +102,16 @@ def add_officer(case_id: UUID, body: OfficerIn, services: ServicesDep,
                responses=responses(401, 403, 404), summary="Remove a case officer")
 def drop_officer(case_id: UUID, name: Annotated[UserName, Path()], services: ServicesDep,
                  user: CurrentUser) -> CaseOut:
-    """Admin only. Event `case:officer:removed`."""
+    """Admins of the case's agency. Event `case:officer:removed`."""
     return case_out(remove_officer(services.log, user, str(case_id), name, services.now()))
+
+
+@router.post("/cases/{case_id}/review", response_model=CaseOut,
+             responses=responses(401, 403, 404, 409), summary="Send a case for review")
+def review(case_id: UUID, services: ServicesDep, user: CurrentUser) -> CaseOut:
+    """A case officer of the case, or an admin of its agency; the agency's reviewers may then
+    read it and its footage. Once per case (409 after). Event `case:review:requested`."""
+    return case_out(request_review(services.log, user, str(case_id), services.now()))
 
 
 @router.get("/cases/{case_id}/export", response_class=FileResponse,
@@ -111,8 +123,9 @@ def drop_officer(case_id: UUID, name: Annotated[UserName, Path()], services: Ser
 def export(case_id: UUID, services: ServicesDep, user: CurrentUser,
            include_playback: Annotated[bool, Query(description="Add playback copies.")] = False,
            reason: Annotated[Reason | None, Query()] = None) -> FileResponse:
-    """Case officers of the case, reviewers and admins. Event `case:bundle:requested` (who
-    asked, and why), then `case:bundle:exported` (what the bundle holds: its manifest's SHA-256).
+    """Case officers of the case, reviewers (once it is sent for review) and admins of its
+    agency. Event `case:bundle:requested` (who asked, and why), then `case:bundle:exported`
+    (what the bundle holds: its manifest's SHA-256).
     The bundle carries every custody event of the case with its inclusion proof."""
     case = prepare_export(services.log, user, str(case_id), include_playback, reason,
                           services.now())

@@ -57,8 +57,8 @@ def verifier_key(services: ServicesDep, user: CurrentUser) -> PlainTextResponse:
 def entries(services: ServicesDep, user: CurrentUser,
             start: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
             limit: Annotated[int, Query(ge=1, le=MAX_ENTRIES)] = 100) -> EntryPage:
-    """Auditors and admins. `leaf` is each entry's exact bytes in base64."""
-    access.require_role(user, access.CUSTODY_AUDIT, "read the custody log")
+    """Auditors of every agency (scope `*`). `leaf` is each entry's exact bytes in base64."""
+    access.require_log_wide(user, "read the custody log")
     size = services.log.size()
     rows = list(services.log.entries(start, min(start + limit, size)))
     out = [EntryOut(seq=seq, leaf=base64.b64encode(leaf).decode(),
@@ -75,8 +75,8 @@ def inclusion(services: ServicesDep, user: CurrentUser,
               size: Annotated[int | None, Query(ge=1, le=MAX_INT,
                                                 description="A signed size; default latest.")] = None,
               ) -> InclusionProofOut:
-    """Auditors and admins: entry `index` is in the signed tree of `size`."""
-    access.require_role(user, access.CUSTODY_AUDIT, "read custody proofs")
+    """Auditors of every agency (scope `*`): entry `index` is in the signed tree of `size`."""
+    access.require_log_wide(user, "read custody proofs")
     return InclusionProofOut(**services.log.inclusion_proof(index, size).to_json())
 
 
@@ -87,8 +87,9 @@ def consistency(services: ServicesDep, user: CurrentUser,
                 new: Annotated[int | None, Query(ge=0, le=MAX_INT,
                                                  description="Default: latest.")] = None,
                 ) -> ConsistencyProofOut:
-    """Auditors and admins: the signed tree of `old` is a prefix of the one of `new`."""
-    access.require_role(user, access.CUSTODY_AUDIT, "read custody proofs")
+    """Auditors of every agency (scope `*`): the signed tree of `old` is a prefix of the one
+    of `new`."""
+    access.require_log_wide(user, "read custody proofs")
     return ConsistencyProofOut(**services.log.consistency_proof(old, new).to_json())
 
 
@@ -98,8 +99,8 @@ def verify(services: ServicesDep, user: CurrentUser,
            objects: Annotated[bool, Query(description="Also re-hash every stored object "
                                                       "an event names (slow).")] = False,
            ) -> VerifyReportOut:
-    """Auditors and admins: the same report as `evidence verify --json`."""
-    access.require_role(user, access.CUSTODY_AUDIT, "run the verifier")
+    """Auditors of every agency (scope `*`): the same report as `evidence verify --json`."""
+    access.require_log_wide(user, "run the verifier")
     collector = ObjectCollector() if objects else None
     report = verify_database(services.engine, services.verifier, services.origin, visit=collector)
     if collector is not None:

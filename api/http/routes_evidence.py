@@ -1,4 +1,4 @@
-"""Evidence: search, read, play back, download the original, legal hold, retention."""
+"""Evidence: search, read, play back, download the original, legal hold, grants, retention."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from api.http.models import (
     EvidenceKind,
     EvidencePage,
     EvidenceSummaryOut,
+    GrantIn,
+    GrantOut,
     HoldIn,
     OfficerNo,
     Reason,
@@ -30,6 +32,7 @@ from api.http.models import (
 from api.http.services import ServicesDep
 from api.http.streaming import SESSION_HEADER, serve_bytes, store_opener
 from cases.evidence import EvidenceFilter, change_legal_hold, evidence_detail, search_evidence
+from cases.grants import grant_evidence
 from cases.paging import MAX_PAGE
 from cases.retention import run_retention
 from cases.viewing import (
@@ -93,7 +96,8 @@ def list_evidence(
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> EvidencePage:
-    """Officers see only their own footage. Items carry `id` and `sha256`."""
+    """Only what the caller may see (their own footage, their unit's, their agency's...: see
+    the role table); the rest is neither listed nor counted. Items carry `id` and `sha256`."""
     page = search_evidence(services.engine, user, EvidenceFilter(
         officer_no=officer, device_serial=device, start_from=start_from, start_to=start_to,
         case_id=str(case) if case else None, category=category, recording_id=recording,
@@ -137,7 +141,8 @@ def play_evidence(evidence_id: UUID, request: Request, services: ServicesDep, us
             responses={**stream_responses("application/octet-stream"),
                        **responses(401, 403, 404, 416, 503)},
             summary="Download the original",
-            description="Case officers on a case holding the item, reviewers and admins. "
+            description="Case officers on a case they manage holding the item, reviewers on "
+                        "a case of their agency sent for review, admins of its agency. "
                         "Appends `evidence:file:downloaded` once per download session. "
                         + SESSION_DOC)
 def download_original(evidence_id: UUID, request: Request, services: ServicesDep,
@@ -151,7 +156,8 @@ def download_original(evidence_id: UUID, request: Request, services: ServicesDep
              responses=responses(401, 403, 404, 409, 503), summary="Place a legal hold")
 def place_hold(evidence_id: UUID, body: HoldIn, services: ServicesDep,
                user: CurrentUser) -> EvidenceSummaryOut:
-    """Admin only. Holds the original and its copies in the store; event `evidence:hold:placed`."""
+    """Admins of the agency owning the footage. Holds the original and its copies in the
+    store; event `evidence:hold:placed`."""
     return summary_out(change_legal_hold(services.log, services.store, user, str(evidence_id),
                                          True, body.reason, services.now()))
 
@@ -160,7 +166,8 @@ def place_hold(evidence_id: UUID, body: HoldIn, services: ServicesDep,
                responses=responses(401, 403, 404, 409, 503), summary="Release a legal hold")
 def release_hold(evidence_id: UUID, reason: Annotated[Reason, Query()], services: ServicesDep,
                  user: CurrentUser) -> EvidenceSummaryOut:
-    """Admin only; event `evidence:hold:released`. Retention dates stay as they are."""
+    """Admins of the agency owning the footage; event `evidence:hold:released`. Retention
+    dates stay as they are."""
     return summary_out(change_legal_hold(services.log, services.store, user, str(evidence_id),
                                          False, reason, services.now()))
 
@@ -176,3 +183,15 @@ def run_retention_job(body: RetentionIn, services: ServicesDep, user: CurrentUse
     return RetentionOut(items=[RetentionActionOut(evidence_id=a.evidence_id, sha256=a.sha256,
                                                   action=a.action, reason=a.reason)
                                for a in actions])
+
+
+@router.post("/evidence/{evidence_id}/grants", response_model=GrantOut, status_code=201,
+             responses=responses(400, 401, 403, 404, 409), summary="Grant footage to another unit's case")
+def grant(evidence_id: UUID, body: GrantIn, services: ServicesDep, user: CurrentUser) -> GrantOut:
+    """Admins of the agency owning the footage. The case's officers may then see it and
+    attach it. Event `evidence:access:granted`, naming both units, the case and the reason."""
+    made = grant_evidence(services.log, user, str(evidence_id), str(body.case_id), body.reason,
+                          services.now())
+    return GrantOut(evidence_id=made.evidence_id, case_id=made.case_id,
+                    case_number=made.case_number, from_unit=made.from_unit, to_unit=made.to_unit,
+                    reason=made.reason, granted_at=made.granted_at, granted_by=made.granted_by)

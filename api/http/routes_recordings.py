@@ -32,8 +32,8 @@ router = APIRouter(tags=["recordings"])
 def list_recordings(services: ServicesDep, user: CurrentUser,
                     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
                     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50) -> RecordingPage:
-    """Segments grouped per recorder, with gaps and overlaps, oldest first (officers: their
-    own only)."""
+    """Segments grouped per recorder, with gaps and overlaps, oldest first: the recordings
+    whose every segment the caller may see."""
     page = visible_recordings(services.log, user, offset, limit)
     return RecordingPage(items=[recording_out(rec, names) for rec, names in page.items],
                          total=page.total, offset=page.offset, limit=page.limit,

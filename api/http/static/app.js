@@ -18,6 +18,8 @@ const CAN = {
   exportCases: new Set(["case_officer", "reviewer", "admin"]),
   audit: new Set(["auditor", "admin"]),
 };
+// The whole log (its entries, proofs and verify report) is for auditors of every agency.
+const readsWholeLog = (user) => user.role === "auditor" && user.auditor_scope === "*";
 
 const state = { user: null, renderTicket: 0, pendingError: null, objectUrls: [] };
 
@@ -115,6 +117,8 @@ const SENTENCES = {
   "evidence:file:wiped": (e) =>
     `Deleted from the recorder by ${who(e.actor)} after the stored copy was verified.`,
   "evidence:file:deleted": (e, d) => `Deleted from storage by ${who(e.actor)}${reasonText(d)}.`,
+  "evidence:access:granted": (e, d) =>
+    `Made available by ${who(e.actor)} from unit ${d.from_unit} to case ${d.case_number} of unit ${d.to_unit}${reasonText(d)}.`,
   "evidence:hold:placed": (e, d) => `Legal hold placed by ${who(e.actor)}${reasonText(d)}.`,
   "evidence:hold:released": (e, d) => `Legal hold released by ${who(e.actor)}${reasonText(d)}.`,
   "case:record:created": (e, d) => `Case ${d.number} (“${d.title}”) opened by ${who(e.actor)}.`,
@@ -125,6 +129,7 @@ const SENTENCES = {
   "case:evidence:detached": (e, d) => `Taken off case ${d.case_number} by ${who(e.actor)}.`,
   "case:officer:assigned": (e, d) => `${d.officer} assigned to the case by ${who(e.actor)}.`,
   "case:officer:removed": (e, d) => `${d.officer} removed from the case by ${who(e.actor)}.`,
+  "case:review:requested": (e, d) => `Case ${d.case_number} sent for review by ${who(e.actor)}.`,
   "case:bundle:requested": (e, d) => `Export of the case requested by ${who(e.actor)}${reasonText(d)}.`,
   "case:bundle:exported": (e, d) =>
     `Case bundle exported by ${who(e.actor)}: ${d.files} file(s), manifest SHA-256 ${d.manifest_sha256}.`,
@@ -647,6 +652,18 @@ async function viewCase(view, params, id) {
       });
     });
   }
+  // Sending for review opens the case to its agency's reviewers; once only.
+  let review = theCase.review_requested_at
+    ? `sent ${when(theCase.review_requested_at)} by ${theCase.review_requested_by}` : "not sent";
+  if (manage && !theCase.review_requested_at) {
+    const send = h("button", { type: "button", id: "review-button", class: "secondary" }, "Send for review");
+    send.addEventListener("click", () => act(send, async () => {
+      await api(`/cases/${id}/review`, { method: "POST" });
+      await render();
+      say("Sent for review: the agency's reviewers can now read the case and its footage.");
+    }));
+    review = h("span", {}, "not sent ", send);
+  }
   view.append(
     h("p", { class: "back" }, h("a", { href: "#/cases" }, "← All cases")),
     h("h1", {}, `Case ${theCase.number}`),
@@ -655,6 +672,7 @@ async function viewCase(view, params, id) {
       ["Case ID", h("code", {}, theCase.id)],
       ["Opened", `${when(theCase.created_at)} by ${theCase.created_by}`],
       ["Case officers", theCase.officers.join(", ") || "—"],
+      ["Review", h("span", { id: "case-review" }, review)],
     ]),
     section("case-evidence-h", "Evidence on this case",
       theCase.evidence.length
@@ -732,8 +750,9 @@ async function viewAudit(view) {
     section("vkey-h", "Verifier key",
       h("p", {}, "Anyone can check the checkpoint's signature with this key."),
       h("pre", { id: "verifier-key", class: "note-text" }, key.trim())),
-    section("verify-h", "Verification", form, report));
-  if (CAN.audit.has(state.user.role)) verify();
+    section("verify-h", "Verification", readsWholeLog(state.user) ? form
+      : h("p", {}, "Verifying the whole log is for auditors of every agency (scope *)."), report));
+  if (readsWholeLog(state.user)) verify();
 }
 
 function verifyReport(result) {
