@@ -156,3 +156,20 @@ def test_retention_keeps_what_is_on_a_case(world: World) -> None:
     kept = world.client.post(f"{API}/retention", json={}, headers=world.auth("admin")).json()["items"]
     assert kept == [{"evidence_id": mine, "sha256": kept[0]["sha256"], "action": "kept",
                      "reason": "attached to a case (kept permanently)"}]
+
+
+def test_an_agency_admin_retires_only_their_agencys_footage(world: World) -> None:
+    """South's admin running retention neither deletes nor lists north's expired footage; the
+    operator's run (the CLI) covers every agency."""
+    north, south = world.evidence["mine"], world.evidence["south"]
+    for evidence_id in (north, south):
+        let_time_pass(world.home, evidence_id)
+    done = world.client.post(f"{API}/retention", json={"dry_run": False},
+                             headers=world.auth("south-admin")).json()["items"]
+    assert [(a["evidence_id"], a["action"]) for a in done] == [(south, "deleted")]
+    with world.home.engine().connect() as conn:
+        assert records.find(conn, north).deleted_at is None  # type: ignore[union-attr]
+    ran = cli(world, "retention", "--json")
+    assert ran.returncode == 0, ran.stderr
+    assert [(a["evidence_id"], a["action"]) for a in map(json.loads, ran.stdout.splitlines())] == [
+        (north, "deleted")]
