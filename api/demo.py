@@ -37,7 +37,7 @@ def run_demo(home: Home, settings: Settings) -> list[str]:
         lines.append(f"Simulated recorder ZFY0001 (officer 100234) with {len(DEMO_ROLES)} files: "
                      "three video segments with a 4 s gap, a photo, an audio clip, a corrupt "
                      "recording and an empty file.")
-        options = ingest_options(settings, home)
+        options = ingest_options(settings, home, device_serial=DEMO_SERIAL)
         if not settings.station_tz:
             from zoneinfo import ZoneInfo
             options.station_tz = ZoneInfo("Asia/Shanghai")  # the simulated recorder's clock

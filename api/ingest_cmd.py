@@ -15,6 +15,7 @@ from sqlalchemy import select
 from api.home import Home
 from api.progress import RichIngestProgress
 from api.settings import Settings
+from cases.devices import registry_entries
 from cases.organisation import get_unit
 from domain.errors import ConfigError, NotFound
 from ingest.pipeline import MIN_RETENTION_DAYS, FileResult, IngestOptions, Ingestor, Progress
@@ -25,11 +26,13 @@ from storage.db import database_errors
 
 def ingest_options(settings: Settings, home: Home, device_serial: str | None = None,
                    officer: str | None = None, unit: str | None = None) -> IngestOptions:
-    """The options of a run; footage belongs to ``unit``, else the station's unit."""
+    """The options of a run; footage belongs to ``unit``, else to the unit of the registered
+    recorder ``device_serial``, else to the station's unit."""
     if settings.retention_days < MIN_RETENTION_DAYS:
         raise ConfigError(f"EVIDENCE_RETENTION_DAYS={settings.retention_days} is under six months",
                           hint=f"use at least {MIN_RETENTION_DAYS} days")
-    unit_code = unit or settings.station_unit
+    registered = registry_entries(home.engine()).get(device_serial) if device_serial else None
+    unit_code = unit or (registered.unit_code if registered else None) or settings.station_unit
     with database_errors("checking the footage's unit"), home.engine().connect() as conn:
         try:
             get_unit(conn, unit_code)

@@ -153,6 +153,22 @@ def test_ingest_uses_the_station_unit_or_the_unit_option(folder_home: tuple[Path
     assert sorted(u or "" for u in _units(root)) == ["default", "default", "patrol"]
 
 
+def test_ingest_of_a_registered_recorder_gives_its_footage_the_recorders_unit(
+        folder_home: tuple[Path, Path]) -> None:
+    root, tmp = folder_home
+    registered = run_cli(root, "device", "register", "ZFY0009", "--officer", "100234", "--unit",
+                         "patrol")
+    assert registered.returncode == 0, registered.stderr
+    env = {k: v for k, v in os.environ.items() if k != "EVIDENCE_STATION_UNIT"}
+    ingested = run_cli(root, "ingest", str(_card(tmp, "a", b"first")), "--device-serial",
+                       "ZFY0009", "--json", env=env)
+    assert ingested.returncode == 0, ingested.stderr
+    unknown = run_cli(root, "ingest", str(_card(tmp, "b", b"second")), "--device-serial",
+                      "ZFY0404", "--json", env=env)
+    assert unknown.returncode == 0, unknown.stderr
+    assert sorted(u or "" for u in _units(root)) == ["default", "patrol"]
+
+
 def test_ingest_refuses_an_unknown_unit(folder_home: tuple[Path, Path]) -> None:
     root, tmp = folder_home
     card = _card(tmp, "a", b"data")
