@@ -19,6 +19,7 @@ from api.ingest_cmd import ingest_options
 from api.settings import Settings
 from cases.devices import registry_entries
 from devices.mass_storage import (
+    Lookup,
     MassStorageRecorder,
     PollingWatcher,
     poll_volumes,
@@ -53,7 +54,7 @@ class Output:
 
 
 def sdk_docks(settings: Settings, roots: Sequence[Path], id_codes: Sequence[str],
-              station_tz: Any) -> list[MassStorageRecorder]:
+              station_tz: Any, lookup: Lookup | None = None) -> list[MassStorageRecorder]:
     """Dock recorders through the vendor SDK: identity, clock offset, sync, mass storage."""
     from devices.gat947 import dock_sdk_recorder
     from devices.mass_storage import appearing_volume
@@ -68,7 +69,7 @@ def sdk_docks(settings: Settings, roots: Sequence[Path], id_codes: Sequence[str]
         recorders.append(dock_sdk_recorder(
             settings.recorder_sdk, id_code, settings.recorder_password,
             lambda: datetime.now(UTC), appearing_volume(roots), settings.dock_volume_timeout,
-            station_tz=station_tz))
+            station_tz=station_tz, lookup=lookup))
     return recorders
 
 
@@ -113,7 +114,7 @@ def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, 
             for found in udev_volumes():
                 start(found.mount_point, found.keys())
 
-    for recorder in sdk_docks(settings, roots, sdk_ids, base.station_tz):
+    for recorder in sdk_docks(settings, roots, sdk_ids, base.station_tz, lookup):
         volume = recorder.volume_root()
         if volume is not None:
             claimed.add(volume)

@@ -41,7 +41,7 @@ from devices.errors import (
     VolumeMismatch,
     VolumeTimeout,
 )
-from devices.mass_storage import MassStorageRecorder
+from devices.mass_storage import Lookup, MassStorageRecorder
 from devices.names import serials_named
 from domain.errors import ConfigError, DeviceError
 from domain.recorder import RecorderIdentity
@@ -223,14 +223,17 @@ def dock_sdk_recorder(lib: Gat947Sdk | str | Path, id_code: str, password: str,
                       station_clock: Callable[[], datetime],
                       wait_for_volume: Callable[[], Path | None], timeout: float, *,
                       station_tz: tzinfo | None = None, poll_interval: float = 0.5,
-                      stop: threading.Event | None = None) -> MassStorageRecorder:
+                      stop: threading.Event | None = None,
+                      lookup: Lookup | None = None) -> MassStorageRecorder:
     """Dock one recorder through its SDK and return it as mass storage with an SDK identity.
 
     ``station_clock`` gives the station's aware time; ``station_tz`` is the zone the
     recorders' clocks run in (default: this machine's). ``wait_for_volume`` is asked
     every ``poll_interval`` seconds, up to ``timeout``, for the volume that appears
     after the switch (see ``devices.mass_storage.appearing_volume``); setting ``stop``
-    abandons the wait.
+    abandons the wait. The recorder says who carries it; which of our units it belongs
+    to comes from the station's registry (``lookup`` by the serial it reports), never
+    from the device.
     """
     sdk = lib if isinstance(lib, Gat947Sdk) else Gat947Sdk(lib)
     zone = station_tz or datetime.now().astimezone().tzinfo
@@ -241,13 +244,15 @@ def dock_sdk_recorder(lib: Gat947Sdk | str | Path, id_code: str, password: str,
         synced = sdk.sync_time(password)
         sdk.switch_to_mass_storage(password)
     volume = _await_volume(wait_for_volume, timeout, poll_interval, stop)
+    registered = lookup(info.serial) if lookup is not None and info.serial else None
     identity = RecorderIdentity(
         serial=info.serial or None, model=id_code or None, officer_no=info.officer_no or None,
         officer_name=info.officer_name or None, unit_no=info.unit_no or None,
         unit_name=info.unit_name or None,
         device_clock=clock.device_clock if clock else None,
         clock_offset_seconds=clock.offset_seconds if clock else None,
-        source="sdk", clock_synced=synced)
+        source="sdk", clock_synced=synced,
+        unit_code=registered.unit_code if registered is not None else None)
     recorder = MassStorageRecorder(volume, identity=identity)
     _check_volume_belongs(recorder, info.serial)
     return recorder

@@ -25,7 +25,7 @@ from storage import catalog, records
 from storage.records import EvidenceRecord
 from tests.api_support import clips_fixture
 from tests.cli_helpers import run_cli
-from tests.test_devices_gat947 import ID_CODE, PASSWORD, Device
+from tests.test_devices_gat947 import ID_CODE, OFFICER, PASSWORD, Device
 from tests.test_devices_gat947 import sdk_lib as sdk_lib
 
 _ = clips_fixture
@@ -76,6 +76,12 @@ def test_a_recorder_docked_through_the_sdk_keeps_its_clock_offset(
         "ZFY0001_100234_20240315093000_0001.MP4": b"clip" * 3000})
     root = tmp_path / "home"
     run_cli(root, "init")
+    # the registry, not the device, says which of our units the recorder belongs to
+    add_unit(open_home(Settings(home=root)).custody_log(), operator("test"), "patrol",
+             DEFAULT_AGENCY, "Patrol")
+    registered = run_cli(root, "device", "register", OFFICER.serial, "--officer",
+                         OFFICER.officer_no, "--unit", "patrol")
+    assert registered.returncode == 0, registered.stderr
     env = {"EVIDENCE_RECORDER_SDK": str(sdk_lib), "EVIDENCE_RECORDER_PASSWORD": PASSWORD,
            "EVIDENCE_STATION_TZ": "Asia/Shanghai"}
     result = run_cli(root, "dock", "--watch", str(device.mount_root), "--once", "--no-udev",
@@ -87,6 +93,7 @@ def test_a_recorder_docked_through_the_sdk_keeps_its_clock_offset(
     [record] = all_records(open_home(Settings(home=root)))
     assert record.capture.clock_offset_seconds == offset
     assert record.capture.station_tz == "Asia/Shanghai"
+    assert record.unit_code == "patrol"
     # 09:30 on the device's clock in Shanghai, corrected by the offset the SDK measured
     assert record.start_time == datetime(2024, 3, 15, 1, 30, tzinfo=UTC) - timedelta(seconds=offset)
 
