@@ -137,8 +137,12 @@ def _filtered(conn: Connection, user: User, wanted: EvidenceFilter) -> Select[An
     if wanted.kind is not None:
         query = query.where(ev.c.kind == wanted.kind)
     if wanted.case_id is not None:
-        ce = tables.case_evidence
-        query = query.where(ev.c.id.in_(select(ce.c.evidence_id).where(ce.c.case_id == wanted.case_id)))
+        # only a case the user may know of: else the filter would tell which of the
+        # footage they see is on a case they may not read
+        ce, readable = tables.case_evidence, select(tables.cases.c.id).where(
+            access.named_cases(user))
+        query = query.where(ev.c.id.in_(select(ce.c.evidence_id).where(
+            ce.c.case_id == wanted.case_id, ce.c.case_id.in_(readable))))
     if wanted.recording_id is not None:
         members = [segment.evidence_id for recording in all_recordings(conn)
                    if recording.recording_id == wanted.recording_id

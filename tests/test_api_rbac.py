@@ -446,3 +446,14 @@ def test_the_documented_role_table_is_what_the_matrix_tests() -> None:
     assert rows.keys() == DOCUMENTED_ROWS.keys()
     for action, route in DOCUMENTED_ROWS.items():
         assert rows[action] == by_route[route], action
+
+
+def test_filtering_by_a_case_needs_the_case(context: Context) -> None:
+    """case_officer2 sees the unit's footage on north's case, but may not read the case: the
+    case filter must not tell them which of that footage is on it."""
+    world = context.world
+    on_case = {world.evidence["mine"], *context.segments}
+    query = f"{API}/evidence?case={context.case_id}&limit=500"
+    assert {i["id"] for i in world.get("case_officer", query).json()["items"]} == on_case
+    assert on_case <= _listed(world, "case_officer2", "evidence")
+    assert world.get("case_officer2", query).json()["total"] == 0
