@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from cases import tables
 from custody import schema
 from custody.events import EventError, decode_event
+from domain.event_types import EventType
 from storage.db import write_transaction
 
 BATCH = 5000
@@ -102,3 +103,55 @@ def logged_event(seq: int, leaf: bytes) -> LoggedEvent:
     except EventError as exc:
         return LoggedEvent(seq, leaf, None, f"entry {seq} is not a valid custody event: {exc}; "
                                             "run `evidence verify`")
+
+
+
+
+@dataclass(frozen=True)
+class LoggedObject:
+    """A stored copy as the custody event that made it names it."""
+
+    key: str
+    version: str | None
+    sha256: str
+    size: int | None
+    seq: int
+
+
+def logged_object(engine: Engine, evidence_id: str, name: str) -> LoggedObject | None:
+    """The object the item's ``ingested`` event (``name`` "original") or its latest ``derived``
+    event of that name records, or None when no event names one.
+
+    Serving reads the catalogue row; this is what the row must agree with, so a row
+    edited to point elsewhere is caught. Only entries mentioning the event type are decoded:
+    an item viewed thousands of times has thousands of entries.
+    """
+    refresh(engine)
+    subjects = tables.custody_subjects
+    wanted = EventType.FILE_INGESTED if name == "original" else EventType.FILE_DERIVED
+    marker = f'"{wanted.value}"'.encode()
+    query = (select(schema.entries.c.seq, schema.entries.c.leaf)
+             .join(subjects, subjects.c.seq == schema.entries.c.seq)
+             .where(subjects.c.evidence_id == evidence_id).order_by(schema.entries.c.seq))
+    found: LoggedObject | None = None
+    with engine.connect() as conn:
+        for seq, leaf in conn.execute(query):
+            data = bytes(leaf)
+            if marker not in data:
+                continue
+            event = logged_event(int(seq), data).event
+            if event is None or event.get("type") != wanted:
+                continue
+            details = event.get("details") or {}
+            if wanted == EventType.FILE_DERIVED and details.get("name") != name:
+                continue
+            ref = details.get("object")
+            if isinstance(ref, dict) and isinstance(ref.get("key"), str) \
+                    and isinstance(ref.get("sha256"), str):
+                size = ref.get("size")
+                version = ref.get("version")
+                found = LoggedObject(ref["key"], version if isinstance(version, str) else None,
+                                     ref["sha256"], size if isinstance(size, int) else None, int(seq))
+            if wanted == EventType.FILE_INGESTED:
+                break  # an item has one ingest event
+    return found

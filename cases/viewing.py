@@ -12,14 +12,16 @@ user's row is locked while deciding, so concurrent requests open one session.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from cases import access, tables
+from cases.custody_index import logged_object
 from cases.errors import NotPlayable
 from cases.evidence import evidence_row, visible_evidence
 from cases.paging import MAX_PAGE, Page
@@ -27,6 +29,7 @@ from cases.recordings import PLAYBACK, SegmentCopy, all_recordings, find_recordi
 from cases.users import User
 from custody.events import EventDraft, Subject
 from custody.log import CustodyLog
+from domain.errors import IntegrityError
 from domain.event_types import EventType
 from media.recordings import Recording
 from storage import catalog
@@ -36,6 +39,7 @@ IDLE_TIMEOUT = timedelta(minutes=30)
 REASON_MAX = 500
 VIEWED = EventType.FILE_VIEWED
 DOWNLOADED = EventType.FILE_DOWNLOADED
+_log = logging.getLogger(__name__)
 _IDS_PER_QUERY = 1000  # names of a page's segments, read this many ids at a time
 
 
@@ -117,8 +121,9 @@ def playback_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarg
                           hint=hints.get(row.derivatives_state,
                                          "still images and damaged files have none; "
                                          "ask for the original"))
-    return StoredTarget(row.id, row.sha256, copy.object_key, copy.object_version, copy.sha256,
-                        copy.size, PLAYBACK, row.original_name)
+    target = StoredTarget(row.id, row.sha256, copy.object_key, copy.object_version, copy.sha256,
+                          copy.size, PLAYBACK, row.original_name)
+    return _as_logged(log.engine, target)
 
 
 def original_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarget:
@@ -127,8 +132,9 @@ def original_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarg
         access.require_role(user, access.DOWNLOAD_ORIGINAL, "download originals")
         row = visible_evidence(conn, user, evidence_id, "download this original")
         access.require_original_access(conn, user, row)
-    return StoredTarget(row.id, row.sha256, row.object_key, row.object_version, row.sha256,
-                        row.size, "original", row.original_name)
+    target = StoredTarget(row.id, row.sha256, row.object_key, row.object_version, row.sha256,
+                          row.size, "original", row.original_name)
+    return _as_logged(log.engine, target)
 
 
 def recording_segments(log: CustodyLog, user: User, recording_id: str) -> list[SegmentCopy]:
@@ -141,7 +147,28 @@ def recording_segments(log: CustodyLog, user: User, recording_id: str) -> list[S
         if hidden:
             access.require_sees_footage(conn, user, evidence_row(conn, sorted(hidden)[0]),
                                         "play back this recording")
-        return segment_copies(conn, recording)
+        copies = segment_copies(conn, recording)
+    for c in copies:
+        _as_logged(log.engine, StoredTarget(c.evidence_id, c.evidence_sha256, c.key, c.version,
+                                            c.sha256, c.size, PLAYBACK, ""))
+    return copies
+
+
+def _as_logged(engine: Engine, target: StoredTarget) -> StoredTarget:
+    """``target`` if its catalogue row names the object its custody event recorded; else
+    IntegrityError, so a row edited to point at other bytes serves nothing."""
+    logged = logged_object(engine, target.evidence_id, target.name)
+    stored = (target.key, target.version, target.sha256, target.size)
+    if logged is None or (logged.key, logged.version, logged.sha256, logged.size or target.size) != stored:
+        named = "no custody event names it" if logged is None else (
+            f"entry {logged.seq} recorded {logged.key} (SHA-256 {logged.sha256})")
+        _log.error("catalogue row of evidence %s (%s) names %s (SHA-256 %s) but %s",
+                   target.evidence_id, target.name, target.key, target.sha256, named)
+        raise IntegrityError(
+            f"the catalogue's {target.name} of evidence {target.evidence_id} is not the object "
+            f"its custody events recorded ({named}); nothing was served",
+            hint="run `evidence verify`; the catalogue row may have been edited")
+    return target
 
 
 def visible_recordings(log: CustodyLog, user: User, offset: int = 0,

@@ -9,6 +9,8 @@ byte leaves), then stream.
 from __future__ import annotations
 
 import base64
+import hashlib
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -22,6 +24,7 @@ from domain.errors import IntegrityError
 from storage.objects import ObjectReader, ObjectStore
 
 SESSION_HEADER = "X-View-Session"
+_log = logging.getLogger(__name__)
 ReaderOpener = Callable[[ByteRange], ObjectReader]
 
 
@@ -70,12 +73,32 @@ def serve_bytes(request: Request, *, size: int, sha256: str, open_reader: Reader
     if decision.outcome is Outcome.PARTIAL:
         status = 206
         headers["Content-Range"] = decision.range.content_range(size)
-    return StreamingResponse(_chunks(reader), status_code=status, media_type=media_type,
+    # A whole-file response is hashed as it goes; a part cannot be, but its key and
+    # version are the ones the custody event recorded (cases.viewing checked that).
+    expect = sha256 if decision.range.start == 0 and decision.range.length == size else None
+    return StreamingResponse(_chunks(reader, expect), status_code=status, media_type=media_type,
                              headers=headers)
 
 
-def _chunks(reader: ObjectReader) -> Iterator[bytes]:
+def _chunks(reader: ObjectReader, expect: str | None = None) -> Iterator[bytes]:
+    hasher = hashlib.sha256() if expect is not None else None
+    pending: bytes | None = None
     try:
-        yield from reader
+        # Each chunk is held back until the next is read, so the last one is sent only
+        # after the whole file hashed right: a client never gets a complete altered file.
+        for chunk in reader:
+            if hasher is not None:
+                hasher.update(chunk)
+            if pending is not None:
+                yield pending
+            pending = chunk
+        if hasher is not None and hasher.hexdigest() != expect:
+            _log.error("stored bytes of %s hash to %s, not the recorded %s: stream aborted",
+                       reader.key, hasher.hexdigest(), expect)
+            raise IntegrityError(f"the stored file {reader.key} hashes to {hasher.hexdigest()}, "
+                                 f"not the recorded {expect}; the response was cut short",
+                                 hint="run `evidence verify --objects`; the stored copy was altered")
+        if pending is not None:
+            yield pending
     finally:
         reader.close()
