@@ -110,20 +110,25 @@ def verify(
         help="Verifier key to trust (default: the home's, or the export's own).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Walk the whole custody log and report every problem."""
+    """Walk the whole custody log and report every problem, then check the catalogue against it."""
     if export is not None:
         if objects:
             raise ConfigError("--objects needs the database and store",
                               hint="drop --objects when verifying an export")
         render_report(verify_export(export, vkey), as_json)
         return
+    from cases.catalog_check import check_catalog
+
     home = _home()
     verifier = _verifier(home, vkey)
     if not objects:
-        render_report(verify_database(home.engine(), verifier, home.origin), as_json)
+        report = verify_database(home.engine(), verifier, home.origin)
+        check_catalog(home.engine(), report)
+        render_report(report, as_json)
         return
     collector = ObjectCollector()
     report = verify_database(home.engine(), verifier, home.origin, visit=collector)
+    check_catalog(home.engine(), report)
     check_objects(home.object_store(), collector, report)
     render_report(report, as_json)
 

@@ -21,6 +21,7 @@ from api.http.models import (
 )
 from api.http.services import ServicesDep
 from cases import access
+from cases.catalog_check import check_catalog
 from custody.verify import verify_database
 from domain.errors import NotFound
 from ingest.fixity import ObjectCollector, check_objects
@@ -103,6 +104,7 @@ def verify(services: ServicesDep, user: CurrentUser,
     access.require_log_wide(user, "run the verifier")
     collector = ObjectCollector() if objects else None
     report = verify_database(services.engine, services.verifier, services.origin, visit=collector)
+    check_catalog(services.engine, report)
     if collector is not None:
         check_objects(services.store, collector, report)
     return VerifyReportOut(**report.to_json())

@@ -1,0 +1,207 @@
+"""`evidence verify` over the catalogue: each evidence row must be what its custody events made it.
+
+The log is tamper-evident; the catalogue is an ordinary table anyone with database
+access can edit. Serving, search and retention read the catalogue, so every fact it
+holds that an event also records is compared here: hash, size, object, officer,
+device, unit, flags (``ingested``); start time, kind, flags (``probed``); each derivative's object and
+hash (``derived``); legal hold (``hold:placed``/``released``); retention (``ingested``,
+then ``case:evidence:attached``); deletion (``deleted``). Facts an event does not
+record (older events lack some keys) are not compared.
+
+Kinds: ``catalog_mismatch`` (a row disagrees with its events), ``catalog_orphan`` (a
+row, or a derivative row, no event made), ``catalog_missing`` (an ingested item, or a
+logged derivative, with no row). Everything is read in one snapshot, so rows and
+entries committed together are seen together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from custody import schema
+from custody.events import format_time
+from custody.report import VerifyReport
+from custody.verify import cap_problems
+from domain.errors import StorageUnavailable
+from domain.event_types import EventType
+from storage import catalog, records
+from storage.records import EvidenceRecord
+
+BATCH = 5000
+CHECK = "catalog"
+_TYPES = (EventType.FILE_INGESTED, EventType.FILE_PROBED, EventType.FILE_DERIVED,
+          EventType.FILE_DELETED, EventType.HOLD_PLACED, EventType.HOLD_RELEASED,
+          EventType.CASE_EVIDENCE_ATTACHED)
+_MARKERS = tuple(f'"{t.value}"'.encode() for t in _TYPES)  # skip views etc. without decoding
+_MISSING = object()
+
+
+@dataclass
+class _Expected:
+    """One item's catalogue facts as its events state them: field -> (value, entry)."""
+
+    facts: dict[str, tuple[Any, int]] = field(default_factory=dict)
+    derivatives: dict[str, tuple[tuple[Any, ...], int]] = field(default_factory=dict)
+    ingested: int | None = None
+
+
+def check_catalog(engine: Engine, report: VerifyReport) -> None:
+    """Compare every evidence and derivative row with the custody events; add problems."""
+    found = VerifyReport(source=report.source)
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                expected = _from_events(conn)
+                rows = {row.id: records.from_row(row) for row in conn.execute(select(catalog.evidence))}
+                derived: dict[str, dict[str, tuple[Any, ...]]] = {}
+                for d in conn.execute(select(catalog.derivatives)):
+                    derived.setdefault(d.evidence_id, {})[d.name] = (
+                        d.object_key, d.object_version, d.sha256, d.size)
+    except SQLAlchemyError as exc:
+        raise StorageUnavailable(f"cannot read the catalogue: {exc}",
+                                 hint="check EVIDENCE_DATABASE_URL and that the server is up") from None
+    for evidence_id, row in rows.items():
+        _compare(found, row, expected.pop(evidence_id, None), derived.pop(evidence_id, {}))
+    for evidence_id, wanted in expected.items():
+        found.add("catalog_missing", f"evidence {evidence_id} was ingested (entry {wanted.ingested}) "
+                  "but has no catalogue row: it was removed from the database", wanted.ingested)
+    for evidence_id, names in derived.items():
+        found.add("catalog_orphan", f"derivative row(s) {', '.join(sorted(names))} of evidence "
+                  f"{evidence_id} belong to no catalogue row")
+    cap_problems(found)
+    report.problems.extend(found.problems)
+    report.checks.append(CHECK)
+
+
+def _compare(found: VerifyReport, row: EvidenceRecord, wanted: _Expected | None,
+             derived: dict[str, tuple[Any, ...]]) -> None:
+    if wanted is None or wanted.ingested is None:
+        found.add("catalog_orphan", f"evidence {row.id} ({row.original_name}) is in the catalogue "
+                  "but no custody event ingested it: the row was added to the database")
+        return
+    actual = _row_facts(row)
+    differences = []
+    first: int | None = None
+    for name, (value, seq) in wanted.facts.items():
+        if actual.get(name, _MISSING) != value:
+            differences.append(f"{name} is {actual.get(name)!r} in the catalogue but {value!r} "
+                               f"in entry {seq}")
+            first = seq if first is None else min(first, seq)
+    for name, (ref, seq) in wanted.derivatives.items():
+        have = derived.pop(name, None)
+        if have is None:
+            differences.append(f"derivative {name} (entry {seq}) has no catalogue row")
+        elif not _same_object(have, ref):
+            differences.append(f"derivative {name} names {have[0]} (SHA-256 {have[2]}, {have[3]} "
+                               f"bytes) in the catalogue but entry {seq} recorded {ref[0]} "
+                               f"(SHA-256 {ref[2]}, {ref[3]} bytes)")
+        else:
+            continue
+        first = seq if first is None else min(first, seq)
+    for name in sorted(derived):
+        differences.append(f"derivative {name} is in the catalogue but no event derived it")
+    if differences:
+        found.add("catalog_mismatch", f"evidence {row.id}: " + "; ".join(differences)
+                  + ": the row was edited in the database", first if first is not None else wanted.ingested)
+
+
+def _same_object(have: tuple[Any, ...], ref: tuple[Any, ...]) -> bool:
+    # an event without a size (none are written so) leaves the size unchecked
+    return have[:3] == ref[:3] and (ref[3] is None or have[3] == ref[3])
+
+
+def _row_facts(row: EvidenceRecord) -> dict[str, Any]:
+    return {"sha256": row.sha256, "size": row.size, "object_key": row.object_key,
+            "object_version": row.object_version, "officer_no": row.officer_no,
+            "device_serial": row.device_serial, "unit_code": row.unit_code,
+            "start_time": _time(row.start_time), "retain_until": _time(row.retain_until),
+            "retention_category": row.retention_category, "legal_hold": row.legal_hold,
+            "kind": row.kind, "flags": list(row.flags),
+            "deleted": row.deleted_at is not None}
+
+
+def _time(moment: datetime | None) -> str | None:
+    return format_time(moment) if moment is not None else None
+
+
+def _from_events(conn: Connection) -> dict[str, _Expected]:
+    expected: dict[str, _Expected] = {}
+    for seq, event in _events(conn):
+        subject = event.get("subject")
+        details = event.get("details")
+        if not isinstance(subject, dict) or not isinstance(details, dict) \
+                or not isinstance(subject.get("evidence_id"), str):
+            continue
+        item = expected.setdefault(subject["evidence_id"], _Expected())
+        _apply(item, seq, event["type"], subject, details)
+    return expected
+
+
+def _apply(item: _Expected, seq: int, kind: str, subject: dict[str, Any],
+           details: dict[str, Any]) -> None:
+    facts = item.facts
+    if kind == EventType.FILE_INGESTED:
+        item.ingested = seq
+        named = details.get("object")
+        ref: dict[str, Any] = named if isinstance(named, dict) else {}
+        facts.update({"sha256": (subject.get("sha256"), seq), "size": (details.get("size"), seq),
+                      "object_key": (ref.get("key"), seq), "object_version": (ref.get("version"), seq),
+                      "legal_hold": (False, seq), "deleted": (False, seq)})
+        for name, key in (("officer_no", "officer"), ("device_serial", "device"),
+                          ("unit_code", "unit_code"), ("retain_until", "retain_until"),
+                          ("flags", "flags")):
+            if key in details:  # events older than a column do not state it
+                facts[name] = (details[key], seq)
+    elif kind == EventType.FILE_PROBED:
+        metadata = details.get("metadata")
+        if isinstance(metadata, dict) and metadata:  # empty: probing failed, nothing changed
+            for name in ("start_time", "kind"):
+                if name in metadata:
+                    facts[name] = (metadata[name], seq)
+        if isinstance(details.get("flags"), list):
+            facts["flags"] = (details["flags"], seq)
+    elif kind == EventType.FILE_DERIVED:
+        made = details.get("object")
+        if isinstance(made, dict) and isinstance(details.get("name"), str):
+            item.derivatives[details["name"]] = (
+                (made.get("key"), made.get("version"), made.get("sha256"), made.get("size")), seq)
+    elif kind in (EventType.HOLD_PLACED, EventType.HOLD_RELEASED):
+        facts["legal_hold"] = (kind == EventType.HOLD_PLACED, seq)
+    elif kind == EventType.CASE_EVIDENCE_ATTACHED:
+        retention = details.get("retention")
+        if isinstance(retention, dict):
+            facts["retention_category"] = (retention.get("category"), seq)
+            facts["retain_until"] = (retention.get("retain_until"), seq)
+    elif kind == EventType.FILE_DELETED:
+        facts["deleted"] = (True, seq)
+
+
+def _events(conn: Connection) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The log's events that set catalogue facts, oldest first, in batches by seq."""
+    entries = schema.entries
+    start = 0
+    while True:
+        rows = conn.execute(select(entries.c.seq, entries.c.leaf).where(entries.c.seq >= start)
+                            .order_by(entries.c.seq).limit(BATCH)).all()
+        if not rows:
+            return
+        for seq, leaf in rows:
+            data = bytes(leaf)
+            if not any(marker in data for marker in _MARKERS):
+                continue
+            try:
+                event = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                continue  # the log check reports it
+            if isinstance(event, dict) and event.get("type") in _TYPES:
+                yield int(seq), event
+        start = int(rows[-1][0]) + 1
