@@ -195,7 +195,7 @@ def _events(conn: Connection) -> Iterator[tuple[int, dict[str, Any]]]:
         if not rows:
             return
         for seq, leaf in rows:
-            data = bytes(leaf)
+            data = leaf.encode() if isinstance(leaf, str) else bytes(leaf)  # a tampered blob
             if not any(marker in data for marker in _MARKERS):
                 continue
             try:

@@ -136,7 +136,7 @@ def logged_object(engine: Engine, evidence_id: str, name: str) -> LoggedObject |
     found: LoggedObject | None = None
     with engine.connect() as conn:
         for seq, leaf in conn.execute(query):
-            data = bytes(leaf)
+            data = leaf.encode() if isinstance(leaf, str) else bytes(leaf)  # a tampered blob
             if marker not in data:
                 continue
             event = logged_event(int(seq), data).event
