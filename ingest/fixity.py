@@ -16,6 +16,8 @@ from domain.errors import EvidenceError, NotFound
 from domain.event_types import EventType
 from storage.objects import ObjectStore
 
+ORIGINALS_PREFIX = "originals/"
+
 
 @dataclass(frozen=True)
 class NamedObject:
@@ -78,9 +80,20 @@ def check_objects(store: ObjectStore, collector: ObjectCollector, report: Verify
                        obj.entry)
         if progress:
             progress(size)
+    check_unrecorded(store, collector, report)
     leftovers = store.temporaries()
     if leftovers:
         report.add("leftover_temporary", f"{len(leftovers)} temporary upload(s) were left by an "
                    f"interrupted ingest ({', '.join(leftovers[:3])}); rerun the ingest or "
                    "`evidence cleanup`")
     report.checks.append("objects")
+
+
+def check_unrecorded(store: ObjectStore, collector: ObjectCollector, report: VerifyReport) -> None:
+    """Report originals the store holds that no event names (stored, then the run failed)."""
+    named = {key for key, _version in collector.objects}
+    for key in store.list(ORIGINALS_PREFIX):
+        if key not in named:
+            report.add("unrecorded_object", f"{key} is stored but no custody event names it: an "
+                       "ingest stored it and then failed; ingest the recorder or folder again and "
+                       "it is recorded")
