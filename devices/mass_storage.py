@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from devices import safe_walk
 from devices.base import DeviceReader, buffered, marked_important, relative_parts, utc_from_ns
 from devices.errors import RecorderClosed, RecorderFileMissing, RecorderUnplugged, UnsafePath
 from devices.names import likely_owner
+from devices.safe_walk import open_chain
 from devices.udev import UdevVolume, udev_volumes
 from domain.errors import DeviceError
 from domain.recorder import RecorderFile, RecorderIdentity, RegistryEntry
@@ -222,40 +224,23 @@ class MassStorageRecorder:
     def _open_folder(self, path: str, folders: Sequence[str]) -> int:
         fd = self._open_root()
         try:
-            for folder in folders:
-                try:
-                    child = os.open(folder, _DIR_FLAGS, dir_fd=fd)
-                except NotADirectoryError:
-                    # O_DIRECTORY|O_NOFOLLOW reports a link to a folder as "not a directory"
-                    if stat.S_ISLNK(os.stat(folder, dir_fd=fd, follow_symlinks=False).st_mode):
-                        raise OSError(errno.ELOOP, "symbolic link") from None
-                    raise
-                os.close(fd)
-                fd = child
+            return open_chain(fd, folders)
         except OSError as exc:
-            os.close(fd)
             raise self._translate(exc, path) from None
-        return fd
+        finally:
+            os.close(fd)
 
-    def _walk(self, folder_fd: int, prefix: str) -> Iterator[RecorderFile]:
-        try:
-            with os.scandir(folder_fd) as it:
-                entries = sorted(it, key=lambda e: e.name)
-            for entry in entries:
-                rel = prefix + entry.name
-                info = entry.stat(follow_symlinks=False)
-                if stat.S_ISREG(info.st_mode):
-                    yield RecorderFile(rel, info.st_size, utc_from_ns(info.st_mtime_ns),
-                                       important=marked_important(rel),
-                                       locked=not info.st_mode & stat.S_IWUSR)
-                elif stat.S_ISDIR(info.st_mode):
-                    child = os.open(entry.name, _DIR_FLAGS, dir_fd=folder_fd)
-                    try:
-                        yield from self._walk(child, rel + "/")
-                    finally:
-                        os.close(child)
-        except OSError as exc:
-            raise self._translate(exc, prefix.rstrip("/") or ".") from None
+    def _walk(self, root_fd: int, prefix: str) -> Iterator[RecorderFile]:
+        # the same walker as `evidence ingest`: by handle, folders checked against what was listed
+        for item in safe_walk.walk(root_fd):
+            if isinstance(item, safe_walk.Unreadable):
+                raise self._translate(item.error, prefix + item.rel)
+            info = item.info
+            if stat.S_ISREG(info.st_mode):
+                rel = prefix + item.rel
+                yield RecorderFile(rel, info.st_size, utc_from_ns(info.st_mtime_ns),
+                                   important=marked_important(rel),
+                                   locked=not info.st_mode & stat.S_IWUSR)
 
     def _translate(self, exc: OSError, path: str) -> DeviceError:
         why = exc.strerror or str(exc)
@@ -265,6 +250,9 @@ class MassStorageRecorder:
         if exc.errno == errno.ELOOP:
             return UnsafePath(f"{path} on the recorder goes through a symbolic link; it is not followed",
                               hint="copy the file itself onto the recorder if it is evidence")
+        if exc.errno == errno.ESTALE:
+            return UnsafePath(f"{path} on the recorder was replaced while it was read; it is not read",
+                              hint="leave the recorder still, then dock it again")
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             if not self.root.is_dir():
                 return RecorderUnplugged(f"the recorder's volume {self.root} is gone (unplugged?)",

@@ -16,6 +16,8 @@ from domain.errors import EvidenceError, NotFound
 from domain.event_types import EventType
 from storage.objects import ObjectStore
 
+ORIGINALS_PREFIX = "originals/"
+
 
 @dataclass(frozen=True)
 class NamedObject:
@@ -32,12 +34,14 @@ class ObjectCollector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.objects: dict[tuple[str, str | None], NamedObject] = {}
+        self.deleted: set[str] = set()  # keys whose deletion was logged
 
     def __call__(self, index: int, event: dict[str, Any]) -> None:
         details = event["details"]
         if event["type"] == EventType.FILE_DELETED:  # the retention job removed these
             for ref in details.get("objects", []):
                 self.objects.pop((ref.get("key"), ref.get("version")), None)
+                self.deleted.add(ref.get("key"))
             return
         named = details.get("objects") or []
         if "object" in details:
@@ -78,9 +82,20 @@ def check_objects(store: ObjectStore, collector: ObjectCollector, report: Verify
                        obj.entry)
         if progress:
             progress(size)
+    check_unrecorded(store, collector, report)
     leftovers = store.temporaries()
     if leftovers:
         report.add("leftover_temporary", f"{len(leftovers)} temporary upload(s) were left by an "
                    f"interrupted ingest ({', '.join(leftovers[:3])}); rerun the ingest or "
                    "`evidence cleanup`")
     report.checks.append("objects")
+
+
+def check_unrecorded(store: ObjectStore, collector: ObjectCollector, report: VerifyReport) -> None:
+    """Report originals the store holds that no event names (stored, then the run failed)."""
+    named = {key for key, _version in collector.objects} | collector.deleted
+    for key in store.list(ORIGINALS_PREFIX):
+        if key not in named:
+            report.add("unrecorded_object", f"{key} is stored but no custody event names it: an "
+                       "ingest stored it and then failed; ingest the recorder or folder again and "
+                       "it is recorded")

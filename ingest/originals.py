@@ -7,16 +7,19 @@ anything is recorded as ingested.
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import BinaryIO
 
+from devices.safe_walk import open_chain, open_file
 from domain.errors import EvidenceError, IntegrityError
+from ingest.walk import Found
+from media.name_bytes import display_name
 from storage.objects import ObjectStore, StoredObject, original_key
 
 CHUNK = 8 * 1024 * 1024
@@ -39,13 +42,29 @@ class CopiedOriginal:
     already_stored: bool
 
 
-def copy_original(path: Path, store: ObjectStore, retain_until: datetime | None,
+def copy_original(item: Found, store: ObjectStore, retain_until: datetime | None,
                   on_chunk: Callable[[int], None] | None = None) -> CopiedOriginal:
-    """Stream the file at ``path`` (never through a link) into ``store``."""
+    """Stream a file the walk found into ``store``, opened by handle from the walk's root.
+
+    Every folder on the way and the file must still be what the walk saw, and none
+    may be a link: a folder swapped for a link to elsewhere is never read through.
+    """
+    *folders, name = item.rel.split("/")
+    shown = display_name(item.rel)
+    parent = -1
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        parent = open_chain(item.root or item.path.parent, folders if item.root else (), item.ids)
+        fd = open_file(name, parent, item.ino)
     except OSError as exc:
-        raise SourceReadError(f"cannot open {path.name}: {exc.strerror}",
+        if parent >= 0:
+            os.close(parent)
+        why = exc.strerror or str(exc)
+        if exc.errno in (errno.ELOOP, errno.ESTALE):
+            raise SourceReadError(f"{shown} was not read: a folder or the file on its path was "
+                                  f"replaced while the volume was read ({why})",
+                                  hint="nothing outside the volume is read; let the volume be still, "
+                                       "then ingest again") from None
+        raise SourceReadError(f"cannot open {shown}: {why}",
                               hint="check the file's permissions on the recorder") from None
     before = os.fstat(fd)
     os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
@@ -53,19 +72,22 @@ def copy_original(path: Path, store: ObjectStore, retain_until: datetime | None,
     def unchanged(copied: int) -> None:
         after = os.fstat(fd)
         try:
-            now: os.stat_result | None = path.lstat()
+            now: os.stat_result | None = os.stat(name, dir_fd=parent, follow_symlinks=False)
         except OSError:
             now = None
         if (copied != before.st_size or after.st_size != before.st_size
                 or after.st_mtime_ns != before.st_mtime_ns or now is None
                 or now.st_ino != before.st_ino or now.st_size != before.st_size):
-            raise SourceChanged(f"{path.name} changed while it was read ({before.st_size} -> "
+            raise SourceChanged(f"{shown} changed while it was read ({before.st_size} -> "
                                 f"{copied} bytes): it is still being written",
                                 hint="let the recorder finish, then ingest again")
 
-    with os.fdopen(fd, "rb", buffering=0) as stream:
-        return copy_stream(stream, path.name, before.st_size, before.st_mtime_ns, store,
-                           retain_until, on_chunk, unchanged)
+    try:
+        with os.fdopen(fd, "rb", buffering=0) as stream:
+            return copy_stream(stream, display_name(name), before.st_size, before.st_mtime_ns, store,
+                               retain_until, on_chunk, unchanged)
+    finally:
+        os.close(parent)
 
 
 def copy_stream(stream: BinaryIO, name: str, size: int, mtime_ns: int, store: ObjectStore,

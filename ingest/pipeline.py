@@ -30,6 +30,7 @@ from ingest.originals import (
     read_back,
 )
 from ingest.walk import Found, Passed, junk_in_path, walk_volume
+from media.name_bytes import bytes_b64, display_name, is_plain
 from media.names import parse_name
 from storage.objects import ObjectStore
 from storage.records import (
@@ -46,6 +47,8 @@ MIN_RETENTION_DAYS = 183
 
 @dataclass(frozen=True)
 class FileResult:
+    """One file's outcome. ``path`` is printable; ``source`` is the name the volume holds."""
+
     path: str
     status: str  # ingested | duplicate | skipped | failed
     sha256: str | None = None
@@ -54,10 +57,22 @@ class FileResult:
     reason: str | None = None
     retryable: bool = False  # failed because the store or database was unreachable
     mtime_ns: int | None = None  # the source's mtime when it was copied (for a safe wipe)
+    source: str | None = None  # the path as the volume names it, when that is not UTF-8
+
+    def __post_init__(self) -> None:
+        # a name that is not UTF-8: print its display form, keep its exact bytes in ``source``
+        if not is_plain(self.path):
+            object.__setattr__(self, "source", self.source or self.path)
+            object.__setattr__(self, "path", display_name(self.path))
+        if self.reason is not None and not is_plain(self.reason):
+            object.__setattr__(self, "reason", display_name(self.reason))
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "sha256": self.sha256, "size": self.size, "status": self.status,
-                "evidence_id": self.evidence_id, "reason": self.reason}
+        shown = {"path": self.path, "sha256": self.sha256, "size": self.size, "status": self.status,
+                 "evidence_id": self.evidence_id, "reason": self.reason}
+        if self.source is not None:
+            shown["path_b64"] = bytes_b64(self.source)
+        return shown
 
 
 @dataclass
@@ -107,14 +122,14 @@ class Ingestor:
         if not root.is_dir():
             raise EvidenceError(f"{root} is not a folder", hint="pass a mounted recorder or folder")
         return self._run(walk_volume(root), lambda item: copy_original(
-            item.path, self.store, self.retain_until(), self.progress.advanced))
+            item, self.store, self.retain_until(), self.progress.advanced))
 
     def ingest_recorder(self, recorder: Recorder,
                         only: Collection[str] | None = None) -> Iterator[FileResult]:
         """Every file a recorder lists (or those in ``only``), read through its own streams."""
         items: list[Found | Passed] = []
         for rf in recorder.list_files():
-            if only is not None and rf.path not in only:
+            if only is not None and rf.path not in only and display_name(rf.path) not in only:
                 continue
             reason = junk_in_path(rf.path)
             path = Path(rf.path)
@@ -157,13 +172,16 @@ class Ingestor:
 
     def _copy(self, item: Found, copier: Callable[[Found], CopiedOriginal],
               results: Queue[FileResult | None]) -> CopiedOriginal | None:
-        self.progress.file_started(item.rel, item.size)
+        self.progress.file_started(display_name(item.rel), item.size)
         try:
             return copier(item)
         except EvidenceError as exc:
             status = "skipped" if isinstance(exc, SourceChanged) else "failed"
             results.put(FileResult(item.rel, status, size=item.size, reason=str(exc),
                                    retryable=isinstance(exc, StorageError)))
+            return None
+        except Exception as exc:  # one bad file never ends the run
+            results.put(FileResult(item.rel, "failed", size=item.size, reason=unexpected(exc)))
             return None
 
     def _finish(self, item: Found, copied: CopiedOriginal, results: Queue[FileResult | None]) -> None:
@@ -175,6 +193,10 @@ class Ingestor:
         except EvidenceError as exc:
             results.put(FileResult(item.rel, "failed", copied.sha256, copied.size, reason=str(exc),
                                    retryable=isinstance(exc, StorageError)))
+            return
+        except Exception as exc:  # the object may be stored: the next run records it
+            results.put(FileResult(item.rel, "failed", copied.sha256, copied.size,
+                                   reason=unexpected(exc)))
             return
         if duplicate:
             results.put(FileResult(item.rel, "duplicate", copied.sha256, copied.size, evidence_id,
@@ -193,7 +215,10 @@ class Ingestor:
 
     def _derive_one(self, evidence_id: str, done: FileResult,
                     results: Queue[FileResult | None]) -> None:
-        flags, error = self.derive_pending(only=evidence_id)
+        try:
+            flags, error = self.derive_pending(only=evidence_id)
+        except Exception as exc:  # the original is safe and logged; the derivative stays pending
+            flags, error = ["no_playback_copy"], unexpected(exc)
         results.put(self._flagged(done, flags, error))
 
     @staticmethod
@@ -220,9 +245,11 @@ class Ingestor:
     def _provenance(self, item: Found) -> Provenance:
         name = parse_name(item.path.name)
         return Provenance(
-            source=item.rel, original_name=item.path.name, actor=self.options.actor,
+            source=display_name(item.rel), original_name=display_name(item.path.name),
+            actor=self.options.actor,
             device_serial=self.options.device_serial or (name.device_serial if name else None),
-            officer_no=self.options.officer_no or (name.officer_no if name else None))
+            officer_no=self.options.officer_no or (name.officer_no if name else None),
+            source_b64=bytes_b64(item.rel), original_name_b64=bytes_b64(item.path.name))
 
     def _new_original(self, item: Found, copied: CopiedOriginal) -> NewOriginal:
         capture = capture_context(self.options.clock_offset_seconds, self.options.station_tz,
@@ -237,6 +264,12 @@ class Ingestor:
             unit_code=self.options.unit_code, flags=tuple(flags),
             retention_category=self.options.retention_category,
             derivatives_state="pending" if copied.size else "none")
+
+
+def unexpected(exc: BaseException) -> str:
+    """The reason given for a file whose handling raised something no one foresaw."""
+    return (f"unexpected error ({type(exc).__name__}: {exc}); the other files went on; "
+            "ingest again, and report this if it repeats")
 
 
 def _drain(results: Queue[FileResult | None]) -> Iterator[FileResult]:

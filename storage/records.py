@@ -127,11 +127,13 @@ class DerivativeRecord:
 class Provenance:
     """Where a file came from: the station's view of the volume and the recorder."""
 
-    source: str  # path inside the volume
+    source: str  # path inside the volume (its display form when the bytes are not UTF-8)
     original_name: str
     device_serial: str | None
     officer_no: str | None
     actor: str
+    source_b64: str | None = None  # the exact bytes of a path that is not UTF-8
+    original_name_b64: str | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,8 @@ def record_original(log: CustodyLog, stored: StoredObject, prov: Provenance, new
         existing = find_by_sha256(conn, stored.sha256)
         seen: dict[str, JSON] = {"source": prov.source, "original_name": prov.original_name,
                                  "device": prov.device_serial, "officer": prov.officer_no}
+        if prov.source_b64 is not None:  # a name that is not UTF-8 keeps its exact bytes
+            seen |= {"source_b64": prov.source_b64, "original_name_b64": prov.original_name_b64}
         if existing is not None:
             log.append([EventDraft(EventType.FILE_SEEN_AGAIN, prov.actor, existing.subject, seen,
                                    now)], conn)

@@ -28,7 +28,6 @@
 enum { PLAIN = 0, EIO_FILE = 1, GROW_FILE = 2 };
 static unsigned char kind[MAX_FD];
 static long long done_bytes[MAX_FD];
-static char grow_path[4096];
 static long long calls;
 
 static int ends_with(const char *path, const char *env) {
@@ -67,7 +66,6 @@ static int track(int fd, const char *path) {
         kind[fd] = ends_with(path, "FSFAULT_EIO") ? EIO_FILE
                  : ends_with(path, "FSFAULT_GROW") ? GROW_FILE : PLAIN;
         done_bytes[fd] = 0;
-        if (kind[fd] == GROW_FILE) strncpy(grow_path, path, sizeof grow_path - 1);
     }
     return fd;
 }
@@ -98,7 +96,10 @@ static ssize_t after_read(int fd, ssize_t n) {
     if (kind[fd] == GROW_FILE && n > 0 && done_bytes[fd] == 0) {
         static int (*real_open)(const char *, int, ...) = NULL;
         if (!real_open) real_open = dlsym(RTLD_NEXT, "open");
-        int g = real_open(grow_path, O_WRONLY | O_APPEND);
+        /* through the open file itself: the reader may have opened it by a name relative to a folder */
+        char self_path[64];
+        snprintf(self_path, sizeof self_path, "/proc/self/fd/%d", fd);
+        int g = real_open(self_path, O_WRONLY | O_APPEND);
         if (g >= 0) { (void)!write(g, "still recording", 15); close(g); }
     }
     done_bytes[fd] += n;
