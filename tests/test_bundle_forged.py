@@ -1,7 +1,8 @@
 """A bundle whose log a forger re-signed: verified without a trusted key, its proofs hold,
 and its hostile events and manifest must end in a report, never an exception.
 
-Found by bench/fuzz_decoders.py (target bundle-forged).
+The derive-event case was found by bench/fuzz_decoders.py (target bundle-forged) on the old
+reader; the ingest-event case by reading the same function afterwards.
 """
 
 from __future__ import annotations
