@@ -342,14 +342,15 @@ class _BundleCheck:
         for item in manifest.get("files", []):
             about = [e for e in self.events.values()
                      if (e["subject"] or {}).get("evidence_id") == item.get("evidence_id")]
-            if not any(e["type"] == INGESTED_EVENT and e["subject"]["sha256"] == item.get("sha256")
+            if not any(e["type"] == INGESTED_EVENT
+                       and (e["subject"] or {}).get("sha256") == item.get("sha256")
                        and e["details"].get("size") == item.get("size") for e in about):
                 self.problem("no_ingest_event", f"{item.get('path')} ({item.get('original_name')}) "
                              "has no proven ingest event with its SHA-256 and size")
             for copy in item.get("derivatives") or []:
                 if copy.get("path") and not any(
                         e["type"] == DERIVED_EVENT and e["details"].get("name") == copy.get("name")
-                        and (e["details"].get("object") or {}).get("sha256") == copy.get("sha256")
+                        and _object_sha256(e["details"]) == copy.get("sha256")
                         for e in about):
                     self.problem("no_derive_event", f"{copy.get('path')} has no proven event "
                                  "recording that copy being made")
@@ -390,6 +391,13 @@ def _proof_problem(raw: bytes, seq: int, leaf: bytes, signed: tuple[Checkpoint, 
     if raw != proof_document_bytes(canonical):
         return "the proof verifies but its bytes are not in the canonical form this tool writes"
     return None
+
+
+def _object_sha256(details: Mapping[str, Any]) -> Any:
+    """The SHA-256 a derive event records for its copy; None when it records no such object
+    (only the log's key vouches for an event's details, and a forger's key is a key too)."""
+    made = details.get("object")
+    return made.get("sha256") if isinstance(made, dict) else None
 
 
 def _files(manifest: Mapping[str, Any]) -> list[tuple[str, str, int]]:

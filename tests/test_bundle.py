@@ -70,7 +70,12 @@ def write_zip(members: Mapping[str, bytes], directory: Path, name: str = "t.zip"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    root = tmp_path_factory.mktemp("bundle")
+    return build_sample(tmp_path_factory.mktemp("bundle"))
+
+
+def build_sample(root: Path) -> Built:
+    """A real ingest, a case with three items, a viewing and an export: the bundle under
+    ``root/out`` (bench/fuzz_decoders.py mutates it too)."""
     roles = make_recorder_image(root / "template")
     card = root / "card"
     card.mkdir()
