@@ -254,7 +254,8 @@ def serve_command(
 def verify_bundle_cmd(
     path: Annotated[Path, typer.Argument(help="A case bundle ZIP.")],
     vkey: Annotated[str | None, typer.Option(
-        help="Verifier key to trust (default: the bundle's own, with a warning).")] = None,
+        help="The sending agency's verifier key (default: EVIDENCE_TRUSTED_VKEY; "
+             "never the bundle's own).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Verify a case export bundle offline: files, manifest, events, proofs, checkpoint."""
