@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from api.cli_text import cells, inert, json_line, styled
 from api.dock_cmd import Output
@@ -97,11 +99,9 @@ def _printed(renderable: object) -> str:
     return buffer.getvalue()
 
 
-def _printed_table(row: list[object]) -> str:
-    from rich.table import Table
-
+def _printed_table(row: list[Text]) -> str:
     table = Table("a", "b", "c")
-    table.add_row(*row)  # type: ignore[arg-type]
+    table.add_row(*row)
     buffer = io.StringIO()
     Console(file=buffer, width=200, force_terminal=True).print(table)  # styles on, like a tty
     return buffer.getvalue()
