@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from api.cli_text import console, emit_json, inert, problem_table, styled
+from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
 from api.settings import Settings
 from cases.bundle_verify import verify_bundle
 from custody.report import VerifyReport
@@ -48,9 +48,7 @@ def run_verify_bundle(path: Path, vkey: str | None, as_json: bool,
     try:
         report = verify_bundle(path, trusted_key(vkey, settings))
     except ConfigError as exc:
-        err.print(styled(("error:", "red"), " ", exc.message))
-        if exc.hint:
-            err.print(styled("  what to do: ", exc.hint))
+        print_error(err, exc)
         return exc.exit_code
     if as_json:
         emit_json(report.to_json())

@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 
 from api.cli_org import agency_app, device_app, unit_app
 from api.cli_service import cli_operator, serve, user_app
-from api.cli_text import console, emit_json, inert, problem_table, styled
+from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
 from api.home import Home, init_home, open_home
 from api.settings import Settings
 from custody.note import Verifier
@@ -31,7 +31,7 @@ class EvidenceGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except EvidenceError as exc:
-            print_error(exc)
+            print_error(err, exc)
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -49,13 +49,6 @@ out = console()
 err = console(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def print_error(exc: EvidenceError) -> None:
-    """The one rendering of a project error; its message may quote outside names."""
-    err.print(styled(("error:", "red"), " ", exc.message))
-    if exc.hint:
-        err.print(styled("  what to do: ", exc.hint))
 
 
 def _home() -> Home:

@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from custody.report import VerifyReport
+from domain.errors import EvidenceError
 
 # Explicit-direction marks and overrides: they reorder what follows on the line.
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -78,6 +79,13 @@ def emit_json(obj: Any, indent: int | None = None, sort_keys: bool = True) -> No
     """One JSON document on standard output (a line unless ``indent``), flushed."""
     sys.stdout.write(json_line(obj, indent, sort_keys) + "\n")
     sys.stdout.flush()
+
+
+def print_error(err: Console, exc: EvidenceError) -> None:
+    """The one rendering of a project error; its message and hint may quote outside names."""
+    err.print(styled(("error:", "red"), " ", exc.message))
+    if exc.hint:
+        err.print(styled("  what to do: ", exc.hint))
 
 
 def problem_table(report: VerifyReport) -> Table:
