@@ -1,54 +1,69 @@
 """`evidence verify-bundle PATH [--vkey K] [--json]`: check a case bundle offline.
 
 Exit 0 intact, 1 when anything in the bundle was changed (with a report), 2 for a
-usage mistake (no such file, a malformed --vkey). Needs no database or home.
+usage mistake (no such file, no trusted key, a malformed key). Needs no database or home.
+
+The key must come from the recipient, never from the bundle: --vkey, else the key pinned
+in EVIDENCE_TRUSTED_VKEY. A bundle's own key vouches for nothing, since whoever altered
+the bundle could have re-signed it with a key of their own.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
+from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
+from api.settings import Settings
 from cases.bundle_verify import verify_bundle
 from custody.report import VerifyReport
 from domain.errors import ConfigError
 
+NO_KEY_HINT = (
+    "ask the evidence office that sent the bundle for its verifier key, by a channel other "
+    "than the bundle (they print it with `evidence log key`; the case service shows it on "
+    "its custody page and at /api/v1/custody/key), then pass it with --vkey KEY or pin it "
+    "in EVIDENCE_TRUSTED_VKEY. Take it not from the bundle: whoever altered a bundle can "
+    "re-sign it with a key of their own.")
+
+
+def trusted_key(vkey: str | None, settings: Settings | None = None) -> str:
+    """The key the recipient trusts: --vkey, else the pinned setting; none is a usage error."""
+    if vkey:
+        return vkey
+    pinned = (settings or Settings()).trusted_vkey
+    if pinned:
+        return pinned.strip()
+    raise ConfigError("verify-bundle needs the verifier key you trust; a bundle's own key "
+                      "proves nothing", hint=NO_KEY_HINT)
+
 
 def run_verify_bundle(path: Path, vkey: str | None, as_json: bool,
-                      out: Console | None = None, err: Console | None = None) -> int:
+                      out: Console | None = None, err: Console | None = None,
+                      settings: Settings | None = None) -> int:
     """Verify the bundle at ``path``, print the report, return the exit code."""
-    out = out or Console(soft_wrap=True)
-    err = err or Console(stderr=True, soft_wrap=True)
+    out = out or console()
+    err = err or console(stderr=True)
     try:
-        report = verify_bundle(path, vkey)
+        report = verify_bundle(path, trusted_key(vkey, settings))
     except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
-        if exc.hint:
-            err.print(f"  what to do: {exc.hint}", highlight=False)
+        print_error(err, exc)
         return exc.exit_code
     if as_json:
-        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False, sort_keys=True) + "\n")
-        sys.stdout.flush()
+        emit_json(report.to_json())
     else:
         _print(report, out)
     return 0 if report.ok else 1
 
 
 def _print(report: VerifyReport, out: Console) -> None:
-    status = "[green]INTACT[/green]" if report.ok else "[red]CHANGED OR DAMAGED[/red]"
-    out.print(f"{status}  {report.source}", highlight=False)
+    status = ("INTACT", "green") if report.ok else ("CHANGED OR DAMAGED", "red")
+    out.print(styled(status, "  ", report.source))
     out.print(f"  files {report.objects}, custody events {report.entries}, "
-              f"checkpoint size {report.latest_checkpoint_size}", highlight=False)
-    out.print(f"  checks: {', '.join(report.checks) or 'none'}", highlight=False)
+              f"checkpoint size {report.latest_checkpoint_size}")
+    out.print(inert(f"  checks: {', '.join(report.checks) or 'none'}"))
     for note in report.notes:
-        out.print(f"  [yellow]warning:[/yellow] {note}", highlight=False)
+        out.print(styled(("  warning:", "yellow"), " ", note))
     if report.problems:
-        table = Table("entry", "kind", "problem")
-        for problem in report.problems:
-            table.add_row("" if problem.index is None else str(problem.index), problem.kind,
-                          problem.message)
-        out.print(table)
+        out.print(problem_table(report))

@@ -8,13 +8,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 from typer.core import TyperGroup
 
 from api.cli_org import agency_app, device_app, unit_app
 from api.cli_service import cli_operator, serve, user_app
+from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
 from api.home import Home, init_home, open_home
 from api.settings import Settings
 from custody.note import Verifier
@@ -33,9 +31,7 @@ class EvidenceGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except EvidenceError as exc:
-            err.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False)
-            if exc.hint:
-                err.print(f"  what to do: {exc.hint}", highlight=False, markup=False)
+            print_error(err, exc)
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -49,15 +45,10 @@ app.add_typer(agency_app, name="agency")
 app.add_typer(unit_app, name="unit")
 app.add_typer(device_app, name="device")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = console()
+err = console(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n")
-    sys.stdout.flush()
 
 
 def _home() -> Home:
@@ -76,27 +67,24 @@ def init(origin: Annotated[str | None, typer.Option(
                    "vkey": vkey})
         return
     verb = "Created" if created else "Already initialised:"
-    out.print(f"{verb} evidence home {home.root}")
-    out.print(f"  log origin   {home.origin}")
-    out.print(f"  verifier key {vkey}")
+    out.print(inert(f"{verb} evidence home {home.root}"))
+    out.print(inert(f"  log origin   {home.origin}"))
+    out.print(inert(f"  verifier key {vkey}"))
 
 
 def render_report(report: VerifyReport, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_json())
     else:
-        status = "[green]INTACT[/green]" if report.ok else "[red]PROBLEMS FOUND[/red]"
-        out.print(f"{status}  {report.source}")
+        status = ("INTACT", "green") if report.ok else ("PROBLEMS FOUND", "red")
+        out.print(styled(status, "  ", report.source))
         out.print(f"  entries {report.entries}, checkpoints {report.checkpoints}, "
                   f"objects {report.objects}, latest signed size {report.latest_checkpoint_size}")
-        out.print(f"  checks: {', '.join(report.checks) or 'none'}")
+        out.print(inert(f"  checks: {', '.join(report.checks) or 'none'}"))
         for note in report.notes:
-            out.print(f"  note: {note}")
+            out.print(styled("  note: ", note))
         if report.problems:
-            table = Table("entry", "kind", "problem")
-            for p in report.problems:
-                table.add_row("" if p.index is None else str(p.index), p.kind, p.message)
-            out.print(table)
+            out.print(problem_table(report))
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -167,15 +155,15 @@ def recordings(
         if out_file is None:
             raise ConfigError("--join needs --out FILE.mp4")
         join_recording(_home(), join, out_file, reason)
-        out.print(f"wrote {out_file}; the gaps between segments are logged with the export")
+        out.print(inert(f"wrote {out_file}; the gaps between segments are logged with the export"))
         return
     for rec in list_recordings(_home()):
         if as_json:
             emit_json(rec)
         else:
             gaps = ", ".join(f"{g['seconds']} s at {g['start']}" for g in rec["gaps"]) or "none"
-            out.print(f"{rec['id']}  {rec['device']}  {rec['start']} → {rec['end']}  "
-                      f"{len(rec['segments'])} segment(s); gaps: {gaps}", highlight=False)
+            out.print(inert(f"{rec['id']}  {rec['device']}  {rec['start']} → {rec['end']}  "
+                            f"{len(rec['segments'])} segment(s); gaps: {gaps}"))
 
 
 @app.command()
@@ -215,7 +203,7 @@ def retention(
         if as_json:
             emit_json(action.to_json())
         else:
-            out.print(f"{action.action:>8}  {action.evidence_id}  {action.reason}")
+            out.print(inert(f"{action.action:>8}  {action.evidence_id}  {action.reason}"))
 
 
 @app.command()
@@ -232,7 +220,7 @@ def hold(
     home = _home()
     change_legal_hold(home.custody_log(), home.object_store(), cli_operator(), evidence_id,
                       action == "place", reason)
-    out.print(f"legal hold {action}d on {evidence_id}")
+    out.print(inert(f"legal hold {action}d on {evidence_id}"))
 
 
 @app.command()
@@ -246,8 +234,8 @@ def grant(
     from cases.grants import grant_evidence
 
     made = grant_evidence(_home().custody_log(), cli_operator(), evidence_id, case, reason)
-    out.print(f"granted {evidence_id} (unit {made.from_unit}) to case {made.case_number} "
-              f"(unit {made.to_unit})", highlight=False)
+    out.print(inert(f"granted {evidence_id} (unit {made.from_unit}) to case {made.case_number} "
+                    f"(unit {made.to_unit})"))
 
 
 @app.command("serve")
@@ -264,7 +252,8 @@ def serve_command(
 def verify_bundle_cmd(
     path: Annotated[Path, typer.Argument(help="A case bundle ZIP.")],
     vkey: Annotated[str | None, typer.Option(
-        help="Verifier key to trust (default: the bundle's own, with a warning).")] = None,
+        help="The sending agency's verifier key (default: EVIDENCE_TRUSTED_VKEY; "
+             "never the bundle's own).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Verify a case export bundle offline: files, manifest, events, proofs, checkpoint."""
@@ -284,10 +273,10 @@ def demo(
 
     home = _home()
     for line in run_demo(home, Settings()):
-        out.print(line, highlight=False)
+        out.print(inert(line))
     if serve_after:
         for name, role, token in demo_users(home):
-            out.print(f"  sign in as {name} ({role}) with token: {token}", highlight=False)
+            out.print(inert(f"  sign in as {name} ({role}) with token: {token}"))
         out.print(f"Open http://127.0.0.1:{port}/ and paste a token. Ctrl-C stops.")
         serve("127.0.0.1", port)
 
@@ -299,7 +288,8 @@ def log_checkpoint(as_json: JsonOption = False) -> None:
     if as_json:
         emit_json({"size": cp.size, "root_hash": cp.root_hash.hex(), "note": cp.note})
     else:
-        out.print(cp.note, end="", highlight=False)
+        for line in cp.note.splitlines():  # the origin line is configuration, shown inert
+            out.print(inert(line))
 
 
 @log_app.command("checkpoints")
@@ -342,7 +332,7 @@ def log_prove(
     if as_json:
         emit_json(doc)
     else:
-        out.print_json(data=doc)
+        emit_json(doc, indent=2)
 
 
 @log_app.command("check-proof")
@@ -360,7 +350,8 @@ def log_check_proof(
         cp = check_consistency_document(doc, verifier)
     else:
         cp = check_inclusion_document(doc, verifier)
-    out.print(f"proof verifies against the checkpoint of size {cp.size} signed by {verifier.name}")
+    out.print(inert(f"proof verifies against the checkpoint of size {cp.size} signed by "
+                    f"{verifier.name}"))
 
 
 @log_app.command("export")
@@ -368,7 +359,7 @@ def log_export(directory: Annotated[Path, typer.Argument(help="New or empty fold
     """Write the log as a static C2SP tlog-tiles tree plus its verifier key."""
     home = _home()
     size = export_tiles(home.engine(), home.verifier().vkey(), directory)
-    out.print(f"exported {size} entries to {directory} (tlog-tiles; verifier key in vkey)")
+    out.print(inert(f"exported {size} entries to {directory} (tlog-tiles; verifier key in vkey)"))
 
 
 def main() -> None:

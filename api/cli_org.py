@@ -2,21 +2,18 @@
 
 Each command calls the one domain function the HTTP API calls too, acting as
 ``cli_operator()``. Names may be Chinese; they are printed as plain text (no
-Rich markup), since a name is data, not formatting.
+Rich markup, control characters escaped: api/cli_text.py), since a name is data, not formatting.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from api.cli_service import cli_operator, open_case_home
+from api.cli_text import cells, console, emit_json, inert
 from cases.devices import list_devices, register_device
 from cases.organisation import add_agency, add_unit, list_agencies, list_units, parse_level
 
@@ -24,20 +21,19 @@ agency_app = typer.Typer(help="Enforcement agencies (执法机关) of the region
 unit_app = typer.Typer(help="Units (field offices, teams) of an agency.", no_args_is_help=True)
 device_app = typer.Typer(help="The device registry: recorders, their officers and units.",
                          no_args_is_help=True)
-_out = Console(soft_wrap=True, markup=False, highlight=False, emoji=False)
+_out = console()
 
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON lines.")]
 
 
 def _emit(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n")
-    sys.stdout.flush()
+    emit_json(obj)
 
 
 def _table(*columns: str, rows: list[list[str | None]]) -> Table:
     table = Table(*columns)
     for row in rows:
-        table.add_row(*(Text(cell or "") for cell in row))  # Text: never parsed as markup
+        table.add_row(*cells(*row))
     return table
 
 
@@ -52,7 +48,7 @@ def agency_add(
     home = open_case_home()
     agency = add_agency(home.custody_log(), cli_operator(), code, name, parse_level(level), parent)
     under = f" under {agency.parent_code}" if agency.parent_code else ""
-    _out.print(f"added agency {agency.code} ({agency.name}, {agency.level.value}){under}")
+    _out.print(inert(f"added agency {agency.code} ({agency.name}, {agency.level.value}){under}"))
 
 
 @agency_app.command("list")
@@ -77,7 +73,7 @@ def unit_add(
     """Add a unit to an agency (logged)."""
     home = open_case_home()
     unit = add_unit(home.custody_log(), cli_operator(), code, agency, name)
-    _out.print(f"added unit {unit.code} ({unit.name}) to agency {unit.agency_code}")
+    _out.print(inert(f"added unit {unit.code} ({unit.name}) to agency {unit.agency_code}"))
 
 
 @unit_app.command("list")
@@ -107,8 +103,8 @@ def device_register(
     """Map a recorder to its officer and unit (logged); again for a serial replaces its entry."""
     home = open_case_home()
     device = register_device(home.custody_log(), cli_operator(), serial, officer, unit, name, label)
-    _out.print(f"registered {device.serial} to officer {device.officer_no} of unit "
-               f"{device.unit_code}")
+    _out.print(inert(f"registered {device.serial} to officer {device.officer_no} of unit "
+                     f"{device.unit_code}"))
 
 
 @device_app.command("list")

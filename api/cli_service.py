@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import getpass
 import ipaddress
-import json
 import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 from sqlalchemy import inspect
 
+from api.cli_text import cells, console, inert, json_line
 from api.home import Home, open_home
 from api.settings import Settings
 from cases.users import Role, User, add_user, list_users, operator, revoke_user
@@ -21,8 +19,8 @@ from domain.errors import ConfigError
 
 user_app = typer.Typer(help="Users of the case service and their bearer tokens.",
                        no_args_is_help=True)
-_out = Console(soft_wrap=True, markup=False, highlight=False, emoji=False)
-_err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+_out = console()
+_err = console(stderr=True)
 
 
 def open_case_home() -> Home:
@@ -64,10 +62,10 @@ def user_add(
     user, token = add_user(home.custody_log(), name, role, officer_no, by=cli_operator(),
                            unit_code=unit, auditor_scope=scope)
     if as_json:
-        sys.stdout.write(json.dumps({"name": user.name, "role": user.role.value,
-                                     "token": token}) + "\n")
+        sys.stdout.write(json_line({"name": user.name, "role": user.role.value,
+                                    "token": token}, sort_keys=False) + "\n")
         return
-    _out.print(f"Added {user.name} ({user.role.value}). Their bearer token, shown only now:")
+    _out.print(inert(f"Added {user.name} ({user.role.value}). Their bearer token, shown only now:"))
     sys.stdout.write(token + "\n")
 
 
@@ -76,7 +74,7 @@ def user_revoke(name: Annotated[str, typer.Argument(help="The user to revoke.")]
     """End a user's token for good."""
     home = open_case_home()
     revoke_user(home.custody_log(), name, by=cli_operator())
-    _out.print(f"Revoked {name}; their token no longer works.")
+    _out.print(inert(f"Revoked {name}; their token no longer works."))
 
 
 @user_app.command("list")
@@ -85,20 +83,20 @@ def user_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines."
     users = list_users(open_case_home().engine(), cli_operator())
     if as_json:
         for user in users:
-            sys.stdout.write(json.dumps({
+            sys.stdout.write(json_line({
                 "name": user.name, "role": user.role.value, "officer_no": user.officer_no,
                 "unit": user.unit_code, "agency": user.agency_code,
                 "auditor_scope": user.auditor_scope,
                 "created_at": user.created_at.isoformat(),
                 "revoked_at": user.revoked_at.isoformat() if user.revoked_at else None},
-                ensure_ascii=False) + "\n")
+                sort_keys=False) + "\n")
         return
     table = Table("name", "role", "officer", "unit", "agency", "scope", "created", "status")
     for user in users:
-        cells = [user.name, user.role.value, user.officer_no, user.unit_code, user.agency_code,
+        row = [user.name, user.role.value, user.officer_no, user.unit_code, user.agency_code,
                  user.auditor_scope, user.created_at.isoformat(timespec="seconds"),
                  "active" if user.active else f"revoked {user.revoked_at:%Y-%m-%d}"]
-        table.add_row(*(Text(cell or "") for cell in cells))
+        table.add_row(*cells(*row))
     _out.print(table)
 
 
@@ -110,8 +108,8 @@ def serve(host: str, port: int) -> None:
 
     home = open_case_home()
     if not _is_loopback(host):
-        _err.print(f"warning: serving on {host} without TLS; bearer tokens cross the network in "
-                   "clear text. Put a TLS proxy in front.", highlight=False)
+        _err.print(inert(f"warning: serving on {host} without TLS; bearer tokens cross the network "
+                         "in clear text. Put a TLS proxy in front."))
     uvicorn.run(create_app(home), host=host, port=port, log_level="info",
                 server_header=False, proxy_headers=False)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from api.cli_text import cells, emit_json, styled
 from api.home import Home
 from api.ingest_cmd import ingest_options
 from api.settings import Settings
@@ -43,14 +43,24 @@ class Output:
     def emit(self, record: dict[str, Any]) -> None:
         if self.as_json:
             with self._lock:
-                print(json.dumps(record, ensure_ascii=False, default=str), flush=True)
+                emit_json(record, sort_keys=False)
 
     def table(self) -> Table:
         table = Table("recorder", "state", "files", "MB", "MB/s")
         for label, p in sorted((self.station.progress if self.station else {}).items()):
-            table.add_row(label, p.state, f"{p.files_done}/{p.files_total}",
-                          f"{p.bytes_done / 1e6:.1f}", f"{p.rate() / 1e6:.1f}")
+            table.add_row(*cells(label, p.state, f"{p.files_done}/{p.files_total}",
+                                 f"{p.bytes_done / 1e6:.1f}", f"{p.rate() / 1e6:.1f}"))
         return table
+
+    def summary(self, results: Sequence[DockOutcome]) -> None:
+        """One line per recorder; its label is a volume name, its error may quote file names."""
+        if self.as_json:
+            return
+        for outcome in results:
+            counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.counts().items()))
+            status = "complete" if outcome.complete else f"INCOMPLETE ({outcome.error or 'see failures'})"
+            self.console.print(styled(f"{outcome.label}: {status}; {counts or 'no files'}; "
+                                      f"wiped {len(outcome.wiped)}"))
 
 
 def sdk_docks(settings: Settings, roots: Sequence[Path], id_codes: Sequence[str],
@@ -152,10 +162,5 @@ def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, 
         if live:
             live.stop()
     results = [f.result() for f in outcomes]
-    if not as_json:
-        for outcome in results:
-            counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.counts().items()))
-            status = "complete" if outcome.complete else f"INCOMPLETE ({outcome.error or 'see failures'})"
-            console.print(f"{outcome.label}: {status}; {counts or 'no files'}; "
-                          f"wiped {len(outcome.wiped)}", highlight=False)
+    output.summary(results)
     return all(o.complete for o in results)

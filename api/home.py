@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from api.settings import Settings
 from custody.log import CustodyLog
-from custody.note import Ed25519Signer, Verifier, load_signer_key_file, write_signer_key_file
+from custody.note import Ed25519Signer, NoteError, Verifier, load_signer_key_file, write_signer_key_file
 from domain.errors import ConfigError
 from storage.db import make_engine, migrate, sqlite_url
 from storage.local import LocalObjectStore
@@ -67,7 +67,23 @@ class Home:
         return _engine_for(self.database_url)
 
     def verifier(self) -> Verifier:
-        return Verifier.from_vkey(self.vkey_path.read_text(encoding="utf-8").strip())
+        """The log's verifier key; a missing or broken key file is a configuration error."""
+        restore = (f"restore {self.vkey_path} from a backup, or write into it the key this "
+                   "office published (`evidence log key` printed it); commands that take --vkey "
+                   "can be given the key instead")
+        try:
+            text = self.vkey_path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise ConfigError(f"the log's verifier key {self.vkey_path} is missing",
+                              hint=restore) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"the log's verifier key {self.vkey_path} cannot be read: {exc}",
+                              hint=f"check its permissions, or {restore}") from None
+        try:
+            return Verifier.from_vkey(text)
+        except NoteError as exc:
+            raise ConfigError(f"{self.vkey_path} is not a verifier key: {exc.message}",
+                              hint=restore) from None
 
     def custody_log(self, engine: Engine | None = None) -> CustodyLog:
         signer = load_signer_key_file(self.key_path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from rich.console import Console
 from sqlalchemy import select
 
+from api.cli_text import emit_json, inert
 from api.home import Home
 from api.progress import RichIngestProgress
 from api.settings import Settings
@@ -78,14 +78,15 @@ def run_ingest(home: Home, settings: Settings, path: Path, device_serial: str | 
         ingestor.close()
     if not as_json:
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no files"
-        console.print(f"Done: {summary}." + (f" Removed {leftovers} leftover temporary "
-                                             "upload(s) from an interrupted run." if leftovers else ""))
+        console.print(inert(f"Done: {summary}." + (f" Removed {leftovers} leftover temporary "
+                                                   "upload(s) from an interrupted run." if leftovers
+                                                   else "")))
     return ok
 
 
 def _emit(result: FileResult, as_json: bool, display: RichIngestProgress | None) -> None:
     if as_json:
-        print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+        emit_json(result.to_json(), sort_keys=False)
     elif display:
         display.file_finished(result)
 

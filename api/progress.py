@@ -13,6 +13,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from api.cli_text import inert, styled
 from ingest.pipeline import FileResult
 from ingest.pipeline import Progress as IngestProgress
 
@@ -38,7 +39,7 @@ class RichIngestProgress(IngestProgress):
     def file_started(self, rel: str, size: int) -> None:
         if self.current is not None:
             self.bar.remove_task(self.current)
-        self.current = self.bar.add_task(rel[-40:], total=size or None)
+        self.current = self.bar.add_task(inert(rel)[-40:], total=size or None)
 
     def advanced(self, nbytes: int) -> None:
         self.bar.advance(self.overall, nbytes)
@@ -47,6 +48,5 @@ class RichIngestProgress(IngestProgress):
 
     def file_finished(self, result: FileResult) -> None:
         style = STATUS_STYLE.get(result.status, "white")
-        note = f" — {result.reason}" if result.reason else ""
-        self.console.print(f"[{style}]{result.status:>9}[/{style}] {result.path}{note}",
-                           highlight=False, markup=True)
+        note = f" — {result.reason}" if result.reason else ""  # reasons quote names too
+        self.console.print(styled((f"{result.status:>9}", style), " ", f"{result.path}{note}"))

@@ -50,3 +50,5 @@ class Settings(BaseSettings):
     """Retention of footage not attached to a case, in days (at least six months)."""
     station_unit: str = DEFAULT_UNIT
     """Code of the station's unit: footage of a recorder the registry gives no unit belongs to it."""
+    trusted_vkey: str | None = None
+    """Verifier key `evidence verify-bundle` trusts when no --vkey is given (the agency's key)."""

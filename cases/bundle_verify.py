@@ -1,4 +1,4 @@
-"""Verify a case export bundle offline: only the ZIP and (ideally) a trusted verifier key.
+"""Verify a case export bundle offline: only the ZIP and the recipient's trusted verifier key.
 
 Imports nothing that needs a database or a server: ``custody`` and the standard library.
 
@@ -81,21 +81,21 @@ def proof_member(seq: int) -> str:
     return f"{PROOFS_DIR}{seq}.json"
 
 
-def verify_bundle(path: Path, trusted_vkey: str | None = None) -> VerifyReport:
+def verify_bundle(path: Path, trusted_vkey: str) -> VerifyReport:
     """Check a bundle with no database or server; problems are in the report, never raised.
 
+    ``trusted_vkey`` is the key the recipient trusts, never the bundle's own: a bundle
+    altered and re-signed with another key is reported, never intact.
     ``ConfigError`` only for usage mistakes: no such file, or a malformed ``trusted_vkey``.
     """
     if not path.is_file():
         raise ConfigError(f"{path} is not a file", hint="pass the path of a case bundle ZIP")
-    trusted = None
-    if trusted_vkey is not None:
-        try:
-            trusted = Verifier.from_vkey(trusted_vkey)
-        except NoteError as exc:
-            raise ConfigError(f"the --vkey given cannot be used: {exc.message}",
-                              hint="copy the whole key string published by the evidence office"
-                              ) from None
+    try:
+        trusted = Verifier.from_vkey(trusted_vkey)
+    except NoteError as exc:
+        raise ConfigError(f"the trusted verifier key (--vkey) cannot be used: {exc.message}",
+                          hint="copy the whole key string published by the evidence office"
+                          ) from None
     report = VerifyReport(source=f"bundle {path}")
     try:
         with zipfile.ZipFile(path) as archive:
@@ -108,7 +108,7 @@ def verify_bundle(path: Path, trusted_vkey: str | None = None) -> VerifyReport:
 
 class _BundleCheck:
     def __init__(self, archive: zipfile.ZipFile, report: VerifyReport,
-                 trusted: Verifier | None) -> None:
+                 trusted: Verifier) -> None:
         self.archive = archive
         self.report = report
         self.trusted = trusted
@@ -178,29 +178,20 @@ class _BundleCheck:
                              "a reader would see only one of them")
         self.report.checks.append("zip")
 
-    def verifier(self) -> Verifier | None:
+    def verifier(self) -> Verifier:
+        """Always the trusted key; the bundle's own is only compared with it."""
         raw = self.read(VKEY, _SMALL_LIMIT)
         own = raw.decode("utf-8", "replace").strip() if raw is not None else None
         self.own_vkey = own
         if raw is not None and raw != f"{own}\n".encode():
             self.problem("bad_key", f"{VKEY} is not exactly one key string and a newline")
-        if self.trusted is not None:
-            if own is not None and own != self.trusted.vkey():
-                self.problem("key_mismatch", "the bundle's verifier key is not the trusted key: "
-                             "the key (and probably the checkpoint) was swapped")
-            return self.trusted
-        self.report.notes.append(
-            "verified with the bundle's own key: a bundle whose key and checkpoint were both "
-            "replaced would also pass; pass --vkey with the key published by the evidence office")
-        if own is None:
-            return None
-        try:
-            return Verifier.from_vkey(own)
-        except NoteError as exc:
-            self.problem("bad_key", f"{VKEY} is not a usable verifier key: {exc.message}")
-            return None
+        if own is not None and own != self.trusted.vkey():
+            self.problem("key_mismatch", "the bundle's verifier key is not the trusted key: "
+                         "the key (and probably the checkpoint) was swapped, or the bundle "
+                         "comes from another log")
+        return self.trusted
 
-    def checkpoint(self, verifier: Verifier | None) -> tuple[Checkpoint, str] | None:
+    def checkpoint(self, verifier: Verifier) -> tuple[Checkpoint, str] | None:
         raw = self.read(CHECKPOINT, _SMALL_LIMIT)
         if raw is None:
             return None
@@ -213,8 +204,6 @@ class _BundleCheck:
         self.report.checkpoints = 1
         self.report.latest_checkpoint_size = parsed.size
         self.report.root_hash = parsed.root_hash.hex()
-        if verifier is None:
-            return None
         try:
             checkpoint = open_checkpoint(note, verifier)
         except NoteError as exc:
@@ -249,7 +238,7 @@ class _BundleCheck:
         self.report.entries = len(self.events)
         self.report.checks.append("events")
 
-    def check_proofs(self, verifier: Verifier | None,
+    def check_proofs(self, verifier: Verifier,
                      signed: tuple[Checkpoint, str] | None) -> None:
         for seq in sorted(self.events):
             raw = self.read(proof_member(seq), _SMALL_LIMIT)
@@ -364,7 +353,7 @@ class _BundleCheck:
 
 
 def _proof_problem(raw: bytes, seq: int, leaf: bytes, signed: tuple[Checkpoint, str] | None,
-                   verifier: Verifier | None) -> str | None:
+                   verifier: Verifier) -> str | None:
     try:
         doc = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -377,7 +366,7 @@ def _proof_problem(raw: bytes, seq: int, leaf: bytes, signed: tuple[Checkpoint, 
         return "the entry bytes are not base64"
     if proven_leaf != leaf:
         return f"proves other bytes than {entry_member(seq)}"
-    if signed is None or verifier is None:
+    if signed is None:
         return None  # the checkpoint problem is reported already
     if doc.get("checkpoint") != signed[1]:
         return f"reaches another checkpoint than {CHECKPOINT}"

@@ -36,6 +36,7 @@ from domain.errors import IntegrityError, NotFound
 from ingest.pipeline import IngestOptions, Ingestor
 from ingest.synthetic import make_recorder_image
 from storage.objects import ObjectReader, ObjectStore
+from tests.cli_helpers import run_cli
 
 TITLE = 'Assault <b>&</b> "Market St"'
 ON_CASE = ("segment_1", "cjk_name", "photo")
@@ -124,7 +125,7 @@ def seq_of(members: Mapping[str, bytes], event_type: str) -> int:
     return next(seq for seq, e in entries_of(members).items() if e["type"] == event_type)
 
 
-def kinds(path: Path, vkey: str | None) -> set[str]:
+def kinds(path: Path, vkey: str) -> set[str]:
     report = verify_bundle(path, vkey)
     assert not report.ok
     return {p.kind for p in report.problems}
@@ -139,8 +140,6 @@ def test_an_untouched_bundle_verifies_offline(built: Built) -> None:
     assert report.notes == []
     assert set(report.checks) >= {"zip", "checkpoint", "events", "proofs", "files", "custody"}
     assert report.objects == len(ON_CASE) + 2 + 2  # originals, two playback copies, report, README
-    own = verify_bundle(built.bundle, None)
-    assert own.ok and any("bundle's own key" in note for note in own.notes)
 
 
 def test_originals_are_bit_for_bit_with_their_names_in_the_manifest(built: Built) -> None:
@@ -363,7 +362,7 @@ TAMPERS: dict[str, tuple[Callable[[dict[str, bytes]], None], str]] = {
     "an event's encoding": (_non_canonical_event, "non_canonical"),
     "a proof": (_edit_proof, "bad_proof"),
     "the checkpoint": (_edit_checkpoint, "bad_signature"),
-    "the key, for another": (_swap_vkey, "bad_signature"),
+    "the key, for another": (_swap_vkey, "key_mismatch"),
     "an event removed": (_drop_event, "missing_event"),
     "the export event removed": (_drop_export_event, "manifest_mismatch"),
     "an original removed": (_drop_original, "missing_file"),
@@ -377,8 +376,7 @@ def test_every_kind_of_change_is_reported(built: Built, tmp_path: Path, what: st
     members = built.members()
     tamper(members)
     path = write_zip(members, tmp_path)
-    assert kind in kinds(path, None)
-    assert not verify_bundle(path, built.vkey).ok
+    assert kind in kinds(path, built.vkey)
     assert run_verify_bundle(path, built.vkey, as_json=True) == 1
 
 
@@ -402,11 +400,6 @@ def test_a_key_swapped_with_its_checkpoint_is_caught_by_the_trusted_key(built: B
                                                                         tmp_path: Path) -> None:
     path = write_zip(_resigned(built.members()), tmp_path)
     assert {"key_mismatch", "bad_signature"} <= kinds(path, built.vkey)
-    # Without a trusted key the signature checks out; only the manifest's record of the
-    # key gives it away, and the report warns that the bundle's own key was used.
-    report = verify_bundle(path, None)
-    assert {p.kind for p in report.problems} == {"key_mismatch"}
-    assert any("own key" in note for note in report.notes)
 
 
 def test_a_truncated_or_garbage_file_is_a_corrupt_bundle(built: Built, tmp_path: Path) -> None:
@@ -456,7 +449,6 @@ def test_any_changed_byte_of_any_member_is_caught(built: Built, pristine: dict[s
     with tempfile.TemporaryDirectory() as directory:
         path = write_zip(members, Path(directory))
         assert not verify_bundle(path, built.vkey).ok
-        assert not verify_bundle(path, None).ok
 
 
 # -- the command ----------------------------------------------------------------
@@ -467,15 +459,59 @@ def test_the_command_exit_codes(built: Built, tmp_path: Path,
     assert run_verify_bundle(built.bundle, built.vkey, as_json=True) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["ok"] is True and printed["problems"] == []
-    assert run_verify_bundle(built.bundle, None, as_json=False) == 0
-    assert "bundle's own key" in capsys.readouterr().out
     members = built.members()
     _edit_manifest(members)
     assert run_verify_bundle(write_zip(members, tmp_path), built.vkey, as_json=False) == 1
     assert "manifest_mismatch" in capsys.readouterr().out
-    assert run_verify_bundle(tmp_path / "missing.zip", None, as_json=False) == 2
+    assert run_verify_bundle(tmp_path / "missing.zip", built.vkey, as_json=False) == 2
     assert run_verify_bundle(built.bundle, "not-a-key", as_json=False) == 2
     assert "--vkey" in capsys.readouterr().err
+
+
+FORGED_VERDICT = "\x1b[2J\x1b[H\x1b[32mINTACT\x1b[0m  bundle ok\x1b[8m"
+
+
+def test_a_zip_member_name_cannot_forge_the_verdict(built: Built, tmp_path: Path) -> None:
+    """A member named to clear the screen and print a green INTACT is shown escaped, inert."""
+    members = built.members()
+    members[FORGED_VERDICT] = b"x"
+    members["originals/\u202eevil\u009b2J"] = b"y"  # bidi override and an 8-bit CSI
+    path = write_zip(members, tmp_path)
+    result = run_cli(tmp_path / "no-home", "verify-bundle", str(path), "--vkey", built.vkey,
+                     env={"COLUMNS": "400"})
+    assert result.returncode == 1, result.stderr
+    printed = result.stdout + result.stderr
+    for raw in ("\x1b", "\u202e", "\u009b"):
+        assert raw not in printed
+    assert result.stdout.startswith("CHANGED OR DAMAGED")
+    assert "\\x1b[2J\\x1b[H\\x1b[32mINTACT" in result.stdout  # shown, visibly escaped
+    assert "\\u202eevil\\x9b2J" in result.stdout
+    as_json = run_cli(tmp_path / "no-home", "verify-bundle", str(path), "--vkey", built.vkey,
+                      "--json")
+    assert "\u202e" not in as_json.stdout and "\u009b" not in as_json.stdout
+    report = json.loads(as_json.stdout)
+    assert not report["ok"]
+    assert any(FORGED_VERDICT in p["message"] for p in report["problems"])  # JSON keeps it exact
+
+
+def test_verify_bundle_needs_a_key_the_recipient_trusts(built: Built, tmp_path: Path) -> None:
+    nowhere = tmp_path / "no-home"
+    unpinned = {"EVIDENCE_TRUSTED_VKEY": ""}
+    bare = run_cli(nowhere, "verify-bundle", str(built.bundle), env=unpinned)
+    assert bare.returncode == 2 and "INTACT" not in bare.stdout
+    for advice in ("--vkey", "EVIDENCE_TRUSTED_VKEY", "evidence log key", "not from the bundle"):
+        assert advice in " ".join(bare.stderr.split()), bare.stderr
+    assert "Traceback" not in bare.stderr
+    pinned = run_cli(nowhere, "verify-bundle", str(built.bundle),
+                     env={"EVIDENCE_TRUSTED_VKEY": built.vkey})
+    assert pinned.returncode == 0 and pinned.stdout.startswith("INTACT"), pinned.stdout
+    # Re-signed by a stranger, wholly consistent with its own key: never intact.
+    forged = write_zip(_resigned(built.members()), tmp_path)
+    for args, env in (((), {"EVIDENCE_TRUSTED_VKEY": built.vkey}), (("--vkey", built.vkey), unpinned)):
+        result = run_cli(nowhere, "verify-bundle", str(forged), *args, env=env)
+        assert result.returncode == 1 and result.stdout.startswith("CHANGED OR DAMAGED")
+        assert "bad_signature" in result.stdout and "key_mismatch" in result.stdout
+    assert run_cli(nowhere, "verify-bundle", str(forged), env=unpinned).returncode == 2
 
 
 def _iter_members(path: Path) -> Iterator[str]:
