@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from rich.console import Console
@@ -27,7 +30,8 @@ from devices.mass_storage import (
     udev_volumes,
 )
 from domain.errors import ConfigError
-from ingest.station import DockOutcome, DockPolicy, Station
+from ingest.pipeline import IngestOptions
+from ingest.station import HOLD_ENV, DockOutcome, DockPolicy, Station, fifo_hold
 
 MIN_PARALLEL_RECORDERS = 8
 
@@ -61,6 +65,49 @@ class Output:
             status = "complete" if outcome.complete else f"INCOMPLETE ({outcome.error or 'see failures'})"
             self.console.print(styled(f"{outcome.label}: {status}; {counts or 'no files'}; "
                                       f"wiped {len(outcome.wiped)}"))
+
+
+class StopSignals:
+    """SIGTERM and SIGINT stop the station, whatever the process inherited.
+
+    Python raises KeyboardInterrupt only when SIGINT was not ignored at start (a job
+    started in the background inherits it ignored), and never for SIGTERM, so the
+    daemon installs its own handlers. The handler only writes the signal's number to
+    a pipe (nothing that could take a lock the interrupted main thread holds); a
+    thread reads it and stops the station, which then stops between files.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self, on_stop: Callable[[str], None]) -> None:
+        self.on_stop = on_stop
+        self.received: str | None = None
+        self.stopped = threading.Event()
+        self._read, self._write = os.pipe()
+        self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        self._thread = threading.Thread(target=self._watch, name="dock-stop", daemon=True)
+        self._thread.start()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        os.write(self._write, bytes([signum]))
+
+    def _watch(self) -> None:
+        while byte := os.read(self._read, 1):
+            if byte[0] == 0:  # close(): the run is over
+                return
+            name = signal.Signals(byte[0]).name
+            if self.received is None:
+                self.received = name
+                self.stopped.set()
+                self.on_stop(name)
+
+    def close(self) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        os.write(self._write, b"\0")
+        self._thread.join()
+        os.close(self._read)
+        os.close(self._write)
 
 
 def sdk_docks(settings: Settings, roots: Sequence[Path], id_codes: Sequence[str],
@@ -102,8 +149,29 @@ def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, 
     output = Output(console, as_json)
     policy = DockPolicy(wipe=wipe, retry_initial_seconds=settings.dock_retry_seconds)
     base = ingest_options(settings, home)
-    station = Station(home.custody_log(), home.object_store(), base, policy, output.emit)
+    station = Station(home.custody_log(), home.object_store(), base, policy, output.emit,
+                      hold=fifo_hold(os.environ.get(HOLD_ENV), output.emit))
     output.station = station
+
+    def stopping(name: str) -> None:
+        station.stop()
+        if as_json:
+            output.emit({"event": "stopping", "signal": name})
+        else:
+            console.print(f"{name}: stopping; the file in hand is finished or left on its "
+                          "recorder", highlight=False)
+
+    signals = StopSignals(stopping)
+    try:
+        return _run_station(home, settings, roots, once, as_json, console, sdk_ids, mtp, udev,
+                            output, station, base, signals)
+    finally:
+        signals.close()
+
+
+def _run_station(home: Home, settings: Settings, roots: list[Path], once: bool, as_json: bool,
+                 console: Console, sdk_ids: Sequence[str], mtp: bool, udev: bool, output: Output,
+                 station: Station, base: IngestOptions, signals: StopSignals) -> bool:
     station.derive_pending()  # finish what a crashed run left, as `evidence ingest` does
     lookup = registry_lookup(registry_entries(home.engine()))
     outcomes: list[Future[DockOutcome]] = []
@@ -144,23 +212,22 @@ def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, 
             usb_volumes()
         else:
             watcher = PollingWatcher(roots, interval=settings.dock_poll_seconds)
-            stop = threading.Event()
-            try:
-                while not stop.is_set():
-                    for event in watcher.poll_once():
-                        if event.kind == "arrived":
-                            start(event.volume)
-                        else:  # gone: the next arrival of that folder is a new dock
-                            claimed.discard(event.volume)
-                    usb_volumes()
-                    stop.wait(settings.dock_poll_seconds)
-            except KeyboardInterrupt:
-                stop.set()
-                station.stop()
-        pool.shutdown(wait=True)
+            while not signals.stopped.is_set():
+                for event in watcher.poll_once():
+                    if event.kind == "arrived":
+                        start(event.volume)
+                    else:  # gone: the next arrival of that folder is a new dock
+                        claimed.discard(event.volume)
+                usb_volumes()
+                signals.stopped.wait(settings.dock_poll_seconds)
+        pool.shutdown(wait=True)  # a dock in hand ends at its next stop point, never mid-wipe
     finally:
         if live:
             live.stop()
     results = [f.result() for f in outcomes]
     output.summary(results)
+    if signals.received is not None:  # stopped: what is left on a recorder is not a failure
+        output.emit({"event": "stopped", "signal": signals.received,
+                     "clean": all(o.clean() for o in results)})
+        return all(o.clean() for o in results)
     return all(o.complete for o in results)

@@ -6,30 +6,76 @@ policy says wipe; and only if it still has the size and time it had when it was
 copied. Only ingested files and duplicates of stored content are wiped. When
 the store or database is unreachable nothing is wiped: the station retries with
 backoff and completes when it comes back.
+
+Stopping (``Station.stop``, from the daemon's SIGTERM/SIGINT handler) is checked
+between files and between the chunks of a copy: a copy in progress is abandoned
+(its upload aborted, the file stays on the recorder, status ``abandoned``), a
+read-back in progress finishes and is recorded, and no deletion starts once
+stopping. A deletion and its ``evidence:file:wiped`` event are never separated
+by a stop: the check comes before the deletion, and the daemon waits for the
+dock threads before it exits.
 """
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 from custody.events import EventDraft, Subject, format_time
 from custody.log import CustodyLog
 from devices.base import Recorder
 from domain.errors import EvidenceError, StorageError
 from domain.event_types import EventType
-from domain.recorder import RecorderIdentity
+from domain.recorder import RecorderFile, RecorderIdentity
 from ingest.pipeline import FileResult, IngestOptions, Ingestor, Progress
 from storage.db import database_errors
 from storage.objects import ObjectStore
 from storage.records import find_by_sha256, pending_derivatives
 
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
 WIPEABLE = ("ingested", "duplicate")
 T = TypeVar("T")
+# Test-only: "POINT:FIFO" makes the station stop once at POINT (copy, read-back, wipe),
+# emit {"event": "test-hold"} and block reading FIFO until the test writes a byte.
+# Unset in production, where no hold and no wrapper is installed.
+HOLD_ENV = "EVIDENCE_TEST_DOCK_HOLD"
+HOLD_POINTS = ("copy", "read-back", "wipe")
+Hold = Callable[[str], None]
+
+
+class StationStopping(EvidenceError):
+    """The station is stopping: the file in hand was not stored and stays on the recorder."""
+
+
+def _no_hold(point: str) -> None:
+    pass
+
+
+def fifo_hold(spec: str | None, emit: Callable[[dict[str, Any]], None]) -> Hold:
+    """The test hold named by ``spec`` ("POINT:FIFO"), or none when unset."""
+    if not spec:
+        return _no_hold
+    point, _, fifo = spec.partition(":")
+    if point not in HOLD_POINTS or not fifo:
+        raise EvidenceError(f"{HOLD_ENV}={spec!r} names no hold point",
+                            hint=f"unset it (it is for tests), or give one of {HOLD_POINTS}:FIFO")
+    held = threading.Lock()
+
+    def hold(at: str) -> None:
+        if at != point or not held.acquire(blocking=False):
+            return  # only the first arrival at the point is held
+        emit({"event": "test-hold", "point": at})
+        with Path(fifo).open("rb", buffering=0) as release:
+            release.read(1)
+    return hold
 
 
 @dataclass
@@ -48,6 +94,12 @@ class DockOutcome:
     wiped: list[str] = field(default_factory=list)
     complete: bool = False
     error: str | None = None
+    stopped: bool = False  # the station stopped during this dock; unfinished files stay put
+
+    def clean(self) -> bool:
+        """Complete, or cut short by a stop with nothing failed: what is left is still on it."""
+        return self.complete or (self.stopped and self.error is None
+                                 and all(r.status != "failed" for r in self.results.values()))
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -83,16 +135,24 @@ class Station:
 
     def __init__(self, log: CustodyLog, store: ObjectStore, base_options: IngestOptions,
                  policy: DockPolicy, emit: Callable[[dict[str, Any]], None] = lambda _: None,
-                 wait: Callable[[float], bool] | None = None) -> None:
+                 wait: Callable[[float], bool] | None = None, hold: Hold = _no_hold) -> None:
         self.log, self.store, self.base, self.policy = log, store, base_options, policy
         self.emit = emit
         self._stop = threading.Event()
         # ``wait`` returns True when the station is stopping; tests pass their own.
         self.wait = wait or self._stop.wait
+        self.hold = hold
+        if hold is not _no_hold:
+            self.store = cast(ObjectStore, _HeldReadBack(store, hold))
         self.progress: dict[str, RecorderProgress] = {}
 
     def stop(self) -> None:
+        """Stop between files (safe to call from any thread, more than once)."""
         self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     def derive_pending(self) -> int:
         """Make the derivatives a crashed run left pending (as `evidence ingest` does).
@@ -102,9 +162,12 @@ class Station:
         """
         ingestor = Ingestor(self.log, self.store, self.base)
         try:
-            pending = len(pending_derivatives(self.log.engine))
-            if pending:
-                ingestor.derive_pending()
+            waiting = pending_derivatives(self.log.engine)
+            pending = len(waiting)
+            for evidence in waiting:  # one at a time, so a stop comes between two
+                if self.stopping:
+                    break
+                ingestor.derive_pending(only=evidence.id)
         except EvidenceError as exc:
             self.emit({"event": "error", "recorder": None,
                        "reason": f"pending derivatives not made: {exc}"})
@@ -121,6 +184,11 @@ class Station:
 
     def dock(self, recorder: Recorder, label: str) -> DockOutcome:
         outcome = DockOutcome(label)
+        if self.stopping:  # queued behind other docks when the stop came: not touched at all
+            outcome.stopped = True
+            self.emit({"event": "not-docked", "recorder": label,
+                       "reason": "the station stopped before this recorder was docked"})
+            return outcome
         progress = self.progress.setdefault(label, RecorderProgress(label))
         actor = self.base.actor
         try:
@@ -139,6 +207,7 @@ class Station:
             progress.state = "failed"
             self.emit({"event": "error", "recorder": label, "reason": str(exc)})
         finally:
+            outcome.stopped = self.stopping
             self._undocked(actor, label, outcome)
         return outcome
 
@@ -177,11 +246,16 @@ class Station:
         for attempt, delay in zip(range(1, self.policy.max_attempts + 1), self._delays(),
                                   strict=False):
             progress.state = "transferring"
-            ingestor = Ingestor(self.log, self.store, self._options(identity), progress)
+            ingestor = _StoppableIngestor(self, self._options(identity), progress)
             todo = None if attempt == 1 else {p for p, r in outcome.results.items()
                                               if r.status == "failed"} | pending
+            stoppable = _StoppableRecorder(recorder, self)
             try:
-                for result in ingestor.ingest_recorder(recorder, todo):
+                for result in ingestor.ingest_recorder(stoppable, todo):
+                    if result.path in stoppable.abandoned and result.status == "failed":
+                        result = replace(result, status="abandoned", retryable=False, reason=(
+                            "the station stopped before this file was stored; it stays on "
+                            "the recorder for the next dock"))
                     previous = outcome.results.get(result.path)
                     if previous is None or previous.status not in WIPEABLE:
                         outcome.results[result.path] = result
@@ -197,7 +271,7 @@ class Station:
             pending = {r.path for r in retry}
             for r in retry:
                 del outcome.results[r.path]
-        failed = [r for r in outcome.results.values() if r.status == "failed"]
+        failed = [r for r in outcome.results.values() if r.status in ("failed", "abandoned")]
         outcome.complete = not failed
         if self.policy.wipe:
             progress.state = "wiping"
@@ -213,10 +287,14 @@ class Station:
                     or listed.size != result.size or result.mtime_ns is None
                     or abs(round(listed.mtime.timestamp() * 1e9) - result.mtime_ns) > 1000):
                 continue
+            if self.stopping:  # the only stop point of a wipe: before a deletion
+                outcome.complete = False
+                return
             evidence_id = self._retrying(label, partial(self._stored_as, result.sha256))
             if evidence_id is None:  # never wipe what the catalogue does not hold
                 continue
             recorder.delete(result.path)
+            self.hold("wipe")
             # The file is gone: its event is retried until the database is back or the
             # station stops, and a stop says which deletion is not yet logged.
             try:
@@ -277,3 +355,88 @@ class Station:
             outcome.error = outcome.error or str(exc)
         self.emit({"event": "undocked", **details})
 
+
+
+class _StoppableIngestor(Ingestor):
+    """An ingestor that leaves derivatives pending once the station stops (the next run makes
+    them, as after a crash), so a stop never waits for a transcode that has not started."""
+
+    def __init__(self, station: Station, options: IngestOptions, progress: Progress) -> None:
+        super().__init__(station.log, station.store, options, progress)
+        self._station = station
+
+    def derive_pending(self, only: str | None = None) -> tuple[list[str], str | None]:
+        if self._station.stopping:
+            return [], None
+        return super().derive_pending(only)
+
+
+class _StoppableRecorder:
+    """A recorder whose streams end with StationStopping once the station stops: a copy is
+    abandoned between two chunks, and no new file is opened."""
+
+    def __init__(self, recorder: Recorder, station: Station) -> None:
+        self._recorder, self._station = recorder, station
+        self.abandoned: set[str] = set()
+
+    def _check(self, path: str) -> None:
+        if self._station.stopping:
+            self.abandoned.add(path)
+            raise StationStopping(f"not copied: the station is stopping ({path} stays on the "
+                                  "recorder)", hint="dock the recorder again")
+
+    def identity(self) -> RecorderIdentity:
+        return self._recorder.identity()
+
+    def list_files(self) -> list[RecorderFile]:
+        return self._recorder.list_files()
+
+    def open(self, path: str) -> BinaryIO:
+        self._check(path)
+        return cast(BinaryIO, _StoppableStream(self._recorder.open(path), path, self))
+
+    def delete(self, path: str) -> None:
+        self._recorder.delete(path)
+
+    def eject(self) -> None:
+        self._recorder.eject()
+
+    def volume_root(self) -> Path | None:
+        return self._recorder.volume_root()
+
+
+class _StoppableStream(io.RawIOBase):
+    def __init__(self, inner: BinaryIO, path: str, recorder: _StoppableRecorder) -> None:
+        super().__init__()
+        self._inner, self._path, self._recorder = inner, path, recorder
+        self._started = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        if self._started:
+            self._recorder._station.hold("copy")  # mid-copy: some bytes read, none committed
+        self._recorder._check(self._path)
+        self._started = True
+        return self._inner.readinto(buffer)  # type: ignore[attr-defined, no-any-return]
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            super().close()
+
+
+class _HeldReadBack:
+    """The store with the test hold before each read-back (installed only by a test hold)."""
+
+    def __init__(self, store: ObjectStore, hold: Hold) -> None:
+        self._store, self._hold = store, hold
+
+    def read_back_sha256(self, key: str, version_id: str | None = None) -> tuple[str, int]:
+        self._hold("read-back")
+        return self._store.read_back_sha256(key, version_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -82,3 +83,9 @@ def forger_manifest(members: Mapping[str, bytes], signer: Ed25519Signer, events:
     manifest: dict[str, Any] = json.loads(members[MANIFEST])
     return {**manifest, "log": {**manifest["log"], "vkey": signer.verifier_key()},
             "events": list(range(events))}
+
+
+def own_vkey(path: Path) -> str:
+    """The verifier key a bundle carries, as a recipient who wrongly trusted it would use it."""
+    with zipfile.ZipFile(path) as bundle:
+        return bundle.read(VKEY).decode("utf-8", "replace").strip()

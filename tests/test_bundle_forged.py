@@ -17,7 +17,7 @@ import pytest
 from cases.bundle_verify import DERIVED_EVENT, INGESTED_EVENT, verify_bundle
 from custody.events import EventDraft
 from custody.note import Ed25519Signer
-from tests.bundle_forgery import forge, forger_manifest, logged_drafts, origin_of
+from tests.bundle_forgery import forge, forger_manifest, logged_drafts, origin_of, own_vkey
 from tests.test_bundle import Built, built, write_zip
 
 __all__ = ["built"]  # the module-scoped fixture of tests/test_bundle.py
@@ -35,7 +35,7 @@ def _forged(built: Built, tmp_path: Path, edit: Callable[[EventDraft], EventDraf
 def test_a_re_signed_but_unchanged_log_verifies_with_its_own_key_only(built: Built,
                                                                        tmp_path: Path) -> None:
     path = _forged(built, tmp_path, lambda d: d)
-    assert verify_bundle(path).ok  # the note says so: only a trusted key tells
+    assert verify_bundle(path, own_vkey(path)).ok  # the note says so: only a trusted key tells
     assert {"key_mismatch", "bad_signature"} <= {p.kind for p in verify_bundle(path, built.vkey).problems}
 
 
@@ -63,6 +63,6 @@ def test_hostile_custody_events_are_reported_not_raised(
         built: Built, tmp_path: Path, edit: Callable[[EventDraft], EventDraft],
         edit_manifest: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
     path = _forged(built, tmp_path, edit, edit_manifest)
-    report = verify_bundle(path)  # raised TypeError / AttributeError before
+    report = verify_bundle(path, own_vkey(path))  # raised TypeError / AttributeError before
     assert not report.ok
     assert {p.kind for p in report.problems} & {"no_ingest_event", "no_derive_event"}

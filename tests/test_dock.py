@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import queue
+import signal
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,7 +17,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from sqlalchemy import func, select
 
-from api.home import Home, init_home
+from api.home import Home, init_home, open_home
 from api.settings import Settings
 from custody.events import decode_event
 from custody.verify import verify_database
@@ -274,32 +278,131 @@ def test_dock_command_with_mtp_and_no_device_attached_is_clean(tmp_path: Path) -
     assert result.stdout == ""
 
 
+class Daemon:
+    """The real `evidence dock` daemon, started as CI or a background job may start it: with
+    SIGINT inherited as ignored (so Python installs no KeyboardInterrupt handler)."""
+
+    def __init__(self, home: Path, mount: Path, env: dict[str, str] | None = None) -> None:
+        import os
+        import subprocess
+        import sys
+
+        argv = [sys.executable, "-m", "api.cli", "dock", "--watch", str(mount), "--wipe",
+                "--json", "--no-udev"]
+        ignoring_sigint = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                           "os.execv(sys.executable, sys.argv[1:])")
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", ignoring_sigint, *argv], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "EVIDENCE_HOME": str(home), "EVIDENCE_DOCK_POLL_SECONDS": "0.2",
+                 **(env or {})})
+        self.lines: queue.Queue[dict[str, object] | None] = queue.Queue()
+        self.seen: list[dict[str, object]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(json.loads(line))
+        self.lines.put(None)
+
+    def until(self, event: str, timeout: float = 60) -> dict[str, object]:
+        """The daemon's JSON lines up to the first ``event`` (a bound, not a sleep)."""
+        while True:
+            try:
+                line = self.lines.get(timeout=timeout)
+            except queue.Empty:
+                pytest.fail(f"no {event!r} line in {timeout} s; seen {self.seen}")
+            if line is None:
+                pytest.fail(f"the daemon ended before {event!r}: {self.seen} "
+                            f"{self.process.stderr.read() if self.process.stderr else ''}")
+            self.seen.append(line)
+            if line["event"] == event:
+                return line
+
+    def stop(self, signum: int, timeout: float = 20) -> tuple[int, float]:
+        """Send ``signum``; the exit status and how long the daemon took to exit."""
+        started = time.monotonic()
+        self.process.send_signal(signum)
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            pytest.fail(f"the daemon had not exited {timeout} s after {signum!r}; seen {self.seen}")
+        return code, time.monotonic() - started
+
+    def rest(self) -> list[dict[str, object]]:
+        while (line := self.lines.get(timeout=10)) is not None:
+            self.seen.append(line)
+        return self.seen
+
+
 def test_dock_daemon_docks_recorders_as_they_arrive(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    run_cli(home, "init")
+    mount = tmp_path / "media"
+    mount.mkdir()
+    daemon = Daemon(home, mount)
+    try:
+        SimulatedRecorder(mount, "ZFY0042", "100242", clips(2, 42)).dock()  # arrives after start
+        undocked = daemon.until("undocked")  # the daemon reports as it goes; no sleeping here
+        assert undocked["complete"] is True
+        assert sum(1 for e in daemon.seen if e["event"] == "wiped") == 2
+    finally:
+        code, _ = daemon.stop(signal.SIGINT)  # inherited as ignored: the daemon's own handler
+    assert code == 0
+    assert daemon.rest()[-1] == {"event": "stopped", "signal": "SIGINT", "clean": True}
+    assert not any((mount / "ZFY0042").rglob("*.MP4"))
+    assert run_cli(home, "verify", "--objects").returncode == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("point", ["copy", "read-back", "wipe"])
+def test_dock_daemon_stopped_at_a_chosen_point_keeps_or_logs_every_file(
+        tmp_path: Path, point: str, signum: signal.Signals) -> None:
+    """Stopped mid-copy, mid-read-back or between a deletion and its event: every file is
+    still on the recorder or deleted with its `evidence:file:wiped` event, and it exits 0."""
     import os
-    import signal
-    import subprocess
-    import sys
 
     home = tmp_path / "home"
     run_cli(home, "init")
     mount = tmp_path / "media"
     mount.mkdir()
-    env = {**os.environ, "EVIDENCE_HOME": str(home), "EVIDENCE_DOCK_POLL_SECONDS": "0.2"}
-    daemon = subprocess.Popen([sys.executable, "-m", "api.cli", "dock", "--watch", str(mount),
-                               "--wipe", "--json", "--no-udev"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=env)
-    assert daemon.stdout is not None
+    release = tmp_path / "release"
+    os.mkfifo(release)
+    # held open for writing by the test, so the daemon's open never blocks; a byte releases it
+    release_fd = os.open(release, os.O_RDWR)
+    daemon = Daemon(home, mount, {"EVIDENCE_TEST_DOCK_HOLD": f"{point}:{release}"})
     try:
-        SimulatedRecorder(mount, "ZFY0042", "100242", clips(2, 42)).dock()  # arrives after start
-        seen: list[dict[str, object]] = []
-        for line in daemon.stdout:  # the daemon reports as it goes; no sleeping here
-            seen.append(json.loads(line))
-            if seen[-1]["event"] == "undocked":
-                break
-        assert seen[-1]["complete"] is True
-        assert sum(1 for e in seen if e["event"] == "wiped") == 2
+        recorder = SimulatedRecorder(mount, "ZFY0050", "100250", clips(4, 50, size=300_000))
+        recorder.dock()
+        on_recorder = {f.path for f in recorder.list_files()}
+        assert daemon.until("test-hold")["point"] == point
+        daemon.process.send_signal(signum)  # the station is held at the point ...
+        assert daemon.until("stopping")["signal"] == signum.name
+        os.write(release_fd, b"x")  # ... and goes on only once it knows it is stopping
+        code, seconds = daemon.stop(signum)
     finally:
-        daemon.send_signal(signal.SIGINT)
-        daemon.wait(60)
-    assert not any((mount / "ZFY0042").rglob("*.MP4"))
+        os.close(release_fd)
+        if daemon.process.poll() is None:
+            daemon.process.kill()
+            daemon.process.wait()
+    assert code == 0 and seconds < 10, (code, seconds, daemon.process.stderr)
+    lines = daemon.rest()
+    assert lines[-1] == {"event": "stopped", "signal": signum.name, "clean": True}
+    files = {str(e["path"]): e for e in lines if e["event"] == "file"}
+    left = {f.path for f in recorder.list_files()}
+    wiped = {str(e["details"]["source"]): e for e in logged(open_home(Settings(home=home)),  # type: ignore[index]
+                                                         "evidence:file:wiped")}
+    assert left | set(wiped) == on_recorder and not left & set(wiped)  # kept, or gone and logged
+    assert {str(e["path"]) for e in lines if e["event"] == "wiped"} == set(wiped)
+    if point == "copy":  # the copy in hand and every later file abandoned: nothing stored
+        assert left == on_recorder and {e["status"] for e in files.values()} == {"abandoned"}
+    elif point == "read-back":  # the read-back in hand finished and was recorded; nothing wiped
+        assert left == on_recorder and "ingested" in {e["status"] for e in files.values()}
+    else:  # the deletion in hand was logged; no further deletion started
+        assert len(wiped) == 1 and len(left) == 3
+    undocked = next(e for e in lines if e["event"] == "undocked")
+    assert undocked["complete"] is False
     assert run_cli(home, "verify", "--objects").returncode == 0
