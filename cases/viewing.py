@@ -33,7 +33,6 @@ from storage import catalog
 from storage.db import write_transaction
 
 IDLE_TIMEOUT = timedelta(minutes=30)
-REASON_MAX = 500
 VIEWED = EventType.FILE_VIEWED
 DOWNLOADED = EventType.FILE_DOWNLOADED
 _IDS_PER_QUERY = 1000  # names of a page's segments, read this many ids at a time
