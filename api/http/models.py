@@ -266,6 +266,9 @@ class UserOut(BaseModel):
     unit: str | None = Field(description="Code of the unit the user belongs to.")
     agency: str | None = Field(description="Code of that unit's agency.")
     auditor_scope: str | None = Field(description="Auditors: the agency they audit, or '*'.")
+    token_expires_at: datetime | None = Field(
+        description="When their bearer token stops working (renew it with "
+                    "POST /users/{name}/token).")
 
 
 class NewUserOut(UserOut):
