@@ -191,7 +191,7 @@ def change_legal_hold(log: CustodyLog, store: ObjectStore, user: User, evidence_
     """
     verb = "place" if on else "release"
     access.require_role(user, access.LEGAL_HOLD, f"{verb} a legal hold")
-    reason = clean_text(reason, "reason", REASON_MAX)
+    reason = clean_text(reason, "reason for the legal hold", REASON_MAX)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         row = evidence_row(conn, evidence_id)
