@@ -14,7 +14,7 @@ from sqlalchemy import inspect
 from api.cli_text import cells, console, inert, json_line
 from api.home import Home, open_home
 from api.settings import Settings
-from cases.users import Role, User, add_user, list_users, operator, revoke_user
+from cases.users import Role, User, add_user, list_users, operator, revoke_user, rotate_token
 from domain.errors import ConfigError
 
 user_app = typer.Typer(help="Users of the case service and their bearer tokens.",
@@ -60,13 +60,38 @@ def user_add(
     """Add a user and print their bearer token (shown once; only its hash is stored)."""
     home = open_case_home()
     user, token = add_user(home.custody_log(), name, role, officer_no, by=cli_operator(),
-                           unit_code=unit, auditor_scope=scope)
+                           unit_code=unit, auditor_scope=scope, token_days=Settings().token_days)
     if as_json:
         sys.stdout.write(json_line({"name": user.name, "role": user.role.value,
-                                    "token": token}, sort_keys=False) + "\n")
+                                    "token": token, "token_expires_at": _when(user)},
+                                   sort_keys=False) + "\n")
         return
-    _out.print(inert(f"Added {user.name} ({user.role.value}). Their bearer token, shown only now:"))
+    _out.print(inert(f"Added {user.name} ({user.role.value}). Their bearer token, valid until "
+                     f"{_when(user)} and shown only now:"))
     sys.stdout.write(token + "\n")
+
+
+@user_app.command("rotate")
+def user_rotate(
+    name: Annotated[str, typer.Argument(help="The user whose token is renewed.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print {name, token, token_expires_at}.")]
+    = False,
+) -> None:
+    """Give a user a new bearer token (shown once); their old token stops working at once."""
+    home = open_case_home()
+    user, token = rotate_token(home.custody_log(), name, by=cli_operator(),
+                               token_days=Settings().token_days)
+    if as_json:
+        sys.stdout.write(json_line({"name": user.name, "token": token,
+                                    "token_expires_at": _when(user)}, sort_keys=False) + "\n")
+        return
+    _out.print(inert(f"Renewed the token of {user.name}; the old one no longer works. The new one, "
+                     f"valid until {_when(user)} and shown only now:"))
+    sys.stdout.write(token + "\n")
+
+
+def _when(user: User) -> str | None:
+    return user.token_expires_at.isoformat(timespec="seconds") if user.token_expires_at else None
 
 
 @user_app.command("revoke")
@@ -88,14 +113,16 @@ def user_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines."
                 "unit": user.unit_code, "agency": user.agency_code,
                 "auditor_scope": user.auditor_scope,
                 "created_at": user.created_at.isoformat(),
-                "revoked_at": user.revoked_at.isoformat() if user.revoked_at else None},
+                "revoked_at": user.revoked_at.isoformat() if user.revoked_at else None,
+                "token_expires_at": _when(user)},
                 sort_keys=False) + "\n")
         return
-    table = Table("name", "role", "officer", "unit", "agency", "scope", "created", "status")
+    table = Table("name", "role", "officer", "unit", "agency", "scope", "created", "status",
+                  "token expires")
     for user in users:
         row = [user.name, user.role.value, user.officer_no, user.unit_code, user.agency_code,
                  user.auditor_scope, user.created_at.isoformat(timespec="seconds"),
-                 "active" if user.active else f"revoked {user.revoked_at:%Y-%m-%d}"]
+                 "active" if user.active else f"revoked {user.revoked_at:%Y-%m-%d}", _when(user)]
         table.add_row(*cells(*row))
     _out.print(table)
 
@@ -105,12 +132,14 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from api.http.app import create_app
+    from api.http.services import ApiOptions
 
     home = open_case_home()
     if not _is_loopback(host):
         _err.print(inert(f"warning: serving on {host} without TLS; bearer tokens cross the network "
                          "in clear text. Put a TLS proxy in front."))
-    uvicorn.run(create_app(home), host=host, port=port, log_level="info",
+    options = ApiOptions(token_days=Settings().token_days)
+    uvicorn.run(create_app(home, options), host=host, port=port, log_level="info",
                 server_header=False, proxy_headers=False)
 
 

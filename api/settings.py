@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     """The station's recorder password, given to the GA/T 947.4 SDK."""
     retention_days: int = 183
     """Retention of footage not attached to a case, in days (at least six months)."""
+    token_days: int = 90
+    """Days a bearer token works after it is issued or renewed (`evidence user rotate`)."""
     station_unit: str = DEFAULT_UNIT
     """Code of the station's unit: footage of a recorder the registry gives no unit belongs to it."""
     trusted_vkey: str | None = None

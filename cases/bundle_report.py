@@ -150,6 +150,9 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
         f"Account {d.get('user')} ({d.get('role')}) created by {who(e['actor'])}."),
     EventType.USER_REVOKED: lambda e, d: (
         f"Account {d.get('user')} revoked by {who(e['actor'])}."),
+    EventType.USER_TOKEN_ROTATED: lambda e, d: (
+        f"A new bearer token for account {d.get('user')} issued by {who(e['actor'])}, valid until "
+        f"{d.get('token_expires_at')}; the old one stopped working."),
 }
 
 

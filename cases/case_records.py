@@ -20,6 +20,7 @@ from cases.errors import InvalidRequest
 from cases.evidence import evidence_row
 from cases.paging import Page
 from cases.retention import CASE, retain_permanently
+from cases.text import REASON_MAX, clean_optional, clean_text
 from cases.times import aware
 from cases.users import Role, User
 from custody.events import JSON, EventDraft, Subject, format_time
@@ -77,8 +78,7 @@ def create_case(log: CustodyLog, user: User, title: str, number: str,
     if unit is None:
         raise InvalidRequest("a case belongs to a unit, and the creator belongs to none",
                              hint="name the unit the case belongs to")
-    if not title.strip() or len(title) > TITLE_MAX:
-        raise InvalidRequest(f"a case title must be 1 to {TITLE_MAX} characters")
+    title = clean_text(title, "case title", TITLE_MAX)  # stored and logged alike
     if not _CASE_NUMBER_RE.fullmatch(number):
         raise InvalidRequest(f"case number {number!r} is not allowed",
                              hint="use 1-64 letters, digits, '/', '.', '_' or '-'")
@@ -261,6 +261,7 @@ def prepare_export(log: CustodyLog, user: User, case_id: str, include_playback: 
     """
     action = "export this case"
     access.require_role(user, access.EXPORT_CASE, action)
+    reason = clean_optional(reason, "reason", REASON_MAX)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         case = load_case(conn, case_id)

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, Row, func, insert, select
 from cases import access, tables
 from cases.errors import InvalidRequest
 from cases.organisation import check_name, require_admin_role, require_org_admin
+from cases.text import clean_optional
 from cases.times import aware
 from cases.users import ALL_AGENCIES, OFFICER_NO_PATTERN, Role, User
 from custody.events import EventDraft
@@ -36,11 +37,8 @@ from storage.db import database_errors, write_transaction
 
 SERIAL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 LABEL_MAX = 128
-# A volume label or filesystem UUID: printable, not blank at the start.
-LABEL_PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]{0,127}$"
 _SERIAL_RE = re.compile(SERIAL_PATTERN)
 _OFFICER_NO_RE = re.compile(OFFICER_NO_PATTERN)
-_LABEL_RE = re.compile(LABEL_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -64,13 +62,7 @@ def _check(serial: str, officer_no: str, officer_name: str | None,
         raise InvalidRequest(f"officer number {officer_no!r} is not allowed",
                              hint="use 1-64 letters, digits, '.', '_' or '-' (e.g. 100234)")
     name = check_name(officer_name, "officer") if officer_name is not None else None
-    if label is not None:
-        label = label.strip()
-        if not _LABEL_RE.fullmatch(label) or any("\ud800" <= c <= "\udfff" for c in label):
-            raise InvalidRequest(f"volume label {label!r} is not allowed",
-                                 hint=f"give the recorder's volume label or UUID, 1 to {LABEL_MAX} "
-                                      "printable characters")
-    return name, label
+    return name, clean_optional(label, "volume label", LABEL_MAX)
 
 
 def register_device(log: CustodyLog, by: User, serial: str, officer_no: str, unit_code: str,

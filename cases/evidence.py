@@ -10,10 +10,11 @@ from sqlalchemy import Connection, Engine, Select, func, select
 
 from cases import access, tables
 from cases.custody_index import EVENTS_SHOWN, LoggedEvent, events_for
-from cases.errors import Conflict, InvalidRequest
+from cases.errors import Conflict
 from cases.paging import Page
 from cases.recordings import all_recordings
 from cases.retention import StoredCopy, set_legal_hold
+from cases.text import REASON_MAX, clean_text
 from cases.times import as_utc
 from cases.users import User
 from custody.events import EventDraft
@@ -190,8 +191,7 @@ def change_legal_hold(log: CustodyLog, store: ObjectStore, user: User, evidence_
     """
     verb = "place" if on else "release"
     access.require_role(user, access.LEGAL_HOLD, f"{verb} a legal hold")
-    if not reason.strip():
-        raise InvalidRequest(f"say why you {verb} the legal hold", hint="give a reason")
+    reason = clean_text(reason, "reason for the legal hold", REASON_MAX)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         row = evidence_row(conn, evidence_id)

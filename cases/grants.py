@@ -18,6 +18,7 @@ from cases.case_records import case_row
 from cases.errors import InvalidRequest
 from cases.evidence import evidence_row
 from cases.tables import DEFAULT_UNIT
+from cases.text import REASON_MAX, clean_text
 from cases.users import User
 from custody.events import EventDraft, Subject
 from custody.log import CustodyLog
@@ -43,9 +44,7 @@ def grant_evidence(log: CustodyLog, by: User, evidence_id: str, case_id: str, re
     """Let the officers of ``case_id`` (another unit's case) see and attach this footage."""
     action = "grant this footage to another unit's case"
     access.require_role(by, access.GRANT, action)
-    reason = reason.strip()
-    if not reason:
-        raise InvalidRequest("say why the footage is granted", hint="give a reason")
+    reason = clean_text(reason, "reason", REASON_MAX)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         evidence = evidence_row(conn, evidence_id)

@@ -14,7 +14,6 @@ everything; an admin their agency, the agencies directly under it, and its units
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -23,6 +22,7 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from cases import tables
 from cases.errors import AccessDenied, Conflict, InvalidRequest
+from cases.text import TEXT_PATTERN, clean_text
 from cases.times import aware
 from cases.users import Role, User
 from custody.events import EventDraft
@@ -33,8 +33,7 @@ from storage.db import write_transaction
 
 CODE_PATTERN = r"[a-z0-9][a-z0-9_-]{0,31}"
 NAME_MAX = 100
-# What check_name accepts, for request schemas: no control characters, not blank at the start.
-NAME_PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+NAME_PATTERN = TEXT_PATTERN  # what check_name accepts, for request schemas (see cases.text)
 _CODE_RE = re.compile(CODE_PATTERN)
 
 
@@ -80,17 +79,9 @@ def check_code(code: str, what: str) -> None:
 
 
 def check_name(name: str, what: str) -> str:
-    """NFC, trimmed, 1..NAME_MAX characters, no control characters or lone surrogates.
-
-    Format characters stay allowed: Mongolian script needs its vowel separator (U+180E)
-    and joiners.
-    """
-    clean = name.strip()
-    if not clean or len(clean) > NAME_MAX or any(unicodedata.category(c) in ("Cc", "Cs")
-                                                 for c in clean):
-        raise InvalidRequest(f"{what} name {name!r} is not allowed",
-                             hint=f"give 1 to {NAME_MAX} printable characters")
-    return unicodedata.normalize("NFC", clean)
+    """NFC, trimmed, 1..NAME_MAX characters of text (``cases.text``: format characters stay
+    allowed, since Mongolian script needs its vowel separator U+180E and joiners)."""
+    return clean_text(name, f"{what} name", NAME_MAX)
 
 
 def require_admin_role(user: User, action: str) -> None:

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from cases.errors import Conflict, InvalidRequest
+from cases.errors import Conflict
 from cases.recordings import JoinedFile, SegmentCopy, find_recording, joined_playback
+from cases.text import REASON_MAX, clean_optional
 from cases.users import User
-from cases.viewing import REASON_MAX, recording_segments
+from cases.viewing import recording_segments
 from custody.events import JSON, EventDraft, Subject
 from custody.log import CustodyLog
 from domain.event_types import EventType
@@ -30,9 +31,7 @@ def export_recording(log: CustodyLog, store: ObjectStore, user: User, recording_
 
     The returned file lives in the cache (``cache_dir``): copy it, do not move it.
     """
-    if reason is not None and not (reason.strip() and len(reason) <= REASON_MAX):
-        raise InvalidRequest(f"the reason must be 1 to {REASON_MAX} characters of text",
-                             hint="say briefly why the recording is exported, or give no reason")
+    reason = clean_optional(reason, "reason", REASON_MAX)
     copies = recording_segments(log, user, recording_id)
     with database_errors("finding the recording"), log.engine.connect() as conn:
         recording = find_recording(conn, recording_id)

@@ -63,6 +63,7 @@ users = Table(
     Column("unit_code", String(32), ForeignKey("units.code", name="fk_users_unit_code"),
            nullable=True),
     Column("auditor_scope", String(32), nullable=True),  # auditors: an agency code, or "*"
+    Column("token_expires_at", DateTime(timezone=True), nullable=False),  # migration 0010
 )
 
 cases = Table(

@@ -2,9 +2,14 @@
 
 A token is ``secrets.token_urlsafe(32)`` (256 random bits), shown once and
 stored only as its SHA-256: a fast hash is enough for a secret that cannot be
-guessed, and it lets a lookup use an index. Revoking a user ends their token;
-names are never reused, so ``user:<name>`` in the custody log always means the
-same person.
+guessed, and it lets a lookup use an index. A token expires ``token_days`` after it
+was issued (EVIDENCE_TOKEN_DAYS, default 90); rotating issues a new one and ends the
+old. Revoking a user ends their token; names are never reused, so ``user:<name>`` in
+the custody log always means the same person.
+
+Names are not secrets, but nothing here tells anyone outside an agency which names
+exist in it: a 401 is the same for an unknown and a revoked token, and managing a
+name that is not one of your agency's users is refused alike whether it exists or not.
 """
 
 from __future__ import annotations
@@ -13,16 +18,16 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from cases import tables
-from cases.errors import AccessDenied, InvalidRequest, NotAuthenticated
+from cases.errors import AccessDenied, Conflict, InvalidRequest, NotAuthenticated
 from cases.times import aware
-from custody.events import EventDraft
+from custody.events import EventDraft, format_time
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists, NotFound
 from domain.event_types import EventType
@@ -32,6 +37,8 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
 OFFICER_NO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _NAME_RE = re.compile(NAME_PATTERN)
 ALL_AGENCIES = "*"  # an auditor scope: every agency of the region
+TOKEN_DAYS = 90  # default life of a bearer token (EVIDENCE_TOKEN_DAYS)
+TOKEN_DAYS_MAX = 3660
 _OFFICER_NO_RE = re.compile(OFFICER_NO_PATTERN)
 
 
@@ -56,6 +63,7 @@ class User:
     unit_code: str | None = None  # the unit they belong to (None: the operator only)
     agency_code: str | None = None  # their unit's agency
     auditor_scope: str | None = None  # auditors: an agency code, or "*" for every agency
+    token_expires_at: datetime | None = None  # None: the operator, who has no token
 
     @property
     def actor(self) -> str:
@@ -80,6 +88,13 @@ def scope_of(role: Role) -> str | None:
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def token_expiry(moment: datetime, token_days: int) -> datetime:
+    if not 1 <= token_days <= TOKEN_DAYS_MAX:
+        raise InvalidRequest(f"a token cannot last {token_days} days",
+                             hint=f"set EVIDENCE_TOKEN_DAYS to 1..{TOKEN_DAYS_MAX} (default {TOKEN_DAYS})")
+    return moment + timedelta(days=token_days)
 
 
 def token_digest(token: str) -> str:
@@ -109,7 +124,7 @@ def _check_new_user(name: str, role: Role, officer_no: str | None) -> None:
 
 def add_user(log: CustodyLog, name: str, role: Role, officer_no: str | None, *, by: User,
              unit_code: str, auditor_scope: str | None = None,
-             now: datetime | None = None) -> tuple[User, str]:
+             now: datetime | None = None, token_days: int = TOKEN_DAYS) -> tuple[User, str]:
     """Create a user of ``unit_code`` and their token; returns (user, token), shown only here.
 
     ``by`` is the operator, or an admin of the unit's agency. An auditor's scope is
@@ -121,6 +136,7 @@ def add_user(log: CustodyLog, name: str, role: Role, officer_no: str | None, *, 
     _check_new_user(name, role, officer_no)
     _check_scope(role, auditor_scope)
     moment = now or datetime.now(UTC)
+    expires = token_expiry(moment, token_days)
     token = new_token()
     with write_transaction(log.engine) as conn:
         agency = _unit_agency(conn, unit_code)
@@ -134,21 +150,21 @@ def add_user(log: CustodyLog, name: str, role: Role, officer_no: str | None, *, 
         elif auditor_scope == ALL_AGENCIES and not by.operator:
             raise AccessDenied("only the server's operator may make an auditor of every agency",
                                hint="scope the auditor to your agency")
-        exists = conn.execute(select(tables.users.c.name, tables.users.c.revoked_at)
-                              .where(tables.users.c.name == name)).first()
-        if exists is not None:
-            state = "a revoked user" if exists.revoked_at is not None else "a user"
-            raise AlreadyExists(f"{state} named {name!r} already exists",
+        if conn.execute(select(tables.users.c.name).where(tables.users.c.name == name)).first():
+            # Says no more than that the name is taken (not whose, nor if revoked): names are
+            # unique across the region, so a taken name cannot be hidden from its next claimant.
+            raise AlreadyExists(f"the user name {name!r} is taken",
                                 hint="names are never reused; choose another name")
         conn.execute(insert(tables.users).values(
             name=name, role=role.value, officer_no=officer_no, token_sha256=token_digest(token),
             created_at=moment, created_by=by.actor, unit_code=unit_code,
-            auditor_scope=auditor_scope))
+            auditor_scope=auditor_scope, token_expires_at=expires))
         log.append([EventDraft(EventType.USER_CREATED, by.actor, None, {
             "user": name, "role": role.value, "officer_no": officer_no, "unit": unit_code,
-            "auditor_scope": auditor_scope}, moment)], conn)
+            "auditor_scope": auditor_scope, "token_expires_at": format_time(expires)}, moment)],
+            conn)
     return User(name, role, officer_no, moment, unit_code=unit_code, agency_code=agency,
-                auditor_scope=auditor_scope), token
+                auditor_scope=auditor_scope, token_expires_at=expires), token
 
 
 def _check_scope(role: Role, auditor_scope: str | None) -> None:
@@ -177,21 +193,67 @@ def _require_admin_of(by: User, agency_code: str, action: str) -> None:
 
 def revoke_user(log: CustodyLog, name: str, *, by: User, now: datetime | None = None) -> User:
     """End a user's token for good (the operator, or an admin of the user's agency)."""
+    if not by.operator and by.role is not Role.ADMIN:
+        raise AccessDenied(f"a {by.role.value} may not revoke users",
+                           hint="an admin of your agency can do this")
     if not by.operator and by.name == name:
         raise AccessDenied("you cannot revoke your own token",
                            hint="ask another admin, or use `evidence user revoke` on the server")
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
-        row = conn.execute(_user_query().where(tables.users.c.name == name)).first()
-        if row is None or row.revoked_at is not None:
+        row = _managed_user(conn, by, name, "revoke")
+        if row.revoked_at is not None:
             raise NotFound(f"there is no active user named {name!r}",
                            hint="list users with `evidence user list`")
-        _require_admin_of(by, row.agency_code, f"revoke {name}")
         conn.execute(update(tables.users).where(tables.users.c.name == name)
                      .values(revoked_at=moment, revoked_by=by.actor))
         log.append([EventDraft(EventType.USER_REVOKED, by.actor, None, {"user": name}, moment)],
                    conn)
     return replace(_user(row), revoked_at=moment)
+
+
+def rotate_token(log: CustodyLog, name: str, *, by: User, now: datetime | None = None,
+                 token_days: int = TOKEN_DAYS) -> tuple[User, str]:
+    """A new token for ``name``, ending the old one at once (event ``user:token:rotated``).
+
+    The operator, an admin of the user's agency, or the user themselves. Returns
+    (user, token); the token is shown only here.
+    """
+    if not by.operator and by.role is not Role.ADMIN and by.name != name:
+        raise AccessDenied(f"a {by.role.value} may renew only their own token",
+                           hint="an admin of your agency can renew another user's token")
+    moment = now or datetime.now(UTC)
+    expires = token_expiry(moment, token_days)
+    token = new_token()
+    with write_transaction(log.engine) as conn:
+        if by.name == name and not by.operator:  # their own: they hold its token, so it exists
+            row = conn.execute(_user_query().where(tables.users.c.name == name)).first()
+        else:
+            row = _managed_user(conn, by, name, "renew the token of")
+        if row is None or row.revoked_at is not None:
+            raise Conflict(f"{name} is revoked; a revoked user gets no new token",
+                           hint="add a new user (names are never reused)")
+        conn.execute(update(tables.users).where(tables.users.c.name == name)
+                     .values(token_sha256=token_digest(token), token_expires_at=expires))
+        log.append([EventDraft(EventType.USER_TOKEN_ROTATED, by.actor, None, {
+            "user": name, "token_expires_at": format_time(expires)}, moment)], conn)
+    return replace(_user(row), token_expires_at=expires), token
+
+
+def _managed_user(conn: Connection, by: User, name: str, action: str) -> Any:
+    """The row of ``name`` if ``by`` may manage them; refused alike when the name does not
+    exist and when it is a user of another agency, so that neither is told apart."""
+    row = conn.execute(_user_query().where(tables.users.c.name == name)).first()
+    if by.operator:
+        if row is None:
+            raise NotFound(f"there is no user named {name!r}",
+                           hint="list users with `evidence user list`")
+        return row
+    if row is None or by.role is not Role.ADMIN or row.agency_code != by.agency_code:
+        raise AccessDenied(f"{by.name} may not {action} a user named {name!r}",
+                           hint="an admin manages the users of their own agency; list them with "
+                                "GET /api/v1/users")
+    return row
 
 
 def list_users(engine: Engine, by: User) -> list[User]:
@@ -215,8 +277,12 @@ def get_user(engine: Engine, name: str) -> User:
     return _user(row)
 
 
-def authenticate(engine: Engine, token: str | None) -> User:
-    """The active user holding ``token``; NotAuthenticated otherwise."""
+def authenticate(engine: Engine, token: str | None, now: datetime | None = None) -> User:
+    """The active user holding an unexpired ``token``; NotAuthenticated otherwise.
+
+    An unknown and a revoked token get the same answer; an expired one (which its holder
+    was given, so it tells them nothing new) says how to get a new one.
+    """
     if not token:
         raise NotAuthenticated("this request needs a bearer token",
                                hint="send 'Authorization: Bearer <token>'; an admin issues "
@@ -227,7 +293,13 @@ def authenticate(engine: Engine, token: str | None) -> User:
     if row is None or row.revoked_at is not None:
         raise NotAuthenticated("the bearer token is unknown or revoked",
                                hint="ask an admin for a new token")
-    return _user(row)
+    user = _user(row)
+    if user.token_expires_at is None or (now or datetime.now(UTC)) >= user.token_expires_at:
+        raise NotAuthenticated("the bearer token has expired",
+                               hint="ask an admin of your agency to renew it (`evidence user rotate "
+                                    "NAME` or POST /api/v1/users/{name}/token); renew it yourself "
+                                    "before it expires")
+    return user
 
 
 def _user(row: Row[Any]) -> User:
@@ -235,7 +307,8 @@ def _user(row: Row[Any]) -> User:
     return User(row.name, Role(row.role), row.officer_no, aware(row.created_at),
                 aware(row.revoked_at) if row.revoked_at is not None else None,
                 unit_code=row.unit_code, agency_code=row.agency_code,
-                auditor_scope=row.auditor_scope)
+                auditor_scope=row.auditor_scope,
+                token_expires_at=aware(row.token_expires_at) if row.token_expires_at else None)
 
 
 def _user_query() -> Any:

@@ -36,7 +36,6 @@ from storage import catalog
 from storage.db import write_transaction
 
 IDLE_TIMEOUT = timedelta(minutes=30)
-REASON_MAX = 500
 VIEWED = EventType.FILE_VIEWED
 DOWNLOADED = EventType.FILE_DOWNLOADED
 _log = logging.getLogger(__name__)

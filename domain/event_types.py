@@ -48,3 +48,4 @@ class EventType(StrEnum):
     # accounts
     USER_CREATED = "user:account:created"
     USER_REVOKED = "user:account:revoked"
+    USER_TOKEN_ROTATED = "user:token:rotated"  # noqa: S105 (an event type, not a secret)

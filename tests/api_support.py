@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from api.home import Home, init_home
 from api.http.app import create_app
+from api.http.ratelimit import RateLimits
 from api.http.services import ApiOptions
 from api.settings import Settings
 from cases.organisation import Level, add_agency, add_unit
@@ -186,7 +187,8 @@ def make_clip(path: Path, seconds: int = 1) -> bytes:
 def build_world(root: Path, db_url: str) -> World:
     home = make_home(root / "home", db_url)
     clock = Clock(T0 + timedelta(days=1))
-    app = create_app(home, ApiOptions(clock=clock))
+    # The suite makes thousands of requests from one address; the limits have their own tests.
+    app = create_app(home, ApiOptions(clock=clock, rate_limits=RateLimits.generous()))
     world = World(home, TestClient(app), clock)
     world.closers += [world.client.close, app.state.services.log.close, home.engine().dispose]
     log = home.custody_log()

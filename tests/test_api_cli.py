@@ -32,7 +32,7 @@ def test_users_are_added_listed_and_revoked(home_env: Path, db_url: str) -> None
     added = runner.invoke(user_app, ["add", "li.wei", "--role", "reviewer", "--unit", "default", "--json"])
     assert added.exit_code == 0, added.output
     created = json.loads(added.stdout)
-    assert set(created) == {"name", "role", "token"} and created["role"] == "reviewer"
+    assert set(created) == {"name", "role", "token", "token_expires_at"} and created["role"] == "reviewer"
     token = created["token"]
     assert len(token) >= 43
 

@@ -212,6 +212,9 @@ MATRIX = [
                                            "unit": NORTH_UNIT}), 201),
     Endpoint("DELETE", "/users/{name}", CASE_ADMIN,
              lambda ctx: (f"{API}/users/{ctx.fresh_user(Role.REVIEWER)}", None)),
+    # the user themselves may renew their own token too (test_api_tokens.py)
+    Endpoint("POST", "/users/{name}/token", CASE_ADMIN,
+             lambda ctx: (f"{API}/users/{ctx.fresh_user(Role.REVIEWER)}/token", None)),
     Endpoint("GET", "/devices", STAFF, fixed(f"{API}/devices")),
     Endpoint("POST", "/devices", CASE_ADMIN,
              lambda ctx: (f"{API}/devices", {"serial": f"ZFY{uuid.uuid4().hex[:8]}",

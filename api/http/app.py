@@ -15,6 +15,7 @@ from api.http import (
 )
 from api.http.errors import install_error_handlers
 from api.http.pages import install_pages  # pages (helper)
+from api.http.ratelimit import ViewSessionCharges
 from api.http.services import ApiOptions, Services
 from api.http.strict import reject_unknown_query
 from cases import access
@@ -81,4 +82,5 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
                    routes_org):
         app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(reject_unknown_query)])
     install_pages(app)  # pages (helper)
+    app.add_middleware(ViewSessionCharges)  # a new viewing session takes from the rate limit
     return app

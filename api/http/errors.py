@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.http.ranges import RangeNotSatisfiable
+from api.http.ratelimit import RateLimited
 from cases.errors import AccessDenied, Conflict, InvalidRequest, NotAuthenticated, NotPlayable
 from custody.events import EventError
 from domain.errors import (
@@ -56,6 +57,7 @@ _MAPPING: tuple[tuple[type[EvidenceError], int, str], ...] = (
     (NotPlayable, 409, "not_playable"),
     (Conflict, 409, "conflict"),
     (RangeNotSatisfiable, 416, "range_not_satisfiable"),
+    (RateLimited, 429, "too_many_requests"),
     (InvalidRequest, 400, "invalid_request"),
     (InvalidStorageRequest, 400, "invalid_request"),
     (EventError, 400, "invalid_request"),
@@ -79,6 +81,8 @@ _DESCRIPTIONS = {
     409: "The resource is in a state that conflicts with the request.",
     416: "The Range lies outside the file; Content-Range says its size.",
     422: "A parameter or the body does not match the schema.",
+    429: "Too many failed authentications or event-creating requests; Retry-After says when "
+         "to retry.",
     500: "The server failed; details are in the server log, never in the response.",
     503: "The database or object store is unreachable; retry later.",
 }
@@ -101,8 +105,8 @@ def classify(exc: EvidenceError) -> tuple[int, str]:
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error statuses a route may answer (400, 422, 500 always)."""
-    wanted = sorted({*statuses, 400, 422, 500})
+    """OpenAPI entries for the error statuses a route may answer (400, 422, 429, 500 always)."""
+    wanted = sorted({*statuses, 400, 422, 429, 500})
     return {status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in wanted}
 
 
@@ -112,7 +116,7 @@ def text_route_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     FastAPI would document a model-based error with the route's own media type;
     errors are always JSON, so the schema is referenced by hand.
     """
-    wanted = sorted({*statuses, 400, 422, 500})
+    wanted = sorted({*statuses, 400, 422, 429, 500})
     ref = {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
     return {status: {"description": _DESCRIPTIONS[status], "content": {"application/json": ref}}
             for status in wanted}
@@ -131,6 +135,8 @@ async def _evidence_error(request: Request, exc: Exception) -> JSONResponse:
     headers = {}
     if isinstance(exc, RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{exc.size}"
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
     if status >= 500:
         logger.error("%s %s failed: %s: %s", request.method, request.url.path,
                      type(exc).__name__, exc)

@@ -9,20 +9,21 @@ from uuid import UUID
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from cases.case_records import CASE_NUMBER_PATTERN, TITLE_MAX
-from cases.devices import LABEL_MAX, LABEL_PATTERN, SERIAL_PATTERN
+from cases.devices import LABEL_MAX, SERIAL_PATTERN
 from cases.organisation import CODE_PATTERN, NAME_MAX, Level
-from cases.organisation import NAME_PATTERN as ORG_NAME_PATTERN
+from cases.text import REASON_MAX, TEXT_PATTERN, clean_text
 from cases.users import NAME_PATTERN, OFFICER_NO_PATTERN, Role
-from cases.viewing import REASON_MAX
-
-# Printable text starting with a visible character: no control characters.
-TEXT_PATTERN = r"^[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+from domain.errors import EvidenceError
 
 
-def _no_surrogates(value: str) -> str:
-    if any("\ud800" <= ch <= "\udfff" for ch in value):
-        raise ValueError("text contains unpaired UTF-16 surrogates")
-    return value
+def _text(what: str, max_length: int) -> AfterValidator:
+    """The domain's text check (cases.text), so a request stores and logs the same NFC text."""
+    def check(value: str) -> str:
+        try:
+            return clean_text(value, what, max_length)
+        except EvidenceError as exc:
+            raise ValueError(exc.message) from None
+    return AfterValidator(check)
 
 
 def _in_utc_range(value: datetime) -> datetime:
@@ -34,19 +35,19 @@ def _in_utc_range(value: datetime) -> datetime:
 
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX, pattern=TEXT_PATTERN),
-                   AfterValidator(_no_surrogates)]
+                   _text("reason", REASON_MAX)]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=TITLE_MAX, pattern=TEXT_PATTERN),
-                  AfterValidator(_no_surrogates)]
+                  _text("case title", TITLE_MAX)]
 CaseNumber = Annotated[str, StringConstraints(pattern=CASE_NUMBER_PATTERN)]
 UserName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 OfficerNo = Annotated[str, StringConstraints(pattern=OFFICER_NO_PATTERN)]
 UnitCode = Annotated[str, StringConstraints(pattern=f"^{CODE_PATTERN}$")]
 AgencyCode = Annotated[str, StringConstraints(pattern=f"^{CODE_PATTERN}$")]
-OrgName = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX, pattern=ORG_NAME_PATTERN),
-                    AfterValidator(_no_surrogates)]
+OrgName = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX, pattern=TEXT_PATTERN),
+                    _text("name", NAME_MAX)]
 Serial = Annotated[str, StringConstraints(pattern=SERIAL_PATTERN)]
 VolumeLabel = Annotated[str, StringConstraints(min_length=1, max_length=LABEL_MAX,
-                                               pattern=LABEL_PATTERN), AfterValidator(_no_surrogates)]
+                                               pattern=TEXT_PATTERN), _text("volume label", LABEL_MAX)]
 AuditorScope = Annotated[str, StringConstraints(pattern=f"^(\\*|{CODE_PATTERN})$")]
 UtcTime = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
 RecordingId = Annotated[str, StringConstraints(pattern=r"^rec-[0-9a-f]{32}$")]
@@ -265,6 +266,9 @@ class UserOut(BaseModel):
     unit: str | None = Field(description="Code of the unit the user belongs to.")
     agency: str | None = Field(description="Code of that unit's agency.")
     auditor_scope: str | None = Field(description="Auditors: the agency they audit, or '*'.")
+    token_expires_at: datetime | None = Field(
+        description="When their bearer token stops working (renew it with "
+                    "POST /users/{name}/token).")
 
 
 class NewUserOut(UserOut):

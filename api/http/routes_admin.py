@@ -24,7 +24,7 @@ from api.http.models import (
 )
 from api.http.services import ServicesDep
 from cases.devices import list_devices, register_device
-from cases.users import add_user, list_users, revoke_user
+from cases.users import add_user, list_users, revoke_user, rotate_token
 
 router = APIRouter(tags=["users and devices"])
 
@@ -47,7 +47,7 @@ def new_user(body: UserIn, services: ServicesDep, user: CurrentUser) -> NewUserO
     else. Event `user:account:created`."""
     created, token = add_user(services.log, body.name, body.role, body.officer_no, by=user,
                               unit_code=body.unit, auditor_scope=body.auditor_scope,
-                              now=services.now())
+                              now=services.now(), token_days=services.options.token_days)
     return NewUserOut(**user_out(created).model_dump(), token=token)
 
 
@@ -56,6 +56,17 @@ def new_user(body: UserIn, services: ServicesDep, user: CurrentUser) -> NewUserO
 def revoke(name: Annotated[UserName, Path()], services: ServicesDep, user: CurrentUser) -> UserOut:
     """Admin of the user's agency; the token stops working at once. Event `user:account:revoked`."""
     return user_out(revoke_user(services.log, name, by=user, now=services.now()))
+
+
+@router.post("/users/{name}/token", response_model=NewUserOut,
+             responses=responses(400, 401, 403, 404, 409), summary="Renew a user's token")
+def renew_token(name: Annotated[UserName, Path()], services: ServicesDep,
+                user: CurrentUser) -> NewUserOut:
+    """An admin of the user's agency, or the user themselves: a new bearer token, in this
+    response only; the old one stops working at once. Event `user:token:rotated`."""
+    renewed, token = rotate_token(services.log, name, by=user, now=services.now(),
+                                  token_days=services.options.token_days)
+    return NewUserOut(**user_out(renewed).model_dump(), token=token)
 
 
 @router.get("/devices", response_model=DeviceList, responses=responses(401, 403),

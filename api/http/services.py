@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +11,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
+from api.http.ratelimit import RateLimits
+from cases.users import TOKEN_DAYS
 from cases.viewing import IDLE_TIMEOUT
 from custody.log import CustodyLog
 from custody.note import Verifier
@@ -27,6 +29,8 @@ class ApiOptions:
 
     playback_idle: timedelta = IDLE_TIMEOUT
     clock: Callable[[], datetime] = utc_now
+    token_days: int = TOKEN_DAYS  # life of a token issued or renewed through the API
+    rate_limits: RateLimits = field(default_factory=RateLimits)
 
 
 @dataclass(frozen=True)
