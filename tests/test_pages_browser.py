@@ -178,7 +178,8 @@ def screenshot(driver: WebDriver, name: str) -> Path:
 def csp_violations(driver: WebDriver) -> list[str]:
     """What the browser refused under the Content-Security-Policy since the last call."""
     assert isinstance(driver, webdriver.Chrome)
-    return [str(entry["message"]) for entry in driver.get_log("browser")
+    entries: list[dict[str, Any]] = driver.get_log("browser")  # type: ignore[no-untyped-call]
+    return [str(entry["message"]) for entry in entries
             if "Content Security Policy" in str(entry["message"])]
 
 
