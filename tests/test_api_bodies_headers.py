@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 from starlette.types import Message
 
-from api.http.app import create_app
-from api.http.bodies import JSON_BODY_LIMIT
+from api.http.app import EvidenceApp, create_app
+from api.http.bodies import JSON_BODY_LIMIT, LIMIT_KEY, install_body_limits, route_limit
 from api.http.headers import SECURITY_HEADERS
 from tests.api_support import World, world_fixture
 from tests.test_pages_browser import serve
@@ -213,3 +214,27 @@ def test_pages_may_not_be_framed_or_sniffed(world: World, path: str) -> None:
     response = world.client.get(path)
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+class Small(BaseModel):
+    text: str
+
+
+def test_a_route_may_declare_a_smaller_limit() -> None:
+    app = EvidenceApp()
+    install_body_limits(app)
+
+    @app.post("/small", openapi_extra={LIMIT_KEY: 16})
+    def small(body: Small) -> dict[str, str]:
+        return {"text": body.text}
+
+    @app.post("/default")
+    def default(body: Small) -> dict[str, str]:
+        return {"text": body.text}
+
+    limits = {getattr(r, "path", ""): route_limit(r) for r in app.router.routes}
+    assert limits["/small"] == 16 and limits["/default"] == JSON_BODY_LIMIT
+    client = TestClient(app)
+    assert client.post("/small", json={"text": "ok"}).status_code == 200
+    _assert_too_large(client.post("/small", json={"text": "x" * 16}))
+    assert client.post("/default", json={"text": "x" * 16}).status_code == 200
