@@ -76,3 +76,12 @@ def test_if_range_must_be_exactly_our_strong_etag(if_range: str) -> None:
 
 def test_content_range_names_the_inclusive_last_byte() -> None:
     assert ByteRange(10, 20).content_range(100) == "bytes 10-19/100"
+
+
+@pytest.mark.parametrize("header", ["bytes=" + "9" * 5000 + "-", "bytes=0-" + "9" * 5000,
+                                    "bytes=-" + "9" * 5000, "bytes=" + "0" * 5000 + "1-2",
+                                    "bytes=" + "1" * 20 + "-"])
+def test_positions_of_thousands_of_digits_are_unsatisfiable_not_a_crash(header: str) -> None:
+    with pytest.raises(RangeNotSatisfiable) as caught:
+        decide(header, None, ETAG, 100)
+    assert caught.value.size == 100

@@ -128,6 +128,7 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
                  "--disable-sync", "--no-first-run", "--window-size=1280,1000",
                  f"--user-data-dir={tmp_path / 'chromium-profile'}"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # to see CSP reports
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
         yield driver
@@ -172,6 +173,14 @@ def screenshot(driver: WebDriver, name: str) -> Path:
     driver.save_screenshot(str(path))
     driver.set_window_size(width, height)
     return path
+
+
+def csp_violations(driver: WebDriver) -> list[str]:
+    """What the browser refused under the Content-Security-Policy since the last call."""
+    assert isinstance(driver, webdriver.Chrome)
+    entries: list[dict[str, Any]] = driver.get_log("browser")  # type: ignore[no-untyped-call]
+    return [str(entry["message"]) for entry in entries
+            if "Content Security Policy" in str(entry["message"])]
 
 
 def custody_events(home: Home, event_type: str) -> list[dict[str, Any]]:
@@ -282,6 +291,7 @@ def test_auditor_sees_the_checkpoint_the_key_and_an_intact_log(
     text_in(browser, "#verify-verdict", "Intact: every check passed.")
     assert "Problems" not in browser.find_element(By.ID, "verify-report").text
     screenshot(browser, "pages-audit.png")
+    assert csp_violations(browser) == []
 
     # An auditor reads evidence but is not offered the player.
     click_link(browser, "Evidence")
@@ -314,3 +324,16 @@ def test_a_tampered_log_is_reported_to_the_auditor(tmp_path: Path, browser: WebD
         sign_in(browser, Site(home, url, {}, "", "", "", ""), token)
         text_in(browser, "#verify-verdict", "Problems found")
         assert visible(browser, "#verify-problems").text
+
+
+def test_the_api_docs_work_offline_under_the_policy(site: Site, browser: WebDriver) -> None:
+    """Swagger UI comes from the package and starts from a file: nothing is blocked, and
+    nothing is fetched from another origin."""
+    browser.get(site.url + "/api/v1/docs")
+    text_in(browser, ".information-container", "evidence case service")
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".opblock")) > 10
+    resources = browser.execute_script(
+        "return performance.getEntriesByType('resource').map((r) => r.name)")
+    assert resources and all(str(url).startswith(site.url) for url in resources), resources
+    assert csp_violations(browser) == []
+    screenshot(browser, "pages-api-docs.png")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
+from starlette.types import ASGIApp
 
 from api.home import Home
 from api.http import (
@@ -13,7 +14,10 @@ from api.http import (
     routes_org,
     routes_recordings,
 )
+from api.http.bodies import JSON_BODY_LIMIT, BodyLimit, install_body_limits
+from api.http.docs import install_docs
 from api.http.errors import install_error_handlers
+from api.http.headers import SecurityHeaders
 from api.http.pages import install_pages  # pages (helper)
 from api.http.ratelimit import ViewSessionCharges
 from api.http.services import ApiOptions, Services
@@ -32,6 +36,11 @@ unknown or revoked token gets 401; a good token without the right gets 403.
 **Errors** always have the shape `{"error": {"code", "message", "hint"}}`. Unknown
 query parameters are refused (400) rather than ignored.
 
+**Bodies** are limited before anything reads them: a JSON body to at most
+""" + f"{JSON_BODY_LIMIT // 1024} KiB" + """; a route without a body reads none. A larger
+`Content-Length` gets 413 before the body is read (and before authentication); a
+body streamed without one gets 413 when it passes the limit.
+
 **Lists** of evidence, cases and recordings come in pages: `offset` and `limit` (at
 most 500) in, `total` and `next_offset` (null on the last page) out.
 
@@ -49,7 +58,7 @@ session id is returned in `X-View-Session`.
 **Ranges.** One range per request (`bytes=a-b`, `a-`, `-n`) gets 206; several
 ranges get the whole file with 200; an `If-Range` that is not the strong ETag
 (the file's SHA-256) gets the whole file; a range past the end gets 416 with
-`Content-Range: bytes */size`.
+`Content-Range: bytes */size`, and so does a position of more than 19 digits.
 
 **Recordings.** `GET /recordings/{id}/playback` joins the segments' playback
 copies by stream copy into one MP4, cached on the server; gaps between segments
@@ -67,20 +76,29 @@ shortens it. A legal hold (admin) blocks deletion whatever the dates.
 """ + access.ROLE_TABLE
 
 
+class EvidenceApp(FastAPI):
+    """FastAPI with the body limit and the security headers outside every other layer,
+    Starlette's last-resort 500 handler included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(BodyLimit(super().build_middleware_stack()))
+
+
 def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     """The ASGI app serving ``home``: its database, object store and custody log."""
     engine = home.engine()
     services = Services(engine=engine, store=home.object_store(), log=home.custody_log(engine),
                         verifier=home.verifier(), origin=home.origin,
                         cache_dir=home.recordings_cache, options=options or ApiOptions())
-    app = FastAPI(title="evidence case service", version="1", description=DESCRIPTION,
-                  openapi_url=f"{PREFIX}/openapi.json", docs_url=f"{PREFIX}/docs",
-                  redoc_url=None)
+    app = EvidenceApp(title="evidence case service", version="1", description=DESCRIPTION,
+                      openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None)
     app.state.services = services
     install_error_handlers(app)
+    install_body_limits(app)
     for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin,
                    routes_org):
         app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(reject_unknown_query)])
     install_pages(app)  # pages (helper)
     app.add_middleware(ViewSessionCharges)  # a new viewing session takes from the rate limit
+    install_docs(app)
     return app

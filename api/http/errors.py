@@ -79,6 +79,7 @@ _DESCRIPTIONS = {
     403: "The token is good but its user may not do this.",
     404: "No such resource (or route).",
     409: "The resource is in a state that conflicts with the request.",
+    413: "The body is larger than this route takes (a route without a body takes none).",
     416: "The Range lies outside the file; Content-Range says its size.",
     422: "A parameter or the body does not match the schema.",
     429: "Too many failed authentications or event-creating requests; Retry-After says when "
@@ -105,8 +106,8 @@ def classify(exc: EvidenceError) -> tuple[int, str]:
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error statuses a route may answer (400, 422, 429, 500 always)."""
-    wanted = sorted({*statuses, 400, 422, 429, 500})
+    """OpenAPI entries for the error statuses a route may answer (400, 413, 422, 429, 500 always)."""
+    wanted = sorted({*statuses, 400, 413, 422, 429, 500})
     return {status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in wanted}
 
 
@@ -116,7 +117,7 @@ def text_route_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     FastAPI would document a model-based error with the route's own media type;
     errors are always JSON, so the schema is referenced by hand.
     """
-    wanted = sorted({*statuses, 400, 422, 429, 500})
+    wanted = sorted({*statuses, 400, 413, 422, 429, 500})
     ref = {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
     return {status: {"description": _DESCRIPTIONS[status], "content": {"application/json": ref}}
             for status in wanted}

@@ -22,18 +22,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 PAGES_URL = "/ui/"
 STATIC_URL = "/ui/static"
 
-# No inline script or style, nothing from another origin; the player plays
-# same-origin media and export downloads are blob: URLs made by the script.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "media-src 'self' blob:; connect-src 'self'; worker-src 'self'; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-_PAGE_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-cache",
-}
+# The security headers (CSP and the rest) come from headers.SecurityHeaders on every
+# response; the pages add only their caching.
+_PAGE_HEADERS = {"Cache-Control": "no-cache"}
 
 router = APIRouter(include_in_schema=False)
 

@@ -7,6 +7,9 @@
 * One range (``a-b``, ``a-``, ``-n``): 206 with that slice, clamped to the end.
 * A range starting at or past the end, or ``-0``, or any range of an empty
   representation: 416 with ``Content-Range: bytes */size``.
+* A position written with more than 19 digits (past any file we could hold,
+  and past what ``int()`` parses, thousands of digits raise ValueError): 416,
+  decided on the text's length before any number is parsed.
 * Several ranges: we do not send ``multipart/byteranges``; the Range is ignored
   and the whole representation is sent with 200, which §14.2 allows. Players
   ask for one range at a time.
@@ -21,6 +24,7 @@ from enum import Enum
 from domain.errors import EvidenceError
 
 _SPEC = re.compile(r"^(?:([0-9]+)-([0-9]*)|-([0-9]+))$")
+_MAX_DIGITS = 19  # 10**19 bytes is past any object; longer numbers are never parsed
 
 
 class RangeNotSatisfiable(EvidenceError):
@@ -77,6 +81,8 @@ def decide(range_header: str | None, if_range: str | None, etag: str, size: int)
     if match is None:
         return whole
     first, last, suffix = match.groups()
+    if any(len(number) > _MAX_DIGITS for number in (first, last, suffix) if number):
+        raise RangeNotSatisfiable(size)
     if suffix is not None:
         length = int(suffix)
         if length == 0 or size == 0:
