@@ -88,9 +88,16 @@ def _exported(e: Event, d: Mapping[str, Any]) -> str:
 
 def _recording_exported(e: Event, d: Mapping[str, Any]) -> str:
     gaps = d.get("gaps") or []
-    return (f"Exported by {who(e['actor'])} as segment {int(d.get('position') or 0) + 1} of "
-            f"{d.get('segments')} of recording {d.get('recording')}, joined into one file "
-            f"(SHA-256 {d.get('joined_sha256')}) that closes {len(gaps)} gap(s){_reason(d)}.")
+    start = (f"Exported by {who(e['actor'])} as segment {int(d.get('position') or 0) + 1} of "
+             f"{d.get('segments')} of recording {d.get('recording')}, joined into one file "
+             f"(SHA-256 {d.get('joined_sha256')})")
+    if not d.get("gap_fill"):  # exports before the joined file kept the wall clock
+        return f"{start} that closes {len(gaps)} gap(s){_reason(d)}."
+    place = (f"it starts {d.get('offset_ms')} ms into the file" if d.get("in_joined_file")
+             else "it lies inside another segment's time and plays only on its own")
+    return (f"{start} that keeps the recording's own time: {len(gaps)} gap(s) shown as "
+            f"{d.get('gap_fill')}, {len(d.get('overlaps') or [])} overlap(s); {place}"
+            f"{_reason(d)}.")
 
 
 _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {

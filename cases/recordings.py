@@ -1,9 +1,10 @@
 """Recordings (segments grouped by ``media.recordings``) and their joined playback file.
 
 A recording is played as one MP4: the segments' playback copies are joined by
-stream copy (``media.joining.join_stored_copies``) into a cache file named after
-the recording and the SHA-256 values of its playback copies, so a new segment
-gives a new file. The joined file's SHA-256 is computed once, when it is made,
+stream copy on the wall clock (``media.joining.join_timeline``: a gap is black picture
+and silence of its true length, never closed) into a cache file named after the
+recording, the SHA-256 values of its playback copies and the timeline's pieces, so a
+new segment gives a new file. The joined file's SHA-256 is computed once, when it is made,
 and serves as its ETag. The cache is a convenience, not evidence: the custody
 events name each segment's playback copy by its logged SHA-256.
 """
@@ -25,8 +26,8 @@ from sqlalchemy import Connection, func, select
 
 from cases.errors import NotPlayable
 from domain.errors import MediaError, NotFound
-from media.joining import join_stored_copies
-from media.recordings import Recording, Segment, group_recordings
+from media.joining import join_timeline
+from media.recordings import Recording, Segment, group_recordings, timeline
 from storage import catalog
 from storage.objects import ObjectStore
 
@@ -121,26 +122,35 @@ def segment_copies(conn: Connection, recording: Recording) -> list[SegmentCopy]:
     return copies
 
 
-def joined_playback(store: ObjectStore, recording_id: str, copies: list[SegmentCopy],
+JOIN_FORMAT = "wall-clock-1"  # part of the cache name: files joined the old way are not reused
+
+
+def joined_playback(store: ObjectStore, recording: Recording, copies: list[SegmentCopy],
                     cache_dir: Path) -> JoinedFile:
-    """The recording's joined MP4, made on first use and kept in ``cache_dir``."""
-    content = hashlib.sha256("\n".join(c.sha256 for c in copies).encode()).hexdigest()[:32]
+    """The recording's joined MP4 on the wall clock, made on first use and kept in ``cache_dir``."""
+    recording_id = recording.recording_id
+    line = timeline(recording)
+    plan = [JOIN_FORMAT, *(c.sha256 for c in copies),
+            *(f"{p.evidence_id}:{p.start.isoformat()}:{p.microseconds}" for p in line.pieces)]
+    content = hashlib.sha256("\n".join(plan).encode()).hexdigest()[:32]
     target = cache_dir / f"{recording_id}-{content}.mp4"
     sidecar = target.with_name(target.name + ".sha256")
     cache_dir.mkdir(parents=True, exist_ok=True)
     with _locked(cache_dir / f".{target.name}.lock"):
         if not (target.exists() and sidecar.exists()):
-            _build(store, copies, target, sidecar)
+            _build(store, recording, copies, target, sidecar)
         digest = sidecar.read_text(encoding="ascii").strip()
     return JoinedFile(target, digest, target.stat().st_size)
 
 
-def _build(store: ObjectStore, copies: list[SegmentCopy], target: Path, sidecar: Path) -> None:
+def _build(store: ObjectStore, recording: Recording, copies: list[SegmentCopy], target: Path,
+           sidecar: Path) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="evidence-cache-", dir=target.parent))
     try:
         joined = workdir / "joined.mp4"
         try:
-            digest = join_stored_copies(store, copies, joined)
+            digest = join_timeline(store, timeline(recording),
+                                   {c.evidence_id: c for c in copies}, joined)
         except MediaError as exc:
             raise NotPlayable(f"the segments of this recording cannot be joined: {exc.message}",
                               hint="play the segments one by one with "

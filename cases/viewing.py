@@ -138,6 +138,12 @@ def original_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarg
 
 def recording_segments(log: CustodyLog, user: User, recording_id: str) -> list[SegmentCopy]:
     """The playback copies of a recording's segments, if the user may play all of them."""
+    return playable_recording(log, user, recording_id)[1]
+
+
+def playable_recording(log: CustodyLog, user: User,
+                       recording_id: str) -> tuple[Recording, list[SegmentCopy]]:
+    """The recording and its segments' playback copies, if the user may play all of them."""
     access.require_role(user, access.PLAY, "play back recordings")
     with log.engine.connect() as conn:
         recording = find_recording(conn, recording_id)
@@ -150,7 +156,7 @@ def recording_segments(log: CustodyLog, user: User, recording_id: str) -> list[S
     for c in copies:
         _as_logged(log.engine, StoredTarget(c.evidence_id, c.evidence_sha256, c.key, c.version,
                                             c.sha256, c.size, PLAYBACK, ""))
-    return copies
+    return recording, copies
 
 
 def _as_logged(engine: Engine, target: StoredTarget) -> StoredTarget:

@@ -2,9 +2,12 @@
 
 The copies are fetched from the object store into a working folder beside the
 output, each checked against the SHA-256 the catalogue logged for it (a copy
-changed in storage is refused, not joined), then joined by stream copy
-(``media.playback.join_segments``). Callers decide where the file lives and who
-may have it; this module reads no database and writes no custody event.
+changed in storage is refused, not joined), then joined by stream copy on the wall
+clock (:func:`join_timeline`, ``media.playback.join_on_wall_clock``): gaps are black
+picture and silence of their true length, overlaps follow the timeline's rule
+(``media.recordings.timeline``), so time ``t`` into the file is the recording's start
+plus ``t``. Callers decide where the file lives and who may have it; this module reads
+no database and writes no custody event.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from domain.errors import IntegrityError, MediaError
-from media.playback import join_segments
+from media.playback import JoinPart, join_on_wall_clock, join_segments
+from media.recordings import Timeline
 from storage.objects import CHUNK_SIZE, ObjectStore
 
 
@@ -49,6 +53,39 @@ def join_stored_copies(store: ObjectStore, copies: Sequence[StoredCopy], out: Pa
         parts = [_fetch(store, copy, workdir / f"{number:05d}.mp4") for number, copy in enumerate(copies)]
         joined = workdir / "joined.mp4"
         join_segments(parts, joined)
+        digest = _sha256_of(joined)
+        joined.replace(out)
+        return digest
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def join_timeline(store: ObjectStore, line: Timeline, copies: Mapping[str, StoredCopy],
+                  out: Path) -> str:
+    """Write the recording's joined MP4 on the wall clock to ``out``; return its SHA-256 (hex).
+
+    ``copies`` maps each evidence id in ``line.pieces`` to its stored playback copy.
+    MediaError when the copies cannot be joined by stream copy; IntegrityError when a
+    stored copy no longer has its logged SHA-256.
+    """
+    if not line.pieces:
+        raise MediaError("a recording whose segments last no time cannot be joined",
+                         hint="play its segments one by one")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="evidence-join-", dir=out.parent))
+    try:
+        fetched: dict[str, Path] = {}
+        parts = []
+        for piece in line.pieces:
+            path = None
+            if piece.evidence_id is not None:
+                if piece.evidence_id not in fetched:
+                    fetched[piece.evidence_id] = _fetch(store, copies[piece.evidence_id],
+                                                        workdir / f"{len(fetched):05d}.mp4")
+                path = fetched[piece.evidence_id]
+            parts.append(JoinPart(path, piece.microseconds))
+        joined = workdir / "joined.mp4"
+        join_on_wall_clock(parts, joined)
         digest = _sha256_of(joined)
         joined.replace(out)
         return digest

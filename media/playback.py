@@ -24,9 +24,12 @@ import contextlib
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
+import av
+import av.error
 import ffmpeg
 
 from domain.errors import MediaError
@@ -285,3 +288,190 @@ _StreamShape = tuple[str | None, str | None, int | None, int | None, str | None]
 
 def _stream_shape(info: MediaInfo) -> _StreamShape:
     return (info.video_codec, info.audio_codec, info.width, info.height, info.video_pixel_format)
+
+
+# --- joining on the wall clock: gaps become black picture and silence -----------------
+
+FILLER_UNIT_SECONDS = 10  # one black clip this long (at most) is made per join and reused
+MIN_FILLER_MICROSECONDS = 40_000  # shorter gaps only shift what follows (less than a frame)
+_X264_PROFILES = {"baseline": "baseline", "constrained baseline": "baseline", "main": "main",
+                  "high": "high"}
+
+
+@dataclass(frozen=True)
+class JoinPart:
+    """A stretch of the joined file: a playback copy played from its start, or a gap."""
+
+    path: Path | None  # None: a gap, shown as black picture and silence
+    microseconds: int  # how long it lasts in the joined file
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a filler must match for the parts to be joined by stream copy."""
+
+    width: int
+    height: int
+    pixel_format: str
+    frame_rate: str  # a fraction, e.g. "30000/1001"
+    timescale: int  # the video track's time base denominator
+    profile: str | None
+    sample_rate: int | None  # None: no audio
+    channel_layout: str | None
+
+
+def join_on_wall_clock(parts: Sequence[JoinPart], dst: Path, *,
+                       timeout_seconds: int | None = None) -> PlaybackResult:
+    """Join playback copies so that time ``t`` into ``dst`` is ``t`` after the first part began.
+
+    Each copy is played from its start for its part's length (a longer copy is cut there;
+    a shorter one holds its last picture); each gap is black picture and silence of its
+    exact length, encoded once in the copies' picture size, pixel format, frame rate,
+    profile and audio layout and reused, so the whole join is still a stream copy.
+    Gaps shorter than MIN_FILLER_MICROSECONDS only move what follows.
+    """
+    clips = [part.path for part in parts if part.path is not None]
+    if not clips or parts[0].path is None:
+        raise MediaError("A joined recording starts with a segment and has at least one.",
+                         hint="Pass the parts of media.recordings.timeline().pieces.")
+    if any(part.microseconds <= 0 for part in parts):
+        raise MediaError("Every part of a joined recording lasts some time.",
+                         hint="Leave out parts of no length.")
+    source = _same_shape(clips)
+    cuts = {clip: _cut_margin(clip) for clip in set(clips)}
+    _prepare_destination(dst)
+    with _temp_beside(dst) as temp:
+        playlist = temp.with_suffix(".ffconcat")
+        filler = temp.with_suffix(".filler.mp4")
+        try:
+            longest_gap = max((p.microseconds for p in parts if p.path is None), default=0)
+            unit = min(longest_gap, FILLER_UNIT_SECONDS * 1_000_000)
+            if unit >= MIN_FILLER_MICROSECONDS:
+                _make_filler(_shape_of(clips[0]), unit, filler, timeout_seconds)
+            playlist.write_text(_wall_clock_playlist(parts, filler, unit, cuts), encoding="utf-8")
+            run_ffmpeg(
+                ["-f", "concat", "-safe", "0", "-i", _file_url(playlist), "-c", "copy",
+                 "-movflags", "+faststart", "-f", "mp4", _file_url(temp)],
+                what=f"join of {len(clips)} segments into {dst.name}",
+                timeout_seconds=timeout_seconds,
+            )  # fmt: skip
+        finally:
+            playlist.unlink(missing_ok=True)
+            filler.unlink(missing_ok=True)
+        output = probe(temp)
+        _check_output(dst, source, output, "join")
+        temp.replace(dst)
+    return PlaybackResult(method="remux", path=dst, source=source, output=output)
+
+
+def _same_shape(clips: Sequence[Path]) -> MediaInfo:
+    infos = [probe(clip) for clip in clips]
+    first = infos[0]
+    for clip, info in zip(clips, infos, strict=True):
+        if _stream_shape(info) != _stream_shape(first):
+            raise MediaError(
+                f"{clip.name} ({_stream_shape(info)}) differs from {clips[0].name} "
+                f"({_stream_shape(first)}), so they cannot be joined by stream copy.",
+                hint="Make all playback copies with the same method before joining.",
+            )
+    if first.video_codec is None:
+        raise MediaError(f"{clips[0].name} has no picture; only video recordings are joined.",
+                         hint="Play audio recordings segment by segment.")
+    return first
+
+
+def _seconds(microseconds: int) -> str:
+    whole, fraction = divmod(microseconds, 1_000_000)
+    return f"{whole}.{fraction:06d}"
+
+
+def _wall_clock_playlist(parts: Sequence[JoinPart], filler: Path, unit: int,
+                         cuts: dict[Path, tuple[int, int]]) -> str:
+    """An ffconcat playlist: every entry says how long it lasts (``duration``: where the
+    next one starts) and where it is cut (``outpoint``, a decoding time)."""
+    entries: list[tuple[Path, int, int]] = []  # (path, duration, outpoint)
+    for part in parts:
+        if part.path is not None:
+            length, reorder = cuts[part.path]
+            # Cut by decoding time: a picture shown at or after the cut may be decoded up
+            # to ``reorder`` before it (B-frames), so cut that much earlier; the last
+            # picture kept is held until the next part begins, on time.
+            outpoint = part.microseconds if part.microseconds >= length else \
+                max(1, part.microseconds - reorder)
+            entries.append((part.path, part.microseconds, outpoint))
+            continue
+        left = part.microseconds
+        while left >= MIN_FILLER_MICROSECONDS:
+            take = min(left, unit)
+            entries.append((filler, take, take))
+            left -= take
+        path, duration, outpoint = entries[-1]
+        entries[-1] = (path, duration + left, outpoint)  # a sliver only moves what follows
+    lines = ["ffconcat version 1.0"]
+    for path, duration, outpoint in entries:
+        absolute = str(path.resolve())
+        if "\n" in absolute or "\r" in absolute:
+            raise MediaError(f"Segment path {absolute!r} contains a line break and cannot be listed.",
+                             hint="Rename the playback copy; the original is not affected.")
+        quoted = absolute.replace("'", "'\\''")
+        lines += [f"file '{quoted}'", f"duration {_seconds(duration)}",
+                  f"outpoint {_seconds(outpoint)}"]
+    return "\n".join(lines) + "\n"
+
+
+def _shape_of(clip: Path) -> _Shape:
+    try:
+        with av.open(str(clip)) as container:
+            video = container.streams.video[0]
+            audio = container.streams.audio[0] if container.streams.audio else None
+            rate = video.average_rate or video.guessed_rate or Fraction(25)
+            return _Shape(
+                width=video.codec_context.width, height=video.codec_context.height,
+                pixel_format=video.codec_context.pix_fmt or "yuv420p",
+                frame_rate=f"{rate.numerator}/{rate.denominator}",
+                timescale=video.time_base.denominator if video.time_base else 90_000,
+                profile=_X264_PROFILES.get((video.codec_context.profile or "").lower()),
+                sample_rate=audio.codec_context.sample_rate if audio else None,
+                channel_layout=audio.codec_context.layout.name if audio else None)
+    except (av.error.FFmpegError, OSError, IndexError) as err:
+        raise MediaError(f"Could not read the streams of {clip.name}: {err}.",
+                         hint="Remake the playback copy from the original.") from err
+
+
+def _cut_margin(clip: Path) -> tuple[int, int]:
+    """The clip's length and the most its pictures are decoded ahead of being shown (the
+    B-frame reordering), in microseconds, from the first packets' timestamps."""
+    try:
+        with av.open(str(clip)) as container:
+            stream = container.streams.video[0]
+            base = stream.time_base or Fraction(1, 90_000)
+            reorder = 0
+            for number, packet in enumerate(container.demux(stream)):
+                if number >= 300:
+                    break
+                if packet.pts is not None and packet.dts is not None:
+                    reorder = max(reorder, packet.pts - packet.dts)
+            length = container.duration if container.duration is not None else 0
+            return length, int(reorder * base * 1_000_000)
+    except (av.error.FFmpegError, OSError, IndexError) as err:
+        raise MediaError(f"Could not read the streams of {clip.name}: {err}.",
+                         hint="Remake the playback copy from the original.") from err
+
+
+def _make_filler(shape: _Shape, microseconds: int, dst: Path, timeout_seconds: int | None) -> None:
+    """Black picture (and silence, if the copies have sound) of the copies' shape."""
+    seconds = _seconds(microseconds + 1_000_000)  # a second more than any cut needs
+    args = ["-f", "lavfi", "-i",
+            f"color=c=black:s={shape.width}x{shape.height}:r={shape.frame_rate}:d={seconds}"]
+    if shape.sample_rate is not None:
+        args += ["-f", "lavfi", "-i",
+                 f"anullsrc=r={shape.sample_rate}:cl={shape.channel_layout or 'stereo'}"]
+    args += ["-t", seconds, "-c:v", "libx264", "-preset", "ultrafast", "-tune", "stillimage",
+             "-pix_fmt", shape.pixel_format, "-g", "25", "-video_track_timescale",
+             str(shape.timescale)]
+    if shape.profile is not None:
+        args += ["-profile:v", shape.profile]
+    if shape.sample_rate is not None:
+        args += ["-c:a", "aac", "-b:a", "64k"]
+    args += ["-movflags", "+faststart", "-f", "mp4", _file_url(dst)]
+    run_ffmpeg(args, what="black filler for a gap", timeout_seconds=timeout_seconds)

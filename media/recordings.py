@@ -26,6 +26,20 @@ nothing shows they came from one recorder):
 Consequences: recordings of one device never overlap each other (an overlapping
 segment always joins), and every segment is in exactly one recording.
 
+A recording's *timeline* (:func:`timeline`) is the same walk without a tolerance: every
+gap and every overlap between consecutive segments, exactly, and the plan of the joined
+file that plays the recording on the wall clock (time ``t`` into the file is ``start + t``):
+
+* a gap is a piece of its own (black picture and silence), never closed;
+* where segments overlap, the joined file shows the segment that started *later* from its
+  own start, cutting the earlier one's tail there (a cut at the end is exact with stream
+  copy; a cut at the start would have to begin on a key frame). A segment lying wholly
+  inside what earlier segments cover is left out of the joined file: the earlier segment
+  already shows that time, and the left-out segment plays on its own;
+* so segment pieces and gap pieces tile ``[start, end]`` exactly, every shown piece
+  begins at its segment's own start, and, per segment, shown time plus overlap time is
+  its duration.
+
 A recording's id is ``rec-`` plus the first 32 hex digits of SHA-256 over the device
 and the evidence id of its first segment, so it is stable when later segments are
 added, and changes only if an earlier segment turns up.
@@ -261,6 +275,87 @@ def _build(device: str | None, group: list[Segment], tolerance: timedelta) -> Re
         overlaps=tuple(overlaps),
         missing_sequences=tuple(missing),
     )
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of the joined file: part of a segment (from the segment's own start) or a gap."""
+
+    start: datetime
+    end: datetime
+    evidence_id: str | None  # None for a gap
+
+    @property
+    def microseconds(self) -> int:
+        return (self.end - self.start) // _ONE_MICROSECOND
+
+
+@dataclass(frozen=True)
+class PlacedSegment:
+    """A segment and the part of it the joined file shows: ``[segment.start, shown_end]``."""
+
+    segment: Segment
+    shown_end: datetime  # equal to segment.start when the joined file leaves it out
+
+    @property
+    def in_joined_file(self) -> bool:
+        return self.shown_end > self.segment.start
+
+    @property
+    def shown_microseconds(self) -> int:
+        return (self.shown_end - self.segment.start) // _ONE_MICROSECOND
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Every gap and overlap of a recording exactly, and the joined file's plan."""
+
+    recording: Recording
+    segments: tuple[PlacedSegment, ...]  # in recording order
+    gaps: tuple[Gap, ...]  # every gap, however short
+    overlaps: tuple[Overlap, ...]  # every overlap, however short
+    pieces: tuple[Piece, ...]  # the joined file, in order: contiguous from start to end
+
+    def offset_microseconds(self, moment: datetime) -> int:
+        """Where the wall-clock ``moment`` falls in the joined file."""
+        return (moment - self.recording.start) // _ONE_MICROSECOND
+
+
+def timeline(recording: Recording) -> Timeline:
+    """The recording's timeline (see the module docstring): one walk over its segments."""
+    gaps: list[Gap] = []
+    overlaps: list[Overlap] = []
+    shown: dict[str, datetime] = {}  # evidence id -> shown end, for segments in the file
+    pieces: list[Piece] = []
+    first = recording.segments[0]
+    cursor = first.end  # the latest end so far; the last shown piece ends there
+    covering = first
+    if first.end > first.start:  # only pieces of some length: the last one ends at cursor
+        pieces.append(Piece(first.start, first.end, first.evidence_id))
+        shown[first.evidence_id] = first.end
+    for segment in recording.segments[1:]:
+        if segment.start > cursor:
+            gaps.append(Gap(cursor, segment.start, covering.evidence_id, segment.evidence_id))
+            pieces.append(Piece(cursor, segment.start, None))
+        elif segment.start < cursor:
+            if segment.end > segment.start:
+                overlaps.append(Overlap(segment.start, min(cursor, segment.end),
+                                        covering.evidence_id, segment.evidence_id))
+            if segment.end <= cursor:
+                continue  # wholly inside what is already shown: left out of the joined file
+            last = pieces.pop()  # the later segment wins: cut the last piece at its start
+            assert last.evidence_id is not None and last.end == cursor
+            shown.pop(last.evidence_id)
+            if last.start < segment.start:
+                pieces.append(Piece(last.start, segment.start, last.evidence_id))
+                shown[last.evidence_id] = segment.start
+        if segment.end > segment.start:
+            pieces.append(Piece(segment.start, segment.end, segment.evidence_id))
+            shown[segment.evidence_id] = segment.end
+        if segment.end >= cursor:
+            cursor, covering = segment.end, segment
+    placed = tuple(PlacedSegment(s, shown.get(s.evidence_id, s.start)) for s in recording.segments)
+    return Timeline(recording, placed, tuple(gaps), tuple(overlaps), tuple(pieces))
 
 
 def _decimal_seconds(microseconds: int) -> str:

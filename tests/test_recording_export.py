@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from cases.bundle_report import describe
+from media.probe import probe
 from media.recordings import recording_id_for
 from storage.objects import derivative_key
 from tests.api_support import OFFICER_NO, T0, World, add_evidence, clips_fixture, world_fixture
 from tests.cli_helpers import run_cli
+from tests.test_joining_wall_clock import _colour_at
 
 _ = (world_fixture, clips_fixture)  # fixtures used by name
 API = "/api/v1"
@@ -74,12 +76,41 @@ def test_the_cli_and_the_api_export_the_same_file_with_the_same_events(
         assert event["details"] == {
             "recording": recording_id, "position": position, "segments": 2,
             "sha256": hashlib.sha256(clip).hexdigest(), "joined_sha256": joined_sha256,
+            "in_joined_file": True, "offset_ms": [0, 5000][position],
+            "shown_ms": [1000, 2000][position],
             "gaps": [{"start": gap_start.isoformat(), "end": (gap_start + GAP).isoformat(),
-                      "milliseconds": 4000}],
-            "reason": "court order"}
+                      "milliseconds": 4000}], "gap_fill": "black picture and silence",
+            "overlaps": [], "reason": "court order"}
     sentence = describe(by_api[1])
     assert f"segment 2 of 2 of recording {recording_id}" in sentence
-    assert "closes 1 gap(s); reason given: “court order”" in sentence
+    assert "1 gap(s) shown as black picture and silence" in sentence
+    assert "starts 5000 ms into the file; reason given: “court order”" in sentence
+
+
+def test_the_exported_file_keeps_the_wall_clock_across_the_gap(
+        world: World, clips: list[bytes], tmp_path: Path) -> None:
+    """The old join closed the 4 s gap, so the second segment began at 1 s and every time
+    after the gap was 4 s early. Now the file lasts the whole span (1 + 4 + 2 s), the gap
+    is black, and the second segment's pictures begin 5 s in."""
+    recording_id, _ = _recording_with_a_gap(world, clips)
+    response = world.get("case_officer", f"{API}/recordings/{recording_id}/export?reason=court")
+    assert response.status_code == 200, response.text
+    joined = tmp_path / "joined.mp4"
+    joined.write_bytes(response.content)
+    info = probe(joined)
+    assert info.duration_ms is not None and abs(info.duration_ms - 7000) <= 250, info
+    assert _colour_at(joined, 0.5) != (0, 0, 0)
+    for inside_gap in (1.5, 3.0, 4.7):
+        assert max(_colour_at(joined, inside_gap)) <= 20, inside_gap
+    for after in (5.3, 6.5):
+        assert max(_colour_at(joined, after)) > 60, after
+    second = tmp_path / "second.mp4"
+    second.write_bytes(clips[1])
+    # the frame 5.6 s into the file is the frame 0.6 s into the second segment
+    assert _colour_at(joined, 5.6) == _colour_at(second, 0.6)
+    # playback serves the same file
+    played = world.get("case_officer", f"{API}/recordings/{recording_id}/playback")
+    assert played.status_code == 200 and played.content == response.content
 
 
 def test_an_export_is_refused_to_whom_playback_is_refused_and_logs_nothing(

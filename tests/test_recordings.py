@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import MediaError
-from media.recordings import Recording, Segment, group_recordings, recording_id_for
+from media.recordings import Recording, Segment, group_recordings, recording_id_for, timeline
 
 T0 = datetime(2024, 3, 15, 1, 30, tzinfo=UTC)
 TEN_MINUTES_MS = 600_000
@@ -239,3 +239,73 @@ def test_gaps_are_the_real_holes_and_recordings_of_a_device_do_not_overlap(
         own.sort(key=lambda r: r.start)
         for earlier, later in itertools.pairwise(own):
             assert earlier.end <= later.start
+
+
+# --- the timeline: every gap and overlap exactly, and the joined file's plan ----------
+
+def test_timeline_shows_a_short_gap_the_recording_tolerates() -> None:
+    """A 1.5 s hole is within the 2 s tolerance of the recording's report, but the timeline
+    and the joined file still show it: time after it stays on the wall clock."""
+    [recording] = group_recordings([seg("a", 0, 10), seg("b", 11.5, 5)])
+    assert recording.gaps == ()
+    line = timeline(recording)
+    assert [(g.start, g.end) for g in line.gaps] == [(T0 + timedelta(seconds=10),
+                                                     T0 + timedelta(seconds=11.5))]
+    assert [(p.evidence_id, p.microseconds) for p in line.pieces] == [
+        ("a", 10_000_000), (None, 1_500_000), ("b", 5_000_000)]
+    assert line.offset_microseconds(line.segments[1].segment.start) == 11_500_000
+
+
+def test_timeline_overlap_the_later_segment_wins_and_a_nested_one_is_left_out() -> None:
+    [recording] = group_recordings([seg("a", 0, 10), seg("b", 8, 10), seg("c", 9, 2)])
+    line = timeline(recording)
+    assert [(p.evidence_id, p.start, p.end) for p in line.pieces] == [
+        ("a", T0, T0 + timedelta(seconds=8)), ("b", T0 + timedelta(seconds=8),
+                                               T0 + timedelta(seconds=18))]
+    assert [(o.earlier_evidence_id, o.later_evidence_id, o.microseconds) for o in line.overlaps] == [
+        ("a", "b", 2_000_000), ("b", "c", 2_000_000)]
+    assert [p.in_joined_file for p in line.segments] == [True, True, False]
+
+
+dense_segment_lists = st.lists(  # one device, crowded: many overlaps, nested and zero-length
+    st.tuples(st.integers(0, 60_000), st.integers(0, 20_000), st.one_of(st.none(), st.integers(0, 5))),
+    min_size=1, max_size=12,
+).map(lambda rows: [Segment(f"e{i}", "A", T0 + timedelta(milliseconds=start), duration, sequence)
+                    for i, (start, duration, sequence) in enumerate(rows)])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(segment_lists, dense_segment_lists), options)
+def test_timeline_pieces_gaps_and_overlaps_tile_the_span_exactly(
+    segments: list[Segment], kwargs: dict[str, int]
+) -> None:
+    tolerance = timedelta(seconds=kwargs["max_gap_seconds"])
+    for recording in group_recordings(segments, **kwargs):  # type: ignore[arg-type]
+        line = timeline(recording)
+        span = (recording.end - recording.start) // timedelta(microseconds=1)
+        durations = sum(s.duration_ms for s in recording.segments) * 1000
+        shown = sum(p.shown_microseconds for p in line.segments)
+        gaps = sum(g.microseconds for g in line.gaps)
+        overlaps = sum(o.microseconds for o in line.overlaps)
+        assert shown + gaps == span
+        assert shown + overlaps == durations
+        # the pieces are contiguous from start to end, and the gap pieces are the gaps
+        edges = [recording.start, *(p.end for p in line.pieces)]
+        assert [p.start for p in line.pieces] == edges[:-1]
+        assert edges[-1] == recording.end
+        assert [(p.start, p.end) for p in line.pieces if p.evidence_id is None] == \
+            [(g.start, g.end) for g in line.gaps] == _uncovered(recording, timedelta(0))
+        # a segment's piece is its own time from its own start: t into the file is start + t
+        by_id = {s.evidence_id: s for s in recording.segments}
+        for piece in line.pieces:
+            if piece.evidence_id is not None:
+                placed = by_id[piece.evidence_id]
+                assert placed.start == piece.start < piece.end <= placed.end
+        assert sum(p.microseconds for p in line.pieces) == span
+        assert {p.evidence_id for p in line.pieces} - {None} == \
+            {p.segment.evidence_id for p in line.segments if p.in_joined_file}
+        # the recording's report is the timeline's gaps and overlaps past the tolerance
+        assert [(g.start, g.end) for g in line.gaps if g.end - g.start > tolerance] == \
+            [(g.start, g.end) for g in recording.gaps]
+        assert [(o.start, o.end) for o in line.overlaps if o.end - o.start > tolerance] == \
+            [(o.start, o.end) for o in recording.overlaps]

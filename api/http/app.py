@@ -61,10 +61,13 @@ ranges get the whole file with 200; an `If-Range` that is not the strong ETag
 `Content-Range: bytes */size`, and so does a position of more than 19 digits.
 
 **Recordings.** `GET /recordings/{id}/playback` joins the segments' playback
-copies by stream copy into one MP4, cached on the server; gaps between segments
-are closed in that file, so read them from `GET /recordings`.
+copies by stream copy into one MP4 on the wall clock, cached on the server: time t
+into the file is the recording's start plus t, a gap is black picture and silence of
+its true length, and where segments overlap the later one is shown from its own start.
+`GET /recordings/{id}` gives the timeline: every segment, gap and overlap, exactly.
 `GET /recordings/{id}/export` delivers the same file as an attachment and logs
-`evidence:recording:exported` per segment with the gaps, as `evidence recordings --join` does.
+`evidence:recording:exported` per segment with the gaps and overlaps, as
+`evidence recordings --join` does.
 
 **Retention.** Footage on no case is kept for the ingest retention (at least six
 months); attaching it to a case lengthens the retention of the original and its

@@ -21,7 +21,7 @@ from api.http.streaming import file_opener, serve_bytes
 from cases.paging import MAX_PAGE
 from cases.recording_export import export_recording
 from cases.recordings import joined_playback
-from cases.viewing import open_session, recording_drafts, recording_segments, visible_recordings
+from cases.viewing import open_session, playable_recording, recording_drafts, visible_recordings
 from storage.objects import CHUNK_SIZE
 
 router = APIRouter(tags=["recordings"])
@@ -43,16 +43,18 @@ def list_recordings(services: ServicesDep, user: CurrentUser,
 @router.get("/recordings/{recording_id}/playback", response_class=StreamingResponse,
             responses={**STREAM_RESPONSES, **responses(401, 403, 404, 409, 416, 503)},
             summary="Stream a whole recording",
-            description="The segments' playback copies joined by stream copy into one MP4, "
-                        "made on first use and cached on the server; gaps between segments are "
-                        "closed in the joined file, so read them from GET /recordings. Opening "
+            description="The segments' playback copies joined by stream copy into one MP4 "
+                        "on the wall clock, made on first use and cached on the server: time t "
+                        "into the file is the recording's start plus t; a gap is black picture "
+                        "and silence of its true length; where segments overlap, the later one "
+                        "is shown from its own start (GET /recordings/{id} lists both). Opening "
                         "a session appends one `evidence:file:viewed` event per segment. "
                         + SESSION_DOC)
 def play_recording(recording_id: Annotated[RecordingId, Path()], request: Request,
                    services: ServicesDep, user: CurrentUser,
                    reason: Annotated[Reason | None, Query()] = None) -> StreamingResponse:
-    copies = recording_segments(services.log, user, recording_id)
-    joined = joined_playback(services.store, recording_id, copies, services.cache_dir)
+    recording, copies = playable_recording(services.log, user, recording_id)
+    joined = joined_playback(services.store, recording, copies, services.cache_dir)
     now = services.now()
     return serve_bytes(
         request, size=joined.size, sha256=joined.sha256, open_reader=file_opener(joined.path),
@@ -73,7 +75,8 @@ def export_recording_file(recording_id: Annotated[RecordingId, Path()], services
                           reason: Annotated[Reason | None, Query()] = None) -> StreamingResponse:
     """The recording's joined MP4 as a download, for the roles that may play it. Appends one
     `evidence:recording:exported` event per segment (its playback copy's SHA-256, the joined
-    file's SHA-256, the gaps the file closes, the reason) before the first byte leaves; the
+    file's SHA-256, where the segment sits in it, every gap (black picture and
+    silence in the file) and overlap, the reason) before the first byte leaves; the
     same events as `evidence recordings --join`. Every request is an export: no Range."""
     joined = export_recording(services.log, services.store, user, recording_id, reason,
                               services.cache_dir, services.now())
