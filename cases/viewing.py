@@ -31,7 +31,7 @@ from custody.events import EventDraft, Subject
 from custody.log import CustodyLog
 from domain.errors import IntegrityError
 from domain.event_types import EventType
-from media.recordings import Recording
+from media.recordings import Recording, Timeline, timeline
 from storage import catalog
 from storage.db import write_transaction
 
@@ -200,6 +200,52 @@ def visible_recordings(log: CustodyLog, user: User, offset: int = 0,
                     ev.c.id.in_(wanted[start:start + _IDS_PER_QUERY]))))
     return Page([(r, [names[s.evidence_id] for s in r.segments]) for r in page],
                 len(recordings), offset, limit)
+
+
+@dataclass(frozen=True)
+class SegmentFacts:
+    """What the catalogue says of one segment: its name and whether it can be played."""
+
+    original_name: str
+    officer_no: str | None
+    playback: bool  # it has a playback copy
+    derivatives_state: str
+
+
+@dataclass(frozen=True)
+class RecordingDetail:
+    timeline: Timeline
+    segments: dict[str, SegmentFacts]  # by evidence id
+
+    @property
+    def joined_playable(self) -> bool:
+        """Every segment the joined file shows has a playback copy."""
+        return all(self.segments[p.segment.evidence_id].playback
+                   for p in self.timeline.segments if p.in_joined_file)
+
+
+def recording_detail(log: CustodyLog, user: User, recording_id: str) -> RecordingDetail:
+    """A recording's timeline (``media.recordings.timeline``: every segment on the wall clock,
+    every gap and overlap exactly), for a user who may see every segment of it."""
+    access.require_role(user, access.READ_EVIDENCE, "read recordings")
+    ev, der = catalog.evidence, catalog.derivatives
+    with log.engine.connect() as conn:
+        recording = find_recording(conn, recording_id)
+        ids = [s.evidence_id for s in recording.segments]
+        hidden = set(ids) - _visible_among(conn, user, ids)
+        if hidden:
+            access.require_sees_footage(conn, user, evidence_row(conn, sorted(hidden)[0]),
+                                        "read this recording")
+        facts: dict[str, SegmentFacts] = {}
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            for row in conn.execute(
+                    select(ev.c.id, ev.c.original_name, ev.c.officer_no, ev.c.derivatives_state,
+                           der.c.name.label("copy"))
+                    .outerjoin(der, (der.c.evidence_id == ev.c.id) & (der.c.name == PLAYBACK))
+                    .where(ev.c.id.in_(ids[start:start + _IDS_PER_QUERY]))):
+                facts[row.id] = SegmentFacts(row.original_name, row.officer_no,
+                                             row.copy is not None, row.derivatives_state)
+    return RecordingDetail(timeline(recording), facts)
 
 
 def _visible_among(conn: Connection, user: User, evidence_ids: list[str]) -> set[str]:

@@ -17,8 +17,12 @@ from api.http.models import (
     EvidenceDetailOut,
     EvidenceSummaryOut,
     GapOut,
+    RecordingDetailOut,
     RecordingOut,
     RecordingSegmentOut,
+    TimelineGapOut,
+    TimelineOverlapOut,
+    TimelineSegmentOut,
     UnitOut,
     UserOut,
 )
@@ -28,7 +32,8 @@ from cases.devices import Device
 from cases.evidence import EvidenceDetail, EvidenceSummary
 from cases.organisation import Agency, Unit
 from cases.users import User
-from media.recordings import Recording
+from cases.viewing import RecordingDetail
+from media.recordings import DEFAULT_MAX_GAP_SECONDS, Recording
 
 
 def shallow(item: Any) -> dict[str, Any]:
@@ -116,3 +121,36 @@ def recording_out(recording: Recording, names: list[str]) -> RecordingOut:
               for g in recording.gaps],
         overlaps=[GapOut(start=o.start, end=o.end, milliseconds=o.microseconds // 1000)
                   for o in recording.overlaps])
+
+
+_TOLERANCE_US = DEFAULT_MAX_GAP_SECONDS * 1_000_000
+
+
+def recording_detail_out(detail: RecordingDetail) -> RecordingDetailOut:
+    line, rec = detail.timeline, detail.timeline.recording
+    segments = []
+    for placed in line.segments:
+        s, facts = placed.segment, detail.segments[placed.segment.evidence_id]
+        segments.append(TimelineSegmentOut(
+            evidence_id=s.evidence_id, original_name=facts.original_name,
+            officer_no=facts.officer_no, sequence=s.sequence, start=s.start, end=s.end,
+            duration_ms=s.duration_ms, playback=facts.playback,
+            derivatives_state=facts.derivatives_state, in_joined_file=placed.in_joined_file,
+            joined_offset_ms=line.offset_microseconds(s.start) // 1000,
+            shown_ms=placed.shown_microseconds // 1000))
+    return RecordingDetailOut(
+        id=rec.recording_id, device=rec.device, start=rec.start, end=rec.end,
+        span_ms=line.offset_microseconds(rec.end) // 1000, continuous=rec.continuous,
+        missing_sequences=list(rec.missing_sequences), joined_playable=detail.joined_playable,
+        segments=segments,
+        gaps=[TimelineGapOut(start=g.start, end=g.end, seconds=g.microseconds / 1e6,
+                             milliseconds=g.microseconds // 1000,
+                             beyond_tolerance=g.microseconds > _TOLERANCE_US,
+                             before_evidence_id=g.before_evidence_id,
+                             after_evidence_id=g.after_evidence_id) for g in line.gaps],
+        overlaps=[TimelineOverlapOut(start=o.start, end=o.end, seconds=o.microseconds / 1e6,
+                                     milliseconds=o.microseconds // 1000,
+                                     beyond_tolerance=o.microseconds > _TOLERANCE_US,
+                                     earlier_evidence_id=o.earlier_evidence_id,
+                                     later_evidence_id=o.later_evidence_id)
+                  for o in line.overlaps])

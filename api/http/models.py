@@ -227,6 +227,64 @@ class RecordingPage(PageInfo):
     items: list[RecordingOut]
 
 
+class TimelineSegmentOut(BaseModel):
+    evidence_id: str
+    original_name: str
+    officer_no: str | None
+    sequence: int | None
+    start: datetime = Field(description="Wall-clock start (UTC).")
+    end: datetime = Field(description="Wall-clock end (UTC): start plus duration.")
+    duration_ms: int
+    playback: bool = Field(description="It has a playback copy "
+                                       "(GET /evidence/{id}/playback plays it alone).")
+    derivatives_state: str = Field(description="pending, done, failed or none.")
+    in_joined_file: bool = Field(description="False when it lies wholly inside time other "
+                                             "segments show: it plays only on its own.")
+    joined_offset_ms: int = Field(description="Where it starts in the joined file: its start "
+                                              "minus the recording's start.")
+    shown_ms: int = Field(description="How much of it the joined file shows, from its start "
+                                      "(less than its duration when a later segment overlaps "
+                                      "its end).")
+
+
+class TimelineSpanOut(BaseModel):
+    start: datetime
+    end: datetime
+    seconds: float
+    milliseconds: int
+    beyond_tolerance: bool = Field(description="Longer than the 2 s the recordings list "
+                                               "tolerates; such a gap or overlap makes the "
+                                               "recording not continuous.")
+
+
+class TimelineGapOut(TimelineSpanOut):
+    before_evidence_id: str = Field(description="The segment whose end starts the gap.")
+    after_evidence_id: str = Field(description="The segment whose start ends it.")
+
+
+class TimelineOverlapOut(TimelineSpanOut):
+    earlier_evidence_id: str = Field(description="The segment that covered the time first.")
+    later_evidence_id: str = Field(description="The segment that starts inside it; the joined "
+                                               "file shows this one.")
+
+
+class RecordingDetailOut(BaseModel):
+    id: str
+    device: str | None
+    start: datetime
+    end: datetime
+    span_ms: int = Field(description="end minus start: the joined file's length.")
+    continuous: bool
+    missing_sequences: list[tuple[int, int]] = Field(
+        description="Inclusive ranges of sequence numbers absent between joined segments.")
+    joined_playable: bool = Field(description="Every segment the joined file shows has a "
+                                              "playback copy (GET /recordings/{id}/playback).")
+    segments: list[TimelineSegmentOut]
+    gaps: list[TimelineGapOut] = Field(description="Every gap between consecutive segments, "
+                                                   "however short, oldest first.")
+    overlaps: list[TimelineOverlapOut] = Field(description="Every overlap, however short.")
+
+
 class OfficerUserIn(Strict):
     name: UserName
     role: Literal[Role.OFFICER]

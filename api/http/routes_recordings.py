@@ -11,9 +11,9 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.http.auth import CurrentUser
-from api.http.convert import recording_out
+from api.http.convert import recording_detail_out, recording_out
 from api.http.errors import responses
-from api.http.models import MAX_INT, Reason, RecordingId, RecordingPage
+from api.http.models import MAX_INT, Reason, RecordingDetailOut, RecordingId, RecordingPage
 from api.http.ranges import strong_etag
 from api.http.routes_evidence import SESSION_DOC, STREAM_RESPONSES
 from api.http.services import ServicesDep
@@ -21,7 +21,13 @@ from api.http.streaming import file_opener, serve_bytes
 from cases.paging import MAX_PAGE
 from cases.recording_export import export_recording
 from cases.recordings import joined_playback
-from cases.viewing import open_session, playable_recording, recording_drafts, visible_recordings
+from cases.viewing import (
+    open_session,
+    playable_recording,
+    recording_detail,
+    recording_drafts,
+    visible_recordings,
+)
 from storage.objects import CHUNK_SIZE
 
 router = APIRouter(tags=["recordings"])
@@ -38,6 +44,18 @@ def list_recordings(services: ServicesDep, user: CurrentUser,
     return RecordingPage(items=[recording_out(rec, names) for rec, names in page.items],
                          total=page.total, offset=page.offset, limit=page.limit,
                          next_offset=page.next_offset)
+
+
+@router.get("/recordings/{recording_id}", response_model=RecordingDetailOut,
+            responses=responses(401, 403, 404), summary="Read a recording's timeline")
+def read_recording(recording_id: Annotated[RecordingId, Path()], services: ServicesDep,
+                   user: CurrentUser) -> RecordingDetailOut:
+    """Every segment on the wall clock (UTC start and end, duration, whether it has a playback
+    copy, where it sits in the joined file), and every gap and overlap between consecutive
+    segments exactly, however short. Gaps, overlaps and the segments' shown parts tile the
+    recording's span: what the joined file (GET /recordings/{id}/playback) plays at time t is
+    what was recorded at start + t. For whoever may see every segment."""
+    return recording_detail_out(recording_detail(services.log, user, recording_id))
 
 
 @router.get("/recordings/{recording_id}/playback", response_class=StreamingResponse,
