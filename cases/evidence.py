@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, Select, func, select
 
 from cases import access, tables
 from cases.custody_index import EVENTS_SHOWN, LoggedEvent, events_for
-from cases.errors import Conflict
+from cases.errors import AccessDenied, Conflict
 from cases.paging import Page
 from cases.recordings import all_recordings
 from cases.retention import StoredCopy, set_legal_hold
@@ -75,6 +75,25 @@ class CaseRef:
 
 
 @dataclass(frozen=True)
+class MediaStatus:
+    """Whether an item can be shown, and why not: what a page needs to offer the right thing.
+
+    ``state``: ``ok``; ``pending`` (copies still being made); ``damaged`` (the original
+    could not be read as media: ``reason`` is the probe's failure); ``no_copy`` (it was
+    read, but no playback copy could be made: ``reason`` says why); ``empty`` (zero
+    bytes); ``deleted`` (its retention ended).
+    """
+
+    state: str
+    reason: str | None
+    playback: bool  # GET /evidence/{id}/playback
+    photo: bool  # GET /evidence/{id}/photo
+    poster: bool  # GET /evidence/{id}/poster
+    strip: bool  # GET /evidence/{id}/strip
+    original_download: bool  # this user may download the original (with a reason)
+
+
+@dataclass(frozen=True)
 class EvidenceDetail:
     summary: EvidenceSummary
     source_path: str
@@ -92,6 +111,43 @@ class EvidenceDetail:
     cases: list[CaseRef] = field(default_factory=list)
     events: list[LoggedEvent] = field(default_factory=list)
     events_truncated: bool = False
+    status: MediaStatus | None = None
+
+
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")  # cases.viewing.IMAGE_TYPES
+
+
+def media_status(conn: Connection, user: User, row: EvidenceRecord,
+                 copies: set[str]) -> MediaStatus:
+    """``row``'s status for ``user``, given the names of its derived copies."""
+    flags = set(row.flags)
+    if row.deleted_at is not None:
+        state, reason = "deleted", f"its retention ended; deleted {row.deleted_at.isoformat()}"
+    elif row.size == 0 or "zero_byte" in flags:
+        state, reason = "empty", "the recorder wrote a file of zero bytes"
+    elif "unplayable" in flags:
+        state, reason = "damaged", row.derivatives_error or "the file could not be read as media"
+    elif row.derivatives_state == "pending":
+        state, reason = "pending", "the playback copy and pictures are still being made"
+    elif "no_playback_copy" in flags or row.derivatives_state == "failed":
+        state, reason = "no_copy", row.derivatives_error or "no playback copy could be made"
+    else:
+        state, reason = "ok", None
+    present = state not in ("deleted", "empty")
+    may_play = user.role in access.PLAY
+    try:
+        access.require_original_access(conn, user, row)
+        download = row.deleted_at is None
+    except AccessDenied:
+        download = False
+    return MediaStatus(
+        state=state, reason=reason,
+        playback=present and may_play and "playback.mp4" in copies,
+        photo=present and may_play and row.kind == "image"
+        and row.original_name.lower().endswith(PHOTO_SUFFIXES),
+        poster=present and may_play and "poster.jpg" in copies,
+        strip=present and may_play and "strip.jpg" in copies,
+        original_download=download)
 
 
 def evidence_row(conn: Connection, evidence_id: str) -> EvidenceRecord:
@@ -172,6 +228,7 @@ def evidence_detail(engine: Engine, user: User, evidence_id: str) -> EvidenceDet
         on_cases = [CaseRef(c.id, c.number) for c in conn.execute(
             select(cs.c.id, cs.c.number).join(ce, ce.c.case_id == cs.c.id)
             .where(ce.c.evidence_id == evidence_id, access.named_cases(user)).order_by(cs.c.number))]
+        status = media_status(conn, user, row, {d.name for d in derivatives})
     events = events_for(engine, evidence_id=evidence_id, limit=EVENTS_SHOWN + 1)
     return EvidenceDetail(
         summary=summary(row), source_path=row.source_path, container=row.container,
@@ -179,7 +236,7 @@ def evidence_detail(engine: Engine, user: User, evidence_id: str) -> EvidenceDet
         height=row.height, time_source=row.time_source, sequence=row.sequence,
         flags=list(row.flags), media=dict(row.media),
         derivatives_error=row.derivatives_error, derivatives=derivatives, cases=on_cases,
-        events=events[:EVENTS_SHOWN], events_truncated=len(events) > EVENTS_SHOWN)
+        events=events[:EVENTS_SHOWN], events_truncated=len(events) > EVENTS_SHOWN, status=status)
 
 
 def change_legal_hold(log: CustodyLog, store: ObjectStore, user: User, evidence_id: str, on: bool,

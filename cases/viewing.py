@@ -22,10 +22,11 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from cases import access, tables
 from cases.custody_index import logged_object
-from cases.errors import NotPlayable
+from cases.errors import InvalidRequest, NotPlayable
 from cases.evidence import evidence_row, visible_evidence
 from cases.paging import MAX_PAGE, Page
 from cases.recordings import PLAYBACK, SegmentCopy, all_recordings, find_recording, segment_copies
+from cases.text import REASON_MAX, clean_text
 from cases.users import User
 from custody.events import EventDraft, Subject
 from custody.log import CustodyLog
@@ -61,6 +62,7 @@ class StoredTarget:
     size: int
     name: str  # "original" or a derivative name
     original_name: str
+    media_type: str = "application/octet-stream"  # what the bytes are, for a browser
 
 
 DraftsFor = Callable[[str], Sequence[EventDraft]]
@@ -121,16 +123,85 @@ def playback_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarg
                                          "still images and damaged files have none; "
                                          "ask for the original"))
     target = StoredTarget(row.id, row.sha256, copy.object_key, copy.object_version, copy.sha256,
-                          copy.size, PLAYBACK, row.original_name)
+                          copy.size, PLAYBACK, row.original_name,
+                          "audio/mp4" if row.kind == "audio" else "video/mp4")
     return _as_logged(log.engine, target)
 
 
-def original_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarget:
-    """The original of an item the user may download."""
+# Photos a browser shows as they are, by the original's file name extension.
+IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+               ".webp": "image/webp", ".gif": "image/gif"}
+POSTER, STRIP = "poster.jpg", "strip.jpg"
+PREVIEWS = (POSTER, STRIP)
+
+
+def photo_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarget:
+    """The original of a photo, to be shown in a browser, for a user who may play the item.
+
+    Photos have no playback copy: the original is what is viewed, and viewing it is
+    logged like playback (``evidence:file:viewed`` naming the original).
+    """
+    access.require_role(user, access.PLAY, "view photos")
+    with log.engine.connect() as conn:
+        row = visible_evidence(conn, user, evidence_id, "view this photo")
+    if row.kind != "image":
+        raise NotPlayable(f"evidence {evidence_id} is not a photo but {row.kind}",
+                          hint="play it with GET /api/v1/evidence/{id}/playback")
+    suffix = row.original_name[row.original_name.rfind("."):].lower() if "." in row.original_name \
+        else ""
+    media_type = IMAGE_TYPES.get(suffix)
+    if media_type is None or row.size == 0:
+        raise NotPlayable(f"photo {evidence_id} ({row.original_name}) is in a format a browser "
+                          "cannot show", hint="view its poster (GET /api/v1/evidence/{id}/poster) "
+                                              "or download the original")
+    target = StoredTarget(row.id, row.sha256, row.object_key, row.object_version, row.sha256,
+                          row.size, "original", row.original_name, media_type)
+    return _as_logged(log.engine, target)
+
+
+def preview_target(log: CustodyLog, user: User, evidence_id: str, name: str) -> StoredTarget:
+    """An item's poster or thumbnail strip (``media.thumbnails``), for a user who may play it.
+
+    Previews are pictures of the footage, so they need the right to play it; they are
+    served without a custody event, as search results show dozens at once (the event is
+    written when the footage itself is played, or a photo viewed at full size).
+    """
+    assert name in PREVIEWS
+    access.require_role(user, access.PLAY, "see previews of evidence")
+    der = catalog.derivatives
+    with log.engine.connect() as conn:
+        row = visible_evidence(conn, user, evidence_id, "see previews of this evidence")
+        copy = conn.execute(select(der).where((der.c.evidence_id == evidence_id)
+                                              & (der.c.name == name))).first()
+    if copy is None:
+        what = "poster" if name == POSTER else "thumbnail strip"
+        hints = {"pending": f"the {what} is still being made; retry shortly",
+                 "failed": f"making the copies failed ({row.derivatives_error})"}
+        raise NotPlayable(f"evidence {evidence_id} ({row.kind}) has no {what}",
+                          hint=hints.get(row.derivatives_state,
+                                         "audio and damaged files have no pictures"))
+    target = StoredTarget(row.id, row.sha256, copy.object_key, copy.object_version, copy.sha256,
+                          copy.size, name, row.original_name, "image/jpeg")
+    return _as_logged(log.engine, target)
+
+
+def original_target(log: CustodyLog, user: User, evidence_id: str,
+                    reason: str | None) -> StoredTarget:
+    """The original of an item the user may download, once they said why.
+
+    The original leaves the system, so a reason is required (and recorded in the
+    ``evidence:file:downloaded`` event); it is asked for after the access check, so a user
+    who may not download learns that first.
+    """
     with log.engine.connect() as conn:
         access.require_role(user, access.DOWNLOAD_ORIGINAL, "download originals")
         row = visible_evidence(conn, user, evidence_id, "download this original")
         access.require_original_access(conn, user, row)
+    if reason is None:
+        raise InvalidRequest("downloading an original needs a reason",
+                             hint="say why in `reason` (for example ?reason=disclosure+to+"
+                                  "defence); it is recorded in the custody event")
+    clean_text(reason, "reason", REASON_MAX)
     target = StoredTarget(row.id, row.sha256, row.object_key, row.object_version, row.sha256,
                           row.size, "original", row.original_name)
     return _as_logged(log.engine, target)

@@ -166,7 +166,7 @@ MATRIX = [
     Endpoint("GET", "/evidence/{evidence_id}/playback", PLAY_FOOTAGE,
              fixed(f"{API}/evidence/{{mine}}/playback?reason=review")),
     Endpoint("GET", "/evidence/{evidence_id}/original", ORIGINALS,
-             fixed(f"{API}/evidence/{{mine}}/original")),
+             fixed(f"{API}/evidence/{{mine}}/original?reason=court")),
     Endpoint("POST", "/evidence/{evidence_id}/hold", OWNER_ADMIN,
              lambda ctx: (f"{API}/evidence/{ctx.fresh_evidence()}/hold", {"reason": "court order"})),
     Endpoint("DELETE", "/evidence/{evidence_id}/hold", OWNER_ADMIN, held),
@@ -388,7 +388,8 @@ def test_case_officers_manage_only_their_cases(context: Context) -> None:
                              json={"user": "case_officer2"},
                              headers=world.auth("case_officer")).status_code == 200
     assert world.get("case_officer2", f"{API}/cases/{context.case_id}").status_code == 200
-    assert world.get("case_officer2", f"{API}/evidence/{mine}/original").status_code == 200
+    assert world.get("case_officer2", f"{API}/evidence/{mine}/original?reason=court"
+                     ).status_code == 200
     # only case officers can be assigned, and only of the case's agency
     response = world.client.post(f"{API}/cases/{context.case_id}/officers",
                                  json={"user": "reviewer"}, headers=world.auth("admin"))

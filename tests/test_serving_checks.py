@@ -76,7 +76,8 @@ def test_an_original_row_pointing_at_another_object_serves_nothing(world: World)
     other = _row(world, ev, ev.c.id == world.evidence["theirs"])
     _edit(world, ev, ev.c.id == world.evidence["mine"], object_key=other.object_key,
           object_version=other.object_version, size=other.size)
-    _refused(world.get("case_officer", f"{API}/evidence/{world.evidence['mine']}/original"))
+    _refused(world.get("case_officer",
+                       f"{API}/evidence/{world.evidence['mine']}/original?reason=court"))
     assert world.events("evidence:file:downloaded") == []
 
 

@@ -22,7 +22,7 @@ bearer = HTTPBearer(auto_error=False, description="A token from `evidence user a
                                                   "POST /api/v1/users.")
 _LIMITER_LOCK = threading.Lock()
 _SAFE = frozenset({"GET", "HEAD"})
-_STREAMS = ("/playback", "/original")  # an event only when they open a viewing session
+_STREAMS = ("/playback", "/original", "/photo", "/download")  # an event per viewing session
 
 
 def limiter_of(app: FastAPI, services: ServicesDep) -> RateLimiter:

@@ -17,6 +17,7 @@ from api.http.models import (
     EvidenceDetailOut,
     EvidenceSummaryOut,
     GapOut,
+    MediaStatusOut,
     RecordingDetailOut,
     RecordingOut,
     RecordingSegmentOut,
@@ -29,7 +30,7 @@ from api.http.models import (
 from cases.case_records import AttachedEvidence, Case, CaseDetail
 from cases.custody_index import LoggedEvent
 from cases.devices import Device
-from cases.evidence import EvidenceDetail, EvidenceSummary
+from cases.evidence import EvidenceDetail, EvidenceSummary, MediaStatus
 from cases.organisation import Agency, Unit
 from cases.users import User
 from cases.viewing import RecordingDetail
@@ -64,7 +65,13 @@ def detail_out(detail: EvidenceDetail) -> EvidenceDetailOut:
         derivatives=[DerivativeOut(**shallow(d)) for d in detail.derivatives],
         cases=[CaseRefOut(**shallow(c)) for c in detail.cases],
         custody_events=[event_out(e) for e in detail.events],
-        custody_events_truncated=detail.events_truncated)
+        custody_events_truncated=detail.events_truncated,
+        status=MediaStatusOut(**shallow(_status(detail))))
+
+
+def _status(detail: EvidenceDetail) -> MediaStatus:
+    assert detail.status is not None  # cases.evidence.evidence_detail always sets it
+    return detail.status
 
 
 def case_out(case: Case) -> CaseOut:

@@ -112,6 +112,23 @@ class CaseRefOut(BaseModel):
     number: str
 
 
+class MediaStatusOut(BaseModel):
+    state: Literal["ok", "pending", "damaged", "no_copy", "empty", "deleted"] = Field(
+        description="ok; pending (copies still being made); damaged (the original could not "
+                    "be read as media); no_copy (read, but no playback copy could be made); "
+                    "empty (zero bytes); deleted (retention ended).")
+    reason: str | None = Field(description="Why it is not ok, in words (for damaged: why the "
+                                           "file could not be read).")
+    playback: bool = Field(description="The caller can play it: GET /evidence/{id}/playback "
+                                       "(video/mp4, or audio/mp4 for sound).")
+    photo: bool = Field(description="The caller can view the photo: GET /evidence/{id}/photo.")
+    poster: bool = Field(description="GET /evidence/{id}/poster has a picture.")
+    strip: bool = Field(description="GET /evidence/{id}/strip has a thumbnail strip.")
+    original_download: bool = Field(
+        description="The caller may download the original: GET /evidence/{id}/original, "
+                    "with a reason (the only way to reach a damaged file).")
+
+
 class EvidenceDetailOut(EvidenceSummaryOut):
     source_path: str
     container: str | None
@@ -130,6 +147,7 @@ class EvidenceDetailOut(EvidenceSummaryOut):
         description="Every custody event naming the item, oldest first (the first 1000).")
     custody_events_truncated: bool = Field(
         description="True when there are more; read them with GET /custody/entries.")
+    status: MediaStatusOut = Field(description="Whether and how the caller can see it.")
 
 
 class HoldIn(Strict):

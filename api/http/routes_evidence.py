@@ -30,18 +30,22 @@ from api.http.models import (
     UtcTime,
 )
 from api.http.services import ServicesDep
-from api.http.streaming import SESSION_HEADER, serve_bytes, store_opener
+from api.http.streaming import SESSION_HEADER, serve_bytes, serve_preview, store_opener
 from cases.evidence import EvidenceFilter, change_legal_hold, evidence_detail, search_evidence
 from cases.grants import grant_evidence
 from cases.paging import MAX_PAGE
 from cases.retention import run_retention
 from cases.viewing import (
     DOWNLOADED,
+    POSTER,
+    STRIP,
     VIEWED,
     StoredTarget,
     open_session,
     original_target,
+    photo_target,
     playback_target,
+    preview_target,
     target_drafts,
 )
 
@@ -134,7 +138,49 @@ def play_evidence(evidence_id: UUID, request: Request, services: ServicesDep, us
                   reason: ReasonQuery = None) -> StreamingResponse:
     target = playback_target(services.log, user, str(evidence_id))
     return _serve_target(request, services, user, target, "playback", VIEWED, reason,
-                         "video/mp4", None)
+                         target.media_type, None)
+
+
+@router.get("/evidence/{evidence_id}/photo", response_class=StreamingResponse,
+            responses={**stream_responses("image/jpeg"),
+                       **responses(401, 403, 404, 409, 416, 503)},
+            summary="Show a photo",
+            description="The original of a photo (JPEG, PNG, WebP or GIF), to be shown in the "
+                        "browser, for whoever may play the item: photos have no playback "
+                        "copy. Appends `evidence:file:viewed` (naming the original) once per "
+                        "viewing session, like playback. 409 for other kinds and formats. "
+                        + SESSION_DOC)
+def show_photo(evidence_id: UUID, request: Request, services: ServicesDep, user: CurrentUser,
+               reason: ReasonQuery = None) -> StreamingResponse:
+    target = photo_target(services.log, user, str(evidence_id))
+    return _serve_target(request, services, user, target, "photo", VIEWED, reason,
+                         target.media_type, None)
+
+
+_PREVIEW_DOC = ("For whoever may play the item. Checked against the custody event that made it "
+                "(`evidence:file:derived`), like playback; served without a custody event, as "
+                "search results show many at once. 409 when there is none (audio, a damaged "
+                "file, still being made). Honours `Range` and `If-Range` like playback.")
+
+
+@router.get("/evidence/{evidence_id}/poster", response_class=StreamingResponse,
+            responses={**stream_responses("image/jpeg"), **responses(401, 403, 404, 409, 416, 503)},
+            summary="The poster picture", description="A JPEG frame from about a tenth into "
+            "a video (at most 720 lines), or a photo resized. " + _PREVIEW_DOC)
+def poster(evidence_id: UUID, request: Request, services: ServicesDep,
+           user: CurrentUser) -> StreamingResponse:
+    return serve_preview(request, services.store,
+                         preview_target(services.log, user, str(evidence_id), POSTER))
+
+
+@router.get("/evidence/{evidence_id}/strip", response_class=StreamingResponse,
+            responses={**stream_responses("image/jpeg"), **responses(401, 403, 404, 409, 416, 503)},
+            summary="The thumbnail strip", description="Eight evenly spaced frames side by "
+            "side, 90 lines high, for skimming a video (a photo: itself). " + _PREVIEW_DOC)
+def strip(evidence_id: UUID, request: Request, services: ServicesDep,
+          user: CurrentUser) -> StreamingResponse:
+    return serve_preview(request, services.store,
+                         preview_target(services.log, user, str(evidence_id), STRIP))
 
 
 @router.get("/evidence/{evidence_id}/original", response_class=StreamingResponse,
@@ -143,11 +189,16 @@ def play_evidence(evidence_id: UUID, request: Request, services: ServicesDep, us
             summary="Download the original",
             description="Case officers on a case they manage holding the item, reviewers on "
                         "a case of their agency sent for review, admins of its agency. "
-                        "Appends `evidence:file:downloaded` once per download session. "
+                        "`reason` is required (400 without it, after the access check): the "
+                        "original leaves the system. Appends `evidence:file:downloaded`, with "
+                        "the reason, once per download session. "
                         + SESSION_DOC)
 def download_original(evidence_id: UUID, request: Request, services: ServicesDep,
-                      user: CurrentUser, reason: ReasonQuery = None) -> StreamingResponse:
-    target = original_target(services.log, user, str(evidence_id))
+                      user: CurrentUser,
+                      reason: Annotated[Reason | None, Query(
+                          description="Why you take the original (required); recorded in the "
+                                      "custody event.")] = None) -> StreamingResponse:
+    target = original_target(services.log, user, str(evidence_id), reason)
     return _serve_target(request, services, user, target, "download", DOWNLOADED, reason,
                          "application/octet-stream", target.original_name)
 

@@ -44,8 +44,15 @@ def file_opener(path: Path) -> ReaderOpener:
     return open_range
 
 
+def serve_preview(request: Request, store: ObjectStore, target: StoredTarget) -> StreamingResponse:
+    """A poster or thumbnail strip: checked like playback, served without a session."""
+    return serve_bytes(request, size=target.size, sha256=target.sha256,
+                       open_reader=store_opener(store, target), start_session=None,
+                       media_type=target.media_type)
+
+
 def serve_bytes(request: Request, *, size: int, sha256: str, open_reader: ReaderOpener,
-                start_session: Callable[[], ViewSession], media_type: str,
+                start_session: Callable[[], ViewSession] | None, media_type: str,
                 filename: str | None = None) -> StreamingResponse:
     etag = strong_etag(sha256)
     decision = decide(request.headers.get("range"), request.headers.get("if-range"), etag, size)
@@ -55,7 +62,7 @@ def serve_bytes(request: Request, *, size: int, sha256: str, open_reader: Reader
             raise IntegrityError(
                 f"the stored file is {reader.total_size} bytes but {size} were recorded",
                 hint="run `evidence verify --objects`; the stored copy may be damaged")
-        session = start_session()
+        session = start_session() if start_session is not None else None
     except BaseException:
         reader.close()
         raise
@@ -65,8 +72,9 @@ def serve_bytes(request: Request, *, size: int, sha256: str, open_reader: Reader
         "Repr-Digest": f"sha-256=:{base64.b64encode(bytes.fromhex(sha256)).decode()}:",
         "Content-Length": str(decision.range.length),
         "Cache-Control": "private, no-store",
-        SESSION_HEADER: session.id,
     }
+    if session is not None:
+        headers[SESSION_HEADER] = session.id
     if filename is not None:
         headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
     status = 200
