@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from cases import access, tables
 from cases.custody_index import EVENTS_SHOWN, LoggedEvent, events_for
-from cases.errors import InvalidRequest
+from cases.errors import AccessDenied, BatchRefused, InvalidRequest
 from cases.evidence import evidence_row
 from cases.paging import Page
 from cases.retention import CASE, retain_permanently
@@ -25,11 +26,12 @@ from cases.times import aware
 from cases.users import Role, User
 from custody.events import JSON, EventDraft, Subject, format_time
 from custody.log import CustodyLog
-from domain.errors import AlreadyExists, NotFound
+from domain.errors import AlreadyExists, EvidenceError, NotFound
 from domain.event_types import EventType
 from storage import catalog
 from storage.db import write_transaction
 from storage.objects import ObjectStore
+from storage.records import EvidenceRecord
 
 CASE_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,63}$"
 TITLE_MAX = 300
@@ -131,28 +133,62 @@ def case_detail(engine: Engine, user: User, case_id: str) -> CaseDetail:
     return CaseDetail(case, attached, events[:EVENTS_SHOWN], len(events) > EVENTS_SHOWN)
 
 
+ATTACH_MAX = 500  # items attached in one request
+
+
 def attach_evidence(log: CustodyLog, store: ObjectStore, user: User, case_id: str,
                     evidence_id: str, now: datetime | None = None) -> AttachedEvidence:
     """Attach footage to a case and keep it permanently (event ``case:evidence:attached``)."""
+    return attach_many(log, store, user, case_id, [evidence_id], now)[0]
+
+
+def attach_many(log: CustodyLog, store: ObjectStore, user: User, case_id: str,
+                evidence_ids: Sequence[str], now: datetime | None = None) -> list[AttachedEvidence]:
+    """Attach several items at once, all or nothing: one ``case:evidence:attached`` event per
+    item, in one transaction. If any item cannot be attached, none is and the error lists
+    every item that cannot, with why (one item alone: its own error)."""
     action = "attach evidence to this case"
     access.require_role(user, access.MANAGE_CASE, action)
+    if not evidence_ids or len(evidence_ids) > ATTACH_MAX:
+        raise InvalidRequest(f"attach 1 to {ATTACH_MAX} items at once, not {len(evidence_ids)}",
+                             hint="split the list")
+    if len(set(evidence_ids)) != len(evidence_ids):
+        raise InvalidRequest("an item is listed twice", hint="list each evidence item once")
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         case = case_row(conn, case_id)
         access.require_case_access(conn, user, case_id, access.MANAGE_CASE, action)
-        evidence = evidence_row(conn, evidence_id)
-        access.require_may_attach(conn, user, case, evidence)
-        if _attached(conn, case_id, evidence_id):
-            raise AlreadyExists(f"evidence {evidence_id} is already attached to case {case.number}")
-        until, extended = retain_permanently(conn, store, evidence, moment)
-        conn.execute(insert(tables.case_evidence).values(
-            case_id=case_id, evidence_id=evidence_id, attached_at=moment, attached_by=user.name))
-        log.append([EventDraft(EventType.CASE_EVIDENCE_ATTACHED, user.actor,
-                               Subject(evidence.id, evidence.sha256), {
-            "case_id": case_id, "case_number": case.number,
-            "retention": {"category": CASE, "retain_until": format_time(until)},
-            "objects": [copy.ref() for copy in extended]}, moment)], conn)
-    return AttachedEvidence(evidence.id, evidence.sha256, evidence.original_name, moment, user.name)
+        rows: list[EvidenceRecord] = []
+        problems: list[tuple[str, EvidenceError]] = []
+        for evidence_id in evidence_ids:  # every item is checked before anything changes
+            try:
+                evidence = evidence_row(conn, evidence_id)
+                access.require_may_attach(conn, user, case, evidence)
+                if _attached(conn, case_id, evidence_id):
+                    raise AlreadyExists(f"evidence {evidence_id} is already attached to case "
+                                        f"{case.number}", hint="leave it out of the list")
+                rows.append(evidence)
+            except (AccessDenied, NotFound, AlreadyExists) as exc:
+                problems.append((evidence_id, exc))
+        if problems:
+            if len(evidence_ids) == 1:
+                raise problems[0][1]
+            raise BatchRefused(f"none of the {len(evidence_ids)} items was attached to case "
+                               f"{case.number}: {len(problems)} cannot be", problems,
+                               hint="remove or fix the items listed, then attach again")
+        drafts = []
+        for evidence in rows:
+            until, extended = retain_permanently(conn, store, evidence, moment)
+            conn.execute(insert(tables.case_evidence).values(
+                case_id=case_id, evidence_id=evidence.id, attached_at=moment,
+                attached_by=user.name))
+            drafts.append(EventDraft(EventType.CASE_EVIDENCE_ATTACHED, user.actor,
+                                     Subject(evidence.id, evidence.sha256), {
+                "case_id": case_id, "case_number": case.number,
+                "retention": {"category": CASE, "retain_until": format_time(until)},
+                "objects": [copy.ref() for copy in extended]}, moment))
+        log.append(drafts, conn)
+    return [AttachedEvidence(e.id, e.sha256, e.original_name, moment, user.name) for e in rows]
 
 
 def detach_evidence(log: CustodyLog, user: User, case_id: str, evidence_id: str,

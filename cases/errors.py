@@ -25,3 +25,13 @@ class NotPlayable(EvidenceError):
 
 class Conflict(EvidenceError):
     """The resource is already in the state asked for, or in one that forbids it (HTTP 409)."""
+
+
+class BatchRefused(EvidenceError):
+    """Some items of an all-or-nothing request cannot be done, so none was (HTTP: the status
+    of the first item's error, with every item's error listed)."""
+
+    def __init__(self, message: str, problems: list[tuple[str, EvidenceError]], *,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems

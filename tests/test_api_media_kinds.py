@@ -95,8 +95,8 @@ def test_a_photo_is_shown_as_an_image_and_its_viewing_is_logged(world: World) ->
     assert response.headers["content-type"] == "image/jpeg"
     assert "content-disposition" not in response.headers  # shown, not downloaded
     assert response.content == photo
-    assert cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR).shape == \
-        (480, 640, 3)
+    shown = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
+    assert shown is not None and shown.shape == (480, 640, 3)
     [event] = world.events("evidence:file:viewed")
     assert event["subject"]["evidence_id"] == evidence_id and event["actor"] == "user:officer"
     assert event["details"]["copy"] == "original" and event["details"]["reason"] == "report"

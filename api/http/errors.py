@@ -19,7 +19,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.http.ranges import RangeNotSatisfiable
 from api.http.ratelimit import RateLimited
-from cases.errors import AccessDenied, Conflict, InvalidRequest, NotAuthenticated, NotPlayable
+from cases.errors import (
+    AccessDenied,
+    BatchRefused,
+    Conflict,
+    InvalidRequest,
+    NotAuthenticated,
+    NotPlayable,
+)
 from custody.events import EventError
 from domain.errors import (
     AlreadyExists,
@@ -37,10 +44,20 @@ from storage.objects import InvalidStorageRequest
 logger = logging.getLogger("evidence.api")
 
 
+class ItemError(BaseModel):
+    id: str = Field(description="The item the error is about (e.g. an evidence id).")
+    code: str
+    message: str
+    hint: str | None
+
+
 class ErrorDetail(BaseModel):
     code: str = Field(description="Stable machine-readable word, e.g. not_found.")
     message: str = Field(description="What happened, for a person.")
     hint: str | None = Field(description="What to do about it, if anything.")
+    items: list[ItemError] | None = Field(
+        default=None, description="All-or-nothing requests (attaching several items): every "
+                                  "item that could not be done, and why; present only then.")
 
 
 class ErrorBody(BaseModel):
@@ -90,12 +107,16 @@ _DESCRIPTIONS = {
 
 
 def error_response(status: int, code: str, message: str, hint: str | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
-    body = ErrorBody(error=ErrorDetail(code=code, message=message, hint=hint))
+                   headers: dict[str, str] | None = None,
+                   items: list[ItemError] | None = None) -> JSONResponse:
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, hint=hint, items=items))
     all_headers = {"Cache-Control": "no-store", **(headers or {})}
     if status == 401:
         all_headers["WWW-Authenticate"] = 'Bearer realm="evidence"'
-    return JSONResponse(body.model_dump(), status_code=status, headers=all_headers)
+    dumped = body.model_dump()
+    if items is None:
+        del dumped["error"]["items"]  # the shape every other error has always had
+    return JSONResponse(dumped, status_code=status, headers=all_headers)
 
 
 def classify(exc: EvidenceError) -> tuple[int, str]:
@@ -133,6 +154,11 @@ def install_error_handlers(app: FastAPI) -> None:
 async def _evidence_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EvidenceError)
     status, code = classify(exc)
+    items = None
+    if isinstance(exc, BatchRefused):  # the first item's status; every item's error listed
+        status, code = classify(exc.problems[0][1])
+        items = [ItemError(id=item, code=classify(problem)[1], message=problem.message,
+                           hint=problem.hint) for item, problem in exc.problems]
     headers = {}
     if isinstance(exc, RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{exc.size}"
@@ -141,7 +167,7 @@ async def _evidence_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         logger.error("%s %s failed: %s: %s", request.method, request.url.path,
                      type(exc).__name__, exc)
-    return error_response(status, code, exc.message, exc.hint, headers)
+    return error_response(status, code, exc.message, exc.hint, headers, items)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

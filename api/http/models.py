@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from cases.case_records import CASE_NUMBER_PATTERN, TITLE_MAX
 from cases.devices import LABEL_MAX, SERIAL_PATTERN
@@ -178,7 +186,19 @@ class CasePage(PageInfo):
 
 
 class AttachIn(Strict):
-    evidence_id: UUID
+    evidence_id: UUID | None = Field(default=None, description="One item; or give evidence_ids.")
+    evidence_ids: list[UUID] | None = Field(
+        default=None, min_length=1, max_length=500,
+        description="Several items (from search results), attached all or nothing: one "
+                    "custody event per item; if any cannot be attached, none is.")
+
+    @model_validator(mode="after")
+    def one_form(self) -> AttachIn:
+        if (self.evidence_id is None) == (self.evidence_ids is None):
+            raise ValueError("give evidence_id (one item) or evidence_ids (several), not both")
+        if self.evidence_ids is not None and len(set(self.evidence_ids)) != len(self.evidence_ids):
+            raise ValueError("evidence_ids lists an item twice")
+        return self
 
 
 class GrantIn(Strict):
@@ -203,6 +223,10 @@ class AttachedOut(BaseModel):
     original_name: str
     attached_at: datetime
     attached_by: str
+
+
+class AttachedList(BaseModel):
+    items: list[AttachedOut] = Field(description="Every item attached, in the order given.")
 
 
 class CaseDetailOut(CaseOut):

@@ -17,6 +17,7 @@ from api.http.convert import attached_out, case_detail_out, case_out
 from api.http.errors import responses
 from api.http.models import (
     MAX_INT,
+    AttachedList,
     AttachedOut,
     AttachIn,
     CaseDetailOut,
@@ -32,6 +33,7 @@ from cases.bundle import build_bundle
 from cases.case_records import (
     assign_officer,
     attach_evidence,
+    attach_many,
     case_detail,
     create_case,
     detach_evidence,
@@ -71,14 +73,24 @@ def read_case(case_id: UUID, services: ServicesDep, user: CurrentUser) -> CaseDe
     return case_detail_out(case_detail(services.engine, user, str(case_id)))
 
 
-@router.post("/cases/{case_id}/evidence", response_model=AttachedOut, status_code=201,
-             responses=responses(401, 403, 404, 409, 503), summary="Attach evidence")
-def attach(case_id: UUID, body: AttachIn, services: ServicesDep, user: CurrentUser) -> AttachedOut:
+@router.post("/cases/{case_id}/evidence", response_model=AttachedOut | AttachedList,
+             status_code=201, responses=responses(401, 403, 404, 409, 503),
+             summary="Attach evidence")
+def attach(case_id: UUID, body: AttachIn, services: ServicesDep,
+           user: CurrentUser) -> AttachedOut | AttachedList:
     """Footage you can see, of the case's unit or granted to the case. Footage on a case is
     kept permanently: its retention is lengthened to 100 years and the event
-    `case:evidence:attached` records the new date and the objects."""
-    return attached_out(attach_evidence(services.log, services.store, user, str(case_id),
-                                        str(body.evidence_id), services.now()))
+    `case:evidence:attached` records the new date and the objects. With `evidence_id` the
+    answer is the item; with `evidence_ids` (up to 500) all are attached or none: the answer
+    lists them, and an error lists in `error.items` every item that cannot be attached and
+    why (the status is that of the first)."""
+    if body.evidence_id is not None:
+        return attached_out(attach_evidence(services.log, services.store, user, str(case_id),
+                                            str(body.evidence_id), services.now()))
+    assert body.evidence_ids is not None
+    made = attach_many(services.log, services.store, user, str(case_id),
+                       [str(item) for item in body.evidence_ids], services.now())
+    return AttachedList(items=[attached_out(item) for item in made])
 
 
 @router.delete("/cases/{case_id}/evidence/{evidence_id}", status_code=204,
