@@ -81,9 +81,10 @@ def test_if_one_item_cannot_be_attached_none_is_and_each_problem_is_named(world:
 def test_bad_lists_and_wrong_roles_are_refused(world: World) -> None:
     case_id = _case(world, "B-3")
     mine = world.evidence["mine"]
-    for body in ({"evidence_ids": [mine, mine]}, {"evidence_ids": []},
-                 {"evidence_id": mine, "evidence_ids": [mine]}, {},
-                 {"evidence_ids": [str(uuid.uuid4()) for _ in range(501)]}):
+    bad: list[dict[str, Any]] = [{"evidence_ids": [mine, mine]}, {"evidence_ids": []},
+                                 {"evidence_id": mine, "evidence_ids": [mine]}, {},
+                                 {"evidence_ids": [str(uuid.uuid4()) for _ in range(501)]}]
+    for body in bad:
         response = _attach(world, "case_officer", case_id, body)
         assert response.status_code in (400, 422), body
     for user in ("officer", "reviewer", "auditor", "case_officer2", "south-admin"):
