@@ -155,7 +155,8 @@ def recordings(
         if out_file is None:
             raise ConfigError("--join needs --out FILE.mp4")
         join_recording(_home(), join, out_file, reason)
-        out.print(inert(f"wrote {out_file}; the gaps between segments are logged with the export"))
+        out.print(inert(f"wrote {out_file}; on the wall clock, each gap black and silent; the gaps "
+                        "are logged with the export"))
         return
     for rec in list_recordings(_home()):
         if as_json:
@@ -164,6 +165,23 @@ def recordings(
             gaps = ", ".join(f"{g['seconds']} s at {g['start']}" for g in rec["gaps"]) or "none"
             out.print(inert(f"{rec['id']}  {rec['device']}  {rec['start']} → {rec['end']}  "
                             f"{len(rec['segments'])} segment(s); gaps: {gaps}"))
+
+
+@app.command("case-export")
+def case_export(
+    case_id: Annotated[str, typer.Argument(help="The case's id.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder the bundle is copied to.")] = Path(),
+    playback: Annotated[bool, typer.Option("--playback", help="Add the playback copies.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why it is exported (logged).")] = None,
+) -> None:
+    """Build a case's export bundle with the server's export job, showing its progress; the
+    same job as POST /api/v1/cases/{id}/exports. Exit 1 if the bundle could not be built."""
+    from api.export_cmd import run_case_export
+
+    job = run_case_export(case_id, out_dir, playback, reason, out)
+    if job.error is not None:
+        err.print(inert(f"error: {job.error}"))
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -24,6 +24,7 @@ CONFIG_FILE = "evidence.json"
 KEY_FILE = "keys/log.key"
 VKEY_FILE = "keys/log.vkey"
 RECORDINGS_CACHE = "cache/recordings"  # joined recordings, rebuilt on demand (not evidence)
+EXPORTS = "exports"  # case bundles built on the server, deleted after cases.export_jobs.KEEP
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,10 @@ class Home:
     @property
     def recordings_cache(self) -> Path:
         return self.root / RECORDINGS_CACHE
+
+    @property
+    def exports(self) -> Path:
+        return self.root / EXPORTS
 
     @property
     def key_path(self) -> Path:

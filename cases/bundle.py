@@ -25,7 +25,7 @@ import os
 import re
 import uuid
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,10 +66,16 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}")
 
 
+Progress = Callable[[int, int], None]  # (items done, bytes of footage copied so far)
+
+
 def build_bundle(engine: Engine, store: ObjectStore, log: CustodyLog, case_id: str, *,
                  include_playback: bool, actor: str, out_dir: Path,
-                 now: datetime | None = None) -> Path:
-    """Write the case's export bundle into ``out_dir`` and return its path (a ``.zip``)."""
+                 now: datetime | None = None, progress: Progress | None = None) -> Path:
+    """Write the case's export bundle into ``out_dir`` and return its path (a ``.zip``).
+
+    ``progress`` is called as footage is copied (often: keep it cheap) and after each item.
+    """
     moment = now or datetime.now(UTC)
     case, items, derivatives = _load_case(engine, case_id)
     events = _custody_events(engine, case["id"], [row.id for row in items])
@@ -79,9 +85,12 @@ def build_bundle(engine: Engine, store: ObjectStore, log: CustodyLog, case_id: s
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(partial, "w") as archive:
-            writer = _Writer(archive, moment)
-            files = [_write_item(writer, store, row, derivatives.get(row.id, []), events,
-                                 include_playback) for row in items]
+            writer = _Writer(archive, moment, progress)
+            files = []
+            for row in items:
+                files.append(_write_item(writer, store, row, derivatives.get(row.id, []), events,
+                                         include_playback))
+                writer.item_done()
             manifest = _manifest(case, files, events, log, actor, moment, include_playback)
             manifest["documents"] = [
                 writer.text(REPORT, render_custody_report(manifest, events)),
@@ -112,10 +121,19 @@ def build_bundle(engine: Engine, store: ObjectStore, log: CustodyLog, case_id: s
 class _Writer:
     """Adds members to the ZIP with fixed times and read-only modes."""
 
-    def __init__(self, archive: zipfile.ZipFile, moment: datetime) -> None:
+    def __init__(self, archive: zipfile.ZipFile, moment: datetime,
+                 progress: Progress | None = None) -> None:
         self.archive = archive
         self.date_time = moment.astimezone(UTC).timetuple()[:6]
         self.copied_bytes = 0
+        self.progress = progress
+        self.items_done = 0
+        self.streamed = 0  # footage bytes copied so far, the current file's included
+
+    def item_done(self) -> None:
+        self.items_done += 1
+        if self.progress is not None:
+            self.progress(self.items_done, self.streamed)
 
     def _info(self, name: str, compress: int) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(name, date_time=self.date_time)
@@ -141,6 +159,9 @@ class _Writer:
                 hasher.update(chunk)
                 copied += len(chunk)
                 out.write(chunk)
+                self.streamed += len(chunk)
+                if self.progress is not None:
+                    self.progress(self.items_done, self.streamed)
         if (hasher.hexdigest(), copied) != (sha256, size):
             raise IntegrityError(
                 f"the stored {what} reads back as SHA-256 {hasher.hexdigest()} ({copied} bytes), "

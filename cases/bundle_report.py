@@ -138,6 +138,10 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
         f"Export of the case requested by {who(e['actor'])}{_reason(d)}."),
     EXPORT_EVENT: _exported,
     EventType.RECORDING_EXPORTED: _recording_exported,
+    EventType.CASE_BUNDLE_DOWNLOADED: lambda e, d: (
+        f"Case bundle {d.get('bundle')} (SHA-256 {d.get('sha256')}, manifest SHA-256 "
+        f"{d.get('manifest_sha256')}), built on the server, downloaded by "
+        f"{who(e['actor'])}{_reason(d)}."),
     EventType.DEVICE_REGISTERED: lambda e, d: (
         f"Recorder {d.get('serial')} registered to officer {d.get('officer_no')} by "
         f"{who(e['actor'])}."),

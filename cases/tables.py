@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -142,4 +143,30 @@ custody_subjects_head = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("indexed", BigInteger, nullable=False),
+)
+
+# Case exports built on the server (cases.export_jobs), with their progress; migration 0015.
+export_jobs = Table(
+    "export_jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("requested_by", String(64), nullable=False),  # user name, or the CLI's actor
+    Column("actor", String(128), nullable=False),  # as the custody events name them
+    Column("include_playback", Boolean, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("state", String(16), nullable=False),  # queued | running | done | failed | expired
+    Column("items_total", Integer, nullable=False),
+    Column("items_done", Integer, nullable=False),
+    Column("bytes_total", BigInteger, nullable=False),
+    Column("bytes_done", BigInteger, nullable=False),
+    Column("file_name", String(255), nullable=True),
+    Column("size", BigInteger, nullable=True),
+    Column("sha256", String(64), nullable=True),
+    Column("manifest_sha256", String(64), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),  # the builder's heartbeat
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),  # the file is deleted then
 )

@@ -34,6 +34,7 @@ class EventType(StrEnum):
     CASE_OFFICER_REMOVED = "case:officer:removed"
     CASE_BUNDLE_REQUESTED = "case:bundle:requested"
     CASE_BUNDLE_EXPORTED = "case:bundle:exported"
+    CASE_BUNDLE_DOWNLOADED = "case:bundle:downloaded"
     CASE_REVIEW_REQUESTED = "case:review:requested"
     # the docking station
     DEVICE_REGISTERED = "station:device:registered"

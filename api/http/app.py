@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp
 
@@ -23,6 +26,7 @@ from api.http.ratelimit import ViewSessionCharges
 from api.http.services import ApiOptions, Services
 from api.http.strict import reject_unknown_query
 from cases import access
+from cases.export_jobs import ExportRunner
 
 PREFIX = "/api/v1"
 
@@ -90,11 +94,21 @@ class EvidenceApp(FastAPI):
 def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     """The ASGI app serving ``home``: its database, object store and custody log."""
     engine = home.engine()
-    services = Services(engine=engine, store=home.object_store(), log=home.custody_log(engine),
-                        verifier=home.verifier(), origin=home.origin,
-                        cache_dir=home.recordings_cache, options=options or ApiOptions())
+    options = options or ApiOptions()
+    log, store = home.custody_log(engine), home.object_store()
+    exports = ExportRunner(log, store, home.exports, options.clock)
+    services = Services(engine=engine, store=store, log=log, verifier=home.verifier(),
+                        origin=home.origin, cache_dir=home.recordings_cache, options=options,
+                        export_dir=home.exports, exports=exports)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        exports.shutdown()  # a running export finishes before the server stops
+
     app = EvidenceApp(title="evidence case service", version="1", description=DESCRIPTION,
-                      openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None)
+                      openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None,
+                      lifespan=lifespan)
     app.state.services = services
     install_error_handlers(app)
     install_body_limits(app)

@@ -513,3 +513,39 @@ class RetentionActionOut(BaseModel):
 class RetentionOut(BaseModel):
     items: list[RetentionActionOut] = Field(
         description="Every item whose retention date has passed, and what was done with it.")
+
+
+class ExportIn(Strict):
+    include_playback: bool = Field(False, description="Add the playback copies.")
+    reason: Reason | None = Field(None, description="Why the case is exported; recorded in "
+                                                    "`case:bundle:requested`.")
+
+
+class ExportJobOut(BaseModel):
+    id: str
+    case_id: str
+    state: Literal["queued", "running", "done", "failed", "expired"] = Field(
+        description="queued, running (progress below), done (download it), failed (`error` "
+                    "says why), expired (the bundle was deleted after its keeping time).")
+    requested_by: str
+    include_playback: bool
+    reason: str | None
+    items_total: int = Field(description="Evidence items the bundle holds.")
+    items_done: int = Field(description="Items copied into it so far.")
+    bytes_total: int = Field(description="Bytes of footage the bundle copies.")
+    bytes_done: int = Field(description="Bytes of footage copied so far.")
+    file_name: str | None
+    size: int | None = Field(description="Size of the finished ZIP.")
+    sha256: str | None = Field(description="SHA-256 of the finished ZIP (its download's ETag).")
+    manifest_sha256: str | None = Field(description="SHA-256 of its manifest, as the "
+                                                    "`case:bundle:exported` event records it.")
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    expires_at: datetime | None = Field(description="When the finished ZIP is deleted.")
+    download: str | None = Field(description="Where to download it, once done.")
+
+
+class ExportJobList(BaseModel):
+    items: list[ExportJobOut] = Field(description="The case's exports, newest first.")

@@ -8,8 +8,8 @@ from pathlib import Path as FilePath
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Response
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from api.http.auth import CurrentUser
@@ -24,11 +24,16 @@ from api.http.models import (
     CaseIn,
     CaseOut,
     CasePage,
+    ExportIn,
+    ExportJobList,
+    ExportJobOut,
     OfficerIn,
     Reason,
     UserName,
 )
+from api.http.routes_evidence import SESSION_DOC, stream_responses
 from api.http.services import ServicesDep
+from api.http.streaming import file_opener, serve_bytes
 from cases.bundle import build_bundle
 from cases.case_records import (
     assign_officer,
@@ -41,10 +46,23 @@ from cases.case_records import (
     prepare_export,
     remove_officer,
 )
+from cases.export_jobs import (
+    DONE,
+    ExportJob,
+    case_number,
+    download_drafts,
+    finished_bundle,
+    get_export,
+    list_exports,
+    start_export,
+    sweep,
+)
 from cases.paging import MAX_PAGE
 from cases.review import request_review
+from cases.viewing import open_session
 
 router = APIRouter(tags=["cases"])
+PREFIX = "/api/v1"
 
 
 @router.post("/cases", response_model=CaseOut, status_code=201,
@@ -151,3 +169,75 @@ def export(case_id: UUID, services: ServicesDep, user: CurrentUser,
         raise
     return FileResponse(path, media_type="application/zip", filename=path.name,
                         background=BackgroundTask(shutil.rmtree, workdir, ignore_errors=True))
+
+
+def _job_out(job: ExportJob) -> ExportJobOut:
+    done = job.state == DONE
+    return ExportJobOut(
+        id=job.id, case_id=job.case_id, state=job.state,  # type: ignore[arg-type]
+        requested_by=job.requested_by, include_playback=job.include_playback, reason=job.reason,
+        items_total=job.items_total, items_done=job.items_done, bytes_total=job.bytes_total,
+        bytes_done=job.bytes_done, file_name=job.file_name, size=job.size, sha256=job.sha256,
+        manifest_sha256=job.manifest_sha256, error=job.error, created_at=job.created_at,
+        updated_at=job.updated_at, finished_at=job.finished_at, expires_at=job.expires_at,
+        download=f"{PREFIX}/cases/{job.case_id}/exports/{job.id}/download" if done else None)
+
+
+@router.post("/cases/{case_id}/exports", response_model=ExportJobOut, status_code=202,
+             responses=responses(400, 401, 403, 404, 409, 503), summary="Start a case export")
+def start_case_export(case_id: UUID, body: ExportIn, services: ServicesDep,
+                      user: CurrentUser) -> ExportJobOut:
+    """Who may export the case bundle (see GET /cases/{id}/export). Logs
+    `case:bundle:requested` now, then builds the bundle on the server, in the background: the
+    build goes on if the client leaves. Follow it with GET /cases/{id}/exports/{export_id}
+    (items and bytes done of total); download it once `done`. A finished bundle is kept 24 h.
+    The same job as `evidence case-export`."""
+    sweep(services.engine, services.export_dir, services.now())
+    job = start_export(services.log, user, str(case_id), body.include_playback, body.reason,
+                       services.now())
+    services.exports.submit(job.id)
+    return _job_out(job)
+
+
+@router.get("/cases/{case_id}/exports", response_model=ExportJobList,
+            responses=responses(401, 403, 404), summary="List a case's exports")
+def case_exports(case_id: UUID, services: ServicesDep, user: CurrentUser) -> ExportJobList:
+    """Every export of the case, newest first, with its progress; for who may export it."""
+    sweep(services.engine, services.export_dir, services.now())
+    return ExportJobList(items=[_job_out(job) for job in
+                                list_exports(services.engine, user, str(case_id))])
+
+
+@router.get("/cases/{case_id}/exports/{export_id}", response_model=ExportJobOut,
+            responses=responses(401, 403, 404), summary="Follow a case export")
+def case_export(case_id: UUID, export_id: UUID, services: ServicesDep,
+                user: CurrentUser) -> ExportJobOut:
+    """Its state and progress: items and bytes done of total."""
+    sweep(services.engine, services.export_dir, services.now())
+    return _job_out(get_export(services.engine, user, str(case_id), str(export_id)))
+
+
+@router.get("/cases/{case_id}/exports/{export_id}/download", response_class=StreamingResponse,
+            responses={**stream_responses("application/zip"),
+                       **responses(401, 403, 404, 409, 416, 503)},
+            summary="Download a finished case export",
+            description="The ZIP built on the server, streamed from its file (never held in "
+                        "memory), for who may export the case; 409 until it is done, and once "
+                        "it expired. Appends `case:bundle:downloaded` (the ZIP's and the "
+                        "manifest's SHA-256, the reason) once per download session. "
+                        + SESSION_DOC)
+def download_case_export(case_id: UUID, export_id: UUID, request: Request,
+                         services: ServicesDep, user: CurrentUser,
+                         reason: Annotated[Reason | None, Query()] = None) -> StreamingResponse:
+    sweep(services.engine, services.export_dir, services.now())
+    job, path = finished_bundle(services.engine, user, str(case_id), str(export_id),
+                                services.export_dir)
+    assert job.size is not None and job.sha256 is not None and job.file_name is not None
+    number, now = case_number(services.engine, job.case_id), services.now()
+    return serve_bytes(
+        request, size=job.size, sha256=job.sha256, open_reader=file_opener(path),
+        media_type="application/zip", filename=job.file_name,
+        start_session=lambda: open_session(
+            services.log, user, "bundle", f"export:{job.id}", reason,
+            download_drafts(user, job, number, reason, now), now=now,
+            idle=services.options.playback_idle))

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from api.http.ratelimit import RateLimits
+from cases.export_jobs import ExportRunner
 from cases.users import TOKEN_DAYS
 from cases.viewing import IDLE_TIMEOUT
 from custody.log import CustodyLog
@@ -42,6 +43,8 @@ class Services:
     origin: str
     cache_dir: Path
     options: ApiOptions
+    export_dir: Path  # case bundles built on the server (cases.export_jobs)
+    exports: ExportRunner  # runs them on background threads
 
     def now(self) -> datetime:
         return self.options.clock()
