@@ -31,9 +31,9 @@ ROLE_TABLE = """\
 | action | officer | case_officer | reviewer | auditor | admin |
 |---|---|---|---|---|---|
 | search evidence, read its metadata and custody events | own | unit, managed | sent | scope | agency |
-| play back evidence or a recording (custody event) | own | unit, managed | sent | no | agency |
+| play back evidence, a recording or a photo (custody event) | own | unit, managed | sent | no | agency |
 | export a recording as one MP4 (custody event) | own | unit, managed | sent | no | agency |
-| download an original (custody event) | no | managed | sent | no | agency |
+| download an original (custody event, with a reason) | no | managed | sent | no | agency |
 | place or release a legal hold | no | no | no | no | owned |
 | grant footage to another unit's case (custody event) | no | no | no | no | owned |
 | run the retention job (deletes expired footage; custody event) | no | no | no | no | yes |

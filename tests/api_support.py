@@ -148,7 +148,7 @@ def store_bytes(store: ObjectStore, data: bytes, key: str, retain_until: datetim
 def add_evidence(home: Home, name: str, data: bytes, *, officer_no: str | None, device: str | None,
                  start: datetime, duration_ms: int = 1000, playback: bytes | None = None,
                  sequence: int | None = None, kind: str = "video", now: datetime = T0,
-                 unit: str = NORTH_UNIT) -> str:
+                 unit: str = NORTH_UNIT, extra: dict[str, bytes] | None = None) -> str:
     """Record an original (and optionally its playback copy) as the ingest pipeline does."""
     store, log = home.object_store(), home.custody_log()
     digest = hashlib.sha256(data).hexdigest()
@@ -166,6 +166,8 @@ def add_evidence(home: Home, name: str, data: bytes, *, officer_no: str | None, 
     if playback is not None:
         copy = store_bytes(store, playback, derivative_key(digest, "playback.mp4"), keep)
         made.append(("playback.mp4", "remux", copy))
+    for name, body in (extra or {}).items():  # posters, strips
+        made.append((name, "opencv", store_bytes(store, body, derivative_key(digest, name), keep)))
     with home.engine().connect() as conn:
         record = find(conn, evidence_id)
     assert record is not None

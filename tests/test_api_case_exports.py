@@ -130,7 +130,7 @@ def test_progress_is_recorded_while_the_bundle_is_built(world: World) -> None:
         seen.append((row["items_done"], row["bytes_done"], row["state"]))
 
     ticks = iter(range(10_000))
-    finished = run_export(log, _Watched(world.home.object_store(), look), job.id,  # type: ignore[arg-type]
+    finished = run_export(log, _Watched(world.home.object_store(), look), job.id,
                           world.home.exports,
                           clock=lambda: world.clock.now + timedelta(seconds=2 * next(ticks)))
     assert finished.state == "done"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib.util
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -28,6 +28,7 @@ import pytest
 
 from cases.case_records import assign_officer, attach_evidence, create_case
 from cases.evidence import change_legal_hold
+from cases.export_jobs import run_export, start_export
 from cases.review import request_review
 from cases.users import Role, User, add_user, authenticate, operator
 from tests.api_support import (
@@ -85,6 +86,7 @@ class Context:
     south_case_id: str
     recording_id: str
     segments: list[str]  # the recording's evidence ids, on north's case
+    made: dict[str, str] = field(default_factory=dict)  # label -> id, made on first use
 
     def user(self, name: str) -> User:
         return authenticate(self.world.home.engine(), self.world.tokens[name])
@@ -99,6 +101,23 @@ class Context:
         add_user(self.world.home.custody_log(), name, role, None, by=operator("test"),
                  unit_code=NORTH_UNIT)
         return name
+
+    def on_case(self, label: str, make: Callable[[], str]) -> str:
+        """An item made once per context by ``make`` and attached to north's case."""
+        if label not in self.made:
+            self.made[label] = make()
+            attach_evidence(self.world.home.custody_log(), self.world.home.object_store(),
+                            self.user("admin"), self.case_id, self.made[label])
+        return self.made[label]
+
+    def finished_export(self) -> str:
+        """An export of north's case, built once per context."""
+        if "export" not in self.made:
+            log = self.world.home.custody_log()
+            job = start_export(log, self.user("admin"), self.case_id, False, "court")
+            run_export(log, self.world.home.object_store(), job.id, self.world.home.exports)
+            self.made["export"] = job.id
+        return self.made["export"]
 
     def fresh_case(self) -> str:
         return create_case(self.world.home.custody_log(), self.user("case_officer"), "Fare dodging",
@@ -134,6 +153,30 @@ def attached(ctx: Context) -> tuple[str, None]:
     return f"{API}/cases/{ctx.case_id}/evidence/{evidence_id}", None
 
 
+def with_previews(ctx: Context) -> str:
+    """Officer 100234's video with a poster and a strip, as ingest records them."""
+    data = uuid.uuid4().bytes * 8
+    return add_evidence(ctx.world.home, f"P_{OFFICER_NO}_{uuid.uuid4().hex[:6]}.MP4", data,
+                        officer_no=OFFICER_NO, device="ZFY0001", start=T0, unit=NORTH_UNIT,
+                        playback=b"copy", extra={"poster.jpg": b"\xff\xd8poster",
+                                                 "strip.jpg": b"\xff\xd8strip"})
+
+
+def preview(name: str) -> Prepare:
+    return lambda ctx: (f"{API}/evidence/{ctx.on_case('previews', lambda: with_previews(ctx))}"
+                        f"/{name}", None)
+
+
+def photo(ctx: Context) -> tuple[str, None]:
+    evidence_id = ctx.on_case("photo", lambda: ctx.world.evidence["photo"])
+    return f"{API}/evidence/{evidence_id}/photo?reason=report", None
+
+
+def export_path(suffix: str) -> Prepare:
+    return lambda ctx: (f"{API}/cases/{ctx.case_id}/exports/{ctx.finished_export()}{suffix}",
+                        None)
+
+
 def held(ctx: Context) -> tuple[str, None]:
     evidence_id = ctx.fresh_evidence()
     change_legal_hold(ctx.world.home.custody_log(), ctx.world.home.object_store(),
@@ -167,6 +210,9 @@ MATRIX = [
              fixed(f"{API}/evidence/{{mine}}/playback?reason=review")),
     Endpoint("GET", "/evidence/{evidence_id}/original", ORIGINALS,
              fixed(f"{API}/evidence/{{mine}}/original?reason=court")),
+    Endpoint("GET", "/evidence/{evidence_id}/photo", PLAY_FOOTAGE, photo),
+    Endpoint("GET", "/evidence/{evidence_id}/poster", PLAY_FOOTAGE, preview("poster")),
+    Endpoint("GET", "/evidence/{evidence_id}/strip", PLAY_FOOTAGE, preview("strip")),
     Endpoint("POST", "/evidence/{evidence_id}/hold", OWNER_ADMIN,
              lambda ctx: (f"{API}/evidence/{ctx.fresh_evidence()}/hold", {"reason": "court order"})),
     Endpoint("DELETE", "/evidence/{evidence_id}/hold", OWNER_ADMIN, held),
@@ -175,6 +221,7 @@ MATRIX = [
                           {"case_id": ctx.south_case_id, "reason": "joint operation"}), 201),
     Endpoint("POST", "/retention", {AD: Reach.ANY}, fixed(f"{API}/retention", {"dry_run": True})),
     Endpoint("GET", "/recordings", LISTS, fixed(f"{API}/recordings")),
+    Endpoint("GET", "/recordings/{recording_id}", READ_FOOTAGE, fixed(f"{API}/recordings/{{rec}}")),
     Endpoint("GET", "/recordings/{recording_id}/playback", PLAY_FOOTAGE,
              fixed(f"{API}/recordings/{{rec}}/playback")),
     Endpoint("GET", "/recordings/{recording_id}/export", PLAY_FOOTAGE,
@@ -188,6 +235,8 @@ MATRIX = [
              lambda ctx: (f"{API}/cases/{ctx.case_id}/evidence",
                           {"evidence_id": ctx.fresh_evidence()}), 201),
     Endpoint("DELETE", "/cases/{case_id}/evidence/{evidence_id}", MANAGE_CASE, attached, 204),
+    # the same route, several items at once (the matrix keys endpoints by route, so this one
+    # is checked by test_attaching_several_follows_the_matrix below)
     Endpoint("POST", "/cases/{case_id}/officers", MANAGE_CASE,
              lambda ctx: (f"{API}/cases/{ctx.case_id}/officers", {"user": ctx.fresh_user()})),
     Endpoint("DELETE", "/cases/{case_id}/officers/{name}", CASE_ADMIN, assigned),
@@ -195,6 +244,12 @@ MATRIX = [
              lambda ctx: (f"{API}/cases/{ctx.fresh_case()}/review", None)),
     Endpoint("GET", "/cases/{case_id}/export", EXPORT_CASE,
              fixed(f"{API}/cases/{{case}}/export?reason=court")),
+    Endpoint("POST", "/cases/{case_id}/exports", EXPORT_CASE,
+             fixed(f"{API}/cases/{{case}}/exports", {"reason": "court"}), 202),
+    Endpoint("GET", "/cases/{case_id}/exports", EXPORT_CASE, fixed(f"{API}/cases/{{case}}/exports")),
+    Endpoint("GET", "/cases/{case_id}/exports/{export_id}", EXPORT_CASE, export_path("")),
+    Endpoint("GET", "/cases/{case_id}/exports/{export_id}/download", EXPORT_CASE,
+             export_path("/download?reason=court")),
     Endpoint("GET", "/custody/checkpoint", EVERYONE, fixed(f"{API}/custody/checkpoint")),
     Endpoint("GET", "/custody/key", EVERYONE, fixed(f"{API}/custody/key")),
     Endpoint("GET", "/custody/entries", LOG_WIDE, fixed(f"{API}/custody/entries?limit=5")),
@@ -408,10 +463,11 @@ def test_an_admin_cannot_revoke_their_own_token(world: World) -> None:
 
 DOCUMENTED_ROWS = {
     "search evidence, read its metadata and custody events": ("GET", "/evidence/{evidence_id}"),
-    "play back evidence or a recording (custody event)": ("GET",
-                                                          "/evidence/{evidence_id}/playback"),
+    "play back evidence, a recording or a photo (custody event)": (
+        "GET", "/evidence/{evidence_id}/playback"),
     "export a recording as one MP4 (custody event)": ("GET", "/recordings/{recording_id}/export"),
-    "download an original (custody event)": ("GET", "/evidence/{evidence_id}/original"),
+    "download an original (custody event, with a reason)": ("GET",
+                                                             "/evidence/{evidence_id}/original"),
     "place or release a legal hold": ("POST", "/evidence/{evidence_id}/hold"),
     "grant footage to another unit's case (custody event)": ("POST",
                                                              "/evidence/{evidence_id}/grants"),
@@ -461,3 +517,18 @@ def test_filtering_by_a_case_needs_the_case(context: Context) -> None:
     assert {i["id"] for i in world.get("case_officer", query).json()["items"]} == on_case
     assert on_case <= _listed(world, "case_officer2", "evidence")
     assert world.get("case_officer2", query).json()["total"] == 0
+
+
+def test_attaching_several_follows_the_matrix(context: Context) -> None:
+    """POST /cases/{id}/evidence with `evidence_ids`: the same reach as one item."""
+    world = context.world
+    [endpoint] = [e for e in MATRIX if (e.method, e.template) == ("POST", "/cases/{case_id}/evidence")]
+    wrong = []
+    for user in sorted(USERS):
+        ids = [context.fresh_evidence(), context.fresh_evidence()]
+        response = world.client.post(f"{API}/cases/{context.case_id}/evidence",
+                                     json={"evidence_ids": ids}, headers=world.auth(user))
+        expected = 201 if endpoint.allows(user) else 403
+        if response.status_code != expected:
+            wrong.append(f"{user}: {response.status_code} (expected {expected}) {response.text[:200]}")
+    assert not wrong, "\n".join(wrong)
