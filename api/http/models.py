@@ -13,7 +13,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    model_validator,
 )
 
 from cases.case_records import CASE_NUMBER_PATTERN, TITLE_MAX
@@ -185,20 +184,22 @@ class CasePage(PageInfo):
     items: list[CaseOut]
 
 
-class AttachIn(Strict):
-    evidence_id: UUID | None = Field(default=None, description="One item; or give evidence_ids.")
-    evidence_ids: list[UUID] | None = Field(
-        default=None, min_length=1, max_length=500,
-        description="Several items (from search results), attached all or nothing: one "
-                    "custody event per item; if any cannot be attached, none is.")
+def _distinct(values: list[UUID]) -> list[UUID]:
+    if len(set(values)) != len(values):
+        raise ValueError("an item is listed twice")
+    return values
 
-    @model_validator(mode="after")
-    def one_form(self) -> AttachIn:
-        if (self.evidence_id is None) == (self.evidence_ids is None):
-            raise ValueError("give evidence_id (one item) or evidence_ids (several), not both")
-        if self.evidence_ids is not None and len(set(self.evidence_ids)) != len(self.evidence_ids):
-            raise ValueError("evidence_ids lists an item twice")
-        return self
+
+class AttachIn(Strict):
+    evidence_id: UUID
+
+
+class AttachManyIn(Strict):
+    evidence_ids: Annotated[list[UUID], Field(
+        min_length=1, max_length=500, json_schema_extra={"uniqueItems": True},
+        description="Several items (from search results), attached all or nothing: one "
+                    "custody event per item; if any cannot be attached, none is."),
+        AfterValidator(_distinct)]
 
 
 class GrantIn(Strict):

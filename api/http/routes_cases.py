@@ -20,6 +20,7 @@ from api.http.models import (
     AttachedList,
     AttachedOut,
     AttachIn,
+    AttachManyIn,
     CaseDetailOut,
     CaseIn,
     CaseOut,
@@ -94,7 +95,7 @@ def read_case(case_id: UUID, services: ServicesDep, user: CurrentUser) -> CaseDe
 @router.post("/cases/{case_id}/evidence", response_model=AttachedOut | AttachedList,
              status_code=201, responses=responses(401, 403, 404, 409, 503),
              summary="Attach evidence")
-def attach(case_id: UUID, body: AttachIn, services: ServicesDep,
+def attach(case_id: UUID, body: AttachIn | AttachManyIn, services: ServicesDep,
            user: CurrentUser) -> AttachedOut | AttachedList:
     """Footage you can see, of the case's unit or granted to the case. Footage on a case is
     kept permanently: its retention is lengthened to 100 years and the event
@@ -102,10 +103,9 @@ def attach(case_id: UUID, body: AttachIn, services: ServicesDep,
     answer is the item; with `evidence_ids` (up to 500) all are attached or none: the answer
     lists them, and an error lists in `error.items` every item that cannot be attached and
     why (the status is that of the first)."""
-    if body.evidence_id is not None:
+    if isinstance(body, AttachIn):
         return attached_out(attach_evidence(services.log, services.store, user, str(case_id),
                                             str(body.evidence_id), services.now()))
-    assert body.evidence_ids is not None
     made = attach_many(services.log, services.store, user, str(case_id),
                        [str(item) for item in body.evidence_ids], services.now())
     return AttachedList(items=[attached_out(item) for item in made])
