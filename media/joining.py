@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
 from domain.errors import IntegrityError, MediaError
-from media.playback import JoinPart, join_on_wall_clock, join_segments
+from media.playback import JoinPart, join_on_wall_clock
 from media.recordings import Timeline
 from storage.objects import CHUNK_SIZE, ObjectStore
 
@@ -36,28 +36,6 @@ class StoredCopy(Protocol):
 
     @property
     def sha256(self) -> str: ...
-
-
-def join_stored_copies(store: ObjectStore, copies: Sequence[StoredCopy], out: Path) -> str:
-    """Write the joined MP4 of ``copies`` (in order) to ``out``; return its SHA-256 (hex).
-
-    MediaError when the copies cannot be joined by stream copy; IntegrityError when a
-    stored copy no longer has its logged SHA-256.
-    """
-    if not copies:
-        raise MediaError("a recording without segments cannot be joined",
-                         hint="list recordings with `evidence recordings`")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="evidence-join-", dir=out.parent))
-    try:
-        parts = [_fetch(store, copy, workdir / f"{number:05d}.mp4") for number, copy in enumerate(copies)]
-        joined = workdir / "joined.mp4"
-        join_segments(parts, joined)
-        digest = _sha256_of(joined)
-        joined.replace(out)
-        return digest
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def join_timeline(store: ObjectStore, line: Timeline, copies: Mapping[str, StoredCopy],

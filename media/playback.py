@@ -235,7 +235,8 @@ def concat_playlist(segments: Sequence[Path]) -> str:
 def join_segments(
     segments: Sequence[Path], dst: Path, *, timeout_seconds: int | None = None
 ) -> PlaybackResult:
-    """Join playback copies of one recording into one continuous fast-start MP4.
+    """Join playback copies back to back into one fast-start MP4, closing any gap between
+    them: for a recording, use :func:`join_on_wall_clock`, which keeps the time.
 
     Uses stream copy, so all segments must share codecs, picture size and pixel
     format (true for segments of one recording from one recorder); otherwise a
