@@ -269,6 +269,20 @@ class UserOut(BaseModel):
     token_expires_at: datetime | None = Field(
         description="When their bearer token stops working (renew it with "
                     "POST /users/{name}/token).")
+    has_password: bool = Field(default=False, description="May sign in to the web pages with "
+                                                         "a password (PUT /users/{name}/password).")
+    locked_until: datetime | None = Field(
+        default=None, description="Password sign-in is locked until then after repeated "
+                                  "failures (POST /users/{name}/unlock lifts it).")
+
+
+class PasswordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(max_length=1024, description="The new password (at least 10 "
+                                                       "characters, not containing the name).")
+    old_password: str | None = Field(default=None, max_length=1024,
+                                     description="Required when changing your own password.")
 
 
 class NewUserOut(UserOut):
