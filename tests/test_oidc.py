@@ -43,7 +43,7 @@ from tests.conftest import IN_CI
 
 OIDC_DIR = Path(__file__).parent / "oidc"
 CLIENT_ID = "evidence-case-service"
-CLIENT_SECRET = "a-client-secret-only-the-tests-know"  # noqa: S105 (a test fixture)
+CLIENT_SECRET = "a-client-secret-only-the-tests-know"
 CALLBACK = "http://testserver/auth/oidc/callback"
 
 
@@ -164,7 +164,7 @@ def _at_provider(login_url: str, login: str) -> str:
             assert response.status_code == 200, response.text[:500]
             [(action, fields)] = _forms(response.text)
             if fields.get("prompt") == "login":
-                fields.update(login=login, password="anything")  # noqa: S105 (a test login)
+                fields.update(login=login, password="anything")
             response = browser.post(urljoin(str(response.url), action), data=fields,
                                     follow_redirects=False)
     raise AssertionError("the provider never sent the browser back")
@@ -303,7 +303,7 @@ def test_every_id_token_check_refuses(provider: RunningProvider) -> None:
     with pytest.raises(OidcFailed, match="signature"):  # the provider's kid, another key
         verify(_signed(own, "test-rs256", **good))
     # from here on the client trusts our key as if the provider published it
-    client._jwks = {"keys": [own.as_dict(private=False, kid="ours")]}  # noqa: SLF001
+    client._jwks = {"keys": [own.as_dict(private=False, kid="ours")]}
     assert verify(_signed(own, "ours", **good))["sub"] == "alice@sso"
     changes: list[tuple[dict[str, Any], str]] = [
         ({"iss": "https://evil.example"}, "iss"), ({"aud": "another-client"}, "aud"),
