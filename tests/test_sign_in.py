@@ -421,7 +421,7 @@ def test_the_settings_make_the_options_and_refuse_nonsense(monkeypatch: pytest.M
     for bad in ({"signin_max_failures": 0}, {"session_idle_minutes": 0}, {"session_hours": 500},
                 {"oidc_issuer": "https://sso.example"}):
         with pytest.raises(ConfigError):
-            api_options(Settings(**bad))  # type: ignore[arg-type]
+            api_options(Settings(**bad))
 
 
 def test_migration_0011_keeps_existing_users_without_passwords(tmp_path: Path) -> None:
