@@ -449,3 +449,75 @@ def test_migration_0011_keeps_existing_users_without_passwords(tmp_path: Path) -
             command.upgrade(config, "head")
     finally:
         engine.dispose()
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=1)).not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_evidence_serve_over_tls_signs_in_with_a_secure_cookie(tmp_path: Path) -> None:
+    """The README's TLS setup, for real: `evidence serve --tls-cert --tls-key` under uvicorn,
+    a sign-in over HTTPS (the certificate trusted as a CA), a Secure cookie that works."""
+    import re
+    import ssl
+
+    import httpx2
+
+    from api.home import dispose_engines
+    from cases.users import Role, add_user
+    from storage.db import sqlite_url
+    from tests.api_support import make_home, make_organisation
+
+    home = make_home(tmp_path / "home", sqlite_url(tmp_path / "home" / "evidence.db"))
+    make_organisation(home)
+    log = home.custody_log()
+    add_user(log, "kim", Role.REVIEWER, None, by=operator("test"), unit_code=NORTH_UNIT)
+    set_password(log, "kim", PASSWORD, by=operator("test"), now=datetime.now(UTC))
+    dispose_engines()
+    cert, key = _self_signed(tmp_path)
+    env = {**os.environ, "EVIDENCE_HOME": str(home.root), "EVIDENCE_DATABASE_URL": home.database_url}
+    server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", "0",
+                               "--tls-cert", str(cert), "--tls-key", str(key)],
+                              env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr is not None
+        port = None
+        for line in server.stderr:  # uvicorn says where it listens (port 0: the system chose)
+            found = re.search(r"running on https://127\.0\.0\.1:(\d+)", line)
+            if found:
+                port = int(found.group(1))
+                break
+        assert port is not None, "evidence serve never said it was listening"
+        trusted = ssl.create_default_context(cafile=str(cert))
+        with httpx2.Client(base_url=f"https://127.0.0.1:{port}", verify=trusted,
+                           timeout=30) as browser:
+            response = browser.post(f"{API}/session", json={"name": "kim", "password": PASSWORD})
+            assert response.status_code == 200, response.text
+            assert "secure" in _set_cookie(response).lower()
+            assert browser.get(f"{API}/session").json()["user"]["name"] == "kim"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

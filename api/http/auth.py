@@ -19,7 +19,7 @@ import threading
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.cookies import CSRF_HEADER, SESSION_COOKIE
 from api.http.errors import CsrfRejected
@@ -31,6 +31,10 @@ from cases.web_sessions import WebSession, csrf_matches, session_user
 
 bearer = HTTPBearer(auto_error=False, description="A token from `evidence user add` or "
                                                   "POST /api/v1/users.")
+session_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, scheme_name="SessionCookie",
+                              description="The browser session of POST /api/v1/session; with it, "
+                                          "every POST, PUT, PATCH and DELETE also needs the "
+                                          f"session's CSRF token in {CSRF_HEADER}.")
 _LIMITER_LOCK = threading.Lock()
 _SAFE = frozenset({"GET", "HEAD"})
 _CSRF_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -50,12 +54,11 @@ def limiter_of(app: FastAPI, services: ServicesDep) -> RateLimiter:
 
 
 def current_user(request: Request, services: ServicesDep,
-                 credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                        Depends(bearer)]) -> User:
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+                 cookie: Annotated[str | None, Depends(session_cookie)]) -> User:
     limiter = limiter_of(request.app, services)
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     limiter.check_address(address)
-    cookie = request.cookies.get(SESSION_COOKIE)
     session: WebSession | None = None
     try:
         if credentials is None and cookie is not None:

@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.http.auth import client_address, limiter_of
 from api.http.cookies import OIDC_COOKIE, OIDC_COOKIE_PATH, secure
-from api.http.errors import error_response
+from api.http.errors import ErrorBody, error_response
 from api.http.oidc import OidcClient, OidcFailed, new_secret
 from api.http.routes_session import start_browser_session
 from api.http.services import Services, ServicesDep
@@ -38,8 +38,18 @@ router = APIRouter(tags=["sign-in"])
 REQUEST_TTL = timedelta(minutes=10)
 DEFAULT_NEXT = "/ui/"
 _FAILURES = {400: "invalid_request", 403: "sso_refused", 404: "sso_not_configured"}
-_REDIRECT: dict[int | str, dict[str, Any]] = {
-    302: {"description": "To the provider (login) or to `next` (callback)."}}
+_NO_CREDENTIALS: dict[str, Any] = {"security": [{}]}
+
+
+def _documented(**errors: str) -> dict[int | str, dict[str, Any]]:
+    """A redirect, and errors: an HTML page for a browser, the usual JSON for a program."""
+    answers: dict[int | str, dict[str, Any]] = {
+        302: {"description": "To the provider (login) or to `next` (callback)."}}
+    for status, description in {"422": "A parameter does not match the API.",
+                                "500": "The server failed.", **errors}.items():
+        answers[int(status)] = {"model": ErrorBody, "description": description,
+                                "content": {"text/html": {}}}
+    return answers
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Single sign-on</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
@@ -90,10 +100,10 @@ def _redirect_uri(request: Request, client: OidcClient) -> str:
 
 
 @router.get("/auth/oidc/login", response_class=RedirectResponse, status_code=302,
-            responses={**_REDIRECT, 400: {"description": "`next` is not a page under /ui/."},
-                       404: {"description": "Single sign-on is not set up."},
-                       502: {"description": "The provider cannot be reached."}},
-            summary="Start single sign-on")
+            responses=_documented(**{"400": "`next` is not a page under /ui/.",
+                                     "404": "Single sign-on is not set up.",
+                                     "502": "The provider cannot be reached."}),
+            summary="Start single sign-on", openapi_extra=_NO_CREDENTIALS)
 def oidc_login(request: Request, services: ServicesDep,
                next: Annotated[str, Query(max_length=2000,
                                           description="The page to return to, under /ui/.")]
@@ -125,13 +135,12 @@ def oidc_login(request: Request, services: ServicesDep,
 
 
 @router.get("/auth/oidc/callback", response_class=RedirectResponse, status_code=302,
-            responses={**_REDIRECT,
-                       400: {"description": "Not started in this browser, used, or stale."},
-                       403: {"description": "Refused or unverifiable, or no active account "
-                                            "matches the identity."},
-                       404: {"description": "Single sign-on is not set up."},
-                       502: {"description": "The provider cannot be reached."}},
-            summary="The provider's answer", name="oidc_callback")
+            responses=_documented(**{
+                "400": "Not started in this browser, used, or stale.",
+                "403": "Refused or unverifiable, or no active account matches the identity.",
+                "404": "Single sign-on is not set up.",
+                "502": "The provider cannot be reached."}),
+            summary="The provider's answer", name="oidc_callback", openapi_extra=_NO_CREDENTIALS)
 def oidc_callback(request: Request, services: ServicesDep) -> Response:
     """Where the provider sends the browser back (code and state); on success the session
     cookie is set (event `user:session:started`, method `oidc`) and the browser goes to

@@ -11,10 +11,12 @@ authentications (429 once used up).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.http.auth import client_address, limiter_of
+from api.http.auth import client_address, limiter_of, session_cookie
 from api.http.convert import user_out
 from api.http.cookies import CSRF_HEADER, SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from api.http.errors import CsrfRejected, responses
@@ -36,6 +38,9 @@ from custody.events import JSON
 
 router = APIRouter(tags=["sign-in"])
 _NO_STORE = {"Cache-Control": "no-store"}
+NO_CREDENTIALS: dict[str, Any] = {"security": [{}]}  # OpenAPI: reachable without any
+COOKIE_IF_ANY: dict[str, Any] = {"security": [{}]}  # added to the cookie's own: optional
+SessionCookie = Annotated[str | None, Depends(session_cookie)]
 
 
 class SignInIn(BaseModel):
@@ -98,7 +103,7 @@ def start_browser_session(request: Request, response: Response, services: Servic
 
 
 @router.post("/session", response_model=SessionOut, responses=responses(401),
-             summary="Sign in with a name and password")
+             summary="Sign in with a name and password", openapi_extra=NO_CREDENTIALS)
 def sign_in(body: SignInIn, request: Request, response: Response,
             services: ServicesDep) -> SessionOut:
     """Sets the session cookie `evidence_session` (HttpOnly, SameSite=Strict, Secure over
@@ -121,7 +126,8 @@ def sign_in(body: SignInIn, request: Request, response: Response,
 
 @router.get("/session", response_model=SessionOut, responses=responses(401),
             summary="Who is signed in")
-def current_session(request: Request, response: Response, services: ServicesDep) -> SessionOut:
+def current_session(request: Request, response: Response, services: ServicesDep,
+                    cookie: SessionCookie) -> SessionOut:
     """The session cookie's user and CSRF token; 401 when not signed in (a bearer token is
     not a session)."""
     found = _cookie_session(request, services)
@@ -129,14 +135,14 @@ def current_session(request: Request, response: Response, services: ServicesDep)
         raise NotAuthenticated("you are not signed in",
                                hint="sign in with your name and password (POST /api/v1/session)")
     user, _ = found
-    cookie = request.cookies[SESSION_COOKIE]
+    assert cookie is not None
     response.headers.update(_NO_STORE)
     return SessionOut(user=user_out(user), csrf_token=csrf_token_for(cookie))
 
 
 @router.delete("/session", status_code=204, responses=responses(403),
-               summary="Sign out")
-def sign_out(request: Request, services: ServicesDep) -> Response:
+               summary="Sign out", openapi_extra=COOKIE_IF_ANY)
+def sign_out(request: Request, services: ServicesDep, cookie: SessionCookie) -> Response:
     """Ends the cookie's session on the server (event `user:session:ended`) and clears the
     cookie; needs X-CSRF-Token. Without a live session there is nothing to end: 204."""
     response = Response(status_code=204, headers=_NO_STORE)
@@ -146,7 +152,8 @@ def sign_out(request: Request, services: ServicesDep) -> Response:
         found = None
     if found is not None:
         user, session = found
-        if not csrf_matches(request.cookies[SESSION_COOKIE], request.headers.get(CSRF_HEADER)):
+        assert cookie is not None
+        if not csrf_matches(cookie, request.headers.get(CSRF_HEADER)):
             raise CsrfRejected()
         limiter_of(request.app, services).require_event(user.name, client_address(request),
                                                         take=True)
@@ -156,7 +163,8 @@ def sign_out(request: Request, services: ServicesDep) -> Response:
     return response
 
 
-@router.get("/session/providers", response_model=ProvidersOut, summary="Ways to sign in")
+@router.get("/session/providers", response_model=ProvidersOut, summary="Ways to sign in",
+            responses=responses(), openapi_extra=NO_CREDENTIALS)
 def providers(services: ServicesDep) -> ProvidersOut:
     """Needs no sign-in: whether the sign-in page should offer single sign-on."""
     return ProvidersOut(oidc=services.oidc is not None)
