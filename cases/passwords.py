@@ -153,9 +153,13 @@ def set_password(log: CustodyLog, name: str, password: str, *, by: User, now: da
     if not own and not by.operator and by.role is not Role.ADMIN:
         raise AccessDenied(f"a {by.role.value} may change only their own password",
                            hint="an admin of your agency can set another user's password")
-    check_new_password(name, password)
     if own:
+        check_new_password(name, password)
         _check_old_password(log, name, old_password)
+    else:
+        with log.engine.connect() as conn:  # refused before anything about the password is said
+            managed_user(conn, by, name, "set the password of")
+        check_new_password(name, password)
     new_hash = HASHER.hash(password)
     users = tables.users
     with write_transaction(log.engine) as conn:

@@ -279,8 +279,9 @@ class UserOut(BaseModel):
 class PasswordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    password: str = Field(max_length=1024, description="The new password (at least 10 "
-                                                       "characters, not containing the name).")
+    password: str = Field(min_length=10, max_length=256,
+                          description="The new password: 10 to 256 characters, not containing "
+                                      "the user name.")
     old_password: str | None = Field(default=None, max_length=1024,
                                      description="Required when changing your own password.")
 
