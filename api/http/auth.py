@@ -65,9 +65,13 @@ def current_user(request: Request, services: ServicesDep,
             user, session = session_user(services.engine, cookie,
                                          policy=services.options.sign_in.sessions,
                                          now=services.now())
+        elif credentials is None:
+            raise NotAuthenticated("this request needs a signed-in session or a bearer token",
+                                   hint="sign in on the web pages, or send 'Authorization: Bearer "
+                                        "<token>' (an admin issues tokens with `evidence user "
+                                        "add`)")
         else:
-            user = authenticate(services.engine, credentials.credentials if credentials else None,
-                                services.now())
+            user = authenticate(services.engine, credentials.credentials, services.now())
     except NotAuthenticated:
         limiter.failed(address)
         raise
