@@ -43,6 +43,7 @@ class SessionPolicy:
     idle: timedelta = timedelta(minutes=30)  # EVIDENCE_SESSION_IDLE_MINUTES
     absolute: timedelta = timedelta(hours=12)  # EVIDENCE_SESSION_HOURS
     touch_every: timedelta = timedelta(minutes=1)  # last use is written at most this often
+    # (and at most a tenth of ``idle``, so a session in use never looks idle)
 
 
 class SessionEnded(NotAuthenticated):
@@ -133,7 +134,7 @@ def session_user(engine: Engine, session_id: str | None, *, policy: SessionPolic
         user_row = conn.execute(user_query().where(tables.users.c.name == row.user_name)).first()
     if user_row is None or user_row.revoked_at is not None:
         raise SessionEnded()
-    if now - session.last_seen_at >= policy.touch_every:
+    if now - session.last_seen_at >= min(policy.touch_every, policy.idle / 10):
         with write_transaction(engine) as conn:
             conn.execute(update(sessions).where(sessions.c.id_sha256 == digest,
                                                 sessions.c.ended_at.is_(None))
