@@ -25,6 +25,7 @@ from api.settings import Settings
 from cases import tables
 from cases.passwords import LockoutPolicy, set_password
 from cases.users import operator
+from cases.web_sessions import SessionPolicy
 from domain.errors import ConfigError
 from storage.db import MIGRATIONS, make_engine
 from tests.api_support import NORTH_UNIT, World, world_fixture
@@ -185,6 +186,23 @@ def test_a_session_ends_when_idle_and_at_its_absolute_end(world: World) -> None:
     _signed_in(world, "reviewer")
     world.clock.advance(timedelta(minutes=30))  # 30 idle minutes end it
     assert world.client.get(f"{API}/me").status_code == 401
+
+
+def test_a_session_in_use_stays_alive_even_with_a_short_idle_period(world: World) -> None:
+    _give_password(world, "reviewer")
+    app = create_app(world.home, ApiOptions(
+        clock=world.clock, rate_limits=RateLimits.generous(),
+        sign_in=SignInOptions(sessions=SessionPolicy(idle=timedelta(minutes=1)))))
+    try:
+        with TestClient(app) as client:
+            assert _sign_in(client, "reviewer").status_code == 200
+            for _ in range(10):  # a request every 50 s
+                world.clock.advance(timedelta(seconds=50))
+                assert client.get(f"{API}/me").status_code == 200
+            world.clock.advance(timedelta(seconds=61))
+            assert client.get(f"{API}/me").status_code == 401
+    finally:
+        app.state.services.log.close()
 
 
 def test_a_revoked_user_or_a_new_password_ends_sessions(world: World) -> None:
