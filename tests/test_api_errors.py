@@ -120,3 +120,13 @@ def test_the_openapi_document_is_complete(world: World) -> None:
 
 def test_the_category_filter_lists_every_retention_category() -> None:
     assert set(get_args(Category)) == set(CATEGORIES)
+
+
+def test_a_number_is_not_a_time(world: World) -> None:
+    """Read as seconds since 1970, "2024" would search the first hour of 1970."""
+    for value in ("2024", "-25885", "1710466200.5"):
+        response = world.get("admin", f"{API}/evidence", params={"start_from": value})
+        error = _assert_error(response, 422, "invalid_request")
+        assert "ISO 8601" in error["message"], value
+    assert world.get("admin", f"{API}/evidence",
+                     params={"start_from": "2024-03-15T09:30:00+08:00"}).status_code == 200

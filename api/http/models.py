@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from cases.case_records import CASE_NUMBER_PATTERN, TITLE_MAX
 from cases.devices import LABEL_MAX, SERIAL_PATTERN
@@ -49,7 +58,16 @@ Serial = Annotated[str, StringConstraints(pattern=SERIAL_PATTERN)]
 VolumeLabel = Annotated[str, StringConstraints(min_length=1, max_length=LABEL_MAX,
                                                pattern=TEXT_PATTERN), _text("volume label", LABEL_MAX)]
 AuditorScope = Annotated[str, StringConstraints(pattern=f"^(\\*|{CODE_PATTERN})$")]
-UtcTime = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
+def _not_a_number(value: object) -> object:
+    """Pydantic would read a number as seconds since 1970: a clerk's "2024" is no time."""
+    if isinstance(value, int | float) or (isinstance(value, str)
+                                          and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value)):
+        raise ValueError("a time is a date and time with a UTC offset (ISO 8601, e.g. "
+                         "2024-03-15T09:30:00+08:00), not a number")
+    return value
+
+
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_in_utc_range)]
 RecordingId = Annotated[str, StringConstraints(pattern=r"^rec-[0-9a-f]{32}$")]
 EvidenceKind = Literal["video", "audio", "image", "unknown"]
 Category = Literal["standard", "case"]  # cases.retention.CATEGORIES
