@@ -155,11 +155,11 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
         f"{d.get('token_expires_at')}; the old one stopped working."),
     EventType.USER_PASSWORD_SET: lambda e, d: (
         f"A {'new ' if d.get('reset') else ''}password for account {d.get('user')} set by "
-        f"{who(e['actor'])}; the account's browser sessions were ended"
-        f"{' and its lockout lifted' if d.get('unlocked') else ''}."),
+        f"{who(e['actor'])}; {_sessions_ended(d)}"
+        f"{'; its lockout was lifted' if d.get('unlocked') else ''}."),
     EventType.USER_PASSWORD_CHANGED: lambda e, d: (
-        f"Account {d.get('user')} changed its own password (giving the old one); its other "
-        "browser sessions were ended."),
+        f"Account {d.get('user')} changed its own password (giving the old one); "
+        f"{d.get('sessions_ended', 'its')} other browser session(s) ended."),
     EventType.USER_LOCKED: lambda e, d: (
         f"Account {d.get('user')} locked until {when(d.get('locked_until'))} after "
         f"{d.get('failures')} failed sign-ins (the last from {d.get('address')})."),
@@ -172,6 +172,12 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
         f"Browser session {d.get('session')} of account {d.get('user')} ended by "
         f"{who(e['actor'])} ({d.get('reason')})."),
 }
+
+
+def _sessions_ended(d: Mapping[str, Any]) -> str:
+    count = d.get("sessions_ended")
+    return f"{count} browser session(s) of the account ended" if isinstance(count, int) \
+        else "the account's browser sessions ended"
 
 
 def _sign_in_method(d: Mapping[str, Any]) -> str:
