@@ -261,9 +261,13 @@ def serve_command(
     host: Annotated[str, typer.Option(
         help="Address to listen on; anything but loopback needs a TLS proxy in front.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    tls_cert: Annotated[Path | None, typer.Option(
+        "--tls-cert", help="PEM certificate (chain): serve HTTPS.")] = None,
+    tls_key: Annotated[Path | None, typer.Option(
+        "--tls-key", help="The certificate's PEM private key.")] = None,
 ) -> None:
     """Run the case service HTTP API (uvicorn) on this home."""
-    serve(host, port)
+    serve(host, port, tls_cert, tls_key)
 
 
 @app.command("verify-bundle")

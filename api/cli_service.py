@@ -5,7 +5,9 @@ from __future__ import annotations
 import getpass
 import ipaddress
 import sys
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -14,8 +16,12 @@ from sqlalchemy import inspect
 from api.cli_text import cells, console, inert, json_line
 from api.home import Home, open_home
 from api.settings import Settings
+from cases.passwords import require_user, set_password, unlock_user
 from cases.users import Role, User, add_user, list_users, operator, revoke_user, rotate_token
 from domain.errors import ConfigError
+
+if TYPE_CHECKING:
+    from api.http.services import ApiOptions
 
 user_app = typer.Typer(help="Users of the case service and their bearer tokens.",
                        no_args_is_help=True)
@@ -90,6 +96,37 @@ def user_rotate(
     sys.stdout.write(token + "\n")
 
 
+@user_app.command("password")
+def user_password(
+    name: Annotated[str, typer.Argument(help="The user whose password is set.")],
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of standard input "
+                                 "instead of asking twice.")] = False,
+) -> None:
+    """Set or reset a user's password for the web pages (only its argon2id hash is stored).
+
+    Lifts a lockout and ends the user's browser sessions (event `user:password:set`).
+    """
+    home = open_case_home()
+    log = home.custody_log()
+    require_user(log, name)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt(f"New password for {name}", hide_input=True,
+                                confirmation_prompt="Repeat it")
+    user = set_password(log, name, password, by=cli_operator(), now=datetime.now(UTC))
+    _out.print(inert(f"Set the password of {user.name}; their browser sessions were ended."))
+
+
+@user_app.command("unlock")
+def user_unlock(name: Annotated[str, typer.Argument(help="The locked user.")]) -> None:
+    """Lift a lockout after repeated failed sign-ins before it ends (`user:account:unlocked`)."""
+    home = open_case_home()
+    user = unlock_user(home.custody_log(), name, by=cli_operator(), now=datetime.now(UTC))
+    _out.print(inert(f"Unlocked {user.name}; they can sign in with their password again."))
+
+
 def _when(user: User) -> str | None:
     return user.token_expires_at.isoformat(timespec="seconds") if user.token_expires_at else None
 
@@ -127,20 +164,58 @@ def user_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines."
     _out.print(table)
 
 
-def serve(host: str, port: int) -> None:
-    """Run the HTTP API on the home named by the settings (uvicorn)."""
+def _bounded(name: str, value: int, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise ConfigError(f"EVIDENCE_{name.upper()} is {value}",
+                          hint=f"set it to {low}..{high} (or unset it for the default)")
+    return value
+
+
+def api_options(settings: Settings) -> ApiOptions:
+    """The HTTP API's options from the settings (refused when out of range or half set)."""
+    from api.http.oidc import OidcConfig
+    from api.http.services import ApiOptions, SignInOptions
+    from cases.passwords import LockoutPolicy
+    from cases.web_sessions import SessionPolicy
+
+    lockout = LockoutPolicy(
+        max_failures=_bounded("signin_max_failures", settings.signin_max_failures, 1, 100),
+        lock=timedelta(minutes=_bounded("signin_lock_minutes", settings.signin_lock_minutes,
+                                        1, 24 * 60)))
+    sessions = SessionPolicy(
+        idle=timedelta(minutes=_bounded("session_idle_minutes", settings.session_idle_minutes,
+                                        1, 24 * 60)),
+        absolute=timedelta(hours=_bounded("session_hours", settings.session_hours, 1, 24 * 7)))
+    oidc = OidcConfig.from_settings(settings.oidc_issuer, settings.oidc_client_id,
+                                    settings.oidc_client_secret, settings.oidc_claim,
+                                    settings.oidc_redirect_url)
+    return ApiOptions(token_days=settings.token_days,
+                      sign_in=SignInOptions(lockout=lockout, sessions=sessions,
+                                            cookie_secure=settings.cookie_secure, oidc=oidc))
+
+
+def serve(host: str, port: int, tls_cert: Path | None = None, tls_key: Path | None = None) -> None:
+    """Run the HTTP API on the home named by the settings (uvicorn), over TLS when given a
+    certificate and key."""
     import uvicorn
 
     from api.http.app import create_app
-    from api.http.services import ApiOptions
 
+    if (tls_cert is None) != (tls_key is None):
+        raise ConfigError("TLS needs both a certificate and its key",
+                          hint="pass --tls-cert FILE and --tls-key FILE, or neither")
+    settings = Settings()
+    options = api_options(settings)
     home = open_case_home()
-    if not _is_loopback(host):
-        _err.print(inert(f"warning: serving on {host} without TLS; bearer tokens cross the network "
-                         "in clear text. Put a TLS proxy in front."))
-    options = ApiOptions(token_days=Settings().token_days)
+    if tls_cert is None and not _is_loopback(host) and not settings.cookie_secure:
+        _err.print(inert(f"warning: serving on {host} without TLS; passwords, session cookies and "
+                         "bearer tokens cross the network in clear text. Pass --tls-cert and "
+                         "--tls-key, or put a TLS proxy in front and set "
+                         "EVIDENCE_COOKIE_SECURE=true."))
     uvicorn.run(create_app(home, options), host=host, port=port, log_level="info",
-                server_header=False, proxy_headers=False)
+                server_header=False, proxy_headers=False,
+                ssl_certfile=str(tls_cert) if tls_cert else None,
+                ssl_keyfile=str(tls_key) if tls_key else None)
 
 
 def _is_loopback(host: str) -> bool:

@@ -54,3 +54,23 @@ class Settings(BaseSettings):
     """Code of the station's unit: footage of a recorder the registry gives no unit belongs to it."""
     trusted_vkey: str | None = None
     """Verifier key `evidence verify-bundle` trusts when no --vkey is given (the agency's key)."""
+    signin_max_failures: int = 5
+    """Wrong passwords in a row that lock an account."""
+    signin_lock_minutes: int = 15
+    """How long a locked account stays locked (an admin can unlock it sooner)."""
+    session_idle_minutes: int = 30
+    """A browser session ends after this long without a request."""
+    session_hours: int = 12
+    """A browser session ends this long after sign-in, however it is used."""
+    cookie_secure: bool = False
+    """Mark the session cookie Secure on every response (set it behind a TLS proxy)."""
+    oidc_issuer: str | None = None
+    """Single sign-on: the OpenID provider's issuer URL (unset: no single sign-on)."""
+    oidc_client_id: str | None = None
+    """Single sign-on: this server's client id at the provider."""
+    oidc_client_secret: str | None = None
+    """Single sign-on: this server's client secret at the provider."""
+    oidc_claim: str = "preferred_username"
+    """Single sign-on: the ID token (or userinfo) claim whose value is the local user name."""
+    oidc_redirect_url: str | None = None
+    """Single sign-on: the callback URL registered at the provider (default: from the request)."""

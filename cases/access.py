@@ -49,6 +49,7 @@ ROLE_TABLE = """\
 | manage users | no | no | no | no | agency |
 | add and list agencies and units | no | no | no | no | agency |
 | register recorders | no | no | no | no | agency |
+| sign in and out with a password or single sign-on; change one's own password | yes | yes | yes | yes | yes |
 
 - *own*: footage recorded under the officer's own number.
 - *unit*: their unit's footage; a case they create belongs to their unit.
@@ -58,7 +59,8 @@ ROLE_TABLE = """\
 - *agency*: their agency's cases, and footage of its units or on its cases.
 - *owned*: footage of their agency's units.
 
-For users, units, agencies and recorders, *agency* means the agency the user,
+Managing users includes setting their passwords and unlocking them after failed
+sign-ins. For users, units, agencies and recorders, *agency* means the agency the user,
 unit or recorder belongs to (a new agency: its parent). An admin's retention
 run deletes only their agency's expired footage.
 

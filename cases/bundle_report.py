@@ -164,7 +164,37 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.USER_TOKEN_ROTATED: lambda e, d: (
         f"A new bearer token for account {d.get('user')} issued by {who(e['actor'])}, valid until "
         f"{d.get('token_expires_at')}; the old one stopped working."),
+    EventType.USER_PASSWORD_SET: lambda e, d: (
+        f"A {'new ' if d.get('reset') else ''}password for account {d.get('user')} set by "
+        f"{who(e['actor'])}; {_sessions_ended(d)}"
+        f"{'; its lockout was lifted' if d.get('unlocked') else ''}."),
+    EventType.USER_PASSWORD_CHANGED: lambda e, d: (
+        f"Account {d.get('user')} changed its own password (giving the old one); "
+        f"{d.get('sessions_ended', 'its')} other browser session(s) ended."),
+    EventType.USER_LOCKED: lambda e, d: (
+        f"Account {d.get('user')} locked until {when(d.get('locked_until'))} after "
+        f"{d.get('failures')} failed sign-ins (the last from {d.get('address')})."),
+    EventType.USER_UNLOCKED: lambda e, d: (
+        f"Account {d.get('user')} unlocked by {who(e['actor'])}."),
+    EventType.USER_SIGNED_IN: lambda e, d: (
+        f"{who(e['actor']).capitalize()} signed in {_sign_in_method(d)} from {d.get('address')} "
+        f"(browser session {d.get('session')})."),
+    EventType.USER_SIGNED_OUT: lambda e, d: (
+        f"Browser session {d.get('session')} of account {d.get('user')} ended by "
+        f"{who(e['actor'])} ({d.get('reason')})."),
 }
+
+
+def _sessions_ended(d: Mapping[str, Any]) -> str:
+    count = d.get("sessions_ended")
+    return f"{count} browser session(s) of the account ended" if isinstance(count, int) \
+        else "the account's browser sessions ended"
+
+
+def _sign_in_method(d: Mapping[str, Any]) -> str:
+    if d.get("method") == "oidc":
+        return f"through single sign-on ({d.get('issuer')}, subject {d.get('subject')})"
+    return "with a password"
 
 
 def describe(event: Event) -> str:

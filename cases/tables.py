@@ -65,6 +65,37 @@ users = Table(
            nullable=True),
     Column("auditor_scope", String(32), nullable=True),  # auditors: an agency code, or "*"
     Column("token_expires_at", DateTime(timezone=True), nullable=False),  # migration 0010
+    # migration 0011: sign-in with a password (argon2id hash only) and its lockout
+    Column("password_hash", Text, nullable=True),
+    Column("password_set_at", DateTime(timezone=True), nullable=True),
+    Column("failed_sign_ins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+)
+
+# A signed-in browser (migration 0011): the cookie holds a random id, this table its
+# SHA-256 only. A session ends when signed out, idle too long, or at its absolute end.
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id_sha256", String(64), primary_key=True),
+    Column("user_name", String(64), ForeignKey("users.name"), nullable=False, index=True),
+    Column("method", String(16), nullable=False),  # password | oidc
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+)
+
+# A single sign-on request between the redirect to the provider and its answer
+# (migration 0011): used once, and only within minutes.
+oidc_requests = Table(
+    "oidc_requests",
+    metadata,
+    Column("state_sha256", String(64), primary_key=True),
+    Column("nonce", String(128), nullable=False),
+    Column("code_verifier", String(128), nullable=False),
+    Column("next_path", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 cases = Table(

@@ -64,6 +64,8 @@ class User:
     agency_code: str | None = None  # their unit's agency
     auditor_scope: str | None = None  # auditors: an agency code, or "*" for every agency
     token_expires_at: datetime | None = None  # None: the operator, who has no token
+    has_password: bool = False  # may sign in with a password (cases.passwords)
+    locked_until: datetime | None = None  # password sign-in refused until then (lockout)
 
     @property
     def actor(self) -> str:
@@ -240,6 +242,20 @@ def rotate_token(log: CustodyLog, name: str, *, by: User, now: datetime | None =
     return replace(_user(row), token_expires_at=expires), token
 
 
+def managed_user(conn: Connection, by: User, name: str, action: str) -> Any:
+    """``_managed_user`` for the other account modules (passwords, lockout)."""
+    return _managed_user(conn, by, name, action)
+
+
+def user_query() -> Any:
+    """The users table joined to their unit's agency (rows for ``user_from_row``)."""
+    return _user_query()
+
+
+def user_from_row(row: Row[Any]) -> User:
+    return _user(row)
+
+
 def _managed_user(conn: Connection, by: User, name: str, action: str) -> Any:
     """The row of ``name`` if ``by`` may manage them; refused alike when the name does not
     exist and when it is a user of another agency, so that neither is told apart."""
@@ -308,7 +324,9 @@ def _user(row: Row[Any]) -> User:
                 aware(row.revoked_at) if row.revoked_at is not None else None,
                 unit_code=row.unit_code, agency_code=row.agency_code,
                 auditor_scope=row.auditor_scope,
-                token_expires_at=aware(row.token_expires_at) if row.token_expires_at else None)
+                token_expires_at=aware(row.token_expires_at) if row.token_expires_at else None,
+                has_password=row.password_hash is not None,
+                locked_until=aware(row.locked_until) if row.locked_until else None)
 
 
 def _user_query() -> Any:

@@ -50,3 +50,10 @@ class EventType(StrEnum):
     USER_CREATED = "user:account:created"
     USER_REVOKED = "user:account:revoked"
     USER_TOKEN_ROTATED = "user:token:rotated"  # noqa: S105 (an event type, not a secret)
+    # sign-in (passwords, lockout, browser sessions)
+    USER_PASSWORD_SET = "user:password:set"  # noqa: S105 (an event type, not a secret)
+    USER_PASSWORD_CHANGED = "user:password:changed"  # noqa: S105 (an event type, not a secret)
+    USER_LOCKED = "user:account:locked"
+    USER_UNLOCKED = "user:account:unlocked"
+    USER_SIGNED_IN = "user:session:started"
+    USER_SIGNED_OUT = "user:session:ended"

@@ -13,6 +13,13 @@ the OpenAPI document, so a new endpoint cannot skip it.
 To add an endpoint: one ``Endpoint`` with a ``prepare`` that builds the request against
 north's n1 (fresh state per call where a request changes it) and, per allowed role, the
 ``Reach`` it needs.
+
+Sign-in routes are ``public``: reachable with no credentials, since that is their job
+(signing in, signing out, saying which ways to sign in exist, single sign-on); the
+session's own routes (``cookie``) are called with the user's browser session instead of
+a bearer token. Every other endpoint takes the session cookie as it takes a token, and
+with the cookie needs the CSRF header on every unsafe method
+(``test_the_session_cookie_works_as_a_token_and_unsafe_methods_need_its_csrf_token``).
 """
 
 from __future__ import annotations
@@ -21,16 +28,21 @@ import importlib.util
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import Enum
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
+from cases import tables
 from cases.case_records import assign_officer, attach_evidence, create_case
 from cases.evidence import change_legal_hold
 from cases.export_jobs import run_export, start_export
+from cases.passwords import set_password
 from cases.review import request_review
 from cases.users import Role, User, add_user, authenticate, operator
+from cases.web_sessions import SessionPolicy, open_session
 from tests.api_support import (
     NORTH,
     NORTH_UNIT,
@@ -47,6 +59,7 @@ from tests.api_support import (
 
 _ = (world_fixture, clips_fixture)  # fixtures used by name
 API = "/api/v1"
+SIGNER_PASSWORD = "matrix sign-in secret"
 BUNDLE_AVAILABLE = importlib.util.find_spec("cases.bundle") is not None
 
 
@@ -87,6 +100,7 @@ class Context:
     recording_id: str
     segments: list[str]  # the recording's evidence ids, on north's case
     made: dict[str, str] = field(default_factory=dict)  # label -> id, made on first use
+    signer_made: bool = False
 
     def user(self, name: str) -> User:
         return authenticate(self.world.home.engine(), self.world.tokens[name])
@@ -118,6 +132,29 @@ class Context:
             run_export(log, self.world.home.object_store(), job.id, self.world.home.exports)
             self.made["export"] = job.id
         return self.made["export"]
+    def signer(self) -> dict[str, str]:
+        """A user with a password (made once), for the sign-in route."""
+        name = "matrix-signer"
+        if not self.signer_made:
+            log = self.world.home.custody_log()
+            add_user(log, name, Role.REVIEWER, None, by=operator("test"), unit_code=NORTH_UNIT)
+            set_password(log, name, SIGNER_PASSWORD, by=operator("test"), now=self.world.clock())
+            self.signer_made = True
+        return {"name": name, "password": SIGNER_PASSWORD}
+
+    def cookie_auth(self, name: str) -> dict[str, str]:
+        """A new browser session of ``name``: its cookie and CSRF header."""
+        opened = open_session(self.world.home.custody_log(), self.user(name), method="password",
+                              policy=SessionPolicy(), now=self.world.clock(), address="testclient")
+        return {"Cookie": f"evidence_session={opened.session_id}",
+                "X-CSRF-Token": opened.csrf_token}
+
+    def locked_user(self) -> str:
+        name = self.fresh_user(Role.REVIEWER)
+        with self.world.home.engine().begin() as conn:
+            conn.execute(update(tables.users).where(tables.users.c.name == name).values(
+                failed_sign_ins=0, locked_until=self.world.clock() + timedelta(minutes=15)))
+        return name
 
     def fresh_case(self) -> str:
         return create_case(self.world.home.custody_log(), self.user("case_officer"), "Fare dodging",
@@ -134,6 +171,8 @@ class Endpoint:
     allowed: Mapping[Role, Reach]  # per role, what a user must be to the target; absent: refused
     prepare: Prepare
     success: int = 200
+    public: bool = False  # answers without credentials: signing in is its job
+    cookie: bool = False  # called with the user's browser session, not their bearer token
 
     def allows(self, name: str) -> bool:
         member = USERS[name]
@@ -270,6 +309,24 @@ MATRIX = [
     # the user themselves may renew their own token too (test_api_tokens.py)
     Endpoint("POST", "/users/{name}/token", CASE_ADMIN,
              lambda ctx: (f"{API}/users/{ctx.fresh_user(Role.REVIEWER)}/token", None)),
+    Endpoint("PUT", "/users/{name}/password", CASE_ADMIN,
+             lambda ctx: (f"{API}/users/{ctx.fresh_user(Role.REVIEWER)}/password",
+                          {"password": "correct horse battery"})),
+    Endpoint("POST", "/users/{name}/unlock", CASE_ADMIN,
+             lambda ctx: (f"{API}/users/{ctx.locked_user()}/unlock", None)),
+    # sign-in: public, or the caller's own browser session
+    Endpoint("POST", "/session", EVERYONE, lambda ctx: (f"{API}/session", ctx.signer()),
+             public=True),
+    Endpoint("GET", "/session", EVERYONE, fixed(f"{API}/session"), cookie=True),
+    Endpoint("DELETE", "/session", EVERYONE, fixed(f"{API}/session"), 204, public=True,
+             cookie=True),
+    Endpoint("GET", "/session/providers", EVERYONE, fixed(f"{API}/session/providers"),
+             public=True),
+    # single sign-on is not set up in this world (404 for anyone); tests/test_oidc.py runs it
+    # against a real provider
+    Endpoint("GET", "/auth/oidc/login", EVERYONE, fixed("/auth/oidc/login"), 404, public=True),
+    Endpoint("GET", "/auth/oidc/callback", EVERYONE, fixed("/auth/oidc/callback?state=s&code=c"),
+             404, public=True),
     Endpoint("GET", "/devices", STAFF, fixed(f"{API}/devices")),
     Endpoint("POST", "/devices", CASE_ADMIN,
              lambda ctx: (f"{API}/devices", {"serial": f"ZFY{uuid.uuid4().hex[:8]}",
@@ -325,6 +382,7 @@ def test_every_user_has_a_role_and_the_matrix_has_both_answers() -> None:
 
 def _call(world: World, endpoint: Endpoint, path: str, body: dict[str, Any] | None,
           headers: dict[str, str]) -> Any:
+    world.client.cookies.clear()  # only the credentials given: no cookie a sign-in left
     return world.client.request(endpoint.method, path, json=body, headers=headers)
 
 
@@ -337,7 +395,8 @@ def test_every_endpoint_for_every_role_and_scope(context: Context) -> None:
             if endpoint.template.endswith("/export") and allowed and not BUNDLE_AVAILABLE:
                 continue  # cases/bundle.py is not there yet: see test_api_cases export test
             path, body = endpoint.prepare(context)
-            response = _call(world, endpoint, path, body, world.auth(user))
+            headers = context.cookie_auth(user) if endpoint.cookie else world.auth(user)
+            response = _call(world, endpoint, path, body, headers)
             expected = endpoint.success if allowed else 403
             if response.status_code != expected:
                 wrong.append(f"{endpoint.method} {endpoint.template} as {user}: "
@@ -358,6 +417,8 @@ def test_every_endpoint_refuses_missing_unknown_and_revoked_tokens(context: Cont
                    "other scheme": {"Authorization": f"Basic {revoked}"}}
     wrong = []
     for endpoint in MATRIX:
+        if endpoint.public:
+            continue  # test_public_endpoints_need_no_credentials
         path, body = endpoint.prepare(context)
         for label, headers in bad_headers.items():
             response = _call(world, endpoint, path, body, headers)
@@ -365,6 +426,57 @@ def test_every_endpoint_refuses_missing_unknown_and_revoked_tokens(context: Cont
                 wrong.append(f"{endpoint.method} {path} with {label}: {response.status_code}")
             elif response.json()["error"]["code"] != "unauthenticated":
                 wrong.append(f"{endpoint.method} {path} with {label}: {response.text}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_public_endpoints_need_no_credentials(context: Context) -> None:
+    """Signing in (and out, and finding out how) needs no token: every public endpoint gives
+    its answer to a request without credentials, and to one with a bad token alike."""
+    world = context.world
+    public = [endpoint for endpoint in MATRIX if endpoint.public]
+    assert {(e.method, e.template) for e in public} == {
+        ("POST", "/session"), ("DELETE", "/session"), ("GET", "/session/providers"),
+        ("GET", "/auth/oidc/login"), ("GET", "/auth/oidc/callback")}
+    for endpoint in public:
+        for headers in ({}, {"Authorization": "Bearer " + "x" * 43}):
+            path, body = endpoint.prepare(context)
+            response = _call(world, endpoint, path, body, headers)
+            assert response.status_code == endpoint.success, (endpoint.template, response.text)
+
+
+COOKIE_USERS = ("admin", "officer")  # allowed most, refused most
+
+
+def test_the_session_cookie_works_as_a_token_and_unsafe_methods_need_its_csrf_token(
+        context: Context) -> None:
+    """The matrix again, for two users, with the browser session instead of the bearer
+    token: the same answers; and every POST, PUT, PATCH and DELETE made with the cookie but
+    without the session's CSRF token (or with another session's) is refused with code csrf
+    before anything happens (the same request then succeeds with the token)."""
+    world = context.world
+    wrong: list[str] = []
+    for user in COOKIE_USERS:
+        auth, other = context.cookie_auth(user), context.cookie_auth(user)["X-CSRF-Token"]
+        for endpoint in MATRIX:
+            if endpoint.public or endpoint.cookie:
+                continue
+            allowed = endpoint.allows(user)
+            if endpoint.template.endswith("/export") and allowed and not BUNDLE_AVAILABLE:
+                continue
+            path, body = endpoint.prepare(context)
+            if endpoint.method not in ("GET", "HEAD"):
+                for label, csrf in (("no", None), ("another session's", other)):
+                    headers = {"Cookie": auth["Cookie"], **({"X-CSRF-Token": csrf} if csrf else {})}
+                    response = _call(world, endpoint, path, body, headers)
+                    if response.status_code != 403 or response.json()["error"]["code"] != "csrf":
+                        wrong.append(f"{endpoint.method} {endpoint.template} as {user} with "
+                                     f"{label} CSRF token: {response.status_code}")
+            response = _call(world, endpoint, path, body, auth)
+            expected = endpoint.success if allowed else 403
+            if response.status_code != expected:
+                wrong.append(f"{endpoint.method} {endpoint.template} as {user} by cookie: "
+                             f"{response.status_code} (expected {expected}) "
+                             f"{response.content[:200]!r}")
     assert not wrong, "\n".join(wrong)
 
 
@@ -484,6 +596,8 @@ DOCUMENTED_ROWS = {
     "manage users": ("POST", "/users"),
     "add and list agencies and units": ("POST", "/units"),
     "register recorders": ("POST", "/devices"),
+    "sign in and out with a password or single sign-on; change one's own password": (
+        "GET", "/session"),
 }
 # The table's words for a scope, and the matrix's reach they stand for.
 CELL_REACH = {"yes": Reach.ANY, "own": Reach.OWN, "unit, managed": Reach.UNIT,

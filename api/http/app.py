@@ -14,13 +14,16 @@ from api.http import (
     routes_cases,
     routes_custody,
     routes_evidence,
+    routes_oidc,
     routes_org,
     routes_recordings,
+    routes_session,
 )
 from api.http.bodies import JSON_BODY_LIMIT, BodyLimit, install_body_limits
 from api.http.docs import install_docs
 from api.http.errors import install_error_handlers
 from api.http.headers import SecurityHeaders
+from api.http.oidc import OidcClient
 from api.http.pages import install_pages  # pages (helper)
 from api.http.ratelimit import ViewSessionCharges
 from api.http.services import ApiOptions, Services
@@ -33,9 +36,13 @@ PREFIX = "/api/v1"
 DESCRIPTION = """\
 Body-camera evidence: search and play footage, manage cases, and audit the custody log.
 
-**Authentication.** Every route needs `Authorization: Bearer <token>`; an admin issues
-tokens with `evidence user add NAME --role ROLE --unit UNIT` or `POST /api/v1/users`. A missing,
-unknown or revoked token gets 401; a good token without the right gets 403.
+**Authentication.** Every route needs `Authorization: Bearer <token>` (machines; an admin
+issues tokens with `evidence user add NAME --role ROLE --unit UNIT` or `POST /api/v1/users`)
+or the browser session cookie `evidence_session` (people: `POST /api/v1/session` with a name
+and password, or single sign-on at `/auth/oidc/login`). With the cookie, every POST, PUT,
+PATCH and DELETE also needs the session's CSRF token in `X-CSRF-Token` (else 403, code
+`csrf`). A missing, unknown or revoked token or session gets 401; a good one without the
+right gets 403. Sign-in routes need neither.
 
 **Errors** always have the shape `{"error": {"code", "message", "hint"}}`. Unknown
 query parameters are refused (400) rather than ignored.
@@ -97,9 +104,11 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     options = options or ApiOptions()
     log, store = home.custody_log(engine), home.object_store()
     exports = ExportRunner(log, store, home.exports, options.clock)
+    oidc = options.sign_in.oidc
     services = Services(engine=engine, store=store, log=log, verifier=home.verifier(),
                         origin=home.origin, cache_dir=home.recordings_cache, options=options,
-                        export_dir=home.exports, exports=exports)
+                        export_dir=home.exports, exports=exports,
+                        oidc=OidcClient(oidc) if oidc is not None else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -113,8 +122,9 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     install_error_handlers(app)
     install_body_limits(app)
     for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin,
-                   routes_org):
+                   routes_org, routes_session):
         app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(reject_unknown_query)])
+    app.include_router(routes_oidc.router)  # the provider's answer carries its own parameters
     install_pages(app)  # pages (helper)
     app.add_middleware(ViewSessionCharges)  # a new viewing session takes from the rate limit
     install_docs(app)

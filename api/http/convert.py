@@ -97,7 +97,8 @@ def user_out(user: User) -> UserOut:
     return UserOut(name=user.name, role=user.role, officer_no=user.officer_no,
                    created_at=user.created_at, revoked_at=user.revoked_at, active=user.active,
                    unit=user.unit_code, agency=user.agency_code, auditor_scope=user.auditor_scope,
-                   token_expires_at=user.token_expires_at)
+                   token_expires_at=user.token_expires_at, has_password=user.has_password,
+                   locked_until=user.locked_until)
 
 
 def agency_out(agency: Agency) -> AgencyOut:

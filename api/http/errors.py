@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.http.cookies import SESSION_COOKIE
 from api.http.ranges import RangeNotSatisfiable
 from api.http.ratelimit import RateLimited
 from cases.errors import (
@@ -27,6 +28,7 @@ from cases.errors import (
     NotAuthenticated,
     NotPlayable,
 )
+from cases.web_sessions import SessionEnded
 from custody.events import EventError
 from domain.errors import (
     AlreadyExists,
@@ -42,6 +44,16 @@ from domain.errors import (
 from storage.objects import InvalidStorageRequest
 
 logger = logging.getLogger("evidence.api")
+
+
+class CsrfRejected(EvidenceError):
+    """A request authenticated by the session cookie that changes something came without the
+    session's CSRF token (HTTP 403, code ``csrf``)."""
+
+    def __init__(self) -> None:
+        super().__init__("this request changes something but did not carry the session's "
+                         "CSRF token", hint="send the csrf_token of GET /api/v1/session in the "
+                                            "X-CSRF-Token header; reload the page if it is stale")
 
 
 class ItemError(BaseModel):
@@ -67,6 +79,7 @@ class ErrorBody(BaseModel):
 # Most specific first: the first class an error is an instance of decides.
 _MAPPING: tuple[tuple[type[EvidenceError], int, str], ...] = (
     (NotAuthenticated, 401, "unauthenticated"),
+    (CsrfRejected, 403, "csrf"),
     (AccessDenied, 403, "forbidden"),
     (NotFound, 404, "not_found"),
     (AlreadyExists, 409, "already_exists"),
@@ -92,8 +105,9 @@ _HTTP_CODES = {400: "invalid_request", 401: "unauthenticated", 403: "forbidden",
 
 _DESCRIPTIONS = {
     400: "The request cannot be carried out as asked.",
-    401: "No bearer token, or an unknown or revoked one.",
-    403: "The token is good but its user may not do this.",
+    401: "No bearer token or signed-in session, or an unknown, revoked or ended one.",
+    403: "The user may not do this (code forbidden), or a request with the session cookie "
+         "lacked its X-CSRF-Token (code csrf).",
     404: "No such resource (or route).",
     409: "The resource is in a state that conflicts with the request.",
     413: "The body is larger than this route takes (a route without a body takes none).",
@@ -167,7 +181,12 @@ async def _evidence_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         logger.error("%s %s failed: %s: %s", request.method, request.url.path,
                      type(exc).__name__, exc)
-    return error_response(status, code, exc.message, exc.hint, headers, items)
+    response = error_response(status, code, exc.message, exc.hint, headers, items)
+    if isinstance(exc, SessionEnded) and SESSION_COOKIE in request.cookies:
+        # the browser stops sending a cookie that no longer opens anything
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
+                               secure=request.url.scheme == "https")
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -10,6 +11,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -56,7 +58,16 @@ Serial = Annotated[str, StringConstraints(pattern=SERIAL_PATTERN)]
 VolumeLabel = Annotated[str, StringConstraints(min_length=1, max_length=LABEL_MAX,
                                                pattern=TEXT_PATTERN), _text("volume label", LABEL_MAX)]
 AuditorScope = Annotated[str, StringConstraints(pattern=f"^(\\*|{CODE_PATTERN})$")]
-UtcTime = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
+def _not_a_number(value: object) -> object:
+    """Pydantic would read a number as seconds since 1970: a clerk's "2024" is no time."""
+    if isinstance(value, int | float) or (isinstance(value, str)
+                                          and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value)):
+        raise ValueError("a time is a date and time with a UTC offset (ISO 8601, e.g. "
+                         "2024-03-15T09:30:00+08:00), not a number")
+    return value
+
+
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_in_utc_range)]
 RecordingId = Annotated[str, StringConstraints(pattern=r"^rec-[0-9a-f]{32}$")]
 EvidenceKind = Literal["video", "audio", "image", "unknown"]
 Category = Literal["standard", "case"]  # cases.retention.CATEGORIES
@@ -370,6 +381,21 @@ class UserOut(BaseModel):
     token_expires_at: datetime | None = Field(
         description="When their bearer token stops working (renew it with "
                     "POST /users/{name}/token).")
+    has_password: bool = Field(default=False, description="May sign in to the web pages with "
+                                                         "a password (PUT /users/{name}/password).")
+    locked_until: datetime | None = Field(
+        default=None, description="Password sign-in is locked until then after repeated "
+                                  "failures (POST /users/{name}/unlock lifts it).")
+
+
+class PasswordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=10, max_length=256,
+                          description="The new password: 10 to 256 characters, not containing "
+                                      "the user name.")
+    old_password: str | None = Field(default=None, max_length=1024,
+                                     description="Required when changing your own password.")
 
 
 class NewUserOut(UserOut):

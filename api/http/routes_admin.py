@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
-from api.http.auth import CurrentUser
+from api.http.auth import CurrentUser, web_session_of
 from api.http.convert import device_out, user_out
 from api.http.errors import responses
 from api.http.models import (
@@ -17,6 +17,7 @@ from api.http.models import (
     DeviceList,
     DeviceOut,
     NewUserOut,
+    PasswordIn,
     UserIn,
     UserList,
     UserName,
@@ -24,6 +25,7 @@ from api.http.models import (
 )
 from api.http.services import ServicesDep
 from cases.devices import list_devices, register_device
+from cases.passwords import set_password, unlock_user
 from cases.users import add_user, list_users, revoke_user, rotate_token
 
 router = APIRouter(tags=["users and devices"])
@@ -67,6 +69,28 @@ def renew_token(name: Annotated[UserName, Path()], services: ServicesDep,
     renewed, token = rotate_token(services.log, name, by=user, now=services.now(),
                                   token_days=services.options.token_days)
     return NewUserOut(**user_out(renewed).model_dump(), token=token)
+
+
+@router.put("/users/{name}/password", response_model=UserOut,
+            responses=responses(400, 401, 403, 404, 409), summary="Set or change a password")
+def change_password(name: Annotated[UserName, Path()], body: PasswordIn, request: Request,
+                    services: ServicesDep, user: CurrentUser) -> UserOut:
+    """An admin of the user's agency sets a new password (event `user:password:set`; it also
+    lifts a lockout and ends the user's browser sessions). A user changes their own by also
+    giving `old_password` (event `user:password:changed`; their other sessions end). Only the
+    argon2id hash is stored."""
+    session = web_session_of(request)
+    return user_out(set_password(services.log, name, body.password, by=user, now=services.now(),
+                                 old_password=body.old_password,
+                                 keep_session=session.digest if session else None))
+
+
+@router.post("/users/{name}/unlock", response_model=UserOut,
+             responses=responses(400, 401, 403, 404, 409), summary="Unlock a locked account")
+def unlock(name: Annotated[UserName, Path()], services: ServicesDep, user: CurrentUser) -> UserOut:
+    """An admin of the user's agency lifts a lockout before it ends (event
+    `user:account:unlocked`); 409 when the account is not locked."""
+    return user_out(unlock_user(services.log, name, by=user, now=services.now()))
 
 
 @router.get("/devices", response_model=DeviceList, responses=responses(401, 403),

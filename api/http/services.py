@@ -11,10 +11,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
+from api.http.oidc import OidcClient, OidcConfig
 from api.http.ratelimit import RateLimits
 from cases.export_jobs import ExportRunner
+from cases.passwords import LockoutPolicy
 from cases.users import TOKEN_DAYS
 from cases.viewing import IDLE_TIMEOUT
+from cases.web_sessions import SessionPolicy
 from custody.log import CustodyLog
 from custody.note import Verifier
 from storage.objects import ObjectStore
@@ -25,6 +28,16 @@ def utc_now() -> datetime:
 
 
 @dataclass(frozen=True)
+class SignInOptions:
+    """Sign-in: lockout, browser sessions, the cookie's Secure flag, single sign-on."""
+
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    sessions: SessionPolicy = field(default_factory=SessionPolicy)
+    cookie_secure: bool = False  # Secure even on plain HTTP requests (behind a TLS proxy)
+    oidc: OidcConfig | None = None
+
+
+@dataclass(frozen=True)
 class ApiOptions:
     """Tunables of the HTTP API; defaults suit production."""
 
@@ -32,6 +45,7 @@ class ApiOptions:
     clock: Callable[[], datetime] = utc_now
     token_days: int = TOKEN_DAYS  # life of a token issued or renewed through the API
     rate_limits: RateLimits = field(default_factory=RateLimits)
+    sign_in: SignInOptions = field(default_factory=SignInOptions)
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,7 @@ class Services:
     options: ApiOptions
     export_dir: Path  # case bundles built on the server (cases.export_jobs)
     exports: ExportRunner  # runs them on background threads
+    oidc: OidcClient | None = None  # made by create_app when single sign-on is set up
 
     def now(self) -> datetime:
         return self.options.clock()
