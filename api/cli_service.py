@@ -138,7 +138,8 @@ def serve(host: str, port: int) -> None:
     if not _is_loopback(host):
         _err.print(inert(f"warning: serving on {host} without TLS; bearer tokens cross the network "
                          "in clear text. Put a TLS proxy in front."))
-    options = ApiOptions(token_days=Settings().token_days)
+    settings = Settings()
+    options = ApiOptions(token_days=settings.token_days, time_zone=settings.page_time_zone())
     uvicorn.run(create_app(home, options), host=host, port=port, log_level="info",
                 server_header=False, proxy_headers=False)
 

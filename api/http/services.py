@@ -31,6 +31,7 @@ class ApiOptions:
     clock: Callable[[], datetime] = utc_now
     token_days: int = TOKEN_DAYS  # life of a token issued or renewed through the API
     rate_limits: RateLimits = field(default_factory=RateLimits)
+    time_zone: str = "Asia/Shanghai"  # the pages' zone until a person picks another (IANA name)
 
 
 @dataclass(frozen=True)
