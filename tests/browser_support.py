@@ -37,7 +37,17 @@ from typing import Any
 
 import pytest
 import uvicorn
+from axe_playwright_python.sync_playwright import Axe
 from fastapi import FastAPI
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 from starlette.types import ASGIApp
 
 from api.home import Home, init_home
@@ -53,18 +63,15 @@ from ingest.synthetic import RECORDER_UTC_OFFSET, make_recorder_image
 from tests.api_support import NORTH_UNIT, USERS, make_organisation
 from tests.session_stub import SessionStub, has_session_routes
 
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect, sync_playwright
-
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOTS = REPO / "test-output" / "screenshots"
 LANGS = ("zh-CN", "en")
-PASSWORD = "correct horse battery staple"  # noqa: S105 (the test users' password)
+PASSWORD = "correct horse battery staple"
 STATION_ZONE = "Asia/Shanghai"
 BROWSER_ZONE = "America/Los_Angeles"  # never the zone the pages should show
 WAIT_MS = 20_000
-DESKTOP = {"width": 1280, "height": 900}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 expect.set_options(timeout=WAIT_MS)  # the machine is shared: 5 s is not always enough
 
 
@@ -185,7 +192,8 @@ def _ingest_card(root: Path, home: Home, site: Site) -> None:
         ingestor.close()
     video = next(r for r in results if roles["segment_1"].name in r.path)
     assert video.evidence_id and video.sha256, video
-    site.video_id, site.video_name, site.video_sha256 = video.evidence_id, roles["segment_1"].name, video.sha256
+    site.video_id, site.video_sha256 = video.evidence_id, video.sha256
+    site.video_name = roles["segment_1"].name
     site.photo_name = roles["photo"].name
 
 
@@ -238,7 +246,8 @@ def _expected_console_error(text: str) -> bool:
 PageFactory = Callable[..., "Page"]
 
 
-def open_context(browser: Browser, site: Site, watched: Watched, lang: str | None) -> tuple[BrowserContext, Page]:
+def open_context(browser: Browser, site: Site, watched: Watched,
+                 lang: str | None) -> tuple[BrowserContext, Page]:
     context = browser.new_context(viewport=DESKTOP, timezone_id=BROWSER_ZONE, locale="en-US",
                                   accept_downloads=True)
     context.set_default_timeout(WAIT_MS)
@@ -296,7 +305,8 @@ def signed_in_page(new_page: PageFactory, site: Site) -> PageFactory:
 
 def tr(lang: str, message_id: str, **params: object) -> str:
     """What the pages show for ``message_id`` in ``lang`` (the catalogue's text)."""
-    text = message_id if lang == pages_i18n.SOURCE_LOCALE else pages_i18n.messages(lang).get(message_id, message_id)
+    text = (message_id if lang == pages_i18n.SOURCE_LOCALE
+            else pages_i18n.messages(lang).get(message_id, message_id))
     for name, value in params.items():
         text = text.replace("{" + name + "}", str(value))
     return text
@@ -327,8 +337,8 @@ def assert_fits(page: Page, width: int = 375) -> None:
             "() => [document.scrollingElement.scrollWidth, document.documentElement.clientWidth]")
         if scroll_width > viewport:
             wide = page.evaluate("""(limit) => [...document.querySelectorAll('body *')]
-                .filter((e) => e.getBoundingClientRect().right > limit + 1)
-                .slice(0, 5).map((e) => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className)""", viewport)
+                .filter((e) => e.getBoundingClientRect().right > limit + 1).slice(0, 5)
+                .map((e) => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className)""", viewport)
             raise AssertionError(f"{scroll_width} px wide at {viewport} px: {wide}")
     finally:
         page.set_viewport_size(before)

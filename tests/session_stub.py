@@ -25,7 +25,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from api.http.convert import user_out
 from cases.errors import NotAuthenticated

@@ -20,7 +20,7 @@ from api.http.app import EvidenceApp, create_app
 from api.http.bodies import JSON_BODY_LIMIT, LIMIT_KEY, install_body_limits, route_limit
 from api.http.headers import SECURITY_HEADERS
 from tests.api_support import World, world_fixture
-from tests.test_pages_browser import serve
+from tests.browser_support import serve
 
 _ = world_fixture
 API = "/api/v1"

@@ -80,7 +80,8 @@ def test_case_officer_searches_plays_and_files_footage_on_a_case(
     expect(page.locator("h1")).to_have_text(site.video_name)
     expect(page.locator(".facts")).to_contain_text(site.video_sha256)
     expect(page.locator("#derivatives")).to_contain_text("playback.mp4")
-    ingested = next(e for e in site.events("evidence:file:ingested") if (e["subject"] or {}).get("evidence_id") == site.video_id)
+    ingested = next(e for e in site.events("evidence:file:ingested")
+                    if (e["subject"] or {}).get("evidence_id") == site.video_id)
     expect(page.locator("#custody-events")).to_contain_text(
         tr(lang, "Copied off {recorder} by {actor} from “{source}” and stored as evidence ({size}).",
            recorder=tr(lang, "recorder {serial} (officer {officer})", serial="ZFY0001", officer="100234"),
@@ -96,7 +97,8 @@ def test_case_officer_searches_plays_and_files_footage_on_a_case(
     page.wait_for_function("() => document.querySelector('#player').readyState >= 2")
     page.evaluate("() => { const v = document.querySelector('#player'); v.muted = true; return v.play(); }")
     page.wait_for_function("() => document.querySelector('#player').currentTime > 0.5")
-    viewed = tr(lang, "Viewed (the playback copy) by {actor}.", actor=tr(lang, "user {name}", name="case_officer"))
+    viewed = tr(lang, "Viewed (the playback copy) by {actor}.",
+                actor=tr(lang, "user {name}", name="case_officer"))
     expect(page.locator("#custody-events")).to_contain_text(
         viewed + " " + tr(lang, "Reason given: “{reason}”.", reason=reason))
     assert ("user:case_officer", reason) in [
