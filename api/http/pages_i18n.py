@@ -99,9 +99,13 @@ def update_catalogue(locale: str, root: Path = SCRIPT_DIR) -> tuple[list[str], l
     for message_id in added:
         catalog.add(message_id, "")
     for message in catalog:
-        if message.id:
-            message.locations = [(where.rsplit(":", 1)[0], int(where.rsplit(":", 1)[1]))
-                                 for where in found[str(message.id)][:3]]
+        if message.id:  # the files that use it; written without line numbers (less churn)
+            files: dict[str, int] = {}
+            for where in found[str(message.id)]:
+                name, line = where.rsplit(":", 1)
+                files.setdefault(name, int(line))
+            message.locations = list(files.items())
     with path.open("wb") as handle:
-        write_po(handle, catalog, width=100, sort_output=False, omit_header=False)
+        write_po(handle, catalog, width=100, sort_output=False, omit_header=False,
+                 include_lineno=False)
     return added, dropped
