@@ -152,9 +152,11 @@ def give_passwords(app: FastAPI, tokens: dict[str, str]) -> tuple[ASGIApp, Sessi
 
 @contextmanager
 def running_site(root: Path, *, with_footage: bool = True, sessions: bool = True,
-                 prepare: Callable[[Home], None] | None = None) -> Iterator[Site]:
+                 prepare: Callable[[Home], None] | None = None,
+                 wrap: Callable[[ASGIApp], ASGIApp] | None = None) -> Iterator[Site]:
     """A home (filled by a real ingest when ``with_footage``), its users, and the app serving
-    it. ``sessions=False`` serves the app as a server without sign-in sessions (token only)."""
+    it. ``sessions=False`` serves the app as a server without sign-in sessions (token only);
+    ``wrap`` puts an ASGI layer of the test's around it."""
     home, _ = init_home(Settings(home=root / "home", s3_endpoint=None))
     tokens = add_users(home)
     site = Site(home, "", tokens)
@@ -168,6 +170,8 @@ def running_site(root: Path, *, with_footage: bool = True, sessions: bool = True
         served, site.stub = give_passwords(app, tokens)
     else:
         site.passwords = False
+    if wrap is not None:
+        served = wrap(served)
     try:
         with serve(served) as url:
             site.url = url
@@ -204,8 +208,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Per module: Playwright's sync API keeps an event loop running in this thread while it
+    # is open, and a later test's asyncio.run() would fail beside it.
     require_browser()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(

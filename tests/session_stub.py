@@ -6,7 +6,7 @@ The pages sign people in against this contract (notes/frontend.md):
   returns ``{"user": <GET /api/v1/me>, "csrf_token": "..."}``; a wrong name or password: 401;
 - ``GET /api/v1/session``: the same body for the cookie's session, or 401;
 - ``DELETE /api/v1/session``: ends it (204);
-- ``GET /api/v1/session/providers``: ``{"oidc": false}``;
+- ``GET /api/v1/session/providers``: ``{"oidc": bool}`` (single sign-on at /auth/oidc/login);
 - a request with the cookie is that user's; an unsafe one must carry ``X-CSRF-Token``.
 
 The real server side is built on another branch. While an app has no route at
@@ -48,6 +48,7 @@ class SessionStub:
     passwords: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (password, token)
     sessions: dict[str, _Session] = field(default_factory=dict)
     csrf_refused: int = 0  # unsafe requests refused for a missing or wrong X-CSRF-Token
+    oidc: bool = False  # what /session/providers says about single sign-on
 
     def add(self, name: str, password: str, token: str) -> None:
         self.passwords[name] = (password, token)
@@ -60,7 +61,7 @@ class SessionStub:
         session_id = _cookie(scope)
         session = self.sessions.get(session_id) if session_id else None
         if path == SESSION_PATH + "/providers" and scope["method"] == "GET":
-            await _json(send, 200, {"oidc": False})
+            await _json(send, 200, {"oidc": self.oidc})
             return
         if path == SESSION_PATH:
             await self._session_route(scope, receive, send, session_id, session)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.home import Home
 from tests.browser_support import (
@@ -271,6 +272,60 @@ def test_sign_in_refuses_a_wrong_password_and_sign_out_ends_the_session(
     page.goto(site.url + "/ui/evidence")
     expect(page.locator("#signin-form")).to_be_visible()  # the server forgot the session too
     assert "next=%2Fui%2Fevidence" in page.url
+
+
+def test_single_sign_on_is_offered_when_the_server_has_it(site: Site, new_page: PageFactory) -> None:
+    assert site.stub is not None
+    site.stub.oidc = True
+    try:
+        page = new_page("zh-CN")
+        page.goto(site.url + "/ui/cases")  # sent to sign in, then back to the cases
+        button = page.get_by_role("link", name=tr("zh-CN", "Sign in with your agency's single sign-on"))
+        expect(button).to_have_attribute("href", "/auth/oidc/login?next=%2Fui%2Fcases")
+        expect(page.locator("#signin-form")).to_be_visible()  # names and passwords still work
+        shoot(page, "sign-in-sso", "zh-CN")
+    finally:
+        site.stub.oidc = False
+
+
+OLD_PLAYER_WORKER = b"""
+self.addEventListener("install", () => self.skipWaiting());
+self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+self.addEventListener("fetch", (event) => {
+  if (new URL(event.request.url).pathname.endsWith("/playback")) {
+    event.respondWith(fetch(event.request.url, { credentials: "omit" }));  // no cookie: 401
+  }
+});
+"""
+
+
+def serving_old_worker(app: ASGIApp) -> ASGIApp:
+    """Serves the old token worker at /ui/sw.js, as an older version of the server did."""
+    async def with_worker(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/ui/old-sw.js":
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"text/javascript"), (b"service-worker-allowed", b"/ui/")]})
+            await send({"type": "http.response.body", "body": OLD_PLAYER_WORKER})
+            return
+        await app(scope, receive, send)
+    return with_worker
+
+
+def test_a_browser_with_the_old_player_worker_is_freed_of_it(
+        tmp_path: Path, signed_in_page: PageFactory) -> None:
+    """The token-adding service worker of the previous pages would send the player's requests
+    without the cookie; the pages unregister it and reload once, and playback works."""
+    with running_site(tmp_path, wrap=serving_old_worker) as old:
+        page = signed_in_page("officer", "en", on=old)
+        page.evaluate("""async () => {
+            await navigator.serviceWorker.register('/ui/old-sw.js', { scope: '/ui/' });
+            await navigator.serviceWorker.ready; }""")
+        page.goto(old.url + f"/ui/evidence/{old.video_id}")
+        page.wait_for_function("() => navigator.serviceWorker.controller === null")
+        assert page.evaluate("async () => (await navigator.serviceWorker.getRegistrations()).length") == 0
+        expect(page.locator("h1")).to_have_text(old.video_name)
+        page.locator("#play-form button[type=submit]").click()
+        page.wait_for_function("() => document.querySelector('#player').readyState >= 2")
 
 
 def test_the_pages_send_the_csrf_token_and_the_language(site: Site, signed_in_page: PageFactory) -> None:

@@ -17,6 +17,7 @@ from api.http.pages import STATIC_DIR
 from api.http.services import ApiOptions
 from api.settings import Settings
 from domain.errors import ConfigError
+from tests.cli_helpers import run_cli
 
 
 @pytest.fixture
@@ -99,3 +100,11 @@ def test_the_pages_zone_setting() -> None:
     assert refused.value.hint and "Asia/Shanghai" in refused.value.hint
     with pytest.raises(ConfigError, match="EVIDENCE_STATION_TZ"):
         Settings(time_zone=None, station_tz="../etc/passwd").page_time_zone()
+
+
+def test_serve_refuses_an_unknown_page_zone(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run_cli(home, "init").returncode == 0
+    refused = run_cli(home, "serve", "--port", "1", env={"EVIDENCE_TIME_ZONE": "Beijing"}, timeout=120)
+    assert refused.returncode == 2
+    assert "EVIDENCE_TIME_ZONE='Beijing'" in refused.stderr and "Asia/Shanghai" in refused.stderr
