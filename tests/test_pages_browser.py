@@ -396,13 +396,20 @@ def test_time_module_reads_inputs_in_the_chosen_zone_not_the_browsers(
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_an_unknown_address_gets_a_page_in_the_chosen_language(
-        site: Site, new_page: PageFactory, lang: str) -> None:
-    page = new_page(lang)
+        site: Site, signed_in_page: PageFactory, lang: str) -> None:
+    page = signed_in_page("officer", lang)
     response = page.goto(site.url + "/no/such/page")
     assert response is not None and response.status == 404
     assert response.headers["content-type"].startswith("text/html")
     expect(page.locator("h1")).to_have_text(tr(lang, "Page not found"))
     check_page(page, "not-found", lang)
+    # An address with something the API cannot read: said for people, not in the schema's words.
+    page.goto(site.url + "/ui/evidence/not-an-id%3Fx")
+    expect(page.locator("h1")).to_have_text(tr(lang, "This page could not be shown"))
+    expect(page.locator("#message")).to_contain_text(
+        tr(lang, "Something in this request is not in the form the server expects."))
+    assert "UUID" not in page.locator("#message").inner_text()
+    shoot(page, "bad-address", lang)
     api = page.goto(site.url + "/api/v1/no-such-route")
     assert api is not None and api.status == 404
     assert json.loads(api.text())["error"]["code"] == "not_found"

@@ -156,6 +156,12 @@ async function errorFrom(response) {
     body = null; // not the API's JSON error: described by its status below
   }
   const detail = body && body.error;
+  if (response.status === 422) {
+    // The schema's own words ("path.id: Input should be a valid UUID") are for developers.
+    return new ApiError(422, (detail && detail.code) || "invalid_request",
+      t("Something in this request is not in the form the server expects."),
+      t("Check what you typed, or go back and open the page again from a list."));
+  }
   if (detail && typeof detail.message === "string") {
     return new ApiError(response.status, detail.code || "error", detail.message, detail.hint || null);
   }
@@ -189,7 +195,8 @@ export function findRoute(path) {
     const match = entry.pattern.exec(path);
     if (match) {
       const params = {};
-      entry.names.forEach((name, i) => { params[name] = decodeURIComponent(match[i + 1]); });
+      // Kept as the address has them (still %-encoded), so they go into API paths safely.
+      entry.names.forEach((name, i) => { params[name] = match[i + 1]; });
       return { entry, params };
     }
   }

@@ -140,7 +140,8 @@ async function render() {
     if (ticket !== renderTicket) return;
     if (err instanceof ApiError && err.status === 401 && session.user) return leave(err);
     main.removeAttribute("aria-busy");
-    main.replaceChildren(h("h1", { tabindex: "-1" }, t("This page could not be shown")));
+    main.replaceChildren(h("h1", { tabindex: "-1" }, t("This page could not be shown")),
+      h("p", {}, link("/", t("Go to the start page"))));
     showError(err);
   }
 }

@@ -45,7 +45,7 @@ async function evidenceItem(view, { params }) {
       [t("Segment number"), item.sequence],
       [t("Flags"), flagBadges(item)],
       [t("Kept until"), item.retain_until ? [timeNode(item.retain_until), " ",
-        h("span", { class: "note" }, `(${retentionName(item.retention_category)})`)] : null],
+        h("span", { class: "note" }, t("({retention})", { retention: retentionName(item.retention_category) }))] : null],
       [t("Legal hold"), item.legal_hold ? t("yes") : t("no")],
       [t("Ingested"), timeNode(item.ingested_at)],
     ]),
