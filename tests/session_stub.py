@@ -6,7 +6,7 @@ The pages sign people in against this contract (notes/frontend.md):
   returns ``{"user": <GET /api/v1/me>, "csrf_token": "..."}``; a wrong name or password: 401;
 - ``GET /api/v1/session``: the same body for the cookie's session, or 401;
 - ``DELETE /api/v1/session``: ends it (204);
-- ``GET /api/v1/session/providers``: ``{"oidc": bool}`` (single sign-on at /auth/oidc/login);
+- ``GET /api/v1/session/providers``: ``{"oidc": false}`` (true: single sign-on at /auth/oidc/login);
 - a request with the cookie is that user's; an unsafe one must carry ``X-CSRF-Token``.
 
 The real server side is built on another branch. While an app has no route at
@@ -48,7 +48,6 @@ class SessionStub:
     passwords: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (password, token)
     sessions: dict[str, _Session] = field(default_factory=dict)
     csrf_refused: int = 0  # unsafe requests refused for a missing or wrong X-CSRF-Token
-    oidc: bool = False  # what /session/providers says about single sign-on
 
     def add(self, name: str, password: str, token: str) -> None:
         self.passwords[name] = (password, token)
@@ -61,7 +60,7 @@ class SessionStub:
         session_id = _cookie(scope)
         session = self.sessions.get(session_id) if session_id else None
         if path == SESSION_PATH + "/providers" and scope["method"] == "GET":
-            await _json(send, 200, {"oidc": self.oidc})
+            await _json(send, 200, {"oidc": False})
             return
         if path == SESSION_PATH:
             await self._session_route(scope, receive, send, session_id, session)
@@ -92,13 +91,13 @@ class SessionStub:
             new_id = secrets.token_urlsafe(24)
             self.sessions[new_id] = _Session(known[1], secrets.token_urlsafe(24))
             await _json(send, 200, self._body(self.sessions[new_id]),
-                        cookie=f"{COOKIE}={new_id}; HttpOnly; SameSite=Lax; Path=/")
+                        cookie=f"{COOKIE}={new_id}; HttpOnly; SameSite=Strict; Path=/")
         elif method == "DELETE":
             if session is None or _header(scope, b"x-csrf-token") != session.csrf:
                 await _error(send, 401 if session is None else 403, "forbidden", "no session to end")
                 return
             self.sessions.pop(session_id or "", None)
-            await _json(send, 204, None, cookie=f"{COOKIE}=; Max-Age=0; HttpOnly; SameSite=Lax; Path=/")
+            await _json(send, 204, None, cookie=f"{COOKIE}=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/")
         else:
             await _error(send, 405, "method_not_allowed", "not a session method")
 

@@ -275,17 +275,13 @@ def test_sign_in_refuses_a_wrong_password_and_sign_out_ends_the_session(
 
 
 def test_single_sign_on_is_offered_when_the_server_has_it(site: Site, new_page: PageFactory) -> None:
-    assert site.stub is not None
-    site.stub.oidc = True
-    try:
-        page = new_page("zh-CN")
-        page.goto(site.url + "/ui/cases")  # sent to sign in, then back to the cases
-        button = page.get_by_role("link", name=tr("zh-CN", "Sign in with your agency's single sign-on"))
-        expect(button).to_have_attribute("href", "/auth/oidc/login?next=%2Fui%2Fcases")
-        expect(page.locator("#signin-form")).to_be_visible()  # names and passwords still work
-        shoot(page, "sign-in-sso", "zh-CN")
-    finally:
-        site.stub.oidc = False
+    page = new_page("zh-CN")
+    page.route("**/api/v1/session/providers", lambda route: route.fulfill(json={"oidc": True}))
+    page.goto(site.url + "/ui/cases")  # sent to sign in, then back to the cases
+    button = page.get_by_role("link", name=tr("zh-CN", "Sign in with your agency's single sign-on"))
+    expect(button).to_have_attribute("href", "/auth/oidc/login?next=%2Fui%2Fcases")
+    expect(page.locator("#signin-form")).to_be_visible()  # names and passwords still work
+    check_page(page, "sign-in-sso", "zh-CN")
 
 
 OLD_PLAYER_WORKER = b"""
@@ -330,8 +326,7 @@ def test_a_browser_with_the_old_player_worker_is_freed_of_it(
 
 def test_the_pages_send_the_csrf_token_and_the_language(site: Site, signed_in_page: PageFactory) -> None:
     page = signed_in_page("case_officer", "en")
-    assert site.stub is not None
-    refused = site.stub.csrf_refused
+    refused = site.stub.csrf_refused if site.stub else 0
     page.get_by_role("link", name="Cases", exact=True).click()
     page.locator("#case-number").fill("CSRF-1")
     page.locator("#case-title").fill("Sent with the header")
@@ -340,7 +335,7 @@ def test_the_pages_send_the_csrf_token_and_the_language(site: Site, signed_in_pa
     expect(page.locator("h1")).to_have_text("Case CSRF-1")
     headers = sent.value.all_headers()
     assert headers.get("x-csrf-token") and headers.get("accept-language") == "en"
-    assert site.stub.csrf_refused == refused
+    assert site.stub is None or site.stub.csrf_refused == refused
 
     # The choice of language is remembered, and the next calls carry it.
     page.locator("#language").select_option("zh-CN")
