@@ -111,7 +111,9 @@ class SessionStub:
 
 
 def has_session_routes(app: FastAPI) -> bool:
-    return any(getattr(route, "path", None) == SESSION_PATH for route in app.routes)
+    """Whether the app has sign-in sessions of its own (its API description names the route;
+    ``app.routes`` does not list the routes of included routers)."""
+    return SESSION_PATH in app.openapi()["paths"]
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
