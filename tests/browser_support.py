@@ -272,7 +272,12 @@ def open_context(browser: Browser, site: Site, watched: Watched,
     page.locator("#language").wait_for()
     if lang is not None and page.locator("#language").input_value() != lang:
         page.locator("#language").select_option(lang)
-        page.wait_for_function("(lang) => document.documentElement.lang === lang", arg=lang)
+        # The sign-in form is drawn again in the new language: wait for it, not just for the
+        # language, or what is typed next goes into the form being replaced.
+        page.wait_for_function("""([lang, heading]) => document.documentElement.lang === lang
+            && document.querySelector('#main h1')?.textContent === heading
+            && !document.querySelector('#main').hasAttribute('aria-busy')""",
+                               arg=[lang, tr(lang, "Sign in")])
     return context, page
 
 
