@@ -189,7 +189,7 @@ def api_options(settings: Settings) -> ApiOptions:
     oidc = OidcConfig.from_settings(settings.oidc_issuer, settings.oidc_client_id,
                                     settings.oidc_client_secret, settings.oidc_claim,
                                     settings.oidc_redirect_url)
-    return ApiOptions(token_days=settings.token_days,
+    return ApiOptions(token_days=settings.token_days, time_zone=settings.page_time_zone(),
                       sign_in=SignInOptions(lockout=lockout, sessions=sessions,
                                             cookie_secure=settings.cookie_secure, oidc=oidc))
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cases.tables import DEFAULT_UNIT
+from domain.errors import ConfigError
+
+DEFAULT_PAGE_TIME_ZONE = "Asia/Shanghai"
 
 
 class Settings(BaseSettings):
@@ -22,6 +26,8 @@ class Settings(BaseSettings):
     """Checkpoint origin line; default: the one `evidence init` wrote."""
     station_tz: str | None = None
     """IANA time zone of the recorders' clocks (e.g. Asia/Shanghai); default: the system's."""
+    time_zone: str | None = None
+    """IANA zone the web pages show and take times in; default EVIDENCE_STATION_TZ, else Asia/Shanghai."""
     s3_endpoint: str | None = None
     """S3 endpoint URL (Ceph RGW, MinIO, AWS); unset = the local object folder."""
     s3_bucket: str = "evidence"
@@ -74,3 +80,16 @@ class Settings(BaseSettings):
     """Single sign-on: the ID token (or userinfo) claim whose value is the local user name."""
     oidc_redirect_url: str | None = None
     """Single sign-on: the callback URL registered at the provider (default: from the request)."""
+
+    def page_time_zone(self) -> str:
+        """The zone the pages use until a person picks another: EVIDENCE_TIME_ZONE, else the
+        station's (EVIDENCE_STATION_TZ), else Asia/Shanghai. An unknown name is refused."""
+        name, variable = ((self.time_zone, "EVIDENCE_TIME_ZONE") if self.time_zone
+                          else (self.station_tz, "EVIDENCE_STATION_TZ") if self.station_tz
+                          else (DEFAULT_PAGE_TIME_ZONE, None))
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"unknown time zone {variable}={name!r}",
+                              hint="use an IANA zone name such as Asia/Shanghai or Asia/Urumqi") from exc
+        return name

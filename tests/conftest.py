@@ -27,6 +27,9 @@ from custody.note import Ed25519Signer
 from storage.db import make_engine, migrate, sqlite_url
 from tests.pg_watch import PEAK_FILE, ConnectionWatch
 
+# The browser harness's fixtures (site, browser, new_page, signed_in_page): tests/browser_support.py.
+pytest_plugins = ("tests.browser_support",)
+
 PG_ADMIN_URL = os.environ.get("EVIDENCE_TEST_PG_ADMIN_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI") == "true"

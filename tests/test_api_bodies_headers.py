@@ -20,7 +20,7 @@ from api.http.app import EvidenceApp, create_app
 from api.http.bodies import JSON_BODY_LIMIT, LIMIT_KEY, install_body_limits, route_limit
 from api.http.headers import SECURITY_HEADERS
 from tests.api_support import World, world_fixture
-from tests.test_pages_browser import serve
+from tests.browser_support import serve
 
 _ = world_fixture
 API = "/api/v1"
@@ -134,8 +134,8 @@ def _assert_secured(response: Any, where: str) -> None:
 
 def test_every_response_carries_the_security_headers(world: World) -> None:
     mine = world.evidence["mine"]
-    for path, user, status in (("/", None, 307), ("/ui/", None, 200), ("/ui/sw.js", None, 200),
-                               ("/ui/static/app.js", None, 200), ("/ui/static/app.css", None, 200),
+    for path, user, status in (("/", None, 307), ("/ui/", None, 200), ("/no/such/page", None, 404),
+                               ("/ui/static/js/main.js", None, 200), ("/ui/static/app.css", None, 200),
                                (f"{API}/docs", None, 200), ("/ui/swagger/swagger-ui.css", None, 200),
                                (f"{API}/openapi.json", None, 200), (f"{API}/evidence", None, 401),
                                (f"{API}/evidence", "admin", 200), (f"{API}/users", "officer", 403),
@@ -203,10 +203,12 @@ def test_the_docs_page_loads_everything_from_this_server(world: World) -> None:
 def test_the_pages_have_no_inline_script_or_style() -> None:
     for name in ("index.html", "docs.html"):
         assert not _links((STATIC / name).read_text()).inline, name
-    script = (STATIC / "app.js").read_text()
-    # The script builds elements with h(); a "style" or "on…" attribute string would be inline.
-    assert not re.search(r"""["']style["']\s*[:,]|\bstyle\s*:|innerHTML|insertAdjacentHTML|"""
-                         r"""setAttribute\(\s*["'](style|on)""", script)
+    scripts = sorted((STATIC / "js").rglob("*.js"))
+    assert len(scripts) > 5
+    for path in scripts:
+        # The modules build elements with h(); a "style" or "on…" attribute string would be inline.
+        assert not re.search(r"""["']style["']\s*[:,]|\bstyle\s*:|innerHTML|insertAdjacentHTML|"""
+                             r"""setAttribute\(\s*["'](style|on)""", path.read_text()), path
 
 
 @pytest.mark.parametrize("path", ["/ui/", f"{API}/docs"])

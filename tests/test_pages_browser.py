@@ -1,339 +1,459 @@
-"""The web pages in a real browser: Debian's Chromium, headless, driven by selenium.
+"""The web pages in a real browser: Debian's Chromium, headless, driven by Playwright.
 
-The app runs under uvicorn on 127.0.0.1 with a home filled by a real ingest of
-a synthetic recorder card; users are made with ``cases.users.add_user``. The
-browser signs in by pasting a token, as a person would, and the checks are what
-that person sees. Install the browser with ``scripts/install-browser``; without
-it these tests skip, except under CI=true, where they fail.
+The harness (tests/browser_support.py) serves the app on 127.0.0.1 with a home filled by
+a real ingest of a synthetic recorder card. The browser's own zone is America/Los_Angeles,
+the station's Asia/Shanghai: the pages must show and take the station's. Each journey runs
+in Chinese and in English, with a screenshot of each page (test-output/screenshots/),
+axe-core, and a check that nothing scrolls sideways at 375 px.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import timezone
+import json
+import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from playwright.sync_api import Page, expect
 from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.home import Home, init_home
-from api.http.app import create_app
-from api.settings import Settings
-from cases.tables import DEFAULT_UNIT
-from cases.users import ALL_AGENCIES, Role, add_user, operator, scope_of
-from custody.events import decode_event
-from ingest.pipeline import IngestOptions, Ingestor
-from ingest.synthetic import RECORDER_UTC_OFFSET, make_recorder_image
+from api.home import Home
+from tests.browser_support import (
+    LANGS,
+    PageFactory,
+    Site,
+    assert_focus_visible,
+    check_page,
+    running_site,
+    shoot,
+    tr,
+)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SCREENSHOTS = Path("/tmp")
-WAIT_SECONDS = 20
 SHORT_HASH = 12
+# Segment 1 starts 01:30:00 UTC (09:30:00 at the station), the photo 01:32:00 UTC.
+VIDEO_AT_STATION = "2024-03-15 09:30:00"
+PHOTO_AT_STATION = "2024-03-15 09:32:00"
 
 
-def _require_browser() -> None:
-    if CHROMIUM.exists() and CHROMEDRIVER.exists():
-        return
-    message = f"{CHROMIUM} or {CHROMEDRIVER} is missing: run scripts/install-browser"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message + " (CI=true: the browser test must run)")
-    pytest.skip(message)
+def search_button(page: Page) -> None:
+    page.locator("#search-form button[type=submit]").click()
 
 
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` under uvicorn in a thread; yields its base URL.
-
-    The socket listens before the server starts, so a request made at once
-    waits in the backlog instead of being refused.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-@dataclass
-class Site:
-    home: Home
-    url: str
-    tokens: dict[str, str]
-    video_id: str
-    video_name: str
-    video_sha256: str
-    photo_name: str
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    _require_browser()
-    root = tmp_path_factory.mktemp("pages")
-    roles = make_recorder_image(root / "template")
-    card = root / "card"
-    card.mkdir()
-    for role in ("segment_1", "photo"):
-        shutil.copy(roles[role], card)
-    home, _ = init_home(Settings(home=root / "home", s3_endpoint=None))
-    # The card's recorder keeps UTC+8 (ingest.synthetic): segment 1 starts 01:30:00 UTC.
-    ingestor = Ingestor(home.custody_log(), home.object_store(),
-                        IngestOptions(station_tz=timezone(RECORDER_UTC_OFFSET)))
-    try:
-        results = [r for r in ingestor.ingest(card) if r.evidence_id]
-    finally:
-        ingestor.close()
-    video = next(r for r in results if roles["segment_1"].name in r.path)
-    assert video.evidence_id and video.sha256, video
-    tokens = {}
-    for name, role in (("carol", Role.CASE_OFFICER), ("audrey", Role.AUDITOR)):
-        _, tokens[name] = add_user(home.custody_log(), name, role, None, by=operator("test"),
-                               unit_code=DEFAULT_UNIT, auditor_scope=scope_of(role))
-    with serve(create_app(home)) as url:
-        yield Site(home, url, tokens, video.evidence_id, roles["segment_1"].name,
-                   video.sha256, roles["photo"].name)
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    _require_browser()
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1280,1000",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # to see CSP reports
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any]) -> Any:
-    return WebDriverWait(driver, WAIT_SECONDS).until(condition)
-
-
-def visible(driver: WebDriver, css: str) -> WebElement:
-    element: WebElement = wait_for(driver, EC.visibility_of_element_located((By.CSS_SELECTOR, css)))
-    return element
-
-
-def text_in(driver: WebDriver, css: str, wanted: str) -> None:
-    wait_for(driver, EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), wanted))
-
-
-def click_link(driver: WebDriver, link_text: str) -> None:
-    """Click a link once the page being drawn shows it."""
-    wait_for(driver, EC.element_to_be_clickable((By.LINK_TEXT, link_text))).click()
-
-
-def sign_in(driver: WebDriver, site: Site, token: str) -> None:
-    driver.get(site.url + "/")  # redirects to the pages, then to the sign-in form
-    visible(driver, "#token").send_keys(token)
-    driver.find_element(By.CSS_SELECTOR, "#signin-form button[type=submit]").click()
-
-
-def message_box(driver: WebDriver) -> str:
-    return str(visible(driver, "#message").text)
-
-
-def screenshot(driver: WebDriver, name: str) -> Path:
-    """The whole page, not just the window: the window is stretched to the page's height."""
-    width, height = driver.get_window_size()["width"], driver.get_window_size()["height"]
-    page_height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(width, max(height, int(page_height) + 120))
-    path = SCREENSHOTS / name
-    driver.save_screenshot(str(path))
-    driver.set_window_size(width, height)
-    return path
-
-
-def csp_violations(driver: WebDriver) -> list[str]:
-    """What the browser refused under the Content-Security-Policy since the last call."""
-    assert isinstance(driver, webdriver.Chrome)
-    entries: list[dict[str, Any]] = driver.get_log("browser")  # type: ignore[no-untyped-call]
-    return [str(entry["message"]) for entry in entries
-            if "Content Security Policy" in str(entry["message"])]
-
-
-def custody_events(home: Home, event_type: str) -> list[dict[str, Any]]:
-    return [e for e in (decode_event(leaf) for _, leaf in home.custody_log().entries())
-            if e["type"] == event_type]
-
-
+@pytest.mark.parametrize("lang", LANGS)
 def test_case_officer_searches_plays_and_files_footage_on_a_case(
-        site: Site, browser: WebDriver) -> None:
-    sign_in(browser, site, site.tokens["carol"])
-    text_in(browser, "#signed-in-as", "carol (case officer)")
-    table = visible(browser, "#evidence-table")
-    assert site.video_name in table.text and site.photo_name in table.text
-    assert site.video_sha256[:SHORT_HASH] + "…" in table.text
-    assert "3.0 s" in table.text  # the segment's duration
+        site: Site, signed_in_page: PageFactory, lang: str) -> None:
+    page = signed_in_page("case_officer", lang)
+    expect(page.locator("#signed-in-as")).to_have_text(
+        tr(lang, "{name} ({role})", name="case_officer", role=tr(lang, "case officer")))
+    table = page.locator("#evidence-table")
+    expect(table).to_contain_text(site.video_name)
+    expect(table).to_contain_text(site.photo_name)
+    expect(table).to_contain_text(site.video_sha256[:SHORT_HASH] + "…")
+    expect(table).to_contain_text(tr(lang, "{seconds} s", seconds="3.0"))  # the segment's duration
+    # Shown in the station's zone, named, though the browser's own zone is Los Angeles.
+    expect(table).to_contain_text(VIDEO_AT_STATION)
+    expect(table).to_contain_text("(Asia/Shanghai)")
+    check_page(page, "evidence-list", lang)
 
     # A search that matches nothing says so; clearing it brings the items back.
-    visible(browser, "#device").send_keys("NO-SUCH-RECORDER")
-    browser.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
-    text_in(browser, "#no-evidence", "No evidence matches")
-    assert "device=NO-SUCH-RECORDER" in browser.current_url
-    browser.find_element(By.XPATH, "//button[text()='Clear']").click()
-    visible(browser, "#evidence-table")
+    page.locator("#device").fill("NO-SUCH-RECORDER")
+    search_button(page)
+    expect(page.locator("#no-evidence")).to_have_text(tr(lang, "No evidence matches this search."))
+    assert "device=NO-SUCH-RECORDER" in page.url
+    page.locator("#clear-search").click()
+    expect(page.locator("#evidence-table")).to_be_visible()
 
-    # A time range (UTC) leaves out the segment that started before it.
-    browser.execute_script("arguments[0].value = '2024-03-15T01:31:00'", visible(browser, "#from"))
-    browser.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
-    text_in(browser, "#evidence-table caption", "1–1 of 1")
-    table = visible(browser, "#evidence-table")
-    assert site.photo_name in table.text and site.video_name not in table.text
-    assert "2024-03-15 01:32:00 UTC" in table.text
-    browser.find_element(By.XPATH, "//button[text()='Clear']").click()
-    text_in(browser, "#evidence-table caption", "1–2 of 2")
+    # A time typed in is the station's: 09:31 there leaves out the segment that began at 09:30.
+    page.locator("#from").fill("2024-03-15T09:31:00")
+    search_button(page)
+    expect(page.locator("#evidence-table caption")).to_contain_text(
+        tr(lang, "Evidence found: {first}–{last} of {total}", first=1, last=1, total=1))
+    assert "from=2024-03-15T09%3A31%3A00%2B08%3A00" in page.url
+    expect(page.locator("#evidence-table")).to_contain_text(PHOTO_AT_STATION)
+    expect(page.locator("#evidence-table")).not_to_contain_text(site.video_name)
+    expect(page.locator("#from")).to_have_value(re.compile(r"^2024-03-15T09:31(:00)?$"))
+    page.locator("#clear-search").click()
+    expect(page.locator("#evidence-table caption")).to_contain_text(
+        tr(lang, "Evidence found: {first}–{last} of {total}", first=1, last=2, total=2))
 
-    click_link(browser, site.video_name)
-    text_in(browser, "h1", site.video_name)
-    assert site.video_sha256 in browser.find_element(By.CSS_SELECTOR, ".facts").text
-    assert "playback.mp4" in visible(browser, "#derivatives").text
-    text_in(browser, "#custody-events", "Copied off recorder")
+    page.get_by_role("link", name=site.video_name).click()
+    expect(page.locator("h1")).to_have_text(site.video_name)
+    expect(page.locator(".facts")).to_contain_text(site.video_sha256)
+    expect(page.locator("#derivatives")).to_contain_text("playback.mp4")
+    ingested = next(e for e in site.events("evidence:file:ingested")
+                    if (e["subject"] or {}).get("evidence_id") == site.video_id)
+    expect(page.locator("#custody-events")).to_contain_text(
+        tr(lang, "Copied off {recorder} by {actor} from “{source}” and stored as evidence ({size}).",
+           recorder=tr(lang, "recorder {serial} (officer {officer})", serial="ZFY0001", officer="100234"),
+           actor=tr(lang, "station {name}", name="local"), source=ingested["details"]["source"],
+           size=tr(lang, "{count} bytes", count=f"{ingested['details']['size']:,}")))
 
-    # Play: the service worker adds the token to the player's own Range requests.
-    visible(browser, "#view-reason").send_keys("case review")
-    browser.find_element(By.CSS_SELECTOR, "#play-form button[type=submit]").click()
-    video = visible(browser, "#player")
-    wait_for(browser, lambda d: d.execute_script("return arguments[0].readyState", video) >= 2)
-    browser.execute_script("arguments[0].muted = true; arguments[0].play();", video)
-    wait_for(browser, lambda d: d.execute_script("return arguments[0].currentTime", video) > 0.5)
-    text_in(browser, "#custody-events",
-            "Viewed (the playback copy) by user carol; reason given: “case review”")
-    viewed = custody_events(site.home, "evidence:file:viewed")
-    assert [(e["actor"], e["details"]["reason"]) for e in viewed] == [("user:carol", "case review")]
-    screenshot(browser, "pages-evidence.png")
+    # Play: the session cookie authenticates the player's own Range requests.
+    reason = f"case review {lang}"
+    page.locator("#view-reason").fill(reason)
+    page.locator("#play-form button[type=submit]").click()
+    video = page.locator("#player")
+    expect(video).to_be_visible()
+    page.wait_for_function("() => document.querySelector('#player').readyState >= 2")
+    page.evaluate("() => { const v = document.querySelector('#player'); v.muted = true; return v.play(); }")
+    page.wait_for_function("() => document.querySelector('#player').currentTime > 0.5")
+    viewed = tr(lang, "Viewed (the playback copy) by {actor}.",
+                actor=tr(lang, "user {name}", name="case_officer"))
+    expect(page.locator("#custody-events")).to_contain_text(
+        viewed + " " + tr(lang, "Reason given: “{reason}”.", reason=reason))
+    assert ("user:case_officer", reason) in [
+        (e["actor"], e["details"]["reason"]) for e in site.events("evidence:file:viewed")]
+    check_page(page, "evidence-item", lang)
 
     # Open a case, then attach the item from its own page.
-    click_link(browser, "Cases")
-    visible(browser, "#case-number").send_keys("2024/0042")
-    browser.find_element(By.ID, "case-title").send_keys("Disturbance, Market Street")
-    browser.find_element(By.CSS_SELECTOR, "#new-case-form button[type=submit]").click()
-    text_in(browser, "h1", "Case 2024/0042")
-    text_in(browser, "#case-evidence", "No evidence is attached yet")
-    browser.back()
-    browser.back()  # the list of cases, then the item
-    text_in(browser, "h1", site.video_name)
-    Select(visible(browser, "#attach-case")).select_by_visible_text(
-        "2024/0042 — Disturbance, Market Street")
-    browser.find_element(By.CSS_SELECTOR, "#attach-form button[type=submit]").click()
-    text_in(browser, "#evidence-cases", "Case 2024/0042")
-    text_in(browser, "#custody-events", "Attached to case 2024/0042 by user carol")
+    number = f"2024/0042-{lang}"
+    title = "朝阳区市场纠纷" if lang == "zh-CN" else "Disturbance, Market Street"
+    page.get_by_role("link", name=tr(lang, "Cases"), exact=True).click()
+    page.locator("#case-number").fill(number)
+    page.locator("#case-title").fill(title)
+    page.locator("#new-case-form button[type=submit]").click()
+    expect(page.locator("h1")).to_have_text(tr(lang, "Case {number}", number=number))
+    expect(page.locator("#case-evidence")).to_have_text(tr(lang, "No evidence is attached yet."))
+    page.go_back()
+    page.go_back()  # the list of cases, then the item
+    expect(page.locator("h1")).to_have_text(site.video_name)
+    page.locator("#attach-case").select_option(label=f"{number} — {title}")
+    page.locator("#attach-form button[type=submit]").click()
+    expect(page.locator("#evidence-cases")).to_contain_text(tr(lang, "Case {number}", number=number))
+    expect(page.locator("#custody-events")).to_contain_text(tr(
+        lang, "Attached to case {number} by {actor}.", number=number,
+        actor=tr(lang, "user {name}", name="case_officer")))
 
-    click_link(browser, "Case 2024/0042")
-    text_in(browser, "#case-evidence", site.video_name)
-    browser.find_element(By.ID, "export-button").click()
-    text_in(browser, "#export-result", "Bundle ready:")
-    assert browser.find_element(By.CSS_SELECTOR, "#export-result a").text.endswith(".zip")
-    text_in(browser, "#case-history", "Case bundle exported by user carol")
-    assert [e["actor"] for e in custody_events(site.home, "case:bundle:exported")] == ["user:carol"]
-    screenshot(browser, "pages-case.png")
+    page.get_by_role("link", name=tr(lang, "Case {number}", number=number)).click()
+    expect(page.locator("#case-evidence")).to_contain_text(site.video_name)
+    with page.expect_download() as download:
+        page.locator("#export-button").click()
+    assert download.value.suggested_filename.endswith(".zip")
+    expect(page.locator("#export-result")).to_contain_text(tr(lang, "Bundle ready:"))
+    exported = site.events("case:bundle:exported")[-1]
+    assert exported["actor"] == "user:case_officer"
+    expect(page.locator("#case-history")).to_contain_text(
+        tr(lang, "Case bundle exported by {actor}: files in it: {files}; manifest SHA-256 {sha256}.",
+           actor=tr(lang, "user {name}", name="case_officer"), files=1,
+           sha256=exported["details"]["manifest_sha256"]))
+    check_page(page, "case", lang)
 
     # Send it for review, once: the button gives way to who sent it.
-    browser.find_element(By.ID, "review-button").click()
-    text_in(browser, "#case-review", "by carol")
-    text_in(browser, "#case-history", "Case 2024/0042 sent for review by user carol")
-    assert not browser.find_elements(By.ID, "review-button")
+    page.locator("#review-button").click()
+    expect(page.locator("#case-review")).to_contain_text(tr(lang, "Sent by {name}", name="case_officer"))
+    expect(page.locator("#case-history")).to_contain_text(tr(
+        lang, "Case {number} sent for review by {actor}.", number=number,
+        actor=tr(lang, "user {name}", name="case_officer")))
+    expect(page.locator("#review-button")).to_have_count(0)
 
     # Detach: the item leaves the case, and the case's history says so.
-    browser.find_element(By.CSS_SELECTOR, f"button[aria-label='Detach {site.video_name}']").click()
-    text_in(browser, "#case-evidence", "No evidence is attached yet")
-    text_in(browser, "#case-history", "Taken off case 2024/0042 by user carol")
+    page.get_by_role("button", name=tr(lang, "Detach {name}", name=site.video_name)).click()
+    expect(page.locator("#case-evidence")).to_have_text(tr(lang, "No evidence is attached yet."))
+    expect(page.locator("#case-history")).to_contain_text(tr(
+        lang, "Taken off case {number} by {actor}.", number=number,
+        actor=tr(lang, "user {name}", name="case_officer")))
 
-    # The API's own refusal shows in the message box: the case number is taken.
-    click_link(browser, "Cases")
-    visible(browser, "#case-number").send_keys("2024/0042")
-    browser.find_element(By.ID, "case-title").send_keys("Same number again")
-    browser.find_element(By.CSS_SELECTOR, "#new-case-form button[type=submit]").click()
-    shown = message_box(browser)
-    assert "2024/0042" in shown and "HTTP 409" in shown
-    screenshot(browser, "pages-error.png")
+    # The API's own refusal shows in the message box: the number is taken. No request line.
+    page.get_by_role("link", name=tr(lang, "Cases"), exact=True).click()
+    check_page(page, "cases", lang)
+    page.locator("#case-number").fill(number)
+    page.locator("#case-title").fill("Same number again")
+    page.locator("#new-case-form button[type=submit]").click()
+    message = page.locator("#message")
+    expect(message).to_contain_text(number)
+    expect(message).to_contain_text(tr(lang, "Reference for support: {code} ({status})",
+                                       code="already_exists", status=409))
+    assert "/api/" not in message.inner_text()
+    shoot(page, "error-message", lang)
 
 
+def tab_to(page: Page, focused: str, most: int = 60) -> None:
+    """Press Tab until the script ``focused`` is true (at most ``most`` times)."""
+    for _ in range(most):
+        if page.evaluate(focused):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {focused}")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_keyboard_only_sign_in_search_and_play(site: Site, new_page: PageFactory, lang: str) -> None:
+    """Tab and Enter alone, with the focus visible at every step."""
+    page = new_page(lang)  # a language picked in the header keeps the focus there
+    if lang == "zh-CN":
+        expect(page.locator("#signin-name")).to_be_focused()  # the form takes the focus when drawn
+    tab_to(page, "() => document.activeElement.id === 'signin-name'")
+    page.keyboard.type("officer")
+    page.keyboard.press("Tab")
+    expect(page.locator("#signin-password")).to_be_focused()
+    assert_focus_visible(page)
+    page.keyboard.type("correct horse battery staple")
+    page.keyboard.press("Enter")
+    expect(page.locator("#evidence-table")).to_be_visible()
+
+    # To the officer field, type, search with Enter.
+    tab_to(page, "() => document.activeElement.id === 'officer'")
+    expect(page.locator("#officer")).to_be_focused()
+    assert_focus_visible(page)
+    page.keyboard.type("100234")
+    page.keyboard.press("Enter")
+    expect(page.locator("#evidence-table caption")).to_contain_text(
+        tr(lang, "Evidence found: {first}–{last} of {total}", first=1, last=2, total=2))
+    assert "officer=100234" in page.url
+
+    # Tab to the video's link and open it with Enter.
+    tab_to(page, f"() => document.activeElement.textContent === {json.dumps(site.video_name)}")
+    assert_focus_visible(page)
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text(site.video_name)
+
+    # Tab to the reason, type it, Enter plays.
+    tab_to(page, "() => document.activeElement.id === 'view-reason'")
+    expect(page.locator("#view-reason")).to_be_focused()
+    assert_focus_visible(page)
+    page.keyboard.type("keyboard")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('#player').readyState >= 2")
+    expect(page.locator("#player")).to_be_focused()  # its own keys (Space, arrows) work from here
+    page.wait_for_function("() => document.querySelector('#player').currentTime > 0.2")
+    assert ("user:officer", "keyboard") in [
+        (e["actor"], e["details"]["reason"]) for e in site.events("evidence:file:viewed")]
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_auditor_sees_the_checkpoint_the_key_and_an_intact_log(
-        site: Site, browser: WebDriver) -> None:
-    sign_in(browser, site, site.tokens["audrey"])
-    text_in(browser, "h1", "Custody log audit")
-    checkpoint = visible(browser, "#checkpoint").text
+        site: Site, signed_in_page: PageFactory, lang: str) -> None:
+    page = signed_in_page("auditor", lang)
+    expect(page.locator("h1")).to_have_text(tr(lang, "Custody log audit"))
+    checkpoint = page.locator("#checkpoint").inner_text()
     latest = site.home.custody_log().latest_checkpoint()
     assert latest is not None and checkpoint.splitlines()[0] == latest.note.splitlines()[0]
-    assert visible(browser, "#verifier-key").text == site.home.verifier().vkey()
-    text_in(browser, "#verify-verdict", "Intact: every check passed.")
-    assert "Problems" not in browser.find_element(By.ID, "verify-report").text
-    screenshot(browser, "pages-audit.png")
-    assert csp_violations(browser) == []
+    expect(page.locator("#verifier-key")).to_have_text(site.home.verifier().vkey())
+    expect(page.locator("#verify-verdict")).to_have_text(tr(lang, "Intact: every check passed."))
+    expect(page.locator("#verify-problems")).to_have_count(0)
+    check_page(page, "audit", lang)
 
     # An auditor reads evidence but is not offered the player.
-    click_link(browser, "Evidence")
-    click_link(browser, site.video_name)
-    text_in(browser, "h1", site.video_name)
-    assert not browser.find_elements(By.ID, "player")
+    page.get_by_role("link", name=tr(lang, "Evidence"), exact=True).click()
+    page.get_by_role("link", name=site.video_name).click()
+    expect(page.locator("h1")).to_have_text(site.video_name)
+    expect(page.locator("#player")).to_have_count(0)
 
 
-def test_a_wrong_token_is_refused_with_the_apis_message(site: Site, browser: WebDriver) -> None:
-    sign_in(browser, site, "not-a-real-token")
-    shown = message_box(browser)
-    assert "HTTP 401" in shown and "unauthenticated" in shown
-    assert browser.find_element(By.ID, "token").is_displayed()  # still on the sign-in form
-    assert browser.execute_script("return sessionStorage.length") == 0
+def test_a_page_the_role_does_not_include_says_so(site: Site, signed_in_page: PageFactory) -> None:
+    page = signed_in_page("officer", "zh-CN")
+    expect(page.get_by_role("link", name=tr("zh-CN", "Audit"))).to_have_count(0)
+    page.goto(site.url + "/ui/audit")
+    expect(page.locator("h1")).to_have_text(tr("zh-CN", "You cannot open this page"))
 
 
-def test_a_tampered_log_is_reported_to_the_auditor(tmp_path: Path, browser: WebDriver) -> None:
-    home, _ = init_home(Settings(home=tmp_path / "home", s3_endpoint=None))
-    _, token = add_user(home.custody_log(), "audrey", Role.AUDITOR, None, by=operator("test"),
-                        unit_code=DEFAULT_UNIT, auditor_scope=ALL_AGENCIES)
-    add_user(home.custody_log(), "mallory", Role.ADMIN, None, by=operator("test"),
-             unit_code=DEFAULT_UNIT)
-    # Rewrite who created the second account, as someone with SQL access could.
+@pytest.mark.parametrize("lang", LANGS)
+def test_sign_in_refuses_a_wrong_password_and_sign_out_ends_the_session(
+        site: Site, new_page: PageFactory, lang: str) -> None:
+    page = new_page(lang)
+    check_page(page, "sign-in", lang)
+    page.locator("#signin-name").fill("reviewer")
+    page.locator("#signin-password").fill("wrong")
+    page.locator("#signin-form button[type=submit]").click()
+    expect(page.locator("#message")).to_contain_text(tr(lang, "Reference for support: {code} ({status})",
+                                                        code="unauthenticated", status=401))
+    expect(page.locator("#signin-password")).to_have_value("")  # not left in the form
+    shoot(page, "sign-in-refused", lang)
+
+    page.locator("#signin-password").fill("correct horse battery staple")
+    page.locator("#signin-form button[type=submit]").click()
+    expect(page.locator("#signed-in-as")).to_contain_text("reviewer")
+    # The session is a cookie the script cannot read, not a token kept in the page.
+    assert page.evaluate("() => document.cookie") == ""
+    assert page.evaluate("() => sessionStorage.length") == 0
+    page.locator("#sign-out").click()
+    expect(page.locator("#signin-form")).to_be_visible()
+    page.goto(site.url + "/ui/evidence")
+    expect(page.locator("#signin-form")).to_be_visible()  # the server forgot the session too
+    assert "next=%2Fui%2Fevidence" in page.url
+
+
+def test_single_sign_on_is_offered_when_the_server_has_it(site: Site, new_page: PageFactory) -> None:
+    page = new_page("zh-CN")
+    page.route("**/api/v1/session/providers", lambda route: route.fulfill(json={"oidc": True}))
+    page.goto(site.url + "/ui/cases")  # sent to sign in, then back to the cases
+    button = page.get_by_role("link", name=tr("zh-CN", "Sign in with your agency's single sign-on"))
+    expect(button).to_have_attribute("href", "/auth/oidc/login?next=%2Fui%2Fcases")
+    expect(page.locator("#signin-form")).to_be_visible()  # names and passwords still work
+    check_page(page, "sign-in-sso", "zh-CN")
+
+
+OLD_PLAYER_WORKER = b"""
+self.addEventListener("install", () => self.skipWaiting());
+self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+self.addEventListener("fetch", (event) => {
+  if (new URL(event.request.url).pathname.endsWith("/playback")) {
+    event.respondWith(fetch(event.request.url, { credentials: "omit" }));  // no cookie: 401
+  }
+});
+"""
+
+
+def serving_old_worker(app: ASGIApp) -> ASGIApp:
+    """Serves the old token worker at /ui/sw.js, as an older version of the server did."""
+    async def with_worker(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/ui/old-sw.js":
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"text/javascript"), (b"service-worker-allowed", b"/ui/")]})
+            await send({"type": "http.response.body", "body": OLD_PLAYER_WORKER})
+            return
+        await app(scope, receive, send)
+    return with_worker
+
+
+def test_a_browser_with_the_old_player_worker_is_freed_of_it(
+        tmp_path: Path, signed_in_page: PageFactory) -> None:
+    """The token-adding service worker of the previous pages would send the player's requests
+    without the cookie; the pages unregister it and reload once, and playback works."""
+    with running_site(tmp_path, wrap=serving_old_worker) as old:
+        page = signed_in_page("officer", "en", on=old)
+        page.evaluate("""async () => {
+            await navigator.serviceWorker.register('/ui/old-sw.js', { scope: '/ui/' });
+            await navigator.serviceWorker.ready; }""")
+        page.goto(old.url + f"/ui/evidence/{old.video_id}")
+        page.wait_for_function("() => navigator.serviceWorker.controller === null")
+        assert page.evaluate("async () => (await navigator.serviceWorker.getRegistrations()).length") == 0
+        expect(page.locator("h1")).to_have_text(old.video_name)
+        page.locator("#play-form button[type=submit]").click()
+        page.wait_for_function("() => document.querySelector('#player').readyState >= 2")
+
+
+def test_the_pages_send_the_csrf_token_and_the_language(site: Site, signed_in_page: PageFactory) -> None:
+    page = signed_in_page("case_officer", "en")
+    refused = site.stub.csrf_refused if site.stub else 0
+    page.get_by_role("link", name="Cases", exact=True).click()
+    page.locator("#case-number").fill("CSRF-1")
+    page.locator("#case-title").fill("Sent with the header")
+    with page.expect_request(lambda r: r.url.endswith("/api/v1/cases") and r.method == "POST") as sent:
+        page.locator("#new-case-form button[type=submit]").click()
+    expect(page.locator("h1")).to_have_text("Case CSRF-1")
+    headers = sent.value.all_headers()
+    assert headers.get("x-csrf-token") and headers.get("accept-language") == "en"
+    assert site.stub is None or site.stub.csrf_refused == refused
+
+    # The choice of language is remembered, and the next calls carry it.
+    page.locator("#language").select_option("zh-CN")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    with page.expect_request(lambda r: "/api/v1/cases" in r.url) as listed:
+        page.reload()
+    assert listed.value.all_headers().get("accept-language") == "zh-CN"
+    expect(page.locator("h1")).to_have_text(tr("zh-CN", "Case {number}", number="CSRF-1"))
+
+
+def test_times_follow_the_zone_chosen_in_the_header(site: Site, signed_in_page: PageFactory) -> None:
+    page = signed_in_page("case_officer", "en")
+    page.locator("#time-zone").select_option("Asia/Urumqi")  # UTC+06:00
+    expect(page.locator("#evidence-table")).to_contain_text("2024-03-15 07:30:00")
+    expect(page.locator("#evidence-table")).to_contain_text("(Asia/Urumqi)")
+    page.locator("#from").fill("2024-03-15T07:31:00")
+    search_button(page)
+    expect(page.locator("#evidence-table caption")).to_contain_text("1–1 of 1")
+    assert "from=2024-03-15T07%3A31%3A00%2B06%3A00" in page.url
+    page.reload()
+    expect(page.locator("#time-zone")).to_have_value("Asia/Urumqi")  # remembered
+    expect(page.locator("#from")).to_have_value(re.compile(r"^2024-03-15T07:31(:00)?$"))
+
+
+# (zone, what the person typed, what the API is sent)
+ZONED_INPUTS = [
+    ("Asia/Shanghai", "2026-12-07T14:30:00", "2026-12-07T14:30:00+08:00"),
+    ("Asia/Kolkata", "2024-03-15T07:01", "2024-03-15T07:01:00+05:30"),
+    ("UTC", "2024-03-15T01:30:00", "2024-03-15T01:30:00+00:00"),
+    # Summer time ends: 01:30 happens twice; the earlier one is meant.
+    ("America/New_York", "2024-11-03T01:30:00", "2024-11-03T01:30:00-04:00"),
+    # Summer time starts: 02:30 never happens; it moves forward by the gap.
+    ("America/New_York", "2024-03-10T02:30:00", "2024-03-10T03:30:00-04:00"),
+    ("Australia/Lord_Howe", "2024-01-15T12:00:00", "2024-01-15T12:00:00+11:00"),
+]
+
+
+def test_time_module_reads_inputs_in_the_chosen_zone_not_the_browsers(
+        site: Site, new_page: PageFactory) -> None:
+    page = new_page("en")
+    results = page.evaluate("""async (cases) => {
+        const time = await import('/ui/static/js/time.js');
+        return cases.map(([zone, typed]) => time.fromInput(typed, zone)); }""", ZONED_INPUTS)
+    assert results == [sent for _, _, sent in ZONED_INPUTS]
+    shown = page.evaluate("""async () => {
+        const time = await import('/ui/static/js/time.js');
+        return [time.clockText('2024-03-15T01:30:00Z', 'Asia/Shanghai'),
+                time.clockText('2024-11-03T06:30:00Z', 'America/New_York'),
+                time.clockText(null), time.timeText(undefined), time.fromInput(''),
+                time.inputValue('2024-03-15T01:30:00+00:00')]; }""")
+    assert shown == ["2024-03-15 09:30:00", "2024-11-03 01:30:00", None, "—", None, "2024-03-15T09:30:00"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_unknown_address_gets_a_page_in_the_chosen_language(
+        site: Site, signed_in_page: PageFactory, lang: str) -> None:
+    page = signed_in_page("officer", lang)
+    response = page.goto(site.url + "/no/such/page")
+    assert response is not None and response.status == 404
+    assert response.headers["content-type"].startswith("text/html")
+    expect(page.locator("h1")).to_have_text(tr(lang, "Page not found"))
+    check_page(page, "not-found", lang)
+    # An address with something the API cannot read: said for people, not in the schema's words.
+    page.goto(site.url + "/ui/evidence/not-an-id%3Fx")
+    expect(page.locator("h1")).to_have_text(tr(lang, "This page could not be shown"))
+    expect(page.locator("#message")).to_contain_text(
+        tr(lang, "Something in this request is not in the form the server expects."))
+    assert "UUID" not in page.locator("#message").inner_text()
+    shoot(page, "bad-address", lang)
+    api = page.goto(site.url + "/api/v1/no-such-route")
+    assert api is not None and api.status == 404
+    assert json.loads(api.text())["error"]["code"] == "not_found"
+
+
+def test_a_server_without_sessions_takes_a_machine_token(
+        tmp_path: Path, new_page: PageFactory) -> None:
+    with running_site(tmp_path, sessions=False) as tokens_only:
+        page = new_page("en", on=tokens_only)
+        page.locator("#token").fill("not-a-real-token")
+        page.locator("#token-form button[type=submit]").click()
+        expect(page.locator("#message")).to_contain_text("unauthenticated (401)")
+        expect(page.locator("#token")).to_be_visible()  # still on the sign-in form
+        assert page.evaluate("() => sessionStorage.length") == 0
+
+        page.locator("#token").fill(tokens_only.tokens["officer"])
+        page.locator("#token-form button[type=submit]").click()
+        expect(page.locator("#signed-in-as")).to_contain_text("officer")
+        page.get_by_role("link", name=tokens_only.video_name).click()
+        # The player cannot send a bearer header: the page says what to do instead.
+        expect(page.locator("#player-needs-session")).to_be_visible()
+
+
+def _forge_second_entry(home: Home) -> None:
+    """Rewrite who created the second account, as someone with SQL access could."""
     with home.engine().begin() as conn:
         leaf = bytes(conn.execute(text("SELECT leaf FROM custody_entries WHERE seq=1")).scalar_one())
         forged = leaf.replace(b"cli:test", b"cli:evil")
         assert forged != leaf
         conn.execute(text("UPDATE custody_entries SET leaf=:leaf WHERE seq=1"), {"leaf": forged})
-    with serve(create_app(home)) as url:
-        sign_in(browser, Site(home, url, {}, "", "", "", ""), token)
-        text_in(browser, "#verify-verdict", "Problems found")
-        assert visible(browser, "#verify-problems").text
 
 
-def test_the_api_docs_work_offline_under_the_policy(site: Site, browser: WebDriver) -> None:
-    """Swagger UI comes from the package and starts from a file: nothing is blocked, and
-    nothing is fetched from another origin."""
-    browser.get(site.url + "/api/v1/docs")
-    text_in(browser, ".information-container", "evidence case service")
-    assert len(browser.find_elements(By.CSS_SELECTOR, ".opblock")) > 10
-    resources = browser.execute_script(
-        "return performance.getEntriesByType('resource').map((r) => r.name)")
+def test_a_tampered_log_is_reported_to_the_auditor(tmp_path: Path, signed_in_page: PageFactory) -> None:
+    with running_site(tmp_path, with_footage=False, prepare=_forge_second_entry) as tampered:
+        page = signed_in_page("auditor", "zh-CN", on=tampered)
+        expect(page.locator("#verify-verdict")).to_contain_text(
+            re.sub(r"\{count\}.*", "", tr("zh-CN", "Problems found: {count}.")))
+        expect(page.locator("#verify-problems")).to_be_visible()
+        shoot(page, "audit-tampered", "zh-CN")
+
+
+def test_the_api_docs_work_offline_under_the_policy(site: Site, new_page: PageFactory) -> None:
+    """Swagger UI comes from the package and starts from a file: nothing is blocked (the
+    harness fails on a CSP report), and nothing is fetched from another origin."""
+    page = new_page(None)
+    page.goto(site.url + "/api/v1/docs")
+    expect(page.locator(".information-container")).to_contain_text("evidence case service")
+    expect(page.locator(".opblock").first).to_be_visible()
+    assert page.locator(".opblock").count() > 10
+    resources = page.evaluate("() => performance.getEntriesByType('resource').map((r) => r.name)")
     assert resources and all(str(url).startswith(site.url) for url in resources), resources
-    assert csp_violations(browser) == []
-    screenshot(browser, "pages-api-docs.png")
+    shoot(page, "api-docs", "en")

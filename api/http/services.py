@@ -46,6 +46,7 @@ class ApiOptions:
     token_days: int = TOKEN_DAYS  # life of a token issued or renewed through the API
     rate_limits: RateLimits = field(default_factory=RateLimits)
     sign_in: SignInOptions = field(default_factory=SignInOptions)
+    time_zone: str = "Asia/Shanghai"  # the pages' zone until a person picks another (IANA name)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,15 @@
+// Who may use what: the same rules as cases/access.py. The API enforces them; the pages
+// only leave out what a role cannot use.
+
+const roles = (...names) => (user) => Boolean(user) && names.includes(user.role);
+
+export const can = {
+  readEvidence: (user) => Boolean(user),
+  play: roles("officer", "case_officer", "reviewer", "admin"),
+  readCases: roles("case_officer", "reviewer", "auditor", "admin"),
+  manageCases: roles("case_officer", "admin"),
+  exportCases: roles("case_officer", "reviewer", "admin"),
+  audit: roles("auditor", "admin"),
+  // The whole log (its entries, proofs and verify report) is for auditors of every agency.
+  readWholeLog: (user) => Boolean(user) && user.role === "auditor" && user.auditor_scope === "*",
+};
