@@ -115,15 +115,21 @@ class RecorderProgress(Progress):
         self.label = label
         self.state = "docked"
         self.files_total = 0
-        self.files_done = 0
         self.bytes_done = 0
         self.started = datetime.now(UTC)
+        self.finished: dict[str, FileResult] = {}  # by the name the volume holds
+
+    @property
+    def files_done(self) -> int:
+        """Files with an outcome; a file failed for an unreachable store is not done (it is
+        tried again), and a file tried again counts once."""
+        return sum(1 for r in self.finished.values() if not (r.status == "failed" and r.retryable))
 
     def advanced(self, nbytes: int) -> None:
         self.bytes_done += nbytes
 
     def file_finished(self, result: FileResult) -> None:
-        self.files_done += 1
+        self.finished[result.source or result.path] = result
 
     def rate(self) -> float:
         seconds = (datetime.now(UTC) - self.started).total_seconds()
@@ -259,6 +265,7 @@ class Station:
                     previous = outcome.results.get(result.path)
                     if previous is None or previous.status not in WIPEABLE:
                         outcome.results[result.path] = result
+                    progress.file_finished(result)
                     self.emit({"event": "file", "recorder": label, **result.to_json()})
             finally:
                 ingestor.close()
