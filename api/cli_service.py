@@ -132,6 +132,7 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from api.http.app import create_app
+    from api.http.server import EvidenceServer
     from api.http.services import ApiOptions
 
     home = open_case_home()
@@ -139,8 +140,9 @@ def serve(host: str, port: int) -> None:
         _err.print(inert(f"warning: serving on {host} without TLS; bearer tokens cross the network "
                          "in clear text. Put a TLS proxy in front."))
     options = ApiOptions(token_days=Settings().token_days)
-    uvicorn.run(create_app(home, options), host=host, port=port, log_level="info",
-                server_header=False, proxy_headers=False)
+    app = create_app(home, options)
+    EvidenceServer(app, uvicorn.Config(app, host=host, port=port, log_level="info",
+                                       server_header=False, proxy_headers=False)).run()
 
 
 def _is_loopback(host: str) -> bool:

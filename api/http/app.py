@@ -13,6 +13,7 @@ from api.http import (
     routes_evidence,
     routes_org,
     routes_recordings,
+    routes_stations,
 )
 from api.http.bodies import JSON_BODY_LIMIT, BodyLimit, install_body_limits
 from api.http.docs import install_docs
@@ -96,7 +97,7 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     install_error_handlers(app)
     install_body_limits(app)
     for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin,
-                   routes_org):
+                   routes_org, routes_stations):
         app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(reject_unknown_query)])
     install_pages(app)  # pages (helper)
     app.add_middleware(ViewSessionCharges)  # a new viewing session takes from the rate limit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,15 @@ class ApiOptions:
     clock: Callable[[], datetime] = utc_now
     token_days: int = TOKEN_DAYS  # life of a token issued or renewed through the API
     rate_limits: RateLimits = field(default_factory=RateLimits)
+    # the station screen's event stream (GET /stations/events): how often it looks for
+    # changes, how long it stays quiet before a keep-alive comment, how often it checks the
+    # user's token again, and how long one stream lasts before the server ends it (the
+    # browser reconnects with Last-Event-ID; this also bounds a shutdown by a server that
+    # does not tell the streams, such as plain uvicorn)
+    station_poll_seconds: float = 0.5
+    station_heartbeat_seconds: float = 15.0
+    station_reauth_seconds: float = 60.0
+    station_stream_seconds: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,9 @@ class Services:
     origin: str
     cache_dir: Path
     options: ApiOptions
+    # set when the server shuts down: long-lived responses (the station screen's event
+    # stream) end, so the server does not wait for them (api.http.server)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def now(self) -> datetime:
         return self.options.clock()
