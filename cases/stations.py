@@ -85,11 +85,12 @@ class ScreenFollower:
             tiles, top = read_all(conn)
         resume = parse_event_id(last_event_id)
         if resume is not None and resume <= top:
-            changed = [(seq, tile) for seq, tile in tiles if seq > resume]
+            changed = sorted((seq, tile) for seq, tile in tiles if seq > resume)
             scope = self.scope
             if not (scope.per_recorder and any(not scope.sees(t) for _, t in changed)):
-                self.shown = {tile.key for seq, tile in tiles
-                              if seq <= resume and _showable(scope, tile)}
+                # what it may hold: any tile in scope (a remove for a tile it no longer
+                # holds is harmless, and tells nothing it may not see)
+                self.shown = {tile.key for _, tile in tiles if scope.sees(tile)}
                 self.last = resume
                 return self._changes(changed, top)
         return [self._snapshot(tiles, top)]

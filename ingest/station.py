@@ -148,7 +148,7 @@ class RecorderProgress(Progress):
         self._file_bytes: dict[str, int] = {}
         self._current: str | None = None
         self._samples: deque[tuple[float, int]] = deque()
-        self._last_told = -PROGRESS_INTERVAL
+        self._bytes_told = -PROGRESS_INTERVAL
 
     # --- what the dock tells it --------------------------------------------------------
 
@@ -274,9 +274,10 @@ class RecorderProgress(Progress):
     def _tell(self, bytes_only: bool = False) -> None:
         now = self.monotonic()
         self._samples.append((now, self.bytes_done))
-        if bytes_only and now - self._last_told < PROGRESS_INTERVAL:
-            return
-        self._last_told = now
+        if bytes_only:  # a count of bytes alone is told at most every PROGRESS_INTERVAL
+            if now - self._bytes_told < PROGRESS_INTERVAL:
+                return
+            self._bytes_told = now
         self.notify(self.snapshot())
 
 
