@@ -94,9 +94,20 @@ def publish(engine: Engine, statuses: Sequence[PortStatus]) -> int:
                      .values(value=counter.c.value + len(latest)))
         top = int(conn.execute(select(counter.c.value).where(counter.c.id == 1)).scalar_one())
         for number, status in enumerate(latest.values(), start=top - len(latest) + 1):
-            _upsert(conn, {"station": status.station, "port": status.port, "seq": number,
-                           **_values(status)})
+            _upsert(conn, _fitted({"station": status.station, "port": status.port,
+                                   "seq": number, **_values(status)}))
     return top
+
+
+def _fitted(row: dict[str, Any]) -> dict[str, Any]:
+    """Text cut to its column's length: a recorder's over-long label or serial must not make
+    PostgreSQL refuse the write, and with it every other tile of the batch."""
+    for column in station_status.columns:
+        length = getattr(column.type, "length", None)
+        value = row.get(column.name)
+        if length is not None and isinstance(value, str) and len(value) > length:
+            row[column.name] = value[:length]
+    return row
 
 
 def _upsert(conn: Connection, row: dict[str, Any]) -> None:

@@ -256,3 +256,15 @@ def test_every_problem_code_has_a_sentence_with_the_parameters_it_is_given() -> 
     with pytest.raises(ValueError):
         Problem("file_changed", {})  # a missing parameter fails where it is made
     assert dock_problem(ValueError("boom")) == Problem("unexpected", {"kind": "ValueError"})
+
+
+def test_over_long_text_is_cut_rather_than_refused(engine: Engine) -> None:
+    """A recorder's label or serial longer than its column must not make PostgreSQL refuse
+    the write, and with it every other tile of the batch."""
+    migrate(engine)
+    moment = StatusFeed(engine, INFO).station_tile("online").updated_at
+    publish(engine, [PortStatus(INFO.name, "卷" * 300, "docked", moment, device_serial="S" * 100),
+                     PortStatus(INFO.name, "B", "docked", moment)])
+    tiles, _ = read_all_of(engine)
+    assert sorted(len(t.port) for t in tiles) == [1, 255]
+    assert {t.device_serial for t in tiles} == {None, "S" * 64}
