@@ -48,6 +48,31 @@ ends the stream with an `end` event (data: `{"reason"}`): `lifetime` (reconnect)
 """
 
 
+def _event(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"properties": {"event": {"const": name},
+                           "data": {"contentMediaType": "application/json", "contentSchema": data}}}
+
+
+_SCHEMAS = "#/components/schemas/"
+# One event of the stream (Open API 3.1: the schema of text/event-stream describes each event)
+EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["event", "data"],
+    "properties": {"event": {"type": "string", "enum": ["snapshot", "tile", "remove", "end"]},
+                   "data": {"type": "string"}, "id": {"type": "string", "pattern": "^[0-9]+$"},
+                   "retry": {"type": "integer"}},
+    "oneOf": [
+        _event("snapshot", {"$ref": _SCHEMAS + "StationScreenOut"}),
+        _event("tile", {"$ref": _SCHEMAS + "StationTileOut"}),
+        _event("remove", {"type": "object", "required": ["station", "port", "sequence"],
+                          "properties": {"station": {"type": "string"},
+                                         "port": {"type": "string"},
+                                         "sequence": {"type": "integer"}}}),
+        _event("end", {"type": "object", "required": ["reason"], "properties": {"reason": {
+            "enum": ["lifetime", "shutdown", "signed_out", "forbidden", "unavailable"]}}}),
+    ],
+}
+
+
 def tile_out(seq: int, tile: PortStatus) -> StationTileOut:
     problem = tile.problem
     return StationTileOut(
@@ -77,7 +102,7 @@ def stations(services: ServicesDep, user: CurrentUser) -> StationScreenOut:
 
 @router.get("/stations/events", response_class=StreamingResponse,
             responses={200: {"description": EVENTS_DESCRIPTION,
-                             "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                             "content": {"text/event-stream": {"schema": EVENT_SCHEMA}}},
                        **responses(401, 403)},
             summary="Station screen: live changes (server-sent events)")
 async def station_events(
