@@ -57,7 +57,6 @@ Hold = Callable[[str], None]
 StatusSink = Callable[[PortStatus], None]
 PROGRESS_INTERVAL = 0.25  # seconds between two tiles that only count bytes
 RATE_WINDOW = 5.0  # seconds of copying the rate is measured over
-__all__ = ["StationStopping"]  # raised by a stopping station's streams (ingest.problems)
 
 
 def _ignore(status: PortStatus) -> None:
@@ -149,6 +148,7 @@ class RecorderProgress(Progress):
         self._current: str | None = None
         self._samples: deque[tuple[float, int]] = deque()
         self._bytes_told = -PROGRESS_INTERVAL
+        self._over = False  # the dock ended: a file the store refused is no longer retried
 
     # --- what the dock tells it --------------------------------------------------------
 
@@ -203,6 +203,7 @@ class RecorderProgress(Progress):
 
     def ended(self, outcome: DockOutcome) -> None:
         """The dock is over: done, incomplete, failed or stopped, and how far the wipe got."""
+        self._over = True
         if self.error is None:
             if outcome.complete:
                 self.state = "done"
@@ -221,7 +222,7 @@ class RecorderProgress(Progress):
     def files_done(self) -> int:
         """Files with an outcome; a file failed for an unreachable store is not done (it is
         tried again), and a file tried again counts once."""
-        return sum(1 for r in self.finished.values() if not (r.status == "failed" and r.retryable))
+        return sum(1 for r in self.finished.values() if not self._retried(r))
 
     @property
     def bytes_done(self) -> int:
@@ -237,10 +238,14 @@ class RecorderProgress(Progress):
         since, before = self._samples[0]
         return (self.bytes_done - before) / max(now - since, 1.0)
 
+    def _retried(self, result: FileResult) -> bool:
+        """Failed for an unreachable store or database, and still to be tried again."""
+        return result.status == "failed" and result.retryable and not self._over
+
     def _left(self) -> list[FileResult]:
         """Files that stay on the recorder because of a problem (a junk file is no problem)."""
         return [r for r in self.finished.values()
-                if (r.status == "failed" and not r.retryable) or r.status == "abandoned"
+                if (r.status == "failed" and not self._retried(r)) or r.status == "abandoned"
                 or (r.status == "skipped" and r.code is not None)]
 
     def problem(self) -> Problem | None:
@@ -427,6 +432,8 @@ class Station:
             retry = [r for r in outcome.results.values() if r.status == "failed" and r.retryable]
             if not retry:
                 break
+            if attempt == self.policy.max_attempts:
+                break  # the retries ran out: those files failed, and stay on the recorder
             problem = Problem("store_unreachable", {"files": len(retry), "attempt": attempt})
             if self._pause(label, attempt, delay, len(retry), retry[0].reason, problem):
                 return

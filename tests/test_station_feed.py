@@ -268,3 +268,28 @@ def test_over_long_text_is_cut_rather_than_refused(engine: Engine) -> None:
     tiles, _ = read_all_of(engine)
     assert sorted(len(t.port) for t in tiles) == [1, 255]
     assert {t.device_serial for t in tiles} == {None, "S" * 64}
+
+
+def test_files_the_store_never_took_are_left_when_the_retries_run_out(tmp_path: Path,
+                                                                       home: Home) -> None:
+    """The store stays down through every attempt: the dock is incomplete, and its tile says
+    which files stayed (the dock used to drop them before its last attempt's end and call
+    itself complete)."""
+    mount = tmp_path / "media"
+    mount.mkdir()
+    recorder = SimulatedRecorder(mount, "ZFY0005", "100238", clips(3, 5))
+    recorder.dock()
+    feed = StatusFeed(home.engine(), INFO).start()
+    try:
+        station = make_station(home, feed, wipe=True, store=FlakyStore(home.object_store()),  # type: ignore[arg-type]
+                               wait=lambda seconds: False)
+        station.policy.max_attempts = 2
+        assert not station.dock(recorder, "ZFY0005").complete
+        assert feed.flush()
+        left = tile(home, "ZFY0005")
+    finally:
+        feed.close()
+    assert (left.state, left.files_done, left.files_total, left.files_failed) == (
+        "incomplete", 3, 3, 3)
+    assert left.problem is not None and left.problem.code == "file_store_failed"
+    assert left.wipe == "partial" and left.files_wiped == 0 and left.retry_at is None
