@@ -185,12 +185,14 @@ def test_tiles_wait_while_the_database_is_unreachable_and_are_written_after(
             feed.update(PortStatus(INFO.name, "P1", "transferring", base.updated_at,
                                    files_total=5, files_done=done))
         assert not feed.flush(timeout=0.3)  # nothing can be written yet
-        where.parent.mkdir()
-        admin = make_engine(sqlite_url(where))
+        ready = tmp_path / "ready"  # made elsewhere, then put in place at once
+        ready.mkdir()
+        admin = make_engine(sqlite_url(ready / "evidence.db"))
         try:
             migrate(admin)
         finally:
             admin.dispose()
+        ready.rename(where.parent)
         assert feed.flush(timeout=30)
         tiles, _ = read_all_of(engine)
     finally:
