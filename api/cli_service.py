@@ -200,6 +200,7 @@ def serve(host: str, port: int, tls_cert: Path | None = None, tls_key: Path | No
     import uvicorn
 
     from api.http.app import create_app
+    from api.http.server import EvidenceServer
 
     if (tls_cert is None) != (tls_key is None):
         raise ConfigError("TLS needs both a certificate and its key",
@@ -212,10 +213,11 @@ def serve(host: str, port: int, tls_cert: Path | None = None, tls_key: Path | No
                          "bearer tokens cross the network in clear text. Pass --tls-cert and "
                          "--tls-key, or put a TLS proxy in front and set "
                          "EVIDENCE_COOKIE_SECURE=true."))
-    uvicorn.run(create_app(home, options), host=host, port=port, log_level="info",
-                server_header=False, proxy_headers=False,
-                ssl_certfile=str(tls_cert) if tls_cert else None,
-                ssl_keyfile=str(tls_key) if tls_key else None)
+    app = create_app(home, options)
+    EvidenceServer(app, uvicorn.Config(app, host=host, port=port, log_level="info",
+                                       server_header=False, proxy_headers=False,
+                                       ssl_certfile=str(tls_cert) if tls_cert else None,
+                                       ssl_keyfile=str(tls_key) if tls_key else None)).run()
 
 
 def _is_loopback(host: str) -> bool:

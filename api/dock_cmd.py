@@ -21,6 +21,7 @@ from api.home import Home
 from api.ingest_cmd import ingest_options
 from api.settings import Settings
 from cases.devices import registry_entries
+from cases.text import problem as text_problem
 from devices.mass_storage import (
     Lookup,
     MassStorageRecorder,
@@ -30,30 +31,46 @@ from devices.mass_storage import (
     udev_volumes,
 )
 from domain.errors import ConfigError
+from domain.station import PortStatus, StationInfo
 from ingest.pipeline import IngestOptions
 from ingest.station import HOLD_ENV, DockOutcome, DockPolicy, Station, fifo_hold
+from ingest.station_feed import StatusFeed
 
 MIN_PARALLEL_RECORDERS = 8
+STATION_NAME_MAX = 128
 
 
 class Output:
-    """JSON lines, or a live table with one row per recorder."""
+    """JSON lines, or a live table with one row per recorder.
+
+    The table shows the tiles the station tells (``domain.station.PortStatus``), the same
+    objects its feed writes for the station screen of the web pages."""
 
     def __init__(self, console: Console, as_json: bool) -> None:
         self.console, self.as_json = console, as_json
         self._lock = threading.Lock()
-        self.station: Station | None = None
+        self.tiles: dict[str, PortStatus] = {}
 
     def emit(self, record: dict[str, Any]) -> None:
         if self.as_json:
             with self._lock:
                 emit_json(record, sort_keys=False)
 
+    def tile(self, status: PortStatus) -> None:
+        with self._lock:
+            self.tiles[status.port] = status
+
     def table(self) -> Table:
-        table = Table("recorder", "state", "files", "MB", "MB/s")
-        for label, p in sorted((self.station.progress if self.station else {}).items()):
-            table.add_row(*cells(label, p.state, f"{p.files_done}/{p.files_total}",
-                                 f"{p.bytes_done / 1e6:.1f}", f"{p.rate() / 1e6:.1f}"))
+        table = Table("recorder", "officer", "state", "files", "MB", "MB/s", "note")
+        with self._lock:
+            tiles = sorted(self.tiles.items())
+        for port, tile in tiles:
+            if tile.state == "removed":
+                continue
+            table.add_row(*cells(port, tile.officer_name or tile.officer_no or "",
+                                 tile.state, f"{tile.files_done}/{tile.files_total}",
+                                 f"{tile.bytes_done / 1e6:.1f}", f"{tile.rate / 1e6:.1f}",
+                                 _note(tile)))
         return table
 
     def summary(self, results: Sequence[DockOutcome]) -> None:
@@ -65,6 +82,14 @@ class Output:
             status = "complete" if outcome.complete else f"INCOMPLETE ({outcome.error or 'see failures'})"
             self.console.print(styled(f"{outcome.label}: {status}; {counts or 'no files'}; "
                                       f"wiped {len(outcome.wiped)}"))
+
+
+def _note(tile: PortStatus) -> str:
+    """The countdown of a retry, or the tile's problem in words."""
+    if tile.state == "retrying" and tile.retry_at is not None:
+        seconds = max(0, round((tile.retry_at - datetime.now(UTC)).total_seconds()))
+        return f"retry in {seconds} s"
+    return tile.problem.message() if tile.problem else ""
 
 
 class StopSignals:
@@ -149,9 +174,20 @@ def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, 
     output = Output(console, as_json)
     policy = DockPolicy(wipe=wipe, retry_initial_seconds=settings.dock_retry_seconds)
     base = ingest_options(settings, home)
+    info = StationInfo(station_name(settings), settings.station_unit)
+
+    def feed_trouble(reason: str | None) -> None:
+        output.emit({"event": "screen", "written": reason is None, "reason": reason})
+
+    feed = StatusFeed(home.engine(), info, on_trouble=feed_trouble).start()
+
+    def tell(status: PortStatus) -> None:  # one tile, to the table and to the station screen
+        output.tile(status)
+        feed.update(status)
+
     station = Station(home.custody_log(), home.object_store(), base, policy, output.emit,
-                      hold=fifo_hold(os.environ.get(HOLD_ENV), output.emit))
-    output.station = station
+                      hold=fifo_hold(os.environ.get(HOLD_ENV), output.emit), info=info,
+                      on_status=tell)
 
     def stopping(name: str) -> None:
         station.stop()
@@ -164,27 +200,49 @@ def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, 
     signals = StopSignals(stopping)
     try:
         return _run_station(home, settings, roots, once, as_json, console, sdk_ids, mtp, udev,
-                            output, station, base, signals)
+                            output, station, base, signals, tell)
     finally:
         signals.close()
+        feed.close()
+
+
+def station_name(settings: Settings) -> str:
+    """EVIDENCE_STATION_NAME, checked: it names the station on every screen."""
+    name = settings.station_name.strip()
+    if not name or len(name) > STATION_NAME_MAX or text_problem(name):
+        raise ConfigError(f"station name {settings.station_name!r} cannot be used",
+                          hint=f"set EVIDENCE_STATION_NAME to 1-{STATION_NAME_MAX} printable "
+                               "characters (default: the host name)")
+    return name
 
 
 def _run_station(home: Home, settings: Settings, roots: list[Path], once: bool, as_json: bool,
                  console: Console, sdk_ids: Sequence[str], mtp: bool, udev: bool, output: Output,
-                 station: Station, base: IngestOptions, signals: StopSignals) -> bool:
+                 station: Station, base: IngestOptions, signals: StopSignals,
+                 tell: Callable[[PortStatus], None]) -> bool:
     station.derive_pending()  # finish what a crashed run left, as `evidence ingest` does
     lookup = registry_lookup(registry_entries(home.engine()))
     outcomes: list[Future[DockOutcome]] = []
     pool = ThreadPoolExecutor(max(MIN_PARALLEL_RECORDERS, settings.dock_parallel), "dock")
 
     claimed: set[Path] = set()  # volumes already docked through the SDK
+    docking: dict[Path, Future[DockOutcome]] = {}
 
     def start(volume: Path, keys: Sequence[str] = ()) -> None:
         if volume in claimed:
             return
         claimed.add(volume)
         recorder = MassStorageRecorder(volume, lookup=lookup, keys=(*keys, volume.name))
-        outcomes.append(pool.submit(station.dock, recorder, volume.name))
+        docking[volume] = pool.submit(station.dock, recorder, volume.name)
+        outcomes.append(docking[volume])
+
+    def gone(volume: Path) -> None:
+        """Taken out after its dock: its tile leaves the screen (a dock still running ends
+        with its own state, which says what happened)."""
+        dock = docking.get(volume)
+        progress = station.progress.get(volume.name)
+        if dock is not None and dock.done() and progress is not None:
+            progress.set_state("removed")
 
     def usb_volumes() -> None:
         """Mounted USB block devices that udev reports (none where udev is absent)."""
@@ -218,6 +276,7 @@ def _run_station(home: Home, settings: Settings, roots: list[Path], once: bool, 
                         start(event.volume)
                     else:  # gone: the next arrival of that folder is a new dock
                         claimed.discard(event.volume)
+                        gone(event.volume)
                 usb_volumes()
                 signals.stopped.wait(settings.dock_poll_seconds)
         pool.shutdown(wait=True)  # a dock in hand ends at its next stop point, never mid-wipe

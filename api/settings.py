@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cases.tables import DEFAULT_UNIT
@@ -58,6 +60,8 @@ class Settings(BaseSettings):
     """Days a bearer token works after it is issued or renewed (`evidence user rotate`)."""
     station_unit: str = DEFAULT_UNIT
     """Code of the station's unit: footage of a recorder the registry gives no unit belongs to it."""
+    station_name: str = Field(default_factory=socket.gethostname)
+    """Name of this docking station on the station screen (default: the host name)."""
     trusted_vkey: str | None = None
     """Verifier key `evidence verify-bundle` trusts when no --vkey is given (the agency's key)."""
     signin_max_failures: int = 5

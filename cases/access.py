@@ -17,6 +17,7 @@ neither listed nor counted.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, false, literal, or_, select, true
@@ -25,31 +26,33 @@ from cases import tables
 from cases.errors import AccessDenied
 from cases.tables import DEFAULT_UNIT
 from cases.users import ALL_AGENCIES, Role, User
+from domain.station import PortStatus
 from storage import catalog
 
 ROLE_TABLE = """\
-| action | officer | case_officer | reviewer | auditor | admin |
-|---|---|---|---|---|---|
-| search evidence, read its metadata and custody events | own | unit, managed | sent | scope | agency |
-| play back evidence, a recording or a photo (custody event) | own | unit, managed | sent | no | agency |
-| export a recording as one MP4 (custody event) | own | unit, managed | sent | no | agency |
-| download an original (custody event, with a reason) | no | managed | sent | no | agency |
-| place or release a legal hold | no | no | no | no | owned |
-| grant footage to another unit's case (custody event) | no | no | no | no | owned |
-| run the retention job (deletes expired footage; custody event) | no | no | no | no | yes |
-| create a case | no | unit | no | no | unit |
-| list and read cases | no | managed | sent | scope | agency |
-| attach, detach, assign case officers | no | managed | no | no | agency |
-| send a case for review | no | managed | no | no | agency |
-| remove a case officer | no | no | no | no | agency |
-| export a case bundle (custody event) | no | managed | sent | no | agency |
-| custody checkpoint, verifier key, `/me` | yes | yes | yes | yes | yes |
-| custody entries, proofs, verify report | no | no | no | scope `*` | no |
-| list devices | no | yes | yes | yes | yes |
-| manage users | no | no | no | no | agency |
-| add and list agencies and units | no | no | no | no | agency |
-| register recorders | no | no | no | no | agency |
-| sign in and out with a password or single sign-on; change one's own password | yes | yes | yes | yes | yes |
+| action | officer | case_officer | reviewer | auditor | admin | clerk |
+|---|---|---|---|---|---|---|
+| search evidence, read its metadata and custody events | own | unit, managed | sent | scope | agency | no |
+| play back evidence, a recording or a photo (custody event) | own | unit, managed | sent | no | agency | no |
+| export a recording as one MP4 (custody event) | own | unit, managed | sent | no | agency | no |
+| download an original (custody event, with a reason) | no | managed | sent | no | agency | no |
+| place or release a legal hold | no | no | no | no | owned | no |
+| grant footage to another unit's case (custody event) | no | no | no | no | owned | no |
+| run the retention job (deletes expired footage; custody event) | no | no | no | no | yes | no |
+| create a case | no | unit | no | no | unit | no |
+| list and read cases | no | managed | sent | scope | agency | no |
+| attach, detach, assign case officers | no | managed | no | no | agency | no |
+| send a case for review | no | managed | no | no | agency | no |
+| remove a case officer | no | no | no | no | agency | no |
+| export a case bundle (custody event) | no | managed | sent | no | agency | no |
+| custody checkpoint, verifier key, `/me` | yes | yes | yes | yes | yes | yes |
+| custody entries, proofs, verify report | no | no | no | scope `*` | no | no |
+| list devices | no | yes | yes | yes | yes | no |
+| manage users | no | no | no | no | agency | no |
+| add and list agencies and units | no | no | no | no | agency | no |
+| register recorders | no | no | no | no | agency | no |
+| sign in and out (password or single sign-on); change own password | yes | yes | yes | yes | yes | yes |
+| station screen: docks' progress (not evidence) | own docks | no | no | scope's | agency's | unit's |
 
 - *own*: footage recorded under the officer's own number.
 - *unit*: their unit's footage; a case they create belongs to their unit.
@@ -58,6 +61,15 @@ ROLE_TABLE = """\
 - *scope*: an auditor's scope, one agency or `*` (every agency): its footage and cases.
 - *agency*: their agency's cases, and footage of its units or on its cases.
 - *owned*: footage of their agency's units.
+- *own docks*: the tiles of docks of recorders that name the officer's number, at any station.
+- *unit's*, *agency's*, *scope's* (stations): the tiles of stations whose unit
+  (`EVIDENCE_STATION_UNIT`) is the clerk's unit, one of the admin's agency's units, or
+  one of the audited agency's units (`*`: every station).
+
+A clerk (内勤) runs a unit's docking station: they watch its screen and hand recorders back,
+and see no footage, case or custody entry (the screen shows officers' names and numbers,
+file counts and problems, never a file's content). The station screen is operational
+state, not evidence: reading it is no custody event.
 
 Managing users includes setting their passwords and unlocking them after failed
 sign-ins. For users, units, agencies and recorders, *agency* means the agency the user,
@@ -70,7 +82,7 @@ admin of every agency. Out of scope is refused (403) with a hint.
 """
 
 ALL = frozenset(Role)
-READ_EVIDENCE = ALL
+READ_EVIDENCE = ALL - {Role.CLERK}
 PLAY = frozenset({Role.OFFICER, Role.CASE_OFFICER, Role.REVIEWER, Role.ADMIN})
 DOWNLOAD_ORIGINAL = frozenset({Role.CASE_OFFICER, Role.REVIEWER, Role.ADMIN})
 LEGAL_HOLD = frozenset({Role.ADMIN})
@@ -86,6 +98,7 @@ CUSTODY_PUBLIC = ALL
 CUSTODY_AUDIT = frozenset({Role.AUDITOR})
 LIST_DEVICES = frozenset({Role.CASE_OFFICER, Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
 MANAGE_USERS = frozenset({Role.ADMIN})
+STATION_SCREEN = frozenset({Role.OFFICER, Role.AUDITOR, Role.ADMIN, Role.CLERK})
 
 
 def require_role(user: User, allowed: Collection[Role], action: str) -> None:
@@ -161,6 +174,8 @@ def visible_footage(user: User) -> ColumnElement[bool]:
         return ev.c.id.in_(_footage_on(_review_case_ids(user.agency_code)))
     if user.role is Role.AUDITOR:
         return _agency_footage(user.auditor_scope)
+    if user.role is Role.CLERK:
+        return false()  # a station clerk sees no footage
     assert user.role is Role.ADMIN  # every role has its rule above; mypy checks the enum
     return _agency_footage(user.agency_code)
 
@@ -321,3 +336,39 @@ def require_log_wide(user: User, action: str) -> None:
                                 "GET /api/v1/evidence/{id} and /cases/{id}, or ask an auditor "
                                 "of every agency (scope '*')")
 
+
+
+# --- the station screen (operational state, not evidence) ---------------------------------
+
+@dataclass(frozen=True)
+class StationScope:
+    """Which tiles of the station screen a user sees (ROLE_TABLE's station row)."""
+
+    units: frozenset[str] | None  # tiles of stations of these units; None: every station
+    officer_no: str | None = None  # an officer: the docks of recorders naming their number
+
+    @property
+    def per_recorder(self) -> bool:
+        """Whether a port's tile can change hands (an officer's recorder replaced by another's
+        on the same port), rather than belonging to its station for good."""
+        return self.officer_no is not None
+
+    def sees(self, tile: PortStatus) -> bool:
+        if self.officer_no is not None:
+            return not tile.is_station and tile.officer_no == self.officer_no
+        return self.units is None or (tile.station_unit or DEFAULT_UNIT) in self.units
+
+
+def station_scope(conn: Connection, user: User) -> StationScope:
+    """The tiles ``user`` may see; refused (403) to roles that have no station screen."""
+    require_role(user, STATION_SCREEN, "see the station screen")
+    if sees_all_footage(user):
+        return StationScope(None)
+    if user.role is Role.OFFICER:
+        # an officer without a number sees nothing (never the docks of unidentified recorders)
+        return (StationScope(frozenset(), officer_no=user.officer_no) if user.officer_no
+                else StationScope(frozenset()))
+    if user.role is Role.CLERK:
+        return StationScope(frozenset({user.unit_code or DEFAULT_UNIT}))
+    agency = user.auditor_scope if user.role is Role.AUDITOR else user.agency_code
+    return StationScope(frozenset(conn.execute(_agency_units(agency)).scalars()))

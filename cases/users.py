@@ -48,6 +48,7 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    CLERK = "clerk"  # runs a unit's docking station: its station screen, no footage
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from ingest.originals import (
     copy_stream,
     read_back,
 )
+from ingest.problems import file_problem_code
 from ingest.walk import Found, Passed, junk_in_path, walk_volume
 from media.name_bytes import bytes_b64, display_name, is_plain
 from media.names import parse_name
@@ -58,6 +59,7 @@ class FileResult:
     retryable: bool = False  # failed because the store or database was unreachable
     mtime_ns: int | None = None  # the source's mtime when it was copied (for a safe wipe)
     source: str | None = None  # the path as the volume names it, when that is not UTF-8
+    code: str | None = None  # why it failed or was skipped: a file code of domain.station.PROBLEMS
 
     def __post_init__(self) -> None:
         # a name that is not UTF-8: print its display form, keep its exact bytes in ``source``
@@ -156,7 +158,8 @@ class Ingestor:
             for item in items:
                 if isinstance(item, Passed):
                     results.put(FileResult(item.rel, "failed" if item.failed else "skipped",
-                                           reason=item.reason))
+                                           reason=item.reason,
+                                           code="file_refused" if item.failed else None))
                 else:
                     copied = self._copy(item, copier, results)
                     if copied is not None:
@@ -178,10 +181,12 @@ class Ingestor:
         except EvidenceError as exc:
             status = "skipped" if isinstance(exc, SourceChanged) else "failed"
             results.put(FileResult(item.rel, status, size=item.size, reason=str(exc),
-                                   retryable=isinstance(exc, StorageError)))
+                                   retryable=isinstance(exc, StorageError),
+                                   code=file_problem_code(exc)))
             return None
         except Exception as exc:  # one bad file never ends the run
-            results.put(FileResult(item.rel, "failed", size=item.size, reason=unexpected(exc)))
+            results.put(FileResult(item.rel, "failed", size=item.size, reason=unexpected(exc),
+                                   code=file_problem_code(exc)))
             return None
 
     def _finish(self, item: Found, copied: CopiedOriginal, results: Queue[FileResult | None]) -> None:
@@ -192,11 +197,12 @@ class Ingestor:
                 now=self.clock())
         except EvidenceError as exc:
             results.put(FileResult(item.rel, "failed", copied.sha256, copied.size, reason=str(exc),
-                                   retryable=isinstance(exc, StorageError)))
+                                   retryable=isinstance(exc, StorageError),
+                                   code=file_problem_code(exc)))
             return
         except Exception as exc:  # the object may be stored: the next run records it
             results.put(FileResult(item.rel, "failed", copied.sha256, copied.size,
-                                   reason=unexpected(exc)))
+                                   reason=unexpected(exc), code=file_problem_code(exc)))
             return
         if duplicate:
             results.put(FileResult(item.rel, "duplicate", copied.sha256, copied.size, evidence_id,

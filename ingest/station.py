@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import io
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
@@ -33,7 +35,10 @@ from devices.base import Recorder
 from domain.errors import EvidenceError, StorageError
 from domain.event_types import EventType
 from domain.recorder import RecorderFile, RecorderIdentity
+from domain.station import PortState, PortStatus, Problem, StationInfo, WipeState
 from ingest.pipeline import FileResult, IngestOptions, Ingestor, Progress
+from ingest.problems import StationStopping, WipeNotLogged, dock_problem, file_problem
+from media.name_bytes import display_name
 from storage.db import database_errors
 from storage.objects import ObjectStore
 from storage.records import find_by_sha256, pending_derivatives
@@ -49,10 +54,17 @@ T = TypeVar("T")
 HOLD_ENV = "EVIDENCE_TEST_DOCK_HOLD"
 HOLD_POINTS = ("copy", "read-back", "wipe")
 Hold = Callable[[str], None]
+StatusSink = Callable[[PortStatus], None]
+PROGRESS_INTERVAL = 0.25  # seconds between two tiles that only count bytes
+RATE_WINDOW = 5.0  # seconds of copying the rate is measured over
 
 
-class StationStopping(EvidenceError):
-    """The station is stopping: the file in hand was not stored and stays on the recorder."""
+def _ignore(status: PortStatus) -> None:
+    pass
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _no_hold(point: str) -> None:
@@ -109,25 +121,169 @@ class DockOutcome:
 
 
 class RecorderProgress(Progress):
-    """Per-recorder counters a live table reads (state, files, bytes, rate)."""
+    """One dock's tile (``domain.station.PortStatus``), kept by the dock thread; every change
+    goes to ``notify`` (the terminal table and the station feed consume the same objects),
+    byte counts at most every ``PROGRESS_INTERVAL`` seconds."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, station: StationInfo | None = None, *, wipe: bool = False,
+                 notify: StatusSink = _ignore, clock: Callable[[], datetime] = _utc_now,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.label = label
-        self.state = "docked"
+        self.station = station or StationInfo("station")
+        self.notify, self.clock, self.monotonic = notify, clock, monotonic
+        self.wipe_policy = wipe
+        self.state: PortState = "docked"
+        self.identity: RecorderIdentity | None = None
         self.files_total = 0
-        self.files_done = 0
-        self.bytes_done = 0
-        self.started = datetime.now(UTC)
+        self.bytes_total = 0
+        self.files_wiped = 0
+        self.started = clock()
+        self.finished: dict[str, FileResult] = {}  # by the name the volume holds
+        self.wipe: WipeState = "waiting" if wipe else "off"
+        self.error: Problem | None = None  # what failed the whole dock
+        self.retry: Problem | None = None  # why it waits, while it waits
+        self.retry_at: datetime | None = None
+        self._resume_state: PortState = "transferring"
+        self._file_bytes: dict[str, int] = {}
+        self._current: str | None = None
+        self._samples: deque[tuple[float, int]] = deque()
+        self._bytes_told = -PROGRESS_INTERVAL
+        self._over = False  # the dock ended: a file the store refused is no longer retried
+
+    # --- what the dock tells it --------------------------------------------------------
+
+    def identified(self, identity: RecorderIdentity, files: list[RecorderFile]) -> None:
+        self.identity = identity
+        self.files_total = len(files)
+        self.bytes_total = sum(f.size for f in files)
+        self._tell()
+
+    def set_state(self, state: PortState) -> None:
+        if state != "retrying":
+            self.retry, self.retry_at = None, None
+        self.state = state
+        if state == "wiping":
+            self.wipe = "wiping"
+        self._tell()
+
+    def file_started(self, rel: str, size: int) -> None:
+        self._current = rel
+        self._file_bytes[rel] = 0  # a file copied again counts its bytes once
 
     def advanced(self, nbytes: int) -> None:
-        self.bytes_done += nbytes
+        if self._current is not None:
+            self._file_bytes[self._current] = self._file_bytes.get(self._current, 0) + nbytes
+        self._tell(bytes_only=True)
 
     def file_finished(self, result: FileResult) -> None:
-        self.files_done += 1
+        self.finished[result.source or result.path] = result
+        self._tell()
+
+    def retrying(self, problem: Problem, delay: float) -> None:
+        if self.state != "retrying":
+            self._resume_state = self.state
+        self.state, self.retry = "retrying", problem
+        self.retry_at = self.clock() + timedelta(seconds=delay)
+        self._tell()
+
+    def resumed(self) -> None:
+        """The wait is over: back to what it was doing."""
+        if self.state == "retrying":
+            self.state, self.retry, self.retry_at = self._resume_state, None, None
+            self._tell()
+
+    def wiped_one(self) -> None:
+        self.files_wiped += 1
+        self._tell()
+
+    def failed(self, problem: Problem) -> None:
+        self.error = problem
+        self.state, self.retry, self.retry_at = "failed", None, None
+        self._tell()
+
+    def ended(self, outcome: DockOutcome) -> None:
+        """The dock is over: done, incomplete, failed or stopped, and how far the wipe got."""
+        self._over = True
+        if self.error is None:
+            if outcome.complete:
+                self.state = "done"
+            else:
+                self.state = "stopped" if outcome.stopped else "incomplete"
+        self.retry, self.retry_at = None, None
+        if self.wipe_policy:
+            wipeable = sum(1 for r in outcome.results.values() if r.status in WIPEABLE)
+            self.wipe = ("done" if outcome.complete and wipeable == len(outcome.wiped)
+                         else "partial")
+        self._tell()
+
+    # --- what it shows -----------------------------------------------------------------
+
+    @property
+    def files_done(self) -> int:
+        """Files with an outcome; a file failed for an unreachable store is not done (it is
+        tried again), and a file tried again counts once."""
+        return sum(1 for r in self.finished.values() if not self._retried(r))
+
+    @property
+    def bytes_done(self) -> int:
+        return sum(self._file_bytes.values())
 
     def rate(self) -> float:
-        seconds = (datetime.now(UTC) - self.started).total_seconds()
-        return self.bytes_done / seconds if seconds > 0 else 0.0
+        """Bytes per second over the last ``RATE_WINDOW`` seconds (0 when nothing moved)."""
+        now = self.monotonic()
+        while self._samples and now - self._samples[0][0] > RATE_WINDOW:
+            self._samples.popleft()
+        if not self._samples:
+            return 0.0
+        since, before = self._samples[0]
+        return (self.bytes_done - before) / max(now - since, 1.0)
+
+    def _retried(self, result: FileResult) -> bool:
+        """Failed for an unreachable store or database, and still to be tried again."""
+        return result.status == "failed" and result.retryable and not self._over
+
+    def _left(self) -> list[FileResult]:
+        """Files that stay on the recorder because of a problem (a junk file is no problem)."""
+        return [r for r in self.finished.values()
+                if (r.status == "failed" and not self._retried(r)) or r.status == "abandoned"
+                or (r.status == "skipped" and r.code is not None)]
+
+    def problem(self) -> Problem | None:
+        if self.error is not None:
+            return self.error
+        if self.state == "retrying":
+            return self.retry
+        left = self._left()
+        if left:
+            return file_problem(left[-1].code, left[-1].path)
+        if self.state == "stopped":
+            return Problem("station_stopped")
+        return None
+
+    def snapshot(self) -> PortStatus:
+        identity = self.identity
+        return PortStatus(
+            station=self.station.name, port=display_name(self.label), state=self.state,
+            updated_at=self.clock(), station_unit=self.station.unit,
+            device_serial=identity.serial if identity else None,
+            officer_no=identity.officer_no if identity else None,
+            officer_name=identity.officer_name if identity else None,
+            recorder_unit=identity.unit_code if identity else None,
+            identity_source=identity.source if identity else None,
+            files_total=self.files_total, files_done=self.files_done,
+            files_failed=len(self._left()), files_wiped=self.files_wiped,
+            bytes_total=self.bytes_total, bytes_done=self.bytes_done, rate=self.rate(),
+            wipe=self.wipe, problem=self.problem(), retry_at=self.retry_at,
+            started_at=self.started)
+
+    def _tell(self, bytes_only: bool = False) -> None:
+        now = self.monotonic()
+        self._samples.append((now, self.bytes_done))
+        if bytes_only:  # a count of bytes alone is told at most every PROGRESS_INTERVAL
+            if now - self._bytes_told < PROGRESS_INTERVAL:
+                return
+            self._bytes_told = now
+        self.notify(self.snapshot())
 
 
 class Station:
@@ -135,9 +291,13 @@ class Station:
 
     def __init__(self, log: CustodyLog, store: ObjectStore, base_options: IngestOptions,
                  policy: DockPolicy, emit: Callable[[dict[str, Any]], None] = lambda _: None,
-                 wait: Callable[[float], bool] | None = None, hold: Hold = _no_hold) -> None:
+                 wait: Callable[[float], bool] | None = None, hold: Hold = _no_hold,
+                 info: StationInfo | None = None, on_status: StatusSink = _ignore) -> None:
         self.log, self.store, self.base, self.policy = log, store, base_options, policy
         self.emit = emit
+        # the tiles of this station's screen: every change of a dock goes to ``on_status``
+        self.info = info or StationInfo("station", base_options.unit_code)
+        self.on_status = on_status
         self._stop = threading.Event()
         # ``wait`` returns True when the station is stopping; tests pass their own.
         self.wait = wait or self._stop.wait
@@ -189,13 +349,15 @@ class Station:
             self.emit({"event": "not-docked", "recorder": label,
                        "reason": "the station stopped before this recorder was docked"})
             return outcome
-        progress = self.progress.setdefault(label, RecorderProgress(label))
+        progress = RecorderProgress(label, self.info, wipe=self.policy.wipe, notify=self.on_status)
+        self.progress[label] = progress  # a new dock of the port starts a new tile
         actor = self.base.actor
         try:
+            progress.set_state("docked")
             identity = recorder.identity()
             outcome.identity = identity
             files = recorder.list_files()
-            progress.files_total = len(files)
+            progress.identified(identity, files)
             self._event(self._arrival_events(actor, label, identity, files))
             self.emit({"event": "docked", "recorder": label, "serial": identity.serial,
                        "officer": identity.officer_no, "identity_source": identity.source,
@@ -204,11 +366,15 @@ class Station:
         except EvidenceError as exc:
             outcome.error = str(exc)
             outcome.complete = False  # e.g. the wipe gave up: files may be left on the recorder
-            progress.state = "failed"
+            progress.failed(dock_problem(exc))
             self.emit({"event": "error", "recorder": label, "reason": str(exc)})
+        except Exception as exc:  # the tile says so; the daemon's dock thread reports it
+            progress.failed(dock_problem(exc))
+            raise
         finally:
             outcome.stopped = self.stopping
             self._undocked(actor, label, outcome)
+            progress.ended(outcome)
         return outcome
 
     def _arrival_events(self, actor: str, label: str, identity: RecorderIdentity,
@@ -245,7 +411,7 @@ class Station:
         pending: set[str] = set()
         for attempt, delay in zip(range(1, self.policy.max_attempts + 1), self._delays(),
                                   strict=False):
-            progress.state = "transferring"
+            progress.set_state("transferring")
             ingestor = _StoppableIngestor(self, self._options(identity), progress)
             todo = None if attempt == 1 else {p for p, r in outcome.results.items()
                                               if r.status == "failed"} | pending
@@ -259,14 +425,17 @@ class Station:
                     previous = outcome.results.get(result.path)
                     if previous is None or previous.status not in WIPEABLE:
                         outcome.results[result.path] = result
+                    progress.file_finished(result)
                     self.emit({"event": "file", "recorder": label, **result.to_json()})
             finally:
                 ingestor.close()
             retry = [r for r in outcome.results.values() if r.status == "failed" and r.retryable]
             if not retry:
                 break
-            progress.state = "waiting for store"
-            if self._pause(label, attempt, delay, len(retry), retry[0].reason):
+            if attempt == self.policy.max_attempts:
+                break  # the retries ran out: those files failed, and stay on the recorder
+            problem = Problem("store_unreachable", {"files": len(retry), "attempt": attempt})
+            if self._pause(label, attempt, delay, len(retry), retry[0].reason, problem):
                 return
             pending = {r.path for r in retry}
             for r in retry:
@@ -274,9 +443,8 @@ class Station:
         failed = [r for r in outcome.results.values() if r.status in ("failed", "abandoned")]
         outcome.complete = not failed
         if self.policy.wipe:
-            progress.state = "wiping"
+            progress.set_state("wiping")
             self._wipe(recorder, label, outcome)
-        progress.state = "done" if outcome.complete else "incomplete"
 
     def _wipe(self, recorder: Recorder, label: str, outcome: DockOutcome) -> None:
         """Delete what is provably stored and logged, and unchanged since it was copied."""
@@ -303,12 +471,14 @@ class Station:
                     {"recorder": label, "source": result.path, "status": result.status})]),
                     until_stopped=True)
             except StorageError as exc:
-                raise StorageError(
+                raise WipeNotLogged(
                     f"{result.path} was wiped from {label} (stored as evidence {evidence_id}, "
                     f"sha256 {result.sha256}) but its custody event could not be logged: {exc}",
                     hint="the copy is safe in the store; log the wipe once the database is "
-                         "back (this line is in the station's event output)") from exc
+                         "back (this line is in the station's event output)",
+                    path=result.path) from exc
             outcome.wiped.append(result.path)
+            self.progress[label].wiped_one()
             self.emit({"event": "wiped", "recorder": label, "path": result.path})
 
     def _stored_as(self, sha256: str) -> str | None:
@@ -323,12 +493,16 @@ class Station:
         attempt = 1
         while True:
             try:
-                return action()
+                done = action()
             except StorageError as exc:
                 if attempt >= self.policy.max_attempts and not until_stopped:
                     raise
-                if self._pause(label, attempt, next(delays), 1, str(exc)):
+                if self._pause(label, attempt, next(delays), 1, str(exc),
+                               dock_problem(exc, files=1, attempt=attempt)):
                     raise
+            else:
+                self.progress[label].resumed()
+                return done
             attempt += 1
 
     def _delays(self) -> Iterator[float]:
@@ -339,8 +513,9 @@ class Station:
             delay = min(delay * 2, self.policy.retry_max_seconds)
 
     def _pause(self, label: str, attempt: int, delay: float, files: int,
-               reason: str | None) -> bool:
+               reason: str | None, problem: Problem) -> bool:
         """Say the work is retried in ``delay`` seconds, and wait; True when stopping."""
+        self.progress[label].retrying(problem, delay)
         self.emit({"event": "retrying", "recorder": label, "attempt": attempt,
                    "in_seconds": delay, "files": files, "reason": reason})
         return self.wait(delay)

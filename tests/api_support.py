@@ -121,6 +121,10 @@ USERS: dict[str, Member] = {
     "south-reviewer": Member(Role.REVIEWER, SOUTH_UNIT),
     "south-auditor": Member(Role.AUDITOR, SOUTH_UNIT, scope=SOUTH),
     "south-admin": Member(Role.ADMIN, SOUTH_UNIT),
+    # station clerks, one per unit: the station screen of their unit's stations, nothing else
+    "clerk": Member(Role.CLERK, NORTH_UNIT),
+    "n2-clerk": Member(Role.CLERK, NORTH_UNIT2),
+    "south-clerk": Member(Role.CLERK, SOUTH_UNIT),
 }
 
 
@@ -190,7 +194,10 @@ def build_world(root: Path, db_url: str) -> World:
     home = make_home(root / "home", db_url)
     clock = Clock(T0 + timedelta(days=1))
     # The suite makes thousands of requests from one address; the limits have their own tests.
-    app = create_app(home, ApiOptions(clock=clock, rate_limits=RateLimits.generous()))
+    # The station screen's event stream ends after its first events (tests/test_api_stations.py
+    # follows longer streams on a live server).
+    app = create_app(home, ApiOptions(clock=clock, rate_limits=RateLimits.generous(),
+                                      station_stream_seconds=0.0))
     world = World(home, TestClient(app), clock)
     world.closers += [app.state.services.exports.shutdown, world.client.close,
                       app.state.services.log.close, home.engine().dispose]

@@ -230,6 +230,7 @@ def assigned(ctx: Context) -> tuple[str, None]:
 
 
 OF, CO, R, AU, AD = Role.OFFICER, Role.CASE_OFFICER, Role.REVIEWER, Role.AUDITOR, Role.ADMIN
+CL = Role.CLERK  # a station clerk: the station screen, /me, the checkpoint and the key only
 READ_FOOTAGE = {OF: Reach.OWN, CO: Reach.UNIT, R: Reach.SENT, AU: Reach.SCOPE, AD: Reach.AGENCY}
 PLAY_FOOTAGE = {OF: Reach.OWN, CO: Reach.UNIT, R: Reach.SENT, AD: Reach.AGENCY}
 ORIGINALS = {CO: Reach.MANAGED, R: Reach.SENT, AD: Reach.AGENCY}
@@ -239,7 +240,9 @@ MANAGE_CASE = {CO: Reach.MANAGED, AD: Reach.AGENCY}
 EXPORT_CASE = {CO: Reach.MANAGED, R: Reach.SENT, AD: Reach.AGENCY}
 CASE_ADMIN = {AD: Reach.AGENCY}
 LOG_WIDE = {AU: Reach.STAR}
-LISTS = EVERYONE  # lists answer 200 to every role holding the right; their content is scoped
+LISTS = {role: Reach.ANY for role in Role if role is not CL}  # 200 to every role holding the
+# right (a clerk sees no footage); their content is scoped
+STATIONS = {OF: Reach.ANY, AU: Reach.ANY, AD: Reach.ANY, CL: Reach.ANY}  # content is scoped
 STAFF = {CO: Reach.ANY, R: Reach.ANY, AU: Reach.ANY, AD: Reach.ANY}
 
 MATRIX = [
@@ -337,6 +340,8 @@ MATRIX = [
                                               "name": "呼和浩特市公安局", "level": "city",
                                               "parent": NORTH}), 201),
     Endpoint("GET", "/units", {AD: Reach.ANY}, fixed(f"{API}/units")),
+    Endpoint("GET", "/stations", STATIONS, fixed(f"{API}/stations")),
+    Endpoint("GET", "/stations/events", STATIONS, fixed(f"{API}/stations/events")),
     Endpoint("POST", "/units", CASE_ADMIN,
              lambda ctx: (f"{API}/units", {"code": f"u-{uuid.uuid4().hex[:8]}", "agency": NORTH,
                                            "name": "新城区大队"}), 201),
@@ -596,14 +601,18 @@ DOCUMENTED_ROWS = {
     "manage users": ("POST", "/users"),
     "add and list agencies and units": ("POST", "/units"),
     "register recorders": ("POST", "/devices"),
-    "sign in and out with a password or single sign-on; change one's own password": (
+    "sign in and out (password or single sign-on); change own password": (
         "GET", "/session"),
+    "station screen: docks' progress (not evidence)": ("GET", "/stations"),
 }
 # The table's words for a scope, and the matrix's reach they stand for.
 CELL_REACH = {"yes": Reach.ANY, "own": Reach.OWN, "unit, managed": Reach.UNIT,
               "unit": Reach.ANY, "managed": Reach.MANAGED, "sent": Reach.SENT,
               "scope": Reach.SCOPE, "scope `*`": Reach.STAR, "agency": Reach.AGENCY,
-              "owned": Reach.OWNED}
+              "owned": Reach.OWNED,
+              # the station screen is a list: every user of the role gets it, scoped
+              "own docks": Reach.ANY, "scope's": Reach.ANY, "agency's": Reach.ANY,
+              "unit's": Reach.ANY}
 
 
 def test_the_documented_role_table_is_what_the_matrix_tests() -> None:

@@ -15,12 +15,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from selenium.webdriver.remote.webdriver import WebDriver
+from playwright.sync_api import Browser
 
 from media.playback import JoinPart, join_on_wall_clock
 from media.recordings import Segment, group_recordings, timeline
+from tests.browser_support import browser
 from tests.test_joining_wall_clock import T0, _clip
-from tests.test_pages_browser import browser
 
 _ = browser
 GAP = 3.0
@@ -29,19 +29,20 @@ PAGE = """<!doctype html><html><body>
 <canvas id="c" width="16" height="12"></canvas></body></html>"""
 # Play the file and sample the middle pixel every 100 ms: [time, r, g, b].
 SAMPLE = """
-const done = arguments[arguments.length - 1];
-const v = document.getElementById("v"), c = document.getElementById("c").getContext("2d");
-const samples = [];
-v.play().then(() => {
-  const tick = () => {
-    c.drawImage(v, 0, 0, 16, 12);
-    const d = c.getImageData(8, 6, 1, 1).data;
-    samples.push([v.currentTime, d[0], d[1], d[2]]);
-    if (v.ended || samples.length > 400) { done({samples, duration: v.duration}); }
-    else { setTimeout(tick, 100); }
-  };
-  tick();
-}, (e) => done({error: String(e)}));
+() => new Promise((done) => {
+  const v = document.getElementById("v"), c = document.getElementById("c").getContext("2d");
+  const samples = [];
+  v.play().then(() => {
+    const tick = () => {
+      c.drawImage(v, 0, 0, 16, 12);
+      const d = c.getImageData(8, 6, 1, 1).data;
+      samples.push([v.currentTime, d[0], d[1], d[2]]);
+      if (v.ended || samples.length > 400) { done({samples, duration: v.duration}); }
+      else { setTimeout(tick, 100); }
+    };
+    tick();
+  }, (e) => done({error: String(e)}));
+})
 """
 
 
@@ -79,10 +80,13 @@ def _kind(r: int, g: int, b: int) -> str:
 
 
 def test_the_browser_plays_the_gap_as_black_and_the_second_segment_on_time(
-        browser: WebDriver, site: str) -> None:
-    browser.get(site)
-    browser.set_script_timeout(60)
-    result = browser.execute_async_script(SAMPLE)
+        browser: Browser, site: str) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(site)
+        result = page.evaluate(SAMPLE)
+    finally:
+        page.close()
     assert "error" not in result, result
     assert abs(result["duration"] - (3 + GAP)) < 0.15
     seen = [(t, _kind(r, g, b)) for t, r, g, b in result["samples"]]

@@ -8,13 +8,14 @@ from sqlalchemy import Engine, MetaData
 
 from cases import tables as case_tables
 from custody import schema
-from storage import catalog
+from storage import catalog, station_status
 from storage.db import migrate
 
 
 def declared() -> MetaData:
     combined = MetaData()
-    for source in (schema.metadata, catalog.metadata, case_tables.metadata):
+    for source in (schema.metadata, catalog.metadata, case_tables.metadata,
+                   station_status.metadata):
         for table in source.tables.values():
             table.to_metadata(combined)
     return combined

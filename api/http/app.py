@@ -18,6 +18,7 @@ from api.http import (
     routes_org,
     routes_recordings,
     routes_session,
+    routes_stations,
 )
 from api.http.bodies import JSON_BODY_LIMIT, BodyLimit, install_body_limits
 from api.http.docs import install_docs
@@ -122,7 +123,7 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     install_error_handlers(app)
     install_body_limits(app)
     for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin,
-                   routes_org, routes_session):
+                   routes_org, routes_session, routes_stations):
         app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(reject_unknown_query)])
     app.include_router(routes_oidc.router)  # the provider's answer carries its own parameters
     install_pages(app)  # pages (helper)

@@ -350,7 +350,7 @@ class OfficerUserIn(Strict):
 
 class StaffUserIn(Strict):
     name: UserName
-    role: Literal[Role.CASE_OFFICER, Role.REVIEWER, Role.ADMIN]
+    role: Literal[Role.CASE_OFFICER, Role.REVIEWER, Role.ADMIN, Role.CLERK]
     officer_no: OfficerNo | None = None
     unit: UnitCode = Field(description="Code of the unit they belong to.")
     auditor_scope: None = None
@@ -576,3 +576,50 @@ class ExportJobOut(BaseModel):
 
 class ExportJobList(BaseModel):
     items: list[ExportJobOut] = Field(description="The case's exports, newest first.")
+
+
+# --- the station screen (operational state, not evidence) -----------------------------
+
+class StationProblemOut(BaseModel):
+    code: str = Field(description="Stable code of the problem; a page shows its own sentence "
+                                  "for it in the reader's language.")
+    params: dict[str, str | int] = Field(description="The values the sentence names.")
+    message: str = Field(description="The English sentence.")
+
+
+class StationTileOut(BaseModel):
+    station: str = Field(description="The station's name (EVIDENCE_STATION_NAME).")
+    port: str = Field(description="The dock port (the recorder's volume, mtp-N, sdk); empty "
+                                  "for the station's own tile.")
+    kind: Literal["station", "port"]
+    sequence: int = Field(description="Number of the change this tile reflects.")
+    state: str = Field(description="docked, transferring, retrying, wiping, done, incomplete, "
+                                   "failed, stopped; the station's own tile: online, offline.")
+    station_unit: str | None
+    device_serial: str | None
+    officer_no: str | None
+    officer_name: str | None
+    recorder_unit: str | None
+    identity_source: str | None = Field(description="sdk, registry, files or unknown.")
+    files_total: int
+    files_done: int
+    files_failed: int = Field(description="Files left on the recorder because of a problem.")
+    files_wiped: int
+    bytes_total: int
+    bytes_done: int
+    rate: float = Field(description="Bytes per second over the last seconds.")
+    wipe: str = Field(description="off (the policy keeps files), waiting, wiping, done, partial.")
+    problem: StationProblemOut | None
+    retry_at: datetime | None = Field(description="While retrying: when (the dock's clock).")
+    started_at: datetime | None
+    stale_after: datetime | None = Field(
+        description="The station's own tile: past this time without a newer tile, the "
+                    "station is not reporting.")
+    updated_at: datetime
+
+
+class StationScreenOut(BaseModel):
+    sequence: int = Field(description="Number of the last change the tiles reflect; "
+                                      "GET /stations/events with Last-Event-ID resumes after it.")
+    now: datetime = Field(description="The server's time, to count down retry_at.")
+    tiles: list[StationTileOut]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,15 @@ class ApiOptions:
     rate_limits: RateLimits = field(default_factory=RateLimits)
     sign_in: SignInOptions = field(default_factory=SignInOptions)
     time_zone: str = "Asia/Shanghai"  # the pages' zone until a person picks another (IANA name)
+    # the station screen's event stream (GET /stations/events): how often it looks for
+    # changes, how long it stays quiet before a keep-alive comment, how often it checks the
+    # user's token again, and how long one stream lasts before the server ends it (the
+    # browser reconnects with Last-Event-ID; this also bounds a shutdown by a server that
+    # does not tell the streams, such as plain uvicorn)
+    station_poll_seconds: float = 0.5
+    station_heartbeat_seconds: float = 15.0
+    station_reauth_seconds: float = 60.0
+    station_stream_seconds: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,9 @@ class Services:
     export_dir: Path  # case bundles built on the server (cases.export_jobs)
     exports: ExportRunner  # runs them on background threads
     oidc: OidcClient | None = None  # made by create_app when single sign-on is set up
+    # set when the server shuts down: long-lived responses (the station screen's event
+    # stream) end, so the server does not wait for them (api.http.server)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def now(self) -> datetime:
         return self.options.clock()
