@@ -45,6 +45,7 @@ ROLE_TABLE = """\
 | export a case bundle (custody event) | no | managed | sent | no | agency |
 | custody checkpoint, verifier key, `/me` | yes | yes | yes | yes | yes |
 | custody entries, proofs, verify report | no | no | no | scope `*` | no |
+| checkpoint history and consistency between checkpoints | no | no | yes | yes | no |
 | list devices | no | yes | yes | yes | yes |
 | manage users | no | no | no | no | agency |
 | add and list agencies and units | no | no | no | no | agency |
@@ -82,6 +83,7 @@ REMOVE_OFFICER = frozenset({Role.ADMIN})
 EXPORT_CASE = frozenset({Role.CASE_OFFICER, Role.REVIEWER, Role.ADMIN})
 CUSTODY_PUBLIC = ALL
 CUSTODY_AUDIT = frozenset({Role.AUDITOR})
+CHECKPOINT_HISTORY = frozenset({Role.REVIEWER, Role.AUDITOR})
 LIST_DEVICES = frozenset({Role.CASE_OFFICER, Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
 MANAGE_USERS = frozenset({Role.ADMIN})
 
@@ -161,6 +163,16 @@ def visible_footage(user: User) -> ColumnElement[bool]:
         return _agency_footage(user.auditor_scope)
     assert user.role is Role.ADMIN  # every role has its rule above; mypy checks the enum
     return _agency_footage(user.agency_code)
+
+
+def owned_footage(user: User) -> ColumnElement[bool]:
+    """A condition on ``storage.catalog.evidence``: the footage whose legal hold the user may
+    place or release (the operator: all; an admin: footage of their agency's units)."""
+    if user.operator:
+        return true()
+    if user.role is not Role.ADMIN:
+        return false()
+    return _footage_of_units(_agency_units(user.agency_code))
 
 
 def visible_cases(user: User) -> ColumnElement[bool]:

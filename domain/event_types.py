@@ -37,6 +37,8 @@ class EventType(StrEnum):
     CASE_REVIEW_REQUESTED = "case:review:requested"
     # the docking station
     DEVICE_REGISTERED = "station:device:registered"
+    DEVICE_REASSIGNED = "station:device:reassigned"
+    DEVICE_RETIRED = "station:device:retired"
     RECORDER_DOCKED = "station:recorder:docked"
     RECORDER_IDENTIFIED = "station:recorder:identified"
     RECORDER_CLOCK_OFFSET = "station:recorder:clock-offset"
@@ -49,3 +51,8 @@ class EventType(StrEnum):
     USER_CREATED = "user:account:created"
     USER_REVOKED = "user:account:revoked"
     USER_TOKEN_ROTATED = "user:token:rotated"  # noqa: S105 (an event type, not a secret)
+    USER_TOKEN_REVOKED = "user:token:revoked"  # noqa: S105 (an event type, not a secret)
+    USER_CHANGED = "user:account:changed"
+    # the custody log itself
+    VERIFY_STARTED = "custody:verify:started"
+    VERIFY_FINISHED = "custody:verify:finished"

@@ -190,7 +190,8 @@ def build_world(root: Path, db_url: str) -> World:
     # The suite makes thousands of requests from one address; the limits have their own tests.
     app = create_app(home, ApiOptions(clock=clock, rate_limits=RateLimits.generous()))
     world = World(home, TestClient(app), clock)
-    world.closers += [world.client.close, app.state.services.log.close, home.engine().dispose]
+    world.closers += [app.state.services.verify_jobs.close, world.client.close,
+                      app.state.services.log.close, home.engine().dispose]
     log = home.custody_log()
     make_organisation(home)
     for name, member in USERS.items():

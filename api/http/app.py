@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp
 
 from api.home import Home
 from api.http import (
     routes_admin,
+    routes_audit,
     routes_cases,
     routes_custody,
     routes_evidence,
@@ -22,7 +27,9 @@ from api.http.pages import install_pages  # pages (helper)
 from api.http.ratelimit import ViewSessionCharges
 from api.http.services import ApiOptions, Services
 from api.http.strict import reject_unknown_query
+from api.verify_run import run_verify
 from cases import access
+from cases.verify_jobs import VerifyJobs
 
 PREFIX = "/api/v1"
 
@@ -84,19 +91,33 @@ class EvidenceApp(FastAPI):
         return SecurityHeaders(BodyLimit(super().build_middleware_stack()))
 
 
+@asynccontextmanager
+async def _stop_jobs_on_shutdown(app: FastAPI) -> AsyncIterator[None]:
+    """At shutdown, a running verify job stops at its next step and is recorded as cancelled."""
+    yield
+    jobs: VerifyJobs = app.state.services.verify_jobs
+    await asyncio.to_thread(jobs.close)
+
+
 def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     """The ASGI app serving ``home``: its database, object store and custody log."""
     engine = home.engine()
-    services = Services(engine=engine, store=home.object_store(), log=home.custody_log(engine),
-                        verifier=home.verifier(), origin=home.origin,
-                        cache_dir=home.recordings_cache, options=options or ApiOptions())
+    options = options or ApiOptions()
+    log, store, verifier = home.custody_log(engine), home.object_store(), home.verifier()
+    jobs = VerifyJobs(log, lambda objects, progress: run_verify(
+        engine, store, verifier, home.origin, objects=objects, progress=progress),
+        clock=options.clock)
+    services = Services(engine=engine, store=store, log=log, verifier=verifier,
+                        origin=home.origin, cache_dir=home.recordings_cache, options=options,
+                        verify_jobs=jobs)
     app = EvidenceApp(title="evidence case service", version="1", description=DESCRIPTION,
-                      openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None)
+                      openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None,
+                      lifespan=_stop_jobs_on_shutdown)
     app.state.services = services
     install_error_handlers(app)
     install_body_limits(app)
     for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin,
-                   routes_org):
+                   routes_org, routes_audit):
         app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(reject_unknown_query)])
     install_pages(app)  # pages (helper)
     app.add_middleware(ViewSessionCharges)  # a new viewing session takes from the rate limit

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from api.http.ratelimit import RateLimits
 from cases.users import TOKEN_DAYS
+from cases.verify_jobs import VerifyJobs
 from cases.viewing import IDLE_TIMEOUT
 from custody.log import CustodyLog
 from custody.note import Verifier
@@ -42,6 +43,7 @@ class Services:
     origin: str
     cache_dir: Path
     options: ApiOptions
+    verify_jobs: VerifyJobs  # verify runs in the background (cases/verify_jobs.py)
 
     def now(self) -> datetime:
         return self.options.clock()
