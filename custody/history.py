@@ -12,11 +12,11 @@ Break kinds:
 * ``altered``: the size or root stored beside the note is not what the note signs.
 * ``numbering_gap``: checkpoints numbered between this one and the one before it are
   not stored (deleted; on PostgreSQL also a write that failed after it was numbered).
-* ``rolled_back``: it signs fewer entries than the checkpoint before it.
+* ``rolled_back``: it signs fewer entries than the nearest older validly signed one.
 * ``beyond_log``: it signs more entries than the log holds now: entries were removed.
 * ``root_mismatch``: the entries now stored do not hash to the root it signs.
-* ``inconsistent``: the tree it signs does not extend the one the checkpoint before it
-  signs (RFC 9162 consistency proof, built from the stored nodes, fails).
+* ``inconsistent``: the tree it signs does not extend the one the nearest older validly
+  signed checkpoint signs (RFC 9162 consistency proof, built from the stored nodes, fails).
 * ``unreadable``: the stored Merkle nodes needed to check it are missing or malformed.
 """
 
@@ -38,6 +38,8 @@ from custody.note import Verifier
 from custody.proofs import CheckpointCheck, ConsistencyCheck, check_checkpoint, check_consistency
 from domain.errors import IntegrityError, NotFound
 
+FETCH_BACK = 50  # older checkpoints read at a time when the ones before a page are forged
+
 
 @dataclass(frozen=True)
 class Break:
@@ -53,6 +55,7 @@ class HistoryEntry:
     created_at: datetime
     check: CheckpointCheck  # the note, read and its signature checked
     previous: int | None  # the number of the checkpoint stored before it
+    compared_with: int | None  # the nearest older checkpoint whose signature verifies
     breaks: tuple[Break, ...]
 
 
@@ -91,24 +94,59 @@ def checkpoint_history(log: CustodyLog, verifier: Verifier, origin: str | None,
         log_size = int(conn.execute(select(schema.head.c.size)).scalar_one())
         total = int(conn.execute(select(func.count()).select_from(cps)).scalar_one())
         # one more than the page: the last item's predecessor
-        rows = conn.execute(select(cps).order_by(cps.c.id.desc()).offset(offset)
-                            .limit(limit + 1)).all()
-        checks = [check_checkpoint(row.note, verifier, origin) for row in rows]
+        rows = list(conn.execute(select(cps).order_by(cps.c.id.desc()).offset(offset)
+                                 .limit(limit + 1)))
+        older = _OlderSigned(conn, rows, [check_checkpoint(r.note, verifier, origin) for r in rows],
+                             verifier, origin)
         items = []
         with _nodes(log, conn) as fetch:
             for position, row in enumerate(rows[:limit]):
                 before = rows[position + 1] if position + 1 < len(rows) else None
-                before_check = checks[position + 1] if before is not None else None
-                breaks = _breaks(row, checks[position], before, before_check, log_size, fetch)
-                items.append(HistoryEntry(int(row.id), int(row.size), bytes(row.root_hash),
-                                          _created(row.created_at), checks[position],
-                                          int(before.id) if before is not None else None,
-                                          tuple(breaks)))
+                signed_before = older.before(position)
+                check = older.checks[position]
+                breaks = _breaks(row, check, before, signed_before, log_size, fetch)
+                items.append(HistoryEntry(
+                    int(row.id), int(row.size), bytes(row.root_hash), _created(row.created_at),
+                    check, int(before.id) if before is not None else None,
+                    signed_before[0] if signed_before is not None else None, tuple(breaks)))
     return HistoryPage(log_size, total, offset, limit, items)
 
 
-def _breaks(row: Any, check: CheckpointCheck, before: Any, before_check: CheckpointCheck | None,
-            log_size: int, fetch: NodeFetcher) -> list[Break]:
+class _OlderSigned:
+    """For each checkpoint of a page, the nearest older one whose signature verifies (read
+    further back than the page when the ones just before it are forged)."""
+
+    def __init__(self, conn: Connection, rows: list[Any], checks: list[CheckpointCheck],
+                 verifier: Verifier, origin: str | None) -> None:
+        self._conn, self._verifier, self._origin = conn, verifier, origin
+        self.rows, self.checks = rows, checks
+        self._exhausted = len(rows) == 0
+
+    def before(self, position: int) -> tuple[int, CheckpointCheck] | None:
+        index = position + 1
+        while True:
+            while index < len(self.rows):
+                if self.checks[index].problem is None:
+                    return int(self.rows[index].id), self.checks[index]
+                index += 1
+            if self._exhausted or not self._read_more():
+                return None
+
+    def _read_more(self) -> bool:
+        cps = schema.checkpoints
+        more = list(self._conn.execute(select(cps).where(cps.c.id < self.rows[-1].id)
+                                       .order_by(cps.c.id.desc()).limit(FETCH_BACK)))
+        if not more:
+            self._exhausted = True
+            return False
+        self.rows += more
+        self.checks += [check_checkpoint(r.note, self._verifier, self._origin) for r in more]
+        return True
+
+
+def _breaks(row: Any, check: CheckpointCheck, before: Any,
+            signed_before: tuple[int, CheckpointCheck] | None, log_size: int,
+            fetch: NodeFetcher) -> list[Break]:
     found: list[Break] = []
     expected_number = int(before.id) + 1 if before is not None else 1
     if int(row.id) != expected_number:
@@ -124,13 +162,11 @@ def _breaks(row: Any, check: CheckpointCheck, before: Any, before_check: Checkpo
         found.append(Break("altered", f"the size and root stored beside checkpoint #{row.id} "
                            f"({row.size}, {bytes(row.root_hash).hex()}) are not the ones it signs "
                            f"({check.size}, {check.root_hash.hex()})"))
-    signed_before = before_check if before_check is not None and before_check.problem is None \
-        else None
-    if signed_before is not None and signed_before.size is not None \
-            and signed_before.size > check.size:
+    earlier = signed_before[1] if signed_before is not None else None
+    number = signed_before[0] if signed_before is not None else None
+    if earlier is not None and earlier.size is not None and earlier.size > check.size:
         found.append(Break("rolled_back", f"it signs {check.size} entries, fewer than the "
-                           f"{signed_before.size} the checkpoint before it signs: the log was "
-                           "rolled back"))
+                           f"{earlier.size} checkpoint #{number} signs: the log was rolled back"))
     if check.size > log_size:
         found.append(Break("beyond_log", f"it signs {check.size} entries but the log holds "
                            f"{log_size}: entries were removed"))
@@ -139,13 +175,12 @@ def _breaks(row: Any, check: CheckpointCheck, before: Any, before_check: Checkpo
         if root_at(check.size, fetch) != check.root_hash:
             found.append(Break("root_mismatch", f"the first {check.size} entries as stored now "
                                "do not hash to the root it signs: entries were changed"))
-        if signed_before is not None and signed_before.size is not None \
-                and signed_before.size <= check.size:
-            verdict = check_consistency(signed_before, check, consistency_proof(
-                signed_before.size, check.size, fetch))
+        if earlier is not None and earlier.size is not None and earlier.size <= check.size:
+            verdict = check_consistency(earlier, check, consistency_proof(
+                earlier.size, check.size, fetch))
             if not verdict.verified:
                 found.append(Break("inconsistent", f"the tree it signs does not extend the one "
-                                   f"the checkpoint before it signs: {verdict.problem}"))
+                                   f"checkpoint #{number} signs: {verdict.problem}"))
     except IntegrityError as exc:
         found.append(Break("unreadable", exc.message))
     return found

@@ -82,6 +82,9 @@ class HistoryItemOut(BaseModel):
     created_at: datetime
     checkpoint: CheckpointOut
     previous: int | None = Field(description="The number of the checkpoint stored before it.")
+    compared_with: int | None = Field(
+        description="The nearest older checkpoint whose signature verifies: the one it must "
+                    "extend.")
     breaks: list[BreakOut] = Field(
         description="What does not hold between it and the previous one or the log now; "
                     "empty when it is signed, matches the log and extends the previous one.")

@@ -165,7 +165,7 @@ def checkpoint_list(services: ServicesDep, user: CurrentUser, offset: OffsetQuer
     page, key = found.page, services.verifier.name
     items = [HistoryItemOut(number=i.number, size=i.size, root_hash=i.root_hash.hex(),
                             created_at=i.created_at, checkpoint=_checkpoint_out(i.check, key),
-                            previous=i.previous,
+                            previous=i.previous, compared_with=i.compared_with,
                             breaks=[BreakOut(kind=b.kind, message=b.message)  # type: ignore[arg-type]
                                     for b in i.breaks])
              for i in page.items]
