@@ -136,6 +136,7 @@ class VerifyJobs:
         self._thread: threading.Thread | None = None
         self._finished: dict[str, threading.Event] = {}
         self._closed = False
+        self.closing = threading.Event()  # set when close() is called
 
     # -- starting ------------------------------------------------------------
 
@@ -347,10 +348,6 @@ class VerifyJobs:
             done.wait(timeout)
         return self._read(job_id)
 
-    @property
-    def stopping(self) -> bool:
-        return self._closed
-
     def close(self, timeout: float | None = None) -> None:
         """Start no more jobs; stop the running one and wait for its thread to end."""
         with self._lock:
@@ -358,5 +355,6 @@ class VerifyJobs:
             live, thread = self._live, self._thread
         if live is not None:
             live.cancel.set()
+        self.closing.set()
         if thread is not None:
             thread.join(timeout)
