@@ -49,7 +49,7 @@ ROLE_TABLE = """\
 | list devices | no | yes | yes | yes | yes |
 | manage users | no | no | no | no | agency |
 | add and list agencies and units | no | no | no | no | agency |
-| register recorders | no | no | no | no | agency |
+| register, reassign and retire recorders | no | no | no | no | agency |
 
 - *own*: footage recorded under the officer's own number.
 - *unit*: their unit's footage; a case they create belongs to their unit.
@@ -61,7 +61,13 @@ ROLE_TABLE = """\
 
 For users, units, agencies and recorders, *agency* means the agency the user,
 unit or recorder belongs to (a new agency: its parent). An admin's retention
-run deletes only their agency's expired footage.
+run deletes only their agency's expired footage, and their list of legal holds
+(`GET /holds`) holds their agency's footage.
+
+An entry's inclusion proof, explained (`GET /custody/entries/{index}/proof`), goes
+with reading the entry: an event of footage or a case the user may read (auditors
+of scope `*`: any entry). Verify jobs (`/verify/jobs`) are the verify report's:
+scope `*`; starting one is a custody event.
 
 Attaching footage also needs it to belong to the case's unit or to have been
 granted to that case. The server's command line (`evidence ...`) acts as an

@@ -474,7 +474,7 @@ DOCUMENTED_ROWS = {
     "list devices": ("GET", "/devices"),
     "manage users": ("POST", "/users"),
     "add and list agencies and units": ("POST", "/units"),
-    "register recorders": ("POST", "/devices"),
+    "register, reassign and retire recorders": ("POST", "/devices"),
 }
 # The table's words for a scope, and the matrix's reach they stand for.
 CELL_REACH = {"yes": Reach.ANY, "own": Reach.OWN, "unit, managed": Reach.UNIT,

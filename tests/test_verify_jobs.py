@@ -188,7 +188,7 @@ def _held_at(phase: str, run: Callable[[bool, Progress], VerifyReport], jobs: Ve
 
 def test_closing_stops_a_running_job_at_the_next_phase(world: World) -> None:
     jobs = _jobs(world)
-    reached, seen = threading.Event(), []
+    reached, seen = threading.Event(), list[str]()
     jobs.run = _held_at("nodes", jobs.run, jobs, reached, seen)
     job = _start(world).json()
     assert reached.wait(WAIT)

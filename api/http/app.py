@@ -91,12 +91,16 @@ class EvidenceApp(FastAPI):
         return SecurityHeaders(BodyLimit(super().build_middleware_stack()))
 
 
+SHUTDOWN_WAIT = 60.0  # seconds a shutdown waits for a running verify job to stop
+
+
 @asynccontextmanager
 async def _stop_jobs_on_shutdown(app: FastAPI) -> AsyncIterator[None]:
-    """At shutdown, a running verify job stops at its next step and is recorded as cancelled."""
+    """At shutdown, a running verify job stops at its next step and is recorded as cancelled
+    (one that does not stop within SHUTDOWN_WAIT is left to be marked failed by its heartbeat)."""
     yield
     jobs: VerifyJobs = app.state.services.verify_jobs
-    await asyncio.to_thread(jobs.close)
+    await asyncio.to_thread(jobs.close, SHUTDOWN_WAIT)
 
 
 def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
