@@ -44,6 +44,7 @@ from cases.audit import (
 )
 from cases.custody_index import EventFilter, LoggedEvent
 from cases.paging import MAX_PAGE, Page
+from cases.text import TEXT_PATTERN
 from cases.verify_jobs import VerifyJob
 from custody.history import StoredNote
 from custody.proofs import CheckpointCheck
@@ -51,7 +52,7 @@ from domain.event_types import EventType
 
 router = APIRouter(tags=["audit"])
 
-ActorQuery = Annotated[str | None, Query(max_length=512, description=(
+ActorQuery = Annotated[str | None, Query(max_length=512, pattern=TEXT_PATTERN, description=(
     "Exactly the event's actor, e.g. `user:li.na`, `cli:root`, `station:office-3`."))]
 TypeQuery = Annotated[EventType | None, Query(description="One event type.")]
 FromQuery = Annotated[UtcTime | None, Query(alias="from", description=(
