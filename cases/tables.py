@@ -138,7 +138,7 @@ custody_subjects = Table(
     Column("case_id", String(36), nullable=True, index=True),
     Column("type", Text, nullable=True, index=True),
     Column("actor", Text, nullable=True, index=True),
-    Column("time", DateTime(timezone=True), nullable=True, index=True),
+    Column("time", DateTime(timezone=True), nullable=True),
 )
 
 # One row (id = 1): how many log entries custody_subjects has indexed.

@@ -30,7 +30,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column("time", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_custody_subjects_type", "custody_subjects", ["type"])
     op.create_index("ix_custody_subjects_actor", "custody_subjects", ["actor"])
-    op.create_index("ix_custody_subjects_time", "custody_subjects", ["time"])
     # rebuilt from the log, with the new columns, when it is next read
     op.execute(sa.text("DELETE FROM custody_subjects"))
     op.execute(sa.text("UPDATE custody_subjects_head SET indexed = 0"))
@@ -66,7 +65,6 @@ def downgrade() -> None:
         batch.drop_column("retired_at")
     op.drop_index("ix_verify_jobs_requested_at", "verify_jobs")
     op.drop_table("verify_jobs")
-    op.drop_index("ix_custody_subjects_time", "custody_subjects")
     op.drop_index("ix_custody_subjects_actor", "custody_subjects")
     op.drop_index("ix_custody_subjects_type", "custody_subjects")
     with op.batch_alter_table("custody_subjects") as batch:
