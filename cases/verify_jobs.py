@@ -147,13 +147,7 @@ class VerifyJobs:
             if self._closed:
                 raise Conflict("the server is shutting down and starts no verify",
                                hint="start it again once the server is back")
-            for attempt in range(2):
-                try:
-                    job_id, started = self._claim(user, objects)
-                    break
-                except SqlIntegrityError:  # another process claimed it first (PostgreSQL)
-                    if attempt:
-                        raise
+            job_id, started = self._claim_once(user, objects)
             if started:
                 live = _Live(job_id, threading.Event())
                 self._live = live
@@ -163,10 +157,20 @@ class VerifyJobs:
                 self._thread.start()
         return self._read(job_id), started
 
+    def _claim_once(self, user: User, objects: bool) -> tuple[str, bool]:
+        """Claim the one active slot, or find who holds it. Two processes that both found it
+        free (PostgreSQL's snapshots) collide on ``active``'s unique index: the loser looks
+        again and finds the winner's job."""
+        with database_errors("starting a verify"):
+            try:
+                return self._claim(user, objects)
+            except SqlIntegrityError:
+                return self._claim(user, objects)
+
     def _claim(self, user: User, objects: bool) -> tuple[str, bool]:
         moment = self._clock()
         jobs = tables.verify_jobs
-        with database_errors("starting a verify"), write_transaction(self.log.engine) as conn:
+        with write_transaction(self.log.engine) as conn:
             active = conn.execute(select(jobs).where(jobs.c.active == 1)).first()
             if active is not None and not self._stale(active, moment):
                 return str(active.id), False

@@ -11,6 +11,7 @@ import json
 import socket
 import threading
 import urllib.request
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 import uvicorn
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from api.verify_run import run_verify
 from cases import tables
@@ -310,3 +312,45 @@ def test_progress_through_the_catalogue_and_objects(world: World) -> None:
     names = [name for name, _ in recorder.phases]
     assert names[-2:] == ["catalog", "objects"]
     assert recorder.counts["objects"][-1] == dict(recorder.phases)["objects"]
+
+
+def test_the_database_holds_one_active_job(world: World) -> None:
+    row = {"state": "running", "active": 1, "objects": False, "requested_by": "user:auditor",
+           "requested_at": world.clock(), "heartbeat_at": world.clock(), "checked": 0}
+    engine = world.home.engine()
+    with engine.begin() as conn:
+        conn.execute(tables.verify_jobs.insert().values(id=str(uuid.uuid4()), **row))
+    with pytest.raises(SqlIntegrityError), engine.begin() as conn:
+        conn.execute(tables.verify_jobs.insert().values(id=str(uuid.uuid4()), **row))
+
+
+def test_two_starts_that_collide_return_the_winners_job(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process claims the slot between this start's read and its insert (possible on
+    PostgreSQL only: SQLite serializes writers from the read on): the unique index refuses
+    this insert, and the start looks again and returns the other process's job."""
+    if world.home.engine().dialect.name == "sqlite":
+        pytest.skip("SQLite takes the write lock before the read: starts cannot collide")
+    winner = str(uuid.uuid4())
+    other = make_engine(world.home.database_url)
+    real_uuid4 = uuid.uuid4
+
+    def claimed_meanwhile() -> uuid.UUID:
+        if not calls:  # between this start's read (no active job) and its insert
+            calls.append(1)
+            with other.begin() as conn:
+                conn.execute(tables.verify_jobs.insert().values(
+                    id=winner, state="running", active=1, objects=False,
+                    requested_by="user:auditor", requested_at=world.clock(),
+                    heartbeat_at=world.clock(), checked=0))
+        return real_uuid4()
+
+    calls: list[int] = []
+    monkeypatch.setattr("cases.verify_jobs.uuid.uuid4", claimed_meanwhile)
+    try:
+        found = _start(world)
+    finally:
+        other.dispose()
+    assert found.status_code == 200, found.text
+    assert found.json()["id"] == winner and calls == [1]
+    assert world.events("custody:verify:started") == []
