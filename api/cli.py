@@ -15,13 +15,12 @@ from api.cli_service import cli_operator, serve, user_app
 from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
 from api.home import Home, init_home, open_home
 from api.settings import Settings
+from api.verify_run import run_verify
 from custody.note import Verifier
 from custody.proofs import check_consistency_document, check_inclusion_document
 from custody.report import VerifyReport
 from custody.tiles import export_tiles, verify_export
-from custody.verify import verify_database
 from domain.errors import ConfigError, EvidenceError
-from ingest.fixity import ObjectCollector, check_objects
 
 
 class EvidenceGroup(TyperGroup):
@@ -105,20 +104,10 @@ def verify(
                               hint="drop --objects when verifying an export")
         render_report(verify_export(export, vkey), as_json)
         return
-    from cases.catalog_check import check_catalog
-
     home = _home()
-    verifier = _verifier(home, vkey)
-    if not objects:
-        report = verify_database(home.engine(), verifier, home.origin)
-        check_catalog(home.engine(), report)
-        render_report(report, as_json)
-        return
-    collector = ObjectCollector()
-    report = verify_database(home.engine(), verifier, home.origin, visit=collector)
-    check_catalog(home.engine(), report)
-    check_objects(home.object_store(), collector, report)
-    render_report(report, as_json)
+    store = home.object_store() if objects else None
+    render_report(run_verify(home.engine(), store, _verifier(home, vkey), home.origin,
+                             objects=objects), as_json)
 
 
 def _verifier(home: Home, vkey: str | None) -> Verifier:
@@ -239,6 +228,27 @@ def hold(
     change_legal_hold(home.custody_log(), home.object_store(), cli_operator(), evidence_id,
                       action == "place", reason)
     out.print(inert(f"legal hold {action}d on {evidence_id}"))
+
+
+@app.command()
+def holds(as_json: JsonOption = False) -> None:
+    """Footage under legal hold, with who placed each hold, when and why (the same as
+    GET /api/v1/holds, for every agency)."""
+    from cases.holds import list_holds
+
+    home = _home()
+    offset: int | None = 0
+    while offset is not None:
+        page = list_holds(home.engine(), cli_operator(), offset, 500)
+        for item in page.items:
+            if as_json:
+                emit_json({"evidence_id": item.evidence.id, "sha256": item.evidence.sha256,
+                           "unit": item.unit_code, "placed_at": item.placed_at,
+                           "placed_by": item.placed_by, "reason": item.reason, "seq": item.seq})
+            else:
+                out.print(inert(f"{item.evidence.id}  unit {item.unit_code}  since "
+                                f"{item.placed_at} by {item.placed_by}: {item.reason}"))
+        offset = page.next_offset
 
 
 @app.command()

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from api.cli_service import cli_operator, open_case_home
 from api.cli_text import cells, console, emit_json, inert
-from cases.devices import list_devices, register_device
+from cases.devices import list_devices, reassign_device, register_device, retire_device
 from cases.organisation import add_agency, add_unit, list_agencies, list_units, parse_level
 
 agency_app = typer.Typer(help="Enforcement agencies (执法机关) of the region.", no_args_is_help=True)
@@ -107,6 +107,34 @@ def device_register(
                      f"{device.unit_code}"))
 
 
+@device_app.command("reassign")
+def device_reassign(
+    serial: Annotated[str, typer.Argument(help="Recorder serial number.")],
+    officer: Annotated[str | None, typer.Option(help="The new officer's number.")] = None,
+    name: Annotated[str | None, typer.Option(help="The new officer's name.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Code of the new unit.")] = None,
+) -> None:
+    """Give a recorder to another officer or unit (logged with before and after; the same as
+    PATCH /api/v1/devices/{serial})."""
+    home = open_case_home()
+    device = reassign_device(home.custody_log(), cli_operator(), serial, officer_no=officer,
+                             officer_name=name, unit_code=unit)
+    _out.print(inert(f"reassigned {device.serial} to officer {device.officer_no} of unit "
+                     f"{device.unit_code}"))
+
+
+@device_app.command("retire")
+def device_retire(
+    serial: Annotated[str, typer.Argument(help="Recorder serial number.")],
+    reason: Annotated[str, typer.Option(help="Why (lost, broken, replaced); logged.")],
+) -> None:
+    """Take a recorder out of use (logged; the same as DELETE /api/v1/devices/{serial}).
+    Registering it again brings it back."""
+    home = open_case_home()
+    device = retire_device(home.custody_log(), cli_operator(), serial, reason)
+    _out.print(inert(f"retired {device.serial}"))
+
+
 @device_app.command("list")
 def device_list(as_json: JsonOption = False) -> None:
     """The registered recorders."""
@@ -115,8 +143,11 @@ def device_list(as_json: JsonOption = False) -> None:
         for d in devices:
             _emit({"serial": d.serial, "officer_no": d.officer_no, "officer_name": d.officer_name,
                    "unit": d.unit_code, "unit_name": d.unit_name, "agency": d.agency_code,
-                   "label": d.label, "registered_at": d.registered_at.isoformat()})
+                   "label": d.label, "registered_at": d.registered_at.isoformat(),
+                   "retired_at": d.retired_at.isoformat() if d.retired_at else None,
+                   "retired_reason": d.retired_reason})
         return
-    _out.print(_table("serial", "officer", "name", "unit", "agency", "label",
+    _out.print(_table("serial", "officer", "name", "unit", "agency", "label", "retired",
                       rows=[[d.serial, d.officer_no, d.officer_name, d.unit_code, d.agency_code,
-                             d.label] for d in devices]))
+                             d.label, d.retired_at.isoformat() if d.retired_at else None]
+                            for d in devices]))

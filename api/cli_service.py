@@ -17,7 +17,18 @@ from api.cli_text import cells, console, inert, json_line
 from api.home import Home, open_home
 from api.settings import Settings
 from cases.passwords import require_user, set_password, unlock_user
-from cases.users import Role, User, add_user, list_users, operator, revoke_user, rotate_token
+from cases.users import (
+    UNCHANGED,
+    Role,
+    User,
+    add_user,
+    change_user,
+    list_users,
+    operator,
+    revoke_token,
+    revoke_user,
+    rotate_token,
+)
 from domain.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -137,6 +148,37 @@ def user_revoke(name: Annotated[str, typer.Argument(help="The user to revoke.")]
     home = open_case_home()
     revoke_user(home.custody_log(), name, by=cli_operator())
     _out.print(inert(f"Revoked {name}; their token no longer works."))
+
+
+@user_app.command("change")
+def user_change(
+    name: Annotated[str, typer.Argument(help="The user to change.")],
+    role: Annotated[Role | None, typer.Option(help="A new role.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Code of a new unit.")] = None,
+    officer_no: Annotated[str | None, typer.Option("--officer-no",
+                                                   help="A new officer number.")] = None,
+    scope: Annotated[str | None, typer.Option(
+        help="Auditors: the agency code they audit, or '*'.")] = None,
+) -> None:
+    """Change a user's role, unit, officer number or auditor scope (logged with before and
+    after; the same as PATCH /api/v1/users/{name})."""
+    home = open_case_home()
+    user = change_user(home.custody_log(), name, by=cli_operator(), role=role, unit_code=unit,
+                       officer_no=officer_no,
+                       auditor_scope=scope if scope is not None else UNCHANGED)
+    _out.print(inert(f"Changed {user.name}: {user.role.value} of unit {user.unit_code}"
+                     f"{f', auditing {user.auditor_scope}' if user.auditor_scope else ''}."))
+
+
+@user_app.command("revoke-token")
+def user_revoke_token(name: Annotated[str, typer.Argument(help="The user whose token ends.")]
+                      ) -> None:
+    """End a user's bearer token now, keeping the account (`evidence user rotate` issues a
+    new one; the same as DELETE /api/v1/users/{name}/token)."""
+    home = open_case_home()
+    revoke_token(home.custody_log(), name, by=cli_operator())
+    _out.print(inert(f"Ended the token of {name}; the account stays. Issue a new one with "
+                     f"`evidence user rotate {name}`."))
 
 
 @user_app.command("list")

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from api.settings import Settings
+from cases.custody_index import refresh as refresh_event_index
 from custody.log import CustodyLog
 from custody.note import Ed25519Signer, NoteError, Verifier, load_signer_key_file, write_signer_key_file
 from domain.errors import ConfigError
@@ -151,6 +152,9 @@ def init_home(settings: Settings, origin: str | None = None) -> tuple[Home, bool
     if config_path.exists():
         home = open_home(settings)
         migrate(home.engine())
+        # the custody event index is rebuilt after an upgrade (migration 0014): here, once,
+        # rather than in the first request that reads events
+        refresh_event_index(home.engine())
         return home, False
     origin = origin or settings.log_origin or default_origin()
     (root / "objects").mkdir(parents=True, exist_ok=True)

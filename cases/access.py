@@ -47,10 +47,11 @@ ROLE_TABLE = """\
 | export a case bundle (custody event) | no | managed | sent | no | agency | no |
 | custody checkpoint, verifier key, `/me` | yes | yes | yes | yes | yes | yes |
 | custody entries, proofs, verify report | no | no | no | scope `*` | no | no |
+| checkpoint history and consistency between checkpoints | no | no | yes | yes | no | no |
 | list devices | no | yes | yes | yes | yes | no |
 | manage users | no | no | no | no | agency | no |
 | add and list agencies and units | no | no | no | no | agency | no |
-| register recorders | no | no | no | no | agency | no |
+| register, reassign and retire recorders | no | no | no | no | agency | no |
 | sign in and out (password or single sign-on); change own password | yes | yes | yes | yes | yes | yes |
 | station screen: docks' progress (not evidence) | own docks | no | no | scope's | agency's | unit's |
 
@@ -74,7 +75,13 @@ state, not evidence: reading it is no custody event.
 Managing users includes setting their passwords and unlocking them after failed
 sign-ins. For users, units, agencies and recorders, *agency* means the agency the user,
 unit or recorder belongs to (a new agency: its parent). An admin's retention
-run deletes only their agency's expired footage.
+run deletes only their agency's expired footage, and their list of legal holds
+(`GET /holds`) holds their agency's footage.
+
+An entry's inclusion proof, explained (`GET /custody/entries/{index}/proof`), goes
+with reading the entry: an event of footage or a case the user may read (auditors
+of scope `*`: any entry). Verify jobs (`/verify/jobs`) are the verify report's:
+scope `*`; starting one is a custody event.
 
 Attaching footage also needs it to belong to the case's unit or to have been
 granted to that case. The server's command line (`evidence ...`) acts as an
@@ -96,6 +103,7 @@ REMOVE_OFFICER = frozenset({Role.ADMIN})
 EXPORT_CASE = frozenset({Role.CASE_OFFICER, Role.REVIEWER, Role.ADMIN})
 CUSTODY_PUBLIC = ALL
 CUSTODY_AUDIT = frozenset({Role.AUDITOR})
+CHECKPOINT_HISTORY = frozenset({Role.REVIEWER, Role.AUDITOR})
 LIST_DEVICES = frozenset({Role.CASE_OFFICER, Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
 MANAGE_USERS = frozenset({Role.ADMIN})
 STATION_SCREEN = frozenset({Role.OFFICER, Role.AUDITOR, Role.ADMIN, Role.CLERK})
@@ -178,6 +186,16 @@ def visible_footage(user: User) -> ColumnElement[bool]:
         return false()  # a station clerk sees no footage
     assert user.role is Role.ADMIN  # every role has its rule above; mypy checks the enum
     return _agency_footage(user.agency_code)
+
+
+def owned_footage(user: User) -> ColumnElement[bool]:
+    """A condition on ``storage.catalog.evidence``: the footage whose legal hold the user may
+    place or release (the operator: all; an admin: footage of their agency's units)."""
+    if user.operator:
+        return true()
+    if user.role is not Role.ADMIN:
+        return false()
+    return _footage_of_units(_agency_units(user.agency_code))
 
 
 def visible_cases(user: User) -> ColumnElement[bool]:

@@ -100,6 +100,31 @@ def _recording_exported(e: Event, d: Mapping[str, Any]) -> str:
             f"{_reason(d)}.")
 
 
+def _changes(d: Mapping[str, Any]) -> str:
+    before, after = d.get("before") or {}, d.get("after") or {}
+    parts = [f"{field} {before.get(field)} → {after.get(field)}" for field in sorted(after)
+             if before.get(field) != after.get(field)]
+    return ", ".join(parts) or "nothing changed"
+
+
+def _device_reassigned(e: Event, d: Mapping[str, Any]) -> str:
+    return f"Recorder {d.get('serial')} reassigned by {who(e['actor'])}: {_changes(d)}{_reason(d)}."
+
+
+def _user_changed(e: Event, d: Mapping[str, Any]) -> str:
+    return f"Account {d.get('user')} changed by {who(e['actor'])}: {_changes(d)}{_reason(d)}."
+
+
+def _verify_finished(e: Event, d: Mapping[str, Any]) -> str:
+    if d.get("state") != "done":
+        return (f"The check of the custody log (job {d.get('job')}) did not finish: "
+                f"{d.get('error')}.")
+    verdict = "found it intact" if d.get("ok") else f"found {d.get('problems')} problem(s)"
+    return (f"The check of the custody log (job {d.get('job')}) {verdict}: {d.get('entries')} "
+            f"entries and {d.get('checkpoints')} checkpoints, up to the checkpoint of size "
+            f"{d.get('checkpoint_size')}.")
+
+
 _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.FILE_INGESTED: _ingested,
     EventType.FILE_VERIFIED: lambda e, d: (
@@ -145,6 +170,10 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.DEVICE_REGISTERED: lambda e, d: (
         f"Recorder {d.get('serial')} registered to officer {d.get('officer_no')} by "
         f"{who(e['actor'])}."),
+    EventType.DEVICE_REASSIGNED: _device_reassigned,
+    EventType.DEVICE_RETIRED: lambda e, d: (
+        f"Recorder {d.get('serial')} (officer {d.get('officer_no')}, unit {d.get('unit')}) "
+        f"retired by {who(e['actor'])}{_reason(d)}."),
     EventType.RECORDER_DOCKED: lambda e, d: f"A recorder was docked at {who(e['actor'])}.",
     EventType.RECORDER_IDENTIFIED: lambda e, d: (
         f"The docked recorder was identified (from its {d.get('source')}) by {who(e['actor'])}."),
@@ -182,6 +211,14 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.USER_SIGNED_OUT: lambda e, d: (
         f"Browser session {d.get('session')} of account {d.get('user')} ended by "
         f"{who(e['actor'])} ({d.get('reason')})."),
+    EventType.USER_TOKEN_REVOKED: lambda e, d: (
+        f"The bearer token of account {d.get('user')} ended by {who(e['actor'])}; the account "
+        "stays, and gets a token again only when one is issued."),
+    EventType.USER_CHANGED: _user_changed,
+    EventType.VERIFY_STARTED: lambda e, d: (
+        f"A check of the whole custody log (job {d.get('job')}"
+        f"{', stored files included' if d.get('objects') else ''}) started by {who(e['actor'])}."),
+    EventType.VERIFY_FINISHED: _verify_finished,
 }
 
 

@@ -1,4 +1,4 @@
-"""Which custody entries name which evidence item or case.
+"""Which custody entries name which evidence item or case, and their type, actor and time.
 
 ``custody_subjects`` is derived state: it is filled from the log's own entry
 bytes, incrementally, the first time someone asks after new appends. The API
@@ -8,19 +8,25 @@ proof), so the index only decides which entries to show.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from cases import tables
+from cases.paging import Page
+from cases.times import as_utc
 from custody import schema
-from custody.events import EventError, decode_event
+from custody.events import TIME_PATTERN, EventError, decode_event
+from custody.verify_scan import as_bytes
 from domain.event_types import EventType
 from storage.db import write_transaction
 
 BATCH = 5000
+TEXT_MAX = 512  # a longer type or actor (only a tampered entry has one) is indexed as NULL
 EVENTS_SHOWN = 1000  # per item or case in a detail view; GET /custody/entries has them all
 
 
@@ -56,23 +62,37 @@ def _index_batch(conn: Connection) -> None:
                         .order_by(schema.entries.c.seq).limit(BATCH)).all()
     if not rows:
         return
-    found = []
-    for seq, leaf in rows:
-        evidence_id, case_id = _subjects(bytes(leaf))
-        if evidence_id or case_id:
-            found.append({"seq": seq, "evidence_id": evidence_id, "case_id": case_id})
-    if found:
-        conn.execute(insert(tables.custody_subjects), found)
+    conn.execute(insert(tables.custody_subjects),
+                 [{"seq": seq, **_facts(bytes(leaf))} for seq, leaf in rows])
     conn.execute(update(head).where(head.c.id == 1).values(indexed=rows[-1][0] + 1))
 
 
-def _subjects(leaf: bytes) -> tuple[str | None, str | None]:
+def _facts(leaf: bytes) -> dict[str, Any]:
+    """What the index holds of an entry: the item and case it names, its type, actor and time.
+
+    Read leniently (an entry that is not a valid event still gets a row, of NULLs where its
+    bytes say nothing usable); what is shown is the entry itself, decoded strictly.
+    """
+    facts: dict[str, Any] = {"evidence_id": None, "case_id": None, "type": None, "actor": None,
+                             "time": None}
     try:
         event = orjson.loads(leaf)
     except orjson.JSONDecodeError:
-        return None, None
+        return facts
     if not isinstance(event, dict):
-        return None, None
+        return facts
+    facts["evidence_id"], facts["case_id"] = _subjects(event)
+    for name in ("type", "actor"):
+        value = event.get(name)
+        facts[name] = value if isinstance(value, str) and len(value) <= TEXT_MAX else None
+    moment = event.get("time")
+    if isinstance(moment, str) and TIME_PATTERN.fullmatch(moment):
+        with suppress(ValueError):  # the pattern lets a month 13 or a year 0 through
+            facts["time"] = datetime.fromisoformat(moment[:-1]).replace(tzinfo=UTC)
+    return facts
+
+
+def _subjects(event: dict[str, Any]) -> tuple[str | None, str | None]:
     subject = event.get("subject")
     details = event.get("details")
     evidence_id = subject.get("evidence_id") if isinstance(subject, dict) else None
@@ -95,6 +115,69 @@ def events_for(engine: Engine, *, evidence_id: str | None = None, case_id: str |
     with engine.connect() as conn:
         rows = conn.execute(query.order_by(schema.entries.c.seq).limit(limit)).all()
     return [logged_event(int(seq), bytes(leaf)) for seq, leaf in rows]
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events of an item, a case or the log to show, and in what order."""
+
+    actor: str | None = None  # exactly, e.g. "user:li.na" or "cli:root"
+    type: str | None = None  # an EventType value
+    time_from: datetime | None = None  # aware; the event's time >= this
+    time_to: datetime | None = None  # aware; the event's time < this
+    newest_first: bool = False
+    offset: int = 0
+    limit: int = 100
+
+
+def event_page(engine: Engine, wanted: EventFilter, *, evidence_id: str | None = None,
+               case_id: str | None = None) -> Page[LoggedEvent]:
+    """The custody entries naming an item or a case (neither: every entry), filtered.
+
+    Entries are found through the index but shown from their own bytes, decoded strictly,
+    so an altered entry shows as a problem rather than as what the index says.
+    """
+    refresh(engine)
+    subjects = tables.custody_subjects
+    query = select(subjects.c.seq)
+    if evidence_id is not None:
+        query = query.where(subjects.c.evidence_id == evidence_id)
+    if case_id is not None:
+        query = query.where(subjects.c.case_id == case_id)
+    # An item's or a case's few entries are found through their own index: a bare type or
+    # actor condition could make SQLite scan the type's (or actor's) many rows instead.
+    scoped = evidence_id is not None or case_id is not None
+    actor, kind = subjects.c.actor, subjects.c.type
+    if scoped:
+        actor, kind = func.coalesce(actor, ""), func.coalesce(kind, "")  # type: ignore[assignment]
+    if wanted.actor is not None:
+        query = query.where(actor == wanted.actor)
+    if wanted.type is not None:
+        query = query.where(kind == wanted.type)
+    if wanted.time_from is not None:
+        query = query.where(subjects.c.time >= as_utc(wanted.time_from))
+    if wanted.time_to is not None:
+        query = query.where(subjects.c.time < as_utc(wanted.time_to))
+    order = subjects.c.seq.desc() if wanted.newest_first else subjects.c.seq
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        page = query.order_by(order).offset(wanted.offset).limit(wanted.limit).subquery()
+        rows = conn.execute(select(schema.entries.c.seq, schema.entries.c.leaf)
+                            .join(page, page.c.seq == schema.entries.c.seq)
+                            .order_by(schema.entries.c.seq.desc() if wanted.newest_first
+                                      else schema.entries.c.seq)).all()
+    return Page([logged_event(int(seq), as_bytes(leaf)) for seq, leaf in rows], total,
+                wanted.offset, wanted.limit)
+
+
+def entry_subjects(engine: Engine, seq: int) -> tuple[str | None, str | None]:
+    """The evidence item and the case the index says entry ``seq`` names."""
+    refresh(engine)
+    subjects = tables.custody_subjects
+    with engine.connect() as conn:
+        row = conn.execute(select(subjects.c.evidence_id, subjects.c.case_id)
+                           .where(subjects.c.seq == seq)).first()
+    return (None, None) if row is None else (row.evidence_id, row.case_id)
 
 
 def logged_event(seq: int, leaf: bytes) -> LoggedEvent:

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, func, insert, select
+from sqlalchemy import Engine, Row, func, insert, select, update
 
 from cases import access, tables
-from cases.errors import InvalidRequest
+from cases.errors import Conflict, InvalidRequest
 from cases.organisation import check_name, require_admin_role, require_org_admin
-from cases.text import clean_optional
+from cases.text import REASON_MAX, clean_optional, clean_text
 from cases.times import aware
 from cases.users import ALL_AGENCIES, OFFICER_NO_PATTERN, Role, User
 from custody.events import EventDraft
@@ -51,6 +51,9 @@ class Device:
     agency_code: str | None
     label: str | None
     registered_at: datetime
+    retired_at: datetime | None = None
+    retired_by: str | None = None
+    retired_reason: str | None = None
 
 
 def _check(serial: str, officer_no: str, officer_name: str | None,
@@ -114,7 +117,9 @@ def _registry_query() -> Any:
 def _device(row: Row[Any]) -> Device:
     return Device(row.serial, row.officer_no, row.officer_name, row.unit_code,
                   row.unit_title if row.unit_title is not None else row.unit, row.agency_code,
-                  row.label, aware(row.registered_at))
+                  row.label, aware(row.registered_at),
+                  aware(row.retired_at) if row.retired_at is not None else None,
+                  row.retired_by, row.retired_reason)
 
 
 def _visible_agency(user: User) -> str | None:
@@ -151,3 +156,93 @@ def registry_entries(engine: Engine) -> dict[str, RegistryEntry]:
             if device.label:
                 entries[device.label] = entry
     return entries
+
+
+def _registered(conn: Any, serial: str) -> Row[Any]:
+    row = conn.execute(_registry_query().where(catalog.devices.c.serial == serial)).first()
+    if row is None:
+        raise NotFound(f"there is no registered recorder {serial!r}",
+                       hint="list recorders with `evidence device list` or GET /api/v1/devices")
+    return row  # type: ignore[no-any-return]
+
+
+def _require_holder(by: User, row: Row[Any], action: str) -> None:
+    """The operator, or an admin of the agency holding the recorder (refused alike when the
+    recorder is another agency's or has no unit)."""
+    require_org_admin(by, row.agency_code or "", f"{action} recorder {row.serial}")
+
+
+def reassign_device(log: CustodyLog, by: User, serial: str, *, officer_no: str | None = None,
+                    officer_name: str | None = None, unit_code: str | None = None,
+                    now: datetime | None = None) -> Device:
+    """Give a recorder to another officer or unit (event ``station:device:reassigned``,
+    with what it was and what it is now). Footage already stored keeps its unit.
+
+    An admin of the agency holding it, and of the new unit's; a retired recorder is
+    registered again instead.
+    """
+    require_admin_role(by, "reassign recorders")
+    if officer_no is not None and not _OFFICER_NO_RE.fullmatch(officer_no):
+        raise InvalidRequest(f"officer number {officer_no!r} is not allowed",
+                             hint="use 1-64 letters, digits, '.', '_' or '-' (e.g. 100234)")
+    if officer_name is not None:
+        officer_name = check_name(officer_name, "officer")
+    moment = now or datetime.now(UTC)
+    d = catalog.devices
+    with database_errors("reassigning a device"), write_transaction(log.engine) as conn:
+        row = _registered(conn, serial)
+        _require_holder(by, row, "reassign")
+        if row.retired_at is not None:
+            raise Conflict(f"recorder {serial} was retired on {aware(row.retired_at).isoformat()}",
+                           hint="register it again to bring it back into use")
+        before = {"officer_no": row.officer_no, "officer_name": row.officer_name,
+                  "unit": row.unit_code}
+        after = dict(before)
+        if officer_no is not None:
+            after["officer_no"] = officer_no
+            if officer_name is None and officer_no != row.officer_no:
+                after["officer_name"] = None  # the old officer's name is not the new one's
+        if officer_name is not None:
+            after["officer_name"] = officer_name
+        if unit_code is not None:
+            after["unit"] = unit_code
+        if after == before:
+            raise InvalidRequest(f"the request changes nothing of recorder {serial}",
+                                 hint="give a new officer number, officer name or unit")
+        unit = conn.execute(select(tables.units).where(tables.units.c.code == after["unit"])
+                            ).first()
+        if unit is None:
+            raise NotFound(f"there is no unit {after['unit']!r}",
+                           hint="list units with `evidence unit list`")
+        require_org_admin(by, unit.agency_code, f"give recorders to unit {unit.code}")
+        conn.execute(update(d).where(d.c.serial == serial).values(
+            officer_no=after["officer_no"], officer_name=after["officer_name"],
+            unit_code=after["unit"], unit=None))
+        log.append([EventDraft(EventType.DEVICE_REASSIGNED, by.actor, details={
+            "serial": serial, "before": before, "after": after}, time=moment)], conn)
+        return _device(_registered(conn, serial))
+
+
+def retire_device(log: CustodyLog, by: User, serial: str, reason: str,
+                  now: datetime | None = None) -> Device:
+    """Take a recorder out of use (event ``station:device:retired``, with the reason).
+
+    It stays listed, as retired; footage it still brings to a dock is stored and belongs
+    to its last unit, as before. Registering it again brings it back.
+    """
+    require_admin_role(by, "retire recorders")
+    reason = clean_text(reason, "reason for retiring the recorder", REASON_MAX)
+    moment = now or datetime.now(UTC)
+    d = catalog.devices
+    with database_errors("retiring a device"), write_transaction(log.engine) as conn:
+        row = _registered(conn, serial)
+        _require_holder(by, row, "retire")
+        if row.retired_at is not None:
+            raise Conflict(f"recorder {serial} was already retired on "
+                           f"{aware(row.retired_at).isoformat()}")
+        conn.execute(update(d).where(d.c.serial == serial).values(
+            retired_at=moment, retired_by=by.actor, retired_reason=reason))
+        log.append([EventDraft(EventType.DEVICE_RETIRED, by.actor, details={
+            "serial": serial, "officer_no": row.officer_no, "unit": row.unit_code,
+            "reason": reason}, time=moment)], conn)
+        return _device(_registered(conn, serial))

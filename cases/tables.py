@@ -158,14 +158,18 @@ view_sessions = Table(
     Index("ix_view_sessions_lookup", "user_name", "kind", "subject", "last_seen_at"),
 )
 
-# Which custody entries name which evidence item or case: a derived index, filled
-# incrementally from the log (the entries' own bytes remain the record).
+# Every custody entry: which evidence item or case it names, its type, actor and time. A
+# derived index, filled incrementally from the log (the entries' own bytes remain the record;
+# an entry that is not valid JSON has NULLs here). Type, actor and time: migration 0014.
 custody_subjects = Table(
     "custody_subjects",
     metadata,
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("evidence_id", String(36), nullable=True, index=True),
     Column("case_id", String(36), nullable=True, index=True),
+    Column("type", Text, nullable=True, index=True),
+    Column("actor", Text, nullable=True, index=True),
+    Column("time", DateTime(timezone=True), nullable=True),
 )
 
 # One row (id = 1): how many log entries custody_subjects has indexed.
@@ -200,4 +204,27 @@ export_jobs = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),  # the builder's heartbeat
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("expires_at", DateTime(timezone=True), nullable=True),  # the file is deleted then
+)
+
+
+# Verify runs in the background (cases/verify_jobs.py, migration 0014). ``active`` is 1 while
+# a job is queued or running, NULL after: unique, so one runs at a time per database.
+verify_jobs = Table(
+    "verify_jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("state", String(16), nullable=False),  # queued | running | done | failed
+    Column("active", Integer, nullable=True, unique=True),
+    Column("objects", Boolean, nullable=False),  # also re-hash the stored objects
+    Column("requested_by", String(128), nullable=False),  # the actor who started it
+    Column("requested_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=True),  # the runner is alive
+    Column("phase", String(32), nullable=True),
+    Column("checked", BigInteger, nullable=False),
+    Column("total", BigInteger, nullable=True),
+    Column("ok", Boolean, nullable=True),
+    Column("report", Text, nullable=True),  # the report's JSON, once done
+    Column("error", Text, nullable=True),  # why it failed
 )

@@ -334,3 +334,118 @@ def _user_query() -> Any:
     u, units = tables.users, tables.units
     return select(u, units.c.agency_code).select_from(
         u.outerjoin(units, units.c.code == u.c.unit_code))
+
+
+UNCHANGED: Any = object()  # change_user: a field the request does not name
+
+
+def change_user(log: CustodyLog, name: str, *, by: User, role: Role | None = None,
+                unit_code: str | None = None, officer_no: str | None = None,
+                auditor_scope: Any = UNCHANGED, now: datetime | None = None) -> User:
+    """Change a user's role, unit, officer number or auditor scope (event
+    ``user:account:changed`` with the values before and after).
+
+    The operator, or an admin of the user's agency who is also an admin of the new unit's
+    (so only the operator moves a user to another agency, and only once they manage no case
+    of their old one). Nobody changes their own account. A user who stops being an auditor
+    loses their scope; one who becomes an auditor needs one. Their token is unchanged.
+    """
+    if not by.operator and by.role is not Role.ADMIN:
+        raise AccessDenied(f"a {by.role.value} may not change users",
+                           hint="an admin of your agency can do this")
+    if not by.operator and by.name == name:
+        raise AccessDenied("you cannot change your own account",
+                           hint="ask another admin of your agency")
+    moment = now or datetime.now(UTC)
+    with write_transaction(log.engine) as conn:
+        row = _managed_user(conn, by, name, "change")
+        if row.revoked_at is not None:
+            raise Conflict(f"{name} is revoked and cannot be changed",
+                           hint="add a new user (names are never reused)")
+        before = {"role": row.role, "unit": row.unit_code, "officer_no": row.officer_no,
+                  "auditor_scope": row.auditor_scope}
+        after = dict(before)
+        if role is not None:
+            after["role"] = role.value
+        if unit_code is not None:
+            after["unit"] = unit_code
+        if officer_no is not None:
+            after["officer_no"] = officer_no
+        if auditor_scope is not UNCHANGED:
+            after["auditor_scope"] = auditor_scope
+        elif after["role"] != Role.AUDITOR.value:
+            after["auditor_scope"] = None  # only auditors have a scope
+        if after == before:
+            raise InvalidRequest(f"the request changes nothing of {name}",
+                                 hint="give a new role, unit, officer number or scope")
+        new_role = Role(after["role"])
+        _check_new_user(name, new_role, after["officer_no"])
+        _check_scope(new_role, after["auditor_scope"])
+        agency = _unit_agency(conn, after["unit"]) if after["unit"] is not None else None
+        if after["unit"] != before["unit"]:
+            _require_admin_of(by, agency or "", f"move users to unit {after['unit']}")
+            if agency != row.agency_code:
+                _require_no_cases_elsewhere(conn, name, agency)
+        if after["auditor_scope"] != before["auditor_scope"]:
+            _require_may_scope(conn, by, after["auditor_scope"])
+        conn.execute(update(tables.users).where(tables.users.c.name == name).values(
+            role=after["role"], unit_code=after["unit"], officer_no=after["officer_no"],
+            auditor_scope=after["auditor_scope"]))
+        log.append([EventDraft(EventType.USER_CHANGED, by.actor, None, {
+            "user": name, "before": before, "after": after}, moment)], conn)
+    return replace(_user(row), role=new_role, unit_code=after["unit"], agency_code=agency,
+                   officer_no=after["officer_no"], auditor_scope=after["auditor_scope"])
+
+
+def _require_may_scope(conn: Connection, by: User, scope: str | None) -> None:
+    if scope is None:
+        return
+    if scope == ALL_AGENCIES:
+        if not by.operator:
+            raise AccessDenied("only the server's operator may make an auditor of every agency",
+                               hint="scope the auditor to your agency")
+        return
+    if conn.execute(select(tables.agencies.c.code)
+                    .where(tables.agencies.c.code == scope)).first() is None:
+        raise NotFound(f"there is no agency {scope!r} for the auditor's scope",
+                       hint="list agencies with `evidence agency list`")
+    _require_admin_of(by, scope, f"give an auditor the scope {scope}")
+
+
+def _require_no_cases_elsewhere(conn: Connection, name: str, agency: str | None) -> None:
+    """A case officer manages only cases of their own agency (``access.require_assignable``)."""
+    co, cs, units = tables.case_officers, tables.cases, tables.units
+    numbers = [n for (n,) in conn.execute(
+        select(cs.c.number).join(co, co.c.case_id == cs.c.id)
+        .outerjoin(units, units.c.code == cs.c.unit_code)
+        .where(co.c.user_name == name, (units.c.agency_code != agency)
+               | units.c.agency_code.is_(None)).order_by(cs.c.number))]
+    if numbers:
+        raise Conflict(f"{name} manages case(s) {', '.join(numbers[:5])} of their old agency",
+                       hint="remove them from those cases first "
+                            "(DELETE /api/v1/cases/{id}/officers/{name})")
+
+
+def revoke_token(log: CustodyLog, name: str, *, by: User, now: datetime | None = None) -> User:
+    """End a user's bearer token at once without revoking the account (event
+    ``user:token:revoked``): a token that leaked. The account stays; the user gets a token
+    again when one is issued (``rotate_token``). The operator, an admin of the user's agency,
+    or the user themselves."""
+    if not by.operator and by.role is not Role.ADMIN and by.name != name:
+        raise AccessDenied(f"a {by.role.value} may end only their own token",
+                           hint="an admin of your agency can end another user's token")
+    moment = now or datetime.now(UTC)
+    with write_transaction(log.engine) as conn:
+        if by.name == name and not by.operator:
+            row = conn.execute(_user_query().where(tables.users.c.name == name)).first()
+        else:
+            row = _managed_user(conn, by, name, "end the token of")
+        if row is None or row.revoked_at is not None:
+            raise Conflict(f"{name} is revoked; their token already ended",
+                           hint="list users with GET /api/v1/users")
+        # a digest no token has: the old token stops matching, and no new one is shown
+        conn.execute(update(tables.users).where(tables.users.c.name == name)
+                     .values(token_sha256=token_digest(new_token()), token_expires_at=moment))
+        log.append([EventDraft(EventType.USER_TOKEN_REVOKED, by.actor, None, {"user": name},
+                               moment)], conn)
+    return replace(_user(row), token_expires_at=moment)

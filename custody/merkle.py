@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from domain.errors import EvidenceError, IntegrityError
 
@@ -402,6 +403,41 @@ def _require_argument_hash(value: bytes, what: str) -> None:
         raise MerkleArgumentError(
             f"The {what} must be a {HASH_SIZE}-byte SHA-256 digest, got {length}."
         )
+
+
+# --- explanation -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InclusionStep:
+    """One step from a leaf towards the root: the sibling subtree's hash, where it sits, the
+    leaves it covers ``[first, end)``, and the hash of the two, SHA-256(0x01 || left || right)."""
+
+    sibling: bytes
+    side: str  # "left" or "right": where the sibling sits
+    first: int
+    end: int
+    result: bytes
+
+
+def inclusion_steps(leaf_hash: bytes, index: int, size: int,
+                    proof: Sequence[bytes]) -> list[InclusionStep]:
+    """The walk ``verify_inclusion`` makes, step by step, for a person to follow.
+
+    Takes as many steps as both the proof and the path have; whether the proof holds
+    (its length, and the root it reaches) is ``verify_inclusion``'s to say.
+    """
+    if not 0 <= index < size:
+        return []
+    steps: list[InclusionStep] = []
+    value = leaf_hash
+    for (first, end), sibling in zip(_inclusion_ranges(index, size), proof, strict=False):
+        if end <= index:
+            value, side = node_hash(sibling, value), "left"
+        else:
+            value, side = node_hash(value, sibling), "right"
+        steps.append(InclusionStep(sibling, side, first, end, value))
+    return steps
 
 
 # --- verification ----------------------------------------------------------

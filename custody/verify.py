@@ -32,6 +32,7 @@ from custody.merkle import (
     verify_consistency,
 )
 from custody.note import NoteError, Verifier
+from custody.progress import CountingReader, Progress
 from custody.report import VerifyReport
 from custody.verify_parts import Joined, Split, check_part, join_parts, plan_split, whole
 from custody.verify_reader import BulkReader, reader_for
@@ -146,12 +147,19 @@ def cap_problems(report: VerifyReport) -> None:
 
 def verify_database(engine: Engine, verifier: Verifier, origin: str | None,
                     visit: EventVisitor | None = None, *,
-                    parallel_threshold: int = PARALLEL_THRESHOLD) -> VerifyReport:
+                    parallel_threshold: int = PARALLEL_THRESHOLD,
+                    progress: Progress | None = None) -> VerifyReport:
     """Verify the log as stored, including the derived state proofs are served from.
 
     A log of ``parallel_threshold`` entries or more is checked in two parts at once,
     one in a second process, unless ``visit`` needs every event in this one.
+    ``progress`` hears of each phase and of the entries read (those the second process
+    checks count when it is done), and may stop the run (``custody.progress``).
     """
+    def phase(name: str, total: int | None = None) -> None:
+        if progress is not None:
+            progress.phase(name, total)
+
     report = VerifyReport(source=f"database {engine.url.render_as_string(hide_password=True)}")
     try:
         with engine.connect() as conn:
@@ -167,15 +175,24 @@ def verify_database(engine: Engine, verifier: Verifier, origin: str | None,
                 opened.extend(open_checkpoints(notes, verifier, origin))
 
             reader = reader_for(conn)
+            if progress is not None:
+                phase("entries", total)
+                reader = CountingReader(reader, progress)
             split = plan_split(total) if visit is None and total >= parallel_threshold else None
             log = _scan_log(engine, reader, split, visit, meanwhile=check_signatures)
+            if progress is not None:
+                progress.checked(log.count)
             report.problems.extend(log.problems)
             report.entries = log.count
             report.checks.append("entries")
             _compare_leaf_hashes(log.leaves, log.stored, report)
+            phase("nodes")
             _check_nodes(conn, reader, log.levels, log.nodes_ok, report)
+            phase("head")
             _check_head(conn, log.leaves, log.levels, report)
+            phase("checkpoints", len(notes))
             check_checkpoints(notes, verifier, origin, log.levels, report, opened)
+            phase("documents")
             _check_documents(conn, report)
     except (SQLAlchemyError, sqlite3.Error) as exc:
         raise StorageUnavailable(f"cannot read the custody database: {exc}",

@@ -38,6 +38,8 @@ class EventType(StrEnum):
     CASE_REVIEW_REQUESTED = "case:review:requested"
     # the docking station
     DEVICE_REGISTERED = "station:device:registered"
+    DEVICE_REASSIGNED = "station:device:reassigned"
+    DEVICE_RETIRED = "station:device:retired"
     RECORDER_DOCKED = "station:recorder:docked"
     RECORDER_IDENTIFIED = "station:recorder:identified"
     RECORDER_CLOCK_OFFSET = "station:recorder:clock-offset"
@@ -57,3 +59,8 @@ class EventType(StrEnum):
     USER_UNLOCKED = "user:account:unlocked"
     USER_SIGNED_IN = "user:session:started"
     USER_SIGNED_OUT = "user:session:ended"
+    USER_TOKEN_REVOKED = "user:token:revoked"  # noqa: S105 (an event type, not a secret)
+    USER_CHANGED = "user:account:changed"
+    # the custody log itself
+    VERIFY_STARTED = "custody:verify:started"
+    VERIFY_FINISHED = "custody:verify:finished"

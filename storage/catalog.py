@@ -84,4 +84,8 @@ devices = Table(
     Column("label", String(128), nullable=True, unique=True),  # volume label or UUID
     Column("registered_at", DateTime(timezone=True), nullable=False),
     Column("unit_code", String(32), nullable=True),  # the unit its footage belongs to (0008)
+    # retired by an admin (0014); its footage still belongs to its last unit
+    Column("retired_at", DateTime(timezone=True), nullable=True),
+    Column("retired_by", String(128), nullable=True),
+    Column("retired_reason", Text, nullable=True),
 )

@@ -199,7 +199,8 @@ def build_world(root: Path, db_url: str) -> World:
     app = create_app(home, ApiOptions(clock=clock, rate_limits=RateLimits.generous(),
                                       station_stream_seconds=0.0))
     world = World(home, TestClient(app), clock)
-    world.closers += [app.state.services.exports.shutdown, world.client.close,
+    world.closers += [app.state.services.exports.shutdown, app.state.services.verify_jobs.close,
+                      world.client.close,
                       app.state.services.log.close, home.engine().dispose]
     log = home.custody_log()
     make_organisation(home)

@@ -37,6 +37,7 @@ from sqlalchemy import update
 
 from cases import tables
 from cases.case_records import assign_officer, attach_evidence, create_case
+from cases.devices import register_device
 from cases.evidence import change_legal_hold
 from cases.export_jobs import run_export, start_export
 from cases.passwords import set_password
@@ -132,6 +133,7 @@ class Context:
             run_export(log, self.world.home.object_store(), job.id, self.world.home.exports)
             self.made["export"] = job.id
         return self.made["export"]
+
     def signer(self) -> dict[str, str]:
         """A user with a password (made once), for the sign-in route."""
         name = "matrix-signer"
@@ -155,6 +157,24 @@ class Context:
             conn.execute(update(tables.users).where(tables.users.c.name == name).values(
                 failed_sign_ins=0, locked_until=self.world.clock() + timedelta(minutes=15)))
         return name
+
+    def fresh_device(self) -> str:
+        serial = f"ZFY{uuid.uuid4().hex[:8]}"
+        register_device(self.world.home.custody_log(), operator("test"), serial, OFFICER_NO,
+                        NORTH_UNIT)
+        return serial
+
+    def ingest_seq(self) -> int:
+        """The entry recording the ingest of north's "mine" footage."""
+        mine = self.world.evidence["mine"]
+        return int(next(e["seq"] for e in self.world.events("evidence:file:ingested")
+                        if e["subject"]["evidence_id"] == mine))
+
+    def verify_job(self) -> str:
+        """A verify job (the running one, or a new one)."""
+        job, _ = self.world.client.app.state.services.verify_jobs.start(  # type: ignore[attr-defined]
+            self.user("auditor"), False)
+        return str(job.id)
 
     def fresh_case(self) -> str:
         return create_case(self.world.home.custody_log(), self.user("case_officer"), "Fare dodging",
@@ -345,6 +365,34 @@ MATRIX = [
     Endpoint("POST", "/units", CASE_ADMIN,
              lambda ctx: (f"{API}/units", {"code": f"u-{uuid.uuid4().hex[:8]}", "agency": NORTH,
                                            "name": "新城区大队"}), 201),
+    # audit: events filtered, proofs explained, checkpoint history, verify jobs
+    Endpoint("GET", "/evidence/{evidence_id}/events", READ_FOOTAGE,
+             fixed(f"{API}/evidence/{{mine}}/events?type=evidence:file:ingested")),
+    Endpoint("GET", "/cases/{case_id}/events", READ_CASE,
+             fixed(f"{API}/cases/{{case}}/events?order=newest")),
+    Endpoint("GET", "/custody/events", LOG_WIDE, fixed(f"{API}/custody/events?limit=5")),
+    Endpoint("GET", "/custody/entries/{index}/proof", READ_FOOTAGE,
+             lambda ctx: (f"{API}/custody/entries/{ctx.ingest_seq()}/proof", None)),
+    Endpoint("GET", "/custody/checkpoints", {R: Reach.ANY, AU: Reach.ANY},
+             fixed(f"{API}/custody/checkpoints?limit=3")),
+    Endpoint("GET", "/custody/checkpoints/consistency", {R: Reach.ANY, AU: Reach.ANY},
+             fixed(f"{API}/custody/checkpoints/consistency?old=1&new=2")),
+    Endpoint("POST", "/verify/jobs", LOG_WIDE, fixed(f"{API}/verify/jobs", {}), 202),
+    Endpoint("GET", "/verify/jobs", LOG_WIDE, fixed(f"{API}/verify/jobs")),
+    Endpoint("GET", "/verify/jobs/{job_id}", LOG_WIDE,
+             lambda ctx: (f"{API}/verify/jobs/{ctx.verify_job()}", None)),
+    # administration: users, recorders, holds
+    Endpoint("PATCH", "/users/{name}", CASE_ADMIN,
+             lambda ctx: (f"{API}/users/{ctx.fresh_user(Role.REVIEWER)}",
+                          {"role": "case_officer"})),
+    # the user themselves may end their own token too (test_admin_entry_points.py)
+    Endpoint("DELETE", "/users/{name}/token", CASE_ADMIN,
+             lambda ctx: (f"{API}/users/{ctx.fresh_user(Role.REVIEWER)}/token", None)),
+    Endpoint("PATCH", "/devices/{serial}", CASE_ADMIN,
+             lambda ctx: (f"{API}/devices/{ctx.fresh_device()}", {"officer_no": "100299"})),
+    Endpoint("DELETE", "/devices/{serial}", CASE_ADMIN,
+             lambda ctx: (f"{API}/devices/{ctx.fresh_device()}?reason=lost+on+patrol", None)),
+    Endpoint("GET", "/holds", {AD: Reach.ANY}, fixed(f"{API}/holds")),
 ]
 
 
@@ -597,10 +645,11 @@ DOCUMENTED_ROWS = {
     "export a case bundle (custody event)": ("GET", "/cases/{case_id}/export"),
     "custody checkpoint, verifier key, `/me`": ("GET", "/custody/checkpoint"),
     "custody entries, proofs, verify report": ("GET", "/verify"),
+    "checkpoint history and consistency between checkpoints": ("GET", "/custody/checkpoints"),
     "list devices": ("GET", "/devices"),
     "manage users": ("POST", "/users"),
     "add and list agencies and units": ("POST", "/units"),
-    "register recorders": ("POST", "/devices"),
+    "register, reassign and retire recorders": ("POST", "/devices"),
     "sign in and out (password or single sign-on); change own password": (
         "GET", "/session"),
     "station screen: docks' progress (not evidence)": ("GET", "/stations"),

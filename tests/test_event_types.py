@@ -14,7 +14,7 @@ from domain.event_types import EventType
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("domain", "custody", "storage", "media", "devices", "ingest", "cases", "api")
 VOCABULARY = ROOT / "domain" / "event_types.py"
-_TYPE_LIKE = re.compile(r"(evidence|case|station|user|org):[a-z0-9_-]+:[a-z0-9_-]+")
+_TYPE_LIKE = re.compile(r"(evidence|case|station|user|org|custody):[a-z0-9_-]+:[a-z0-9_-]+")
 
 
 def test_every_type_is_a_valid_namespaced_type() -> None:

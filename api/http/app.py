@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -11,6 +12,7 @@ from starlette.types import ASGIApp
 from api.home import Home
 from api.http import (
     routes_admin,
+    routes_audit,
     routes_cases,
     routes_custody,
     routes_evidence,
@@ -29,8 +31,10 @@ from api.http.pages import install_pages  # pages (helper)
 from api.http.ratelimit import ViewSessionCharges
 from api.http.services import ApiOptions, Services
 from api.http.strict import reject_unknown_query
+from api.verify_run import run_verify
 from cases import access
 from cases.export_jobs import ExportRunner
+from cases.verify_jobs import VerifyJobs
 
 PREFIX = "/api/v1"
 
@@ -99,22 +103,31 @@ class EvidenceApp(FastAPI):
         return SecurityHeaders(BodyLimit(super().build_middleware_stack()))
 
 
+SHUTDOWN_WAIT = 60.0  # seconds a shutdown waits for a running verify job to stop
+
+
 def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     """The ASGI app serving ``home``: its database, object store and custody log."""
     engine = home.engine()
     options = options or ApiOptions()
-    log, store = home.custody_log(engine), home.object_store()
+    log, store, verifier = home.custody_log(engine), home.object_store(), home.verifier()
     exports = ExportRunner(log, store, home.exports, options.clock)
+    jobs = VerifyJobs(log, lambda objects, progress: run_verify(
+        engine, store, verifier, home.origin, objects=objects, progress=progress),
+        clock=options.clock)
     oidc = options.sign_in.oidc
-    services = Services(engine=engine, store=store, log=log, verifier=home.verifier(),
+    services = Services(engine=engine, store=store, log=log, verifier=verifier,
                         origin=home.origin, cache_dir=home.recordings_cache, options=options,
-                        export_dir=home.exports, exports=exports,
+                        export_dir=home.exports, exports=exports, verify_jobs=jobs,
                         oidc=OidcClient(oidc) if oidc is not None else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         exports.shutdown()  # a running export finishes before the server stops
+        # a running verify job stops at its next step and is recorded as cancelled (one that
+        # does not stop within SHUTDOWN_WAIT is left to be marked failed by its heartbeat)
+        await asyncio.to_thread(jobs.close, SHUTDOWN_WAIT)
 
     app = EvidenceApp(title="evidence case service", version="1", description=DESCRIPTION,
                       openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None,
@@ -123,7 +136,7 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     install_error_handlers(app)
     install_body_limits(app)
     for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin,
-                   routes_org, routes_session, routes_stations):
+                   routes_org, routes_session, routes_stations, routes_audit):
         app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(reject_unknown_query)])
     app.include_router(routes_oidc.router)  # the provider's answer carries its own parameters
     install_pages(app)  # pages (helper)

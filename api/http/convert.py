@@ -115,7 +115,8 @@ def device_out(device: Device) -> DeviceOut:
     return DeviceOut(serial=device.serial, officer_no=device.officer_no,
                      officer_name=device.officer_name, unit=device.unit_code,
                      unit_name=device.unit_name, agency=device.agency_code, label=device.label,
-                     registered_at=device.registered_at)
+                     registered_at=device.registered_at, retired_at=device.retired_at,
+                     retired_by=device.retired_by, retired_reason=device.retired_reason)
 
 
 def recording_out(recording: Recording, names: list[str]) -> RecordingOut:

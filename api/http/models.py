@@ -470,6 +470,10 @@ class DeviceOut(BaseModel):
     agency: str | None
     label: str | None
     registered_at: datetime
+    retired_at: datetime | None = Field(None, description="When an admin retired it; null if "
+                                                          "in use.")
+    retired_by: str | None = None
+    retired_reason: str | None = None
 
 
 class DeviceList(BaseModel):

@@ -20,11 +20,9 @@ from api.http.models import (
     VerifyReportOut,
 )
 from api.http.services import ServicesDep
+from api.verify_run import run_verify
 from cases import access
-from cases.catalog_check import check_catalog
-from custody.verify import verify_database
 from domain.errors import NotFound
-from ingest.fixity import ObjectCollector, check_objects
 
 router = APIRouter(tags=["custody"])
 MAX_ENTRIES = 1000
@@ -102,9 +100,6 @@ def verify(services: ServicesDep, user: CurrentUser,
            ) -> VerifyReportOut:
     """Auditors of every agency (scope `*`): the same report as `evidence verify --json`."""
     access.require_log_wide(user, "run the verifier")
-    collector = ObjectCollector() if objects else None
-    report = verify_database(services.engine, services.verifier, services.origin, visit=collector)
-    check_catalog(services.engine, report)
-    if collector is not None:
-        check_objects(services.store, collector, report)
+    report = run_verify(services.engine, services.store, services.verifier, services.origin,
+                        objects=objects)
     return VerifyReportOut(**report.to_json())

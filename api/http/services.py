@@ -17,6 +17,7 @@ from api.http.ratelimit import RateLimits
 from cases.export_jobs import ExportRunner
 from cases.passwords import LockoutPolicy
 from cases.users import TOKEN_DAYS
+from cases.verify_jobs import VerifyJobs
 from cases.viewing import IDLE_TIMEOUT
 from cases.web_sessions import SessionPolicy
 from custody.log import CustodyLog
@@ -70,6 +71,7 @@ class Services:
     options: ApiOptions
     export_dir: Path  # case bundles built on the server (cases.export_jobs)
     exports: ExportRunner  # runs them on background threads
+    verify_jobs: VerifyJobs  # verify runs in the background (cases/verify_jobs.py)
     oidc: OidcClient | None = None  # made by create_app when single sign-on is set up
     # set when the server shuts down: long-lived responses (the station screen's event
     # stream) end, so the server does not wait for them (api.http.server)
