@@ -34,6 +34,7 @@ from domain.errors import EvidenceError, StorageError
 from domain.event_types import EventType
 from domain.recorder import RecorderFile, RecorderIdentity
 from ingest.pipeline import FileResult, IngestOptions, Ingestor, Progress
+from media.name_bytes import bytes_b64
 from storage.db import database_errors
 from storage.objects import ObjectStore
 from storage.records import find_by_sha256, pending_derivatives
@@ -49,6 +50,11 @@ T = TypeVar("T")
 HOLD_ENV = "EVIDENCE_TEST_DOCK_HOLD"
 HOLD_POINTS = ("copy", "read-back", "wipe")
 Hold = Callable[[str], None]
+
+
+def source_of(result: FileResult) -> str:
+    """The name the volume holds for ``result``'s file (its display ``path`` may differ)."""
+    return result.source or result.path
 
 
 class StationStopping(EvidenceError):
@@ -90,7 +96,7 @@ class DockPolicy:
 class DockOutcome:
     label: str
     identity: RecorderIdentity | None = None
-    results: dict[str, FileResult] = field(default_factory=dict)
+    results: dict[str, FileResult] = field(default_factory=dict)  # by the name the volume holds
     wiped: list[str] = field(default_factory=list)
     complete: bool = False
     error: str | None = None
@@ -252,13 +258,13 @@ class Station:
             stoppable = _StoppableRecorder(recorder, self)
             try:
                 for result in ingestor.ingest_recorder(stoppable, todo):
-                    if result.path in stoppable.abandoned and result.status == "failed":
+                    if source_of(result) in stoppable.abandoned and result.status == "failed":
                         result = replace(result, status="abandoned", retryable=False, reason=(
                             "the station stopped before this file was stored; it stays on "
                             "the recorder for the next dock"))
-                    previous = outcome.results.get(result.path)
+                    previous = outcome.results.get(source_of(result))
                     if previous is None or previous.status not in WIPEABLE:
-                        outcome.results[result.path] = result
+                        outcome.results[source_of(result)] = result
                     self.emit({"event": "file", "recorder": label, **result.to_json()})
             finally:
                 ingestor.close()
@@ -268,9 +274,9 @@ class Station:
             progress.state = "waiting for store"
             if self._pause(label, attempt, delay, len(retry), retry[0].reason):
                 return
-            pending = {r.path for r in retry}
+            pending = {source_of(r) for r in retry}
             for r in retry:
-                del outcome.results[r.path]
+                del outcome.results[source_of(r)]
         failed = [r for r in outcome.results.values() if r.status in ("failed", "abandoned")]
         outcome.complete = not failed
         if self.policy.wipe:
@@ -281,8 +287,8 @@ class Station:
     def _wipe(self, recorder: Recorder, label: str, outcome: DockOutcome) -> None:
         """Delete what is provably stored and logged, and unchanged since it was copied."""
         current = {f.path: f for f in recorder.list_files()}
-        for result in outcome.results.values():
-            listed = current.get(result.path)
+        for source, result in outcome.results.items():  # keyed by the name the volume holds
+            listed = current.get(source)
             if (result.status not in WIPEABLE or listed is None or result.sha256 is None
                     or listed.size != result.size or result.mtime_ns is None
                     or abs(round(listed.mtime.timestamp() * 1e9) - result.mtime_ns) > 1000):
@@ -293,14 +299,18 @@ class Station:
             evidence_id = self._retrying(label, partial(self._stored_as, result.sha256))
             if evidence_id is None:  # never wipe what the catalogue does not hold
                 continue
-            recorder.delete(result.path)
+            recorder.delete(source)
             self.hold("wipe")
+            shown: dict[str, Any] = {"source": result.path}
+            raw = bytes_b64(source)
+            if raw is not None:  # a name that is not UTF-8: its exact bytes beside the display form
+                shown["source_b64"] = raw
             # The file is gone: its event is retried until the database is back or the
             # station stops, and a stop says which deletion is not yet logged.
             try:
                 self._retrying(label, partial(self._event, [EventDraft(
                     EventType.FILE_WIPED, self.base.actor, Subject(evidence_id, result.sha256),
-                    {"recorder": label, "source": result.path, "status": result.status})]),
+                    {"recorder": label, **shown, "status": result.status})]),
                     until_stopped=True)
             except StorageError as exc:
                 raise StorageError(
@@ -309,7 +319,8 @@ class Station:
                     hint="the copy is safe in the store; log the wipe once the database is "
                          "back (this line is in the station's event output)") from exc
             outcome.wiped.append(result.path)
-            self.emit({"event": "wiped", "recorder": label, "path": result.path})
+            self.emit({"event": "wiped", "recorder": label, "path": result.path,
+                       **({"path_b64": raw} if raw is not None else {})})
 
     def _stored_as(self, sha256: str) -> str | None:
         with database_errors("checking a file before wiping it"), self.log.engine.connect() as c:

@@ -212,3 +212,27 @@ def test_one_file_that_raises_never_ends_the_run_and_its_stored_object_is_report
     again = ingest(home, card)  # the next run records it
     assert again["B0001.MP4"].status == "ingested" and again["C0001.MP4"].status == "ingested"
     assert problems(home) == set()
+
+
+def logged_details(home: Home, kind: EventType) -> list[dict[str, object]]:
+    events = [decode_event(leaf) for _, leaf in home.custody_log().entries()]
+    return [e["details"] for e in events if e["type"] == kind]
+
+
+def test_the_dock_wipes_files_whose_names_are_not_utf8_and_logs_their_exact_bytes(
+        tmp_path: Path, home: Home) -> None:
+    mount = tmp_path / "media"
+    raw = gbk_card(mount / "REC1", b"wiped gbk footage" * 100)
+    result = run_cli(home.root, "dock", "--watch", str(mount), "--once", "--no-udev", "--wipe",
+                     "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    [wiped_line] = [x for x in lines if x.get("event") == "wiped"]
+    assert wiped_line["path"] == "视频/执法记录仪_录像.MP4"
+    assert base64.b64decode(wiped_line["path_b64"]) == raw
+    # the recorder's folder holds nothing any more (its GBK-named folder is left, empty)
+    assert [f for _, _, files in os.walk(os.fsencode(mount / "REC1")) for f in files] == []
+    [details] = logged_details(home, EventType.FILE_WIPED)
+    assert details["source"] == "视频/执法记录仪_录像.MP4"
+    assert base64.b64decode(str(details["source_b64"])) == raw
+    assert problems(home) == set()
