@@ -8,6 +8,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -15,10 +16,13 @@ from api.home import Home, open_home
 from api.settings import Settings
 from custody.events import decode_event
 from custody.verify import verify_database
+from devices.mass_storage import MassStorageRecorder
 from domain.event_types import EventType
+from domain.recorder import RecorderFile, RecorderIdentity
 from ingest import originals, pipeline
 from ingest.fixity import ObjectCollector, check_objects
 from ingest.pipeline import FileResult, IngestOptions, Ingestor, Progress
+from ingest.station import DockPolicy, Station
 from storage import records
 from storage.objects import original_key
 from tests.cli_helpers import run_cli
@@ -235,4 +239,66 @@ def test_the_dock_wipes_files_whose_names_are_not_utf8_and_logs_their_exact_byte
     [details] = logged_details(home, EventType.FILE_WIPED)
     assert details["source"] == "视频/执法记录仪_录像.MP4"
     assert base64.b64decode(str(details["source_b64"])) == raw
+    assert problems(home) == set()
+
+
+class SwapBeforeOpen:
+    """A mass-storage recorder whose chosen file's folder is swapped just before it is opened:
+    after the dock listed the volume, at the point the test chooses."""
+
+    def __init__(self, inner: MassStorageRecorder, victim: str, swap: Callable[[], None]) -> None:
+        self.inner, self.victim, self.swap, self.done = inner, victim, swap, False
+
+    def identity(self) -> RecorderIdentity:
+        return self.inner.identity()
+
+    def list_files(self) -> list[RecorderFile]:
+        return self.inner.list_files()
+
+    def open(self, path: str) -> BinaryIO:
+        if path == self.victim and not self.done:
+            self.done = True
+            self.swap()
+        return self.inner.open(path)
+
+    def delete(self, path: str) -> None:
+        self.inner.delete(path)
+
+    def eject(self) -> None:
+        self.inner.eject()
+
+    def volume_root(self) -> Path | None:
+        return self.inner.volume_root()
+
+
+@pytest.mark.parametrize("replacement", ["link", "folder"])
+def test_the_dock_never_reads_a_folder_swapped_between_its_listing_and_the_open(
+        tmp_path: Path, home: Home, replacement: str) -> None:
+    card, outside = hostile_card(tmp_path)
+    folder = card / "DCIM" / "B"
+    # the secret looks exactly like the clip the listing saw: same size, same time
+    innocent = folder / "CLIP0001.MP4"
+    secret = (SECRET * 2)[:innocent.stat().st_size]
+    (outside / "B" / "CLIP0001.MP4").write_bytes(secret)
+    os.utime(outside / "B" / "CLIP0001.MP4", ns=(innocent.stat().st_atime_ns,
+                                                 innocent.stat().st_mtime_ns))
+
+    def swap() -> None:
+        if replacement == "link":
+            swap_for_link(folder, outside / "B")()
+        else:  # a real folder moved in: only its identity (fstat) tells it apart
+            folder.rename(folder.with_name("B.moved"))
+            (outside / "B").rename(folder)
+
+    recorder = SwapBeforeOpen(MassStorageRecorder(card), "DCIM/B/CLIP0001.MP4", swap)
+    station = Station(home.custody_log(), home.object_store(), IngestOptions(derive=False),
+                      DockPolicy(wipe=True))
+    outcome = station.dock(recorder, "REC1")
+    assert recorder.done
+    assert not stored(home, secret)
+    assert outcome.results["DCIM/0BIG0001.MP4"].status == "ingested"
+    victim = outcome.results["DCIM/B/CLIP0001.MP4"]
+    assert victim.status == "failed" and not outcome.complete
+    assert "replaced" in str(victim.reason) or "symbolic link" in str(victim.reason)
+    assert (folder / "CLIP0001.MP4").read_bytes() == secret  # what was swapped in: never wiped
     assert problems(home) == set()
