@@ -13,7 +13,9 @@ between files and between the chunks of a copy: a copy in progress is abandoned
 read-back in progress finishes and is recorded, and no deletion starts once
 stopping. A deletion and its ``evidence:file:wiped`` event are never separated
 by a stop: the check comes before the deletion, and the daemon waits for the
-dock threads before it exits.
+dock threads before it exits. A playback copy being made is abandoned (its
+ffmpeg is terminated, then killed after a short grace): the original is stored
+and recorded, and its derivatives stay pending for the next run.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from domain.errors import EvidenceError, StorageError
 from domain.event_types import EventType
 from domain.recorder import RecorderFile, RecorderIdentity
 from ingest.pipeline import FileResult, IngestOptions, Ingestor, Progress
+from media.ffmpeg_tools import Cancellation, FfmpegCancelled
 from media.name_bytes import bytes_b64
 from storage.db import database_errors
 from storage.objects import ObjectStore
@@ -145,6 +148,7 @@ class Station:
         self.log, self.store, self.base, self.policy = log, store, base_options, policy
         self.emit = emit
         self._stop = threading.Event()
+        self.transcodes = Cancellation()  # the station's ffmpeg runs, abandoned on stop
         # ``wait`` returns True when the station is stopping; tests pass their own.
         self.wait = wait or self._stop.wait
         self.hold = hold
@@ -153,8 +157,9 @@ class Station:
         self.progress: dict[str, RecorderProgress] = {}
 
     def stop(self) -> None:
-        """Stop between files (safe to call from any thread, more than once)."""
+        """Stop between files, abandoning any transcode (safe from any thread, more than once)."""
         self._stop.set()
+        self.transcodes.cancel()
 
     @property
     def stopping(self) -> bool:
@@ -166,7 +171,7 @@ class Station:
         Returns how many items were pending; a failure is reported, not raised: the
         next dock tries again, and docking must go on.
         """
-        ingestor = Ingestor(self.log, self.store, self.base)
+        ingestor = _StoppableIngestor(self, self.base, Progress())
         try:
             waiting = pending_derivatives(self.log.engine)
             pending = len(waiting)
@@ -370,7 +375,7 @@ class Station:
 
 class _StoppableIngestor(Ingestor):
     """An ingestor that leaves derivatives pending once the station stops (the next run makes
-    them, as after a crash), so a stop never waits for a transcode that has not started."""
+    them, as after a crash): a stop never waits for a transcode, started or not."""
 
     def __init__(self, station: Station, options: IngestOptions, progress: Progress) -> None:
         super().__init__(station.log, station.store, options, progress)
@@ -379,7 +384,11 @@ class _StoppableIngestor(Ingestor):
     def derive_pending(self, only: str | None = None) -> tuple[list[str], str | None]:
         if self._station.stopping:
             return [], None
-        return super().derive_pending(only)
+        try:
+            with self._station.transcodes.applies():
+                return super().derive_pending(only)
+        except FfmpegCancelled:  # nothing was recorded: the derivatives are still pending
+            return [], None
 
 
 class _StoppableRecorder:
