@@ -214,6 +214,43 @@ def retention(
 
 
 @app.command()
+def orphans(
+    record: Annotated[bool, typer.Option(
+        "--record", help="Account for each with an evidence:object:orphaned event (logged).")] = False,
+    reason: Annotated[str | None, typer.Option(
+        help="Why their files will never come again (needed with --record; logged).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Originals stored by an ingest that failed before recording them; --record accounts for
+    those whose files will never come again. Exit 1 while any is left unaccounted for."""
+    from cases.text import REASON_MAX, clean_text
+    from ingest.fixity import find_orphans, record_orphans
+
+    home = _home()
+    if record:
+        if reason is None:
+            raise ConfigError("--record needs --reason",
+                              hint="say why the files will never come again, e.g. "
+                                   "--reason 'the card was lost'")
+        found = record_orphans(home.custody_log(), home.object_store(), cli_operator().actor,
+                               clean_text(reason, "reason", REASON_MAX))
+    else:
+        found = find_orphans(home.custody_log(), home.object_store())
+    for orphan in found:
+        if as_json:
+            emit_json(orphan.to_json())
+        else:
+            why = f"  ({orphan.reason})" if orphan.reason else ""
+            out.print(inert(f"{orphan.status:>10}  {orphan.key}{why}"))
+    if not as_json and not found:
+        out.print("no unrecorded originals")
+    if not as_json and found and not record:
+        out.print(inert("ingest their recorders or folders again to record them; if their files "
+                        "will never come again: evidence orphans --record --reason R"))
+    raise typer.Exit(1 if any(o.status in ("unrecorded", "refused") for o in found) else 0)
+
+
+@app.command()
 def hold(
     action: Annotated[str, typer.Argument(help="place or release")],
     evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],

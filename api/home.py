@@ -91,9 +91,28 @@ class Home:
             raise ConfigError(f"{self.vkey_path} is not a verifier key: {exc.message}",
                               hint=restore) from None
 
+    def signer(self) -> Ed25519Signer:
+        """The log's signing key; a missing, unreadable or broken key file is a configuration
+        error. It is never replaced: a new key would not match the verifier key published."""
+        restore = (f"restore {self.key_path} from this station's backup (mode 0600); a new key "
+                   "would not match the verifier key this office published, so none is made")
+        try:
+            return load_signer_key_file(self.key_path)
+        except ConfigError as exc:
+            if not self.key_path.exists() and not self.key_path.is_symlink():
+                raise ConfigError(f"the log's signing key {self.key_path} is missing",
+                                  hint=restore) from None
+            if exc.hint:  # its mode lets others read it: the hint says what to do
+                raise
+            raise ConfigError(f"the log's signing key {self.key_path} cannot be used: "
+                              f"{exc.message}", hint="make it a regular file the station's "
+                              f"user can read, or {restore}") from None
+        except NoteError as exc:
+            raise ConfigError(f"{self.key_path} is not a signing key: {exc.message}",
+                              hint=restore) from None
+
     def custody_log(self, engine: Engine | None = None) -> CustodyLog:
-        signer = load_signer_key_file(self.key_path)
-        return CustodyLog(engine or self.engine(), signer, self.origin)
+        return CustodyLog(engine or self.engine(), self.signer(), self.origin)
 
 
 _ENGINES: dict[str, Engine] = {}  # one per database URL, shared by the homes of this process

@@ -335,12 +335,12 @@ def require_owner_admin(conn: Connection, user: User, evidence: Any, allowed: Co
                            hint=f"an admin of agency {owner} can do this")
 
 
-def require_assignable(conn: Connection, case: Any, officer: Any) -> None:
-    """A case officer assigned to a case must belong to a unit of the case's agency."""
-    if unit_agency(conn, officer.unit_code) != unit_agency(conn, case.unit_code):
-        raise AccessDenied(f"{officer.name} belongs to another agency than case {case.number}",
-                           hint="assign a case officer of the case's agency; footage moves "
-                                "between agencies only through a grant")
+def assignable(conn: Connection, case: Any, user: Any) -> bool:
+    """Whether ``user`` (a users row, or None) may be assigned to ``case``: an active case
+    officer of a unit of the case's agency."""
+    return (user is not None and user.revoked_at is None
+            and user.role == Role.CASE_OFFICER.value
+            and unit_agency(conn, user.unit_code) == unit_agency(conn, case.unit_code))
 
 
 def require_log_wide(user: User, action: str) -> None:

@@ -145,6 +145,10 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.FILE_DELETED: lambda e, d: (
         f"Deleted from storage by {who(e['actor'])}{_reason(d)}."),
     EventType.ACCESS_GRANTED: _granted,
+    EventType.OBJECT_ORPHANED: lambda e, d: (
+        f"A stored original (SHA-256 {(d.get('object') or {}).get('sha256')}) that no ingest "
+        f"recorded, its file never having come again, was accounted for as an orphan by "
+        f"{who(e['actor'])}{_reason(d)}."),
     EventType.HOLD_PLACED: lambda e, d: f"Legal hold placed by {who(e['actor'])}{_reason(d)}.",
     EventType.HOLD_RELEASED: lambda e, d: (
         f"Legal hold released by {who(e['actor'])}{_reason(d)}."),

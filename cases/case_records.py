@@ -23,7 +23,7 @@ from cases.paging import Page
 from cases.retention import CASE, retain_permanently
 from cases.text import REASON_MAX, clean_optional, clean_text
 from cases.times import aware
-from cases.users import Role, User
+from cases.users import User
 from custody.events import JSON, EventDraft, Subject, format_time
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists, EvidenceError, NotFound
@@ -223,12 +223,13 @@ def assign_officer(log: CustodyLog, user: User, case_id: str, officer_name: str,
         case = case_row(conn, case_id)
         access.require_case_access(conn, user, case_id, access.MANAGE_CASE, action)
         target = conn.execute(select(tables.users).where(tables.users.c.name == officer_name)).first()
-        if target is None or target.revoked_at is not None:
-            raise NotFound(f"there is no active user named {officer_name!r}")
-        if target.role != Role.CASE_OFFICER.value:
-            raise InvalidRequest(f"{officer_name} is a {target.role}, not a case officer",
-                                 hint="only case officers are assigned to cases")
-        access.require_assignable(conn, case, target)
+        # one answer whether the name is unknown, revoked, of another role or another agency:
+        # a case officer is not told who exists, nor their role or agency
+        if not access.assignable(conn, case, target):
+            raise InvalidRequest(
+                f"{officer_name!r} cannot be assigned to case {case.number}",
+                hint="only an active case officer of the case's agency can be; ask your admin "
+                     "for the name of the case officer to assign")
         co = tables.case_officers
         if conn.execute(select(co.c.case_id).where(
                 (co.c.case_id == case_id) & (co.c.user_name == officer_name))).first():

@@ -341,10 +341,7 @@ def load_signer_key_file(path: Path) -> Ed25519Signer:
     try:
         descriptor = os.open(path, os.O_RDONLY)
     except OSError as error:
-        raise ConfigError(
-            f"Could not open signer key file {path}: {error.strerror}.",
-            hint="Check the path in the configuration.",
-        ) from error
+        raise ConfigError(f"Could not open signer key file {path}: {error.strerror}.") from error
     try:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):

@@ -4,7 +4,11 @@ Discovery polls the mount roots (each folder directly under one is a recorder
 volume; hidden names are staging areas and are ignored); ``devices.udev`` adds
 labels, UUIDs and USB serials where udev is present. Every access walks the
 volume with directory file descriptors and O_NOFOLLOW, so no symbolic link is
-ever followed and nothing outside the volume is read or deleted.
+ever followed and nothing outside the volume is read or deleted. A listing
+remembers the identity (device, inode) of the root and of every folder on the
+way to each file; opening or deleting a listed file checks each level with
+``fstat`` against it, so a folder swapped (for a link or for another real
+folder) after the listing is refused for that file, never read.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from devices import safe_walk
 from devices.base import DeviceReader, buffered, marked_important, relative_parts, utc_from_ns
 from devices.errors import RecorderClosed, RecorderFileMissing, RecorderUnplugged, UnsafePath
 from devices.names import likely_owner
-from devices.safe_walk import open_chain
+from devices.safe_walk import Identity, open_chain
 from devices.udev import UdevVolume, udev_volumes
 from domain.errors import DeviceError
 from domain.recorder import RecorderFile, RecorderIdentity, RegistryEntry
@@ -150,6 +154,8 @@ class MassStorageRecorder:
         self._identity = identity
         self._unmount_command = tuple(unmount_command)
         self._closed = False
+        # each listed file's folders (root first) as the latest listing saw them
+        self._listed: dict[str, tuple[Identity, ...]] = {}
 
     def identity(self) -> RecorderIdentity:
         if self._identity is None:
@@ -162,10 +168,13 @@ class MassStorageRecorder:
 
     def list_files(self) -> list[RecorderFile]:
         root_fd = self._open_root()
+        listed: dict[str, tuple[Identity, ...]] = {}
         try:
-            return list(self._walk(root_fd, ""))
+            files = list(self._walk(root_fd, "", listed))
         finally:
             os.close(root_fd)
+        self._listed = listed
+        return files
 
     def open(self, path: str) -> BinaryIO:
         *folders, name = relative_parts(path)
@@ -222,15 +231,18 @@ class MassStorageRecorder:
             raise self._translate(exc, ".") from None
 
     def _open_folder(self, path: str, folders: Sequence[str]) -> int:
+        """A handle on a file's folder, never through a link; for a listed file, every level
+        (root first) must still be the folder the listing saw (else ESTALE: "replaced")."""
         fd = self._open_root()
         try:
-            return open_chain(fd, folders)
+            return open_chain(fd, folders, self._listed.get(path, ()))
         except OSError as exc:
             raise self._translate(exc, path) from None
         finally:
             os.close(fd)
 
-    def _walk(self, root_fd: int, prefix: str) -> Iterator[RecorderFile]:
+    def _walk(self, root_fd: int, prefix: str,
+              listed: dict[str, tuple[Identity, ...]]) -> Iterator[RecorderFile]:
         # the same walker as `evidence ingest`: by handle, folders checked against what was listed
         for item in safe_walk.walk(root_fd):
             if isinstance(item, safe_walk.Unreadable):
@@ -238,6 +250,7 @@ class MassStorageRecorder:
             info = item.info
             if stat.S_ISREG(info.st_mode):
                 rel = prefix + item.rel
+                listed[rel] = item.ids
                 yield RecorderFile(rel, info.st_size, utc_from_ns(info.st_mtime_ns),
                                    important=marked_important(rel),
                                    locked=not info.st_mode & stat.S_IWUSR)

@@ -26,6 +26,7 @@ class EventType(StrEnum):
     HOLD_PLACED = "evidence:hold:placed"
     HOLD_RELEASED = "evidence:hold:released"
     RECORDING_EXPORTED = "evidence:recording:exported"
+    OBJECT_ORPHANED = "evidence:object:orphaned"  # a stored original no ingest recorded
     # cases
     CASE_CREATED = "case:record:created"
     CASE_EVIDENCE_ATTACHED = "case:evidence:attached"

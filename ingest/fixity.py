@@ -3,18 +3,30 @@
 An event names an object in ``details.object`` or ``details.objects`` as
 ``{"key", "sha256", "size", "version"}``. Every named object must exist and
 hash to what the log recorded; leftover temporary uploads are reported too.
+
+An original stored by an ingest that then failed is named by no event
+(``unrecorded_object``). Ingesting its file again records it; when the file
+will never come again (the card was lost or wiped elsewhere), `evidence orphans
+--record --reason R` accounts for it with an ``evidence:object:orphaned`` event
+naming the object, after re-hashing it against its content address. Originals
+are WORM: it stays in the store either way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from custody.events import EventDraft, EventError, decode_event
+from custody.log import CustodyLog
 from custody.report import Problem, VerifyReport
 from domain.errors import EvidenceError, NotFound
 from domain.event_types import EventType
+from storage.db import database_errors, write_transaction
 from storage.objects import ObjectStore
+from storage.records import find_by_sha256, object_ref
 
 ORIGINALS_PREFIX = "originals/"
 
@@ -93,9 +105,81 @@ def check_objects(store: ObjectStore, collector: ObjectCollector, report: Verify
 
 def check_unrecorded(store: ObjectStore, collector: ObjectCollector, report: VerifyReport) -> None:
     """Report originals the store holds that no event names (stored, then the run failed)."""
+    for key in unrecorded_originals(store, collector):
+        report.add("unrecorded_object", f"{key} is stored but no custody event names it: an "
+                   "ingest stored it and then failed; ingest the recorder or folder again and "
+                   "it is recorded, or, if its file will never come again, account for it with "
+                   "`evidence orphans --record --reason R`")
+
+
+def unrecorded_originals(store: ObjectStore, collector: ObjectCollector) -> list[str]:
+    """Keys of the originals the store holds that no event the collector saw names."""
     named = {key for key, _version in collector.objects} | collector.deleted
-    for key in store.list(ORIGINALS_PREFIX):
-        if key not in named:
-            report.add("unrecorded_object", f"{key} is stored but no custody event names it: an "
-                       "ingest stored it and then failed; ingest the recorder or folder again and "
-                       "it is recorded")
+    return sorted(key for key in store.list(ORIGINALS_PREFIX) if key not in named)
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """An original no ingest recorded. ``status``: ``unrecorded`` (listed), ``recorded`` (its
+    ``evidence:object:orphaned`` event is logged), ``ingested`` (an ingest recorded it
+    meanwhile) or ``refused`` (it cannot be read, or its bytes do not match its address)."""
+
+    key: str
+    status: str
+    sha256: str | None = None
+    size: int | None = None
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "status": self.status, "sha256": self.sha256, "size": self.size,
+                "reason": self.reason}
+
+
+def find_orphans(log: CustodyLog, store: ObjectStore) -> list[Orphan]:
+    """The originals the store holds that no custody event names (reads the whole log)."""
+    collector = ObjectCollector()
+    for index, leaf in log.entries():
+        try:
+            event = decode_event(leaf)
+        except EventError:
+            continue  # `evidence verify` reports a bad entry; it names no object here
+        collector(index, event)
+    return [Orphan(key, "unrecorded", sha256=key.rsplit("/", 1)[-1])
+            for key in unrecorded_originals(store, collector)]
+
+
+def record_orphans(log: CustodyLog, store: ObjectStore, actor: str, reason: str,
+                   now: datetime | None = None) -> list[Orphan]:
+    """Account for every unrecorded original with an ``evidence:object:orphaned`` event.
+
+    Each is re-hashed first: one whose bytes do not hash to the SHA-256 its content
+    address names is refused (it was altered), so it stays reported by `verify --objects`.
+    Run it when no ingest is running; one that an ingest records meanwhile is left to it.
+    """
+    done = []
+    for orphan in find_orphans(log, store):
+        expected = orphan.sha256 or ""
+        try:
+            stored = store.head(orphan.key)
+            digest, size = store.read_back_sha256(orphan.key, stored.version_id)
+        except EvidenceError as exc:
+            done.append(Orphan(orphan.key, "refused", expected, reason=f"cannot be read: {exc}"))
+            continue
+        if digest != expected or stored.sha256 != expected or size != stored.size:
+            done.append(Orphan(orphan.key, "refused", digest, size, reason=(
+                f"its bytes hash to {digest} ({size} bytes), not to the SHA-256 its address "
+                "names: it was altered; investigate it (it is not accounted for)")))
+            continue
+        moment = now or datetime.now(UTC)
+        with database_errors("recording an orphaned original"), \
+                write_transaction(log.engine) as conn:
+            if find_by_sha256(conn, expected) is not None:
+                done.append(Orphan(orphan.key, "ingested", expected, size,
+                                   "an ingest recorded it meanwhile"))
+                continue
+            log.append([EventDraft(EventType.OBJECT_ORPHANED, actor, None, {
+                "object": object_ref(stored), "reason": reason,
+                "note": "stored by an ingest that failed before recording it; its file never "
+                        "came again, so it is on no evidence record"}, moment)], conn)
+        done.append(Orphan(orphan.key, "recorded", expected, size))
+    return done

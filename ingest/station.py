@@ -13,7 +13,9 @@ between files and between the chunks of a copy: a copy in progress is abandoned
 read-back in progress finishes and is recorded, and no deletion starts once
 stopping. A deletion and its ``evidence:file:wiped`` event are never separated
 by a stop: the check comes before the deletion, and the daemon waits for the
-dock threads before it exits.
+dock threads before it exits. A playback copy being made is abandoned (its
+ffmpeg is terminated, then killed after a short grace): the original is stored
+and recorded, and its derivatives stay pending for the next run.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ from domain.recorder import RecorderFile, RecorderIdentity
 from domain.station import PortState, PortStatus, Problem, StationInfo, WipeState
 from ingest.pipeline import FileResult, IngestOptions, Ingestor, Progress
 from ingest.problems import StationStopping, WipeNotLogged, dock_problem, file_problem
-from media.name_bytes import display_name
+from media.ffmpeg_tools import Cancellation, FfmpegCancelled
+from media.name_bytes import bytes_b64, display_name
 from storage.db import database_errors
 from storage.objects import ObjectStore
 from storage.records import find_by_sha256, pending_derivatives
@@ -65,6 +68,12 @@ def _ignore(status: PortStatus) -> None:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def source_of(result: FileResult) -> str:
+    """The name the volume holds for ``result``'s file (its display ``path`` may differ)."""
+    return result.source or result.path
+
 
 
 def _no_hold(point: str) -> None:
@@ -102,7 +111,7 @@ class DockPolicy:
 class DockOutcome:
     label: str
     identity: RecorderIdentity | None = None
-    results: dict[str, FileResult] = field(default_factory=dict)
+    results: dict[str, FileResult] = field(default_factory=dict)  # by the name the volume holds
     wiped: list[str] = field(default_factory=list)
     complete: bool = False
     error: str | None = None
@@ -299,6 +308,7 @@ class Station:
         self.info = info or StationInfo("station", base_options.unit_code)
         self.on_status = on_status
         self._stop = threading.Event()
+        self.transcodes = Cancellation()  # the station's ffmpeg runs, abandoned on stop
         # ``wait`` returns True when the station is stopping; tests pass their own.
         self.wait = wait or self._stop.wait
         self.hold = hold
@@ -307,8 +317,9 @@ class Station:
         self.progress: dict[str, RecorderProgress] = {}
 
     def stop(self) -> None:
-        """Stop between files (safe to call from any thread, more than once)."""
+        """Stop between files, abandoning any transcode (safe from any thread, more than once)."""
         self._stop.set()
+        self.transcodes.cancel()
 
     @property
     def stopping(self) -> bool:
@@ -320,7 +331,7 @@ class Station:
         Returns how many items were pending; a failure is reported, not raised: the
         next dock tries again, and docking must go on.
         """
-        ingestor = Ingestor(self.log, self.store, self.base)
+        ingestor = _StoppableIngestor(self, self.base, Progress())
         try:
             waiting = pending_derivatives(self.log.engine)
             pending = len(waiting)
@@ -418,13 +429,13 @@ class Station:
             stoppable = _StoppableRecorder(recorder, self)
             try:
                 for result in ingestor.ingest_recorder(stoppable, todo):
-                    if result.path in stoppable.abandoned and result.status == "failed":
+                    if source_of(result) in stoppable.abandoned and result.status == "failed":
                         result = replace(result, status="abandoned", retryable=False, reason=(
                             "the station stopped before this file was stored; it stays on "
                             "the recorder for the next dock"))
-                    previous = outcome.results.get(result.path)
+                    previous = outcome.results.get(source_of(result))
                     if previous is None or previous.status not in WIPEABLE:
-                        outcome.results[result.path] = result
+                        outcome.results[source_of(result)] = result
                     progress.file_finished(result)
                     self.emit({"event": "file", "recorder": label, **result.to_json()})
             finally:
@@ -437,9 +448,9 @@ class Station:
             problem = Problem("store_unreachable", {"files": len(retry), "attempt": attempt})
             if self._pause(label, attempt, delay, len(retry), retry[0].reason, problem):
                 return
-            pending = {r.path for r in retry}
+            pending = {source_of(r) for r in retry}
             for r in retry:
-                del outcome.results[r.path]
+                del outcome.results[source_of(r)]
         failed = [r for r in outcome.results.values() if r.status in ("failed", "abandoned")]
         outcome.complete = not failed
         if self.policy.wipe:
@@ -449,8 +460,8 @@ class Station:
     def _wipe(self, recorder: Recorder, label: str, outcome: DockOutcome) -> None:
         """Delete what is provably stored and logged, and unchanged since it was copied."""
         current = {f.path: f for f in recorder.list_files()}
-        for result in outcome.results.values():
-            listed = current.get(result.path)
+        for source, result in outcome.results.items():  # keyed by the name the volume holds
+            listed = current.get(source)
             if (result.status not in WIPEABLE or listed is None or result.sha256 is None
                     or listed.size != result.size or result.mtime_ns is None
                     or abs(round(listed.mtime.timestamp() * 1e9) - result.mtime_ns) > 1000):
@@ -461,14 +472,18 @@ class Station:
             evidence_id = self._retrying(label, partial(self._stored_as, result.sha256))
             if evidence_id is None:  # never wipe what the catalogue does not hold
                 continue
-            recorder.delete(result.path)
+            recorder.delete(source)
             self.hold("wipe")
+            shown: dict[str, Any] = {"source": result.path}
+            raw = bytes_b64(source)
+            if raw is not None:  # a name that is not UTF-8: its exact bytes beside the display form
+                shown["source_b64"] = raw
             # The file is gone: its event is retried until the database is back or the
             # station stops, and a stop says which deletion is not yet logged.
             try:
                 self._retrying(label, partial(self._event, [EventDraft(
                     EventType.FILE_WIPED, self.base.actor, Subject(evidence_id, result.sha256),
-                    {"recorder": label, "source": result.path, "status": result.status})]),
+                    {"recorder": label, **shown, "status": result.status})]),
                     until_stopped=True)
             except StorageError as exc:
                 raise WipeNotLogged(
@@ -479,7 +494,8 @@ class Station:
                     path=result.path) from exc
             outcome.wiped.append(result.path)
             self.progress[label].wiped_one()
-            self.emit({"event": "wiped", "recorder": label, "path": result.path})
+            self.emit({"event": "wiped", "recorder": label, "path": result.path,
+                       **({"path_b64": raw} if raw is not None else {})})
 
     def _stored_as(self, sha256: str) -> str | None:
         with database_errors("checking a file before wiping it"), self.log.engine.connect() as c:
@@ -534,7 +550,7 @@ class Station:
 
 class _StoppableIngestor(Ingestor):
     """An ingestor that leaves derivatives pending once the station stops (the next run makes
-    them, as after a crash), so a stop never waits for a transcode that has not started."""
+    them, as after a crash): a stop never waits for a transcode, started or not."""
 
     def __init__(self, station: Station, options: IngestOptions, progress: Progress) -> None:
         super().__init__(station.log, station.store, options, progress)
@@ -543,7 +559,11 @@ class _StoppableIngestor(Ingestor):
     def derive_pending(self, only: str | None = None) -> tuple[list[str], str | None]:
         if self._station.stopping:
             return [], None
-        return super().derive_pending(only)
+        try:
+            with self._station.transcodes.applies():
+                return super().derive_pending(only)
+        except FfmpegCancelled:  # nothing was recorded: the derivatives are still pending
+            return [], None
 
 
 class _StoppableRecorder:

@@ -109,6 +109,33 @@ def test_json_bodies_over_the_limit_get_413_in_the_error_shape(world: World) -> 
     assert world.get("admin", f"{API}/cases").json()["total"] == 1
 
 
+def test_a_small_body_sent_to_a_route_that_takes_none_is_refused(world: World) -> None:
+    """Not ignored: a body on a route without one is a client's mistake (the wrong route, or
+    a parameter sent in the body that belongs in the query) and gets 413 in the error shape."""
+    mine = world.evidence["mine"]
+    size = world.home.custody_log().size()
+    for method, path, user in (("GET", f"{API}/evidence", "admin"),
+                               ("GET", f"{API}/evidence/{mine}", "officer"),
+                               ("DELETE", f"{API}/evidence/{mine}/hold?reason=r", "admin"),
+                               ("POST", f"{API}/users/officer/token", "admin"),
+                               ("GET", f"{API}/me", "officer")):
+        for body in (b"{}", b'{"reason": "why"}', b"x"):
+            response = world.client.request(method, path, content=body,
+                                            headers={**world.auth(user),
+                                                     "Content-Type": "application/json"})
+            _assert_too_large(response)
+            assert "takes no body" in response.json()["error"]["hint"]
+        # streamed without a length, too
+        _assert_too_large(world.client.request(method, path, content=iter([b"{", b"}"]),
+                                               headers=world.auth(user)))
+        _assert_too_large(world.client.request(method, path, content=b"{}"))  # before the 401
+    assert world.home.custody_log().size() == size  # nothing was done
+    # without a body all is as before (an empty one included)
+    assert world.get("admin", f"{API}/evidence").status_code == 200
+    assert world.client.request("GET", f"{API}/me", content=b"",
+                                headers=world.auth("officer")).status_code == 200
+
+
 def test_a_real_server_answers_a_huge_body_without_waiting_for_it(world: World) -> None:
     with serve(create_app(world.home)) as url:
         host, port = url.removeprefix("http://").split(":")

@@ -130,3 +130,28 @@ def test_a_number_is_not_a_time(world: World) -> None:
         assert "ISO 8601" in error["message"], value
     assert world.get("admin", f"{API}/evidence",
                      params={"start_from": "2024-03-15T09:30:00+08:00"}).status_code == 200
+
+
+def test_values_of_the_wrong_type_are_refused_not_coerced(world: World) -> None:
+    """The document says boolean, integer, date-time: 0, "yes", 1.0 and 0.0 are none of them."""
+    size = world.home.custody_log().size()
+    for body in ({"dry_run": 0}, {"dry_run": 1}, {"dry_run": "true"}, {"dry_run": "false"},
+                 {"dry_run": None}):
+        response = world.client.post(f"{API}/retention", json=body, headers=world.auth("admin"))
+        _assert_error(response, 422, "invalid_request")
+    assert world.home.custody_log().size() == size  # the job did not run
+    for value in ("0.0", "0", "1710466200", "1e9", "2024-03-15"):  # numbers are not times
+        for name in ("start_from", "start_to"):
+            _assert_error(world.get("admin", f"{API}/evidence", params={name: value}),
+                          422, "invalid_request")
+    for query in ("objects=1", "objects=yes", "objects=on"):
+        _assert_error(world.get("auditor", f"{API}/verify?{query}"), 422, "invalid_request")
+    for query in ("offset=1.0", "limit=5.0", "offset=%201", "limit=%2B5"):
+        _assert_error(world.get("admin", f"{API}/evidence?{query}"), 422, "invalid_request")
+    # the forms the document gives still work
+    assert world.client.post(f"{API}/retention", json={"dry_run": True},
+                             headers=world.auth("admin")).status_code == 200
+    page = world.get("admin", f"{API}/evidence",
+                     params={"start_from": "2020-01-01T00:00:00+08:00", "offset": "0", "limit": "5"})
+    assert page.status_code == 200 and page.json()["total"] > 0
+    assert world.get("auditor", f"{API}/verify?objects=false").status_code == 200

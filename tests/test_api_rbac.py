@@ -611,13 +611,36 @@ def test_case_officers_manage_only_their_cases(context: Context) -> None:
     assert world.get("case_officer2", f"{API}/evidence/{mine}/original?reason=court"
                      ).status_code == 200
     # only case officers can be assigned, and only of the case's agency
-    response = world.client.post(f"{API}/cases/{context.case_id}/officers",
-                                 json={"user": "reviewer"}, headers=world.auth("admin"))
-    assert response.status_code == 400
-    response = world.client.post(f"{API}/cases/{context.case_id}/officers",
-                                 json={"user": "south-case_officer"}, headers=world.auth("admin"))
-    assert response.status_code == 403 and "grant" in response.json()["error"]["hint"]
+    for name in ("reviewer", "south-case_officer"):
+        response = world.client.post(f"{API}/cases/{context.case_id}/officers",
+                                     json={"user": name}, headers=world.auth("admin"))
+        assert response.status_code == 400
     assert world.get("south-case_officer", f"{API}/cases/{context.case_id}").status_code == 403
+
+
+def test_assigning_an_officer_tells_no_one_who_exists_or_what_role_they_have(
+        context: Context) -> None:
+    """A user nobody has, a revoked one, a reviewer and another agency's case officer are
+    refused alike: the answer says neither whether the name exists, nor its role or agency."""
+    world = context.world
+    assert world.client.delete(f"{API}/users/n2-case_officer",
+                               headers=world.auth("admin")).status_code == 200
+    refused = ("nobody-here", "n2-case_officer", "reviewer", "south-case_officer", "south-admin")
+    for caller in ("case_officer", "admin"):
+        answers = set()
+        for name in refused:
+            response = world.client.post(f"{API}/cases/{context.case_id}/officers",
+                                         json={"user": name}, headers=world.auth(caller))
+            assert response.status_code == 400, (caller, name, response.text)
+            error = response.json()["error"]
+            assert error["code"] == "invalid_request"
+            assert "admin" in error["hint"]
+            answers.add((error["message"].replace(name, "X"), error["hint"]))
+            for leak in ("reviewer", "revoked", "south", "no active user", "grant"):
+                assert leak not in (error["message"] + error["hint"]).replace(name, "X"), leak
+        assert len(answers) == 1, answers
+    assert world.get("case_officer", f"{API}/cases/{context.case_id}").json()["officers"] == [
+        "case_officer"]
 
 
 def test_an_admin_cannot_revoke_their_own_token(world: World) -> None:

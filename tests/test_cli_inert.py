@@ -93,6 +93,35 @@ def test_a_missing_verifier_key_file_is_a_configuration_error(tmp_path: Path) ->
     assert broken.returncode == 2 and "is not a verifier key" in broken.stderr, broken.stderr
 
 
+
+def test_a_missing_or_broken_signing_key_file_is_a_configuration_error(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run_cli(home, "init").returncode == 0
+    key_file = home / "keys" / "log.key"
+    key = key_file.read_bytes()
+    card = tmp_path / "card"
+    card.mkdir()
+    (card / "A0001.MP4").write_bytes(b"footage" * 100)
+    key_file.unlink()
+    for args in (("ingest", str(card)), ("log", "checkpoint"), ("user", "add", "ann", "--role",
+                                                                 "admin", "--unit", "default"),
+                 ("serve", "--port", "1")):
+        result = run_cli(home, *args)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert "log.key is missing" in result.stderr, result.stderr
+        assert "what to do: restore" in result.stderr and "backup" in result.stderr
+    assert run_cli(home, "init").returncode == 0 and not key_file.exists()  # never a new key
+    for broken in (b"", b"PRIVATE+KEY+not a key\n", bytes(range(256))):
+        key_file.write_bytes(broken)
+        key_file.chmod(0o600)
+        result = run_cli(home, "log", "checkpoint")
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert "is not a signing key" in result.stderr and "what to do: restore" in result.stderr
+    key_file.write_bytes(key)
+    assert run_cli(home, "ingest", str(card)).returncode == 0
+    assert run_cli(home, "verify").returncode == 0
+
 def _printed(renderable: object) -> str:
     buffer = io.StringIO()
     Console(file=buffer, width=200, markup=False, force_terminal=False).print(renderable)

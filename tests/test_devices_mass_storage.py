@@ -229,6 +229,28 @@ def test_delete_refuses_links_folders_and_escapes(tmp_path: Path) -> None:
     assert (volume / "link.MP4").is_symlink()
 
 
+def test_a_listed_file_whose_folder_was_swapped_for_another_real_folder_is_neither_read_nor_deleted(
+        tmp_path: Path) -> None:
+    outside = tmp_path / "outside" / "100MEDIA"
+    outside.mkdir(parents=True)
+    (outside / CLIP).write_bytes(b"s" * 5000)  # same name and size as the listed clip
+    volume = make_volume(tmp_path / "mnt")
+    recorder = MassStorageRecorder(volume)
+    assert f"DCIM/100MEDIA/{CLIP}" in {f.path for f in recorder.list_files()}
+    folder = volume / "DCIM" / "100MEDIA"
+    folder.rename(volume / "DCIM" / "moved")
+    outside.rename(folder)  # a real folder, not a link: only its identity tells it apart
+    with pytest.raises(UnsafePath, match="replaced"):
+        recorder.open(f"DCIM/100MEDIA/{CLIP}")
+    with pytest.raises(UnsafePath, match="replaced"):
+        recorder.delete(f"DCIM/100MEDIA/{CLIP}")
+    assert (folder / CLIP).read_bytes() == b"s" * 5000
+    # a new listing sees the volume as it now is
+    recorder.list_files()
+    with recorder.open(f"DCIM/100MEDIA/{CLIP}") as stream:
+        assert stream.read() == b"s" * 5000
+
+
 _PARTS = st.sampled_from(["..", ".", "", "DCIM", "linked-dir", "keep.MP4", "x", "/", "link.MP4"])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import signal
@@ -282,7 +283,8 @@ class Daemon:
     """The real `evidence dock` daemon, started as CI or a background job may start it: with
     SIGINT inherited as ignored (so Python installs no KeyboardInterrupt handler)."""
 
-    def __init__(self, home: Path, mount: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, home: Path, mount: Path, env: dict[str, str] | None = None,
+                 new_session: bool = False) -> None:
         import os
         import subprocess
         import sys
@@ -293,7 +295,7 @@ class Daemon:
                            "os.execv(sys.executable, sys.argv[1:])")
         self.process = subprocess.Popen(
             [sys.executable, "-c", ignoring_sigint, *argv], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
+            stderr=subprocess.PIPE, text=True, start_new_session=new_session,
             env={**os.environ, "EVIDENCE_HOME": str(home), "EVIDENCE_DOCK_POLL_SECONDS": "0.2",
                  **(env or {})})
         self.lines: queue.Queue[dict[str, object] | None] = queue.Queue()
@@ -405,4 +407,93 @@ def test_dock_daemon_stopped_at_a_chosen_point_keeps_or_logs_every_file(
         assert len(wiped) == 1 and len(left) == 3
     undocked = next(e for e in lines if e["event"] == "undocked")
     assert undocked["complete"] is False
+    assert run_cli(home, "verify", "--objects").returncode == 0
+
+
+FAKE_FFMPEG = """#!{python}
+# A transcode that never ends by itself: it notes the signals it gets and ignores them.
+import os, signal
+def note(text):
+    with open(os.environ["FAKE_FFMPEG_LOG"], "a") as log:
+        log.write(text + "\\n")
+for signum in (signal.SIGTERM, signal.SIGINT):
+    signal.signal(signum, lambda n, _f: note(signal.Signals(n).name))
+note(f"started {{os.getpid()}} {{os.getsid(0)}}")
+with open(os.environ["FAKE_FFMPEG_FIFO"], "w") as started:
+    started.write("started")
+while True:
+    signal.pause()
+"""
+
+
+def test_ctrl_c_during_a_transcode_stops_the_station_and_the_next_run_makes_the_copy(
+        tmp_path: Path) -> None:
+    """Ctrl-C reaches the station only (ffmpeg runs in its own session); the station abandons
+    the running ffmpeg (SIGTERM, then SIGKILL) and exits within seconds; the original is
+    recorded, its playback copy pending, and the next run makes it."""
+    import os
+    import sys
+
+    from media.ffmpeg_tools import ffmpeg_executable
+    from storage.records import pending_derivatives
+
+    home = tmp_path / "home"
+    run_cli(home, "init")
+    mount = tmp_path / "media"
+    (mount / "REC1" / "DCIM").mkdir(parents=True)
+    clip = mount / "REC1" / "DCIM" / "ZFY0001_100234_20240315093000_0001.MP4"
+    subprocess.run([ffmpeg_executable(), "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "testsrc=size=64x48:rate=5:duration=1", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    fakebin = tmp_path / "fakebin"
+    fakebin.mkdir()
+    (fakebin / "ffmpeg").write_text(FAKE_FFMPEG.format(python=sys.executable))
+    (fakebin / "ffmpeg").chmod(0o755)
+    fifo, log = tmp_path / "ffmpeg-started", tmp_path / "ffmpeg.log"
+    os.mkfifo(fifo)
+    started: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: started.put(fifo.read_text()), daemon=True).start()
+    daemon = Daemon(home, mount, {"PATH": f"{fakebin}:{os.environ['PATH']}",
+                                  "FAKE_FFMPEG_FIFO": str(fifo), "FAKE_FFMPEG_LOG": str(log)},
+                    new_session=True)
+    try:
+        assert started.get(timeout=60) == "started"  # the transcode is running now
+        began = time.monotonic()
+        os.killpg(daemon.process.pid, signal.SIGINT)  # Ctrl-C: the terminal's whole group
+        assert daemon.until("stopping")["signal"] == "SIGINT"
+        code = daemon.process.wait(20)
+        seconds = time.monotonic() - began
+    finally:
+        if daemon.process.poll() is None:
+            daemon.process.kill()
+            daemon.process.wait()
+        notes = log.read_text().split() if log.exists() else []
+        if notes and notes[0] == "started":
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(notes[1]), signal.SIGKILL)
+    assert code == 0 and seconds < 10, (code, seconds)
+    assert daemon.rest()[-1] == {"event": "stopped", "signal": "SIGINT", "clean": True}
+    _, ffmpeg_pid, ffmpeg_session, *signals = notes
+    assert ffmpeg_session == ffmpeg_pid  # a session of its own ...
+    assert signals == ["SIGTERM"]  # ... so only the station's SIGTERM reached it, then SIGKILL
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(ffmpeg_pid), 0)
+    opened = open_home(Settings(home=home))
+    try:
+        [pending] = pending_derivatives(opened.engine())  # recorded; its copy still to make
+        assert pending.original_name == clip.name
+        assert logged(opened, "evidence:file:derived") == []
+    finally:
+        opened.engine().dispose()
+    again = run_cli(home, "dock", "--watch", str(mount), "--once", "--no-udev", "--json")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert {"event": "derived", "pending": 1} in [json.loads(x) for x in again.stdout.splitlines()]
+    opened = open_home(Settings(home=home))
+    try:
+        assert pending_derivatives(opened.engine()) == []
+        derived = logged(opened, "evidence:file:derived")
+        assert {str(e["details"]["name"]) for e in derived} >= {"playback.mp4"}  # type: ignore[index]
+        assert {e["subject"]["evidence_id"] for e in derived} == {pending.id}  # type: ignore[index]
+    finally:
+        opened.engine().dispose()
     assert run_cli(home, "verify", "--objects").returncode == 0

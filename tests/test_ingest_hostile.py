@@ -8,6 +8,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -15,10 +16,13 @@ from api.home import Home, open_home
 from api.settings import Settings
 from custody.events import decode_event
 from custody.verify import verify_database
+from devices.mass_storage import MassStorageRecorder
 from domain.event_types import EventType
+from domain.recorder import RecorderFile, RecorderIdentity
 from ingest import originals, pipeline
 from ingest.fixity import ObjectCollector, check_objects
 from ingest.pipeline import FileResult, IngestOptions, Ingestor, Progress
+from ingest.station import DockPolicy, Station
 from storage import records
 from storage.objects import original_key
 from tests.cli_helpers import run_cli
@@ -212,3 +216,154 @@ def test_one_file_that_raises_never_ends_the_run_and_its_stored_object_is_report
     again = ingest(home, card)  # the next run records it
     assert again["B0001.MP4"].status == "ingested" and again["C0001.MP4"].status == "ingested"
     assert problems(home) == set()
+
+
+def logged_details(home: Home, kind: EventType) -> list[dict[str, object]]:
+    events = [decode_event(leaf) for _, leaf in home.custody_log().entries()]
+    return [e["details"] for e in events if e["type"] == kind]
+
+
+def test_the_dock_wipes_files_whose_names_are_not_utf8_and_logs_their_exact_bytes(
+        tmp_path: Path, home: Home) -> None:
+    mount = tmp_path / "media"
+    raw = gbk_card(mount / "REC1", b"wiped gbk footage" * 100)
+    result = run_cli(home.root, "dock", "--watch", str(mount), "--once", "--no-udev", "--wipe",
+                     "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    [wiped_line] = [x for x in lines if x.get("event") == "wiped"]
+    assert wiped_line["path"] == "视频/执法记录仪_录像.MP4"
+    assert base64.b64decode(wiped_line["path_b64"]) == raw
+    # the recorder's folder holds nothing any more (its GBK-named folder is left, empty)
+    assert [f for _, _, files in os.walk(os.fsencode(mount / "REC1")) for f in files] == []
+    [details] = logged_details(home, EventType.FILE_WIPED)
+    assert details["source"] == "视频/执法记录仪_录像.MP4"
+    assert base64.b64decode(str(details["source_b64"])) == raw
+    assert problems(home) == set()
+
+
+class SwapBeforeOpen:
+    """A mass-storage recorder whose chosen file's folder is swapped just before it is opened:
+    after the dock listed the volume, at the point the test chooses."""
+
+    def __init__(self, inner: MassStorageRecorder, victim: str, swap: Callable[[], None]) -> None:
+        self.inner, self.victim, self.swap, self.done = inner, victim, swap, False
+
+    def identity(self) -> RecorderIdentity:
+        return self.inner.identity()
+
+    def list_files(self) -> list[RecorderFile]:
+        return self.inner.list_files()
+
+    def open(self, path: str) -> BinaryIO:
+        if path == self.victim and not self.done:
+            self.done = True
+            self.swap()
+        return self.inner.open(path)
+
+    def delete(self, path: str) -> None:
+        self.inner.delete(path)
+
+    def eject(self) -> None:
+        self.inner.eject()
+
+    def volume_root(self) -> Path | None:
+        return self.inner.volume_root()
+
+
+@pytest.mark.parametrize("replacement", ["link", "folder"])
+def test_the_dock_never_reads_a_folder_swapped_between_its_listing_and_the_open(
+        tmp_path: Path, home: Home, replacement: str) -> None:
+    card, outside = hostile_card(tmp_path)
+    folder = card / "DCIM" / "B"
+    # the secret looks exactly like the clip the listing saw: same size, same time
+    innocent = folder / "CLIP0001.MP4"
+    secret = (SECRET * 2)[:innocent.stat().st_size]
+    (outside / "B" / "CLIP0001.MP4").write_bytes(secret)
+    os.utime(outside / "B" / "CLIP0001.MP4", ns=(innocent.stat().st_atime_ns,
+                                                 innocent.stat().st_mtime_ns))
+
+    def swap() -> None:
+        if replacement == "link":
+            swap_for_link(folder, outside / "B")()
+        else:  # a real folder moved in: only its identity (fstat) tells it apart
+            folder.rename(folder.with_name("B.moved"))
+            (outside / "B").rename(folder)
+
+    recorder = SwapBeforeOpen(MassStorageRecorder(card), "DCIM/B/CLIP0001.MP4", swap)
+    station = Station(home.custody_log(), home.object_store(), IngestOptions(derive=False),
+                      DockPolicy(wipe=True))
+    outcome = station.dock(recorder, "REC1")
+    assert recorder.done
+    assert not stored(home, secret)
+    assert outcome.results["DCIM/0BIG0001.MP4"].status == "ingested"
+    victim = outcome.results["DCIM/B/CLIP0001.MP4"]
+    assert victim.status == "failed" and not outcome.complete
+    assert "replaced" in str(victim.reason) or "symbolic link" in str(victim.reason)
+    assert (folder / "CLIP0001.MP4").read_bytes() == secret  # what was swapped in: never wiped
+    assert problems(home) == set()
+
+
+def orphan_lines(home: Home, *args: str) -> tuple[int, list[dict[str, object]], str]:
+    result = run_cli(home.root, "orphans", *args, "--json")
+    return (result.returncode, [json.loads(x) for x in result.stdout.splitlines()],
+            result.stdout + result.stderr)
+
+
+def test_an_unrecorded_original_whose_file_never_comes_again_is_recorded_as_an_orphan(
+        tmp_path: Path, home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    card = tmp_path / "card"
+    card.mkdir()
+    for name in ("A0001.MP4", "B0001.MP4", "C0001.MP4"):
+        (card / name).write_bytes(name.encode() * 500)
+    real_record = records.record_original
+
+    def record(log: object, stored: object, prov: object, *args: object, **kwargs: object) -> object:
+        if getattr(prov, "source", "") in ("B0001.MP4", "C0001.MP4"):
+            raise RuntimeError("a bug no one foresaw, after the object was stored")
+        return real_record(log, stored, prov, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "record_original", record)
+    ingest(home, card)
+    monkeypatch.undo()
+    b_sha, c_sha = (hashlib.sha256(n.encode() * 500).hexdigest() for n in ("B0001.MP4", "C0001.MP4"))
+    # the card is lost: B and C never come again; verify says what to do
+    verify = run_cli(home.root, "verify", "--objects", "--json")
+    assert verify.returncode == 1
+    unrecorded = [p for p in json.loads(verify.stdout)["problems"] if p["kind"] == "unrecorded_object"]
+    assert len(unrecorded) == 2 and all("evidence orphans" in p["message"] for p in unrecorded)
+    code, listed, _ = orphan_lines(home)
+    assert code == 1 and {(x["key"], x["status"]) for x in listed} == {
+        (original_key(b_sha), "unrecorded"), (original_key(c_sha), "unrecorded")}
+    # recording one needs a reason; nothing is recorded without it
+    missing = run_cli(home.root, "orphans", "--record")
+    assert missing.returncode == 2 and "--reason" in missing.stderr
+    # C's stored bytes were altered: it is refused, not accounted for as if intact
+    altered = home.objects / "objects" / original_key(c_sha)  # the local store's file
+    altered.chmod(0o600)
+    altered.write_bytes(b"altered" * 10)
+    code, recorded, out = orphan_lines(home, "--record", "--reason", "the card was lost")
+    assert code == 1, out
+    by_key = {x["key"]: x for x in recorded}
+    assert by_key[original_key(b_sha)]["status"] == "recorded"
+    assert by_key[original_key(b_sha)]["size"] == len(b"B0001.MP4" * 500)
+    assert by_key[original_key(c_sha)]["status"] == "refused"
+    assert "altered" in str(by_key[original_key(c_sha)]["reason"])
+    [event] = [decode_event(leaf) for _, leaf in home.custody_log().entries()
+               if decode_event(leaf)["type"] == EventType.OBJECT_ORPHANED]
+    assert event["subject"] is None and event["actor"].startswith("cli:")
+    assert event["details"]["object"]["key"] == original_key(b_sha)
+    assert event["details"]["object"]["sha256"] == b_sha
+    assert event["details"]["reason"] == "the card was lost"
+    # B is accounted for: verify reports only C, which stays unexplained (and altered)
+    assert problems(home) == {"unrecorded_object"}
+    code, listed, _ = orphan_lines(home)
+    assert [x["key"] for x in listed] == [original_key(c_sha)]
+    # if B's file does come again after all, it is ingested as usual
+    altered.write_bytes(b"C0001.MP4" * 500)
+    again = ingest(home, card)
+    assert again["B0001.MP4"].status == "ingested" and again["C0001.MP4"].status == "ingested"
+    assert problems(home) == set()
+    assert run_cli(home.root, "verify", "--objects").returncode == 0
+    code, listed, _ = orphan_lines(home)
+    assert code == 0 and listed == []

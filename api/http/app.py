@@ -22,7 +22,7 @@ from api.http import (
     routes_session,
     routes_stations,
 )
-from api.http.bodies import JSON_BODY_LIMIT, BodyLimit, install_body_limits
+from api.http.bodies import JSON_BODY_LIMIT, BodyLimit, install_body_limits, refuse_unexpected_body
 from api.http.docs import install_docs
 from api.http.errors import install_error_handlers
 from api.http.headers import SecurityHeaders
@@ -137,7 +137,8 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     install_body_limits(app)
     for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin,
                    routes_org, routes_session, routes_stations, routes_audit):
-        app.include_router(module.router, prefix=PREFIX, dependencies=[Depends(reject_unknown_query)])
+        app.include_router(module.router, prefix=PREFIX, dependencies=[
+            Depends(refuse_unexpected_body), Depends(reject_unknown_query)])
     app.include_router(routes_oidc.router)  # the provider's answer carries its own parameters
     install_pages(app)  # pages (helper)
     app.add_middleware(ViewSessionCharges)  # a new viewing session takes from the rate limit

@@ -14,6 +14,12 @@ takes none (and reads none). The limit is enforced outside every other layer:
 
 A 413 says ``Connection: close`` so the server drops the rest of the body
 instead of reading it to find the next request.
+
+A route without a body takes none at all: a body sent to it, however small, is
+refused with 413 before the route runs (``refuse_unexpected_body``), never
+ignored: it is a client's mistake (the wrong route, or a parameter sent in the
+body that belongs in the query). An API request says it has a body by its
+``Content-Length`` (above 0) or its ``Transfer-Encoding``.
 """
 
 from __future__ import annotations
@@ -50,6 +56,14 @@ def too_large_response(limit: int) -> JSONResponse:
 async def _body_too_large(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BodyTooLarge)
     return too_large_response(exc.limit)
+
+
+def refuse_unexpected_body(request: Request) -> None:
+    """A router dependency: 413 when a route without a body is sent one (any length)."""
+    if route_limit(request.scope.get("route")) != 0:
+        return
+    if "transfer-encoding" in request.headers or (_declared_length(request.scope) or 0) > 0:
+        raise BodyTooLarge(0)
 
 
 def route_limit(route: object) -> int:

@@ -14,6 +14,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
 )
 
@@ -43,6 +44,16 @@ def _in_utc_range(value: datetime) -> datetime:
         return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
+# A date-time as the document gives it (RFC 3339): a number of seconds is not a time here.
+_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d")
+
+
+def _date_time_text(value: object) -> object:
+    if isinstance(value, datetime) or (isinstance(value, str) and _DATE_TIME.match(value)):
+        return value
+    raise ValueError("not a date and time; give one in ISO 8601, e.g. 2024-03-15T09:30:00+08:00")
+
+
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX, pattern=TEXT_PATTERN),
                    _text("reason", REASON_MAX)]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=TITLE_MAX, pattern=TEXT_PATTERN),
@@ -58,16 +69,7 @@ Serial = Annotated[str, StringConstraints(pattern=SERIAL_PATTERN)]
 VolumeLabel = Annotated[str, StringConstraints(min_length=1, max_length=LABEL_MAX,
                                                pattern=TEXT_PATTERN), _text("volume label", LABEL_MAX)]
 AuditorScope = Annotated[str, StringConstraints(pattern=f"^(\\*|{CODE_PATTERN})$")]
-def _not_a_number(value: object) -> object:
-    """Pydantic would read a number as seconds since 1970: a clerk's "2024" is no time."""
-    if isinstance(value, int | float) or (isinstance(value, str)
-                                          and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value)):
-        raise ValueError("a time is a date and time with a UTC offset (ISO 8601, e.g. "
-                         "2024-03-15T09:30:00+08:00), not a number")
-    return value
-
-
-UtcTime = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_in_utc_range)]
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_date_time_text), AfterValidator(_in_utc_range)]
 RecordingId = Annotated[str, StringConstraints(pattern=r"^rec-[0-9a-f]{32}$")]
 EvidenceKind = Literal["video", "audio", "image", "unknown"]
 Category = Literal["standard", "case"]  # cases.retention.CATEGORIES
@@ -530,7 +532,7 @@ class VerifyReportOut(BaseModel):
 
 
 class RetentionIn(Strict):
-    dry_run: bool = Field(False, description="Say what would be deleted, and delete nothing.")
+    dry_run: StrictBool = Field(False, description="Say what would be deleted, and delete nothing.")
 
 
 class RetentionActionOut(BaseModel):
