@@ -63,12 +63,14 @@ def init(origin: Annotated[str | None, typer.Option(
     vkey = home.verifier().vkey()
     if as_json:
         emit_json({"home": str(home.root), "created": created, "origin": home.origin,
-                   "vkey": vkey})
+                   "vkey": vkey, "signer": "pkcs11" if home.pkcs11 else "file",
+                   "signer_detail": home.describe_signer()})
         return
     verb = "Created" if created else "Already initialised:"
     out.print(inert(f"{verb} evidence home {home.root}"))
     out.print(inert(f"  log origin   {home.origin}"))
     out.print(inert(f"  verifier key {vkey}"))
+    out.print(inert(f"  signer       {home.describe_signer()}"))
 
 
 def render_report(report: VerifyReport, as_json: bool) -> None:
