@@ -95,6 +95,9 @@ def verify(
         "--objects", help="Also re-hash every stored object named by an event.")] = False,
     export: Annotated[Path | None, typer.Option(
         help="Verify a `log export` folder offline, with no database.")] = None,
+    tsa_roots: Annotated[Path | None, typer.Option(
+        help="CA certificate(s), PEM, that checkpoint time-stamps must chain to "
+        "(default EVIDENCE_TSA_ROOTS).")] = None,
     vkey: Annotated[str | None, typer.Option(
         help="Verifier key to trust (default: the home's, or the export's own).")] = None,
     as_json: JsonOption = False,
@@ -106,10 +109,14 @@ def verify(
                               hint="drop --objects when verifying an export")
         render_report(verify_export(export, vkey), as_json)
         return
+    from api.timestamping import load_roots
+
     home = _home()
     store = home.object_store() if objects else None
+    roots_file = tsa_roots or Settings().tsa_roots
     render_report(run_verify(home.engine(), store, _verifier(home, vkey), home.origin,
-                             objects=objects), as_json)
+                             objects=objects, tsa_roots=load_roots(roots_file) if roots_file else None),
+                  as_json)
 
 
 def _verifier(home: Home, vkey: str | None) -> Verifier:
@@ -361,6 +368,28 @@ def log_checkpoint(as_json: JsonOption = False) -> None:
     else:
         for line in cp.note.splitlines():  # the origin line is configuration, shown inert
             out.print(inert(line))
+
+
+@log_app.command("timestamp")
+def log_timestamp(as_json: JsonOption = False) -> None:
+    """Ask the TSA (EVIDENCE_TSA_URL) now for a time-stamp of the newest checkpoint."""
+    from api.timestamping import timestamp_newest, tsa_setup
+
+    setup = tsa_setup(Settings())
+    if setup is None:
+        raise ConfigError("no time-stamping authority is configured",
+                          hint="set EVIDENCE_TSA_URL and EVIDENCE_TSA_ROOTS")
+    home = _home()
+    home.custody_log().checkpoint()  # the newest size is signed before it is time-stamped
+    stamped = timestamp_newest(home.engine(), setup)
+    if as_json:
+        emit_json(None if stamped is None else {"size": stamped.size, "tsa": stamped.tsa,
+                                                "gen_time": stamped.gen_time.isoformat()})
+    elif stamped is None:
+        out.print("the newest checkpoint is already time-stamped")
+    else:
+        out.print(inert(f"checkpoint size {stamped.size} time-stamped by {stamped.tsa} at "
+                        f"{stamped.gen_time.isoformat()}"))
 
 
 @log_app.command("checkpoints")

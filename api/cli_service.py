@@ -231,7 +231,11 @@ def api_options(settings: Settings) -> ApiOptions:
     oidc = OidcConfig.from_settings(settings.oidc_issuer, settings.oidc_client_id,
                                     settings.oidc_client_secret, settings.oidc_claim,
                                     settings.oidc_redirect_url)
+    from api.timestamping import load_roots
+
+    tsa_roots = load_roots(settings.tsa_roots) if settings.tsa_roots else None
     return ApiOptions(token_days=settings.token_days, time_zone=settings.page_time_zone(),
+                      tsa_roots=tsa_roots,
                       sign_in=SignInOptions(lockout=lockout, sessions=sessions,
                                             cookie_secure=settings.cookie_secure, oidc=oidc))
 
@@ -243,6 +247,7 @@ def serve(host: str, port: int, tls_cert: Path | None = None, tls_key: Path | No
 
     from api.http.app import create_app
     from api.http.server import EvidenceServer
+    from api.timestamping import timestamping
 
     if (tls_cert is None) != (tls_key is None):
         raise ConfigError("TLS needs both a certificate and its key",
@@ -256,10 +261,11 @@ def serve(host: str, port: int, tls_cert: Path | None = None, tls_key: Path | No
                          "--tls-key, or put a TLS proxy in front and set "
                          "EVIDENCE_COOKIE_SECURE=true."))
     app = create_app(home, options)
-    EvidenceServer(app, uvicorn.Config(app, host=host, port=port, log_level="info",
-                                       server_header=False, proxy_headers=False,
-                                       ssl_certfile=str(tls_cert) if tls_cert else None,
-                                       ssl_keyfile=str(tls_key) if tls_key else None)).run()
+    with timestamping(home.engine(), settings):
+        EvidenceServer(app, uvicorn.Config(app, host=host, port=port, log_level="info",
+                                           server_header=False, proxy_headers=False,
+                                           ssl_certfile=str(tls_cert) if tls_cert else None,
+                                           ssl_keyfile=str(tls_key) if tls_key else None)).run()
 
 
 def _is_loopback(host: str) -> bool:

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     """Single sign-on: the ID token (or userinfo) claim whose value is the local user name."""
     oidc_redirect_url: str | None = None
     """Single sign-on: the callback URL registered at the provider (default: from the request)."""
+    tsa_url: str | None = None
+    """RFC 3161 time-stamping authority: new checkpoints get its tokens (unset: none)."""
+    tsa_roots: Path | None = None
+    """PEM file of the CA certificate(s) a TSA token must chain to (kept and checked only then)."""
+    tsa_seconds: float = 10.0
+    """How often new checkpoints are sent to the TSA (a failure waits longer, up to 10 min)."""
     signer: str = "file"
     """Who signs checkpoints: `file` (a key file, the embedded default) or `pkcs11` (an HSM)."""
     key_file: Path | None = None

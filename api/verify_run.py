@@ -8,12 +8,16 @@ which never import each other.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from cryptography import x509
 from sqlalchemy import Engine
 
 from cases.catalog_check import check_catalog
 from custody.note import Verifier
 from custody.progress import Progress
 from custody.report import VerifyReport
+from custody.timestamps import check_timestamps
 from custody.verify import verify_database
 from domain.errors import ConfigError
 from ingest.fixity import ObjectCollector, check_objects
@@ -21,7 +25,8 @@ from storage.objects import ObjectStore
 
 
 def run_verify(engine: Engine, store: ObjectStore | None, verifier: Verifier, origin: str | None,
-               *, objects: bool, progress: Progress | None = None) -> VerifyReport:
+               *, objects: bool, progress: Progress | None = None,
+               tsa_roots: Sequence[x509.Certificate] | None = None) -> VerifyReport:
     """The report; ``store`` is needed only with ``objects``."""
     if objects and store is None:
         raise ConfigError("checking the stored objects needs the object store",
@@ -31,6 +36,7 @@ def run_verify(engine: Engine, store: ObjectStore | None, verifier: Verifier, or
     if progress is not None:
         progress.phase("catalog")
     check_catalog(engine, report)
+    check_timestamps(engine, report, tsa_roots)
     if collector is not None and store is not None:
         counted = _ObjectCount(progress)
         if progress is not None:

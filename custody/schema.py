@@ -65,6 +65,19 @@ checkpoints = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# RFC 3161 time-stamp tokens of checkpoints (custody/timestamps.py): the TSA's whole
+# response, over SHA-256 of the signed checkpoint note of that size.
+timestamps = Table(
+    "custody_timestamps",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("note_sha256", LargeBinary(32), nullable=False),
+    Column("response", LargeBinary, nullable=False),
+    Column("tsa", Text, nullable=False),
+    Column("gen_time", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 # Drafts committed by PostgreSQL writers and not yet sequenced (custody/queue.py).
 pending = Table(
     "custody_pending",
