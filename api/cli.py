@@ -13,9 +13,10 @@ from typer.core import TyperGroup
 from api.cli_org import agency_app, device_app, unit_app
 from api.cli_service import cli_operator, serve, user_app
 from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
+from api.cli_witness import witness_app
 from api.home import Home, init_home, open_home
 from api.settings import Settings
-from api.verify_run import run_verify
+from api.verify_run import check_witnesses_now, run_verify
 from custody.note import Verifier
 from custody.proofs import check_consistency_document, check_inclusion_document
 from custody.report import VerifyReport
@@ -43,6 +44,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(agency_app, name="agency")
 app.add_typer(unit_app, name="unit")
 app.add_typer(device_app, name="device")
+app.add_typer(witness_app, name="witness")
 
 out = console()
 err = console(stderr=True)
@@ -95,6 +97,11 @@ def verify(
         "--objects", help="Also re-hash every stored object named by an event.")] = False,
     export: Annotated[Path | None, typer.Option(
         help="Verify a `log export` folder offline, with no database.")] = None,
+    witness: Annotated[list[str] | None, typer.Option(
+        help="A witness's key (repeatable): the log must extend what it cosigned; its URL "
+        "comes from EVIDENCE_WITNESSES_FILE.")] = None,
+    quorum: Annotated[int | None, typer.Option(
+        help="Witnesses that must vouch (default: every --witness).")] = None,
     tsa_roots: Annotated[Path | None, typer.Option(
         help="CA certificate(s), PEM, that checkpoint time-stamps must chain to "
         "(default EVIDENCE_TSA_ROOTS).")] = None,
@@ -113,10 +120,15 @@ def verify(
 
     home = _home()
     store = home.object_store() if objects else None
-    roots_file = tsa_roots or Settings().tsa_roots
-    render_report(run_verify(home.engine(), store, _verifier(home, vkey), home.origin,
-                             objects=objects, tsa_roots=load_roots(roots_file) if roots_file else None),
-                  as_json)
+    settings = Settings()
+    roots_file = tsa_roots or settings.tsa_roots
+    verifier = _verifier(home, vkey)
+    report = run_verify(home.engine(), store, verifier, home.origin, objects=objects,
+                        tsa_roots=load_roots(roots_file) if roots_file else None)
+    if witness:
+        check_witnesses_now(home.engine(), report, verifier, home.origin, witness, quorum,
+                            settings.witnesses_file)
+    render_report(report, as_json)
 
 
 def _verifier(home: Home, vkey: str | None) -> Verifier:
@@ -390,6 +402,18 @@ def log_timestamp(as_json: JsonOption = False) -> None:
     else:
         out.print(inert(f"checkpoint size {stamped.size} time-stamped by {stamped.tsa} at "
                         f"{stamped.gen_time.isoformat()}"))
+
+
+@log_app.command("cosigned")
+def log_cosigned() -> None:
+    """Print the newest checkpoint with the witnesses' cosignatures (C2SP signed note)."""
+    from custody.cosigned import cosigned_checkpoint
+
+    note = cosigned_checkpoint(_home().engine())
+    if note is None:
+        raise ConfigError("no checkpoint is cosigned yet",
+                          hint="set EVIDENCE_WITNESSES_FILE; `serve` and `dock` ask the witnesses")
+    sys.stdout.write(note)
 
 
 @log_app.command("checkpoints")

@@ -248,6 +248,7 @@ def serve(host: str, port: int, tls_cert: Path | None = None, tls_key: Path | No
     from api.http.app import create_app
     from api.http.server import EvidenceServer
     from api.timestamping import timestamping
+    from api.witnessing import witnessing
 
     if (tls_cert is None) != (tls_key is None):
         raise ConfigError("TLS needs both a certificate and its key",
@@ -261,7 +262,7 @@ def serve(host: str, port: int, tls_cert: Path | None = None, tls_key: Path | No
                          "--tls-key, or put a TLS proxy in front and set "
                          "EVIDENCE_COOKIE_SECURE=true."))
     app = create_app(home, options)
-    with timestamping(home.engine(), settings):
+    with timestamping(home.engine(), settings), witnessing(home.custody_log(), settings):
         EvidenceServer(app, uvicorn.Config(app, host=host, port=port, log_level="info",
                                            server_header=False, proxy_headers=False,
                                            ssl_certfile=str(tls_cert) if tls_cert else None,

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     """PEM file of the CA certificate(s) a TSA token must chain to (kept and checked only then)."""
     tsa_seconds: float = 10.0
     """How often new checkpoints are sent to the TSA (a failure waits longer, up to 10 min)."""
+    witnesses_file: Path | None = None
+    """File of the witnesses asked to cosign checkpoints: one `URL VKEY` per line."""
+    witness_seconds: float = 5.0
+    """How often new checkpoints go to the witnesses (batched; appends never wait for them)."""
     signer: str = "file"
     """Who signs checkpoints: `file` (a key file, the embedded default) or `pkcs11` (an HSM)."""
     key_file: Path | None = None

@@ -9,6 +9,7 @@ which never import each other.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from cryptography import x509
 from sqlalchemy import Engine
@@ -56,3 +57,24 @@ class _ObjectCount:
         self._count += 1
         if self._progress is not None:
             self._progress.checked(self._count)
+
+
+def check_witnesses_now(engine: Engine, report: VerifyReport, verifier: Verifier,
+                        origin: str | None, witness_keys: Sequence[str], quorum: int | None,
+                        peers_file: Path | None) -> None:
+    """Ask each witness named what it cosigned, and check the log extends it."""
+    from api.witnessing import load_peers, witness_views
+    from custody.cosignature import CosignerKey
+    from custody.cosigned import check_witnesses
+    from custody.note import NoteError
+
+    try:
+        keys = [CosignerKey.from_vkey(key) for key in witness_keys]
+    except NoteError as exc:
+        raise ConfigError(f"--witness: {exc.message}", hint=exc.hint) from None
+    wanted = len(keys) if quorum is None else quorum
+    if not 1 <= wanted <= len(keys):
+        raise ConfigError(f"--quorum {quorum} is not between 1 and the {len(keys)} witnesses given")
+    peers = load_peers(peers_file) if peers_file else ()
+    views = witness_views(keys, peers, origin or verifier.name)
+    check_witnesses(engine, report, views, verifier, origin, wanted)

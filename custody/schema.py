@@ -78,6 +78,18 @@ timestamps = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# C2SP cosignatures of checkpoints by outside witnesses (custody/cosigned.py): the
+# witness's note signature line on the checkpoint of that size.
+cosignatures = Table(
+    "custody_cosignatures",
+    metadata,
+    Column("witness", Text, primary_key=True),
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("line", Text, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
 # Drafts committed by PostgreSQL writers and not yet sequenced (custody/queue.py).
 pending = Table(
     "custody_pending",
