@@ -170,12 +170,12 @@ async function stationScreen(view) {
     const total = Math.max(tile.files_total, 0);
     const done = Math.min(Math.max(tile.files_done, 0), total);
     const text = t("{done} of {total} files", { done: number(done), total: number(total) });
-    const fill_ = h("span", { class: "bar-fill" });
+    const fill_ = h("span", { class: "files-bar-fill" });
     fill_.style.width = `${total ? Math.round((done / total) * 100) : 0}%`;
     return h("div", { class: "files" },
       h("p", { class: "files-count" }, text),
       h("div", {
-        class: "bar", role: "progressbar", "aria-label": t("Files copied"), "aria-valuemin": "0",
+        class: "files-bar", role: "progressbar", "aria-label": t("Files copied"), "aria-valuemin": "0",
         "aria-valuemax": String(total), "aria-valuenow": String(done), "aria-valuetext": text,
       }, fill_));
   }
@@ -207,14 +207,12 @@ async function stationScreen(view) {
     countdown(tile));
   }
 
-  function stationHeading(name, own) {
-    let state = null;
-    if (own) {
-      const stale = own.state === "online" && own.stale_after && Date.parse(own.stale_after) < now();
-      state = stale ? t("Not responding") : stateName(own.state);
-    }
-    return h("p", { class: `station-state${own ? " station-" + own.state : ""}` },
-      state ? t("Station: {state}", { state }) : null);
+  // The station's own tile (not shown to officers): running, not running, or silent.
+  function stationState(own) {
+    if (!own) return null;
+    const stale = own.state === "online" && own.stale_after && Date.parse(own.stale_after) < now();
+    return h("p", { class: `station-state station-${stale ? "stale" : own.state}` },
+      t("Station: {state}", { state: stale ? t("Not responding") : stateName(own.state) }));
   }
 
   function draw() {
@@ -235,7 +233,7 @@ async function stationScreen(view) {
         list.sort((a, b) => a.port.localeCompare(b.port));
         return h("section", { class: "station", "aria-labelledby": heading, "data-station": name },
           h("h2", { id: heading }, t("Station {name}", { name })),
-          stationHeading(name, own),
+          stationState(own),
           list.length ? h("div", { class: "tiles" }, list.map(portTile)) : null);
       }));
   }
