@@ -30,7 +30,6 @@ from domain.station import PROBLEMS, PortStatus, Problem, StationInfo
 from ingest.pipeline import IngestOptions
 from ingest.station import DockPolicy, Station
 from ingest.station_feed import StatusFeed
-from storage.objects import ObjectStore
 from storage.station_status import publish
 from tests.api_support import NORTH_UNIT, OFFICER_NO, OTHER_OFFICER_NO
 from tests.browser_support import (
