@@ -170,14 +170,13 @@ async function stationScreen(view) {
     const total = Math.max(tile.files_total, 0);
     const done = Math.min(Math.max(tile.files_done, 0), total);
     const text = t("{done} of {total} files", { done: number(done), total: number(total) });
-    const fill_ = h("span", { class: "files-bar-fill" });
-    fill_.style.width = `${total ? Math.round((done / total) * 100) : 0}%`;
     return h("div", { class: "files" },
       h("p", { class: "files-count" }, text),
-      h("div", {
-        class: "files-bar", role: "progressbar", "aria-label": t("Files copied"), "aria-valuemin": "0",
-        "aria-valuemax": String(total), "aria-valuenow": String(done), "aria-valuetext": text,
-      }, fill_));
+      h("progress", {
+        class: "files-bar", role: "progressbar", max: String(Math.max(total, 1)), value: String(done),
+        "aria-label": t("Files copied"), "aria-valuemin": "0", "aria-valuemax": String(total),
+        "aria-valuenow": String(done), "aria-valuetext": text,
+      }, text));
   }
 
   function fact(term, value, className) {
