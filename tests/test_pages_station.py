@@ -182,6 +182,9 @@ def test_a_clerk_follows_real_docks_on_the_station_screen(
     register(site, second, OTHER_OFFICER_NO, "王强")
     desk = StationInfo(f"desk-{lang}", NORTH_UNIT)
     feed = StatusFeed(site.home.engine(), desk).start()
+    silent, moment = f"silent-{lang}", datetime.now(UTC)  # its dock stops reporting at once
+    publish(site.home.engine(), [PortStatus(silent, "", "online", moment, station_unit=NORTH_UNIT,
+                                            stale_after=moment + timedelta(seconds=2))])
     page = signed_in_page("clerk", lang)  # a clerk's start page is the station screen
     requests: list[Request] = []
     page.on("request", lambda request: requests.append(request) if EVENTS in request.url else None)
@@ -291,6 +294,8 @@ def test_a_clerk_follows_real_docks_on_the_station_screen(
         expect(page.locator("#station-connection")).to_have_text(tr(lang, "Live"))
         expect(tile_of(page, f"ZFY{code}009").locator("h3")).to_have_text(tr(lang, "Unknown officer"))
         expect(tile_of(page, first).locator(".tile-state")).to_have_text(tr(lang, "Done"))
+        expect(page.locator(f'section.station[data-station="{silent}"] .station-state')).to_have_text(
+            tr(lang, "Station: {state}", state=tr(lang, "Not responding")))
         resumed = [r.all_headers().get("last-event-id") for r in requests]
         assert resumed and all(resumed) and all(i.isdigit() for i in resumed if i), resumed
         check_page(page, "station-problems", lang)

@@ -207,14 +207,23 @@ async function stationScreen(view) {
   }
 
   // The station's own tile (not shown to officers): running, not running, or silent.
+  const isStale = (own) => own.state === "online" && Boolean(own.stale_after) && Date.parse(own.stale_after) < now();
+  let staleShown = "";
+
+  function staleStations() {
+    return [...tiles.values()].filter((tile) => tile.kind === "station" && isStale(tile))
+      .map(keyOf).sort().join("\n");
+  }
+
   function stationState(own) {
     if (!own) return null;
-    const stale = own.state === "online" && own.stale_after && Date.parse(own.stale_after) < now();
+    const stale = isStale(own);
     return h("p", { class: `station-state station-${stale ? "stale" : own.state}` },
       t("Station: {state}", { state: stale ? t("Not responding") : stateName(own.state) }));
   }
 
   function draw() {
+    staleShown = staleStations();
     const byStation = new Map();
     for (const tile of tiles.values()) {
       if (!byStation.has(tile.station)) byStation.set(tile.station, { own: null, ports: [] });
@@ -238,6 +247,7 @@ async function stationScreen(view) {
   }
 
   function tick() {
+    if (staleStations() !== staleShown) draw(); // a station that stopped reporting
     for (const node of board.querySelectorAll("[data-retry-at]")) {
       const text = countdownText(node.getAttribute("data-retry-at"));
       if (node.textContent !== text) node.textContent = text;
@@ -328,11 +338,11 @@ async function stationScreen(view) {
         act(null, () => Promise.reject(err)); // 401: to the sign-in page; 403: the API's words
         return;
       }
-      lost();
-      retryTimer = setTimeout(open, RECONNECT_MS[Math.min(failures++, RECONNECT_MS.length - 1)]);
-      return;
     }
-    if (!over) open();
+    if (over) return;
+    // the tiles are the server's now; the stream itself is tried again after a while
+    lost();
+    retryTimer = setTimeout(open, RECONNECT_MS[Math.min(failures++, RECONNECT_MS.length - 1)]);
   }
 
   function open() {
