@@ -344,6 +344,17 @@ def test_the_station_screen_is_refused_to_roles_without_it_and_scoped_for_office
     expect(page.locator("#station-connection")).to_have_text("Live")
     expect(tile_of(page, "ZFY-THEIRS")).to_have_count(0)
     expect(page.locator('section[data-station="desk-scope"] .station-state')).to_have_count(0)
+    # Another zone picked in the header: the screen is drawn again in it, and stays live.
+    mine = tile_of(page, "ZFY-MINE")
+    expect(mine).to_contain_text("(Asia/Shanghai)")
+    page.locator("#time-zone").select_option("Asia/Urumqi")
+    expect(mine).to_contain_text("(Asia/Urumqi)")
+    expect(mine).not_to_contain_text("(Asia/Shanghai)")
+    expect(page.locator("#station-connection")).to_have_text("Live")
+    publish(site.home.engine(), [PortStatus(
+        "desk-scope", "mine", "transferring", moment, station_unit=NORTH_UNIT,
+        device_serial="ZFY-MINE", officer_no=OFFICER_NO, files_total=4, files_done=2)])
+    expect(mine.locator(".files-count")).to_have_text("2 of 4 files")
 
 
 def test_every_problem_code_is_said_in_the_pages_words() -> None:
