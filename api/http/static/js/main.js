@@ -3,7 +3,7 @@
 // route()), and import it here. See notes/frontend.md.
 
 import {
-  ApiError, BASE, clearMessage, currentPath, currentQuery, findRoute, go, h, homeOf, link, navFor,
+  ApiError, BASE, clearMessage, currentPath, currentQuery, findRoute, go, h, homeOf, leaveView, link, navFor,
   objectUrls, onNavigate, say, session, showError, viewContainer, whenSignedOut,
 } from "./core.js";
 import { chosenLanguage, language, languages, t, useLanguage } from "./i18n.js";
@@ -17,6 +17,7 @@ import "./views/evidence.js";
 import "./views/cases.js";
 import "./views/case.js";
 import "./views/audit.js";
+import "./views/station.js";
 
 const config = { time_zone: "Asia/Shanghai" };
 let renderTicket = 0;
@@ -97,6 +98,7 @@ async function render() {
   clearMessage();
   say("");
   for (const url of objectUrls.splice(0)) URL.revokeObjectURL(url);
+  leaveView();
   const main = document.getElementById("main");
   const path = currentPath();
   const query = currentQuery();
