@@ -9,6 +9,9 @@ export const can = {
   readCases: roles("case_officer", "reviewer", "auditor", "admin"),
   manageCases: roles("case_officer", "admin"),
   exportCases: roles("case_officer", "reviewer", "admin"),
+  // Originals leave the system: case officers (of footage on a case they manage), reviewers
+  // and admins (of footage they can read); each item's status.original_download says which.
+  downloadOriginal: roles("case_officer", "reviewer", "admin"),
   audit: roles("auditor", "admin"),
   // The whole log (its entries, proofs and verify report) is for auditors of every agency.
   readWholeLog: (user) => Boolean(user) && user.role === "auditor" && user.auditor_scope === "*",
