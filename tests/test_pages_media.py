@@ -27,11 +27,11 @@ import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
 from api.home import Home
+from api.http import pages_i18n
 from cases.bundle_verify import verify_bundle
 from ingest.pipeline import IngestOptions, Ingestor
 from ingest.synthetic import RECORDER_UTC_OFFSET, make_recorder_image
 from tests.api_support import NORTH_UNIT
-from api.http import pages_i18n
 from tests.browser_support import (
     DESKTOP,
     LANGS,
@@ -107,7 +107,7 @@ def call(site: Site, user: str, method: str, path: str, body: dict[str, Any] | N
         site.url + "/api/v1" + path, method=method,
         data=None if body is None else json.dumps(body).encode(),
         headers={"Authorization": f"Bearer {site.tokens[user]}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request) as response:  # noqa: S310 (the test's own server)
+    with urllib.request.urlopen(request) as response:
         raw = response.read()
     return json.loads(raw) if raw else None
 
@@ -205,7 +205,8 @@ def test_the_recording_timeline_draws_the_gap_and_plays_on_the_wall_clock(
     page.wait_for_function("() => !document.querySelector('#player').seeking")
     expect(page.locator("#wall-clock-time")).to_have_text(f"{at_station(8.5)} (Asia/Shanghai)")
     expect(page.locator("#wall-clock-what")).to_have_text(tr(
-        lang, "— a gap of {length}: nothing was recorded; the picture is black", length=seconds_text(lang, "4")))
+        lang, "— a gap of {length}: nothing was recorded; the picture is black",
+        length=seconds_text(lang, "4")))
     expect(page.locator("#timeline-marker")).to_have_attribute("x1", "65.385%")
 
     # Play on through the gap into segment 3: the clock shown is the time it was recorded.
@@ -217,8 +218,8 @@ def test_the_recording_timeline_draws_the_gap_and_plays_on_the_wall_clock(
     expect(page.locator("#wall-clock-time")).to_have_text(f"{at_station(position)} (Asia/Shanghai)")
     expect(page.locator("#wall-clock-what")).to_have_text(
         tr(lang, "— segment {name}", name=card.names["segment_3"]))
-    viewed = [(e["subject"]["evidence_id"], e["details"]["reason"]) for e in site.events("evidence:file:viewed")
-              if e["actor"] == "user:case_officer"]
+    viewed = [(e["subject"]["evidence_id"], e["details"]["reason"])
+              for e in site.events("evidence:file:viewed") if e["actor"] == "user:case_officer"]
     for role in ("segment_1", "segment_2", "segment_3"):
         assert (card.ids[role], reason) in viewed
 
@@ -291,7 +292,8 @@ def test_photo_sound_and_a_damaged_file_with_its_original_by_keyboard(
         lang, "Damaged: the file could not be read as video, sound or a picture, so it cannot be played. "
               "The original is kept as it came off the recorder."))
     expect(page.locator("video, audio, #photo, #play-form")).to_have_count(0)
-    diagnosis = call(site, "case_officer", "GET", f"/evidence/{card.ids['truncated_mp4']}")["status"]["reason"]
+    damaged = call(site, "case_officer", "GET", f"/evidence/{card.ids['truncated_mp4']}")
+    diagnosis = damaged["status"]["reason"]
     assert "moov" in diagnosis
     expect(page.locator("#media-status")).to_contain_text(diagnosis)
     check_page_showing(page, "evidence-damaged", lang, diagnosis)
@@ -351,7 +353,8 @@ def test_a_case_detaches_with_a_confirm_and_exports_with_progress_to_a_verified_
     detached = len(site.events("case:evidence:detached"))
     detach = page.get_by_role("button", name=tr(lang, "Detach {name}", name=card.names["photo"]))
     detach.click()
-    confirm = page.get_by_role("button", name=tr(lang, "Yes, take {name} off the case", name=card.names["photo"]))
+    confirm = page.get_by_role("button", name=tr(lang, "Yes, take {name} off the case",
+                                                 name=card.names["photo"]))
     expect(confirm).to_be_focused()
     page.get_by_role("button", name=tr(lang, "Cancel")).click()
     expect(detach).to_be_focused()
@@ -361,7 +364,8 @@ def test_a_case_detaches_with_a_confirm_and_exports_with_progress_to_a_verified_
     expect(page.locator("#case-evidence")).not_to_contain_text(card.names["photo"])
     expect(page.locator("#case-evidence")).to_contain_text(card.names["segment_1"])
     expect(page.locator("#case-history")).to_contain_text(tr(
-        lang, "Taken off case {number} by {actor}.", number=number, actor=tr(lang, "user {name}", name="case_officer")))
+        lang, "Taken off case {number} by {actor}.", number=number,
+        actor=tr(lang, "user {name}", name="case_officer")))
 
     # Export, keyboard only; the first looks at the job are held so its progress is seen.
     held: list[Route] = []
