@@ -31,7 +31,7 @@ from api.http import pages_i18n
 from cases.bundle_verify import verify_bundle
 from ingest.pipeline import IngestOptions, Ingestor
 from ingest.synthetic import RECORDER_UTC_OFFSET, make_recorder_image
-from tests.api_support import NORTH_UNIT
+from tests.api_support import NORTH_UNIT, OFFICER_NO, add_evidence, make_clip
 from tests.browser_support import (
     DESKTOP,
     LANGS,
@@ -50,6 +50,8 @@ from tests.browser_support import (
 
 ROLES = ("segment_1", "segment_2", "segment_3", "photo", "wav", "truncated_mp4")
 RECORDING_START = datetime(2024, 3, 15, 1, 30, tzinfo=UTC)  # 09:30:00 at the station
+# Another recorder's two segments: 11:00:00–11:00:04 and 11:00:02.5–11:00:05.5 at the station.
+OVERLAP_START = datetime(2024, 3, 15, 3, 0, tzinfo=UTC)
 STATION = ZoneInfo("Asia/Shanghai")
 
 
@@ -79,6 +81,13 @@ def _ingest(root: Path, home: Home, card: Card) -> None:
         assert found.evidence_id and found.sha256, found
         card.ids[role], card.sha256[role] = found.evidence_id, found.sha256
         card.names[role] = roles[role].name
+    for n, (offset_ms, seconds) in enumerate([(0, 4), (2500, 3)], start=1):
+        name = f"ZFY0077_{OFFICER_NO}_20240315110000_{n:04d}.MP4"
+        card.ids[f"overlap_{n}"] = add_evidence(
+            home, name, b"overlapping original %d" % n, officer_no=OFFICER_NO, device="ZFY0077",
+            start=OVERLAP_START + timedelta(milliseconds=offset_ms), duration_ms=seconds * 1000,
+            playback=make_clip(root / f"overlap-{n}.mp4", seconds), sequence=n)
+        card.names[f"overlap_{n}"] = name
 
 
 @pytest.fixture(scope="module")
@@ -119,9 +128,9 @@ def new_case(site: Site, number: str, evidence: list[str]) -> str:
     return str(case["id"])
 
 
-def at_station(seconds: float, zone: ZoneInfo = STATION) -> str:
+def at_station(seconds: float, zone: ZoneInfo = STATION, start: datetime = RECORDING_START) -> str:
     """The wall-clock time ``seconds`` into the recording, as the pages show it (whole seconds)."""
-    instant = RECORDING_START + timedelta(seconds=seconds)
+    instant = start + timedelta(seconds=seconds)
     return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -246,6 +255,41 @@ def test_the_recording_timeline_draws_the_gap_and_plays_on_the_wall_clock(
     position = player_time(page)
     expect(page.locator("#wall-clock-time")).to_have_text(f"{at_station(position, urumqi)} (Asia/Urumqi)")
     page.locator("#time-zone").select_option("Asia/Shanghai")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_overlap_is_drawn_listed_and_played_from_the_later_segment(
+        site: Site, card: Card, signed_in_page: PageFactory, lang: str) -> None:
+    page = signed_in_page("case_officer", lang)
+    page.goto(site.url + f"/ui/evidence/{card.ids['overlap_1']}")
+    page.get_by_role("link", name=tr(lang, "Timeline of the whole recording, with its gaps")).click()
+    expect(page.locator("h1")).to_have_text(tr(lang, "Recording of recorder {serial}", serial="ZFY0077"))
+    timeline = page.locator("#timeline")
+    expect(timeline.locator("rect.tl-seg")).to_have_count(2)
+    expect(timeline.locator("rect.tl-gap")).to_have_count(0)
+    expect(timeline.locator("rect.tl-overlap")).to_have_count(1)
+    expect(timeline.locator("rect.tl-overlap")).to_have_attribute("x", "45.455%")  # 2.5 s of 5.5 s
+    expect(timeline.locator("text.tl-overlap-label")).to_have_text(
+        tr(lang, "overlap {length}", length=seconds_text(lang, "1.5")))
+    earlier, later = card.names["overlap_1"], card.names["overlap_2"]
+    row = page.locator("#timeline-list tbody tr", has_text=tr(
+        lang, "Overlap: {earlier} and {later} both recorded this time; the joined file shows {later}",
+        earlier=earlier, later=later))
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(at_station(2, start=OVERLAP_START))  # 11:00:02.5, shown to the second
+    expect(row).to_contain_text(at_station(4, start=OVERLAP_START))
+    check_page(page, "recording-overlap", lang)
+
+    # Played from the later segment: its own start, on the wall clock.
+    page.get_by_role("button", name=tr(lang, "Play from {name}", name=later)).click()
+    page.wait_for_function("""() => { const v = document.querySelector('#player');
+        return v && v.readyState >= 1 && !v.seeking && v.currentTime >= 2.5; }""")
+    page.evaluate("() => { const v = document.querySelector('#player'); v.muted = true; v.pause(); }")
+    position = player_time(page)
+    assert 2.5 <= position < 5.5
+    expect(page.locator("#wall-clock-time")).to_have_text(
+        f"{at_station(position, start=OVERLAP_START)} (Asia/Shanghai)")
+    expect(page.locator("#wall-clock-what")).to_have_text(tr(lang, "— segment {name}", name=later))
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -422,3 +466,23 @@ def test_a_case_detaches_with_a_confirm_and_exports_with_progress_to_a_verified_
            actor=tr(lang, "user {name}", name="case_officer"), files=1,
            sha256=exported["details"]["manifest_sha256"]))
     check_page(page, "case-exported", lang)
+
+
+def test_an_export_that_fails_says_why_in_words(site: Site, card: Card, signed_in_page: PageFactory) -> None:
+    """The server's job is followed as it is, except that its last answer is turned into a
+    failure, as when the store cannot be read mid-build: the page says so, offers no link."""
+    case_id = new_case(site, "EXP-FAIL", [card.ids["segment_1"]])
+    page = signed_in_page("case_officer", "zh-CN")
+    page.goto(site.url + f"/ui/cases/{case_id}")
+
+    def fail(route: Route) -> None:
+        job = route.fetch().json()
+        job.update(state="failed", download=None, error="the object store could not be read")
+        route.fulfill(json=job)
+
+    page.route(re.compile(rf".*/api/v1/cases/{case_id}/exports/[0-9a-f-]+$"), fail)
+    page.locator("#export-button").click()
+    expect(page.locator("#export-failed")).to_have_text(tr(
+        "zh-CN", "The bundle could not be built: {error}", error="the object store could not be read"))
+    expect(page.locator("#export-download")).to_have_count(0)
+    expect(page.locator("#export-button")).to_be_enabled()
