@@ -120,20 +120,23 @@ function exportSection(theCase, onExported, earlier) {
     button.disabled = true;
     try {
       let current = job;
-      while (!FINISHED.has(current.state)) {
+      let shown = false;
+      for (let polls = 0; !FINISHED.has(current.state); polls += 1) {
         showProgress(current, label, bar);
         await new Promise((resolve) => { setTimeout(resolve, POLL_MS); });
-        if (!result.isConnected) return; // the person has moved to another page
+        shown = shown || result.isConnected;
+        // The person has moved to another page (the build goes on on the server).
+        if (!result.isConnected && (shown || polls > 20)) return;
         current = await api(`/cases/${theCase.id}/exports/${current.id}`);
       }
-      finished(current, why);
+      finished(current, why, true);
       if (current.state === "done") await onExported();
     } finally {
       button.disabled = false;
     }
   };
 
-  const finished = (job, why) => {
+  const finished = (job, why, live) => {
     if (job.state === "done") {
       const href = apiUrl(job.download.slice(API.length), { reason: why });
       const download = h("a", { id: "export-download", class: "button", href: href.pathname + href.search,
@@ -145,8 +148,10 @@ function exportSection(theCase, onExported, earlier) {
         definitions([[t("SHA-256 of the ZIP"), hashCode(job.sha256, true)],
           [t("SHA-256 of its manifest"), hashCode(job.manifest_sha256, true)],
           [t("Kept on the server until"), timeNode(job.expires_at)]]));
-      say(t("The bundle is ready to download."));
-      download.focus();
+      if (live) {
+        say(t("The bundle is ready to download."));
+        download.focus();
+      }
     } else if (job.state === "failed") {
       result.replaceChildren(h("p", { id: "export-failed", class: "error-text", role: "alert" },
         t("The bundle could not be built: {error}", { error: job.error || t("no reason was given") })));
@@ -166,11 +171,12 @@ function exportSection(theCase, onExported, earlier) {
       await follow(job, why);
     });
   });
-  // A bundle still being built (or ready) from before: follow it, or offer it.
-  const latest = earlier.find((job) => job.state !== "expired");
+  // A bundle still being built, or ready, from before: follow it, or offer it (its download
+  // is a new custody event, with no reason unless one is typed for a new export).
+  const latest = earlier.find((job) => job.state !== "expired" && job.state !== "failed");
   if (latest) {
-    if (FINISHED.has(latest.state)) finished(latest, latest.reason || "");
-    else act(null, () => follow(latest, latest.reason || ""));
+    if (latest.state === "done") finished(latest, "", false);
+    else act(null, () => follow(latest, ""));
   }
   return section("export-h", t("Export"), form);
 }

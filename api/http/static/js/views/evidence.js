@@ -60,7 +60,8 @@ async function evidenceItem(view, { params }) {
           rows: item.derivatives.map((d) => [d.name, d.method, cell(bytes(d.size), "num"),
             hashCode(d.sha256, true), timeNode(d.created_at)]) })
         : h("p", {}, t("No copies were made.")),
-      item.derivatives_error ? h("p", { class: "note" }, t("Making copies failed: {error}", { error: item.derivatives_error })) : null),
+      item.derivatives_error && item.derivatives_error !== item.status.reason
+        ? h("p", { class: "note" }, t("Making copies failed: {error}", { error: item.derivatives_error })) : null),
     section("custody-h", t("Chain of custody"), custody));
 }
 

@@ -172,6 +172,7 @@ function playerSection(rec, marker) {
   const position = h("p", { id: "wall-clock", class: "wall-clock", hidden: true },
     h("span", { class: "wall-clock-label" }, t("Recorded at")), " ", clock, " ", what);
   let opened = null;
+  const playbackUrl = () => apiUrl(`/recordings/${encodeURIComponent(rec.id)}/playback`, { reason: reason.value.trim() });
 
   const show = () => {
     const ms = Math.round(video.currentTime * 1000);
@@ -194,7 +195,7 @@ function playerSection(rec, marker) {
   const open = () => {
     if (!opened) {
       opened = new Promise((resolve, reject) => {
-        const url = apiUrl(`/recordings/${encodeURIComponent(rec.id)}/playback`, { reason: reason.value.trim() });
+        const url = playbackUrl();
         video.hidden = false;
         position.hidden = false;
         video.addEventListener("loadedmetadata", () => resolve(), { once: true });
@@ -207,10 +208,12 @@ function playerSection(rec, marker) {
     }
     return opened;
   };
-  // The player says only that it failed; the API says why, in the person's language.
+  // The player says only that it failed; the API says why, in the person's language (the
+  // same request as the player's: a refusal opens no session, a success joins the player's).
   const explain = async () => {
-    const url = apiUrl(`/recordings/${encodeURIComponent(rec.id)}/playback`, {});
-    const response = await api(url.pathname.slice(API.length), { accept: "response", headers: { Range: "bytes=0-0" } });
+    const url = playbackUrl();
+    const response = await api(url.pathname.slice(API.length), {
+      query: Object.fromEntries(url.searchParams), accept: "response", headers: { Range: "bytes=0-0" } });
     await response.body.cancel();
     throw new ApiError(0, "media_error", t("The browser could not play the joined recording."),
       t("Play the segments one by one from their own pages, or try another browser."));
