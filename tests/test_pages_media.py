@@ -436,6 +436,7 @@ def test_a_case_detaches_with_a_confirm_and_exports_with_progress_to_a_verified_
     expect(page.locator("#export-progress-label")).to_have_text(
         tr(lang, "Waiting for the server to start building the bundle…"))
     expect(page.locator("#export-button")).to_be_disabled()
+    shoot(page, "case-export-progress", lang)
     released = True
     for route in held:
         route.continue_()
