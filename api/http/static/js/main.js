@@ -14,6 +14,7 @@ import { chosenTimeZone, timeZone, useTimeZone, zones } from "./time.js";
 import "./views/signin.js";
 import "./views/evidence_list.js";
 import "./views/evidence.js";
+import "./views/recording.js";
 import "./views/cases.js";
 import "./views/case.js";
 import "./views/audit.js";

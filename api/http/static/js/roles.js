@@ -10,6 +10,9 @@ export const can = {
   readCases: roles("case_officer", "reviewer", "auditor", "admin"),
   manageCases: roles("case_officer", "admin"),
   exportCases: roles("case_officer", "reviewer", "admin"),
+  // Originals leave the system: case officers (of footage on a case they manage), reviewers
+  // and admins (of footage they can read); each item's status.original_download says which.
+  downloadOriginal: roles("case_officer", "reviewer", "admin"),
   audit: roles("auditor", "admin"),
   // The station screen (cases/access.py STATION_SCREEN): clerks their unit's stations,
   // admins and auditors their agency's (scope's), officers the docks of their own recorders.
