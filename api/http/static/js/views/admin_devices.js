@@ -59,7 +59,7 @@ function registerForm(units) {
   const button = h("button", { type: "submit" }, t("Register"));
   const form = h("form", { id: "register-device-form", class: "card" }, h("h2", {}, t("Register a recorder")),
     field(t("Serial number"), serial, t("As the recorder reports it, for example ZFY0001. Registering a serial again replaces its entry.")),
-    field(t("Officer number (警号)"), officerNo), field(t("Officer's name (optional)"), officerName),
+    field(t("Officer number"), officerNo), field(t("Officer's name (optional)"), officerName),
     field(t("Unit"), unit), field(t("Volume label (optional)"), label, t("For recorders that show up as a USB drive with this label.")),
     button);
   form.addEventListener("submit", (event) => {
@@ -91,7 +91,7 @@ function actions(device, units) {
     });
     const ok = await ask({ id: "reassign-dialog", title: t("Reassign recorder {serial}", { serial: device.serial }),
       text: t("Footage already stored keeps its unit; what the recorder brings from now on belongs to the new one."),
-      fields: [field(t("Officer number (警号)"), officerNo), field(t("Officer's name (optional)"), officerName),
+      fields: [field(t("Officer number"), officerNo), field(t("Officer's name (optional)"), officerName),
         field(t("Unit"), unit)],
       confirm: t("Reassign") });
     if (!ok) return;

@@ -13,9 +13,9 @@ const CODE = "[a-z0-9][a-z0-9_\\-]{0,31}";
 const LEVELS = ["region", "city", "county"];
 
 function levelName(level) {
-  if (level === "region") return t("region (自治区)");
-  if (level === "city") return t("city or league (盟市)");
-  if (level === "county") return t("county or banner (旗县区)");
+  if (level === "region") return t("region level");
+  if (level === "city") return t("city or league level");
+  if (level === "county") return t("county or banner level");
   return show(level);
 }
 

@@ -99,7 +99,7 @@ async function userList(view) {
     field(t("User name"), name, t("How they sign in, for example 李娜 or li.na. Names are never reused.")),
     field(t("Role"), role, t("An auditor you add audits your agency.")),
     field(t("Unit"), unit),
-    field(t("Officer number (警号)"), officerNo, t("Needed for an officer: the number their recorder writes.")),
+    field(t("Officer number"), officerNo, t("Needed for an officer: the number their recorder writes.")),
     field(t("First password"), password,
       t("At least {count} characters, not containing the user name. Give it to them in person; they can change it after signing in.", { count: PASSWORD_MIN })),
     button);
@@ -186,7 +186,7 @@ function changeSection(user, units, me) {
   const button = h("button", { type: "submit" }, t("Save changes"));
   officerNoRule(role, officerNo);
   const form = h("form", { id: "change-user-form", class: "card" },
-    field(t("Role"), role), field(t("Unit"), unit), field(t("Officer number (警号)"), officerNo), button);
+    field(t("Role"), role), field(t("Unit"), unit), field(t("Officer number"), officerNo), button);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const body = {};
@@ -247,7 +247,7 @@ function tokenSection(user) {
   const end = h("button", { type: "button", id: "revoke-token", class: "secondary" }, t("End the token"));
   issue.addEventListener("click", async () => {
     const ok = await ask({ id: "issue-token-dialog", title: t("Issue a new machine token?"),
-      text: t("The token {name} has now stops working at once. The new one is shown only once.", { name: user.name }),
+      text: t("The token that {name} has now stops working at once. The new one is shown only once.", { name: user.name }),
       confirm: t("Issue token") });
     if (!ok) return;
     act(issue, async () => {

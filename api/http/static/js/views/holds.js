@@ -38,8 +38,8 @@ async function holds(view, { query }) {
       actorName(item.hold_placed_by), timeNode(item.hold_placed_at), show(item.hold_reason), releaseButton(item, offset)]) }));
   if (offset > 0 || page.next_offset !== null) {
     view.append(h("nav", { class: "pager", "aria-label": t("Pages") },
-      offset > 0 ? link(`/holds?offset=${Math.max(0, offset - PAGE)}`, t("← Previous")) : null,
-      page.next_offset !== null && page.next_offset !== undefined ? link(`/holds?offset=${page.next_offset}`, t("Next →")) : null));
+      offset > 0 ? link(`/holds?offset=${Math.max(0, offset - PAGE)}`, t("Previous page")) : null,
+      page.next_offset !== null && page.next_offset !== undefined ? link(`/holds?offset=${page.next_offset}`, t("Next page")) : null));
   }
 }
 
