@@ -39,7 +39,7 @@ export function ask({ id, title, text, fields = [], confirm, danger = false }) {
 // A token shown once: a warning, the token in a read-only field, and a copy button.
 export function tokenBox(token, name) {
   const value = h("input", { id: "new-token", class: "token", readonly: true, value: token,
-    autocomplete: "off", spellcheck: "false", "aria-describedby": "new-token-warning" });
+    autocomplete: "off", spellcheck: "false", "aria-describedby": "new-token-warning", "data-focus": true });
   const copy = h("button", { type: "button", id: "copy-token", class: "secondary" }, t("Copy the token"));
   copy.addEventListener("click", async () => {
     value.select();
