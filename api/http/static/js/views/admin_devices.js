@@ -4,6 +4,7 @@
 // reassigned, retired); footage already stored keeps its unit.
 
 import { act, api, go, h, route, say } from "../core.js";
+import { who } from "../custody.js";
 import { ask } from "../dialog.js";
 import { t } from "../i18n.js";
 import { number, show } from "../format.js";
@@ -30,8 +31,9 @@ function officerNameInput(id, value) {
 
 function stateOf(device) {
   if (!device.retired_at) return t("In use");
-  return [t("Retired"), " ", timeNode(device.retired_at), " ",
-    t("by {name}: {reason}", { name: show(device.retired_by), reason: show(device.retired_reason) })];
+  // one node: a table cell on a phone is a grid of its label and one value
+  return h("span", {}, t("Retired"), " ", timeNode(device.retired_at), " ",
+    t("by {name}: {reason}", { name: who(device.retired_by), reason: show(device.retired_reason) }));
 }
 
 async function recorders(view) {

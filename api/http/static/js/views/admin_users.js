@@ -27,8 +27,9 @@ function isLocked(user) {
 }
 
 function stateOf(user) {
-  if (!user.active) return [t("Revoked"), " ", timeNode(user.revoked_at)];
-  if (isLocked(user)) return [t("Locked until"), " ", timeNode(user.locked_until)];
+  // one node: a table cell on a phone is a grid of its label and one value
+  if (!user.active) return h("span", {}, t("Revoked"), " ", timeNode(user.revoked_at));
+  if (isLocked(user)) return h("span", {}, t("Locked until"), " ", timeNode(user.locked_until));
   return t("Active");
 }
 

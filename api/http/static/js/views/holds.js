@@ -3,6 +3,7 @@
 // (evidence:hold:released). A hold is placed from the item's own page.
 
 import { act, api, go, h, link, route, say } from "../core.js";
+import { who } from "../custody.js";
 import { ask } from "../dialog.js";
 import { t } from "../i18n.js";
 import { number, show } from "../format.js";
@@ -11,15 +12,6 @@ import { timeNode } from "../time.js";
 import { field, table } from "../ui.js";
 
 const PAGE = 50;
-
-function actorName(actor) {
-  const [kind, ...rest] = String(actor || "").split(":");
-  const name = rest.join(":");
-  if (!name) return show(actor);
-  if (kind === "user") return name;
-  if (kind === "cli") return t("command line ({name})", { name });
-  return show(actor);
-}
 
 async function holds(view, { query }) {
   const offset = Math.max(0, Number.parseInt(query.offset || "0", 10) || 0);
@@ -35,7 +27,7 @@ async function holds(view, { query }) {
     caption: t("Items under legal hold: {first}–{last} of {total}", { first: number(offset + 1), last: number(last), total: number(page.total) }),
     columns: [t("Item"), t("Unit"), t("Placed by"), t("Placed"), t("Reason"), t("Action")],
     rows: page.items.map((item) => [link(`/evidence/${item.id}`, item.original_name), show(item.unit),
-      actorName(item.hold_placed_by), timeNode(item.hold_placed_at), show(item.hold_reason), releaseButton(item, offset)]) }));
+      who(item.hold_placed_by), timeNode(item.hold_placed_at), show(item.hold_reason), releaseButton(item, offset)]) }));
   if (offset > 0 || page.next_offset !== null) {
     view.append(h("nav", { class: "pager", "aria-label": t("Pages") },
       offset > 0 ? link(`/holds?offset=${Math.max(0, offset - PAGE)}`, t("Previous page")) : null,
