@@ -211,6 +211,7 @@ def test_admin_adds_a_user_who_signs_in_and_manages_their_account(
     box = admin.locator("#token-box")
     expect(box).to_contain_text(tr(lang, "New machine token for {name}", name=name))
     expect(box.locator(".warning")).to_have_text(tr(lang, TOKEN_WARNING))
+    check_page(admin, "admin-user-token", lang)
     token = admin.locator("#new-token").input_value()
     assert len(token) >= 40
     admin.locator("#copy-token").click()
@@ -332,6 +333,7 @@ def test_admin_registers_reassigns_and_retires_a_recorder(
 
     # Retire, with the reason the dialog requires.
     page.get_by_role("button", name=tr(lang, "Retire {serial}", serial=serial)).click()
+    check_page(page, "admin-recorder-retire", lang)  # the dialog open
     page.locator("#retire-dialog-confirm").click()  # no reason yet: the form says so, stays open
     expect(page.locator("#retire-reason:invalid")).to_have_count(1)
     reason = "屏幕损坏" if lang == "zh-CN" else "screen broken"
