@@ -241,6 +241,13 @@ def test_admin_adds_a_user_who_signs_in_and_manages_their_account(
     sign_in_as(final, name, NEW_PASSWORD)
     expect_refused(final, lang)
 
+    # Their own account is changed by another admin; another agency's users are not theirs.
+    admin.goto(site.url + "/ui/admin/users/admin")
+    expect(admin.locator("#self-note")).to_be_visible()
+    expect(admin.locator("#revoke-user")).to_have_count(0)
+    admin.goto(site.url + "/ui/admin/users/south-officer")
+    expect(admin.locator("h1")).to_have_text(tr(lang, "No such user"))
+
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_keyboard_only_admin_adds_a_user(site: Site, signed_in_page: PageFactory, lang: str) -> None:
