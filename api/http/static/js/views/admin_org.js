@@ -58,7 +58,7 @@ function unitForm(me) {
   const name = nameInput("unit-name");
   const button = h("button", { type: "submit" }, t("Add unit"));
   const form = h("form", { id: "new-unit-form", class: "card" }, h("h3", {}, t("Add a unit to your agency")),
-    field(t("Code"), code, t("1–32 lower-case letters, digits, “_” or “-”, unique in the region; it cannot be changed later.")),
+    field(t("Code"), code, t("1–32 lower-case letters, digits, '_' or '-', unique in the region; it cannot be changed later.")),
     field(t("Name"), name, t("As people read it, for example 朝阳派出所.")), button);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -80,7 +80,7 @@ function agencyForm(me, mine) {
     below.map((l) => h("option", { value: l }, levelName(l))));
   const button = h("button", { type: "submit" }, t("Add agency"));
   const form = h("form", { id: "new-agency-form", class: "card" }, h("h3", {}, t("Add an agency under yours")),
-    field(t("Code"), code, t("1–32 lower-case letters, digits, “_” or “-”, unique in the region; it cannot be changed later.")),
+    field(t("Code"), code, t("1–32 lower-case letters, digits, '_' or '-', unique in the region; it cannot be changed later.")),
     field(t("Name"), name, t("As people read it, for example 呼和浩特市公安局.")), field(t("Level"), level), button);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
