@@ -19,6 +19,10 @@ import "./views/cases.js";
 import "./views/case.js";
 import "./views/audit.js";
 import "./views/station.js";
+import "./views/admin_users.js";
+import "./views/admin_org.js";
+import "./views/admin_devices.js";
+import "./views/holds.js";
 
 const config = { time_zone: "Asia/Shanghai" };
 let renderTicket = 0;

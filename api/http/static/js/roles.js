@@ -18,5 +18,10 @@ export const can = {
   // admins and auditors their agency's (scope's), officers the docks of their own recorders.
   stationScreen: roles("clerk", "officer", "auditor", "admin"),
   // The whole log (its entries, proofs and verify report) is for auditors of every agency.
+  // Users, units and recorders (cases/users.py, organisation.py, devices.py): admins, each
+  // within their own agency (the API refuses the rest).
+  administer: roles("admin"),
+  // Legal holds: listing and releasing them (access.LEGAL_HOLD).
+  holds: roles("admin"),
   readWholeLog: (user) => Boolean(user) && user.role === "auditor" && user.auditor_scope === "*",
 };
