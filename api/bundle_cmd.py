@@ -10,6 +10,7 @@ the bundle could have re-signed it with a key of their own.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -17,6 +18,8 @@ from rich.console import Console
 from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
 from api.settings import Settings
 from cases.bundle_verify import verify_bundle
+from custody.cosignature import CosignerKey
+from custody.note import NoteError
 from custody.report import VerifyReport
 from domain.errors import ConfigError
 
@@ -40,13 +43,15 @@ def trusted_key(vkey: str | None, settings: Settings | None = None) -> str:
 
 
 def run_verify_bundle(path: Path, vkey: str | None, as_json: bool,
+                      witnesses: Sequence[str] = (), quorum: int | None = None,
                       out: Console | None = None, err: Console | None = None,
                       settings: Settings | None = None) -> int:
     """Verify the bundle at ``path``, print the report, return the exit code."""
     out = out or console()
     err = err or console(stderr=True)
     try:
-        report = verify_bundle(path, trusted_key(vkey, settings))
+        keys = [_witness_key(key) for key in witnesses]
+        report = verify_bundle(path, trusted_key(vkey, settings), keys, quorum)
     except ConfigError as exc:
         print_error(err, exc)
         return exc.exit_code
@@ -67,3 +72,10 @@ def _print(report: VerifyReport, out: Console) -> None:
         out.print(styled(("  warning:", "yellow"), " ", note))
     if report.problems:
         out.print(problem_table(report))
+
+
+def _witness_key(vkey: str) -> CosignerKey:
+    try:
+        return CosignerKey.from_vkey(vkey)
+    except NoteError as exc:
+        raise ConfigError(f"--witness: {exc.message}", hint=exc.hint or "copy the witness's key") from None

@@ -344,12 +344,17 @@ def verify_bundle_cmd(
     vkey: Annotated[str | None, typer.Option(
         help="The sending agency's verifier key (default: EVIDENCE_TRUSTED_VKEY; "
              "never the bundle's own).")] = None,
+    witness: Annotated[list[str] | None, typer.Option(
+        help="A witness's key (repeatable): the bundle's checkpoint must extend one they "
+        "cosigned.")] = None,
+    quorum: Annotated[int | None, typer.Option(
+        help="Witnesses whose cosignature is required (default: every --witness).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Verify a case export bundle offline: files, manifest, events, proofs, checkpoint."""
     from api.bundle_cmd import run_verify_bundle
 
-    raise typer.Exit(run_verify_bundle(path, vkey, as_json))
+    raise typer.Exit(run_verify_bundle(path, vkey, as_json, witness or (), quorum))
 
 
 @app.command()
