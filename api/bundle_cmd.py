@@ -17,9 +17,8 @@ from rich.console import Console
 
 from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
 from api.settings import Settings
+from api.witnessing import witness_keys
 from cases.bundle_verify import verify_bundle
-from custody.cosignature import CosignerKey
-from custody.note import NoteError
 from custody.report import VerifyReport
 from domain.errors import ConfigError
 
@@ -50,7 +49,7 @@ def run_verify_bundle(path: Path, vkey: str | None, as_json: bool,
     out = out or console()
     err = err or console(stderr=True)
     try:
-        keys = [_witness_key(key) for key in witnesses]
+        keys = witness_keys(witnesses)
         report = verify_bundle(path, trusted_key(vkey, settings), keys, quorum)
     except ConfigError as exc:
         print_error(err, exc)
@@ -73,9 +72,3 @@ def _print(report: VerifyReport, out: Console) -> None:
     if report.problems:
         out.print(problem_table(report))
 
-
-def _witness_key(vkey: str) -> CosignerKey:
-    try:
-        return CosignerKey.from_vkey(vkey)
-    except NoteError as exc:
-        raise ConfigError(f"--witness: {exc.message}", hint=exc.hint or "copy the witness's key") from None

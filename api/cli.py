@@ -114,7 +114,9 @@ def verify(
         if objects:
             raise ConfigError("--objects needs the database and store",
                               hint="drop --objects when verifying an export")
-        render_report(verify_export(export, vkey), as_json)
+        from api.witnessing import witness_keys
+
+        render_report(verify_export(export, vkey, witness_keys(witness or ()), quorum), as_json)
         return
     from api.timestamping import load_roots
 

@@ -313,3 +313,26 @@ def test_a_bundle_carries_the_witnessed_checkpoint_and_verify_bundle_checks_it(
             target.writestr(info, data)
     problems = verify_bundle(altered, vkey, keys[:1]).problems
     assert any("does not hold" in p.message for p in problems), problems
+
+
+def test_a_tiles_export_carries_the_witnessed_checkpoint(
+        log_home: Home, witnesses: list[RunningWitness], tmp_path: Path) -> None:
+    from custody.tiles import export_tiles, verify_export
+
+    log = log_home.custody_log()
+    first = _grow(log, 5)
+    ask_to_cosign(log, witnesses[0].peer)
+    _grow(log, 3)
+    ask_to_cosign(log, witnesses[0].peer)
+    _grow(log, 2)  # the export's checkpoint is later than the one witnessed
+    vkey, key = log_home.verifier().vkey(), witnesses[0].key
+    export_tiles(log.engine, vkey, tmp_path / "tiles")
+    report = verify_export(tmp_path / "tiles", vkey, [key])
+    assert report.ok and "witnesses" in report.checks, report.problems
+
+    roll_back(log.engine, first)  # behind the witnessed size: the export cannot carry it
+    export_tiles(log.engine, vkey, tmp_path / "rolled-back")
+    assert verify_export(tmp_path / "rolled-back", vkey).ok, "on its own it looks intact"
+    caught = verify_export(tmp_path / "rolled-back", vkey, [key])
+    assert [p.message for p in caught.problems] == [
+        "the export has no readable checkpoint.cosigned"]
