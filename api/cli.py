@@ -114,7 +114,9 @@ def verify(
         if objects:
             raise ConfigError("--objects needs the database and store",
                               hint="drop --objects when verifying an export")
-        render_report(verify_export(export, vkey), as_json)
+        from api.witnessing import witness_keys
+
+        render_report(verify_export(export, vkey, witness_keys(witness or ()), quorum), as_json)
         return
     from api.timestamping import load_roots
 
@@ -344,12 +346,17 @@ def verify_bundle_cmd(
     vkey: Annotated[str | None, typer.Option(
         help="The sending agency's verifier key (default: EVIDENCE_TRUSTED_VKEY; "
              "never the bundle's own).")] = None,
+    witness: Annotated[list[str] | None, typer.Option(
+        help="A witness's key (repeatable): the bundle's checkpoint must extend one they "
+        "cosigned.")] = None,
+    quorum: Annotated[int | None, typer.Option(
+        help="Witnesses whose cosignature is required (default: every --witness).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Verify a case export bundle offline: files, manifest, events, proofs, checkpoint."""
     from api.bundle_cmd import run_verify_bundle
 
-    raise typer.Exit(run_verify_bundle(path, vkey, as_json))
+    raise typer.Exit(run_verify_bundle(path, vkey, as_json, witness or (), quorum))
 
 
 @app.command()

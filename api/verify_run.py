@@ -60,18 +60,13 @@ class _ObjectCount:
 
 
 def check_witnesses_now(engine: Engine, report: VerifyReport, verifier: Verifier,
-                        origin: str | None, witness_keys: Sequence[str], quorum: int | None,
+                        origin: str | None, vkeys: Sequence[str], quorum: int | None,
                         peers_file: Path | None) -> None:
     """Ask each witness named what it cosigned, and check the log extends it."""
-    from api.witnessing import load_peers, witness_views
-    from custody.cosignature import CosignerKey
+    from api.witnessing import load_peers, witness_keys, witness_views
     from custody.cosigned import check_witnesses
-    from custody.note import NoteError
 
-    try:
-        keys = [CosignerKey.from_vkey(key) for key in witness_keys]
-    except NoteError as exc:
-        raise ConfigError(f"--witness: {exc.message}", hint=exc.hint) from None
+    keys = witness_keys(vkeys)
     wanted = len(keys) if quorum is None else quorum
     if not 1 <= wanted <= len(keys):
         raise ConfigError(f"--quorum {quorum} is not between 1 and the {len(keys)} witnesses given")

@@ -43,6 +43,15 @@ class WitnessTrouble(EvidenceError):
     """A witness that could not be asked, or refused."""
 
 
+def witness_keys(vkeys: Sequence[str]) -> list[CosignerKey]:
+    """The witnesses' keys given on a command line (--witness)."""
+    try:
+        return [CosignerKey.from_vkey(vkey) for vkey in vkeys]
+    except NoteError as exc:
+        raise ConfigError(f"--witness: {exc.message}",
+                          hint=exc.hint or "copy the key the witness published") from None
+
+
 def load_peers(path: Path) -> tuple[WitnessPeer, ...]:
     peers = []
     try:

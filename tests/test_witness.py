@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import shutil
 import struct
+import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -270,3 +271,68 @@ def test_the_witness_command_makes_a_home_and_names_its_key(tmp_path: Path, log_
                     str(tmp_path / "w"))
     assert added.returncode == 0 and ORIGIN in added.stdout
     assert (tmp_path / "w" / "witness.key").stat().st_mode & 0o077 == 0
+
+
+def test_a_bundle_carries_the_witnessed_checkpoint_and_verify_bundle_checks_it(
+        log_home: Home, witnesses: list[RunningWitness], tmp_path: Path) -> None:
+    from cases.bundle import build_bundle
+    from cases.bundle_verify import COSIGNED, verify_bundle
+    from cases.case_records import create_case, prepare_export
+    from cases.tables import DEFAULT_UNIT
+    from cases.users import Role, add_user, operator
+
+    log, store = log_home.custody_log(), log_home.object_store()
+    admin, _ = add_user(log, "admin", Role.ADMIN, None, by=operator("test"), unit_code=DEFAULT_UNIT)
+    case = create_case(log, admin, "A witnessed matter", "2024/W-1")
+    unwitnessed = build_bundle(log_home.engine(), store, log, case.id, include_playback=False,
+                               actor=admin.actor, out_dir=tmp_path / "before")
+    vkey, keys = log_home.verifier().vkey(), [w.key for w in witnesses]
+    assert [p.message for p in verify_bundle(unwitnessed, vkey, keys[:1]).problems] == [
+        "the bundle carries no checkpoint cosigned by a witness"]
+
+    ask_to_cosign(log, witnesses[0].peer)
+    _grow(log, 2)  # the bundle's own checkpoint is later than the one witnessed
+    prepare_export(log, admin, case.id, False, "to the court")
+    path = build_bundle(log_home.engine(), store, log, case.id, include_playback=False,
+                        actor=admin.actor, out_dir=tmp_path / "after")
+    one = verify_bundle(path, vkey, keys[:1])
+    assert one.ok and "witnesses" in one.checks, one.problems
+    assert [p.message for p in verify_bundle(path, vkey, keys).problems] == [
+        "1 of the 2 witnesses required cosigned the bundle's witnessed checkpoint"]
+    assert verify_bundle(path, vkey, keys, 1).ok
+    assert verify_bundle(path, vkey).ok, "without --witness it is only noted"
+
+    altered = tmp_path / "altered.zip"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(altered, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == COSIGNED:
+                text = data.decode()
+                cut = text.rindex(" ") + 30  # inside the signature, past the key id
+                data = (text[:cut] + ("A" if text[cut] != "A" else "B") + text[cut + 1:]).encode()
+            target.writestr(info, data)
+    problems = verify_bundle(altered, vkey, keys[:1]).problems
+    assert any("does not hold" in p.message for p in problems), problems
+
+
+def test_a_tiles_export_carries_the_witnessed_checkpoint(
+        log_home: Home, witnesses: list[RunningWitness], tmp_path: Path) -> None:
+    from custody.tiles import export_tiles, verify_export
+
+    log = log_home.custody_log()
+    first = _grow(log, 5)
+    ask_to_cosign(log, witnesses[0].peer)
+    _grow(log, 3)
+    ask_to_cosign(log, witnesses[0].peer)
+    _grow(log, 2)  # the export's checkpoint is later than the one witnessed
+    vkey, key = log_home.verifier().vkey(), witnesses[0].key
+    export_tiles(log.engine, vkey, tmp_path / "tiles")
+    report = verify_export(tmp_path / "tiles", vkey, [key])
+    assert report.ok and "witnesses" in report.checks, report.problems
+
+    roll_back(log.engine, first)  # behind the witnessed size: the export cannot carry it
+    export_tiles(log.engine, vkey, tmp_path / "rolled-back")
+    assert verify_export(tmp_path / "rolled-back", vkey).ok, "on its own it looks intact"
+    caught = verify_export(tmp_path / "rolled-back", vkey, [key])
+    assert [p.message for p in caught.problems] == [
+        "the export has no readable checkpoint.cosigned"]
