@@ -17,6 +17,9 @@ import "./views/evidence.js";
 import "./views/cases.js";
 import "./views/case.js";
 import "./views/audit.js";
+import "./views/events.js";
+import "./views/proof.js";
+import "./views/checkpoints.js";
 
 const config = { time_zone: "Asia/Shanghai" };
 let renderTicket = 0;
