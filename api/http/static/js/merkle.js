@@ -94,12 +94,14 @@ export function parseNote(note) {
 
 // A verifier key "<name>+<hex key id>+<base64(0x01 || public key)>" (golang.org/x/mod/sumdb/note).
 export function parseVerifierKey(vkey) {
-  const parts = String(vkey || "").trim().split("+");
-  if (parts.length !== 3) return null;
-  const id = fromHex(parts[1]);
-  const key = fromBase64(parts[2]);
+  // The base64 may itself hold "+": the name and the key id are the first two fields.
+  const match = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(String(vkey || "").trim());
+  if (!match) return null;
+  const parts = match;
+  const id = fromHex(parts[2]);
+  const key = fromBase64(parts[3]);
   if (!id || id.length !== 4 || !key || key.length !== 33 || key[0] !== 1) return null;
-  return { name: parts[0], id, key: key.slice(1) };
+  return { name: parts[1], id, key: key.slice(1) };
 }
 
 // "ok", "bad" (no signature of this key verifies), "unsupported" (no Ed25519 in this browser).

@@ -103,8 +103,9 @@ function entrySection(proof, mine) {
       [t("Actor"), h("code", {}, show(entry.actor))],
       [t("Time"), timeNode(entry.time)],
     ]),
-    h("h3", { id: "canonical-h" }, t("Canonical event")),
-    h("pre", { id: "canonical", class: "note-text", "aria-labelledby": "canonical-h" }, text),
+    h("label", { for: "canonical", class: "block-label" }, t("Canonical event")),
+    // Read-only, so the exact bytes can be selected and copied whole.
+    h("textarea", { id: "canonical", class: "note-text canonical", readonly: true, rows: "6", spellcheck: "false" }, text),
     definitions([
       [t("Leaf hash = SHA-256(0x00 || bytes)"), full(proof.leaf_hash, "leaf-hash")],
       [t("Your browser's leaf hash"), h("span", { id: "browser-leaf", class: same ? "check-ok" : "check-bad" },
