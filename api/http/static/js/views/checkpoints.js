@@ -66,7 +66,7 @@ function consistencyForm(items) {
   const older = choice("older", t("Older checkpoint"), items, items[1].number);
   const newer = choice("newer", t("Newer checkpoint"), items, items[0].number);
   const button = h("button", { type: "submit" }, t("Check consistency"));
-  const form = h("form", { id: "consistency-form", class: "inline" }, older.node, newer.node, button);
+  const form = h("form", { id: "consistency-form", class: "pick" }, older.node, newer.node, button);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     act(button, async () => {
