@@ -17,7 +17,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,9 +29,9 @@ from sqlalchemy import text
 from starlette.types import ASGIApp
 
 from api.home import Home
+from cases.verify_jobs import VerifyRun
 from custody.events import decode_event
 from custody.progress import Progress
-from custody.report import VerifyReport
 from tests.browser_support import (
     LANGS,
     STATION_ZONE,
@@ -88,12 +88,14 @@ class VerifyGate:
             stop.reached.set()
             stop.release.wait(WAIT)
 
-    def around(self, run: Callable[[bool, Progress], VerifyReport]) -> Callable[[bool, Progress], VerifyReport]:
+    def around(self, run: VerifyRun) -> VerifyRun:
         gate = self
 
         class Gated:
             def __init__(self, inner: Progress) -> None:
-                self.inner, self.phase_name, self.total = inner, "", None
+                self.inner = inner
+                self.phase_name = ""
+                self.total: int | None = None
 
             def phase(self, name: str, total: int | None = None) -> None:
                 self.inner.phase(name, total)
@@ -158,7 +160,8 @@ def expect_proof_matches(page: Page, lang: str, seq: int) -> None:
         lang, "Your browser recomputed every step: the path matches the signed root, and the "
               "checkpoint's signature verifies with the log's key."))
     expect(page.locator("#proof-verdict")).to_have_class(re.compile(r"\bok\b"))
-    expect(page.locator("#server-verdict")).to_have_text(tr(lang, "The server's check agrees: the proof verifies."))
+    expect(page.locator("#server-verdict")).to_have_text(
+        tr(lang, "The server's check agrees: the proof verifies."))
     computed = page.locator("#computed-root").inner_text()
     assert re.fullmatch(r"[0-9a-f]{64}", computed)
     expect(page.locator("#signed-root")).to_have_text(computed)
@@ -220,7 +223,8 @@ def test_auditor_filters_events_by_actor_type_and_time_and_follows_a_proof(
     page.keyboard.press("Enter")
 
     # The window was taken in Shanghai time, whatever the browser's own zone.
-    expect(page).to_have_url(re.compile(r"from=" + re.escape(station_input(start).replace(":", "%3A")) + r"%2B08%3A00"))
+    typed_from = re.escape(station_input(start).replace(":", "%3A"))
+    expect(page).to_have_url(re.compile(r"from=" + typed_from + r"%2B08%3A00"))
     assert "actor=user%3Aauditor" in page.url and "type=user%3Asession%3Astarted" in page.url
     table = page.locator("#events-table")
     expect(table).to_contain_text(at_station(signed_in_at))
@@ -272,7 +276,8 @@ def test_a_proof_altered_in_transit_fails_the_browsers_own_check(
     page.route("**/api/v1/custody/entries/*/proof*", alter)
     page.goto(f"{site.url}/ui/custody/entries/{seq}")
     verdict = page.locator("#proof-verdict")
-    expect(verdict).to_contain_text(tr(lang, "Your browser's own check failed: this entry is not proven by the signed checkpoint."))
+    expect(verdict).to_contain_text(tr(
+        lang, "Your browser's own check failed: this entry is not proven by the signed checkpoint."))
     expect(verdict).to_have_class(re.compile(r"\bbad\b"))
     expect(page.locator("#server-verdict")).to_have_text(tr(
         lang, "The server says this proof verifies, but your browser's own check does not agree. "
@@ -333,7 +338,8 @@ def test_verify_runs_in_the_background_with_progress_to_an_intact_report(
     page = signed_in_page("auditor", lang)
     expect(page.locator("h1")).to_have_text(tr(lang, "Custody log audit"))
     entries_start = gate.stop_at(lambda phase, total, count: phase == "entries" and count == 0)
-    entries_read = gate.stop_at(lambda phase, total, count: phase == "entries" and bool(total) and count == total)
+    entries_read = gate.stop_at(
+        lambda phase, total, count: phase == "entries" and bool(total) and count == total)
     page.locator("#verify-form button[type=submit]").click()
     assert entries_start.reached.wait(WAIT)
     bar = page.get_by_role("progressbar")
@@ -367,14 +373,16 @@ def _forge_second_entry_and_drop_a_checkpoint(home: Home) -> None:
         forged = leaf.replace(b"cli:test", b"cli:evil")
         assert forged != leaf
         conn.execute(text("UPDATE custody_entries SET leaf=:leaf WHERE seq=1"), {"leaf": forged})
-        third = conn.execute(text("SELECT id FROM custody_checkpoints ORDER BY id LIMIT 1 OFFSET 2")).scalar_one()
+        third = conn.execute(text(
+            "SELECT id FROM custody_checkpoints ORDER BY id LIMIT 1 OFFSET 2")).scalar_one()
         conn.execute(text("DELETE FROM custody_checkpoints WHERE id=:id"), {"id": third})
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_tampered_log_gives_a_failing_report_in_words(
         tmp_path: Path, signed_in_page: PageFactory, lang: str) -> None:
-    with running_site(tmp_path, with_footage=False, prepare=_forge_second_entry_and_drop_a_checkpoint) as tampered:
+    with running_site(tmp_path, with_footage=False,
+                      prepare=_forge_second_entry_and_drop_a_checkpoint) as tampered:
         page = signed_in_page("auditor", lang, on=tampered)
         page.locator("#verify-form button[type=submit]").click()
         verdict = page.locator("#verify-verdict")
@@ -412,7 +420,7 @@ def _post(site: Site, user: str, path: str, body: dict[str, Any] | None = None) 
                                      headers={"Authorization": f"Bearer {site.tokens[user]}",
                                               "Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=WAIT) as response:  # noqa: S310 (127.0.0.1)
+        with urllib.request.urlopen(request, timeout=WAIT) as response:
             return json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         raise AssertionError(f"POST {path}: {exc.code} {exc.read().decode()}") from None
@@ -422,7 +430,8 @@ def _post(site: Site, user: str, path: str, body: dict[str, Any] | None = None) 
 def review_case(site: Site) -> dict[str, Any]:
     """A case of unit n1 with the video on it, sent for review (so the agency's reviewers
     read it and the video), made by the case officer through the API."""
-    case: dict[str, Any] = _post(site, "case_officer", "/cases", {"number": "AUD-2024-001", "title": "审计页面"})
+    case: dict[str, Any] = _post(site, "case_officer", "/cases",
+                                 {"number": "AUD-2024-001", "title": "审计页面"})
     _post(site, "case_officer", f"/cases/{case['id']}/evidence", {"evidence_id": site.video_id})
     _post(site, "case_officer", f"/cases/{case['id']}/review", None)
     return case
@@ -448,7 +457,8 @@ def test_a_reviewer_reads_the_events_of_items_and_cases_in_scope(
 
     case = review_case
     page.goto(f"{site.url}/ui/cases/{case['id']}/events")
-    expect(page.locator("h1")).to_have_text(tr(lang, "Custody events of case {number}", number=case["number"]))
+    expect(page.locator("h1")).to_have_text(
+        tr(lang, "Custody events of case {number}", number=case["number"]))
     expect(page.locator("#events-table")).to_contain_text(tr(lang, "Case opened"))
     expect(page.locator("#events-table")).to_contain_text(tr(lang, "Evidence attached to a case"))
     check_page(page, "case-events", lang)
