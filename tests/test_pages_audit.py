@@ -193,6 +193,20 @@ def test_auditor_filters_events_by_actor_type_and_time_and_follows_a_proof(
     # The zone the times are typed in is named by the fields.
     expect(page.locator("label[for=from]")).to_have_text(tr(lang, "At or after ({zone})", zone=STATION_ZONE))
     check_page(page, "custody-events", lang)
+    # In pages: the log has more entries than one page holds.
+    total = site.home.custody_log().size()
+    assert total > 50
+    caption = page.locator("#events-table caption")
+    expect(caption).to_have_text(tr(lang, "Custody events {first}–{last} of {total}",
+                                    first=1, last=50, total=f"{total:,}"))
+    page.locator("#next-page").click()
+    expect(caption).to_contain_text(tr(lang, "Custody events {first}–{last} of {total}",
+                                       first=51, last="", total="").split("–")[0] + "–")
+    expect(page.locator("#events-table tbody tr").first).to_contain_text("50")
+    page.go_back()
+    expect(caption).to_have_text(tr(lang, "Custody events {first}–{last} of {total}",
+                                    first=1, last=50, total=f"{total:,}"))
+    page.locator("h1").focus()
 
     # Keyboard only: the heading has the focus; Tab goes through the form.
     page.keyboard.press("Tab")
