@@ -261,6 +261,13 @@ def test_auditor_filters_events_by_actor_type_and_time_and_follows_a_proof(
     page.locator("#events-form button[type=submit]").click()
     expect(page.locator("#no-events")).to_have_text(tr(lang, "No custody events match this filter."))
     page.go_back()
+    # A filter the server refuses (an address edited by hand) leaves the form to correct it.
+    page.goto(site.url + "/ui/custody/events?type=evidence:file:eaten")
+    expect(page.locator("#no-events")).to_have_text(
+        tr(lang, "These events could not be read: correct the filter."))
+    expect(page.locator("#message")).to_be_visible()
+    expect(page.locator("#events-form")).to_be_visible()
+    page.go_back()
 
     # Each entry links to its proof, which the browser checks itself.
     page.get_by_role("link", name=tr(lang, "Proof of entry {seq}", seq=signed_in)).click()

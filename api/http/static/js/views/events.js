@@ -2,7 +2,7 @@
 // whole log (auditors of every agency), of one item or of one case (whoever may read it).
 // Each entry links to its inclusion proof.
 
-import { api, go, h, link, route } from "../core.js";
+import { ApiError, api, go, h, link, route, showError } from "../core.js";
 import { describe } from "../custody.js";
 import { EVENT_TYPE_GROUPS, eventTypeName } from "../event_types.js";
 import { t } from "../i18n.js";
@@ -67,9 +67,16 @@ async function heading(subject) {
 async function events(view, query, subject) {
   const path = subject.kind === "log" ? "/custody/events" : `/${subject.kind === "case" ? "cases" : "evidence"}/${subject.id}/events`;
   const offset = Number.parseInt(query.offset || "0", 10) || 0;
+  // A filter the server refuses (an address typed by hand) leaves the form to correct it.
   const [top, page] = await Promise.all([heading(subject), api(path, { query: {
     actor: query.actor, type: query.type, from: query.from, to: query.to,
-    order: query.order === "newest" ? "newest" : null, offset, limit: PAGE_SIZE } })]);
+    order: query.order === "newest" ? "newest" : null, offset, limit: PAGE_SIZE } })
+    .catch((err) => (err instanceof ApiError && (err.status === 400 || err.status === 422) ? err : Promise.reject(err)))]);
+  if (page instanceof ApiError) {
+    view.append(top, filterForm(path, query), h("p", { id: "no-events" }, t("These events could not be read: correct the filter.")));
+    showError(page);
+    return;
+  }
   const rows = page.items.map((event) => [
     cell(number(event.seq), "num"),
     timeNode(event.time),
