@@ -369,6 +369,7 @@ def test_verify_runs_in_the_background_with_progress_to_an_intact_report(
     expect(bar).to_have_attribute("aria-valuetext", re.compile("^" + re.escape(phase)))
     expect(page.locator("#verify-progress-text")).to_contain_text(phase)
     expect(page.locator("#verify-form button[type=submit]")).to_be_disabled()
+    expect(page.locator("#verify-jobs tbody tr").first).to_contain_text(tr(lang, "running"))
     check_page(page, "audit-verify-running", lang)
     entries_start.release.set()
     assert entries_read.reached.wait(WAIT)

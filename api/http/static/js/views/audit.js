@@ -60,8 +60,8 @@ function progressBar(job) {
   if (job.state === "queued" || !phase) text = t("Waiting to start.");
   else if (known) text = t("{phase}: {checked} of {total} checked.", { phase: phaseName(phase), checked: number(checked), total: number(total) });
   else text = t("{phase}: {checked} checked.", { phase: phaseName(phase), checked: number(checked) });
-  const bar = h("div", { class: "progress-fill" });
-  bar.style.width = `${percent === null ? 0 : percent}%`;
+  // Drawn by a native <progress> (no inline style under the CSP); the div speaks for it.
+  const bar = h("progress", { max: "100", value: percent === null ? null : String(percent), "aria-hidden": "true" });
   return [
     h("p", { id: "verify-progress-text" }, text),
     h("div", { id: "verify-bar", class: "progress", role: "progressbar", "aria-labelledby": "verify-progress-text",
@@ -72,7 +72,7 @@ function progressBar(job) {
 
 function jobResult(job) {
   if (job.state === "failed") return t("Could not finish: {error}", { error: show(job.error) });
-  if (job.state !== "done") return STATES[job.state] ? STATES[job.state]() : show(job.state);
+  if (job.state !== "done") return MISSING;
   if (job.ok) return t("Intact");
   return t("Problems found: {count}.", { count: number(job.report ? job.report.problems.length : 0) });
 }
@@ -119,9 +119,14 @@ function verifyJobs(view, ticket, jobs) {
     let job = first;
     progress.hidden = false;
     button.disabled = true;
+    let listed = null; // the state the list shows the job in: redrawn when it changes
     try {
       for (;;) {
         fill(progress, progressBar(job));
+        if (job.state !== listed && job.state !== "done" && job.state !== "failed") {
+          listed = job.state;
+          drawList(await api("/verify/jobs", { query: { limit: JOBS_SHOWN } }));
+        }
         if (job.state === "done" || job.state === "failed") break;
         await new Promise((resolve) => { setTimeout(resolve, POLL_MS); });
         if (!current()) return;
