@@ -17,7 +17,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -277,6 +277,16 @@ def test_auditor_filters_events_by_actor_type_and_time_and_follows_a_proof(
     assert page.locator("#proof-steps li").count() >= 1
     expect(page.locator("#checkpoint-note")).to_contain_text("\u2014 ")
     check_page(page, "entry-proof", lang)
+
+    # Another zone chosen in the header: the same filter, its fields and the times in UTC.
+    page.go_back()
+    expect(page.locator("#events-table")).to_contain_text(at_station(signed_in_at))
+    page.locator("#time-zone").select_option("UTC")
+    expect(page.locator("label[for=from]")).to_have_text(tr(lang, "At or after ({zone})", zone="UTC"))
+    expect(page.locator("#from")).to_have_value(re.compile(
+        "^" + re.escape(start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"))))
+    expect(page.locator("#events-table")).to_contain_text(
+        signed_in_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") + " (UTC)")
 
 
 @pytest.mark.parametrize("lang", LANGS)
