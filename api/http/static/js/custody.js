@@ -2,6 +2,7 @@
 // (cases/bundle_report.py, describe()), in the person's language.
 
 import { h } from "./core.js";
+import { eventTypeName } from "./event_types.js";
 import { t } from "./i18n.js";
 import { bytes, show } from "./format.js";
 import { timeNode, timeText } from "./time.js";
@@ -73,7 +74,7 @@ export function describe(event) {
   if (event.problem) return t("This log entry could not be read: {problem}", { problem: event.problem });
   const sentence = SENTENCES[event.type];
   const actor = who(event.actor);
-  return sentence ? sentence(actor, event.details || {}) : t("{type}, by {actor}.", { type: show(event.type), actor });
+  return sentence ? sentence(actor, event.details || {}) : t("{type}, by {actor}.", { type: eventTypeName(event.type), actor });
 }
 
 // The events as a table (cards on a phone), or a sentence when there are none.

@@ -24,4 +24,11 @@ export const can = {
   // Legal holds: listing and releasing them (access.LEGAL_HOLD).
   holds: roles("admin"),
   readWholeLog: (user) => Boolean(user) && user.role === "auditor" && user.auditor_scope === "*",
+  // The events of an item go with reading the item, those of a case with reading the case
+  // (cases/audit.py); an entry's proof with reading the entry (the API refuses the others).
+  readItemEvents: roles("officer", "case_officer", "reviewer", "auditor", "admin"),
+  readCaseEvents: roles("case_officer", "reviewer", "auditor", "admin"),
+  readProofs: roles("officer", "case_officer", "reviewer", "auditor", "admin"),
+  // The checkpoint history and consistency (access.CHECKPOINT_HISTORY).
+  readCheckpoints: roles("reviewer", "auditor"),
 };

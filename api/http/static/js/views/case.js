@@ -69,7 +69,8 @@ async function oneCase(view, { params }) {
       attach),
     can.exportCases(user)
       ? exportSection(theCase, refreshHistory, (await api(`/cases/${id}/exports`)).items) : null,
-    section("case-history-h", t("Case history"), history));
+    section("case-history-h", t("Case history"), history,
+      can.readCaseEvents(user) ? h("p", {}, link(`/cases/${id}/events`, t("Custody events of this case"))) : null));
 }
 
 // Detaching asks first: the button gives way to a question with Detach and Cancel.

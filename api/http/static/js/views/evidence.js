@@ -62,7 +62,8 @@ async function evidenceItem(view, { params }) {
         : h("p", {}, t("No copies were made.")),
       item.derivatives_error && item.derivatives_error !== item.status.reason
         ? h("p", { class: "note" }, t("Making copies failed: {error}", { error: item.derivatives_error })) : null),
-    section("custody-h", t("Chain of custody"), custody));
+    section("custody-h", t("Chain of custody"), custody,
+      can.readItemEvents(session.user) ? h("p", {}, link(`/evidence/${item.id}/events`, t("Custody events of this item"))) : null));
 }
 
 const STATES = {
