@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,6 @@ from storage import catalog, records
 from storage.db import write_transaction
 from storage.objects import ObjectStore
 from storage.records import EvidenceRecord
-
 
 FLAGS = ("unplayable", "no_playback_copy", "zero_byte", "unknown_device", "legal_hold",
          "on_case", "copy_pending", "time_uncertain")
@@ -81,6 +80,7 @@ class EvidenceSummary:
     unit_code: str | None = None
     flags: tuple[str, ...] = ()  # FLAGS that hold for it
     officer_name: str | None = None  # the device registry's name for its recorder's officer
+    poster: bool = False  # GET /evidence/{id}/poster answers for this user (search results)
 
 
 @dataclass(frozen=True)
@@ -209,9 +209,21 @@ def search_evidence(engine: Engine, user: User, wanted: EvidenceFilter) -> Page[
                             .offset(wanted.offset).limit(wanted.limit)).all()
         found = [records.from_row(row) for row in rows]
         names = _officer_names(conn, found)
-    items = [summary(record, names.get(record.device_serial or "")) for record in found]
+        posters = _with_posters(conn, user, found)
+    items = [replace(summary(record, names.get(record.device_serial or "")),
+                     poster=record.id in posters) for record in found]
     return Page(items, min(counted, ceiling), wanted.offset, wanted.limit,
                 exact=counted <= ceiling)
+
+
+def _with_posters(conn: Connection, user: User, found: list[EvidenceRecord]) -> set[str]:
+    """The ids of ``found`` whose poster the user may see (as ``media_status`` says)."""
+    shown = [r.id for r in found if r.deleted_at is None and r.size > 0]
+    if user.role not in access.PLAY or not shown:
+        return set()
+    der = catalog.derivatives
+    return set(conn.execute(select(der.c.evidence_id).where(
+        der.c.evidence_id.in_(shown), der.c.name == "poster.jpg")).scalars())
 
 
 def _officer_names(conn: Connection, found: list[EvidenceRecord]) -> dict[str, str]:

@@ -14,7 +14,7 @@ everything; an admin their agency, the agencies directly under it, and its units
 from __future__ import annotations
 
 import re
-import re._parser as sre_parse
+import re._parser as sre_parse  # type: ignore[import-not-found]  # typeshed has no stub
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime

@@ -7,9 +7,9 @@ from typing import Any
 
 from api.http.models import (
     AgencyOut,
-    CaseNumberRuleOut,
     AttachedOut,
     CaseDetailOut,
+    CaseNumberRuleOut,
     CaseOut,
     CaseRefOut,
     CustodyEventOut,

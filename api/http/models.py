@@ -145,11 +145,13 @@ class EvidenceSummaryOut(BaseModel):
                              "stored.")
     officer_name: str | None = Field(description="The device registry's name of its "
                                      "recorder's officer.")
+    poster: bool = Field(default=False, description="GET /evidence/{id}/poster has a picture "
+                         "for the caller (filled in search results).")
 
 
 class EvidencePage(PageInfo):
     items: list[EvidenceSummaryOut]
-    total_exact: bool = Field(description="False when the count stopped: `total` is then a "
+    total_exact: bool = Field(default=True, description="False when the count stopped: `total` is then a "
                               "lower bound (there are more).")
 
 
