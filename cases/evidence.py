@@ -36,7 +36,7 @@ copy_pending; time_uncertain: a start taken from the container header or the fil
 modification time, or none at all)."""
 UNCERTAIN_SOURCES = ("container", "file_mtime")  # media.names: the weakest start times
 OFFICER_QUERY_MAX = 64
-COUNT_AHEAD = 1000  # rows counted past the page; beyond, the total is "more than"
+COUNT_AHEAD = 1000  # rows counted past the page; beyond, the total is "at least"
 
 
 @dataclass(frozen=True)
@@ -212,8 +212,8 @@ def search_evidence(engine: Engine, user: User, wanted: EvidenceFilter) -> Page[
         posters = _with_posters(conn, user, found)
     items = [replace(summary(record, names.get(record.device_serial or "")),
                      poster=record.id in posters) for record in found]
-    return Page(items, min(counted, ceiling), wanted.offset, wanted.limit,
-                exact=counted <= ceiling)
+    # capped: ``counted`` is ceiling + 1, "at least", and the next page is still offered
+    return Page(items, counted, wanted.offset, wanted.limit, exact=counted <= ceiling)
 
 
 def _with_posters(conn: Connection, user: User, found: list[EvidenceRecord]) -> set[str]:

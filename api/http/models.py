@@ -152,7 +152,7 @@ class EvidenceSummaryOut(BaseModel):
 class EvidencePage(PageInfo):
     items: list[EvidenceSummaryOut]
     total_exact: bool = Field(default=True, description="False when the count stopped: `total` is then a "
-                              "lower bound (there are more).")
+                              "lower bound (there are at least that many).")
 
 
 class DerivativeOut(BaseModel):

@@ -116,7 +116,8 @@ def list_evidence(
 ) -> EvidencePage:
     """Only what the caller may see (their own footage, their unit's, their agency's...: see
     the role table); the rest is neither listed nor counted. Newest first. Items carry `id`
-    and `sha256`. The total is counted up to 1000 items past the page (`total_exact`)."""
+    and `sha256`. The total is counted up to 1000 items past the page; beyond, `total_exact` is false and
+    `total` says "at least"."""
     page = search_evidence(services.engine, user, EvidenceFilter(
         officer=officer, device_serial=device, time_from=time_from, time_to=time_to, unit=unit,
         case_id=str(case) if case else None, category=category, recording_id=recording,

@@ -155,7 +155,7 @@ async function evidenceList(view, { query }) {
     ];
   });
   const total = page.total_exact === false
-    ? t("more than {total}", { total: number(page.total) }) : number(page.total);
+    ? t("at least {total}", { total: number(page.total) }) : number(page.total);
   const caption = page.items.length
     ? t("Evidence found: {first}–{last} of {total}", { first: number(offset + 1), last: number(offset + page.items.length), total })
     : "";
