@@ -83,7 +83,7 @@ function officerText(item) {
 
 // Attach the selected results to a case the person manages: all or none (the API's rule).
 function attachBar(cases, selected, onChange) {
-  const menu = h("select", { id: "attach-case", name: "attach_case" },
+  const menu = h("select", { id: "attach-selected-case", name: "attach_case" },
     cases.map((c) => h("option", { value: c.id }, `${c.number} — ${c.title}`)));
   const button = h("button", { type: "submit", id: "attach-selected" }, t("Attach selected"));
   const count = h("p", { id: "selected-count", class: "help", "aria-live": "polite" });
@@ -94,7 +94,7 @@ function attachBar(cases, selected, onChange) {
   };
   onChange(update);
   update();
-  const form = h("form", { id: "attach-form", class: "inline attach" },
+  const form = h("form", { id: "attach-selected-form", class: "inline attach" },
     field(t("Attach to case"), menu), button, count, result);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
