@@ -295,3 +295,11 @@ def test_the_cli_sets_the_same_rule_with_the_same_event(world: World, db_url: st
     usage = run_cli(world.home.root, "agency", "case-rule", "south",
                     env={"EVIDENCE_DATABASE_URL": db_url})
     assert usage.returncode == 2
+
+
+def test_the_attention_index_is_written_as_the_search_writes_it() -> None:
+    """The planners use the partial index only for the very text of its WHERE clause."""
+    import importlib
+
+    migration = importlib.import_module("storage.migrations.versions.0016_search")
+    assert migration.ATTENTION == evidence_module.ATTENTION_SQL

@@ -10,7 +10,9 @@ below by the window's start minus the longest duration (``ix_evidence_duration_m
 that at once), so it reads a range of the listing index instead of the whole table.
 
 The composite indexes give the common filters (officer, recorder, unit) the listing's order,
-so a filtered first page reads its 50 rows from the index and stops.
+so a filtered first page reads its 50 rows from the index and stops; the partial index
+``ix_evidence_attention`` does the same for the few rows with a flag (damaged, held, time
+uncertain...), which a search by flag would otherwise look for among all of them.
 
 Each agency may set its own rule for case numbers (``agencies.case_number_pattern``, a
 regular expression, and ``case_number_rule``, the rule in words shown when a number is
@@ -26,6 +28,9 @@ revision = "0016"
 down_revision = "0015"
 
 ORDER = ("start_time DESC", "ingested_at DESC", "id")
+# cases.evidence.ATTENTION_SQL, the same text (tests/test_search.py checks): rows with a flag
+ATTENTION = ("(flags <> '[]' OR legal_hold OR derivatives_state IN ('pending', 'failed') "
+             "OR start_time IS NULL OR time_source IN ('container', 'file_mtime'))")
 COMPOSITES = {
     "ix_evidence_officer_listing": "officer_no",
     "ix_evidence_device_listing": "device_serial",
@@ -61,6 +66,8 @@ def upgrade() -> None:
     op.create_index("ix_evidence_duration_ms", "evidence", ["duration_ms"])
     for name, column in COMPOSITES.items():
         op.create_index(name, "evidence", [sa.text(column), *_order(dialect)])
+    op.create_index("ix_evidence_attention", "evidence", _order(dialect),
+                    sqlite_where=sa.text(ATTENTION), postgresql_where=sa.text(ATTENTION))
     with op.batch_alter_table("agencies") as batch:
         batch.add_column(sa.Column("case_number_pattern", sa.Text, nullable=True))
         batch.add_column(sa.Column("case_number_rule", sa.Text, nullable=True))
@@ -75,6 +82,7 @@ def downgrade() -> None:
     with op.batch_alter_table("agencies") as batch:
         batch.drop_column("case_number_rule")
         batch.drop_column("case_number_pattern")
+    op.drop_index("ix_evidence_attention", table_name="evidence")
     for name in COMPOSITES:
         op.drop_index(name, table_name="evidence")
     op.drop_index("ix_evidence_duration_ms", table_name="evidence")
