@@ -254,10 +254,12 @@ def _officer_names(conn: Connection, found: list[EvidenceRecord]) -> dict[str, s
                                                        dev.c.officer_name.is_not(None)))}
 
 
-def officer_condition(officer: str) -> ColumnElement[bool]:
-    """Footage of the officer whose number is ``officer``, or whose name contains it (the
-    device registry's officer names and the users' names; case-insensitive for Latin)."""
-    ev, dev, users = catalog.evidence, catalog.devices, tables.users
+def officer_numbers(conn: Connection, officer: str) -> list[str]:
+    """The officer numbers ``officer`` names: itself (a number, whole), and the numbers of the
+    officers whose name contains it (the device registry's officer names and the users'
+    names; case-insensitive for Latin). Looked up first, so that the search itself is an
+    IN on the officer index (an OR with a subquery kept PostgreSQL from it: 416 ms)."""
+    dev, users = catalog.devices, tables.users
     needle = officer.lower()
     by_name = union(
         select(dev.c.officer_no).where(dev.c.officer_no.is_not(None),
@@ -266,7 +268,7 @@ def officer_condition(officer: str) -> ColumnElement[bool]:
         select(users.c.officer_no).where(users.c.officer_no.is_not(None),
                                          func.lower(users.c.name).contains(
                                              needle, autoescape=True)))
-    return or_(ev.c.officer_no == officer, ev.c.officer_no.in_(by_name.scalar_subquery()))
+    return sorted({officer, *conn.execute(by_name).scalars()})
 
 
 def flag_condition(flag: str) -> ColumnElement[bool]:
@@ -352,7 +354,7 @@ def _filtered(conn: Connection, user: User, wanted: EvidenceFilter) -> Select[An
                              hint="give a 'from' time earlier than the 'to' time")
     query = select(ev).where(_planned(conn, access.visible_footage(user)))
     if wanted.officer is not None:
-        query = query.where(officer_condition(wanted.officer))
+        query = query.where(ev.c.officer_no.in_(officer_numbers(conn, wanted.officer)))
     if wanted.device_serial is not None:
         query = query.where(ev.c.device_serial == wanted.device_serial)
     query = query.where(*window_condition(conn, wanted.time_from, wanted.time_to))
