@@ -53,7 +53,7 @@ evidence = Table(
     Column("container", String(64), nullable=True),
     Column("video_codec", String(64), nullable=True),
     Column("audio_codec", String(64), nullable=True),
-    Column("duration_ms", BigInteger, nullable=True),
+    Column("duration_ms", BigInteger, nullable=True, index=True),  # the longest: 0016
     Column("width", Integer, nullable=True),
     Column("height", Integer, nullable=True),
     Column("start_time", DateTime(timezone=True), nullable=True, index=True),
