@@ -11,7 +11,6 @@ from custody import schema
 from storage import catalog, station_status
 from storage.db import migrate
 
-
 # Written per dialect in their migrations (DESC, NULLS LAST, a partial WHERE), not declared:
 # the listing's order (0005) and the search's (0016).
 DIALECT_INDEXES = {"ix_evidence_listing", "ix_evidence_attention", "ix_evidence_officer_listing",
