@@ -469,10 +469,13 @@ class CaseNumberRuleOut(BaseModel):
 
 
 class CaseNumberRuleIn(Strict):
-    pattern: str | None = Field(max_length=PATTERN_MAX, description="A regular expression "
-                                "the whole number must match; null: the default rule.")
-    rule: str | None = Field(max_length=RULE_MAX, description="The rule in words (required "
-                             "with a pattern), e.g. 单位简称+刑+年份-三位序号.")
+    pattern: str | None = Field(min_length=1, max_length=PATTERN_MAX, pattern=TEXT_PATTERN,
+                                description="A regular expression (Python's `re`, without "
+                                "back-references or nested repetition) the whole number must "
+                                "match; null: the default rule.")
+    rule: str | None = Field(min_length=1, max_length=RULE_MAX, pattern=TEXT_PATTERN,
+                             description="The rule in words (required with a pattern), e.g. "
+                             "单位简称+刑+年份-三位序号.")
 
 
 class AgencyOut(BaseModel):
