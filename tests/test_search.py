@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert
+from sqlalchemy import DateTime, bindparam, delete, insert, text
 
 from cases import evidence as evidence_module
 from cases.devices import register_device
@@ -303,3 +303,46 @@ def test_the_attention_index_is_written_as_the_search_writes_it() -> None:
 
     migration = importlib.import_module("storage.migrations.versions.0016_search")
     assert migration.ATTENTION == evidence_module.ATTENTION_SQL
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_the_upgrade_gives_stored_items_the_end_of_their_span(
+        dialect: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Items stored before migration 0016 are found by a window that meets their span only."""
+    from alembic import command
+    from alembic.config import Config
+
+    from storage.db import MIGRATIONS
+    from tests.conftest import _pg_schema_url
+
+    url = (sqlite_url(tmp_path / "old.db") if dialect == "sqlite"
+           else _pg_schema_url(request.getfixturevalue("pg_database_url")))
+    engine = make_engine(url)
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0015")
+        rows = [_row(BASE, 60_000), _row(BASE, None), _row(None, 5_000)]
+        for row in rows:
+            row.pop("unit_code")
+        with engine.begin() as conn:
+            for row in rows:  # as 0015 stored them: no end_time column yet
+                columns = ", ".join(row)
+                conn.execute(text(f"INSERT INTO evidence ({columns}) VALUES "
+                                  f"({', '.join(':' + c for c in row)})").bindparams(
+                    *(bindparam(name, type_=DateTime(timezone=True))
+                      for name in ("start_time", "ingested_at"))), row)
+        migrate(engine)
+        everyone = operator("test")
+
+        def ids(low: datetime) -> set[str]:
+            return {i.id for i in search_evidence(engine, everyone,
+                                                  EvidenceFilter(time_from=low)).items}
+
+        assert ids(BASE + timedelta(seconds=30)) == {rows[0]["id"]}  # inside the first span
+        assert ids(BASE) == {rows[0]["id"], rows[1]["id"]}  # the photo's instant too
+        assert ids(BASE + timedelta(seconds=61)) == set()
+    finally:
+        engine.dispose()
