@@ -71,7 +71,16 @@ def test_case_officer_finds_footage_by_a_chinese_name_and_local_time_and_files_i
     expect(page.locator("#search-form")).to_be_visible()
     expect(page.locator("label[for=from]")).to_contain_text("Asia/Shanghai")  # the zone shown
 
+    # A refused search (a window ending before it starts) is said, and the form stays to fix it.
     page.locator("#officer").fill(OFFICER_NAME)
+    page.locator("#from").fill(WINDOW[1])
+    page.locator("#to").fill(WINDOW[0])
+    page.locator("#search-button").click()
+    expect(page.locator("#message")).to_be_visible()
+    expect(page.locator("#message")).to_contain_text(
+        tr(lang, "Reference for support: {code} ({status})", code="invalid_request", status=400))
+    expect(page.locator("#officer")).to_have_value(OFFICER_NAME)
+
     page.locator("#from").fill(WINDOW[0])
     page.locator("#to").fill(WINDOW[1])
     page.locator("#search-button").click()
