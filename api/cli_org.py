@@ -15,7 +15,14 @@ from rich.table import Table
 from api.cli_service import cli_operator, open_case_home
 from api.cli_text import cells, console, emit_json, inert
 from cases.devices import list_devices, reassign_device, register_device, retire_device
-from cases.organisation import add_agency, add_unit, list_agencies, list_units, parse_level
+from cases.organisation import (
+    add_agency,
+    add_unit,
+    list_agencies,
+    list_units,
+    parse_level,
+    set_case_number_rule,
+)
 
 agency_app = typer.Typer(help="Enforcement agencies (执法机关) of the region.", no_args_is_help=True)
 unit_app = typer.Typer(help="Units (field offices, teams) of an agency.", no_args_is_help=True)
@@ -58,10 +65,34 @@ def agency_list(as_json: JsonOption = False) -> None:
     if as_json:
         for a in agencies:
             _emit({"code": a.code, "name": a.name, "level": a.level.value, "parent": a.parent_code,
-                   "created_at": a.created_at.isoformat()})
+                   "created_at": a.created_at.isoformat(),
+                   "case_number_pattern": a.case_rule.pattern,
+                   "case_number_rule": a.case_rule.rule})
         return
     _out.print(_table("code", "name", "level", "parent",
                       rows=[[a.code, a.name, a.level.value, a.parent_code] for a in agencies]))
+
+
+@agency_app.command("case-rule")
+def agency_case_rule(
+    code: Annotated[str, typer.Argument(help="The agency's code.")],
+    pattern: Annotated[str | None, typer.Option(
+        help="Regular expression the whole case number must match, e.g. "
+             "'[^\\W_]{1,4}刑\\d{4}-\\d{3}'.")] = None,
+    rule: Annotated[str | None, typer.Option(
+        help="The rule in words, shown when a number is refused.")] = None,
+    default: Annotated[bool, typer.Option("--default", help="Back to the default rule.")] = False,
+) -> None:
+    """Set the rule the agency's case numbers follow (logged; the same as PUT
+    /api/v1/agencies/{code}/case-number-rule)."""
+    if default == (pattern is not None):
+        raise typer.BadParameter("give --pattern and --rule, or --default")
+    home = open_case_home()
+    agency = set_case_number_rule(home.custody_log(), cli_operator(), code, pattern, rule)
+    rule_now = agency.case_rule
+    _out.print(inert(f"agency {agency.code}: case numbers follow "
+                     f"{'the default rule' if rule_now.default else 'its own rule'}: "
+                     f"{rule_now.rule} ({rule_now.pattern})"))
 
 
 @unit_app.command("add")

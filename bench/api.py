@@ -680,7 +680,7 @@ def list_cases(engine: Engine, samples: int) -> list[ListCase]:
 
     def window(days: int) -> dict[str, str]:
         first = day()
-        return {"start_from": _iso(first), "start_to": _iso(first + timedelta(days=days))}
+        return {"from": _iso(first), "to": _iso(first + timedelta(days=days))}
 
     def many(make: Callable[[], dict[str, str]]) -> list[dict[str, str]]:
         return [make() for _ in range(samples)]
@@ -707,8 +707,8 @@ def evidence_filter(params: dict[str, str]) -> EvidenceFilter:
     def when(name: str) -> datetime | None:
         return datetime.fromisoformat(params[name]) if name in params else None
     return EvidenceFilter(
-        officer_no=params.get("officer"), device_serial=params.get("device"),
-        start_from=when("start_from"), start_to=when("start_to"), case_id=params.get("case"),
+        officer=params.get("officer"), device_serial=params.get("device"),
+        time_from=when("from"), time_to=when("to"), case_id=params.get("case"),
         recording_id=params.get("recording"), kind=params.get("kind"),
         offset=int(params.get("offset", "0")))
 

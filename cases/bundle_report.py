@@ -188,6 +188,9 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
         f"{d.get('count')} file(s) found on the recorder by {who(e['actor'])}."),
     EventType.RECORDER_UNDOCKED: lambda e, d: f"The recorder was undocked at {who(e['actor'])}.",
     EventType.AGENCY_ADDED: lambda e, d: f"Agency {d.get('name')} added by {who(e['actor'])}.",
+    EventType.AGENCY_CASE_RULE_SET: lambda e, d: (
+        f"The case-number rule of agency {d.get('agency')} was set to "
+        f"\u201c{d.get('rule') or 'the default'}\u201d by {who(e['actor'])}."),
     EventType.UNIT_ADDED: lambda e, d: (
         f"Unit {d.get('name')} of agency {d.get('agency')} added by {who(e['actor'])}."),
     EventType.USER_CREATED: lambda e, d: (

@@ -6,7 +6,6 @@ to a case is kept permanently (see ``cases.retention``).
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from cases import access, tables
 from cases.custody_index import EVENTS_SHOWN, LoggedEvent, events_for
 from cases.errors import AccessDenied, BatchRefused, InvalidRequest
 from cases.evidence import evidence_row
+from cases.organisation import case_number_rule
 from cases.paging import Page
 from cases.retention import CASE, retain_permanently
 from cases.text import REASON_MAX, clean_optional, clean_text
@@ -33,9 +33,7 @@ from storage.db import write_transaction
 from storage.objects import ObjectStore
 from storage.records import EvidenceRecord
 
-CASE_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,63}$"
 TITLE_MAX = 300
-_CASE_NUMBER_RE = re.compile(CASE_NUMBER_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -81,17 +79,14 @@ def create_case(log: CustodyLog, user: User, title: str, number: str,
         raise InvalidRequest("a case belongs to a unit, and the creator belongs to none",
                              hint="name the unit the case belongs to")
     title = clean_text(title, "case title", TITLE_MAX)  # stored and logged alike
-    if not _CASE_NUMBER_RE.fullmatch(number):
-        raise InvalidRequest(f"case number {number!r} is not allowed",
-                             hint="use 1-64 letters, digits, '/', '.', '_' or '-'")
     moment = now or datetime.now(UTC)
     case_id = str(uuid.uuid4())
     with write_transaction(log.engine) as conn:
+        # the rule of the case's agency (cases.organisation); NotFound for an unknown unit
+        number = case_number_rule(conn, unit).check(number)
         if conn.execute(select(tables.cases.c.id).where(tables.cases.c.number == number)).first():
             raise AlreadyExists(f"a case numbered {number!r} already exists",
                                 hint="case numbers are unique; open the existing case")
-        if conn.execute(select(tables.units.c.code).where(tables.units.c.code == unit)).first() is None:
-            raise NotFound(f"there is no unit {unit!r}", hint="list units with `evidence unit list`")
         conn.execute(insert(tables.cases).values(id=case_id, number=number, title=title,
                                                  created_at=moment, created_by=user.name,
                                                  unit_code=unit))

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    case,
+    func,
+    or_,
+    select,
+    text,
+    union,
+)
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BooleanClauseList
 
 from cases import access, tables
 from cases.custody_index import EVENTS_SHOWN, LoggedEvent, events_for
-from cases.errors import AccessDenied, Conflict
+from cases.errors import AccessDenied, Conflict, InvalidRequest
 from cases.paging import Page
 from cases.recordings import all_recordings, recording_of_segment
-from cases.retention import StoredCopy, set_legal_hold
+from cases.retention import CASE, StoredCopy, set_legal_hold
+from cases.tables import DEFAULT_UNIT
 from cases.text import REASON_MAX, clean_text
 from cases.times import as_utc
 from cases.users import User
@@ -26,17 +40,41 @@ from storage.db import write_transaction
 from storage.objects import ObjectStore
 from storage.records import EvidenceRecord
 
+FLAGS = ("unplayable", "no_playback_copy", "zero_byte", "unknown_device", "legal_hold",
+         "on_case", "copy_pending", "time_uncertain")
+"""What the search can filter on (all those given must hold); ``EvidenceSummary.flags`` names
+the same: the stored flags of the ingest (unplayable, no_playback_copy, zero_byte,
+unknown_device) and those read from the row (legal_hold; on_case: kept as a case's footage;
+copy_pending; time_uncertain: a start taken from the container header or the file's
+modification time, or none at all)."""
+UNCERTAIN_SOURCES = ("container", "file_mtime")  # media.names: the weakest start times
+# Rows any flag but on_case holds for: the partial index ix_evidence_attention (migration 0016,
+# which has this text) lists them in the listing's order, and a search by those flags names
+# this very text so that SQLite and PostgreSQL see the index applies (they match it exactly).
+ATTENTION_SQL = ("(flags <> '[]' OR legal_hold OR derivatives_state IN ('pending', 'failed') "
+                 "OR start_time IS NULL OR time_source IN ('container', 'file_mtime'))")
+OFFICER_QUERY_MAX = 64
+COUNT_AHEAD = 1000  # rows counted past the page; beyond, the total is "at least"
+
 
 @dataclass(frozen=True)
 class EvidenceFilter:
-    officer_no: str | None = None
+    """A search. ``officer``: an officer number (exact) or part of an officer's name (the
+    device registry's, or a user's name), Chinese or not. The window [``time_from``,
+    ``time_to``) (aware times) finds every item whose span [start, start + duration]
+    overlaps it (an item without a duration: its start instant). ``unit`` narrows the
+    caller's scope to one unit; it never widens it."""
+
+    officer: str | None = None
     device_serial: str | None = None
-    start_from: datetime | None = None  # aware; start_time >= this
-    start_to: datetime | None = None  # aware; start_time < this
+    time_from: datetime | None = None
+    time_to: datetime | None = None
+    unit: str | None = None
     case_id: str | None = None
     category: str | None = None
     recording_id: str | None = None
     kind: str | None = None
+    flags: tuple[str, ...] = ()
     offset: int = 0
     limit: int = 50
 
@@ -57,6 +95,10 @@ class EvidenceSummary:
     legal_hold: bool
     derivatives_state: str
     ingested_at: datetime
+    unit_code: str | None = None
+    flags: tuple[str, ...] = ()  # FLAGS that hold for it
+    officer_name: str | None = None  # the device registry's name for its recorder's officer
+    poster: bool = False  # GET /evidence/{id}/poster answers for this user (search results)
 
 
 @dataclass(frozen=True)
@@ -167,33 +209,169 @@ def visible_evidence(conn: Connection, user: User, evidence_id: str, action: str
 
 
 def search_evidence(engine: Engine, user: User, wanted: EvidenceFilter) -> Page[EvidenceSummary]:
+    """One page of what the user may see and the filter finds, newest first.
+
+    The total is counted only up to ``COUNT_AHEAD`` rows past the page (``Page.exact`` is
+    False beyond): a count of every match of a broad search would cost more than the page.
+    """
     access.require_role(user, access.READ_EVIDENCE, "search evidence")
     ev = catalog.evidence
     with engine.connect() as conn:
         query = _filtered(conn, user, wanted)
-        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        if query is None:
+            return Page([], 0, wanted.offset, wanted.limit)
+        ceiling = wanted.offset + wanted.limit + COUNT_AHEAD
+        counted = conn.execute(select(func.count()).select_from(
+            query.with_only_columns(ev.c.id).limit(ceiling + 1).subquery())).scalar_one()
         rows = conn.execute(query.order_by(ev.c.start_time.desc().nulls_last(),
                                            ev.c.ingested_at.desc(), ev.c.id)
                             .offset(wanted.offset).limit(wanted.limit)).all()
-    return Page([summary(records.from_row(row)) for row in rows], total, wanted.offset,
-                wanted.limit)
+        found = [records.from_row(row) for row in rows]
+        names = _officer_names(conn, found)
+        posters = _with_posters(conn, user, found)
+    items = [replace(summary(record, names.get(record.device_serial or "")),
+                     poster=record.id in posters) for record in found]
+    # capped: ``counted`` is ceiling + 1, "at least", and the next page is still offered
+    return Page(items, counted, wanted.offset, wanted.limit, exact=counted <= ceiling)
 
 
-def _filtered(conn: Connection, user: User, wanted: EvidenceFilter) -> Select[Any]:
+def _with_posters(conn: Connection, user: User, found: list[EvidenceRecord]) -> set[str]:
+    """The ids of ``found`` whose poster the user may see (as ``media_status`` says)."""
+    shown = [r.id for r in found if r.deleted_at is None and r.size > 0]
+    if user.role not in access.PLAY or not shown:
+        return set()
+    der = catalog.derivatives
+    return set(conn.execute(select(der.c.evidence_id).where(
+        der.c.evidence_id.in_(shown), der.c.name == "poster.jpg")).scalars())
+
+
+def _officer_names(conn: Connection, found: list[EvidenceRecord]) -> dict[str, str]:
+    serials = sorted({r.device_serial for r in found if r.device_serial})
+    if not serials:
+        return {}
+    dev = catalog.devices
+    return {row.serial: row.officer_name for row in conn.execute(
+        select(dev.c.serial, dev.c.officer_name).where(dev.c.serial.in_(serials),
+                                                       dev.c.officer_name.is_not(None)))}
+
+
+def officer_numbers(conn: Connection, officer: str) -> list[str]:
+    """The officer numbers ``officer`` names: itself (a number, whole), and the numbers of the
+    officers whose name contains it (the device registry's officer names and the users'
+    names; case-insensitive for Latin). Looked up first, so that the search itself is an
+    IN on the officer index (an OR with a subquery kept PostgreSQL from it: 416 ms)."""
+    dev, users = catalog.devices, tables.users
+    needle = officer.lower()
+    by_name = union(
+        select(dev.c.officer_no).where(dev.c.officer_no.is_not(None),
+                                       func.lower(dev.c.officer_name).contains(
+                                           needle, autoescape=True)),
+        select(users.c.officer_no).where(users.c.officer_no.is_not(None),
+                                         func.lower(users.c.name).contains(
+                                             needle, autoescape=True)))
+    return sorted({officer, *conn.execute(by_name).scalars()})
+
+
+def flag_condition(flag: str) -> ColumnElement[bool]:
+    """The rows ``flag`` (one of FLAGS) holds for, as ``flags_of`` reads them."""
     ev = catalog.evidence
-    query = select(ev).where(access.visible_footage(user))
-    if wanted.officer_no is not None:
-        query = query.where(ev.c.officer_no == wanted.officer_no)
+    stored = ev.c.flags.contains(f'"{flag}"', autoescape=True)
+    if flag == "legal_hold":
+        return ev.c.legal_hold.is_(True)
+    if flag == "on_case":
+        return ev.c.retention_category == CASE
+    if flag == "copy_pending":
+        return ev.c.derivatives_state == "pending"
+    if flag == "no_playback_copy":
+        return or_(stored, ev.c.derivatives_state == "failed")
+    if flag == "time_uncertain":
+        return or_(ev.c.start_time.is_(None), ev.c.time_source.in_(UNCERTAIN_SOURCES))
+    if flag in FLAGS:
+        return stored
+    raise InvalidRequest(f"unknown flag {flag!r}", hint="use one of: " + ", ".join(FLAGS))
+
+
+def flags_of(record: EvidenceRecord) -> tuple[str, ...]:
+    """The FLAGS that hold for ``record`` (the same rules as ``flag_condition``), then any
+    other flag the ingest stored."""
+    found = set(record.flags)
+    if record.legal_hold:
+        found.add("legal_hold")
+    if record.retention_category == CASE:
+        found.add("on_case")
+    if record.derivatives_state == "pending":
+        found.add("copy_pending")
+    if record.derivatives_state == "failed":
+        found.add("no_playback_copy")
+    if record.start_time is None or record.time_source in UNCERTAIN_SOURCES:
+        found.add("time_uncertain")
+    return (*(f for f in FLAGS if f in found), *sorted(found - set(FLAGS)))
+
+
+def _longest_ms(conn: Connection) -> int:
+    """The longest duration stored (``ix_evidence_duration_ms`` answers at once)."""
+    return int(conn.execute(select(func.max(catalog.evidence.c.duration_ms))).scalar() or 0)
+
+
+def window_condition(conn: Connection, time_from: datetime | None,
+                     time_to: datetime | None) -> list[ColumnElement[bool]]:
+    """Spans [start, end_time] overlapping [time_from, time_to). The start is bounded below
+    by time_from less the longest duration, so the listing index is read over a range."""
+    ev = catalog.evidence
+    conditions: list[ColumnElement[bool]] = []
+    if time_to is not None:
+        conditions.append(ev.c.start_time < as_utc(time_to))
+    if time_from is not None:
+        low = as_utc(time_from)
+        conditions.append(ev.c.end_time >= low)
+        try:
+            conditions.append(ev.c.start_time >= low - timedelta(milliseconds=_longest_ms(conn)))
+        except OverflowError:  # a window from the year 1: no lower bound
+            conditions.append(ev.c.start_time.is_not(None))
+    return conditions
+
+
+def _planned(conn: Connection, visible: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The scope condition, written so that SQLite's planner keeps the listing's order.
+
+    A scope of several parts (a unit's footage OR footage on managed cases OR granted) is an
+    OR of indexed terms, and SQLite answers it with a MULTI-INDEX OR: every row of the unit
+    collected and then sorted (a first page took 400 ms at 100,000 items). Inside a CASE the
+    OR is checked row by row while an index is read in the listing's order (or by the
+    officer, recorder or time), and a page stops after its rows. PostgreSQL plans the OR
+    itself (bench/search_plans.py)."""
+    if (conn.dialect.name == "sqlite" and isinstance(visible, BooleanClauseList)
+            and visible.operator is operators.or_):
+        return case((visible, 1), else_=0) == 1
+    return visible
+
+
+def _filtered(conn: Connection, user: User, wanted: EvidenceFilter) -> Select[Any] | None:
+    """The query of the search, or None when it can find nothing."""
+    ev = catalog.evidence
+    if (wanted.time_from is not None and wanted.time_to is not None
+            and wanted.time_from >= wanted.time_to):
+        raise InvalidRequest("the search's time window ends before it starts",
+                             hint="give a 'from' time earlier than the 'to' time")
+    query = select(ev).where(_planned(conn, access.visible_footage(user)))
+    if wanted.officer is not None:
+        query = query.where(ev.c.officer_no.in_(officer_numbers(conn, wanted.officer)))
     if wanted.device_serial is not None:
         query = query.where(ev.c.device_serial == wanted.device_serial)
-    if wanted.start_from is not None:
-        query = query.where(ev.c.start_time >= as_utc(wanted.start_from))
-    if wanted.start_to is not None:
-        query = query.where(ev.c.start_time < as_utc(wanted.start_to))
+    query = query.where(*window_condition(conn, wanted.time_from, wanted.time_to))
+    if wanted.unit is not None:
+        # within what the user sees (the condition above); footage from before units counts
+        # as the default unit's
+        query = query.where(ev.c.unit_code == wanted.unit if wanted.unit != DEFAULT_UNIT
+                            else func.coalesce(ev.c.unit_code, DEFAULT_UNIT) == DEFAULT_UNIT)
     if wanted.category is not None:
         query = query.where(ev.c.retention_category == wanted.category)
     if wanted.kind is not None:
         query = query.where(ev.c.kind == wanted.kind)
+    for flag in dict.fromkeys(wanted.flags):
+        query = query.where(flag_condition(flag))
+    if set(wanted.flags) - {"on_case"}:
+        query = query.where(text(ATTENTION_SQL))  # implied by those flags: for the index
     if wanted.case_id is not None:
         # only a case the user may know of: else the filter would tell which of the
         # footage they see is on a case they may not read
@@ -205,18 +383,21 @@ def _filtered(conn: Connection, user: User, wanted: EvidenceFilter) -> Select[An
         members = [segment.evidence_id for recording in all_recordings(conn)
                    if recording.recording_id == wanted.recording_id
                    for segment in recording.segments]
+        if not members:
+            return None
         query = query.where(ev.c.id.in_(members))
     return query
 
 
-def summary(record: EvidenceRecord) -> EvidenceSummary:
+def summary(record: EvidenceRecord, officer_name: str | None = None) -> EvidenceSummary:
     return EvidenceSummary(
         id=record.id, sha256=record.sha256, size=record.size, original_name=record.original_name,
         kind=record.kind, device_serial=record.device_serial, officer_no=record.officer_no,
         start_time=record.start_time, duration_ms=record.duration_ms,
         retention_category=record.retention_category, retain_until=record.retain_until,
         legal_hold=record.legal_hold, derivatives_state=record.derivatives_state,
-        ingested_at=record.ingested_at)
+        ingested_at=record.ingested_at, unit_code=record.unit_code, flags=flags_of(record),
+        officer_name=officer_name)
 
 
 def evidence_detail(engine: Engine, user: User, evidence_id: str) -> EvidenceDetail:

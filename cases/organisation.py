@@ -14,15 +14,19 @@ everything; an admin their agency, the agencies directly under it, and its units
 from __future__ import annotations
 
 import re
+import re._parser as sre_parse  # type: ignore[import-not-found]  # typeshed has no stub
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from cases import tables
 from cases.errors import AccessDenied, Conflict, InvalidRequest
 from cases.text import TEXT_PATTERN, clean_text
+from cases.text import problem as text_problem
 from cases.times import aware
 from cases.users import Role, User
 from custody.events import EventDraft
@@ -32,6 +36,15 @@ from domain.event_types import EventType
 from storage.db import write_transaction
 
 CODE_PATTERN = r"[a-z0-9][a-z0-9_-]{0,31}"
+CASE_NUMBER_MAX = 64  # cases.number is VARCHAR(64)
+# The rule of an agency that set none: letters of any script (朝阳刑2024-001), digits,
+# brackets (呼公(刑)字[2024]001号) and / . _ -, starting with a letter or digit.
+DEFAULT_CASE_NUMBER_PATTERN = r"[^\W_][\w()（）\[\]〔〕【】/._-]{0,63}"
+DEFAULT_CASE_NUMBER_RULE = ("1-64 letters (Chinese too), digits, brackets and '/', '.', '_' "
+                            "or '-', starting with a letter or digit, e.g. 朝阳刑2024-001")
+PATTERN_MAX = 200  # an agency's case-number pattern
+RULE_MAX = 200  # the rule in words
+REPEATS_MAX = 4  # quantifiers in a pattern: a case number is short, but backtracking is not
 NAME_MAX = 100
 NAME_PATTERN = TEXT_PATTERN  # what check_name accepts, for request schemas (see cases.text)
 _CODE_RE = re.compile(CODE_PATTERN)
@@ -53,6 +66,36 @@ class Agency:
     level: Level
     parent_code: str | None
     created_at: datetime
+    case_number_pattern: str | None = None  # None: DEFAULT_CASE_NUMBER_PATTERN
+    case_number_rule: str | None = None  # the rule in words, with the pattern
+
+    @property
+    def case_rule(self) -> CaseNumberRule:
+        if self.case_number_pattern is None:
+            return CaseNumberRule(DEFAULT_CASE_NUMBER_PATTERN, DEFAULT_CASE_NUMBER_RULE, True)
+        return CaseNumberRule(self.case_number_pattern, self.case_number_rule or "", False)
+
+
+@dataclass(frozen=True)
+class CaseNumberRule:
+    """What case numbers an agency accepts: a regular expression the whole number must match
+    (Python's ``re``), and the rule in words for the person whose number is refused."""
+
+    pattern: str
+    rule: str
+    default: bool
+
+    def check(self, number: str) -> str:
+        """``number`` (NFC, trimmed) if it follows the rule; else InvalidRequest saying it."""
+        problem = text_problem(number)
+        number = unicodedata.normalize("NFC", number).strip()
+        if problem is None and (not 1 <= len(number) <= CASE_NUMBER_MAX
+                                or re.fullmatch(self.pattern, number) is None):
+            problem = "it does not follow the case-number rule of the unit's agency"
+        if problem is not None:
+            raise InvalidRequest(f"case number {number!r} is not allowed: {problem}",
+                                 hint=f"the rule: {self.rule}")
+        return number
 
 
 @dataclass(frozen=True)
@@ -162,7 +205,114 @@ def get_agency(conn: Connection, code: str) -> Agency:
     row = conn.execute(select(tables.agencies).where(tables.agencies.c.code == code)).first()
     if row is None:
         raise NotFound(f"there is no agency {code!r}", hint="list agencies with `evidence agency list`")
-    return Agency(row.code, row.name, Level(row.level), row.parent_code, aware(row.created_at))
+    return _agency(row)
+
+
+def _agency(row: Any) -> Agency:
+    return Agency(row.code, row.name, Level(row.level), row.parent_code, aware(row.created_at),
+                  row.case_number_pattern, row.case_number_rule)
+
+
+def check_case_number_pattern(pattern: str) -> str:
+    """``pattern`` if it can be an agency's case-number rule: a regular expression of Python's
+    ``re`` of at most PATTERN_MAX characters, without back-references, repetition inside
+    repetition or more than REPEATS_MAX quantifiers (they make matching slow enough to stall
+    the server), and matching no empty number."""
+    why = None
+    if not 1 <= len(pattern) <= PATTERN_MAX or text_problem(pattern) is not None:
+        why = f"it must be 1 to {PATTERN_MAX} printable characters on one line"
+    else:
+        try:
+            parsed = sre_parse.parse(pattern)
+        except re.error as exc:
+            why = f"it is not a regular expression ({exc})"
+        else:
+            why = _slow_parts(parsed, 0, [0])
+            if why is None and re.fullmatch(pattern, "") is not None:
+                why = "it accepts an empty case number"
+    if why is not None:
+        raise InvalidRequest(f"the case-number pattern {pattern[:PATTERN_MAX]!r} is not allowed: "
+                             f"{why}", hint="give a regular expression the whole number must "
+                             r"match, e.g. [^\W_]{1,4}刑\d{4}-\d{3}")
+    return pattern
+
+
+def _slow_parts(items: Any, depth: int, repeats: list[int]) -> str | None:
+    """Why a parsed pattern could match slowly, or None (``depth``: enclosing repeats)."""
+    for op, arg in items:
+        name = str(op)
+        if name in ("GROUPREF", "GROUPREF_EXISTS"):
+            return "it has a back-reference"
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            repeats[0] += 1
+            if repeats[0] > REPEATS_MAX:
+                return f"it has more than {REPEATS_MAX} repetitions"
+            if depth and arg[1] > 1:
+                return "it repeats a repetition"
+            found = _slow_parts(arg[2], depth + (1 if arg[1] > 1 else 0), repeats)
+        elif name == "BRANCH":
+            if depth:
+                return "it repeats a choice"
+            found = next((why for branch in arg[1] if (why := _slow_parts(branch, depth, repeats))),
+                         None)
+        elif name in ("SUBPATTERN", "ATOMIC_GROUP"):
+            found = _slow_parts(arg[-1], depth, repeats)
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            found = _slow_parts(arg[1], depth, repeats)
+        else:
+            found = None
+        if found:
+            return found
+    return None
+
+
+def set_case_number_rule(log: CustodyLog, user: User, agency_code: str, pattern: str | None,
+                         rule: str | None, now: datetime | None = None) -> Agency:
+    """Set the rule ``agency_code``'s case numbers must follow (event
+    ``org:agency:case-number-rule-set``, with the rule before); ``pattern`` None: the default
+    rule. Cases already opened keep their numbers. The operator, or an admin of the agency."""
+    require_admin_role(user, "set an agency's case-number rule")
+    if pattern is None:
+        if rule is not None:
+            raise InvalidRequest("a rule in words goes with a pattern",
+                                 hint="give the pattern too, or neither for the default rule")
+    else:
+        pattern = check_case_number_pattern(pattern)
+        if rule is None:
+            raise InvalidRequest("a case-number pattern needs the rule in words",
+                                 hint="say what the pattern asks for, as the person opening a "
+                                      "case should read it, e.g. 单位简称+刑+年份-三位序号")
+        rule = clean_text(rule, "case-number rule", RULE_MAX)
+    moment = now or datetime.now(UTC)
+    with write_transaction(log.engine) as conn:
+        before = get_agency(conn, agency_code)
+        require_org_admin(user, agency_code, f"set the case-number rule of agency {agency_code}")
+        conn.execute(update(tables.agencies).where(tables.agencies.c.code == agency_code)
+                     .values(case_number_pattern=pattern, case_number_rule=rule))
+        log.append([EventDraft(EventType.AGENCY_CASE_RULE_SET, user.actor, None, {
+            "agency": agency_code, "pattern": pattern, "rule": rule,
+            "before": {"pattern": before.case_number_pattern, "rule": before.case_number_rule}},
+            moment)], conn)
+        return get_agency(conn, agency_code)
+
+
+def my_case_number_rule(engine: Engine, user: User) -> CaseNumberRule:
+    """The rule of the user's agency, for the form that opens a case (anyone with a unit)."""
+    if user.unit_code is None:
+        raise InvalidRequest(f"{user.name} belongs to no unit, so to no agency's rule",
+                             hint="read an agency's rule with `evidence agency list`")
+    with engine.connect() as conn:
+        return case_number_rule(conn, user.unit_code)
+
+
+def case_number_rule(conn: Connection, unit_code: str) -> CaseNumberRule:
+    """The rule case numbers of ``unit_code``'s agency follow."""
+    a, u = tables.agencies, tables.units
+    row = conn.execute(select(a).join(u, u.c.agency_code == a.c.code)
+                       .where(u.c.code == unit_code)).first()
+    if row is None:
+        raise NotFound(f"there is no unit {unit_code!r}", hint="list units with `evidence unit list`")
+    return _agency(row).case_rule
 
 
 def get_unit(conn: Connection, code: str) -> Unit:
@@ -181,7 +331,7 @@ def list_agencies(engine: Engine, user: User) -> list[Agency]:
         query = query.where((a.c.code == user.agency_code) | (a.c.parent_code == user.agency_code))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    return [Agency(r.code, r.name, Level(r.level), r.parent_code, aware(r.created_at)) for r in rows]
+    return [_agency(r) for r in rows]
 
 
 def list_units(engine: Engine, user: User, agency_code: str | None = None) -> list[Unit]:

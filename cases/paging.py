@@ -16,6 +16,7 @@ class Page(Generic[T]):
     total: int
     offset: int
     limit: int
+    exact: bool = True  # False: ``total`` is a lower bound (the count stopped there)
 
     @property
     def next_offset(self) -> int | None:

@@ -36,6 +36,10 @@ agencies = Table(
     Column("parent_code", String(32), ForeignKey("agencies.code"), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(128), nullable=False),
+    # the agency's rule for case numbers (migration 0016): a regular expression and the rule
+    # in words; NULL: the default rule (cases.organisation.DEFAULT_CASE_NUMBER_PATTERN)
+    Column("case_number_pattern", Text, nullable=True),
+    Column("case_number_rule", Text, nullable=True),
 )
 
 units = Table(

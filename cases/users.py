@@ -33,7 +33,10 @@ from domain.errors import AlreadyExists, NotFound
 from domain.event_types import EventType
 from storage.db import write_transaction
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+# Letters and digits of any script (李娜, Батбаяр), '.', '_', '@', '-' and the middle dot of
+# transliterated names (阿依古丽·买买提), starting with a letter or digit; valid for Python's re
+# and pydantic's (Rust) regex alike. Python's is the stricter and decides.
+NAME_PATTERN = r"^[^\W_][\w.@·-]{0,63}$"
 OFFICER_NO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _NAME_RE = re.compile(NAME_PATTERN)
 ALL_AGENCIES = "*"  # an auditor scope: every agency of the region
@@ -115,8 +118,8 @@ def parse_role(value: str) -> Role:
 def _check_new_user(name: str, role: Role, officer_no: str | None) -> None:
     if not _NAME_RE.fullmatch(name):
         raise InvalidRequest(f"user name {name!r} is not allowed",
-                             hint="use 1-64 letters, digits, '.', '_', '@' or '-', "
-                                  "starting with a letter or digit")
+                             hint="use 1-64 letters (Chinese too), digits, '.', '_', '@', '-' "
+                                  "or '·', starting with a letter or digit, e.g. 李娜")
     if officer_no is not None and not _OFFICER_NO_RE.fullmatch(officer_no):
         raise InvalidRequest(f"officer number {officer_no!r} is not allowed",
                              hint="use 1-64 letters, digits, '.', '_' or '-'")

@@ -49,6 +49,7 @@ class EventType(StrEnum):
     # the organisation
     AGENCY_ADDED = "org:agency:added"
     UNIT_ADDED = "org:unit:added"
+    AGENCY_CASE_RULE_SET = "org:agency:case-number-rule-set"
     # accounts
     USER_CREATED = "user:account:created"
     USER_REVOKED = "user:account:revoked"

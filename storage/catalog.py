@@ -6,6 +6,9 @@ beside it, written in the same transaction as the custody events they describe.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -20,6 +23,19 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+
+
+def span_end(start: datetime | None, duration_ms: int | None) -> datetime | None:
+    """The end of an item's span: its start plus its duration (an item without one: its
+    start); None without a start. ``evidence.end_time`` holds it (migration 0016)."""
+    return None if start is None else start + timedelta(milliseconds=duration_ms or 0)
+
+
+def _end_time_default(context: Any) -> datetime | None:
+    """An insert that names no end_time gets the end of the span it inserts."""
+    values = context.get_current_parameters()
+    return span_end(values.get("start_time"), values.get("duration_ms"))
+
 
 evidence = Table(
     "evidence",
@@ -37,7 +53,7 @@ evidence = Table(
     Column("container", String(64), nullable=True),
     Column("video_codec", String(64), nullable=True),
     Column("audio_codec", String(64), nullable=True),
-    Column("duration_ms", BigInteger, nullable=True),
+    Column("duration_ms", BigInteger, nullable=True, index=True),  # the longest: 0016
     Column("width", Integer, nullable=True),
     Column("height", Integer, nullable=True),
     Column("start_time", DateTime(timezone=True), nullable=True, index=True),
@@ -58,6 +74,8 @@ evidence = Table(
     Column("clock_offset_seconds", BigInteger, nullable=True),  # device minus true time
     Column("station_tz", String(64), nullable=True),  # IANA zone naive recorder times are read in
     Column("source_mtime", DateTime(timezone=True), nullable=True),  # on the recorder
+    # the end of the span [start_time, start_time + duration_ms], for the time search (0016)
+    Column("end_time", DateTime(timezone=True), nullable=True, default=_end_time_default),
 )
 
 derivatives = Table(

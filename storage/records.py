@@ -288,6 +288,7 @@ def record_derivatives(log: CustodyLog, evidence: EvidenceRecord, actor: str,
                        "video_codec": facts.video_codec, "audio_codec": facts.audio_codec,
                        "duration_ms": facts.duration_ms, "width": facts.width,
                        "height": facts.height, "start_time": facts.start_time,
+                       "end_time": catalog.span_end(facts.start_time, facts.duration_ms),
                        "time_source": facts.time_source,
                        "media_json": json.dumps(dict(facts.media), ensure_ascii=False,
                                                 sort_keys=True)}

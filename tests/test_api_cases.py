@@ -130,20 +130,24 @@ def test_search_filters_by_officer_device_time_and_kind(world: World) -> None:
     mine, theirs, photo = (world.evidence[k] for k in ("mine", "theirs", "photo"))
     assert ids("officer=100234") == {mine, photo}
     assert ids("device=ZFY0002") == {theirs}
-    assert ids("start_from=2024-03-15T02:00:00Z") == {photo, theirs}
-    assert ids("start_from=2024-03-15T03:00:00Z") == {theirs}
+    assert ids("from=2024-03-15T02:00:00Z") == {photo, theirs}
+    assert ids("from=2024-03-15T03:00:00Z") == {theirs}
     # the bounds may carry any offset: 09:30+08:00 is 01:30Z
-    assert ids("start_from=2024-03-15T09:30:00%2B08:00&start_to=2024-03-15T10:00:00%2B08:00") \
+    assert ids("from=2024-03-15T09:30:00%2B08:00&to=2024-03-15T10:00:00%2B08:00") \
         == {mine}
-    assert ids("start_from=2024-03-16T00:00:00Z&start_to=2024-03-15T00:00:00Z") == set()
+    reversed_window = world.get("case_officer", f"{API}/evidence?from=2024-03-16T00:00:00Z"
+                                                "&to=2024-03-15T00:00:00Z")
+    assert reversed_window.status_code == 400
+    assert "ends before it starts" in reversed_window.json()["error"]["message"]
     assert ids("kind=video") == {mine, theirs}
     page = world.get("case_officer", f"{API}/evidence?limit=2").json()
     assert page["total"] == 3 and len(page["items"]) == 2 and page["next_offset"] == 2
     rest = world.get("case_officer", f"{API}/evidence?limit=2&offset=2").json()
     assert rest["next_offset"] is None
     assert {i["id"] for i in page["items"] + rest["items"]} == {mine, theirs, photo}
-    naive = world.get("case_officer", f"{API}/evidence?start_from=2024-03-15T02:00:00")
+    naive = world.get("case_officer", f"{API}/evidence?from=2024-03-15T02:00:00")
     assert naive.status_code == 422  # a time without an offset is ambiguous
+    assert "no UTC offset" in naive.json()["error"]["message"]
     typo = world.get("case_officer", f"{API}/evidence?offcer=100234")
     assert typo.status_code == 400 and "offcer" in typo.json()["error"]["message"]
 

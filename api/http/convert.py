@@ -9,6 +9,7 @@ from api.http.models import (
     AgencyOut,
     AttachedOut,
     CaseDetailOut,
+    CaseNumberRuleOut,
     CaseOut,
     CaseRefOut,
     CustodyEventOut,
@@ -31,7 +32,7 @@ from cases.case_records import AttachedEvidence, Case, CaseDetail
 from cases.custody_index import LoggedEvent
 from cases.devices import Device
 from cases.evidence import EvidenceDetail, EvidenceSummary, MediaStatus
-from cases.organisation import Agency, Unit
+from cases.organisation import Agency, CaseNumberRule, Unit
 from cases.users import User
 from cases.viewing import RecordingDetail
 from media.recordings import DEFAULT_MAX_GAP_SECONDS, Recording
@@ -61,7 +62,7 @@ def detail_out(detail: EvidenceDetail) -> EvidenceDetailOut:
         **shallow(detail.summary), source_path=detail.source_path, container=detail.container,
         video_codec=detail.video_codec, audio_codec=detail.audio_codec, width=detail.width,
         height=detail.height, time_source=detail.time_source, sequence=detail.sequence,
-        flags=detail.flags, media=detail.media, derivatives_error=detail.derivatives_error,
+        media=detail.media, derivatives_error=detail.derivatives_error,
         derivatives=[DerivativeOut(**shallow(d)) for d in detail.derivatives],
         cases=[CaseRefOut(**shallow(c)) for c in detail.cases],
         custody_events=[event_out(e) for e in detail.events],
@@ -103,7 +104,12 @@ def user_out(user: User) -> UserOut:
 
 def agency_out(agency: Agency) -> AgencyOut:
     return AgencyOut(code=agency.code, name=agency.name, level=agency.level,
-                     parent=agency.parent_code, created_at=agency.created_at)
+                     parent=agency.parent_code, created_at=agency.created_at,
+                     case_number_rule=rule_out(agency.case_rule))
+
+
+def rule_out(rule: CaseNumberRule) -> CaseNumberRuleOut:
+    return CaseNumberRuleOut(pattern=rule.pattern, rule=rule.rule, default=rule.default)
 
 
 def unit_out(unit: Unit) -> UnitOut:

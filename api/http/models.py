@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 from pydantic import (
@@ -18,9 +18,18 @@ from pydantic import (
     StringConstraints,
 )
 
-from cases.case_records import CASE_NUMBER_PATTERN, TITLE_MAX
+from cases.case_records import TITLE_MAX
 from cases.devices import LABEL_MAX, SERIAL_PATTERN
-from cases.organisation import CODE_PATTERN, NAME_MAX, Level
+from cases.evidence import FLAGS as SEARCH_FLAGS
+from cases.evidence import OFFICER_QUERY_MAX
+from cases.organisation import (
+    CASE_NUMBER_MAX,
+    CODE_PATTERN,
+    NAME_MAX,
+    PATTERN_MAX,
+    RULE_MAX,
+    Level,
+)
 from cases.text import REASON_MAX, TEXT_PATTERN, clean_text
 from cases.users import NAME_PATTERN, OFFICER_NO_PATTERN, Role
 from domain.errors import EvidenceError
@@ -48,8 +57,17 @@ def _in_utc_range(value: datetime) -> datetime:
 _DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d")
 
 
+_OFFSET = re.compile(r".*(?:[Zz]|[+-]\d\d(?::?\d\d)?)$")
+
+
 def _date_time_text(value: object) -> object:
-    if isinstance(value, datetime) or (isinstance(value, str) and _DATE_TIME.match(value)):
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE_TIME.match(value):
+        if not _OFFSET.fullmatch(value.strip()):
+            raise ValueError(f"the time {value[:40]!r} has no UTC offset, so it could mean any "
+                             "zone; add one, e.g. 2024-03-15T09:30:00+08:00 (Beijing time) or "
+                             "2024-03-15T01:30:00Z (UTC)")
         return value
     raise ValueError("not a date and time; give one in ISO 8601, e.g. 2024-03-15T09:30:00+08:00")
 
@@ -58,7 +76,9 @@ Reason = Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX, p
                    _text("reason", REASON_MAX)]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=TITLE_MAX, pattern=TEXT_PATTERN),
                   _text("case title", TITLE_MAX)]
-CaseNumber = Annotated[str, StringConstraints(pattern=CASE_NUMBER_PATTERN)]
+# the rule is the agency's (cases.organisation.CaseNumberRule), checked by the domain
+CaseNumber = Annotated[str, StringConstraints(min_length=1, max_length=CASE_NUMBER_MAX,
+                                              pattern=TEXT_PATTERN)]
 UserName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 OfficerNo = Annotated[str, StringConstraints(pattern=OFFICER_NO_PATTERN)]
 UnitCode = Annotated[str, StringConstraints(pattern=f"^{CODE_PATTERN}$")]
@@ -70,6 +90,12 @@ VolumeLabel = Annotated[str, StringConstraints(min_length=1, max_length=LABEL_MA
                                                pattern=TEXT_PATTERN), _text("volume label", LABEL_MAX)]
 AuditorScope = Annotated[str, StringConstraints(pattern=f"^(\\*|{CODE_PATTERN})$")]
 UtcTime = Annotated[AwareDatetime, BeforeValidator(_date_time_text), AfterValidator(_in_utc_range)]
+OfficerQuery = Annotated[str, StringConstraints(min_length=1, max_length=OFFICER_QUERY_MAX,
+                                                pattern=TEXT_PATTERN),
+                         _text("officer", OFFICER_QUERY_MAX)]
+SearchFlag = Literal["unplayable", "no_playback_copy", "zero_byte", "unknown_device",
+                     "legal_hold", "on_case", "copy_pending", "time_uncertain"]
+assert get_args(SearchFlag) == SEARCH_FLAGS, "the API's flags are the search's"
 RecordingId = Annotated[str, StringConstraints(pattern=r"^rec-[0-9a-f]{32}$")]
 EvidenceKind = Literal["video", "audio", "image", "unknown"]
 Category = Literal["standard", "case"]  # cases.retention.CATEGORIES
@@ -113,10 +139,20 @@ class EvidenceSummaryOut(BaseModel):
     legal_hold: bool
     derivatives_state: str
     ingested_at: datetime
+    unit_code: str | None = Field(description="The unit the footage belongs to.")
+    flags: list[str] = Field(description="What the search's `flag` filter finds it by: "
+                             + ", ".join(SEARCH_FLAGS) + "; then any other flag the ingest "
+                             "stored.")
+    officer_name: str | None = Field(description="The device registry's name of its "
+                                     "recorder's officer.")
+    poster: bool = Field(default=False, description="GET /evidence/{id}/poster has a picture "
+                         "for the caller (filled in search results).")
 
 
 class EvidencePage(PageInfo):
     items: list[EvidenceSummaryOut]
+    total_exact: bool = Field(default=True, description="False when the count stopped: `total` is then a "
+                              "lower bound (there are at least that many).")
 
 
 class DerivativeOut(BaseModel):
@@ -158,7 +194,6 @@ class EvidenceDetailOut(EvidenceSummaryOut):
     height: int | None
     time_source: str
     sequence: int | None
-    flags: list[str]
     media: dict[str, Any]
     derivatives_error: str | None
     derivatives: list[DerivativeOut]
@@ -430,12 +465,30 @@ class LocalAgencyIn(Strict):
 AgencyIn = Annotated[RegionAgencyIn | LocalAgencyIn, Field(discriminator="level")]
 
 
+class CaseNumberRuleOut(BaseModel):
+    pattern: str = Field(description="A regular expression (Python's `re`) the whole case "
+                                     "number must match.")
+    rule: str = Field(description="The rule in words, as a person opening a case reads it.")
+    default: bool = Field(description="True: the agency set none, and this is the default.")
+
+
+class CaseNumberRuleIn(Strict):
+    pattern: str | None = Field(min_length=1, max_length=PATTERN_MAX, pattern=TEXT_PATTERN,
+                                description="A regular expression (Python's `re`, without "
+                                "back-references or nested repetition) the whole number must "
+                                "match; null: the default rule.")
+    rule: str | None = Field(min_length=1, max_length=RULE_MAX, pattern=TEXT_PATTERN,
+                             description="The rule in words (required with a pattern), e.g. "
+                             "单位简称+刑+年份-三位序号.")
+
+
 class AgencyOut(BaseModel):
     code: str
     name: str
     level: Level
     parent: str | None
     created_at: datetime
+    case_number_rule: CaseNumberRuleOut
 
 
 class AgencyList(BaseModel):

@@ -21,12 +21,15 @@ from api.http.models import (
     GrantIn,
     GrantOut,
     HoldIn,
-    OfficerNo,
+    OfficerQuery,
     Reason,
     RecordingId,
     RetentionActionOut,
     RetentionIn,
     RetentionOut,
+    SearchFlag,
+    Serial,
+    UnitCode,
     UtcTime,
 )
 from api.http.services import ServicesDep
@@ -88,26 +91,40 @@ SESSION_DOC = (
             summary="Search evidence")
 def list_evidence(
     services: ServicesDep, user: CurrentUser,
-    officer: Annotated[OfficerNo | None, Query(description="Officer number.")] = None,
-    device: Annotated[OfficerNo | None, Query(description="Recorder serial.")] = None,
-    start_from: Annotated[UtcTime | None, Query(description="Recording starts at or after "
-                                                              "(with a UTC offset).")] = None,
-    start_to: Annotated[UtcTime | None, Query(description="Recording starts before.")] = None,
+    officer: Annotated[OfficerQuery | None, Query(
+        description="An officer number (exact), or part of an officer's name (the device "
+                    "registry's, or a user's), e.g. 李娜.")] = None,
+    device: Annotated[Serial | None, Query(description="Recorder serial.")] = None,
+    time_from: Annotated[UtcTime | None, Query(
+        alias="from", description="Start of the time window, ISO 8601 with a UTC offset or Z "
+                                  "(e.g. 2024-03-15T14:30:00+08:00): every item whose span "
+                                  "[start, start + duration] overlaps [from, to) is found; an "
+                                  "item without a duration, by its start.")] = None,
+    time_to: Annotated[UtcTime | None, Query(
+        alias="to", description="End of the time window (not included), with a UTC offset.")
+    ] = None,
+    unit: Annotated[UnitCode | None, Query(
+        description="Only this unit's footage, of what the caller may see.")] = None,
     case: Annotated[UUID | None, Query(description="Attached to this case.")] = None,
     category: Annotated[Category | None, Query(description="Retention category.")] = None,
     recording: Annotated[RecordingId | None, Query(description="Part of this recording.")] = None,
     kind: Annotated[EvidenceKind | None, Query()] = None,
+    flag: Annotated[list[SearchFlag] | None, Query(
+        description="Only items with this flag; repeat for several (all must hold).")] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> EvidencePage:
     """Only what the caller may see (their own footage, their unit's, their agency's...: see
-    the role table); the rest is neither listed nor counted. Items carry `id` and `sha256`."""
+    the role table); the rest is neither listed nor counted. Newest first. Items carry `id`
+    and `sha256`. The total is counted up to 1000 items past the page; beyond, `total_exact` is false and
+    `total` says "at least"."""
     page = search_evidence(services.engine, user, EvidenceFilter(
-        officer_no=officer, device_serial=device, start_from=start_from, start_to=start_to,
+        officer=officer, device_serial=device, time_from=time_from, time_to=time_to, unit=unit,
         case_id=str(case) if case else None, category=category, recording_id=recording,
-        kind=kind, offset=offset, limit=limit))
+        kind=kind, flags=tuple(flag or ()), offset=offset, limit=limit))
     return EvidencePage(items=[summary_out(i) for i in page.items], total=page.total,
-                        offset=page.offset, limit=page.limit, next_offset=page.next_offset)
+                        total_exact=page.exact, offset=page.offset, limit=page.limit,
+                        next_offset=page.next_offset)
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceDetailOut,

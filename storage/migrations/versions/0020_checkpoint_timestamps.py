@@ -1,7 +1,7 @@
 """RFC 3161 time-stamp tokens of checkpoints: custody_timestamps
 
 Revision ID: 0020
-Revises: 0015
+Revises: 0016
 
 A time-stamping authority outside the agency signs SHA-256 of a signed checkpoint
 note; the whole response is kept, keyed by the checkpoint's size (custody/timestamps.py).
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0015"
+down_revision = "0016"
 
 
 def upgrade() -> None:

@@ -118,7 +118,8 @@ const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 export function apiUrl(path, query) {
   const url = new URL(API + path, location.origin);
   for (const [name, value] of Object.entries(query || {})) {
-    if (value !== null && value !== undefined && value !== "") url.searchParams.set(name, value);
+    if (Array.isArray(value)) value.forEach((item) => url.searchParams.append(name, item));
+    else if (value !== null && value !== undefined && value !== "") url.searchParams.set(name, value);
   }
   return url;
 }

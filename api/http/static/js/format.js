@@ -67,6 +67,7 @@ const FLAGS = {
   legal_hold: () => t("legal hold"),
   on_case: () => t("on a case"),
   copy_pending: () => t("playback copy pending"),
+  time_uncertain: () => t("start time uncertain"),
 };
 
 export function flagName(flag) {

@@ -15,8 +15,13 @@ async function caseList(view) {
     const caseNumber = h("input", { id: "case-number", name: "number", required: true, maxlength: "64", autocomplete: "off" });
     const title = h("input", { id: "case-title", name: "title", required: true, maxlength: "300", autocomplete: "off" });
     const button = h("button", { type: "submit" }, t("Open case"));
+    // The agency's own rule for case numbers, in the words its admin wrote (the default needs none).
+    const rule = await api("/case-number-rule").catch(() => null);
+    const help = rule && !rule.default
+      ? t("The number your agency gave the case. Your agency's rule: {rule}", { rule: rule.rule })
+      : t("The number your agency gave the case.");
     const form = h("form", { id: "new-case-form", class: "card" }, h("h2", {}, t("Open a new case")),
-      field(t("Case number"), caseNumber, t("The number your agency gave the case.")), field(t("Title"), title), button);
+      field(t("Case number"), caseNumber, help), field(t("Title"), title), button);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       act(button, async () => {
