@@ -148,6 +148,17 @@ class Server:
                              capture_output=True, text=True).stdout.split()
         return [self.proc.pid, *map(int, out)]
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server and its worker processes so far."""
+        total = 0.0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -305,7 +316,10 @@ def new_sessions(port: int, pairs: list[tuple[str, str]], concurrency: int) -> d
             "statuses": statuses}
 
 
-def wrk(port: int, pairs_file: Path, lua: Path, connections: int, seconds: int) -> dict[str, Any]:
+def wrk(server: Server, pairs_file: Path, lua: Path, connections: int,
+        seconds: int) -> dict[str, Any]:
+    port = server.port
+    cpu0 = server.cpu_seconds()
     threads = 1 if connections == 1 else 2
     done = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d",
                            f"{seconds}s", "--timeout", "10s", "-s", str(lua),
@@ -318,31 +332,34 @@ def wrk(port: int, pairs_file: Path, lua: Path, connections: int, seconds: int) 
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     result["p50_ms"] = result["p50_us"] / 1000
     result["p99_ms"] = result["p99_us"] / 1000
+    # the server's CPU per request: what the machine's noise changes least
+    result["cpu_ms"] = (server.cpu_seconds() - cpu0) * 1000 / max(1, result["requests"])
     return result
 
 
-def rounds(name: str, port: int, pairs: list[tuple[str, str]], lua: Path, runs: int,
+def rounds(name: str, server: Server, pairs: list[tuple[str, str]], lua: Path, runs: int,
            seconds: int, tmp: Path) -> dict[str, Any]:
     pairs_file = tmp / f"{name}.tsv"
     pairs_file.write_text("".join(f"{c}\t{p}\n" for c, p in pairs))
     say(f"{name}: warm-up 5 s at 50 connections")
-    wrk(port, pairs_file, lua, 50, 5)
+    wrk(server, pairs_file, lua, 50, 5)
     one, fifty = [], []
     for r in range(runs):
-        one.append(wrk(port, pairs_file, lua, 1, seconds))
-        fifty.append(wrk(port, pairs_file, lua, 50, seconds))
+        one.append(wrk(server, pairs_file, lua, 1, seconds))
+        fifty.append(wrk(server, pairs_file, lua, 50, seconds))
         say(f"{name} round {r + 1}: 1 conn p50 {one[-1]['p50_ms']:.1f} ms p99 "
             f"{one[-1]['p99_ms']:.1f} ms {one[-1]['rps']:.0f}/s | 50 conns p50 "
             f"{fifty[-1]['p50_ms']:.1f} ms p99 {fifty[-1]['p99_ms']:.1f} ms "
-            f"{fifty[-1]['rps']:.0f}/s | errors {fifty[-1]['status_errors']}+"
+            f"{fifty[-1]['rps']:.0f}/s | CPU/request {one[-1]['cpu_ms']:.2f} / "
+            f"{fifty[-1]['cpu_ms']:.2f} ms | errors {fifty[-1]['status_errors']}+"
             f"{fifty[-1]['timeouts']}")
 
     def med(runs_: list[dict[str, Any]], key: str) -> float:
         return statistics.median(r[key] for r in runs_)
 
     return {
-        "one": {k: med(one, k) for k in ("p50_ms", "p99_ms", "rps")},
-        "fifty": {k: med(fifty, k) for k in ("p50_ms", "p99_ms", "rps")},
+        "one": {k: med(one, k) for k in ("p50_ms", "p99_ms", "rps", "cpu_ms")},
+        "fifty": {k: med(fifty, k) for k in ("p50_ms", "p99_ms", "rps", "cpu_ms")},
         "ratio_p50": statistics.median(f["p50_ms"] / o["p50_ms"] for o, f in zip(one, fifty)),
         "ratio_p99": statistics.median(f["p99_ms"] / o["p99_ms"] for o, f in zip(one, fifty)),
         "ratio_rps": statistics.median(f["rps"] / o["rps"] for o, f in zip(one, fifty)),
@@ -359,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--only", choices=("search", "playback"), default=None)
+    parser.add_argument("--only", choices=("search", "playback", "floor"), default=None)
     parser.add_argument("--server-env", action="append", default=[],
                         help="NAME=VALUE for the server's environment")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
@@ -382,13 +399,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.hold:
                 say(f"holding {args.hold} s")
                 time.sleep(args.hold)
+            if args.only in (None, "floor"):
+                # the floor: authentication by session and a small JSON answer, no search
+                floor = [(cookies[u["name"]], "/api/v1/me") for u in facts["users"]]
+                result["floor"] = rounds("floor", server, floor, lua, args.runs,
+                                         args.seconds, tmp)
             if args.only in (None, "search"):
                 pairs = search_paths(facts, cookies, 5000)
                 status, _, body = request(server.port, "GET", pairs[1][1],
                                           {"Cookie": f"evidence_session={pairs[1][0]}"})
                 if status != 200:
                     raise SystemExit(f"search refused: {status} {body[:400]!r}")
-                result["search"] = rounds("search", server.port, pairs, lua, args.runs,
+                result["search"] = rounds("search", server, pairs, lua, args.runs,
                                           args.seconds, tmp)
             if args.only in (None, "playback"):
                 # new viewing sessions: 1 at a time, then 50 at once (each a custody event)
@@ -398,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 say(f"playback, new session: 1 at a time {result['playback_new_one']}; "
                     f"50 at once {result['playback_new_fifty']}")
                 joined = fresh  # every pair now has its open session: the next request joins
-                result["playback_joined"] = rounds("playback", server.port, joined, lua,
+                result["playback_joined"] = rounds("playback", server, joined, lua,
                                                    args.runs, args.seconds, tmp)
         finally:
             server.stop()
@@ -408,13 +430,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     result["uptime_after"] = uptime()
     say(f"uptime before: {result['uptime_before']}")
     say(f"uptime after:  {result['uptime_after']}")
-    for key in ("search", "playback_joined"):
+    for key in ("floor", "search", "playback_joined"):
         if key in result:
             r = result[key]
             say(f"{key}: 1 conn p50 {r['one']['p50_ms']:.1f} ms p99 {r['one']['p99_ms']:.1f} ms "
                 f"{r['one']['rps']:.0f}/s; 50 conns p50 {r['fifty']['p50_ms']:.1f} ms p99 "
                 f"{r['fifty']['p99_ms']:.1f} ms {r['fifty']['rps']:.0f}/s; ratios p50 x"
                 f"{r['ratio_p50']:.1f} p99 x{r['ratio_p99']:.1f} rps x{r['ratio_rps']:.2f}; "
+                f"CPU/request {r['one']['cpu_ms']:.2f} / {r['fifty']['cpu_ms']:.2f} ms; "
                 f"errors {r['errors']}")
     out = json.dumps(result, indent=1, default=str)
     if args.json:
