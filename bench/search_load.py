@@ -360,11 +360,11 @@ def rounds(name: str, server: Server, pairs: list[tuple[str, str]], lua: Path, r
     return {
         "one": {k: med(one, k) for k in ("p50_ms", "p99_ms", "rps", "cpu_ms")},
         "fifty": {k: med(fifty, k) for k in ("p50_ms", "p99_ms", "rps", "cpu_ms")},
-        "ratio_p50": statistics.median(f["p50_ms"] / o["p50_ms"] for o, f in zip(one, fifty)),
-        "ratio_p99": statistics.median(f["p99_ms"] / o["p99_ms"] for o, f in zip(one, fifty)),
-        "ratio_rps": statistics.median(f["rps"] / o["rps"] for o, f in zip(one, fifty)),
+        "ratio_p50": statistics.median(f["p50_ms"] / o["p50_ms"] for o, f in zip(one, fifty, strict=True)),
+        "ratio_p99": statistics.median(f["p99_ms"] / o["p99_ms"] for o, f in zip(one, fifty, strict=True)),
+        "ratio_rps": statistics.median(f["rps"] / o["rps"] for o, f in zip(one, fifty, strict=True)),
         "errors": sum(f["status_errors"] + f["timeouts"] + o["status_errors"] + o["timeouts"]
-                      for o, f in zip(one, fifty)),
+                      for o, f in zip(one, fifty, strict=True)),
         "runs": {"one": one, "fifty": fifty},
     }
 
