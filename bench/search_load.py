@@ -355,7 +355,7 @@ def rounds(name: str, server: Server, pairs: list[tuple[str, str]], lua: Path, r
             f"{fifty[-1]['timeouts']}")
 
     def med(runs_: list[dict[str, Any]], key: str) -> float:
-        return statistics.median(r[key] for r in runs_)
+        return float(statistics.median(r[key] for r in runs_))
 
     return {
         "one": {k: med(one, k) for k in ("p50_ms", "p99_ms", "rps", "cpu_ms")},
