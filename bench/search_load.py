@@ -46,6 +46,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -383,6 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--hold", type=int, default=0,
                         help="keep the server up this many seconds after signing in (profiling)")
     args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("this bench needs wrk (Debian: apt-get install wrk); it is not part of "
+                         "the tests, so scripts/install-system-deps does not install it")
     root, facts = corpus(args.items, args.pg, admin_url=args.pg_admin_url)
     extra = dict(kv.split("=", 1) for kv in args.server_env)
     result: dict[str, Any] = {"database": "postgresql" if args.pg else "sqlite",
