@@ -66,6 +66,7 @@ from api.settings import Settings
 from bench.common import DEFAULT_PG_ADMIN_URL, say
 from cases import tables
 from cases.case_records import create_case
+from cases.custody_index import refresh
 from cases.devices import register_device
 from cases.organisation import Level, add_agency, add_unit
 from cases.passwords import set_password
@@ -416,6 +417,9 @@ def build(root: Path, database_url: str | None, items: int, events: bool) -> dic
     say("making cases")
     n_cases, attached = make_cases(home, kept, by_unit, rng)
     engine = home.engine()
+    # the custody event index (what serving a file checks its copy against) as the first
+    # request would bring it up to date, so that ANALYZE sees it whole
+    refresh(engine)
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
