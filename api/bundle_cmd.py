@@ -10,12 +10,14 @@ the bundle could have re-signed it with a key of their own.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 
 from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
 from api.settings import Settings
+from api.witnessing import witness_keys
 from cases.bundle_verify import verify_bundle
 from custody.report import VerifyReport
 from domain.errors import ConfigError
@@ -40,13 +42,15 @@ def trusted_key(vkey: str | None, settings: Settings | None = None) -> str:
 
 
 def run_verify_bundle(path: Path, vkey: str | None, as_json: bool,
+                      witnesses: Sequence[str] = (), quorum: int | None = None,
                       out: Console | None = None, err: Console | None = None,
                       settings: Settings | None = None) -> int:
     """Verify the bundle at ``path``, print the report, return the exit code."""
     out = out or console()
     err = err or console(stderr=True)
     try:
-        report = verify_bundle(path, trusted_key(vkey, settings))
+        keys = witness_keys(witnesses)
+        report = verify_bundle(path, trusted_key(vkey, settings), keys, quorum)
     except ConfigError as exc:
         print_error(err, exc)
         return exc.exit_code
@@ -67,3 +71,4 @@ def _print(report: VerifyReport, out: Console) -> None:
         out.print(styled(("  warning:", "yellow"), " ", note))
     if report.problems:
         out.print(problem_table(report))
+

@@ -13,9 +13,10 @@ from typer.core import TyperGroup
 from api.cli_org import agency_app, device_app, unit_app
 from api.cli_service import cli_operator, serve, user_app
 from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
+from api.cli_witness import witness_app
 from api.home import Home, init_home, open_home
 from api.settings import Settings
-from api.verify_run import run_verify
+from api.verify_run import check_witnesses_now, run_verify
 from custody.note import Verifier
 from custody.proofs import check_consistency_document, check_inclusion_document
 from custody.report import VerifyReport
@@ -43,6 +44,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(agency_app, name="agency")
 app.add_typer(unit_app, name="unit")
 app.add_typer(device_app, name="device")
+app.add_typer(witness_app, name="witness")
 
 out = console()
 err = console(stderr=True)
@@ -63,12 +65,14 @@ def init(origin: Annotated[str | None, typer.Option(
     vkey = home.verifier().vkey()
     if as_json:
         emit_json({"home": str(home.root), "created": created, "origin": home.origin,
-                   "vkey": vkey})
+                   "vkey": vkey, "signer": "pkcs11" if home.pkcs11 else "file",
+                   "signer_detail": home.describe_signer()})
         return
     verb = "Created" if created else "Already initialised:"
     out.print(inert(f"{verb} evidence home {home.root}"))
     out.print(inert(f"  log origin   {home.origin}"))
     out.print(inert(f"  verifier key {vkey}"))
+    out.print(inert(f"  signer       {home.describe_signer()}"))
 
 
 def render_report(report: VerifyReport, as_json: bool) -> None:
@@ -93,6 +97,14 @@ def verify(
         "--objects", help="Also re-hash every stored object named by an event.")] = False,
     export: Annotated[Path | None, typer.Option(
         help="Verify a `log export` folder offline, with no database.")] = None,
+    witness: Annotated[list[str] | None, typer.Option(
+        help="A witness's key (repeatable): the log must extend what it cosigned; its URL "
+        "comes from EVIDENCE_WITNESSES_FILE.")] = None,
+    quorum: Annotated[int | None, typer.Option(
+        help="Witnesses that must vouch (default: every --witness).")] = None,
+    tsa_roots: Annotated[Path | None, typer.Option(
+        help="CA certificate(s), PEM, that checkpoint time-stamps must chain to "
+        "(default EVIDENCE_TSA_ROOTS).")] = None,
     vkey: Annotated[str | None, typer.Option(
         help="Verifier key to trust (default: the home's, or the export's own).")] = None,
     as_json: JsonOption = False,
@@ -102,12 +114,23 @@ def verify(
         if objects:
             raise ConfigError("--objects needs the database and store",
                               hint="drop --objects when verifying an export")
-        render_report(verify_export(export, vkey), as_json)
+        from api.witnessing import witness_keys
+
+        render_report(verify_export(export, vkey, witness_keys(witness or ()), quorum), as_json)
         return
+    from api.timestamping import load_roots
+
     home = _home()
     store = home.object_store() if objects else None
-    render_report(run_verify(home.engine(), store, _verifier(home, vkey), home.origin,
-                             objects=objects), as_json)
+    settings = Settings()
+    roots_file = tsa_roots or settings.tsa_roots
+    verifier = _verifier(home, vkey)
+    report = run_verify(home.engine(), store, verifier, home.origin, objects=objects,
+                        tsa_roots=load_roots(roots_file) if roots_file else None)
+    if witness:
+        check_witnesses_now(home.engine(), report, verifier, home.origin, witness, quorum,
+                            settings.witnesses_file)
+    render_report(report, as_json)
 
 
 def _verifier(home: Home, vkey: str | None) -> Verifier:
@@ -325,12 +348,17 @@ def verify_bundle_cmd(
     vkey: Annotated[str | None, typer.Option(
         help="The sending agency's verifier key (default: EVIDENCE_TRUSTED_VKEY; "
              "never the bundle's own).")] = None,
+    witness: Annotated[list[str] | None, typer.Option(
+        help="A witness's key (repeatable): the bundle's checkpoint must extend one they "
+        "cosigned.")] = None,
+    quorum: Annotated[int | None, typer.Option(
+        help="Witnesses whose cosignature is required (default: every --witness).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Verify a case export bundle offline: files, manifest, events, proofs, checkpoint."""
     from api.bundle_cmd import run_verify_bundle
 
-    raise typer.Exit(run_verify_bundle(path, vkey, as_json))
+    raise typer.Exit(run_verify_bundle(path, vkey, as_json, witness or (), quorum))
 
 
 @app.command()
@@ -361,6 +389,40 @@ def log_checkpoint(as_json: JsonOption = False) -> None:
     else:
         for line in cp.note.splitlines():  # the origin line is configuration, shown inert
             out.print(inert(line))
+
+
+@log_app.command("timestamp")
+def log_timestamp(as_json: JsonOption = False) -> None:
+    """Ask the TSA (EVIDENCE_TSA_URL) now for a time-stamp of the newest checkpoint."""
+    from api.timestamping import timestamp_newest, tsa_setup
+
+    setup = tsa_setup(Settings())
+    if setup is None:
+        raise ConfigError("no time-stamping authority is configured",
+                          hint="set EVIDENCE_TSA_URL and EVIDENCE_TSA_ROOTS")
+    home = _home()
+    home.custody_log().checkpoint()  # the newest size is signed before it is time-stamped
+    stamped = timestamp_newest(home.engine(), setup)
+    if as_json:
+        emit_json(None if stamped is None else {"size": stamped.size, "tsa": stamped.tsa,
+                                                "gen_time": stamped.gen_time.isoformat()})
+    elif stamped is None:
+        out.print("the newest checkpoint is already time-stamped")
+    else:
+        out.print(inert(f"checkpoint size {stamped.size} time-stamped by {stamped.tsa} at "
+                        f"{stamped.gen_time.isoformat()}"))
+
+
+@log_app.command("cosigned")
+def log_cosigned() -> None:
+    """Print the newest checkpoint with the witnesses' cosignatures (C2SP signed note)."""
+    from custody.cosigned import cosigned_checkpoint
+
+    note = cosigned_checkpoint(_home().engine())
+    if note is None:
+        raise ConfigError("no checkpoint is cosigned yet",
+                          hint="set EVIDENCE_WITNESSES_FILE; `serve` and `dock` ask the witnesses")
+    sys.stdout.write(note)
 
 
 @log_app.command("checkpoints")

@@ -233,7 +233,11 @@ def api_options(settings: Settings) -> ApiOptions:
     oidc = OidcConfig.from_settings(settings.oidc_issuer, settings.oidc_client_id,
                                     settings.oidc_client_secret, settings.oidc_claim,
                                     settings.oidc_redirect_url)
+    from api.timestamping import load_roots
+
+    tsa_roots = load_roots(settings.tsa_roots) if settings.tsa_roots else None
     return ApiOptions(token_days=settings.token_days, time_zone=settings.page_time_zone(),
+                      tsa_roots=tsa_roots,
                       sign_in=SignInOptions(lockout=lockout, sessions=sessions,
                                             cookie_secure=settings.cookie_secure, oidc=oidc))
 
@@ -246,6 +250,8 @@ def serve(host: str, port: int, tls_cert: Path | None = None, tls_key: Path | No
 
     from api.http.app import create_app
     from api.http.server import EvidenceServer
+    from api.timestamping import timestamping
+    from api.witnessing import witnessing
 
     if (tls_cert is None) != (tls_key is None):
         raise ConfigError("TLS needs both a certificate and its key",
@@ -266,17 +272,20 @@ def serve(host: str, port: int, tls_cert: Path | None = None, tls_key: Path | No
               "access_log": settings.access_log, "server_header": False,
               "proxy_headers": False, "ssl_certfile": str(tls_cert) if tls_cert else None,
               "ssl_keyfile": str(tls_key) if tls_key else None}
-    if workers > 1:
-        # each worker process builds its own app (and database pool) from the settings;
-        # uvicorn's supervisor restarts a worker that dies. A worker's shutdown does not
-        # tell the station screen's streams (EvidenceServer does): it waits for them at
-        # most WORKER_SHUTDOWN_WAIT seconds.
-        home.engine().dispose()
-        uvicorn.run("api.cli_service:app_from_settings", factory=True, workers=workers,
-                    timeout_graceful_shutdown=WORKER_SHUTDOWN_WAIT, **common)  # type: ignore[arg-type]
-        return
-    app = create_app(home, options)
-    EvidenceServer(app, uvicorn.Config(app, **common)).run()  # type: ignore[arg-type]
+    # the timestamper and the witnesser run once, in this process (with several workers:
+    # the supervisor's), beside the server
+    with timestamping(home.engine(), settings), witnessing(home.custody_log(), settings):
+        if workers > 1:
+            # each worker process builds its own app (and database pool) from the settings;
+            # uvicorn's supervisor restarts a worker that dies. A worker's shutdown does not
+            # tell the station screen's streams (EvidenceServer does): it waits for them at
+            # most WORKER_SHUTDOWN_WAIT seconds.
+            uvicorn.run("api.cli_service:app_from_settings", factory=True, workers=workers,
+                        timeout_graceful_shutdown=WORKER_SHUTDOWN_WAIT,
+                        **common)  # type: ignore[arg-type]
+            return
+        app = create_app(home, options)
+        EvidenceServer(app, uvicorn.Config(app, **common)).run()  # type: ignore[arg-type]
 
 
 WORKER_SHUTDOWN_WAIT = 10  # seconds a worker waits for open responses when it stops

@@ -20,6 +20,8 @@ from api.cli_text import cells, emit_json, styled
 from api.home import Home
 from api.ingest_cmd import ingest_options
 from api.settings import Settings
+from api.timestamping import timestamping
+from api.witnessing import witnessing
 from cases.devices import registry_entries
 from cases.text import problem as text_problem
 from devices.mass_storage import (
@@ -199,8 +201,9 @@ def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, 
 
     signals = StopSignals(stopping)
     try:
-        return _run_station(home, settings, roots, once, as_json, console, sdk_ids, mtp, udev,
-                            output, station, base, signals, tell)
+        with timestamping(home.engine(), settings), witnessing(home.custody_log(), settings):
+            return _run_station(home, settings, roots, once, as_json, console, sdk_ids, mtp,
+                                udev, output, station, base, signals, tell)
     finally:
         signals.close()
         feed.close()

@@ -13,9 +13,17 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from api.settings import Settings
+from api.signing import Pkcs11Setup, token_signer
 from cases.custody_index import refresh as refresh_event_index
 from custody.log import CustodyLog
-from custody.note import Ed25519Signer, NoteError, Verifier, load_signer_key_file, write_signer_key_file
+from custody.note import (
+    Ed25519Signer,
+    NoteError,
+    Signer,
+    Verifier,
+    load_signer_key_file,
+    write_signer_key_file,
+)
 from domain.errors import ConfigError
 from storage.db import make_engine, migrate, sqlite_url
 from storage.local import LocalObjectStore
@@ -43,6 +51,8 @@ class Home:
     database_url: str
     origin: str
     s3: S3Target | None = None
+    key_file: Path | None = None  # the file signer's key, when not in keys/
+    pkcs11: Pkcs11Setup | None = None  # the key is in a PKCS#11 token instead of a file
 
     @property
     def objects(self) -> Path:
@@ -58,7 +68,7 @@ class Home:
 
     @property
     def key_path(self) -> Path:
-        return self.root / KEY_FILE
+        return self.key_file or self.root / KEY_FILE
 
     @property
     def vkey_path(self) -> Path:
@@ -91,9 +101,32 @@ class Home:
             raise ConfigError(f"{self.vkey_path} is not a verifier key: {exc.message}",
                               hint=restore) from None
 
-    def signer(self) -> Ed25519Signer:
-        """The log's signing key; a missing, unreadable or broken key file is a configuration
-        error. It is never replaced: a new key would not match the verifier key published."""
+    def describe_signer(self) -> str:
+        """Which signer signs checkpoints, in words (`evidence init` prints it)."""
+        if self.pkcs11 is not None:
+            return f"{self.pkcs11.describe()}; the private key cannot be copied out of the token"
+        return (f"key file {self.key_path}; anyone who can read this file can sign as this log "
+                "(keep it mode 0600, or use an HSM: EVIDENCE_SIGNER=pkcs11)")
+
+    def signer(self) -> Signer:
+        """The log's signer: its key in the token, or its key file. A key that is missing,
+        broken or not the one whose verifier key was published is a configuration error;
+        it is never replaced."""
+        if self.pkcs11 is not None:
+            return self._token_signer()
+        return self._file_signer()
+
+    def _token_signer(self) -> Signer:
+        assert self.pkcs11 is not None
+        signer = token_signer(self.pkcs11, self.origin)
+        if signer.verifier_key() != self.verifier().vkey():
+            raise ConfigError(f"the key {self.pkcs11.key_label!r} in token {self.pkcs11.token!r} "
+                              f"is not the key of {self.vkey_path}",
+                              hint="point EVIDENCE_PKCS11_TOKEN and EVIDENCE_PKCS11_KEY_LABEL at "
+                              "the key that signed this log")
+        return signer
+
+    def _file_signer(self) -> Ed25519Signer:
         restore = (f"restore {self.key_path} from this station's backup (mode 0600); a new key "
                    "would not match the verifier key this office published, so none is made")
         try:
@@ -178,13 +211,14 @@ def init_home(settings: Settings, origin: str | None = None) -> tuple[Home, bool
     origin = origin or settings.log_origin or default_origin()
     (root / "objects").mkdir(parents=True, exist_ok=True)
     (root / "keys").mkdir(mode=0o700, exist_ok=True)
-    key_path = root / KEY_FILE
-    if key_path.exists():
-        signer = load_signer_key_file(key_path)
-    else:
-        signer = Ed25519Signer.generate(origin)
-        write_signer_key_file(key_path, signer)
-    (root / VKEY_FILE).write_text(signer.verifier_key() + "\n", encoding="utf-8")
+    setup = settings.pkcs11_setup()
+    vkey = _token_key(setup, origin) if setup else _file_key(_key_file(settings, root) or root / KEY_FILE,
+                                                              origin)
+    vkey_path = root / VKEY_FILE
+    if vkey_path.exists() and vkey_path.read_text(encoding="utf-8").strip() != vkey:
+        raise ConfigError(f"{vkey_path} holds another verifier key than the signer's",
+                          hint="a half-made home: move it aside and run `evidence init` again")
+    vkey_path.write_text(vkey + "\n", encoding="utf-8")
     database_url = settings.database_url or sqlite_url(root / "evidence.db")
     engine = make_engine(database_url)
     try:
@@ -193,6 +227,19 @@ def init_home(settings: Settings, origin: str | None = None) -> tuple[Home, bool
         engine.dispose()  # the home opens its own; this one's connection must not linger
     config_path.write_text(json.dumps({"origin": origin}, indent=2) + "\n", encoding="utf-8")
     return open_home(settings), True
+
+
+def _file_key(key_path: Path, origin: str) -> str:
+    if key_path.exists():
+        return load_signer_key_file(key_path).verifier_key()
+    signer = Ed25519Signer.generate(origin)
+    key_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_signer_key_file(key_path, signer)
+    return signer.verifier_key()
+
+
+def _token_key(setup: Pkcs11Setup, origin: str) -> str:
+    return token_signer(setup, origin, create=True).verifier_key()
 
 
 def open_home(settings: Settings) -> Home:
@@ -204,4 +251,18 @@ def open_home(settings: Settings) -> Home:
     config = json.loads(config_path.read_text(encoding="utf-8"))
     origin = settings.log_origin or config["origin"]
     database_url = settings.database_url or sqlite_url(root / "evidence.db")
-    return Home(root=root, database_url=database_url, origin=origin, s3=_s3_target(settings))
+    return Home(root=root, database_url=database_url, origin=origin, s3=_s3_target(settings),
+                key_file=_key_file(settings, root), pkcs11=settings.pkcs11_setup())
+
+
+def _key_file(settings: Settings, root: Path) -> Path | None:
+    """EVIDENCE_KEY_FILE, refused where footage and copies are kept or served from."""
+    if settings.key_file is None:
+        return None
+    path = settings.key_file.resolve()
+    for folder in (root / "objects", root / RECORDINGS_CACHE, root / EXPORTS):
+        if path.is_relative_to(folder.resolve()):
+            raise ConfigError(f"EVIDENCE_KEY_FILE={path} is inside {folder}, where evidence is kept",
+                              hint="keep the signing key outside the object and footage folders, "
+                              "e.g. /etc/evidence/log.key")
+    return path

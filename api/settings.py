@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.signing import Pkcs11Setup
 from cases.tables import DEFAULT_UNIT
 from domain.errors import ConfigError
 
@@ -88,6 +89,53 @@ class Settings(BaseSettings):
     """Single sign-on: the ID token (or userinfo) claim whose value is the local user name."""
     oidc_redirect_url: str | None = None
     """Single sign-on: the callback URL registered at the provider (default: from the request)."""
+    tsa_url: str | None = None
+    """RFC 3161 time-stamping authority: new checkpoints get its tokens (unset: none)."""
+    tsa_roots: Path | None = None
+    """PEM file of the CA certificate(s) a TSA token must chain to (kept and checked only then)."""
+    tsa_seconds: float = 10.0
+    """How often new checkpoints are sent to the TSA (a failure waits longer, up to 10 min)."""
+    witnesses_file: Path | None = None
+    """File of the witnesses asked to cosign checkpoints: one `URL VKEY` per line."""
+    witness_seconds: float = 5.0
+    """How often new checkpoints go to the witnesses (batched; appends never wait for them)."""
+    signer: str = "file"
+    """Who signs checkpoints: `file` (a key file, the embedded default) or `pkcs11` (an HSM)."""
+    key_file: Path | None = None
+    """The file signer's key; default $EVIDENCE_HOME/keys/log.key (never under objects/)."""
+    pkcs11_module: Path | None = None
+    """The HSM vendor's PKCS#11 library (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)."""
+    pkcs11_token: str | None = None
+    """Label of the PKCS#11 token that holds the log's key."""
+    pkcs11_key_label: str = "evidence-log"
+    """Label of the log's Ed25519 key pair in the token (`evidence init` makes it)."""
+    pkcs11_pin_file: Path | None = None
+    """File holding the token's user PIN (mode 0600, readable by the service's user only)."""
+
+    def pkcs11_setup(self) -> Pkcs11Setup | None:
+        """The HSM signer's setup, or None for the file signer; anything missing is refused."""
+        if self.signer == "file":
+            return None
+        if self.signer != "pkcs11":
+            raise ConfigError(f"unknown EVIDENCE_SIGNER={self.signer!r}",
+                              hint="use `file` (a key file) or `pkcs11` (an HSM)")
+        missing = [name for name, value in (("EVIDENCE_PKCS11_MODULE", self.pkcs11_module),
+                                            ("EVIDENCE_PKCS11_TOKEN", self.pkcs11_token),
+                                            ("EVIDENCE_PKCS11_PIN_FILE", self.pkcs11_pin_file))
+                   if not value]
+        if missing or self.pkcs11_module is None or self.pkcs11_token is None \
+                or self.pkcs11_pin_file is None:
+            raise ConfigError(f"EVIDENCE_SIGNER=pkcs11 needs {', '.join(missing)}",
+                              hint="set them to the HSM's library, token label and a PIN file")
+        try:
+            pin = self.pkcs11_pin_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"the PIN file {self.pkcs11_pin_file} cannot be read: {exc}",
+                              hint="make it a file the service's user can read (mode 0600)") from None
+        if not pin:
+            raise ConfigError(f"the PIN file {self.pkcs11_pin_file} is empty",
+                              hint="write the token's user PIN into it")
+        return Pkcs11Setup(self.pkcs11_module, self.pkcs11_token, self.pkcs11_key_label, pin)
 
     def page_time_zone(self) -> str:
         """The zone the pages use until a person picks another: EVIDENCE_TIME_ZONE, else the

@@ -19,6 +19,7 @@ Order of work (the layout and the binding are described in ``cases.bundle_verify
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -37,6 +38,8 @@ from cases.bundle_report import render_custody_report, render_readme
 from cases.bundle_verify import (
     BUNDLE_FORMAT,
     CHECKPOINT,
+    COSIGNED,
+    COSIGNED_PROOF,
     EXPORT_EVENT,
     MANIFEST,
     ORIGINALS_DIR,
@@ -53,8 +56,11 @@ from cases.custody_index import refresh
 from cases.recordings import PLAYBACK
 from cases.times import aware
 from custody import schema
+from custody.checkpoint import parse_checkpoint_body
+from custody.cosigned import cosigned_checkpoint
 from custody.events import EventDraft, EventError, decode_event, format_time
 from custody.log import CustodyLog
+from custody.note import parse_note
 from domain.errors import IntegrityError, NotFound, StorageError
 from storage import catalog, records
 from storage.objects import ObjectStore
@@ -293,6 +299,22 @@ def _write_custody(writer: _Writer, log: CustodyLog, seqs: list[int],
         writer.data(proof_member(seq), proof_document_bytes(proof.to_json()))
     writer.text(CHECKPOINT, signed.note)
     writer.text(VKEY, log.signer.verifier_key() + "\n")
+    _write_cosigned(writer, log, signed.size)
+
+
+def _write_cosigned(writer: _Writer, log: CustodyLog, size: int) -> None:
+    """The newest checkpoint the witnesses cosigned, with the consistency proof from it to
+    the bundle's checkpoint (none: the log has no witness yet)."""
+    cosigned = cosigned_checkpoint(log.engine)
+    if cosigned is None:
+        return
+    witnessed = parse_checkpoint_body(parse_note(cosigned).text).size
+    if witnessed > size:
+        return  # cosigned after the bundle's checkpoint was signed: a later bundle has it
+    proof = log.consistency_proof(witnessed, size).path if 0 < witnessed < size else ()
+    writer.text(COSIGNED, cosigned)
+    writer.text(COSIGNED_PROOF, json.dumps({"old_size": witnessed, "new_size": size, "proof": [
+        base64.b64encode(step).decode() for step in proof]}, indent=1) + "\n")
 
 
 def _check_written(path: Path, log: CustodyLog) -> None:

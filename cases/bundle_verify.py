@@ -33,12 +33,14 @@ import re
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from custody.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint_body
+from custody.checkpoint import Checkpoint, CheckpointError, open_checkpoint, parse_checkpoint_body
+from custody.cosignature import CosignerKey, cosignatures
 from custody.events import EventError, decode_event
+from custody.merkle import ProofError, verify_consistency
 from custody.note import NoteError, Verifier, parse_note
 from custody.proofs import check_inclusion_document
 from custody.report import VerifyReport
@@ -54,6 +56,8 @@ REPORT = "custody-report.html"
 README = "README.txt"
 CHECKPOINT = "custody/checkpoint"
 VKEY = "custody/vkey"
+COSIGNED = "custody/cosigned-checkpoint"  # optional: the witnesses' newest cosigned checkpoint
+COSIGNED_PROOF = "custody/cosigned-consistency.json"  # from it to CHECKPOINT
 ENTRIES_DIR = "custody/entries/"
 PROOFS_DIR = "custody/proofs/"
 ORIGINALS_DIR = "originals/"
@@ -81,13 +85,20 @@ def proof_member(seq: int) -> str:
     return f"{PROOFS_DIR}{seq}.json"
 
 
-def verify_bundle(path: Path, trusted_vkey: str) -> VerifyReport:
+def verify_bundle(path: Path, trusted_vkey: str, witnesses: Sequence[CosignerKey] = (),
+                  quorum: int | None = None) -> VerifyReport:
     """Check a bundle with no database or server; problems are in the report, never raised.
 
     ``trusted_vkey`` is the key the recipient trusts, never the bundle's own: a bundle
     altered and re-signed with another key is reported, never intact.
+    ``witnesses``: the bundle's cosigned checkpoint must carry valid cosignatures of at
+    least ``quorum`` of them (default all) and be consistent with its checkpoint.
     ``ConfigError`` only for usage mistakes: no such file, or a malformed ``trusted_vkey``.
     """
+    wanted = len(witnesses) if quorum is None else quorum
+    if witnesses and not 1 <= wanted <= len(witnesses):
+        raise ConfigError(f"--quorum {quorum} is not between 1 and the {len(witnesses)} "
+                          "witnesses given")
     if not path.is_file():
         raise ConfigError(f"{path} is not a file", hint="pass the path of a case bundle ZIP")
     try:
@@ -99,7 +110,7 @@ def verify_bundle(path: Path, trusted_vkey: str) -> VerifyReport:
     report = VerifyReport(source=f"bundle {path}")
     try:
         with zipfile.ZipFile(path) as archive:
-            _BundleCheck(archive, report, trusted).run()
+            _BundleCheck(archive, report, trusted, tuple(witnesses), wanted).run()
     except _ZIP_ERRORS as exc:
         report.add("corrupt_bundle", f"the bundle is not a complete, readable ZIP file ({exc}); "
                    "it was truncated or altered")
@@ -108,10 +119,13 @@ def verify_bundle(path: Path, trusted_vkey: str) -> VerifyReport:
 
 class _BundleCheck:
     def __init__(self, archive: zipfile.ZipFile, report: VerifyReport,
-                 trusted: Verifier) -> None:
+                 trusted: Verifier, witnesses: tuple[CosignerKey, ...] = (),
+                 quorum: int = 0) -> None:
         self.archive = archive
         self.report = report
         self.trusted = trusted
+        self.witnesses = witnesses
+        self.quorum = quorum
         self.expected: set[str] = {MANIFEST, CHECKPOINT, VKEY}
         self.own_vkey: str | None = None
         self.leaves: dict[int, bytes] = {}
@@ -166,6 +180,7 @@ class _BundleCheck:
         checkpoint = self.checkpoint(verifier)
         self.load_entries()
         self.check_proofs(verifier, checkpoint)
+        self.check_cosigned(verifier, checkpoint)
         manifest, manifest_sha256 = self.manifest()
         if manifest is not None and self.check_manifest(manifest, manifest_sha256, checkpoint):
             self.check_unexpected()
@@ -344,6 +359,43 @@ class _BundleCheck:
                     self.problem("no_derive_event", f"{copy.get('path')} has no proven event "
                                  "recording that copy being made")
         self.report.checks.append("custody")
+
+    def check_cosigned(self, verifier: Verifier, signed: tuple[Checkpoint, str] | None) -> None:
+        """The witnesses' checkpoint, and that the bundle's checkpoint extends it."""
+        present = COSIGNED in self.archive.namelist()
+        if not present:
+            if self.witnesses:
+                self.problem("witness", "the bundle carries no checkpoint cosigned by a witness")
+            return
+        self.expected.update({COSIGNED, COSIGNED_PROOF})
+        if not self.witnesses:
+            self.report.notes.append("the bundle has a cosigned checkpoint; give the witnesses' "
+                                     "keys (--witness) to check it")
+            return
+        raw, proof_raw = self.read(COSIGNED, _SMALL_LIMIT), self.read(COSIGNED_PROOF, _SMALL_LIMIT)
+        if raw is None or proof_raw is None or signed is None:
+            return
+        try:
+            note = raw.decode("utf-8")
+            witnessed = open_checkpoint(note, verifier)
+            vouching = cosignatures(note, self.witnesses)
+            doc = json.loads(proof_raw)
+            proof = [base64.b64decode(step, validate=True) for step in doc["proof"]]
+            if (doc["old_size"], doc["new_size"]) != (witnessed.size, signed[0].size):
+                raise ProofError("the proof is not between the two checkpoints' sizes")
+            verify_consistency(witnessed.size, signed[0].size, witnessed.root_hash,
+                               signed[0].root_hash, proof)
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError, binascii.Error,
+                NoteError, CheckpointError, ProofError) as exc:
+            self.problem("witness", f"the cosigned checkpoint does not hold: {exc}")
+            return
+        if len(vouching) < self.quorum:
+            self.problem("witness", f"{len(vouching)} of the {self.quorum} witnesses required "
+                         "cosigned the bundle's witnessed checkpoint")
+            return
+        self.report.checks.append("witnesses")
+        self.report.notes.append(f"witnessed at size {witnessed.size} by "
+                                 f"{', '.join(sorted(vouching))}; the bundle's checkpoint extends it")
 
     def check_unexpected(self) -> None:
         for name in dict.fromkeys(self.archive.namelist()):

@@ -12,7 +12,7 @@ from cases import access, tables
 from cases.custody_index import EVENTS_SHOWN, LoggedEvent, events_for
 from cases.errors import AccessDenied, Conflict
 from cases.paging import Page
-from cases.recordings import all_recordings
+from cases.recordings import all_recordings, recording_of_segment
 from cases.retention import StoredCopy, set_legal_hold
 from cases.text import REASON_MAX, clean_text
 from cases.times import as_utc
@@ -112,6 +112,7 @@ class EvidenceDetail:
     events: list[LoggedEvent] = field(default_factory=list)
     events_truncated: bool = False
     status: MediaStatus | None = None
+    recording_id: str | None = None  # the recording this segment belongs to (video only)
 
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")  # cases.viewing.IMAGE_TYPES
@@ -229,6 +230,7 @@ def evidence_detail(engine: Engine, user: User, evidence_id: str) -> EvidenceDet
             select(cs.c.id, cs.c.number).join(ce, ce.c.case_id == cs.c.id)
             .where(ce.c.evidence_id == evidence_id, access.named_cases(user)).order_by(cs.c.number))]
         status = media_status(conn, user, row, {d.name for d in derivatives})
+        recording = recording_of(conn, row)
     events = events_for(engine, evidence_id=evidence_id, limit=EVENTS_SHOWN + 1)
     return EvidenceDetail(
         summary=summary(row), source_path=row.source_path, container=row.container,
@@ -236,7 +238,16 @@ def evidence_detail(engine: Engine, user: User, evidence_id: str) -> EvidenceDet
         height=row.height, time_source=row.time_source, sequence=row.sequence,
         flags=list(row.flags), media=dict(row.media),
         derivatives_error=row.derivatives_error, derivatives=derivatives, cases=on_cases,
-        events=events[:EVENTS_SHOWN], events_truncated=len(events) > EVENTS_SHOWN, status=status)
+        events=events[:EVENTS_SHOWN], events_truncated=len(events) > EVENTS_SHOWN, status=status,
+        recording_id=recording)
+
+
+def recording_of(conn: Connection, row: EvidenceRecord) -> str | None:
+    """The id of the recording ``row`` is a segment of (GET /recordings/{id}), or None for
+    what is no segment: not a video, or without a start time or duration."""
+    if row.kind != "video" or row.start_time is None or row.duration_ms is None:
+        return None
+    return recording_of_segment(conn, row.id)
 
 
 def change_legal_hold(log: CustodyLog, store: ObjectStore, user: User, evidence_id: str, on: bool,

@@ -92,6 +92,24 @@ def all_recordings(conn: Connection) -> list[Recording]:
     return recordings
 
 
+_index: dict[str, tuple[list[Recording], dict[str, str]]] = {}
+
+
+def recording_of_segment(conn: Connection, evidence_id: str) -> str | None:
+    """The id of the recording whose segment ``evidence_id`` is, or None; the lookup table
+    is made once per grouping (``all_recordings``' cache), not per call."""
+    recordings = all_recordings(conn)
+    key = str(conn.engine.url)
+    with _cache_lock:
+        kept = _index.get(key)
+    if kept is None or kept[0] is not recordings:
+        kept = (recordings, {segment.evidence_id: recording.recording_id
+                             for recording in recordings for segment in recording.segments})
+        with _cache_lock:
+            _index[key] = kept
+    return kept[1].get(evidence_id)
+
+
 def find_recording(conn: Connection, recording_id: str) -> Recording:
     for recording in all_recordings(conn):
         if recording.recording_id == recording_id:

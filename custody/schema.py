@@ -65,6 +65,31 @@ checkpoints = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# RFC 3161 time-stamp tokens of checkpoints (custody/timestamps.py): the TSA's whole
+# response, over SHA-256 of the signed checkpoint note of that size.
+timestamps = Table(
+    "custody_timestamps",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("note_sha256", LargeBinary(32), nullable=False),
+    Column("response", LargeBinary, nullable=False),
+    Column("tsa", Text, nullable=False),
+    Column("gen_time", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# C2SP cosignatures of checkpoints by outside witnesses (custody/cosigned.py): the
+# witness's note signature line on the checkpoint of that size.
+cosignatures = Table(
+    "custody_cosignatures",
+    metadata,
+    Column("witness", Text, primary_key=True),
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("line", Text, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
 # Drafts committed by PostgreSQL writers and not yet sequenced (custody/queue.py).
 pending = Table(
     "custody_pending",

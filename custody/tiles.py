@@ -2,6 +2,7 @@
 
 Layout under DIR (https://c2sp.org/tlog-tiles):
   checkpoint                  the latest signed checkpoint (a signed note)
+  checkpoint.cosigned         the newest one the witnesses cosigned, if any (signed note)
   vkey                        the log's verifier key string (C2SP signed-note)
   tile/<L>/<N>[.p/<W>]        256 hashes (32 bytes each) of tree level 8*L, or W of them
   tile/entries/<N>[.p/<W>]    256 entries, each a 2-byte big-endian length and the bytes
@@ -13,13 +14,16 @@ from __future__ import annotations
 
 import shutil
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine, select
 
 from custody import schema
-from custody.checkpoint import parse_checkpoint_body
+from custody.checkpoint import open_checkpoint, parse_checkpoint_body
+from custody.cosignature import CosignerKey, cosignatures
+from custody.cosigned import cosigned_checkpoint
+from custody.merkle import root_from_leaf_hashes
 from custody.note import Verifier, parse_note
 from custody.report import VerifyReport
 from custody.verify import build_levels, cap_problems, check_checkpoints, check_entries
@@ -51,6 +55,9 @@ def _write(root: Path, rel: str, data: bytes) -> None:
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+
+
+COSIGNED_FILE = "checkpoint.cosigned"  # the newest checkpoint the witnesses cosigned
 
 
 def export_tiles(engine: Engine, vkey: str, directory: Path) -> int:
@@ -94,6 +101,9 @@ def export_tiles(engine: Engine, vkey: str, directory: Path) -> int:
                    hashes[start:start + width * 32])
     (staging / "checkpoint").write_text(note, encoding="utf-8")
     (staging / "vkey").write_text(vkey + "\n", encoding="utf-8")
+    cosigned = cosigned_checkpoint(engine)
+    if cosigned is not None and parse_checkpoint_body(parse_note(cosigned).text).size <= size:
+        (staging / COSIGNED_FILE).write_text(cosigned, encoding="utf-8")
     if directory.exists():
         directory.rmdir()
     staging.replace(directory)
@@ -123,8 +133,11 @@ def _read_entries(root: Path, size: int, report: VerifyReport) -> Iterator[tuple
                        position)
 
 
-def verify_export(directory: Path, trusted_vkey: str | None = None) -> VerifyReport:
-    """Check an export with no database: entries, every tile, the checkpoint."""
+def verify_export(directory: Path, trusted_vkey: str | None = None,
+                  witnesses: Sequence[CosignerKey] = (), quorum: int | None = None) -> VerifyReport:
+    """Check an export with no database: entries, every tile, the checkpoint; with
+    ``witnesses``, that the entries extend the checkpoint at least ``quorum`` of them
+    (default all) cosigned (``checkpoint.cosigned``)."""
     report = VerifyReport(source=f"export {directory}")
     try:
         note = (directory / "checkpoint").read_text(encoding="utf-8")
@@ -161,5 +174,32 @@ def verify_export(directory: Path, trusted_vkey: str | None = None) -> VerifyRep
                            "entries")
     report.checks.append("tiles")
     check_checkpoints([note], verifier, None, levels, report)
+    if witnesses:
+        _check_cosigned(directory, verifier, leaves, witnesses,
+                        len(witnesses) if quorum is None else quorum, report)
     cap_problems(report)
     return report
+
+
+def _check_cosigned(directory: Path, verifier: Verifier, leaves: bytes | bytearray,
+                    witnesses: Sequence[CosignerKey], quorum: int, report: VerifyReport) -> None:
+    try:
+        cosigned = (directory / COSIGNED_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        report.add("witness", f"the export has no readable {COSIGNED_FILE}")
+        return
+    try:
+        witnessed = open_checkpoint(cosigned, verifier)
+        vouching = cosignatures(cosigned, witnesses)
+    except EvidenceError as exc:
+        report.add("witness", f"{COSIGNED_FILE} does not hold: {exc}")
+        return
+    hashes = [bytes(leaves[i:i + 32]) for i in range(0, min(len(leaves), 32 * witnessed.size), 32)]
+    if len(hashes) < witnessed.size or root_from_leaf_hashes(hashes) != witnessed.root_hash:
+        report.add("witness", f"the entries do not extend the checkpoint of size "
+                   f"{witnessed.size} the witnesses cosigned")
+    elif len(vouching) < quorum:
+        report.add("witness", f"{len(vouching)} of the {quorum} witnesses required cosigned "
+                   f"{COSIGNED_FILE}")
+    else:
+        report.checks.append("witnesses")

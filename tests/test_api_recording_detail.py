@@ -66,3 +66,13 @@ def test_the_timeline_is_for_whoever_sees_every_segment(world: World) -> None:
     unknown = world.get("admin", f"{API}/recordings/rec-{'0' * 32}")
     assert unknown.status_code == 404 and unknown.json()["error"]["hint"]
     assert world.get("admin", f"{API}/recordings/not-one").status_code in (400, 422)
+
+
+def test_a_segment_names_its_recording_and_a_photo_none(world: World) -> None:
+    recording_id, ids = _recording(world)
+    for evidence_id in ids:
+        body = world.get("case_officer", f"{API}/evidence/{evidence_id}").json()
+        assert body["recording_id"] == recording_id
+    photo = add_evidence(world.home, "IMG_0001.JPG", b"a photo", officer_no=OFFICER_NO,
+                         device="ZFY0042", start=START, kind="image")
+    assert world.get("case_officer", f"{API}/evidence/{photo}").json()["recording_id"] is None

@@ -400,3 +400,33 @@ def test_a_dock_in_another_process_reaches_the_screen(world: World, tmp_path: Pa
                               and s.json()["state"] == "offline", "the station going offline")
     assert (done["files_done"], done["files_total"], done["station"]) == (3, 3, "north-desk")
     assert offline.json()["station_unit"] == NORTH_UNIT
+
+
+def test_a_screen_signed_in_on_the_pages_stays_until_its_session_ends(world: World) -> None:
+    """A browser's screen authenticates with its session cookie: checked again while it is
+    open (not as a missing bearer token), it goes on; signing out ends it."""
+    from datetime import UTC, datetime
+
+    from cases.passwords import set_password
+
+    set_password(world.home.custody_log(), "clerk", "Blue kettle at dawn 42", by=operator("test"),
+                 now=datetime.now(UTC))
+    with live(world, station_reauth_seconds=0.1) as (base, _, _), \
+            httpx2.Client(base_url=base, timeout=DEADLINE) as browser:
+        signed_in = browser.post(f"{API}/session", json={"name": "clerk",
+                                                         "password": "Blue kettle at dawn 42"})
+        assert signed_in.status_code == 200, signed_in.text
+        with browser.stream("GET", f"{API}/stations/events") as response:
+            assert response.status_code == 200, response.read()
+            clerk = Screen(response)
+            clerk.until(lambda s: s.event == "snapshot", "a snapshot")
+            # keep-alives come every 0.2 s, checks every 0.1 s: the session was checked
+            clerk.until(lambda s: s.event == "comment", "a keep-alive")
+            clerk.until(lambda s: s.event == "comment", "a second keep-alive")
+            publish(world.home.engine(), [port("north-desk", "A", NORTH_UNIT, OFFICER_NO)])
+            assert clerk.until(lambda s: s.event == "tile", "the tile").json()["port"] == "A"
+            out = httpx2.delete(f"{base}{API}/session", cookies=dict(browser.cookies),
+                                headers={"X-CSRF-Token": signed_in.json()["csrf_token"]})
+            assert out.status_code == 204, out.text
+            end = clerk.until(lambda s: s.event == "end", "the end event")
+    assert end.json() == {"reason": "signed_out"}

@@ -113,7 +113,8 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     log, store, verifier = home.custody_log(engine), home.object_store(), home.verifier()
     exports = ExportRunner(log, store, home.exports, options.clock)
     jobs = VerifyJobs(log, lambda objects, progress: run_verify(
-        engine, store, verifier, home.origin, objects=objects, progress=progress),
+        engine, store, verifier, home.origin, objects=objects, progress=progress,
+        tsa_roots=options.tsa_roots),
         clock=options.clock)
     oidc = options.sign_in.oidc
     services = Services(engine=engine, store=store, log=log, verifier=verifier,

@@ -66,7 +66,7 @@ def detail_out(detail: EvidenceDetail) -> EvidenceDetailOut:
         cases=[CaseRefOut(**shallow(c)) for c in detail.cases],
         custody_events=[event_out(e) for e in detail.events],
         custody_events_truncated=detail.events_truncated,
-        status=MediaStatusOut(**shallow(_status(detail))))
+        status=MediaStatusOut(**shallow(_status(detail))), recording_id=detail.recording_id)
 
 
 def _status(detail: EvidenceDetail) -> MediaStatus:

@@ -168,6 +168,10 @@ class EvidenceDetailOut(EvidenceSummaryOut):
     custody_events_truncated: bool = Field(
         description="True when there are more; read them with GET /custody/entries.")
     status: MediaStatusOut = Field(description="Whether and how the caller can see it.")
+    recording_id: str | None = Field(None, description="The recording this video is a segment "
+                                                       "of (GET /recordings/{id}: its timeline "
+                                                       "with gaps and overlaps); null for "
+                                                       "photos, audio and damaged files.")
 
 
 class HoldIn(Strict):

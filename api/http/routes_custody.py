@@ -22,6 +22,7 @@ from api.http.models import (
 from api.http.services import ServicesDep
 from api.verify_run import run_verify
 from cases import access
+from custody.cosigned import cosigned_checkpoint
 from domain.errors import NotFound
 
 router = APIRouter(tags=["custody"])
@@ -40,6 +41,20 @@ def checkpoint(services: ServicesDep, user: CurrentUser) -> PlainTextResponse:
         raise NotFound("the custody log has no checkpoint yet",
                        hint="it gets one with its first event")
     return PlainTextResponse(latest.note, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/custody/checkpoint/cosigned", response_class=PlainTextResponse,
+            responses={200: {"description": "The newest checkpoint the witnesses cosigned, with "
+                             "their cosignature lines (C2SP signed note).", **_TEXT},
+                       **text_route_responses(401, 404)},
+            summary="Newest cosigned checkpoint")
+def cosigned(services: ServicesDep, user: CurrentUser) -> PlainTextResponse:
+    access.require_role(user, access.CUSTODY_PUBLIC, "read the checkpoint")
+    note = cosigned_checkpoint(services.engine)
+    if note is None:
+        raise NotFound("no checkpoint is cosigned by a witness yet",
+                       hint="the station's witnesses are set in EVIDENCE_WITNESSES_FILE")
+    return PlainTextResponse(note, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/custody/key", response_class=PlainTextResponse,

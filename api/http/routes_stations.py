@@ -20,13 +20,15 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.http.auth import CurrentUser
+from api.http.auth import CurrentUser, web_session_of
+from api.http.cookies import SESSION_COOKIE
 from api.http.errors import responses
 from api.http.models import StationProblemOut, StationScreenOut, StationTileOut
 from api.http.services import Services, ServicesDep
 from cases.errors import AccessDenied, NotAuthenticated
 from cases.stations import ScreenEvent, ScreenFollower, station_screen
-from cases.users import authenticate
+from cases.users import User, authenticate
+from cases.web_sessions import session_user
 from domain.errors import EvidenceError
 from domain.station import PortStatus
 
@@ -112,8 +114,8 @@ async def station_events(
                                                "after it.")] = None) -> StreamingResponse:
     follower = ScreenFollower(services.engine, user)
     first = await _in_thread(lambda: follower.start(last_event_id))  # 403 here, not mid-stream
-    token = _token(request)
-    return StreamingResponse(_stream(request, services, follower, token, first),
+    return StreamingResponse(_stream(request, services, follower, _reauthenticate(request, services),
+                                     first),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
@@ -122,9 +124,17 @@ async def _in_thread(work: Callable[[], T]) -> T:
     return await anyio.to_thread.run_sync(work)
 
 
-def _token(request: Request) -> str | None:
+def _reauthenticate(request: Request, services: Services) -> Callable[[], User]:
+    """How the stream checks again that its user may still follow it: the way the request
+    was authenticated (the browser session of its cookie, or its bearer token), so a station
+    screen signed in on the pages is not ended as signed out at its first check."""
+    if web_session_of(request) is not None:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        policy = services.options.sign_in.sessions
+        return lambda: session_user(services.engine, cookie, policy=policy, now=services.now())[0]
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    return credentials.strip() if scheme.lower() == "bearer" else None
+    token = credentials.strip() if scheme.lower() == "bearer" else None
+    return lambda: authenticate(services.engine, token, services.now())
 
 
 def _frame(event: str, data: Any, event_id: int | None = None) -> bytes:
@@ -150,7 +160,8 @@ def _frames(services: Services, events: list[ScreenEvent]) -> list[bytes]:
 
 
 async def _stream(request: Request, services: Services, follower: ScreenFollower,
-                  token: str | None, first: list[ScreenEvent]) -> AsyncIterator[bytes]:
+                  reauthenticate: Callable[[], User],
+                  first: list[ScreenEvent]) -> AsyncIterator[bytes]:
     options = services.options
     started = said = checked = time.monotonic()
     yield f"retry: {RECONNECT_MS}\n\n".encode()
@@ -169,8 +180,7 @@ async def _stream(request: Request, services: Services, follower: ScreenFollower
         try:
             events = await _in_thread(follower.poll)
             if time.monotonic() - checked >= options.station_reauth_seconds:
-                events += await _in_thread(lambda: follower.rescope(
-                    authenticate(services.engine, token, services.now())))
+                events += await _in_thread(lambda: follower.rescope(reauthenticate()))
                 checked = time.monotonic()
         except NotAuthenticated:
             reason = "signed_out"

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
+from cryptography import x509
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
@@ -49,6 +50,7 @@ class ApiOptions:
     rate_limits: RateLimits = field(default_factory=RateLimits)
     sign_in: SignInOptions = field(default_factory=SignInOptions)
     time_zone: str = "Asia/Shanghai"  # the pages' zone until a person picks another (IANA name)
+    tsa_roots: tuple[x509.Certificate, ...] | None = None  # verify checks time-stamps against them
     # the station screen's event stream (GET /stations/events): how often it looks for
     # changes, how long it stays quiet before a keep-alive comment, how often it checks the
     # user's token again, and how long one stream lasts before the server ends it (the

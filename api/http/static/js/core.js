@@ -267,3 +267,22 @@ export async function act(button, work) {
 
 // Object URLs made for downloads live until the next view.
 export const objectUrls = [];
+
+// What a view must stop when the person leaves it (a live stream, a ticking clock): each
+// function is called once, before the next view is drawn (the same view drawn again in
+// another language or zone included). Register it before the view's first await.
+const leaving = [];
+
+export function onLeave(stop) {
+  leaving.push(stop);
+}
+
+export function leaveView() {
+  for (const stop of leaving.splice(0)) {
+    try {
+      stop();
+    } catch (err) {
+      console.error(err);
+    }
+  }
+}

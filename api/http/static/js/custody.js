@@ -7,7 +7,8 @@ import { bytes, show } from "./format.js";
 import { timeNode, timeText } from "./time.js";
 import { cell, table } from "./ui.js";
 
-function who(actor) {
+// Who did it, for a sentence: "user li.na", "station dock-1", "command line (root)".
+export function who(actor) {
   const [kind, ...rest] = String(actor || "").split(":");
   const name = rest.join(":");
   if (!name) return show(actor);

@@ -41,6 +41,7 @@ const ROLES = {
   reviewer: () => t("reviewer"),
   auditor: () => t("auditor"),
   admin: () => t("administrator"),
+  clerk: () => t("station clerk"),
 };
 
 export function roleName(role) {

@@ -3,7 +3,7 @@
 // route()), and import it here. See notes/frontend.md.
 
 import {
-  ApiError, BASE, clearMessage, currentPath, currentQuery, findRoute, go, h, homeOf, link, navFor,
+  ApiError, BASE, clearMessage, currentPath, currentQuery, findRoute, go, h, homeOf, leaveView, link, navFor,
   objectUrls, onNavigate, say, session, showError, viewContainer, whenSignedOut,
 } from "./core.js";
 import { chosenLanguage, language, languages, t, useLanguage } from "./i18n.js";
@@ -14,9 +14,15 @@ import { chosenTimeZone, timeZone, useTimeZone, zones } from "./time.js";
 import "./views/signin.js";
 import "./views/evidence_list.js";
 import "./views/evidence.js";
+import "./views/recording.js";
 import "./views/cases.js";
 import "./views/case.js";
 import "./views/audit.js";
+import "./views/station.js";
+import "./views/admin_users.js";
+import "./views/admin_org.js";
+import "./views/admin_devices.js";
+import "./views/holds.js";
 
 const config = { time_zone: "Asia/Shanghai" };
 let renderTicket = 0;
@@ -97,6 +103,7 @@ async function render() {
   clearMessage();
   say("");
   for (const url of objectUrls.splice(0)) URL.revokeObjectURL(url);
+  leaveView();
   const main = document.getElementById("main");
   const path = currentPath();
   const query = currentQuery();

@@ -4,12 +4,24 @@
 const roles = (...names) => (user) => Boolean(user) && names.includes(user.role);
 
 export const can = {
-  readEvidence: (user) => Boolean(user),
+  // A station clerk runs the station screen and sees no footage.
+  readEvidence: (user) => Boolean(user) && user.role !== "clerk",
   play: roles("officer", "case_officer", "reviewer", "admin"),
   readCases: roles("case_officer", "reviewer", "auditor", "admin"),
   manageCases: roles("case_officer", "admin"),
   exportCases: roles("case_officer", "reviewer", "admin"),
+  // Originals leave the system: case officers (of footage on a case they manage), reviewers
+  // and admins (of footage they can read); each item's status.original_download says which.
+  downloadOriginal: roles("case_officer", "reviewer", "admin"),
   audit: roles("auditor", "admin"),
+  // The station screen (cases/access.py STATION_SCREEN): clerks their unit's stations,
+  // admins and auditors their agency's (scope's), officers the docks of their own recorders.
+  stationScreen: roles("clerk", "officer", "auditor", "admin"),
   // The whole log (its entries, proofs and verify report) is for auditors of every agency.
+  // Users, units and recorders (cases/users.py, organisation.py, devices.py): admins, each
+  // within their own agency (the API refuses the rest).
+  administer: roles("admin"),
+  // Legal holds: listing and releasing them (access.LEGAL_HOLD).
+  holds: roles("admin"),
   readWholeLog: (user) => Boolean(user) && user.role === "auditor" && user.auditor_scope === "*",
 };

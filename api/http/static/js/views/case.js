@@ -1,6 +1,6 @@
 // One case: its evidence (attach, detach), review, export and history.
 
-import { act, api, go, h, link, objectUrls, route, say, session } from "../core.js";
+import { API, act, api, apiUrl, go, h, link, route, say, session } from "../core.js";
 import { custodyTable } from "../custody.js";
 import { t } from "../i18n.js";
 import { bytes, joined } from "../format.js";
@@ -19,17 +19,9 @@ async function oneCase(view, { params }) {
     const fresh = await api(`/cases/${id}`);
     history.replaceChildren(...custodyTable(fresh.custody_events, fresh.custody_events_truncated, caption));
   };
-  const rows = theCase.evidence.map((e) => {
-    const detach = h("button", { type: "button", class: "secondary",
-      "aria-label": t("Detach {name}", { name: e.original_name }) }, t("Detach"));
-    detach.addEventListener("click", () => act(detach, async () => {
-      await api(`/cases/${id}/evidence/${e.evidence_id}`, { method: "DELETE" });
-      await go(`/cases/${id}`);
-      say(t("{name} was taken off the case; its retention is not shortened.", { name: e.original_name }));
-    }));
-    return [link(`/evidence/${e.evidence_id}`, e.original_name), hashCode(e.sha256, false),
-      timeNode(e.attached_at), e.attached_by, ...(manage ? [detach] : [])];
-  });
+  const rows = theCase.evidence.map((e) => [link(`/evidence/${e.evidence_id}`, e.original_name),
+    hashCode(e.sha256, false), timeNode(e.attached_at), e.attached_by,
+    ...(manage ? [detachControl(id, e)] : [])]);
   let attach = null;
   if (manage) {
     const evidenceId = h("input", { id: "attach-evidence-id", name: "evidence_id", required: true, autocomplete: "off",
@@ -75,45 +67,129 @@ async function oneCase(view, { params }) {
           columns: [t("Name"), t("SHA-256"), t("Attached"), t("Attached by"), ...(manage ? [t("Action")] : [])], rows })
         : h("p", { id: "case-evidence" }, t("No evidence is attached yet.")),
       attach),
-    can.exportCases(user) ? exportSection(theCase, refreshHistory) : null,
+    can.exportCases(user)
+      ? exportSection(theCase, refreshHistory, (await api(`/cases/${id}/exports`)).items) : null,
     section("case-history-h", t("Case history"), history));
 }
 
-function exportSection(theCase, onExported) {
+// Detaching asks first: the button gives way to a question with Detach and Cancel.
+function detachControl(caseId, e) {
+  const box = h("div", { class: "confirm" });
+  const ask = h("button", { type: "button", class: "secondary",
+    "aria-label": t("Detach {name}", { name: e.original_name }) }, t("Detach"));
+  const question = () => {
+    const yes = h("button", { type: "button", class: "danger",
+      "aria-label": t("Yes, take {name} off the case", { name: e.original_name }) }, t("Yes, detach"));
+    const no = h("button", { type: "button", class: "secondary" }, t("Cancel"));
+    yes.addEventListener("click", () => act(yes, async () => {
+      await api(`/cases/${caseId}/evidence/${e.evidence_id}`, { method: "DELETE" });
+      await go(`/cases/${caseId}`);
+      say(t("{name} was taken off the case; its retention is not shortened.", { name: e.original_name }));
+    }));
+    no.addEventListener("click", () => {
+      box.replaceChildren(ask);
+      ask.focus();
+    });
+    box.replaceChildren(h("span", {}, t("Take it off the case?")), yes, no);
+    yes.focus();
+  };
+  ask.addEventListener("click", question);
+  box.append(ask);
+  return box;
+}
+
+const POLL_MS = 500;
+const FINISHED = new Set(["done", "failed", "expired"]);
+
+// A case export is a job on the server: started, followed (items and bytes), then downloaded
+// by a plain link the browser streams to disk; the bundle is never assembled in the page.
+function exportSection(theCase, onExported, earlier) {
   const playback = h("input", { id: "include-playback", name: "include_playback", type: "checkbox" });
   const reason = h("input", { id: "export-reason", name: "reason", maxlength: "500", autocomplete: "off" });
   const button = h("button", { type: "submit", id: "export-button" }, t("Export bundle"));
-  const result = h("p", { id: "export-result", "aria-live": "polite" });
+  const result = h("div", { id: "export-result" });
   const form = h("form", { id: "export-form", class: "card" },
-    h("p", {}, t("The bundle is a ZIP with the originals, their custody events and inclusion proofs, and a report a court can read. Exporting is recorded in the custody log.")),
+    h("p", {}, t("The bundle is a ZIP with the originals, their custody events and inclusion proofs, and a report a court can read. It is built on the server; you can leave this page meanwhile. Exporting is recorded in the custody log.")),
     check(playback, t("Also include the playback copies")),
     field(t("Reason for the export (optional)"), reason), button, result);
+
+  const follow = async (job, why) => {
+    const label = h("p", { id: "export-progress-label" });
+    const bar = h("progress", { id: "export-progress", max: "1", value: "0", "aria-labelledby": "export-progress-label" });
+    result.replaceChildren(label, bar);
+    button.disabled = true;
+    try {
+      let current = job;
+      let shown = false;
+      for (let polls = 0; !FINISHED.has(current.state); polls += 1) {
+        showProgress(current, label, bar);
+        await new Promise((resolve) => { setTimeout(resolve, POLL_MS); });
+        shown = shown || result.isConnected;
+        // The person has moved to another page (the build goes on on the server).
+        if (!result.isConnected && (shown || polls > 20)) return;
+        current = await api(`/cases/${theCase.id}/exports/${current.id}`);
+      }
+      finished(current, why, true);
+      if (current.state === "done") await onExported();
+    } finally {
+      button.disabled = false;
+    }
+  };
+
+  const finished = (job, why, live) => {
+    if (job.state === "done") {
+      const href = apiUrl(job.download.slice(API.length), { reason: why });
+      const download = h("a", { id: "export-download", class: "button", href: href.pathname + href.search,
+        download: job.file_name }, t("Download {file}", { file: job.file_name }));
+      result.replaceChildren(
+        h("p", { id: "export-done" }, t("The bundle is ready: {items} items, {size}.",
+          { items: job.items_total, size: bytes(job.size) })),
+        download,
+        definitions([[t("SHA-256 of the ZIP"), hashCode(job.sha256, true)],
+          [t("SHA-256 of its manifest"), hashCode(job.manifest_sha256, true)],
+          [t("Kept on the server until"), timeNode(job.expires_at)]]));
+      if (live) {
+        say(t("The bundle is ready to download."));
+        download.focus();
+      }
+    } else if (job.state === "failed") {
+      result.replaceChildren(h("p", { id: "export-failed", class: "error-text", role: "alert" },
+        t("The bundle could not be built: {error}", { error: job.error || t("no reason was given") })));
+    } else {
+      result.replaceChildren(h("p", { id: "export-expired", class: "note" },
+        t("This bundle was deleted after its keeping time; export again.")));
+    }
+  };
+
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    const why = reason.value.trim();
     act(button, async () => {
-      say(t("Building the bundle…"));
-      const response = await api(`/cases/${theCase.id}/export`, { accept: "response",
-        query: { include_playback: playback.checked ? "true" : null, reason: reason.value.trim() } });
-      const blob = await response.blob();
-      const name = fileNameOf(response.headers.get("Content-Disposition")) || `case-${theCase.number}.zip`;
-      const href = URL.createObjectURL(blob);
-      objectUrls.push(href);
-      const download = h("a", { href, download: name }, name);
-      result.replaceChildren(t("Bundle ready:"), " ", download, " ", `(${bytes(blob.size)})`);
-      say("");
-      download.click();
-      await onExported();
+      const job = await api(`/cases/${theCase.id}/exports`, { method: "POST",
+        body: { include_playback: playback.checked, reason: why || null } });
+      say(t("Building the bundle on the server…"));
+      await follow(job, why);
     });
   });
+  // A bundle still being built, or ready, from before: follow it, or offer it (its download
+  // is a new custody event, with no reason unless one is typed for a new export).
+  const latest = earlier.find((job) => job.state !== "expired" && job.state !== "failed");
+  if (latest) {
+    if (latest.state === "done") finished(latest, "", false);
+    else act(null, () => follow(latest, ""));
+  }
   return section("export-h", t("Export"), form);
 }
 
-function fileNameOf(disposition) {
-  if (!disposition) return null;
-  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
-  if (encoded) return decodeURIComponent(encoded[1]);
-  const plain = /filename="?([^";]+)"?/i.exec(disposition);
-  return plain ? plain[1] : null;
+function showProgress(job, label, bar) {
+  const fraction = job.bytes_total > 0 ? job.bytes_done / job.bytes_total
+    : job.items_total > 0 ? job.items_done / job.items_total : 0;
+  const text = job.state === "queued" ? t("Waiting for the server to start building the bundle…")
+    : t("Building the bundle: {done} of {total} items, {bytes_done} of {bytes_total}.",
+      { done: job.items_done, total: job.items_total, bytes_done: bytes(job.bytes_done), bytes_total: bytes(job.bytes_total) });
+  label.textContent = text;
+  bar.value = Math.min(1, fraction);
+  bar.setAttribute("aria-valuetext", text);
 }
 
 route({ path: "/cases/:id", view: oneCase, allow: can.readCases });
