@@ -335,9 +335,11 @@ def serve_command(
         "--tls-cert", help="PEM certificate (chain): serve HTTPS.")] = None,
     tls_key: Annotated[Path | None, typer.Option(
         "--tls-key", help="The certificate's PEM private key.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Worker processes (default EVIDENCE_WORKERS, 1); one per CPU core.")] = None,
 ) -> None:
     """Run the case service HTTP API (uvicorn) on this home."""
-    serve(host, port, tls_cert, tls_key)
+    serve(host, port, tls_cert, tls_key, workers)
 
 
 @app.command("verify-bundle")

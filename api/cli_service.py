@@ -32,6 +32,8 @@ from cases.users import (
 from domain.errors import ConfigError
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from api.http.services import ApiOptions
 
 user_app = typer.Typer(help="Users of the case service and their bearer tokens.",
@@ -240,9 +242,10 @@ def api_options(settings: Settings) -> ApiOptions:
                                             cookie_secure=settings.cookie_secure, oidc=oidc))
 
 
-def serve(host: str, port: int, tls_cert: Path | None = None, tls_key: Path | None = None) -> None:
+def serve(host: str, port: int, tls_cert: Path | None = None, tls_key: Path | None = None,
+          workers: int | None = None) -> None:
     """Run the HTTP API on the home named by the settings (uvicorn), over TLS when given a
-    certificate and key."""
+    certificate and key, in ``workers`` processes (default ``EVIDENCE_WORKERS``)."""
     import uvicorn
 
     from api.http.app import create_app
@@ -254,6 +257,10 @@ def serve(host: str, port: int, tls_cert: Path | None = None, tls_key: Path | No
         raise ConfigError("TLS needs both a certificate and its key",
                           hint="pass --tls-cert FILE and --tls-key FILE, or neither")
     settings = Settings()
+    workers = settings.workers if workers is None else workers
+    if not 1 <= workers <= 64:
+        raise ConfigError(f"workers must be 1 to 64, not {workers}",
+                          hint="one per CPU core is a good start (EVIDENCE_WORKERS)")
     options = api_options(settings)
     home = open_case_home()
     if tls_cert is None and not _is_loopback(host) and not settings.cookie_secure:
@@ -261,12 +268,34 @@ def serve(host: str, port: int, tls_cert: Path | None = None, tls_key: Path | No
                          "bearer tokens cross the network in clear text. Pass --tls-cert and "
                          "--tls-key, or put a TLS proxy in front and set "
                          "EVIDENCE_COOKIE_SECURE=true."))
-    app = create_app(home, options)
+    common = {"host": host, "port": port, "log_level": "info",
+              "access_log": settings.access_log, "server_header": False,
+              "proxy_headers": False, "ssl_certfile": str(tls_cert) if tls_cert else None,
+              "ssl_keyfile": str(tls_key) if tls_key else None}
+    # the timestamper and the witnesser run once, in this process (with several workers:
+    # the supervisor's), beside the server
     with timestamping(home.engine(), settings), witnessing(home.custody_log(), settings):
-        EvidenceServer(app, uvicorn.Config(app, host=host, port=port, log_level="info",
-                                           server_header=False, proxy_headers=False,
-                                           ssl_certfile=str(tls_cert) if tls_cert else None,
-                                           ssl_keyfile=str(tls_key) if tls_key else None)).run()
+        if workers > 1:
+            # each worker process builds its own app (and database pool) from the settings;
+            # uvicorn's supervisor restarts a worker that dies. A worker's shutdown does not
+            # tell the station screen's streams (EvidenceServer does): it waits for them at
+            # most WORKER_SHUTDOWN_WAIT seconds.
+            uvicorn.run("api.cli_service:app_from_settings", factory=True, workers=workers,
+                        timeout_graceful_shutdown=WORKER_SHUTDOWN_WAIT,
+                        **common)  # type: ignore[arg-type]
+            return
+        app = create_app(home, options)
+        EvidenceServer(app, uvicorn.Config(app, **common)).run()  # type: ignore[arg-type]
+
+
+WORKER_SHUTDOWN_WAIT = 10  # seconds a worker waits for open responses when it stops
+
+
+def app_from_settings() -> FastAPI:
+    """The app of one worker process of ``evidence serve --workers N`` (uvicorn's factory)."""
+    from api.http.app import create_app
+
+    return create_app(open_case_home(), api_options(Settings()))
 
 
 def _is_loopback(host: str) -> bool:

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     """A browser session ends this long after sign-in, however it is used."""
     cookie_secure: bool = False
     """Mark the session cookie Secure on every response (set it behind a TLS proxy)."""
+    workers: int = 1
+    """`evidence serve` worker processes (one per CPU core; rate limits are per worker)."""
+    access_log: bool = True
+    """`evidence serve` writes a line per request to its standard output."""
     oidc_issuer: str | None = None
     """Single sign-on: the OpenID provider's issuer URL (unset: no single sign-on)."""
     oidc_client_id: str | None = None

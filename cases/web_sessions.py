@@ -22,8 +22,10 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from cases import tables
 from cases.errors import NotAuthenticated
@@ -118,28 +120,45 @@ def open_session(log: CustodyLog, user: User, *, method: str, policy: SessionPol
 def session_user(engine: Engine, session_id: str | None, *, policy: SessionPolicy,
                  now: datetime) -> tuple[User, WebSession]:
     """The active user of a live session; ``SessionEnded`` otherwise. Notes the use (at most
-    once per ``policy.touch_every``), which keeps an idle session alive."""
+    once per ``policy.touch_every``), which keeps an idle session alive.
+
+    Every request of a browser asks this, so it is one statement, built once: the session
+    joined to its user (revocation and the end of the session count at once, nothing is
+    cached)."""
     if not session_id or len(session_id) > _MAX_ID:
         raise SessionEnded()
     digest = session_digest(session_id)
-    sessions = tables.user_sessions
     with engine.connect() as conn:
-        row = conn.execute(select(sessions).where(sessions.c.id_sha256 == digest)).first()
-        if row is None or row.ended_at is not None:
-            raise SessionEnded()
-        session = WebSession(row.id_sha256, row.user_name, row.method, aware(row.created_at),
-                             aware(row.last_seen_at), aware(row.expires_at))
-        if now >= session.expires_at or now >= session.last_seen_at + policy.idle:
-            raise SessionEnded()
-        user_row = conn.execute(user_query().where(tables.users.c.name == row.user_name)).first()
-    if user_row is None or user_row.revoked_at is not None:
+        row = conn.execute(_session_user_query(), {"digest": digest}).first()
+    if row is None or row.session_ended_at is not None:
+        raise SessionEnded()
+    session = WebSession(digest, row.name, row.session_method, aware(row.session_created_at),
+                         aware(row.session_last_seen_at), aware(row.session_expires_at))
+    if now >= session.expires_at or now >= session.last_seen_at + policy.idle:
+        raise SessionEnded()
+    if row.revoked_at is not None:
         raise SessionEnded()
     if now - session.last_seen_at >= min(policy.touch_every, policy.idle / 10):
+        sessions = tables.user_sessions
         with write_transaction(engine) as conn:
             conn.execute(update(sessions).where(sessions.c.id_sha256 == digest,
                                                 sessions.c.ended_at.is_(None))
                          .values(last_seen_at=now))
-    return user_from_row(user_row), session
+    return user_from_row(row), session
+
+
+@cache
+def _session_user_query() -> Any:
+    """A session (by the SHA-256 of its id) with its user's row (``user_from_row``)."""
+    s = tables.user_sessions
+    return (user_query()
+            .add_columns(s.c.method.label("session_method"),
+                         s.c.created_at.label("session_created_at"),
+                         s.c.last_seen_at.label("session_last_seen_at"),
+                         s.c.expires_at.label("session_expires_at"),
+                         s.c.ended_at.label("session_ended_at"))
+            .join(s, s.c.user_name == tables.users.c.name)
+            .where(s.c.id_sha256 == bindparam("digest")))
 
 
 def end_session(log: CustodyLog, session: WebSession, *, by: User, reason: str,
