@@ -15,7 +15,7 @@ sends). wrk (Debian's) runs a Lua script that takes, for each request, the next 
 list of (cookie, path) pairs prepared here, each thread starting at a different place:
 
 * search: ``GET /api/v1/evidence`` as each user would search: the first page, a time
-  window of hours or days (``start_from``/``start_to``, with +08:00 offsets), an officer
+  window of hours or days (``from``/``to``, with +08:00 offsets), an officer
   of the user's unit, a recorder, an officer and a window, and later pages (offset 50,
   100, 250). Officers (role ``officer``) search their own footage.
 * playback (session joined): ``GET /api/v1/evidence/{id}/playback`` with ``Range: bytes=0-1``
@@ -201,7 +201,7 @@ def _window(rng: random.Random, span: tuple[datetime, datetime], hours: float) -
     total = (span[1] - span[0]).total_seconds() - hours * 3600
     start = (span[0] + timedelta(seconds=rng.randrange(int(total)))).astimezone(CST)
     start = start.replace(minute=(start.minute // 10) * 10, second=0, microsecond=0)
-    return {"start_from": start.isoformat(), "start_to":
+    return {"from": start.isoformat(), "to":
             (start + timedelta(hours=hours)).isoformat()}
 
 
