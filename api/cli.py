@@ -21,6 +21,7 @@ from custody.proofs import check_consistency_document, check_inclusion_document
 from custody.report import VerifyReport
 from custody.tiles import export_tiles, verify_export
 from domain.errors import ConfigError, EvidenceError
+from domain.messages import msg
 
 
 class EvidenceGroup(TyperGroup):
@@ -100,8 +101,8 @@ def verify(
     """Walk the whole custody log and report every problem, then check the catalogue against it."""
     if export is not None:
         if objects:
-            raise ConfigError("--objects needs the database and store",
-                              hint="drop --objects when verifying an export")
+            raise ConfigError(msg("--objects needs the database and store"),
+                              hint=msg("drop --objects when verifying an export"))
         render_report(verify_export(export, vkey), as_json)
         return
     home = _home()
@@ -142,7 +143,7 @@ def recordings(
 
     if join is not None:
         if out_file is None:
-            raise ConfigError("--join needs --out FILE.mp4")
+            raise ConfigError(msg("--join needs --out FILE.mp4"))
         join_recording(_home(), join, out_file, reason)
         out.print(inert(f"wrote {out_file}; on the wall clock, each gap black and silent; the gaps "
                         "are logged with the export"))
@@ -229,9 +230,9 @@ def orphans(
     home = _home()
     if record:
         if reason is None:
-            raise ConfigError("--record needs --reason",
-                              hint="say why the files will never come again, e.g. "
-                                   "--reason 'the card was lost'")
+            raise ConfigError(msg("--record needs --reason"),
+                              hint=msg("say why the files will never come again, e.g. --reason 'the card "
+                                       "was lost'"))
         found = record_orphans(home.custody_log(), home.object_store(), cli_operator().actor,
                                clean_text(reason, "reason", REASON_MAX))
     else:
@@ -260,7 +261,8 @@ def hold(
     from cases.evidence import change_legal_hold
 
     if action not in ("place", "release"):
-        raise ConfigError(f"unknown hold action {action!r}", hint="use place or release")
+        raise ConfigError(msg("unknown hold action {action!r}", action=action),
+                          hint=msg("use place or release"))
     home = _home()
     change_legal_hold(home.custody_log(), home.object_store(), cli_operator(), evidence_id,
                       action == "place", reason)
@@ -395,7 +397,7 @@ def log_prove(
     """Inclusion proof of --entry in the signed tree of --size, or consistency from --old."""
     log = _home().custody_log()
     if (entry is None) == (old is None):
-        raise ConfigError("give exactly one of --entry (inclusion) or --old (consistency)")
+        raise ConfigError(msg("give exactly one of --entry (inclusion) or --old (consistency)"))
     doc = (log.inclusion_proof(entry, size).to_json() if entry is not None
            else log.consistency_proof(old, size).to_json())  # type: ignore[arg-type]
     if as_json:
@@ -413,7 +415,7 @@ def log_check_proof(
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read proof {path}: {exc}") from None
+        raise ConfigError(msg("cannot read proof {path}: {reason}", path=path, reason=exc)) from None
     verifier = Verifier.from_vkey(vkey) if vkey else _home().verifier()
     if "old_checkpoint" in doc:
         cp = check_consistency_document(doc, verifier)

@@ -30,6 +30,7 @@ from cases.users import (
     rotate_token,
 )
 from domain.errors import ConfigError
+from domain.messages import msg
 
 if TYPE_CHECKING:
     from api.http.services import ApiOptions
@@ -45,8 +46,8 @@ def open_case_home() -> Home:
     home = open_home(Settings())
     with home.engine().connect() as conn:
         if not inspect(conn).has_table("users"):
-            raise ConfigError(f"the database of {home.root} has no user tables yet",
-                              hint="run `evidence init` to bring it up to date")
+            raise ConfigError(msg("the database of {root} has no user tables yet", root=home.root),
+                              hint=msg("run `evidence init` to bring it up to date"))
     return home
 
 
@@ -208,8 +209,9 @@ def user_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines."
 
 def _bounded(name: str, value: int, low: int, high: int) -> int:
     if not low <= value <= high:
-        raise ConfigError(f"EVIDENCE_{name.upper()} is {value}",
-                          hint=f"set it to {low}..{high} (or unset it for the default)")
+        raise ConfigError(msg("EVIDENCE_{upper} is {value}", upper=name.upper(), value=value),
+                          hint=msg("set it to {low}..{high} (or unset it for the default)", low=low,
+                                   high=high))
     return value
 
 
@@ -245,8 +247,8 @@ def serve(host: str, port: int, tls_cert: Path | None = None, tls_key: Path | No
     from api.http.server import EvidenceServer
 
     if (tls_cert is None) != (tls_key is None):
-        raise ConfigError("TLS needs both a certificate and its key",
-                          hint="pass --tls-cert FILE and --tls-key FILE, or neither")
+        raise ConfigError(msg("TLS needs both a certificate and its key"),
+                          hint=msg("pass --tls-cert FILE and --tls-key FILE, or neither"))
     settings = Settings()
     options = api_options(settings)
     home = open_case_home()

@@ -17,6 +17,7 @@ from cases.custody_index import refresh as refresh_event_index
 from custody.log import CustodyLog
 from custody.note import Ed25519Signer, NoteError, Verifier, load_signer_key_file, write_signer_key_file
 from domain.errors import ConfigError
+from domain.messages import msg
 from storage.db import make_engine, migrate, sqlite_url
 from storage.local import LocalObjectStore
 from storage.objects import ObjectStore
@@ -80,15 +81,17 @@ class Home:
         try:
             text = self.vkey_path.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
-            raise ConfigError(f"the log's verifier key {self.vkey_path} is missing",
+            raise ConfigError(msg("the log's verifier key {vkey_path} is missing", vkey_path=self.vkey_path),
                               hint=restore) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"the log's verifier key {self.vkey_path} cannot be read: {exc}",
-                              hint=f"check its permissions, or {restore}") from None
+            raise ConfigError(msg("the log's verifier key {vkey_path} cannot be read: {reason}",
+                                  vkey_path=self.vkey_path, reason=exc),
+                              hint=msg("check its permissions, or {restore}", restore=restore)) from None
         try:
             return Verifier.from_vkey(text)
         except NoteError as exc:
-            raise ConfigError(f"{self.vkey_path} is not a verifier key: {exc.message}",
+            raise ConfigError(msg("{vkey_path} is not a verifier key: {reason}", vkey_path=self.vkey_path,
+                                  reason=exc.message),
                               hint=restore) from None
 
     def signer(self) -> Ed25519Signer:
@@ -100,15 +103,17 @@ class Home:
             return load_signer_key_file(self.key_path)
         except ConfigError as exc:
             if not self.key_path.exists() and not self.key_path.is_symlink():
-                raise ConfigError(f"the log's signing key {self.key_path} is missing",
+                raise ConfigError(msg("the log's signing key {key_path} is missing", key_path=self.key_path),
                                   hint=restore) from None
             if exc.hint:  # its mode lets others read it: the hint says what to do
                 raise
-            raise ConfigError(f"the log's signing key {self.key_path} cannot be used: "
-                              f"{exc.message}", hint="make it a regular file the station's "
-                              f"user can read, or {restore}") from None
+            raise ConfigError(msg("the log's signing key {key_path} cannot be used: {reason}",
+                                  key_path=self.key_path, reason=exc.message),
+                              hint=msg("make it a regular file the station's user can "
+                                                         "read, or {restore}", restore=restore)) from None
         except NoteError as exc:
-            raise ConfigError(f"{self.key_path} is not a signing key: {exc.message}",
+            raise ConfigError(msg("{key_path} is not a signing key: {reason}", key_path=self.key_path,
+                                  reason=exc.message),
                               hint=restore) from None
 
     def custody_log(self, engine: Engine | None = None) -> CustodyLog:
@@ -155,8 +160,8 @@ def _s3_target(settings: Settings) -> S3Target | None:
     access = settings.s3_access_key or os.environ.get("AWS_ACCESS_KEY_ID")
     secret = settings.s3_secret_key or os.environ.get("AWS_SECRET_ACCESS_KEY")
     if not access or not secret:
-        raise ConfigError("EVIDENCE_S3_ENDPOINT is set but no S3 credentials are",
-                          hint="set EVIDENCE_S3_ACCESS_KEY and EVIDENCE_S3_SECRET_KEY")
+        raise ConfigError(msg("EVIDENCE_S3_ENDPOINT is set but no S3 credentials are"),
+                          hint=msg("set EVIDENCE_S3_ACCESS_KEY and EVIDENCE_S3_SECRET_KEY"))
     return S3Target(settings.s3_endpoint, settings.s3_bucket, access, secret, settings.s3_region)
 
 
@@ -199,8 +204,8 @@ def open_home(settings: Settings) -> Home:
     root = settings.home.resolve()
     config_path = root / CONFIG_FILE
     if not config_path.exists():
-        raise ConfigError(f"{root} is not an evidence home",
-                          hint="run `evidence init` first, or set EVIDENCE_HOME")
+        raise ConfigError(msg("{root} is not an evidence home", root=root),
+                          hint=msg("run `evidence init` first, or set EVIDENCE_HOME"))
     config = json.loads(config_path.read_text(encoding="utf-8"))
     origin = settings.log_origin or config["origin"]
     database_url = settings.database_url or sqlite_url(root / "evidence.db")

@@ -28,7 +28,7 @@ KEYWORDS: Final = {"msg": None, "gettext": None}
 def extract(root: Path = ROOT) -> dict[str, list[tuple[str, int]]]:
     """Every message id of the code, with the places that use it (file, line)."""
     with CONFIG.open(encoding="utf-8") as handle:
-        method_map, options_map = parse_mapping_cfg(handle)
+        method_map, options_map = parse_mapping_cfg(handle)  # type: ignore[no-untyped-call]
     found: dict[str, list[tuple[str, int]]] = {}
     for filename, lineno, message, _, _ in extract_from_dir(
             str(root), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True):

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cases.tables import DEFAULT_UNIT
 from domain.errors import ConfigError
+from domain.messages import msg
 
 DEFAULT_PAGE_TIME_ZONE = "Asia/Shanghai"
 
@@ -94,6 +95,6 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(f"unknown time zone {variable}={name!r}",
-                              hint="use an IANA zone name such as Asia/Shanghai or Asia/Urumqi") from exc
+            raise ConfigError(msg("unknown time zone {variable}={name!r}", variable=variable, name=name),
+                              hint=msg("use an IANA zone name such as Asia/Shanghai or Asia/Urumqi")) from exc
         return name

@@ -16,6 +16,7 @@ from custody.progress import Progress
 from custody.report import VerifyReport
 from custody.verify import verify_database
 from domain.errors import ConfigError
+from domain.messages import msg
 from ingest.fixity import ObjectCollector, check_objects
 from storage.objects import ObjectStore
 
@@ -24,8 +25,8 @@ def run_verify(engine: Engine, store: ObjectStore | None, verifier: Verifier, or
                *, objects: bool, progress: Progress | None = None) -> VerifyReport:
     """The report; ``store`` is needed only with ``objects``."""
     if objects and store is None:
-        raise ConfigError("checking the stored objects needs the object store",
-                          hint="pass the home's object store")
+        raise ConfigError(msg("checking the stored objects needs the object store"),
+                          hint=msg("pass the home's object store"))
     collector = ObjectCollector() if objects else None
     report = verify_database(engine, verifier, origin, visit=collector, progress=progress)
     if progress is not None:

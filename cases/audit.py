@@ -32,6 +32,7 @@ from custody.log import CustodyLog
 from custody.note import Verifier
 from custody.proofs import InclusionWalk, explain_inclusion
 from domain.event_types import EventType
+from domain.messages import msg
 
 
 def evidence_events(engine: Engine, user: User, evidence_id: str,
@@ -99,11 +100,11 @@ def _require_reads_entry(engine: Engine, user: User, index: int) -> None:
         if case_id is not None and user.role in access.READ_CASES \
                 and access.sees_case(conn, user, case_id):
             return
-    raise AccessDenied(f"{user.name} may not read the proof of custody entry {index}: it names "
-                       "no evidence or case they may read",
-                       hint="proofs of the entries listed with an item or a case you may read are "
-                            "open to you (GET /api/v1/evidence/{id}/events); an auditor of every "
-                            "agency may read any entry's")
+    raise AccessDenied(msg("{user} may not read the proof of custody entry {index}: it names no evidence "
+                           "or case they may read", user=user.name, index=index),
+                       hint=msg("proofs of the entries listed with an item or a case you may read are open "
+                                "to you (GET /api/v1/evidence/{{id}}/events); an auditor of every agency "
+                                "may read any entry's"))
 
 
 # --- checkpoint history ---------------------------------------------------------------

@@ -44,6 +44,7 @@ from custody.proofs import check_inclusion_document
 from custody.report import VerifyReport
 from domain.errors import ConfigError, EvidenceError
 from domain.event_types import EventType
+from domain.messages import msg
 
 BUNDLE_FORMAT = "evidence-bundle/v1"
 EXPORT_EVENT = EventType.CASE_BUNDLE_EXPORTED
@@ -89,12 +90,14 @@ def verify_bundle(path: Path, trusted_vkey: str) -> VerifyReport:
     ``ConfigError`` only for usage mistakes: no such file, or a malformed ``trusted_vkey``.
     """
     if not path.is_file():
-        raise ConfigError(f"{path} is not a file", hint="pass the path of a case bundle ZIP")
+        raise ConfigError(msg("{path} is not a file", path=path),
+                          hint=msg("pass the path of a case bundle ZIP"))
     try:
         trusted = Verifier.from_vkey(trusted_vkey)
     except NoteError as exc:
-        raise ConfigError(f"the trusted verifier key (--vkey) cannot be used: {exc.message}",
-                          hint="copy the whole key string published by the evidence office"
+        raise ConfigError(msg("the trusted verifier key (--vkey) cannot be used: {reason}",
+                              reason=exc.message),
+                          hint=msg("copy the whole key string published by the evidence office")
                           ) from None
     report = VerifyReport(source=f"bundle {path}")
     try:

@@ -31,6 +31,7 @@ from custody.events import EventDraft
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists, NotFound
 from domain.event_types import EventType
+from domain.messages import msg
 from domain.recorder import RegistryEntry
 from storage import catalog
 from storage.db import database_errors, write_transaction
@@ -59,11 +60,11 @@ class Device:
 def _check(serial: str, officer_no: str, officer_name: str | None,
            label: str | None) -> tuple[str | None, str | None]:
     if not _SERIAL_RE.fullmatch(serial):
-        raise InvalidRequest(f"recorder serial {serial!r} is not allowed",
-                             hint="use 1-64 letters, digits, '.', '_' or '-' (e.g. ZFY0001)")
+        raise InvalidRequest(msg("recorder serial {serial!r} is not allowed", serial=serial),
+                             hint=msg("use 1-64 letters, digits, '.', '_' or '-' (e.g. ZFY0001)"))
     if not _OFFICER_NO_RE.fullmatch(officer_no):
-        raise InvalidRequest(f"officer number {officer_no!r} is not allowed",
-                             hint="use 1-64 letters, digits, '.', '_' or '-' (e.g. 100234)")
+        raise InvalidRequest(msg("officer number {officer_no!r} is not allowed", officer_no=officer_no),
+                             hint=msg("use 1-64 letters, digits, '.', '_' or '-' (e.g. 100234)"))
     name = check_name(officer_name, "officer") if officer_name is not None else None
     return name, clean_optional(label, "volume label", LABEL_MAX)
 
@@ -82,8 +83,8 @@ def register_device(log: CustodyLog, by: User, serial: str, officer_no: str, uni
     with database_errors("registering a device"), write_transaction(log.engine) as conn:
         unit = conn.execute(select(tables.units).where(tables.units.c.code == unit_code)).first()
         if unit is None:
-            raise NotFound(f"there is no unit {unit_code!r}",
-                           hint="list units with `evidence unit list`")
+            raise NotFound(msg("there is no unit {unit_code!r}", unit_code=unit_code),
+                           hint=msg("list units with `evidence unit list`"))
         require_org_admin(by, unit.agency_code, f"register recorders to unit {unit_code}")
         previous = conn.execute(select(d.c.unit_code, tables.units.c.agency_code)
                                 .select_from(d.outerjoin(tables.units,
@@ -94,9 +95,10 @@ def register_device(log: CustodyLog, by: User, serial: str, officer_no: str, uni
                               f"take recorder {serial} from unit {previous.unit_code}")
         if label is not None and conn.execute(select(d.c.serial).where(
                 (func.lower(d.c.label) == label.lower()) & (d.c.serial != serial))).first():
-            raise AlreadyExists(f"another recorder is registered with the volume label {label!r}",
-                                hint="a label names one recorder; check the label, or register "
-                                     "that recorder again without it")
+            raise AlreadyExists(msg("another recorder is registered with the volume label {label!r}",
+                                    label=label),
+                                hint=msg("a label names one recorder; check the label, or register that "
+                                         "recorder again without it"))
         conn.execute(d.delete().where(d.c.serial == serial))
         conn.execute(insert(d).values(serial=serial, officer_no=officer_no,
                                       officer_name=officer_name, unit=None, unit_code=unit_code,
@@ -161,8 +163,8 @@ def registry_entries(engine: Engine) -> dict[str, RegistryEntry]:
 def _registered(conn: Any, serial: str) -> Row[Any]:
     row = conn.execute(_registry_query().where(catalog.devices.c.serial == serial)).first()
     if row is None:
-        raise NotFound(f"there is no registered recorder {serial!r}",
-                       hint="list recorders with `evidence device list` or GET /api/v1/devices")
+        raise NotFound(msg("there is no registered recorder {serial!r}", serial=serial),
+                       hint=msg("list recorders with `evidence device list` or GET /api/v1/devices"))
     return row  # type: ignore[no-any-return]
 
 
@@ -183,8 +185,8 @@ def reassign_device(log: CustodyLog, by: User, serial: str, *, officer_no: str |
     """
     require_admin_role(by, "reassign recorders")
     if officer_no is not None and not _OFFICER_NO_RE.fullmatch(officer_no):
-        raise InvalidRequest(f"officer number {officer_no!r} is not allowed",
-                             hint="use 1-64 letters, digits, '.', '_' or '-' (e.g. 100234)")
+        raise InvalidRequest(msg("officer number {officer_no!r} is not allowed", officer_no=officer_no),
+                             hint=msg("use 1-64 letters, digits, '.', '_' or '-' (e.g. 100234)"))
     if officer_name is not None:
         officer_name = check_name(officer_name, "officer")
     moment = now or datetime.now(UTC)
@@ -193,8 +195,9 @@ def reassign_device(log: CustodyLog, by: User, serial: str, *, officer_no: str |
         row = _registered(conn, serial)
         _require_holder(by, row, "reassign")
         if row.retired_at is not None:
-            raise Conflict(f"recorder {serial} was retired on {aware(row.retired_at).isoformat()}",
-                           hint="register it again to bring it back into use")
+            raise Conflict(msg("recorder {serial} was retired on {aware}", serial=serial,
+                               aware=aware(row.retired_at).isoformat()),
+                           hint=msg("register it again to bring it back into use"))
         before = {"officer_no": row.officer_no, "officer_name": row.officer_name,
                   "unit": row.unit_code}
         after = dict(before)
@@ -207,13 +210,13 @@ def reassign_device(log: CustodyLog, by: User, serial: str, *, officer_no: str |
         if unit_code is not None:
             after["unit"] = unit_code
         if after == before:
-            raise InvalidRequest(f"the request changes nothing of recorder {serial}",
-                                 hint="give a new officer number, officer name or unit")
+            raise InvalidRequest(msg("the request changes nothing of recorder {serial}", serial=serial),
+                                 hint=msg("give a new officer number, officer name or unit"))
         unit = conn.execute(select(tables.units).where(tables.units.c.code == after["unit"])
                             ).first()
         if unit is None:
-            raise NotFound(f"there is no unit {after['unit']!r}",
-                           hint="list units with `evidence unit list`")
+            raise NotFound(msg("there is no unit {unit!r}", unit=after['unit']),
+                           hint=msg("list units with `evidence unit list`"))
         require_org_admin(by, unit.agency_code, f"give recorders to unit {unit.code}")
         conn.execute(update(d).where(d.c.serial == serial).values(
             officer_no=after["officer_no"], officer_name=after["officer_name"],
@@ -238,8 +241,8 @@ def retire_device(log: CustodyLog, by: User, serial: str, reason: str,
         row = _registered(conn, serial)
         _require_holder(by, row, "retire")
         if row.retired_at is not None:
-            raise Conflict(f"recorder {serial} was already retired on "
-                           f"{aware(row.retired_at).isoformat()}")
+            raise Conflict(msg("recorder {serial} was already retired on {aware}", serial=serial,
+                               aware=aware(row.retired_at).isoformat()))
         conn.execute(update(d).where(d.c.serial == serial).values(
             retired_at=moment, retired_by=by.actor, retired_reason=reason))
         log.append([EventDraft(EventType.DEVICE_RETIRED, by.actor, details={

@@ -21,6 +21,7 @@ from custody.events import EventDraft
 from custody.log import CustodyLog
 from domain.errors import NotFound
 from domain.event_types import EventType
+from domain.messages import msg
 from storage import catalog, records
 from storage.db import write_transaction
 from storage.objects import ObjectStore
@@ -153,8 +154,8 @@ def media_status(conn: Connection, user: User, row: EvidenceRecord,
 def evidence_row(conn: Connection, evidence_id: str) -> EvidenceRecord:
     record = records.find(conn, evidence_id)
     if record is None:
-        raise NotFound(f"there is no evidence {evidence_id}",
-                       hint="search evidence with GET /api/v1/evidence")
+        raise NotFound(msg("there is no evidence {evidence_id}", evidence_id=evidence_id),
+                       hint=msg("search evidence with GET /api/v1/evidence"))
     return record
 
 
@@ -253,12 +254,14 @@ def change_legal_hold(log: CustodyLog, store: ObjectStore, user: User, evidence_
     with write_transaction(log.engine) as conn:
         row = evidence_row(conn, evidence_id)
         if row.deleted_at is not None:
-            raise Conflict(f"evidence {evidence_id} was deleted when its retention ended "
-                           f"({row.deleted_at.isoformat()}); there is nothing left to hold")
+            raise Conflict(msg("evidence {evidence_id} was deleted when its retention ended "
+                               "({deleted_at}); there is nothing left to hold", evidence_id=evidence_id,
+                               deleted_at=row.deleted_at.isoformat()))
         access.require_owner_admin(conn, user, row, access.LEGAL_HOLD, f"{verb} a legal hold")
         if row.legal_hold == on:
             state = "already under" if on else "not under"
-            raise Conflict(f"evidence {evidence_id} is {state} legal hold")
+            raise Conflict(msg("evidence {evidence_id} is {state} legal hold", evidence_id=evidence_id,
+                               state=state))
         copies: list[StoredCopy] = set_legal_hold(conn, store, row, on)
         log.append([EventDraft(EventType.HOLD_PLACED if on else EventType.HOLD_RELEASED,
                                user.actor, row.subject, {

@@ -49,6 +49,7 @@ from custody.events import EventDraft
 from custody.log import CustodyLog
 from domain.errors import EvidenceError, NotFound
 from domain.event_types import EventType
+from domain.messages import msg
 from storage import catalog
 from storage.db import write_transaction
 from storage.objects import CHUNK_SIZE, ObjectStore
@@ -134,8 +135,8 @@ def start_export(log: CustodyLog, user: User, case_id: str, include_playback: bo
 def _row(conn: Connection, job_id: str) -> Any:
     row = conn.execute(select(tables.export_jobs).where(tables.export_jobs.c.id == job_id)).first()
     if row is None:
-        raise NotFound(f"there is no export {job_id}",
-                       hint="list the case's exports with GET /api/v1/cases/{id}/exports")
+        raise NotFound(msg("there is no export {job_id}", job_id=job_id),
+                       hint=msg("list the case's exports with GET /api/v1/cases/{{id}}/exports"))
     return row
 
 
@@ -160,8 +161,9 @@ def run_export(log: CustodyLog, store: ObjectStore, job_id: str, export_dir: Pat
     with engine.connect() as conn:
         job = _job(_row(conn, job_id))
     if job.state != QUEUED:
-        raise Conflict(f"export {job_id} is {job.state}, not waiting to be built",
-                       hint="start a new export")
+        raise Conflict(msg("export {job_id} is {state}, not waiting to be built", job_id=job_id,
+                           state=job.state),
+                       hint=msg("start a new export"))
     _set(engine, job_id, state=RUNNING, updated_at=clock())
     folder = job_folder(export_dir, job_id)
     last = [clock()]
@@ -224,8 +226,8 @@ def get_export(engine: Engine, user: User, case_id: str, job_id: str) -> ExportJ
         _require_case(conn, user, case_id, "follow this case's exports")
         job = _job(_row(conn, job_id))
     if job.case_id != case_id:
-        raise NotFound(f"case {case_id} has no export {job_id}",
-                       hint="list the case's exports with GET /api/v1/cases/{id}/exports")
+        raise NotFound(msg("case {case_id} has no export {job_id}", case_id=case_id, job_id=job_id),
+                       hint=msg("list the case's exports with GET /api/v1/cases/{{id}}/exports"))
     return job
 
 
@@ -239,7 +241,8 @@ def finished_bundle(engine: Engine, user: User, case_id: str, job_id: str,
                                                "is done",
                 EXPIRED: f"finished bundles are kept {KEEP.total_seconds() / 3600:g} h; start "
                          "a new export"}.get(job.state, "start a new export")
-        raise Conflict(f"export {job_id} is {job.state}, so there is nothing to download",
+        raise Conflict(msg("export {job_id} is {state}, so there is nothing to download", job_id=job_id,
+                           state=job.state),
                        hint=hint)
     return job, job_folder(export_dir, job_id) / job.file_name
 
@@ -299,8 +302,8 @@ class ExportRunner:
     def submit(self, job_id: str) -> None:
         with self._lock:
             if self._stop.is_set():
-                raise Conflict("the server is stopping and takes no new export",
-                               hint="start the export again in a moment")
+                raise Conflict(msg("the server is stopping and takes no new export"),
+                               hint=msg("start the export again in a moment"))
             self._jobs[job_id] = self._pool.submit(run_export, self._log, self._store, job_id,
                                                    self._dir, self._clock)
             if self._beat is None:

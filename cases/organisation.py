@@ -29,6 +29,7 @@ from custody.events import EventDraft
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists, NotFound
 from domain.event_types import EventType
+from domain.messages import msg
 from storage.db import write_transaction
 
 CODE_PATTERN = r"[a-z0-9][a-z0-9_-]{0,31}"
@@ -67,15 +68,16 @@ def parse_level(value: str) -> Level:
     try:
         return Level(value)
     except ValueError:
-        raise InvalidRequest(f"unknown agency level {value!r}",
-                             hint="use one of: " + ", ".join(level.value for level in Level)) from None
+        raise InvalidRequest(msg("unknown agency level {value!r}", value=value),
+                             hint=msg("use one of: {levels}",
+                                      levels=", ".join(level.value for level in Level))) from None
 
 
 def check_code(code: str, what: str) -> None:
     if not _CODE_RE.fullmatch(code):
-        raise InvalidRequest(f"{what} code {code!r} is not allowed",
-                             hint="use 1-32 lower-case letters, digits, '_' or '-', starting with "
-                                  "a letter or digit (e.g. hhht-gaj)")
+        raise InvalidRequest(msg("{what} code {code!r} is not allowed", what=what, code=code),
+                             hint=msg("use 1-32 lower-case letters, digits, '_' or '-', starting with a "
+                                      "letter or digit (e.g. hhht-gaj)"))
 
 
 def check_name(name: str, what: str) -> str:
@@ -87,8 +89,8 @@ def check_name(name: str, what: str) -> str:
 def require_admin_role(user: User, action: str) -> None:
     """The operator or an admin (of any agency: which one is checked against the target)."""
     if not user.operator and user.role is not Role.ADMIN:
-        raise AccessDenied(f"a {user.role.value} may not {action}",
-                           hint="an admin of the agency can do this")
+        raise AccessDenied(msg("a {role} may not {action}", role=user.role.value, action=action),
+                           hint=msg("an admin of the agency can do this"))
 
 
 def require_org_admin(user: User, agency_code: str, action: str) -> None:
@@ -96,8 +98,8 @@ def require_org_admin(user: User, agency_code: str, action: str) -> None:
     if user.operator:
         return
     if user.role is not Role.ADMIN or user.agency_code != agency_code:
-        raise AccessDenied(f"{user.name} may not {action}",
-                           hint=f"an admin of agency {agency_code} can do this")
+        raise AccessDenied(msg("{user} may not {action}", user=user.name, action=action),
+                           hint=msg("an admin of agency {agency_code} can do this", agency_code=agency_code))
 
 
 def add_agency(log: CustodyLog, user: User, code: str, name: str, level: Level,
@@ -107,28 +109,28 @@ def add_agency(log: CustodyLog, user: User, code: str, name: str, level: Level,
     check_code(code, "agency")
     name = check_name(name, "agency")
     if level is Level.REGION and parent_code is not None:
-        raise InvalidRequest("a region-level agency has no parent",
-                             hint="drop --parent, or give the level city or county")
+        raise InvalidRequest(msg("a region-level agency has no parent"),
+                             hint=msg("drop --parent, or give the level city or county"))
     if level is not Level.REGION and parent_code is None:
-        raise InvalidRequest(f"a {level.value}-level agency needs a parent",
-                             hint="give --parent, the code of the agency it sits under")
+        raise InvalidRequest(msg("a {level}-level agency needs a parent", level=level.value),
+                             hint=msg("give --parent, the code of the agency it sits under"))
     if parent_code is None and not user.operator:
-        raise AccessDenied("only the server's operator may add a top-level agency",
-                           hint="give --parent, the agency you administer")
+        raise AccessDenied(msg("only the server's operator may add a top-level agency"),
+                           hint=msg("give --parent, the agency you administer"))
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         if parent_code is not None:
             parent = get_agency(conn, parent_code)
             require_org_admin(user, parent_code, f"add an agency under {parent_code}")
             if _RANK[level] <= _RANK[parent.level]:
-                raise Conflict(f"a {level.value} agency cannot be under the {parent.level.value}"
-                                     f" agency {parent_code}",
-                                     hint="an agency sits below its parent: region, then city, "
-                                          "then county")
+                raise Conflict(msg("a {level} agency cannot be under the {level2} agency {parent_code}",
+                                   level=level.value, level2=parent.level.value, parent_code=parent_code),
+                                     hint=msg("an agency sits below its parent: region, then city, then "
+                                              "county"))
         if conn.execute(select(tables.agencies.c.code)
                         .where(tables.agencies.c.code == code)).first():
-            raise AlreadyExists(f"an agency with code {code!r} already exists",
-                                hint="agency codes are unique; choose another")
+            raise AlreadyExists(msg("an agency with code {code!r} already exists", code=code),
+                                hint=msg("agency codes are unique; choose another"))
         conn.execute(insert(tables.agencies).values(
             code=code, name=name, level=level.value, parent_code=parent_code, created_at=moment,
             created_by=user.actor))
@@ -149,8 +151,8 @@ def add_unit(log: CustodyLog, user: User, code: str, agency_code: str, name: str
         get_agency(conn, agency_code)
         require_org_admin(user, agency_code, f"add a unit to agency {agency_code}")
         if conn.execute(select(tables.units.c.code).where(tables.units.c.code == code)).first():
-            raise AlreadyExists(f"a unit with code {code!r} already exists",
-                                hint="unit codes are unique across the region; choose another")
+            raise AlreadyExists(msg("a unit with code {code!r} already exists", code=code),
+                                hint=msg("unit codes are unique across the region; choose another"))
         conn.execute(insert(tables.units).values(code=code, agency_code=agency_code, name=name,
                                                  created_at=moment, created_by=user.actor))
         log.append([EventDraft(EventType.UNIT_ADDED, user.actor, None, {
@@ -161,14 +163,16 @@ def add_unit(log: CustodyLog, user: User, code: str, agency_code: str, name: str
 def get_agency(conn: Connection, code: str) -> Agency:
     row = conn.execute(select(tables.agencies).where(tables.agencies.c.code == code)).first()
     if row is None:
-        raise NotFound(f"there is no agency {code!r}", hint="list agencies with `evidence agency list`")
+        raise NotFound(msg("there is no agency {code!r}", code=code),
+                       hint=msg("list agencies with `evidence agency list`"))
     return Agency(row.code, row.name, Level(row.level), row.parent_code, aware(row.created_at))
 
 
 def get_unit(conn: Connection, code: str) -> Unit:
     row = conn.execute(select(tables.units).where(tables.units.c.code == code)).first()
     if row is None:
-        raise NotFound(f"there is no unit {code!r}", hint="list units with `evidence unit list`")
+        raise NotFound(msg("there is no unit {code!r}", code=code),
+                       hint=msg("list units with `evidence unit list`"))
     return Unit(row.code, row.agency_code, row.name, aware(row.created_at))
 
 
@@ -189,8 +193,10 @@ def list_units(engine: Engine, user: User, agency_code: str | None = None) -> li
     require_admin_role(user, "list units")
     if not user.operator:
         if agency_code is not None and agency_code != user.agency_code:
-            raise AccessDenied(f"{user.name} may not list the units of agency {agency_code}",
-                               hint=f"an admin sees the units of their own agency ({user.agency_code})")
+            raise AccessDenied(msg("{user} may not list the units of agency {agency_code}", user=user.name,
+                                   agency_code=agency_code),
+                               hint=msg("an admin sees the units of their own agency ({agency_code})",
+                                        agency_code=user.agency_code))
         agency_code = user.agency_code
     query = select(tables.units).order_by(tables.units.c.code)
     if agency_code is not None:

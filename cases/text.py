@@ -15,6 +15,7 @@ from __future__ import annotations
 import unicodedata
 
 from cases.errors import InvalidRequest
+from domain.messages import msg
 
 REASON_MAX = 500  # a reason given for viewing, exporting, holding or granting footage
 
@@ -61,9 +62,10 @@ def clean_text(value: str, what: str, max_length: int) -> str:
         if len(value) > max_length:
             why = f"it is longer than {max_length} characters"
     if why is not None:
-        raise InvalidRequest(f"the {what} {value!r} is not allowed: {why}",
-                             hint=f"give 1 to {max_length} printable characters on one line, "
-                                  "without control or text-direction characters")
+        raise InvalidRequest(msg("the {what} {value!r} is not allowed: {why}", what=what, value=value,
+                                 why=why),
+                             hint=msg("give 1 to {max_length} printable characters on one line, without "
+                                      "control or text-direction characters", max_length=max_length))
     return value
 
 

@@ -44,6 +44,7 @@ from custody.progress import Progress, VerifyCancelled
 from custody.report import VerifyReport
 from domain.errors import EvidenceError, NotFound
 from domain.event_types import EventType
+from domain.messages import msg
 from storage.db import database_errors, write_transaction
 
 logger = logging.getLogger("evidence.verify_jobs")
@@ -145,8 +146,8 @@ class VerifyJobs:
         access.require_log_wide(user, "run the verifier")
         with self._lock:
             if self._closed:
-                raise Conflict("the server is shutting down and starts no verify",
-                               hint="start it again once the server is back")
+                raise Conflict(msg("the server is shutting down and starts no verify"),
+                               hint=msg("start it again once the server is back"))
             job_id, started = self._claim_once(user, objects)
             if started:
                 live = _Live(job_id, threading.Event())
@@ -325,8 +326,8 @@ class VerifyJobs:
         with database_errors("reading a verify job"), self.log.engine.connect() as conn:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
         if row is None:
-            raise NotFound(f"there is no verify job {job_id}",
-                           hint="start one with POST /api/v1/verify/jobs")
+            raise NotFound(msg("there is no verify job {job_id}", job_id=job_id),
+                           hint=msg("start one with POST /api/v1/verify/jobs"))
         return self._job(row)
 
     def _job(self, row: Any) -> VerifyJob:

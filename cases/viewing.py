@@ -32,6 +32,7 @@ from custody.events import EventDraft, Subject
 from custody.log import CustodyLog
 from domain.errors import IntegrityError
 from domain.event_types import EventType
+from domain.messages import msg
 from media.recordings import Recording, Timeline, timeline
 from storage import catalog
 from storage.db import write_transaction
@@ -118,7 +119,8 @@ def playback_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarg
     if copy is None:
         hints = {"pending": "the playback copy is still being made; retry shortly",
                  "failed": f"making it failed ({row.derivatives_error}); ask for the original"}
-        raise NotPlayable(f"evidence {evidence_id} ({row.kind}) has no playback copy",
+        raise NotPlayable(msg("evidence {evidence_id} ({kind}) has no playback copy",
+                              evidence_id=evidence_id, kind=row.kind),
                           hint=hints.get(row.derivatives_state,
                                          "still images and damaged files have none; "
                                          "ask for the original"))
@@ -145,15 +147,17 @@ def photo_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarget:
     with log.engine.connect() as conn:
         row = visible_evidence(conn, user, evidence_id, "view this photo")
     if row.kind != "image":
-        raise NotPlayable(f"evidence {evidence_id} is not a photo but {row.kind}",
-                          hint="play it with GET /api/v1/evidence/{id}/playback")
+        raise NotPlayable(msg("evidence {evidence_id} is not a photo but {kind}", evidence_id=evidence_id,
+                              kind=row.kind),
+                          hint=msg("play it with GET /api/v1/evidence/{{id}}/playback"))
     suffix = row.original_name[row.original_name.rfind("."):].lower() if "." in row.original_name \
         else ""
     media_type = IMAGE_TYPES.get(suffix)
     if media_type is None or row.size == 0:
-        raise NotPlayable(f"photo {evidence_id} ({row.original_name}) is in a format a browser "
-                          "cannot show", hint="view its poster (GET /api/v1/evidence/{id}/poster) "
-                                              "or download the original")
+        raise NotPlayable(msg("photo {evidence_id} ({original_name}) is in a format a browser cannot show",
+                              evidence_id=evidence_id, original_name=row.original_name),
+                          hint=msg("view its poster (GET /api/v1/evidence/{{id}}/poster) or "
+                                                  "download the original"))
     target = StoredTarget(row.id, row.sha256, row.object_key, row.object_version, row.sha256,
                           row.size, "original", row.original_name, media_type)
     return _as_logged(log.engine, target)
@@ -177,7 +181,8 @@ def preview_target(log: CustodyLog, user: User, evidence_id: str, name: str) -> 
         what = "poster" if name == POSTER else "thumbnail strip"
         hints = {"pending": f"the {what} is still being made; retry shortly",
                  "failed": f"making the copies failed ({row.derivatives_error})"}
-        raise NotPlayable(f"evidence {evidence_id} ({row.kind}) has no {what}",
+        raise NotPlayable(msg("evidence {evidence_id} ({kind}) has no {what}", evidence_id=evidence_id,
+                              kind=row.kind, what=what),
                           hint=hints.get(row.derivatives_state,
                                          "audio and damaged files have no pictures"))
     target = StoredTarget(row.id, row.sha256, copy.object_key, copy.object_version, copy.sha256,
@@ -198,9 +203,9 @@ def original_target(log: CustodyLog, user: User, evidence_id: str,
         row = visible_evidence(conn, user, evidence_id, "download this original")
         access.require_original_access(conn, user, row)
     if reason is None:
-        raise InvalidRequest("downloading an original needs a reason",
-                             hint="say why in `reason` (for example ?reason=disclosure+to+"
-                                  "defence); it is recorded in the custody event")
+        raise InvalidRequest(msg("downloading an original needs a reason"),
+                             hint=msg("say why in `reason` (for example ?reason=disclosure+to+defence); it "
+                                      "is recorded in the custody event"))
     clean_text(reason, "reason", REASON_MAX)
     target = StoredTarget(row.id, row.sha256, row.object_key, row.object_version, row.sha256,
                           row.size, "original", row.original_name)
@@ -241,9 +246,10 @@ def _as_logged(engine: Engine, target: StoredTarget) -> StoredTarget:
         _log.error("catalogue row of evidence %s (%s) names %s (SHA-256 %s) but %s",
                    target.evidence_id, target.name, target.key, target.sha256, named)
         raise IntegrityError(
-            f"the catalogue's {target.name} of evidence {target.evidence_id} is not the object "
-            f"its custody events recorded ({named}); nothing was served",
-            hint="run `evidence verify`; the catalogue row may have been edited")
+            msg("the catalogue's {target} of evidence {evidence_id} is not the object its custody events "
+                "recorded ({named}); nothing was served", target=target.name,
+                evidence_id=target.evidence_id, named=named),
+            hint=msg("run `evidence verify`; the catalogue row may have been edited"))
     return target
 
 

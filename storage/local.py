@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from domain.errors import AlreadyExists, IntegrityError, NotFound, StorageError
+from domain.messages import msg
 from storage.objects import (
     DEFAULT_CONTENT_TYPE,
     TEMPORARY_PREFIX,
@@ -105,9 +106,8 @@ class _Meta:
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise IntegrityError(
-                f"The metadata record of {key} is unreadable ({exc}).",
-                hint="Treat the object as suspect; restore the record from a backup or the "
-                "custody log.",
+                msg("The metadata record of {key} is unreadable ({reason}).", key=key, reason=exc),
+                hint=msg("Treat the object as suspect; restore the record from a backup or the custody log."),
             ) from exc
 
 
@@ -175,8 +175,8 @@ class LocalObjectStore:
             meta = self._read_meta(key)
         if meta is None:
             raise IntegrityError(
-                f"{key} is stored but has no metadata record: its commit was interrupted.",
-                hint="Ingest the same file again; the commit then completes the record.",
+                msg("{key} is stored but has no metadata record: its commit was interrupted.", key=key),
+                hint=msg("Ingest the same file again; the commit then completes the record."),
             )
         return StoredObject(
             key=key,
@@ -324,8 +324,8 @@ class LocalObjectStore:
         validate_key(key)
         if version_id is not None:
             raise NotFound(
-                f"Version {version_id!r} of {key} does not exist.",
-                hint="The local store keeps one version per key; pass version_id=None.",
+                msg("Version {version_id!r} of {key} does not exist.", version_id=version_id, key=key),
+                hint=msg("The local store keeps one version per key; pass version_id=None."),
             )
         return self._objects / key
 
@@ -549,21 +549,23 @@ class LocalUpload:
     def _require(self, state: _UploadState, action: str) -> None:
         if self._state != state:
             raise InvalidStorageRequest(
-                f"Cannot {action} an upload that is {self._state}.",
-                hint="Abort it, or start again with begin_upload(resume_token=...) and "
-                "feed the stream from its start.",
+                msg("Cannot {action} an upload that is {state}.", action=action, state=self._state),
+                hint=msg("Abort it, or start again with begin_upload(resume_token=...) and feed the stream "
+                         "from its start."),
             )
 
 
 def _storage_error(action: str, root: Path, exc: OSError) -> StorageError:
     if exc.errno == errno.ENOSPC:
-        return StorageError(f"The disk is full while {action}.",
-                            hint=f"Free space on the disk holding {root} and retry.")
+        return StorageError(msg("The disk is full while {action}.", action=action),
+                            hint=msg("Free space on the disk holding {root} and retry.", root=root))
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return StorageError(f"Permission denied while {action} ({exc.strerror}).",
-                            hint=f"Check that the service may write to {root}.")
-    return StorageError(f"{action[:1].upper()}{action[1:]} failed: {exc}.",
-                        hint=f"Check the disk holding {root} and retry.")
+        return StorageError(msg("Permission denied while {action} ({strerror}).", action=action,
+                                strerror=exc.strerror),
+                            hint=msg("Check that the service may write to {root}.", root=root))
+    return StorageError(msg("{upper}{action} failed: {reason}.", upper=action[:1].upper(),
+                            action=action[1:], reason=exc),
+                        hint=msg("Check the disk holding {root} and retry.", root=root))
 
 
 def _parse_token(token: str) -> str:
@@ -576,8 +578,8 @@ def _parse_token(token: str) -> str:
         valid = False
     if not valid:
         raise InvalidStorageRequest(
-            "The resume token is not one this store issued.",
-            hint="Pass the resume_token of a local upload, or start a new upload.",
+            msg("The resume token is not one this store issued."),
+            hint=msg("Pass the resume_token of a local upload, or start a new upload."),
         )
     return str(name)
 

@@ -58,6 +58,7 @@ from domain.errors import (
     StorageError,
     StorageUnavailable,
 )
+from domain.messages import msg
 from storage.objects import (
     DEFAULT_CONTENT_TYPE,
     TEMPORARY_PREFIX,
@@ -141,19 +142,21 @@ class S3ObjectStore:
         prefix: str = "",
     ) -> None:
         if prefix and not prefix.endswith("/"):
-            raise ConfigError(f"Store prefix {prefix!r} must end with '/'.",
-                              hint="Use e.g. 'site-a/' or leave it empty.")
+            raise ConfigError(msg("Store prefix {prefix!r} must end with '/'.", prefix=prefix),
+                              hint=msg("Use e.g. 'site-a/' or leave it empty."))
         validate_prefix(prefix)
         for name, value in (("part_size", part_size), ("copy_part_size", copy_part_size)):
             if not MIN_PART_SIZE <= value <= MAX_PART_SIZE:
                 raise ConfigError(
-                    f"{name}={value} is outside what S3 accepts.",
-                    hint=f"Use {MIN_PART_SIZE} to {MAX_PART_SIZE} bytes.",
+                    msg("{name}={value} is outside what S3 accepts.", name=name, value=value),
+                    hint=msg("Use {min_part_size} to {max_part_size} bytes.", min_part_size=MIN_PART_SIZE,
+                             max_part_size=MAX_PART_SIZE),
                 )
         if not 0 <= copy_threshold <= COPY_OBJECT_LIMIT:
             raise ConfigError(
-                f"copy_threshold={copy_threshold} is above the CopyObject limit.",
-                hint=f"Use at most {COPY_OBJECT_LIMIT} bytes.",
+                msg("copy_threshold={copy_threshold} is above the CopyObject limit.",
+                    copy_threshold=copy_threshold),
+                hint=msg("Use at most {copy_object_limit} bytes.", copy_object_limit=COPY_OBJECT_LIMIT),
             )
         self.client = client
         self.bucket = bucket
@@ -239,17 +242,18 @@ class S3ObjectStore:
                 default_rule = configuration.get("Rule")
         if default_rule:
             raise ConfigError(
-                f"Bucket {self.bucket} has a default retention rule ({default_rule}); it would "
-                "lock temporary uploads too, and they could never be cleaned up.",
-                hint="Remove the bucket's default retention; originals get their COMPLIANCE "
-                "retention explicitly when committed.",
+                msg("Bucket {bucket} has a default retention rule ({default_rule}); it would lock "
+                    "temporary uploads too, and they could never be cleaned up.", bucket=self.bucket,
+                    default_rule=default_rule),
+                hint=msg("Remove the bucket's default retention; originals get their COMPLIANCE retention "
+                         "explicitly when committed."),
             )
         if lock_enabled != "Enabled":
             raise ConfigError(
-                f"Bucket {self.bucket} exists without Object Lock, so originals in it could "
-                "be deleted or overwritten.",
-                hint="Object Lock can only be chosen when a bucket is created: configure a "
-                "new bucket name and let ensure_bucket() create it.",
+                msg("Bucket {bucket} exists without Object Lock, so originals in it could be deleted or "
+                    "overwritten.", bucket=self.bucket),
+                hint=msg("Object Lock can only be chosen when a bucket is created: configure a new bucket "
+                         "name and let ensure_bucket() create it."),
             )
 
     # --- uploads -------------------------------------------------------------------
@@ -354,8 +358,8 @@ class S3ObjectStore:
             if not content_range:
                 response["Body"].close()
                 raise StorageError(
-                    f"The object store ignored the byte range requested from {key}.",
-                    hint="Use an S3 service that supports Range requests.",
+                    msg("The object store ignored the byte range requested from {key}.", key=key),
+                    hint=msg("Use an S3 service that supports Range requests."),
                 )
             total = int(content_range.rsplit("/", 1)[1])
         return ObjectReader(
@@ -512,15 +516,17 @@ class S3ObjectStore:
         stored = self.head(key, version_id)
         if (stored.sha256, stored.size) != (sha256, size):
             raise IntegrityError(
-                f"After storing {key} the store reports {stored.size} bytes with SHA-256 "
-                f"{stored.sha256}, not the {size} bytes with SHA-256 {sha256} that were sent.",
-                hint="Do not rely on this object; investigate the store and ingest again.",
+                msg("After storing {key} the store reports {size} bytes with SHA-256 {sha256}, not the "
+                    "{size2} bytes with SHA-256 {sha2562} that were sent.", key=key, size=stored.size,
+                    sha256=stored.sha256, size2=size, sha2562=sha256),
+                hint=msg("Do not rely on this object; investigate the store and ingest again."),
             )
         if needs_longer_retention(stored.retain_until, retain_until):
             raise StorageError(
-                f"The store did not apply the retention to {key} (version {version_id}).",
-                hint="Check that the bucket has Object Lock enabled (ensure_bucket()), then "
-                "commit the same content again to lock it.",
+                msg("The store did not apply the retention to {key} (version {version_id}).", key=key,
+                    version_id=version_id),
+                hint=msg("Check that the bucket has Object Lock enabled (ensure_bucket()), then commit the "
+                         "same content again to lock it."),
             )
         return stored
 
@@ -545,7 +551,8 @@ class S3ObjectStore:
                         parts[number] = _Part(number, part["ETag"].strip('"'), part["Size"])
             except ClientError as exc:
                 if _code(exc) in _UPLOAD_GONE_CODES:
-                    raise NotFound(f"The multipart upload {upload_id} no longer exists.") from exc
+                    raise NotFound(msg("The multipart upload {upload_id} no longer exists.",
+                                       upload_id=upload_id)) from exc
                 raise
         return parts
 
@@ -582,14 +589,14 @@ class S3ObjectStore:
             valid = False
         if valid and bucket != self.bucket:
             raise InvalidStorageRequest(
-                f"The resume token belongs to bucket {bucket}, not {self.bucket}.",
-                hint="Resume with the store the upload was started on.",
+                msg("The resume token belongs to bucket {bucket}, not {bucket2}.", bucket=bucket,
+                    bucket2=self.bucket),
+                hint=msg("Resume with the store the upload was started on."),
             )
         if not valid or not name.startswith(self._temporary_prefix):
             raise InvalidStorageRequest(
-                "The resume token is not one this store issued.",
-                hint="Pass the resume_token of an S3 upload of this store, or start a new "
-                "upload.",
+                msg("The resume token is not one this store issued."),
+                hint=msg("Pass the resume_token of an S3 upload of this store, or start a new upload."),
             )
         return name, upload_id, part_size
 
@@ -641,13 +648,13 @@ class S3ObjectStore:
             raise _unavailable(self._endpoint, action, exc) from exc
         except (NoCredentialsError, PartialCredentialsError) as exc:
             raise ConfigError(
-                f"No usable S3 credentials while {action}.",
-                hint="Configure the access key and secret key of the object store.",
+                msg("No usable S3 credentials while {action}.", action=action),
+                hint=msg("Configure the access key and secret key of the object store."),
             ) from exc
         except BotoCoreError as exc:
             raise StorageError(
-                f"The S3 client failed while {action}: {exc}.",
-                hint="Retry; if it persists, check the object store settings.",
+                msg("The S3 client failed while {action}: {reason}.", action=action, reason=exc),
+                hint=msg("Retry; if it persists, check the object store settings."),
             ) from exc
 
 
@@ -790,8 +797,9 @@ class S3Upload:
         number = len(self._parts) + 1
         if number > MAX_PARTS:
             raise InvalidStorageRequest(
-                f"The stream needs more than {MAX_PARTS} parts of {self._part_size} bytes.",
-                hint="Configure a larger part_size for files this big.",
+                msg("The stream needs more than {max_parts} parts of {part_size} bytes.",
+                    max_parts=MAX_PARTS, part_size=self._part_size),
+                hint=msg("Configure a larger part_size for files this big."),
             )
         md5 = hashlib.md5(data, usedforsecurity=False)
         known = self._known_parts.get(number)
@@ -830,9 +838,9 @@ class S3Upload:
         size = store._head_unchecked(self._temp_key, self._temp_version)["ContentLength"]
         if size != self._size:
             raise IntegrityError(
-                f"The completed upload {self._temp_key} has {size} bytes, not the "
-                f"{self._size} that were sent.",
-                hint="Abort this upload and ingest the file again.",
+                msg("The completed upload {temp_key} has {size} bytes, not the {size2} that were sent.",
+                    temp_key=self._temp_key, size=size, size2=self._size),
+                hint=msg("Abort this upload and ingest the file again."),
             )
 
     def _drop_temporary(self) -> None:
@@ -851,9 +859,9 @@ class S3Upload:
     def _require(self, states: set[_UploadState], action: str) -> None:
         if self._state not in states:
             raise InvalidStorageRequest(
-                f"Cannot {action} an upload that is {self._state}.",
-                hint="Abort it, or start again with begin_upload(resume_token=...) and "
-                "feed the stream from its start.",
+                msg("Cannot {action} an upload that is {state}.", action=action, state=self._state),
+                hint=msg("Abort it, or start again with begin_upload(resume_token=...) and feed the stream "
+                         "from its start."),
             )
 
 
@@ -896,9 +904,9 @@ def _stored_object(key: str, head: HeadObjectOutputTypeDef) -> StoredObject:
     recorded = head.get("Metadata", {}).get(SHA256_METADATA, "")
     if len(recorded) != 64 or any(c not in "0123456789abcdef" for c in recorded):
         raise IntegrityError(
-            f"{key} has no valid recorded SHA-256 (x-amz-meta-{SHA256_METADATA}); it was "
-            "not stored by this service or its metadata was altered.",
-            hint="Treat it as suspect and investigate who wrote it.",
+            msg("{key} has no valid recorded SHA-256 (x-amz-meta-{sha256_metadata}); it was not stored by "
+                "this service or its metadata was altered.", key=key, sha256_metadata=SHA256_METADATA),
+            hint=msg("Treat it as suspect and investigate who wrote it."),
         )
     state = _lock_state(key, head)
     return StoredObject(
@@ -941,55 +949,59 @@ def _translate_client_error(
         return not_found(key, version_id)
     if code == "NoSuchBucket":
         return ConfigError(
-            f"Bucket {bucket} does not exist ({action}).",
-            hint="Create it with S3ObjectStore.ensure_bucket() or fix the bucket name.",
+            msg("Bucket {bucket} does not exist ({action}).", bucket=bucket, action=action),
+            hint=msg("Create it with S3ObjectStore.ensure_bucket() or fix the bucket name."),
         )
     if code in _CREDENTIAL_CODES:
         return ConfigError(
-            f"The object store rejected the credentials while {action} ({detail}).",
-            hint="Check the access key and secret key.",
+            msg("The object store rejected the credentials while {action} ({detail}).", action=action,
+                detail=detail),
+            hint=msg("Check the access key and secret key."),
         )
     if code in _DENIED_CODES:
         if locked:
             return RetentionLocked(
-                f"The object store refused {action}: {detail}.",
-                hint="Object Lock retention or a legal hold is in force on this version.",
+                msg("The object store refused {action}: {detail}.", action=action, detail=detail),
+                hint=msg("Object Lock retention or a legal hold is in force on this version."),
             )
         return StorageError(
-            f"Access denied while {action} ({detail}).",
-            hint="Check the permissions of the S3 user on the bucket.",
+            msg("Access denied while {action} ({detail}).", action=action, detail=detail),
+            hint=msg("Check the permissions of the S3 user on the bucket."),
         )
     if code in _DIGEST_CODES:
         return IntegrityError(
-            f"The object store received different bytes than were sent while {action} "
-            f"({code}).",
-            hint="The data was damaged in transit; retry the upload.",
+            msg("The object store received different bytes than were sent while {action} ({code}).",
+                action=action, code=code),
+            hint=msg("The data was damaged in transit; retry the upload."),
         )
     if code == "PreconditionFailed" and key is not None:
         return AlreadyExists(
-            f"{key} was stored by someone else while {action}.",
-            hint="Look at the stored object; commit again to accept identical content.",
+            msg("{key} was stored by someone else while {action}.", key=key, action=action),
+            hint=msg("Look at the stored object; commit again to accept identical content."),
         )
     if code == "InvalidRange":
         return InvalidStorageRequest(
-            f"The byte range is outside the object while {action}.",
-            hint="Ask for a range inside the object (HTTP 416).",
+            msg("The byte range is outside the object while {action}.", action=action),
+            hint=msg("Ask for a range inside the object (HTTP 416)."),
         )
     if code in _TRANSIENT_CODES or status >= 500:
         return StorageUnavailable(
-            f"The object store is unavailable while {action} ({code}: {detail}).",
-            hint="Retry later; check the S3 service's health if it persists.",
+            msg("The object store is unavailable while {action} ({code}: {detail}).", action=action,
+                code=code, detail=detail),
+            hint=msg("Retry later; check the S3 service's health if it persists."),
         )
     return StorageError(
-        f"The object store refused {action}: {code} ({detail}).",
-        hint="Check the request and the object store's logs; retry if it was transient.",
+        msg("The object store refused {action}: {code} ({detail}).", action=action, code=code,
+            detail=detail),
+        hint=msg("Check the request and the object store's logs; retry if it was transient."),
     )
 
 
 def _unavailable(endpoint: str, action: str, exc: Exception) -> StorageUnavailable:
     return StorageUnavailable(
-        f"Cannot reach the object store at {endpoint} while {action} ({exc}).",
-        hint="Check that the S3 service is running and reachable, then retry.",
+        msg("Cannot reach the object store at {endpoint} while {action} ({reason}).", endpoint=endpoint,
+            action=action, reason=exc),
+        hint=msg("Check that the S3 service is running and reachable, then retry."),
     )
 
 

@@ -28,6 +28,7 @@ from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
 from domain.errors import ConfigError, EvidenceError
+from domain.messages import msg
 
 TIMEOUT = 10.0  # seconds for each call to the provider
 METADATA_TTL = 3600.0  # seconds a discovery document is reused
@@ -54,20 +55,20 @@ class OidcConfig:
             return None
         missing = [name for name, value in given.items() if not value]
         if missing:
-            raise ConfigError(f"single sign-on is set up halfway: {', '.join(missing)} missing",
-                              hint="set the issuer, client id and client secret the provider "
-                                   "gave this server, or none of them")
+            raise ConfigError(msg("single sign-on is set up halfway: {missing} missing",
+                                  missing=', '.join(missing)),
+                              hint=msg("set the issuer, client id and client secret the provider gave this "
+                                       "server, or none of them"))
         assert issuer and client_id and client_secret
         for name, url in (("EVIDENCE_OIDC_ISSUER", issuer),
                           ("EVIDENCE_OIDC_REDIRECT_URL", redirect_url)):
             if url is not None and not _secure_url(url):
-                raise ConfigError(f"{name} {url!r} is not an https URL",
-                                  hint="use https (plain http only on a loopback address, for "
-                                       "tests)")
+                raise ConfigError(msg("{name} {url!r} is not an https URL", name=name, url=url),
+                                  hint=msg("use https (plain http only on a loopback address, for tests)"))
         if not claim:
-            raise ConfigError("EVIDENCE_OIDC_CLAIM is empty",
-                              hint="name the ID token claim holding the local user name, e.g. "
-                                   "preferred_username or sub")
+            raise ConfigError(msg("EVIDENCE_OIDC_CLAIM is empty"),
+                              hint=msg("name the ID token claim holding the local user name, e.g. "
+                                       "preferred_username or sub"))
         return cls(issuer.rstrip("/"), client_id, client_secret, claim, redirect_url)
 
 
@@ -95,14 +96,14 @@ class OidcFailed(EvidenceError):
 
 
 def _unreachable(what: str) -> OidcFailed:
-    return OidcFailed(f"the single sign-on provider could not be reached ({what})",
-                      hint="try again later; if it keeps failing, tell the administrator",
+    return OidcFailed(msg("the single sign-on provider could not be reached ({what})", what=what),
+                      hint=msg("try again later; if it keeps failing, tell the administrator"),
                       status=502, code="sso_unavailable")
 
 
 def _unverified(why: str) -> OidcFailed:
-    return OidcFailed(f"the single sign-on provider's answer could not be verified ({why})",
-                      hint="start the sign-in again; if it keeps failing, tell the administrator",
+    return OidcFailed(msg("the single sign-on provider's answer could not be verified ({why})", why=why),
+                      hint=msg("start the sign-in again; if it keeps failing, tell the administrator"),
                       status=403, code="sso_refused")
 
 
@@ -145,9 +146,9 @@ class OidcClient:
         found = self._get_json(self.config.issuer + "/.well-known/openid-configuration",
                                "discovery")
         if found.get("issuer") != self.config.issuer:
-            raise OidcFailed(f"the provider says its issuer is {found.get('issuer')!r}, not "
-                             f"{self.config.issuer!r}",
-                             hint="set EVIDENCE_OIDC_ISSUER to the provider's exact issuer",
+            raise OidcFailed(msg("the provider says its issuer is {get!r}, not {issuer!r}",
+                                 get=found.get('issuer'), issuer=self.config.issuer),
+                             hint=msg("set EVIDENCE_OIDC_ISSUER to the provider's exact issuer"),
                              status=502, code="sso_unavailable")
         for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
             if not isinstance(found.get(key), str):
@@ -186,9 +187,9 @@ class OidcClient:
         except requests.RequestException as exc:
             raise _unreachable(f"token endpoint: {type(exc).__name__}") from None
         except Exception as exc:  # authlib's OAuthError and parse errors: the code was refused
-            raise OidcFailed("the single sign-on provider refused to complete the sign-in "
-                             f"({type(exc).__name__}: {str(exc)[:200]})",
-                             hint="start the sign-in again", status=403,
+            raise OidcFailed(msg("the single sign-on provider refused to complete the sign-in ({name}: "
+                                 "{reason})", name=type(exc).__name__, reason=str(exc)[:200]),
+                             hint=msg("start the sign-in again"), status=403,
                              code="sso_refused") from None
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
@@ -200,9 +201,10 @@ class OidcClient:
         if value is None and isinstance(token.get("access_token"), str):
             value = self._userinfo_claim(metadata, str(token["access_token"]), subject)
         if not isinstance(value, str) or not value:
-            raise OidcFailed(f"the provider's answer has no {self.config.claim!r} to name a user "
-                             "here by", hint="ask the administrator to map single sign-on to "
-                                             "a claim the provider sends (EVIDENCE_OIDC_CLAIM)",
+            raise OidcFailed(msg("the provider's answer has no {claim!r} to name a user here by",
+                                 claim=self.config.claim),
+                             hint=msg("ask the administrator to map single sign-on to a claim "
+                                                 "the provider sends (EVIDENCE_OIDC_CLAIM)"),
                              status=403, code="sso_no_account")
         return Identity(value, subject)
 

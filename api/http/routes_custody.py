@@ -23,6 +23,7 @@ from api.http.services import ServicesDep
 from api.verify_run import run_verify
 from cases import access
 from domain.errors import NotFound
+from domain.messages import msg
 
 router = APIRouter(tags=["custody"])
 MAX_ENTRIES = 1000
@@ -37,8 +38,8 @@ def checkpoint(services: ServicesDep, user: CurrentUser) -> PlainTextResponse:
     access.require_role(user, access.CUSTODY_PUBLIC, "read the checkpoint")
     latest = services.log.latest_checkpoint()
     if latest is None:
-        raise NotFound("the custody log has no checkpoint yet",
-                       hint="it gets one with its first event")
+        raise NotFound(msg("the custody log has no checkpoint yet"),
+                       hint=msg("it gets one with its first event"))
     return PlainTextResponse(latest.note, headers={"Cache-Control": "no-cache"})
 
 
