@@ -21,7 +21,7 @@ from custody.report import VerifyReport
 from domain.errors import ConfigError
 from domain.messages import msg
 
-NO_KEY_HINT = (
+NO_KEY_HINT = msg(
     "ask the evidence office that sent the bundle for its verifier key, by a channel other "
     "than the bundle (they print it with `evidence log key`; the case service shows it on "
     "its custody page and at /api/v1/custody/key), then pass it with --vkey KEY or pin it "

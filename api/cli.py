@@ -234,7 +234,7 @@ def orphans(
                               hint=msg("say why the files will never come again, e.g. --reason 'the card "
                                        "was lost'"))
         found = record_orphans(home.custody_log(), home.object_store(), cli_operator().actor,
-                               clean_text(reason, "reason", REASON_MAX))
+                               clean_text(reason, msg("reason"), REASON_MAX))
     else:
         found = find_orphans(home.custody_log(), home.object_store())
     for orphan in found:

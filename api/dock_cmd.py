@@ -18,6 +18,7 @@ from rich.table import Table
 
 from api.cli_text import cells, emit_json, styled
 from api.home import Home
+from api.i18n import env_locale, gettext, tr
 from api.ingest_cmd import ingest_options
 from api.settings import Settings
 from cases.devices import registry_entries
@@ -31,8 +32,8 @@ from devices.mass_storage import (
     udev_volumes,
 )
 from domain.errors import ConfigError
-from domain.messages import msg
-from domain.station import PortStatus, StationInfo
+from domain.messages import Message, msg
+from domain.station import PROBLEMS, PortStatus, StationInfo
 from ingest.pipeline import IngestOptions
 from ingest.station import HOLD_ENV, DockOutcome, DockPolicy, Station, fifo_hold
 from ingest.station_feed import StatusFeed
@@ -86,11 +87,15 @@ class Output:
 
 
 def _note(tile: PortStatus) -> str:
-    """The countdown of a retry, or the tile's problem in words."""
+    """The countdown of a retry, or the tile's problem in words (in the environment's
+    language: the sentences of ``PROBLEMS`` are in the API's catalogue)."""
+    locale = env_locale()
     if tile.state == "retrying" and tile.retry_at is not None:
         seconds = max(0, round((tile.retry_at - datetime.now(UTC)).total_seconds()))
-        return f"retry in {seconds} s"
-    return tile.problem.message() if tile.problem else ""
+        return gettext("retry in {seconds} s", locale, seconds=seconds)
+    if tile.problem is None:
+        return ""
+    return tr(Message(PROBLEMS[tile.problem.code], **tile.problem.params), locale)
 
 
 class StopSignals:

@@ -75,9 +75,9 @@ class Home:
 
     def verifier(self) -> Verifier:
         """The log's verifier key; a missing or broken key file is a configuration error."""
-        restore = (f"restore {self.vkey_path} from a backup, or write into it the key this "
-                   "office published (`evidence log key` printed it); commands that take --vkey "
-                   "can be given the key instead")
+        restore = msg("restore {path} from a backup, or write into it the key this office "
+                      "published (`evidence log key` printed it); commands that take --vkey can be "
+                      "given the key instead", path=self.vkey_path)
         try:
             text = self.vkey_path.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
@@ -97,8 +97,9 @@ class Home:
     def signer(self) -> Ed25519Signer:
         """The log's signing key; a missing, unreadable or broken key file is a configuration
         error. It is never replaced: a new key would not match the verifier key published."""
-        restore = (f"restore {self.key_path} from this station's backup (mode 0600); a new key "
-                   "would not match the verifier key this office published, so none is made")
+        restore = msg("restore {path} from this station's backup (mode 0600); a new key would "
+                      "not match the verifier key this office published, so none is made",
+                      path=self.key_path)
         try:
             return load_signer_key_file(self.key_path)
         except ConfigError as exc:

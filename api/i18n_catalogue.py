@@ -18,6 +18,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
 from api.i18n import DOMAIN, LOCALE_DIR, LOCALES, SOURCE_LOCALE, catalogue_path
+from domain.station import PROBLEMS
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 CONFIG: Final = ROOT / "babel.cfg"
@@ -34,6 +35,8 @@ def extract(root: Path = ROOT) -> dict[str, list[tuple[str, int]]]:
             str(root), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True):
         if isinstance(message, str) and message:
             found.setdefault(message, []).append((filename, lineno))
+    for sentence in PROBLEMS.values():  # the station's problems, said by their code
+        found.setdefault(sentence, []).append(("domain/station.py", 0))
     return found
 
 

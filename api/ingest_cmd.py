@@ -36,7 +36,7 @@ def ingest_options(settings: Settings, home: Home, device_serial: str | None = N
                                    min_retention_days=MIN_RETENTION_DAYS))
     registered = registry_entries(home.engine()).get(device_serial) if device_serial else None
     unit_code = unit or (registered.unit_code if registered else None) or settings.station_unit
-    with database_errors("checking the footage's unit"), home.engine().connect() as conn:
+    with database_errors(msg("checking the footage's unit")), home.engine().connect() as conn:
         try:
             get_unit(conn, unit_code)
         except NotFound:

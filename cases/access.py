@@ -259,19 +259,20 @@ def require_sees_footage(conn: Connection, user: User, evidence: Any, action: st
 
 def _scope_words(user: User) -> str:
     if user.role is Role.AUDITOR:
-        return "every agency" if user.auditor_scope == ALL_AGENCIES else f"agency {user.auditor_scope}"
+        return (msg("every agency") if user.auditor_scope == ALL_AGENCIES
+                else msg("agency {agency}", agency=user.auditor_scope))
     if user.role is Role.CASE_OFFICER:
-        return f"unit {user.unit_code}"
-    return f"agency {user.agency_code}"
+        return msg("unit {unit}", unit=user.unit_code)
+    return msg("agency {agency}", agency=user.agency_code)
 
 
 def _footage_hint(user: User, owner_agency: str | None) -> str:
     if user.role is Role.CASE_OFFICER:
-        return (f"an admin of agency {owner_agency} can grant it to a case you manage "
-                "(POST /api/v1/evidence/{id}/grants)")
+        return msg("an admin of agency {agency} can grant it to a case you manage "
+                   "(POST /api/v1/evidence/{{id}}/grants)", agency=owner_agency)
     if user.role is Role.REVIEWER:
-        return "reviewers see the footage on cases of their agency that were sent for review"
-    return f"an admin or auditor of agency {owner_agency} can see it"
+        return msg("reviewers see the footage on cases of their agency that were sent for review")
+    return msg("an admin or auditor of agency {agency} can see it", agency=owner_agency)
 
 
 def require_case_access(conn: Connection, user: User, case_id: str,
@@ -315,7 +316,7 @@ def require_original_access(conn: Connection, user: User, evidence: Any) -> None
 def require_may_attach(conn: Connection, user: User, case: Any, evidence: Any) -> None:
     """Attaching needs the footage to be visible to the user, and to belong to the case's
     unit or to have been granted to this case."""
-    require_sees_footage(conn, user, evidence, "attach this evidence")
+    require_sees_footage(conn, user, evidence, msg("attach this evidence"))
     unit = evidence.unit_code or DEFAULT_UNIT
     if unit == case.unit_code:
         return
@@ -388,7 +389,7 @@ class StationScope:
 
 def station_scope(conn: Connection, user: User) -> StationScope:
     """The tiles ``user`` may see; refused (403) to roles that have no station screen."""
-    require_role(user, STATION_SCREEN, "see the station screen")
+    require_role(user, STATION_SCREEN, msg("see the station screen"))
     if sees_all_footage(user):
         return StationScope(None)
     if user.role is Role.OFFICER:

@@ -241,14 +241,14 @@ def _write_item(writer: _Writer, store: ObjectStore, row: EvidenceRecord,
     suffix = _EXTENSION.fullmatch(Path(row.original_name).suffix)
     path = f"{ORIGINALS_DIR}{row.sha256}{suffix.group(0).lower() if suffix else ''}"
     writer.copy(path, store, row.object_key, row.object_version, row.sha256, row.size,
-                f"original of {row.original_name}")
+                msg("original of {original_name}", original_name=row.original_name))
     copies = []
     for copy in derivatives:
         member = None
         if include_playback and copy.name == PLAYBACK:
             member = f"{PLAYBACK_DIR}{row.sha256}.{copy.name}"
             writer.copy(member, store, copy.object_key, copy.object_version, copy.sha256,
-                        copy.size, f"playback copy of {row.original_name}")
+                        copy.size, msg("playback copy of {original_name}", original_name=row.original_name))
         copies.append({"name": copy.name, "sha256": copy.sha256, "size": copy.size,
                        "method": copy.method, "path": member})
     return {

@@ -76,12 +76,12 @@ def create_case(log: CustodyLog, user: User, title: str, number: str,
 
     ``unit_code`` names the unit when the creator belongs to none (the operator).
     """
-    access.require_role(user, access.CREATE_CASE, "create a case")
+    access.require_role(user, access.CREATE_CASE, msg("create a case"))
     unit = user.unit_code if not user.operator else unit_code
     if unit is None:
         raise InvalidRequest(msg("a case belongs to a unit, and the creator belongs to none"),
                              hint=msg("name the unit the case belongs to"))
-    title = clean_text(title, "case title", TITLE_MAX)  # stored and logged alike
+    title = clean_text(title, msg("case title"), TITLE_MAX)  # stored and logged alike
     if not _CASE_NUMBER_RE.fullmatch(number):
         raise InvalidRequest(msg("case number {number!r} is not allowed", number=number),
                              hint=msg("use 1-64 letters, digits, '/', '.', '_' or '-'"))
@@ -107,7 +107,7 @@ def create_case(log: CustodyLog, user: User, title: str, number: str,
 
 
 def list_cases(engine: Engine, user: User, offset: int = 0, limit: int = 50) -> Page[Case]:
-    access.require_role(user, access.READ_CASES, "list cases")
+    access.require_role(user, access.READ_CASES, msg("list cases"))
     c = tables.cases
     query = select(c.c.id).where(access.visible_cases(user))
     with engine.connect() as conn:
@@ -119,10 +119,10 @@ def list_cases(engine: Engine, user: User, offset: int = 0, limit: int = 50) -> 
 
 
 def case_detail(engine: Engine, user: User, case_id: str) -> CaseDetail:
-    access.require_role(user, access.READ_CASES, "read cases")
+    access.require_role(user, access.READ_CASES, msg("read cases"))
     with engine.connect() as conn:
         case = load_case(conn, case_id)
-        access.require_case_access(conn, user, case_id, access.READ_CASES, "read this case")
+        access.require_case_access(conn, user, case_id, access.READ_CASES, msg("read this case"))
         ce, ev = tables.case_evidence, catalog.evidence
         rows = conn.execute(select(ce.c.evidence_id, ev.c.sha256, ev.c.original_name,
                                    ce.c.attached_at, ce.c.attached_by)
@@ -308,7 +308,7 @@ def prepare_export(log: CustodyLog, user: User, case_id: str, include_playback: 
     """
     action = "export this case"
     access.require_role(user, access.EXPORT_CASE, action)
-    reason = clean_optional(reason, "reason", REASON_MAX)
+    reason = clean_optional(reason, msg("reason"), REASON_MAX)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         case = load_case(conn, case_id)

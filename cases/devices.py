@@ -66,7 +66,7 @@ def _check(serial: str, officer_no: str, officer_name: str | None,
         raise InvalidRequest(msg("officer number {officer_no!r} is not allowed", officer_no=officer_no),
                              hint=msg("use 1-64 letters, digits, '.', '_' or '-' (e.g. 100234)"))
     name = check_name(officer_name, "officer") if officer_name is not None else None
-    return name, clean_optional(label, "volume label", LABEL_MAX)
+    return name, clean_optional(label, msg("volume label"), LABEL_MAX)
 
 
 def register_device(log: CustodyLog, by: User, serial: str, officer_no: str, unit_code: str,
@@ -76,23 +76,25 @@ def register_device(log: CustodyLog, by: User, serial: str, officer_no: str, uni
 
     Registering a serial again replaces its entry. A volume label names one recorder.
     """
-    require_admin_role(by, "register recorders")
+    require_admin_role(by, msg("register recorders"))
     officer_name, label = _check(serial, officer_no, officer_name, label)
     moment = now or datetime.now(UTC)
     d = catalog.devices
-    with database_errors("registering a device"), write_transaction(log.engine) as conn:
+    with database_errors(msg("registering a device")), write_transaction(log.engine) as conn:
         unit = conn.execute(select(tables.units).where(tables.units.c.code == unit_code)).first()
         if unit is None:
             raise NotFound(msg("there is no unit {unit_code!r}", unit_code=unit_code),
                            hint=msg("list units with `evidence unit list`"))
-        require_org_admin(by, unit.agency_code, f"register recorders to unit {unit_code}")
+        require_org_admin(by, unit.agency_code, msg("register recorders to unit {unit_code}",
+                                                    unit_code=unit_code))
         previous = conn.execute(select(d.c.unit_code, tables.units.c.agency_code)
                                 .select_from(d.outerjoin(tables.units,
                                                          tables.units.c.code == d.c.unit_code))
                                 .where(d.c.serial == serial)).first()
         if previous is not None and previous.agency_code is not None:
             require_org_admin(by, previous.agency_code,
-                              f"take recorder {serial} from unit {previous.unit_code}")
+                              msg("take recorder {serial} from unit {unit_code}", serial=serial,
+                                  unit_code=previous.unit_code))
         if label is not None and conn.execute(select(d.c.serial).where(
                 (func.lower(d.c.label) == label.lower()) & (d.c.serial != serial))).first():
             raise AlreadyExists(msg("another recorder is registered with the volume label {label!r}",
@@ -136,19 +138,19 @@ def _visible_agency(user: User) -> str | None:
 def list_devices(engine: Engine, user: User) -> list[Device]:
     """The registered recorders ``user`` may see, by serial."""
     if not user.operator:
-        access.require_role(user, access.LIST_DEVICES, "list devices")
+        access.require_role(user, access.LIST_DEVICES, msg("list devices"))
     query = _registry_query()
     agency = _visible_agency(user)
     if agency is not None:
         query = query.where(tables.units.c.agency_code == agency)
-    with database_errors("reading the device registry"), engine.connect() as conn:
+    with database_errors(msg("reading the device registry")), engine.connect() as conn:
         return [_device(row) for row in conn.execute(query)]
 
 
 def registry_entries(engine: Engine) -> dict[str, RegistryEntry]:
     """The docking station's view of the registry, keyed by serial and by volume label."""
     entries: dict[str, RegistryEntry] = {}
-    with database_errors("reading the device registry"), engine.connect() as conn:
+    with database_errors(msg("reading the device registry")), engine.connect() as conn:
         for row in conn.execute(_registry_query()):
             device = _device(row)
             entry = RegistryEntry(officer_no=device.officer_no, officer_name=device.officer_name,
@@ -171,7 +173,7 @@ def _registered(conn: Any, serial: str) -> Row[Any]:
 def _require_holder(by: User, row: Row[Any], action: str) -> None:
     """The operator, or an admin of the agency holding the recorder (refused alike when the
     recorder is another agency's or has no unit)."""
-    require_org_admin(by, row.agency_code or "", f"{action} recorder {row.serial}")
+    require_org_admin(by, row.agency_code or "", action)
 
 
 def reassign_device(log: CustodyLog, by: User, serial: str, *, officer_no: str | None = None,
@@ -183,7 +185,7 @@ def reassign_device(log: CustodyLog, by: User, serial: str, *, officer_no: str |
     An admin of the agency holding it, and of the new unit's; a retired recorder is
     registered again instead.
     """
-    require_admin_role(by, "reassign recorders")
+    require_admin_role(by, msg("reassign recorders"))
     if officer_no is not None and not _OFFICER_NO_RE.fullmatch(officer_no):
         raise InvalidRequest(msg("officer number {officer_no!r} is not allowed", officer_no=officer_no),
                              hint=msg("use 1-64 letters, digits, '.', '_' or '-' (e.g. 100234)"))
@@ -191,9 +193,9 @@ def reassign_device(log: CustodyLog, by: User, serial: str, *, officer_no: str |
         officer_name = check_name(officer_name, "officer")
     moment = now or datetime.now(UTC)
     d = catalog.devices
-    with database_errors("reassigning a device"), write_transaction(log.engine) as conn:
+    with database_errors(msg("reassigning a device")), write_transaction(log.engine) as conn:
         row = _registered(conn, serial)
-        _require_holder(by, row, "reassign")
+        _require_holder(by, row, msg("reassign recorder {serial}", serial=row.serial))
         if row.retired_at is not None:
             raise Conflict(msg("recorder {serial} was retired on {aware}", serial=serial,
                                aware=aware(row.retired_at).isoformat()),
@@ -217,7 +219,7 @@ def reassign_device(log: CustodyLog, by: User, serial: str, *, officer_no: str |
         if unit is None:
             raise NotFound(msg("there is no unit {unit!r}", unit=after['unit']),
                            hint=msg("list units with `evidence unit list`"))
-        require_org_admin(by, unit.agency_code, f"give recorders to unit {unit.code}")
+        require_org_admin(by, unit.agency_code, msg("give recorders to unit {code}", code=unit.code))
         conn.execute(update(d).where(d.c.serial == serial).values(
             officer_no=after["officer_no"], officer_name=after["officer_name"],
             unit_code=after["unit"], unit=None))
@@ -233,13 +235,13 @@ def retire_device(log: CustodyLog, by: User, serial: str, reason: str,
     It stays listed, as retired; footage it still brings to a dock is stored and belongs
     to its last unit, as before. Registering it again brings it back.
     """
-    require_admin_role(by, "retire recorders")
-    reason = clean_text(reason, "reason for retiring the recorder", REASON_MAX)
+    require_admin_role(by, msg("retire recorders"))
+    reason = clean_text(reason, msg("reason for retiring the recorder"), REASON_MAX)
     moment = now or datetime.now(UTC)
     d = catalog.devices
-    with database_errors("retiring a device"), write_transaction(log.engine) as conn:
+    with database_errors(msg("retiring a device")), write_transaction(log.engine) as conn:
         row = _registered(conn, serial)
-        _require_holder(by, row, "retire")
+        _require_holder(by, row, msg("retire recorder {serial}", serial=row.serial))
         if row.retired_at is not None:
             raise Conflict(msg("recorder {serial} was already retired on {aware}", serial=serial,
                                aware=aware(row.retired_at).isoformat()))

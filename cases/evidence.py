@@ -167,7 +167,7 @@ def visible_evidence(conn: Connection, user: User, evidence_id: str, action: str
 
 
 def search_evidence(engine: Engine, user: User, wanted: EvidenceFilter) -> Page[EvidenceSummary]:
-    access.require_role(user, access.READ_EVIDENCE, "search evidence")
+    access.require_role(user, access.READ_EVIDENCE, msg("search evidence"))
     ev = catalog.evidence
     with engine.connect() as conn:
         query = _filtered(conn, user, wanted)
@@ -220,10 +220,10 @@ def summary(record: EvidenceRecord) -> EvidenceSummary:
 
 
 def evidence_detail(engine: Engine, user: User, evidence_id: str) -> EvidenceDetail:
-    access.require_role(user, access.READ_EVIDENCE, "read evidence")
+    access.require_role(user, access.READ_EVIDENCE, msg("read evidence"))
     ce, cs = tables.case_evidence, tables.cases
     with engine.connect() as conn:
-        row = visible_evidence(conn, user, evidence_id, "read this evidence")
+        row = visible_evidence(conn, user, evidence_id, msg("read this evidence"))
         derivatives = [Derivative(d.name, d.sha256, d.size, d.method, d.created_at)
                        for d in records.derivatives_of(conn, evidence_id)]
         on_cases = [CaseRef(c.id, c.number) for c in conn.execute(
@@ -248,8 +248,8 @@ def change_legal_hold(log: CustodyLog, store: ObjectStore, user: User, evidence_
     nothing is recorded; the event and the catalogue commit together.
     """
     verb = "place" if on else "release"
-    access.require_role(user, access.LEGAL_HOLD, f"{verb} a legal hold")
-    reason = clean_text(reason, "reason for the legal hold", REASON_MAX)
+    access.require_role(user, access.LEGAL_HOLD, msg("{verb} a legal hold", verb=verb))
+    reason = clean_text(reason, msg("reason for the legal hold"), REASON_MAX)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         row = evidence_row(conn, evidence_id)
@@ -257,7 +257,7 @@ def change_legal_hold(log: CustodyLog, store: ObjectStore, user: User, evidence_
             raise Conflict(msg("evidence {evidence_id} was deleted when its retention ended "
                                "({deleted_at}); there is nothing left to hold", evidence_id=evidence_id,
                                deleted_at=row.deleted_at.isoformat()))
-        access.require_owner_admin(conn, user, row, access.LEGAL_HOLD, f"{verb} a legal hold")
+        access.require_owner_admin(conn, user, row, access.LEGAL_HOLD, msg("{verb} a legal hold", verb=verb))
         if row.legal_hold == on:
             state = "already under" if on else "not under"
             raise Conflict(msg("evidence {evidence_id} is {state} legal hold", evidence_id=evidence_id,

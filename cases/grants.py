@@ -45,7 +45,7 @@ def grant_evidence(log: CustodyLog, by: User, evidence_id: str, case_id: str, re
     """Let the officers of ``case_id`` (another unit's case) see and attach this footage."""
     action = "grant this footage to another unit's case"
     access.require_role(by, access.GRANT, action)
-    reason = clean_text(reason, "reason", REASON_MAX)
+    reason = clean_text(reason, msg("reason"), REASON_MAX)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         evidence = evidence_row(conn, evidence_id)

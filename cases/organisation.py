@@ -83,7 +83,8 @@ def check_code(code: str, what: str) -> None:
 def check_name(name: str, what: str) -> str:
     """NFC, trimmed, 1..NAME_MAX characters of text (``cases.text``: format characters stay
     allowed, since Mongolian script needs its vowel separator U+180E and joiners)."""
-    return clean_text(name, f"{what} name", NAME_MAX)
+    return clean_text(name, {"officer": msg("officer name"), "agency": msg("agency name"),
+                             "unit": msg("unit name")}.get(what, what), NAME_MAX)
 
 
 def require_admin_role(user: User, action: str) -> None:
@@ -105,8 +106,8 @@ def require_org_admin(user: User, agency_code: str, action: str) -> None:
 def add_agency(log: CustodyLog, user: User, code: str, name: str, level: Level,
                parent_code: str | None, now: datetime | None = None) -> Agency:
     """A new agency (event ``org:agency:added``); under ``parent_code`` unless region level."""
-    require_admin_role(user, "add agencies")
-    check_code(code, "agency")
+    require_admin_role(user, msg("add agencies"))
+    check_code(code, msg("agency"))
     name = check_name(name, "agency")
     if level is Level.REGION and parent_code is not None:
         raise InvalidRequest(msg("a region-level agency has no parent"),
@@ -121,7 +122,8 @@ def add_agency(log: CustodyLog, user: User, code: str, name: str, level: Level,
     with write_transaction(log.engine) as conn:
         if parent_code is not None:
             parent = get_agency(conn, parent_code)
-            require_org_admin(user, parent_code, f"add an agency under {parent_code}")
+            require_org_admin(user, parent_code, msg("add an agency under {parent_code}",
+                                                     parent_code=parent_code))
             if _RANK[level] <= _RANK[parent.level]:
                 raise Conflict(msg("a {level} agency cannot be under the {level2} agency {parent_code}",
                                    level=level.value, level2=parent.level.value, parent_code=parent_code),
@@ -143,13 +145,14 @@ def add_agency(log: CustodyLog, user: User, code: str, name: str, level: Level,
 def add_unit(log: CustodyLog, user: User, code: str, agency_code: str, name: str,
              now: datetime | None = None) -> Unit:
     """A new unit of ``agency_code`` (event ``org:unit:added``)."""
-    require_admin_role(user, "add units")
-    check_code(code, "unit")
+    require_admin_role(user, msg("add units"))
+    check_code(code, msg("unit"))
     name = check_name(name, "unit")
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         get_agency(conn, agency_code)
-        require_org_admin(user, agency_code, f"add a unit to agency {agency_code}")
+        require_org_admin(user, agency_code, msg("add a unit to agency {agency_code}",
+                                                 agency_code=agency_code))
         if conn.execute(select(tables.units.c.code).where(tables.units.c.code == code)).first():
             raise AlreadyExists(msg("a unit with code {code!r} already exists", code=code),
                                 hint=msg("unit codes are unique across the region; choose another"))
@@ -178,7 +181,7 @@ def get_unit(conn: Connection, code: str) -> Unit:
 
 def list_agencies(engine: Engine, user: User) -> list[Agency]:
     """Every agency for the operator; for an admin, theirs and those directly under it."""
-    require_admin_role(user, "list agencies")
+    require_admin_role(user, msg("list agencies"))
     a = tables.agencies
     query = select(a).order_by(a.c.code)
     if not user.operator:
@@ -190,7 +193,7 @@ def list_agencies(engine: Engine, user: User) -> list[Agency]:
 
 def list_units(engine: Engine, user: User, agency_code: str | None = None) -> list[Unit]:
     """Units (of ``agency_code``): every one for the operator, their agency's for an admin."""
-    require_admin_role(user, "list units")
+    require_admin_role(user, msg("list units"))
     if not user.operator:
         if agency_code is not None and agency_code != user.agency_code:
             raise AccessDenied(msg("{user} may not list the units of agency {agency_code}", user=user.name,

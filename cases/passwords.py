@@ -159,7 +159,7 @@ def set_password(log: CustodyLog, name: str, password: str, *, by: User, now: da
         _check_old_password(log, name, old_password)
     else:
         with log.engine.connect() as conn:  # refused before anything about the password is said
-            managed_user(conn, by, name, "set the password of")
+            managed_user(conn, by, name, msg("set the password of"))
         check_new_password(name, password)
     new_hash = HASHER.hash(password)
     users = tables.users
@@ -167,7 +167,7 @@ def set_password(log: CustodyLog, name: str, password: str, *, by: User, now: da
         if own:
             row = conn.execute(user_query().where(users.c.name == name)).first()
         else:
-            row = managed_user(conn, by, name, "set the password of")
+            row = managed_user(conn, by, name, msg("set the password of"))
         if row is None or row.revoked_at is not None:
             raise Conflict(msg("{name} is revoked; a revoked user cannot sign in", name=name),
                            hint=msg("add a new user (names are never reused)"))
@@ -211,7 +211,7 @@ def unlock_user(log: CustodyLog, name: str, *, by: User, now: datetime) -> User:
                            hint=msg("an admin of your agency can do this"))
     users = tables.users
     with write_transaction(log.engine) as conn:
-        row = managed_user(conn, by, name, "unlock")
+        row = managed_user(conn, by, name, msg("unlock"))
         if row.locked_until is None or aware(row.locked_until) <= now:
             raise Conflict(msg("{name} is not locked", name=name),
                            hint=msg("nothing to do; a lockout ends by itself, or when a new password is set"))

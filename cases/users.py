@@ -146,14 +146,15 @@ def add_user(log: CustodyLog, name: str, role: Role, officer_no: str | None, *, 
     token = new_token()
     with write_transaction(log.engine) as conn:
         agency = _unit_agency(conn, unit_code)
-        _require_admin_of(by, agency, f"add users to unit {unit_code}")
+        _require_admin_of(by, agency, msg("add users to unit {unit_code}", unit_code=unit_code))
         if auditor_scope is not None and auditor_scope != ALL_AGENCIES:
             if conn.execute(select(tables.agencies.c.code)
                             .where(tables.agencies.c.code == auditor_scope)).first() is None:
                 raise NotFound(msg("there is no agency {auditor_scope!r} for the auditor's scope",
                                    auditor_scope=auditor_scope),
                                hint=msg("list agencies with `evidence agency list`"))
-            _require_admin_of(by, auditor_scope, f"give an auditor the scope {auditor_scope}")
+            _require_admin_of(by, auditor_scope, msg("give an auditor the scope {auditor_scope}",
+                                                     auditor_scope=auditor_scope))
         elif auditor_scope == ALL_AGENCIES and not by.operator:
             raise AccessDenied(msg("only the server's operator may make an auditor of every agency"),
                                hint=msg("scope the auditor to your agency"))
@@ -209,7 +210,7 @@ def revoke_user(log: CustodyLog, name: str, *, by: User, now: datetime | None = 
                            hint=msg("ask another admin, or use `evidence user revoke` on the server"))
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
-        row = _managed_user(conn, by, name, "revoke")
+        row = _managed_user(conn, by, name, msg("revoke"))
         if row.revoked_at is not None:
             raise NotFound(msg("there is no active user named {name!r}", name=name),
                            hint=msg("list users with `evidence user list`"))
@@ -237,7 +238,7 @@ def rotate_token(log: CustodyLog, name: str, *, by: User, now: datetime | None =
         if by.name == name and not by.operator:  # their own: they hold its token, so it exists
             row = conn.execute(_user_query().where(tables.users.c.name == name)).first()
         else:
-            row = _managed_user(conn, by, name, "renew the token of")
+            row = _managed_user(conn, by, name, msg("renew the token of"))
         if row is None or row.revoked_at is not None:
             raise Conflict(msg("{name} is revoked; a revoked user gets no new token", name=name),
                            hint=msg("add a new user (names are never reused)"))
@@ -364,7 +365,7 @@ def change_user(log: CustodyLog, name: str, *, by: User, role: Role | None = Non
                            hint=msg("ask another admin of your agency"))
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
-        row = _managed_user(conn, by, name, "change")
+        row = _managed_user(conn, by, name, msg("change"))
         if row.revoked_at is not None:
             raise Conflict(msg("{name} is revoked and cannot be changed", name=name),
                            hint=msg("add a new user (names are never reused)"))
@@ -389,7 +390,7 @@ def change_user(log: CustodyLog, name: str, *, by: User, role: Role | None = Non
         _check_scope(new_role, after["auditor_scope"])
         agency = _unit_agency(conn, after["unit"]) if after["unit"] is not None else None
         if after["unit"] != before["unit"]:
-            _require_admin_of(by, agency or "", f"move users to unit {after['unit']}")
+            _require_admin_of(by, agency or "", msg("move users to unit {unit}", unit=after['unit']))
             if agency != row.agency_code:
                 _require_no_cases_elsewhere(conn, name, agency)
         if after["auditor_scope"] != before["auditor_scope"]:
@@ -415,7 +416,7 @@ def _require_may_scope(conn: Connection, by: User, scope: str | None) -> None:
                     .where(tables.agencies.c.code == scope)).first() is None:
         raise NotFound(msg("there is no agency {scope!r} for the auditor's scope", scope=scope),
                        hint=msg("list agencies with `evidence agency list`"))
-    _require_admin_of(by, scope, f"give an auditor the scope {scope}")
+    _require_admin_of(by, scope, msg("give an auditor the scope {scope}", scope=scope))
 
 
 def _require_no_cases_elsewhere(conn: Connection, name: str, agency: str | None) -> None:
@@ -446,7 +447,7 @@ def revoke_token(log: CustodyLog, name: str, *, by: User, now: datetime | None =
         if by.name == name and not by.operator:
             row = conn.execute(_user_query().where(tables.users.c.name == name)).first()
         else:
-            row = _managed_user(conn, by, name, "end the token of")
+            row = _managed_user(conn, by, name, msg("end the token of"))
         if row is None or row.revoked_at is not None:
             raise Conflict(msg("{name} is revoked; their token already ended", name=name),
                            hint=msg("list users with GET /api/v1/users"))

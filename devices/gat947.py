@@ -49,7 +49,8 @@ from domain.recorder import RecorderIdentity
 
 ENCODING = "gbk"
 CLOCK_FORMAT = "%Y-%m-%d %H:%M:%S"
-REFUSED_LOGIN_HINT = "set EVIDENCE_RECORDER_PASSWORD to the recorders' administrator password"
+REFUSED_LOGIN_HINT = msg("set EVIDENCE_RECORDER_PASSWORD to the recorders' administrator "
+                         "password")
 
 # Acknowledgement codes in *iRet (the vendor header's enum).
 CONNECT_SUCCESS = 1

@@ -157,7 +157,7 @@ class MtpRecorder:
         device = self._handle()
         with self._exclusive():
             if self._lib.LIBMTP_Delete_Object(device, target.item_id) != 0:
-                raise _translate(libmtp.drain_errors(self._lib, device), f"deleting {path}")
+                raise _translate(libmtp.drain_errors(self._lib, device), msg("deleting {path}", path=path))
             self._index.pop(path, None)
 
     def eject(self) -> None:
@@ -199,7 +199,7 @@ class MtpRecorder:
 
     def _storages(self, device: int) -> list[tuple[str, int]]:
         if self._lib.LIBMTP_Get_Storage(device, libmtp.STORAGE_NOT_SORTED) != 0:
-            raise _translate(libmtp.drain_errors(self._lib, device), "listing its storage")
+            raise _translate(libmtp.drain_errors(self._lib, device), msg("listing its storage"))
         head = ctypes.cast(device, ctypes.POINTER(libmtp.DeviceHead)).contents
         found: list[tuple[str, int]] = []
         storage = head.storage
@@ -215,7 +215,7 @@ class MtpRecorder:
         if not entry:
             errors = libmtp.drain_errors(self._lib, device)
             if errors:
-                raise _translate(errors, f"listing {prefix or 'its files'}")
+                raise _translate(errors, msg("listing {value}", value=prefix or 'its files'))
             return
         folders: list[tuple[int, str]] = []
         while entry:

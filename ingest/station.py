@@ -352,7 +352,7 @@ class Station:
         return pending
 
     def _event(self, drafts: list[EventDraft]) -> None:
-        with database_errors("logging a dock event"):
+        with database_errors(msg("logging a dock event")):
             self.log.append(drafts)
 
     def dock(self, recorder: Recorder, label: str) -> DockOutcome:
@@ -475,7 +475,7 @@ class Station:
             if evidence_id is None:  # never wipe what the catalogue does not hold
                 continue
             recorder.delete(source)
-            self.hold("wipe")
+            self.hold(msg("wipe"))
             shown: dict[str, Any] = {"source": result.path}
             raw = bytes_b64(source)
             if raw is not None:  # a name that is not UTF-8: its exact bytes beside the display form
@@ -501,7 +501,7 @@ class Station:
                        **({"path_b64": raw} if raw is not None else {})})
 
     def _stored_as(self, sha256: str) -> str | None:
-        with database_errors("checking a file before wiping it"), self.log.engine.connect() as c:
+        with database_errors(msg("checking a file before wiping it")), self.log.engine.connect() as c:
             found = find_by_sha256(c, sha256)
             return found.id if found is not None else None
 
@@ -615,7 +615,7 @@ class _StoppableStream(io.RawIOBase):
 
     def readinto(self, buffer: WriteableBuffer) -> int:
         if self._started:
-            self._recorder._station.hold("copy")  # mid-copy: some bytes read, none committed
+            self._recorder._station.hold(msg("copy"))  # mid-copy: some bytes read, none committed
         self._recorder._check(self._path)
         self._started = True
         return self._inner.readinto(buffer)  # type: ignore[attr-defined, no-any-return]

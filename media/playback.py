@@ -129,7 +129,8 @@ def _produce(
     timeout_seconds: int | None,
 ) -> PlaybackResult:
     with _temp_beside(dst) as temp:
-        run_ffmpeg(args_for_output(temp), what=f"{method} of {src.name}", timeout_seconds=timeout_seconds)
+        run_ffmpeg(args_for_output(temp), what=msg("{method} of {src}", method=method, src=src.name),
+                   timeout_seconds=timeout_seconds)
         output = probe(temp)
         _check_output(src, source, output, method)
         temp.replace(dst)
@@ -281,7 +282,8 @@ def join_segments(
             run_ffmpeg(
                 ["-f", "concat", "-safe", "0", "-i", _file_url(playlist), "-c", "copy",
                  "-movflags", "+faststart", "-f", "mp4", _file_url(temp)],
-                what=f"join of {len(segments)} segments into {dst.name}",
+                what=msg("join of {segments_count} segments into {dst}", segments_count=len(segments),
+                         dst=dst.name),
                 timeout_seconds=timeout_seconds,
             )  # fmt: skip
         finally:
@@ -361,7 +363,7 @@ def join_on_wall_clock(parts: Sequence[JoinPart], dst: Path, *,
             run_ffmpeg(
                 ["-f", "concat", "-safe", "0", "-i", _file_url(playlist), "-c", "copy",
                  "-movflags", "+faststart", "-f", "mp4", _file_url(temp)],
-                what=f"join of {len(clips)} segments into {dst.name}",
+                what=msg("join of {clips_count} segments into {dst}", clips_count=len(clips), dst=dst.name),
                 timeout_seconds=timeout_seconds,
             )  # fmt: skip
         finally:
@@ -485,4 +487,4 @@ def _make_filler(shape: _Shape, microseconds: int, dst: Path, timeout_seconds: i
     if shape.sample_rate is not None:
         args += ["-c:a", "aac", "-b:a", "64k"]
     args += ["-movflags", "+faststart", "-f", "mp4", _file_url(dst)]
-    run_ffmpeg(args, what="black filler for a gap", timeout_seconds=timeout_seconds)
+    run_ffmpeg(args, what=msg("black filler for a gap"), timeout_seconds=timeout_seconds)

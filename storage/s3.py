@@ -210,7 +210,7 @@ class S3ObjectStore:
 
     def ensure_bucket(self) -> None:
         """Create the bucket with Object Lock and versioning, or check an existing one."""
-        with self._errors("checking the bucket"):
+        with self._errors(msg("checking the bucket")):
             try:
                 self.client.head_bucket(Bucket=self.bucket)
             except ClientError as exc:
@@ -285,7 +285,7 @@ class S3ObjectStore:
 
     def cleanup_temporaries(self) -> int:
         uploads, versions = self._temporary_entries()
-        with self._errors("removing temporary uploads"):
+        with self._errors(msg("removing temporary uploads")):
             for name, upload_id in uploads:
                 with suppress(ClientError):  # already gone: that is what we wanted
                     self.client.abort_multipart_upload(
@@ -309,7 +309,7 @@ class S3ObjectStore:
 
     def list(self, prefix: str) -> Iterator[str]:
         validate_prefix(prefix)
-        with self._errors(f"listing {prefix!r}"):
+        with self._errors(msg("listing {prefix!r}", prefix=prefix)):
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=self.prefix + prefix
             )
@@ -322,7 +322,7 @@ class S3ObjectStore:
     def read_back_sha256(self, key: str, version_id: str | None = None) -> tuple[str, int]:
         """GET the object (version) from the store and hash every byte of it."""
         validate_key(key)
-        with self._errors(f"reading back {key}", key=key, version_id=version_id):
+        with self._errors(msg("reading back {key}", key=key), key=key, version_id=version_id):
             response = self.client.get_object(**self._address(self._name(key), version_id))
         with _TranslatedBody(response["Body"], self._endpoint) as body:
             return sha256_of_stream(body)
@@ -342,7 +342,7 @@ class S3ObjectStore:
         if start or end is not None:
             address["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
         try:
-            with self._errors(f"opening {key}", key=key, version_id=version_id):
+            with self._errors(msg("opening {key}", key=key), key=key, version_id=version_id):
                 response = self.client.get_object(**address)
         except InvalidStorageRequest:
             # S3 answers 416 for a start at the very end; that is an empty range to us.
@@ -378,7 +378,7 @@ class S3ObjectStore:
 
     def set_legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None:
         head = self._head(key, version_id)
-        with self._errors(f"setting the legal hold of {key}", key=key, version_id=version_id):
+        with self._errors(msg("setting the legal hold of {key}", key=key), key=key, version_id=version_id):
             self.client.put_object_legal_hold(
                 **self._address(self._name(key), head.get("VersionId")),
                 LegalHold={"Status": "ON" if on else "OFF"},
@@ -391,7 +391,7 @@ class S3ObjectStore:
         """
         head = self._head(key, version_id)
         refuse_deletion_if_locked(_lock_state(key, head))
-        with self._errors(f"deleting {key}", key=key, version_id=version_id, locked=True):
+        with self._errors(msg("deleting {key}", key=key), key=key, version_id=version_id, locked=True):
             self.client.delete_object(**self._address(self._name(key), head.get("VersionId")))
 
     # --- used by S3Upload ----------------------------------------------------------
@@ -439,7 +439,7 @@ class S3ObjectStore:
         if retain_until is not None:
             request["ObjectLockMode"] = LOCK_MODE
             request["ObjectLockRetainUntilDate"] = retain_until
-        with self._errors(f"storing {key}", key=key):
+        with self._errors(msg("storing {key}", key=key), key=key):
             response = self.client.put_object(**request)
         return self._verified(key, response.get("VersionId"), sha256, len(data), retain_until)
 
@@ -453,7 +453,7 @@ class S3ObjectStore:
         retain_until: datetime | None,
         content_type: str,
     ) -> StoredObject:
-        with self._errors(f"copying the upload to {key}", key=key):
+        with self._errors(msg("copying the upload to {key}", key=key), key=key):
             version_id: str | None
             if size <= self.copy_threshold:
                 response = self.client.copy_object(
@@ -531,7 +531,7 @@ class S3ObjectStore:
         return stored
 
     def _put_retention(self, key: str, version_id: str | None, until: datetime) -> None:
-        with self._errors(f"setting the retention of {key}", key=key, version_id=version_id,
+        with self._errors(msg("setting the retention of {key}", key=key), key=key, version_id=version_id,
                           locked=True):
             self.client.put_object_retention(
                 **self._address(self._name(key), version_id),
@@ -540,7 +540,7 @@ class S3ObjectStore:
 
     def _list_parts(self, temp_key: str, upload_id: str) -> dict[int, _Part]:
         parts: dict[int, _Part] = {}
-        with self._errors(f"listing the parts of {temp_key}", key=temp_key):
+        with self._errors(msg("listing the parts of {temp_key}", temp_key=temp_key), key=temp_key):
             try:
                 pages = self.client.get_paginator("list_parts").paginate(
                     Bucket=self.bucket, Key=temp_key, UploadId=upload_id
@@ -562,7 +562,7 @@ class S3ObjectStore:
         """(multipart uploads as (key, upload id), object versions as (key, version id))."""
         uploads: list[tuple[str, str]] = []
         versions: list[tuple[str, str]] = []
-        with self._errors("listing temporary uploads"):
+        with self._errors(msg("listing temporary uploads")):
             for upload_page in self.client.get_paginator("list_multipart_uploads").paginate(
                 Bucket=self.bucket, Prefix=self._temporary_prefix
             ):
@@ -608,7 +608,8 @@ class S3ObjectStore:
         self, name: str, version_id: str | None, *, key: str | None = None
     ) -> HeadObjectOutputTypeDef:
         """HEAD any object name, including our own temporaries."""
-        with self._errors(f"looking up {key or name}", key=key or name, version_id=version_id):
+        with self._errors(msg("looking up {key}", key=key or name), key=key or name,
+                          version_id=version_id):
             return self.client.head_object(**self._address(name, version_id))
 
     def _name(self, key: str) -> str:
@@ -709,7 +710,7 @@ class S3Upload:
         return self._temp_key
 
     def write(self, chunk: bytes | bytearray | memoryview) -> None:
-        self._require({"open"}, "write to")
+        self._require({"open"}, msg("write to"))
         self._digest.update(chunk)
         self._size += len(chunk)
         self._buffer += chunk
@@ -733,7 +734,7 @@ class S3Upload:
     ) -> StoredObject:
         validate_key(key)
         retain = normalize_retention(retain_until) if retain_until is not None else None
-        self._require({"open", "finished"}, "commit")
+        self._require({"open", "finished"}, msg("commit"))
         store, sha256 = self._store, self.sha256
         existing = store._existing(key)
         if existing is not None:
@@ -806,7 +807,8 @@ class S3Upload:
         if known is not None and known.size == len(data) and known.etag == md5.hexdigest():
             self._parts.append(known)  # the server already holds exactly these bytes
             return
-        with store._errors(f"sending part {number} of {self._temp_key}", key=self._temp_key):
+        with store._errors(msg("sending part {number} of {temp_key}", number=number,
+                               temp_key=self._temp_key), key=self._temp_key):
             if self._upload_id is None:
                 created = store.client.create_multipart_upload(
                     Bucket=store.bucket, Key=self._temp_key
@@ -825,7 +827,8 @@ class S3Upload:
             self._send_part(bytes(self._buffer))
             self._buffer = bytearray()
         assert self._upload_id is not None  # only called once a part was sent
-        with store._errors(f"completing the upload {self._temp_key}", key=self._temp_key):
+        with store._errors(msg("completing the upload {temp_key}", temp_key=self._temp_key),
+                           key=self._temp_key):
             done = store.client.complete_multipart_upload(
                 Bucket=store.bucket, Key=self._temp_key, UploadId=self._upload_id,
                 MultipartUpload={"Parts": [
@@ -845,7 +848,7 @@ class S3Upload:
 
     def _drop_temporary(self) -> None:
         store = self._store
-        with store._errors(f"removing the temporary upload {self._temp_key}"):
+        with store._errors(msg("removing the temporary upload {temp_key}", temp_key=self._temp_key)):
             if self._upload_id is not None:
                 with suppress(ClientError):  # already gone
                     store.client.abort_multipart_upload(
@@ -876,7 +879,7 @@ class _TranslatedBody:
         try:
             return self._body.read(size if size >= 0 else None)
         except (BotoCoreError, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise _unavailable(self._endpoint, "reading an object", exc) from exc
+            raise _unavailable(self._endpoint, msg("reading an object"), exc) from exc
 
     def close(self) -> None:
         self._body.close()

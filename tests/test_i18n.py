@@ -284,7 +284,7 @@ def test_no_error_message_is_written_outside_a_translatable_template() -> None:
     files = _package_files()
     classes = _error_classes(files)
     assert {"NotFound", "AccessDenied", "RecorderUnplugged", "OidcFailed"} <= classes
-    offenders = []
+    offenders: list[str] = []
 
     def visit(node: ast.AST, enclosing: str | None, path: Path) -> None:
         for child in ast.iter_child_nodes(node):

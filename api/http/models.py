@@ -24,6 +24,7 @@ from cases.organisation import CODE_PATTERN, NAME_MAX, Level
 from cases.text import REASON_MAX, TEXT_PATTERN, clean_text
 from cases.users import NAME_PATTERN, OFFICER_NO_PATTERN, Role
 from domain.errors import EvidenceError
+from domain.messages import msg
 
 
 def _text(what: str, max_length: int) -> AfterValidator:
@@ -55,19 +56,19 @@ def _date_time_text(value: object) -> object:
 
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX, pattern=TEXT_PATTERN),
-                   _text("reason", REASON_MAX)]
+                   _text(msg("reason"), REASON_MAX)]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=TITLE_MAX, pattern=TEXT_PATTERN),
-                  _text("case title", TITLE_MAX)]
+                  _text(msg("case title"), TITLE_MAX)]
 CaseNumber = Annotated[str, StringConstraints(pattern=CASE_NUMBER_PATTERN)]
 UserName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 OfficerNo = Annotated[str, StringConstraints(pattern=OFFICER_NO_PATTERN)]
 UnitCode = Annotated[str, StringConstraints(pattern=f"^{CODE_PATTERN}$")]
 AgencyCode = Annotated[str, StringConstraints(pattern=f"^{CODE_PATTERN}$")]
 OrgName = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX, pattern=TEXT_PATTERN),
-                    _text("name", NAME_MAX)]
+                    _text(msg("name"), NAME_MAX)]
 Serial = Annotated[str, StringConstraints(pattern=SERIAL_PATTERN)]
 VolumeLabel = Annotated[str, StringConstraints(min_length=1, max_length=LABEL_MAX,
-                                               pattern=TEXT_PATTERN), _text("volume label", LABEL_MAX)]
+                                               pattern=TEXT_PATTERN), _text(msg("volume label"), LABEL_MAX)]
 AuditorScope = Annotated[str, StringConstraints(pattern=f"^(\\*|{CODE_PATTERN})$")]
 UtcTime = Annotated[AwareDatetime, BeforeValidator(_date_time_text), AfterValidator(_in_utc_range)]
 RecordingId = Annotated[str, StringConstraints(pattern=r"^rec-[0-9a-f]{32}$")]

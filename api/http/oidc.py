@@ -134,9 +134,9 @@ class OidcClient:
             response.raise_for_status()
             body = response.json()
         except (requests.RequestException, ValueError) as exc:
-            raise _unreachable(f"{what}: {type(exc).__name__}") from None
+            raise _unreachable(msg("{what}: {name}", what=what, name=type(exc).__name__)) from None
         if not isinstance(body, dict):
-            raise _unreachable(f"{what} is not a JSON object")
+            raise _unreachable(msg("{what} is not a JSON object", what=what))
         return body
 
     def metadata(self) -> dict[str, Any]:
@@ -152,7 +152,7 @@ class OidcClient:
                              status=502, code="sso_unavailable")
         for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
             if not isinstance(found.get(key), str):
-                raise _unreachable(f"its discovery document has no {key}")
+                raise _unreachable(msg("its discovery document has no {key}", key=key))
         with self._lock:
             self._metadata, self._metadata_at = found, time.monotonic()
         return found
@@ -167,7 +167,7 @@ class OidcClient:
         try:
             return KeySet.import_key_set(jwks)  # type: ignore[arg-type]
         except (JoseError, ValueError, TypeError, KeyError) as exc:
-            raise _unverified(f"its key set cannot be read: {type(exc).__name__}") from None
+            raise _unverified(msg("its key set cannot be read: {name}", name=type(exc).__name__)) from None
 
     def authorization_url(self, *, redirect_uri: str, state: str, nonce: str,
                           code_verifier: str) -> str:
@@ -185,7 +185,7 @@ class OidcClient:
                 metadata["token_endpoint"], grant_type="authorization_code", code=code,
                 code_verifier=code_verifier)
         except requests.RequestException as exc:
-            raise _unreachable(f"token endpoint: {type(exc).__name__}") from None
+            raise _unreachable(msg("token endpoint: {name}", name=type(exc).__name__)) from None
         except Exception as exc:  # authlib's OAuthError and parse errors: the code was refused
             raise OidcFailed(msg("the single sign-on provider refused to complete the sign-in ({name}: "
                                  "{reason})", name=type(exc).__name__, reason=str(exc)[:200]),
@@ -193,7 +193,7 @@ class OidcClient:
                              code="sso_refused") from None
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
-            raise _unverified("no ID token")
+            raise _unverified(msg("no ID token"))
         claims = self.verify_id_token(id_token, nonce=nonce, access_token=token.get("access_token"),
                                       now=now)
         subject = str(claims["sub"])
@@ -220,9 +220,9 @@ class OidcClient:
             except InvalidKeyIdError:  # the provider rotated its keys
                 decoded = jwt.decode(id_token, self._key_set(refresh=True), registry=registry)
         except JoseError as exc:
-            raise _unverified(f"signature: {exc.error}") from None
+            raise _unverified(msg("signature: {error}", error=exc.error)) from None
         except ValueError as exc:
-            raise _unverified(f"malformed token: {type(exc).__name__}") from None
+            raise _unverified(msg("malformed token: {name}", name=type(exc).__name__)) from None
         params: dict[str, Any] = {"nonce": nonce, "client_id": self.config.client_id}
         if isinstance(access_token, str):
             params["access_token"] = access_token
@@ -247,9 +247,9 @@ class OidcClient:
             response.raise_for_status()
             info = response.json()
         except (requests.RequestException, ValueError) as exc:
-            raise _unreachable(f"userinfo: {type(exc).__name__}") from None
+            raise _unreachable(msg("userinfo: {name}", name=type(exc).__name__)) from None
         if not isinstance(info, dict) or info.get("sub") != subject:
-            raise _unverified("the userinfo answer is for another subject")
+            raise _unverified(msg("the userinfo answer is for another subject"))
         return info.get(self.config.claim)
 
 
