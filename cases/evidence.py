@@ -247,8 +247,8 @@ def change_legal_hold(log: CustodyLog, store: ObjectStore, user: User, evidence_
     The store is changed inside the database transaction: if the store refuses,
     nothing is recorded; the event and the catalogue commit together.
     """
-    verb = "place" if on else "release"
-    access.require_role(user, access.LEGAL_HOLD, msg("{verb} a legal hold", verb=verb))
+    action = msg("place a legal hold") if on else msg("release a legal hold")
+    access.require_role(user, access.LEGAL_HOLD, action)
     reason = clean_text(reason, msg("reason for the legal hold"), REASON_MAX)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
@@ -257,11 +257,12 @@ def change_legal_hold(log: CustodyLog, store: ObjectStore, user: User, evidence_
             raise Conflict(msg("evidence {evidence_id} was deleted when its retention ended "
                                "({deleted_at}); there is nothing left to hold", evidence_id=evidence_id,
                                deleted_at=row.deleted_at.isoformat()))
-        access.require_owner_admin(conn, user, row, access.LEGAL_HOLD, msg("{verb} a legal hold", verb=verb))
+        access.require_owner_admin(conn, user, row, access.LEGAL_HOLD, action)
         if row.legal_hold == on:
-            state = "already under" if on else "not under"
-            raise Conflict(msg("evidence {evidence_id} is {state} legal hold", evidence_id=evidence_id,
-                               state=state))
+            raise Conflict(msg("evidence {evidence_id} is already under legal hold",
+                               evidence_id=evidence_id) if on else
+                           msg("evidence {evidence_id} is not under legal hold",
+                               evidence_id=evidence_id))
         copies: list[StoredCopy] = set_legal_hold(conn, store, row, on)
         log.append([EventDraft(EventType.HOLD_PLACED if on else EventType.HOLD_RELEASED,
                                user.actor, row.subject, {

@@ -232,7 +232,7 @@ class MassStorageRecorder:
             raise RecorderUnplugged(msg("the recorder's volume {root} is gone (unplugged?)", root=self.root),
                                     hint=msg("dock the recorder again")) from None
         except OSError as exc:
-            raise self._translate(exc, msg(".")) from None
+            raise self._translate(exc, ".") from None
 
     def _open_folder(self, path: str, folders: Sequence[str]) -> int:
         """A handle on a file's folder, never through a link; for a listed file, every level

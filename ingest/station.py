@@ -475,7 +475,7 @@ class Station:
             if evidence_id is None:  # never wipe what the catalogue does not hold
                 continue
             recorder.delete(source)
-            self.hold(msg("wipe"))
+            self.hold("wipe")
             shown: dict[str, Any] = {"source": result.path}
             raw = bytes_b64(source)
             if raw is not None:  # a name that is not UTF-8: its exact bytes beside the display form
@@ -615,7 +615,7 @@ class _StoppableStream(io.RawIOBase):
 
     def readinto(self, buffer: WriteableBuffer) -> int:
         if self._started:
-            self._recorder._station.hold(msg("copy"))  # mid-copy: some bytes read, none committed
+            self._recorder._station.hold("copy")  # mid-copy: some bytes read, none committed
         self._recorder._check(self._path)
         self._started = True
         return self._inner.readinto(buffer)  # type: ignore[attr-defined, no-any-return]

@@ -563,8 +563,7 @@ def _storage_error(action: str, root: Path, exc: OSError) -> StorageError:
         return StorageError(msg("Permission denied while {action} ({strerror}).", action=action,
                                 strerror=exc.strerror),
                             hint=msg("Check that the service may write to {root}.", root=root))
-    return StorageError(msg("{upper}{action} failed: {reason}.", upper=action[:1].upper(),
-                            action=action[1:], reason=exc),
+    return StorageError(msg("Failed while {action}: {reason}.", action=action, reason=exc),
                         hint=msg("Check the disk holding {root} and retry.", root=root))
 
 
