@@ -52,7 +52,8 @@ _DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d")
 def _date_time_text(value: object) -> object:
     if isinstance(value, datetime) or (isinstance(value, str) and _DATE_TIME.match(value)):
         return value
-    raise ValueError("not a date and time; give one in ISO 8601, e.g. 2024-03-15T09:30:00+08:00")
+    raise ValueError(msg("not a date and time; give one in ISO 8601, e.g. "
+                         "2024-03-15T09:30:00+08:00"))
 
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX, pattern=TEXT_PATTERN),
@@ -200,7 +201,7 @@ class CasePage(PageInfo):
 
 def _distinct(values: list[UUID]) -> list[UUID]:
     if len(set(values)) != len(values):
-        raise ValueError("an item is listed twice")
+        raise ValueError(msg("an item is listed twice"))
     return values
 
 

@@ -26,10 +26,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.http.auth import client_address, limiter_of
 from api.http.cookies import OIDC_COOKIE, OIDC_COOKIE_PATH, secure
-from api.http.errors import ErrorBody, error_response
+from api.http.errors import ErrorBody, error_response, request_locale
 from api.http.oidc import OidcClient, OidcFailed, new_secret
 from api.http.routes_session import start_browser_session
 from api.http.services import Services, ServicesDep
+from api.i18n import TAGS, gettext, tr
 from cases import tables
 from cases.users import User, user_from_row, user_query
 from cases.web_sessions import OidcRequest, save_oidc_request, take_oidc_request
@@ -52,11 +53,11 @@ def _documented(**errors: str) -> dict[int | str, dict[str, Any]]:
                                 "content": {"text/html": {}}}
     return answers
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Single sign-on</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><main><h1>Single sign-on did not sign you in</h1>
+<body><main><h1>{heading}</h1>
 <p data-code="{code}">{message}</p><p>{hint}</p>
-<p><a href="/ui/">Back to the sign-in page</a></p></main></body></html>
+<p><a href="/ui/">{back}</a></p></main></body></html>
 """
 
 
@@ -64,13 +65,19 @@ def _failure(request: Request, services: Services, exc: OidcFailed) -> Response:
     """The answer to a failed single sign-on: a page for a browser, JSON for a program;
     the sign-in in progress is forgotten."""
     accept = request.headers.get("accept", "")
+    locale = request_locale(request)
     response: Response
     if "text/html" in accept:
-        response = HTMLResponse(_PAGE.format(code=escape(exc.code), message=escape(exc.message),
-                                             hint=escape(exc.hint or "")),
-                                status_code=exc.status, headers={"Cache-Control": "no-store"})
+        response = HTMLResponse(_PAGE.format(
+            code=escape(exc.code), message=escape(tr(exc.message, locale)),
+            hint=escape(tr(exc.hint, locale) if exc.hint else ""), lang=TAGS[locale],
+            title=escape(gettext("Single sign-on", locale)),
+            heading=escape(gettext("Single sign-on did not sign you in", locale)),
+            back=escape(gettext("Back to the sign-in page", locale))),
+            status_code=exc.status, headers={"Cache-Control": "no-store",
+                                             "Content-Language": TAGS[locale]})
     else:
-        response = error_response(exc.status, exc.code, exc.message, exc.hint)
+        response = error_response(exc.status, exc.code, exc.message, exc.hint, locale=locale)
     response.delete_cookie(OIDC_COOKIE, path=OIDC_COOKIE_PATH, httponly=True, samesite="lax",
                            secure=secure(request, services.options.sign_in.cookie_secure))
     return response
