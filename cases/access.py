@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, false, literal, 
 from cases import tables
 from cases.errors import AccessDenied
 from cases.tables import DEFAULT_UNIT
-from cases.users import ALL_AGENCIES, Role, User
+from cases.users import ALL_AGENCIES, Role, User, role_words
 from domain.messages import msg
 from domain.station import PortStatus
 from storage import catalog
@@ -113,7 +113,7 @@ STATION_SCREEN = frozenset({Role.OFFICER, Role.AUDITOR, Role.ADMIN, Role.CLERK})
 def require_role(user: User, allowed: Collection[Role], action: str) -> None:
     if user.role not in allowed:
         roles = ", ".join(sorted(r.value for r in allowed))
-        raise AccessDenied(msg("a {role} may not {action}", role=user.role.value, action=action),
+        raise AccessDenied(msg("a {role} may not {action}", role=role_words(user.role), action=action),
                            hint=msg("this needs one of the roles: {roles}", roles=roles))
 
 
@@ -253,7 +253,7 @@ def require_sees_footage(conn: Connection, user: User, evidence: Any, action: st
     unit = evidence.unit_code or DEFAULT_UNIT
     raise AccessDenied(msg("{user} may not {action}: footage of unit {unit} is outside what a {role} of "
                            "{scope_words} sees", user=user.name, action=action, unit=unit,
-                           role=user.role.value, scope_words=_scope_words(user)),
+                           role=role_words(user.role), scope_words=_scope_words(user)),
                        hint=_footage_hint(user, unit_agency(conn, unit)))
 
 

@@ -24,7 +24,7 @@ from cases import tables
 from cases.errors import AccessDenied, Conflict, InvalidRequest
 from cases.text import TEXT_PATTERN, clean_text
 from cases.times import aware
-from cases.users import Role, User
+from cases.users import Role, User, role_words
 from custody.events import EventDraft
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists, NotFound
@@ -90,7 +90,7 @@ def check_name(name: str, what: str) -> str:
 def require_admin_role(user: User, action: str) -> None:
     """The operator or an admin (of any agency: which one is checked against the target)."""
     if not user.operator and user.role is not Role.ADMIN:
-        raise AccessDenied(msg("a {role} may not {action}", role=user.role.value, action=action),
+        raise AccessDenied(msg("a {role} may not {action}", role=role_words(user.role), action=action),
                            hint=msg("an admin of the agency can do this"))
 
 

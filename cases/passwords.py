@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from cases import tables
 from cases.errors import AccessDenied, Conflict, InvalidRequest, NotAuthenticated
 from cases.times import aware
-from cases.users import Role, User, managed_user, user_from_row, user_query
+from cases.users import Role, User, managed_user, role_words, user_from_row, user_query
 from cases.web_sessions import end_sessions_of
 from custody.events import EventDraft, format_time
 from custody.log import CustodyLog
@@ -152,7 +152,7 @@ def set_password(log: CustodyLog, name: str, password: str, *, by: User, now: da
     """
     own = not by.operator and by.name == name
     if not own and not by.operator and by.role is not Role.ADMIN:
-        raise AccessDenied(msg("a {role} may change only their own password", role=by.role.value),
+        raise AccessDenied(msg("a {role} may change only their own password", role=role_words(by.role)),
                            hint=msg("an admin of your agency can set another user's password"))
     if own:
         check_new_password(name, password)
@@ -207,7 +207,7 @@ def unlock_user(log: CustodyLog, name: str, *, by: User, now: datetime) -> User:
     """Lift a lockout before it ends (event ``user:account:unlocked``): the operator or an
     admin of the user's agency."""
     if not by.operator and by.role is not Role.ADMIN:
-        raise AccessDenied(msg("a {role} may not unlock accounts", role=by.role.value),
+        raise AccessDenied(msg("a {role} may not unlock accounts", role=role_words(by.role)),
                            hint=msg("an admin of your agency can do this"))
     users = tables.users
     with write_transaction(log.engine) as conn:

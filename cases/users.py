@@ -52,6 +52,17 @@ class Role(StrEnum):
     CLERK = "clerk"  # runs a unit's docking station: its station screen, no footage
 
 
+# A role as a message names it: the English is the role's code, the catalogue has its name.
+_ROLE_WORDS = {Role.OFFICER: msg("officer"), Role.CASE_OFFICER: msg("case_officer"),
+               Role.REVIEWER: msg("reviewer"), Role.AUDITOR: msg("auditor"),
+               Role.ADMIN: msg("admin"), Role.CLERK: msg("clerk")}
+
+
+def role_words(role: Role) -> str:
+    """The role for a sentence: its code in English, its name in a translation."""
+    return _ROLE_WORDS[role]
+
+
 @dataclass(frozen=True)
 class User:
     name: str
@@ -137,7 +148,7 @@ def add_user(log: CustodyLog, name: str, role: Role, officer_no: str | None, *, 
     one agency's code or ``*`` (every agency: the operator only); no other role has one.
     """
     if not by.operator and by.role is not Role.ADMIN:
-        raise AccessDenied(msg("a {role} may not add users", role=by.role.value),
+        raise AccessDenied(msg("a {role} may not add users", role=role_words(by.role)),
                            hint=msg("an admin of the unit's agency can do this"))
     _check_new_user(name, role, officer_no)
     _check_scope(role, auditor_scope)
@@ -164,7 +175,7 @@ def add_user(log: CustodyLog, name: str, role: Role, officer_no: str | None, *, 
             raise AlreadyExists(msg("the user name {name!r} is taken", name=name),
                                 hint=msg("names are never reused; choose another name"))
         conn.execute(insert(tables.users).values(
-            name=name, role=role.value, officer_no=officer_no, token_sha256=token_digest(token),
+            name=name, role=role_words(role), officer_no=officer_no, token_sha256=token_digest(token),
             created_at=moment, created_by=by.actor, unit_code=unit_code,
             auditor_scope=auditor_scope, token_expires_at=expires))
         log.append([EventDraft(EventType.USER_CREATED, by.actor, None, {
@@ -180,7 +191,7 @@ def _check_scope(role: Role, auditor_scope: str | None) -> None:
         raise InvalidRequest(msg("an auditor needs a scope"),
                              hint=msg("give the code of the agency they audit, or '*' for every agency"))
     if role is not Role.AUDITOR and auditor_scope is not None:
-        raise InvalidRequest(msg("only auditors have a scope, not a {role}", role=role.value),
+        raise InvalidRequest(msg("only auditors have a scope, not a {role}", role=role_words(role)),
                              hint=msg("drop the scope; other roles are scoped by their unit"))
 
 
@@ -203,7 +214,7 @@ def _require_admin_of(by: User, agency_code: str, action: str) -> None:
 def revoke_user(log: CustodyLog, name: str, *, by: User, now: datetime | None = None) -> User:
     """End a user's token for good (the operator, or an admin of the user's agency)."""
     if not by.operator and by.role is not Role.ADMIN:
-        raise AccessDenied(msg("a {role} may not revoke users", role=by.role.value),
+        raise AccessDenied(msg("a {role} may not revoke users", role=role_words(by.role)),
                            hint=msg("an admin of your agency can do this"))
     if not by.operator and by.name == name:
         raise AccessDenied(msg("you cannot revoke your own token"),
@@ -229,7 +240,7 @@ def rotate_token(log: CustodyLog, name: str, *, by: User, now: datetime | None =
     (user, token); the token is shown only here.
     """
     if not by.operator and by.role is not Role.ADMIN and by.name != name:
-        raise AccessDenied(msg("a {role} may renew only their own token", role=by.role.value),
+        raise AccessDenied(msg("a {role} may renew only their own token", role=role_words(by.role)),
                            hint=msg("an admin of your agency can renew another user's token"))
     moment = now or datetime.now(UTC)
     expires = token_expiry(moment, token_days)
@@ -283,7 +294,7 @@ def _managed_user(conn: Connection, by: User, name: str, action: str) -> Any:
 def list_users(engine: Engine, by: User) -> list[User]:
     """Every user for the operator; for an admin, the users of their agency's units."""
     if not by.operator and by.role is not Role.ADMIN:
-        raise AccessDenied(msg("a {role} may not list users", role=by.role.value),
+        raise AccessDenied(msg("a {role} may not list users", role=role_words(by.role)),
                            hint=msg("an admin of your agency can list its users"))
     query = _user_query().order_by(tables.users.c.name)
     if not by.operator:
@@ -358,7 +369,7 @@ def change_user(log: CustodyLog, name: str, *, by: User, role: Role | None = Non
     loses their scope; one who becomes an auditor needs one. Their token is unchanged.
     """
     if not by.operator and by.role is not Role.ADMIN:
-        raise AccessDenied(msg("a {role} may not change users", role=by.role.value),
+        raise AccessDenied(msg("a {role} may not change users", role=role_words(by.role)),
                            hint=msg("an admin of your agency can do this"))
     if not by.operator and by.name == name:
         raise AccessDenied(msg("you cannot change your own account"),
@@ -440,7 +451,7 @@ def revoke_token(log: CustodyLog, name: str, *, by: User, now: datetime | None =
     again when one is issued (``rotate_token``). The operator, an admin of the user's agency,
     or the user themselves."""
     if not by.operator and by.role is not Role.ADMIN and by.name != name:
-        raise AccessDenied(msg("a {role} may end only their own token", role=by.role.value),
+        raise AccessDenied(msg("a {role} may end only their own token", role=role_words(by.role)),
                            hint=msg("an admin of your agency can end another user's token"))
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
