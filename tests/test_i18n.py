@@ -23,6 +23,7 @@ from api.i18n_catalogue import extract
 from domain.errors import EvidenceError, NotFound
 from domain.messages import Message, msg, plain, template_fields
 from tests.api_support import World, world_fixture
+from tests.test_api_stations import stations_of_three_units
 from tests.cli_helpers import run_cli
 
 _ = world_fixture
@@ -201,6 +202,17 @@ def test_a_case_number_with_braces_and_markup_is_quoted_literally(world: World) 
     response = world.client.get(f"{API}/cases/does-not-exist-{number}", headers=headers)
     assert response.status_code in (404, 422), response.text
     assert "Traceback" not in response.text
+
+
+def test_a_station_tile_says_its_problem_in_the_readers_language(world: World) -> None:
+    stations_of_three_units(world)
+    for language, words in (("zh-CN", "无法连接证据存储或数据库。2 个文件将重试（第 3 次）"),
+                            ("en", "The evidence store or the database cannot be reached. 2 file(s)")):
+        body = world.get("south-clerk", f"{API}/stations",
+                         headers={"Accept-Language": language}).json()
+        tile = next(t for t in body["tiles"] if t["port"] == "D")
+        assert tile["problem"]["code"] == "store_unreachable"
+        assert tile["problem"]["message"].startswith(words)
 
 
 # ---------------------------------------------------------------- the CLI
