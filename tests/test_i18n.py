@@ -23,8 +23,8 @@ from api.i18n_catalogue import extract
 from domain.errors import EvidenceError, NotFound
 from domain.messages import Message, msg, plain, template_fields
 from tests.api_support import World, world_fixture
-from tests.test_api_stations import stations_of_three_units
 from tests.cli_helpers import run_cli
+from tests.test_api_stations import stations_of_three_units
 
 _ = world_fixture
 API = "/api/v1"
