@@ -241,15 +241,15 @@ def validation_problem(error: Mapping[str, Any]) -> Message:
     if kind in ("string_too_long", "too_long"):
         limit = ctx.get("max_length")
         if kind == "string_too_long" and limit is not None:
-            return msg("{field}: longer than {limit} characters", field=field, limit=limit)
+            return msg("{field}: must be at most {limit} characters", field=field, limit=limit)
         if limit is not None:
-            return msg("{field}: more than {limit} items", field=field, limit=limit)
+            return msg("{field}: must have at most {limit} items", field=field, limit=limit)
     if kind in ("string_too_short", "too_short"):
         limit = ctx.get("min_length")
         if kind == "string_too_short" and limit is not None:
-            return msg("{field}: shorter than {limit} characters", field=field, limit=limit)
+            return msg("{field}: must be at least {limit} characters", field=field, limit=limit)
         if limit is not None:
-            return msg("{field}: fewer than {limit} items", field=field, limit=limit)
+            return msg("{field}: must have at least {limit} items", field=field, limit=limit)
     if kind == "string_type":
         return msg("{field}: must be text", field=field)
     if kind in ("int_type", "int_parsing", "int_from_float"):
