@@ -163,6 +163,9 @@ def test_api_errors_are_in_chinese_by_default_and_for_zh(world: World, language:
     assert CJK.search(error["message"]) and "N-1" in error["message"]
     no_route = _error(world.get("admin", f"{API}/no/such", headers=headers), 404)
     assert CJK.search(no_route["message"]) and "/api/v1/no/such" in no_route["message"]
+    wrong_method = _error(world.client.put(f"{API}/cases", headers={**world.auth("admin"),
+                                                                       **headers}), 405)
+    assert wrong_method["message"] == "/api/v1/cases 不支持 PUT 请求"
 
 
 def test_api_errors_are_in_english_for_a_client_that_asks(world: World) -> None:

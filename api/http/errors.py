@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -300,12 +301,29 @@ def validation_problem(error: Mapping[str, Any]) -> Message:
     return msg("{field}: {reason}", field=field, reason=plain(str(error.get("msg", "invalid"))))
 
 
+_HTTP_WORDS = {406: msg("the response cannot be given in a type the request accepts"),
+               415: msg("the body is not of a type this route takes (send application/json)")}
+
+
+def _phrase(status: int) -> str | None:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return None
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
     message = exc.detail if isinstance(exc.detail, str) else msg("request failed")
     if exc.status_code == 404:
         message = msg("there is no route {path}", path=request.url.path)
+    elif message == _phrase(exc.status_code):  # Starlette's own words: ours instead
+        if exc.status_code == 405:
+            message = msg("{method} is not allowed on {path}", method=request.method,
+                          path=request.url.path)
+        else:
+            message = _HTTP_WORDS.get(exc.status_code, message)
     return error_response(exc.status_code, code, message, None, dict(exc.headers or {}),
                           locale=request_locale(request))
 
