@@ -88,9 +88,15 @@ def print_error(err: Console, exc: EvidenceError, locale: str | None = None) -> 
     In the language of the environment (``LC_ALL``/``LC_MESSAGES``/``LANG``; ``api.i18n``)
     unless ``locale`` is given."""
     locale = locale or env_locale()
-    err.print(styled((gettext("error:", locale), "red"), " ", tr(exc.message, locale)))
+    label, then = gettext("error:", locale), gettext("what to do:", locale)
+    err.print(styled((label, "red"), _gap(label), tr(exc.message, locale)))
     if exc.hint:
-        err.print(styled("  " + gettext("what to do:", locale) + " ", tr(exc.hint, locale)))
+        err.print(styled("  " + then + _gap(then), tr(exc.hint, locale)))
+
+
+def _gap(label: str) -> str:
+    """A space after an ASCII colon; none after a full-width one (which has its own)."""
+    return "" if label.endswith("：") else " "
 
 
 def problem_table(report: VerifyReport) -> Table:
