@@ -207,6 +207,21 @@ def test_a_case_number_with_braces_and_markup_is_quoted_literally(world: World) 
     assert "Traceback" not in response.text
 
 
+def test_each_refused_item_of_an_attach_is_named_in_chinese(world: World) -> None:
+    made = world.client.post(f"{API}/cases", json={"title": "t", "number": "B-9"},
+                             headers=world.auth("admin"))
+    assert made.status_code == 201, made.text
+    unknown = "00000000-0000-4000-8000-00000000000f"
+    response = world.client.post(f"{API}/cases/{made.json()['id']}/evidence",
+                                 json={"evidence_ids": [world.evidence["mine"], unknown]},
+                                 headers={**world.auth("admin"), "Accept-Language": "zh-CN"})
+    error = _error(response, 404)
+    assert "B-9" in error["message"] and CJK.search(error["message"])
+    [item] = error["items"]
+    assert item["id"] == unknown and item["code"] == "not_found"
+    assert item["message"] == f"没有证据 {unknown}"
+
+
 def test_a_station_tile_says_its_problem_in_the_readers_language(world: World) -> None:
     stations_of_three_units(world)
     for language, words in (("zh-CN", "无法连接证据存储或数据库。2 个文件将重试（第 3 次）"),
