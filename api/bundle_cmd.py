@@ -21,8 +21,9 @@ from api.witnessing import witness_keys
 from cases.bundle_verify import verify_bundle
 from custody.report import VerifyReport
 from domain.errors import ConfigError
+from domain.messages import msg
 
-NO_KEY_HINT = (
+NO_KEY_HINT = msg(
     "ask the evidence office that sent the bundle for its verifier key, by a channel other "
     "than the bundle (they print it with `evidence log key`; the case service shows it on "
     "its custody page and at /api/v1/custody/key), then pass it with --vkey KEY or pin it "
@@ -37,8 +38,9 @@ def trusted_key(vkey: str | None, settings: Settings | None = None) -> str:
     pinned = (settings or Settings()).trusted_vkey
     if pinned:
         return pinned.strip()
-    raise ConfigError("verify-bundle needs the verifier key you trust; a bundle's own key "
-                      "proves nothing", hint=NO_KEY_HINT)
+    raise ConfigError(msg("verify-bundle needs the verifier key you trust; a bundle's own key proves "
+                          "nothing"),
+                      hint=NO_KEY_HINT)
 
 
 def run_verify_bundle(path: Path, vkey: str | None, as_json: bool,

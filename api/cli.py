@@ -22,6 +22,7 @@ from custody.proofs import check_consistency_document, check_inclusion_document
 from custody.report import VerifyReport
 from custody.tiles import export_tiles, verify_export
 from domain.errors import ConfigError, EvidenceError
+from domain.messages import msg
 
 
 class EvidenceGroup(TyperGroup):
@@ -112,8 +113,8 @@ def verify(
     """Walk the whole custody log and report every problem, then check the catalogue against it."""
     if export is not None:
         if objects:
-            raise ConfigError("--objects needs the database and store",
-                              hint="drop --objects when verifying an export")
+            raise ConfigError(msg("--objects needs the database and store"),
+                              hint=msg("drop --objects when verifying an export"))
         from api.witnessing import witness_keys
 
         render_report(verify_export(export, vkey, witness_keys(witness or ()), quorum), as_json)
@@ -165,7 +166,7 @@ def recordings(
 
     if join is not None:
         if out_file is None:
-            raise ConfigError("--join needs --out FILE.mp4")
+            raise ConfigError(msg("--join needs --out FILE.mp4"))
         join_recording(_home(), join, out_file, reason)
         out.print(inert(f"wrote {out_file}; on the wall clock, each gap black and silent; the gaps "
                         "are logged with the export"))
@@ -252,11 +253,11 @@ def orphans(
     home = _home()
     if record:
         if reason is None:
-            raise ConfigError("--record needs --reason",
-                              hint="say why the files will never come again, e.g. "
-                                   "--reason 'the card was lost'")
+            raise ConfigError(msg("--record needs --reason"),
+                              hint=msg("say why the files will never come again, e.g. --reason 'the card "
+                                       "was lost'"))
         found = record_orphans(home.custody_log(), home.object_store(), cli_operator().actor,
-                               clean_text(reason, "reason", REASON_MAX))
+                               clean_text(reason, msg("reason"), REASON_MAX))
     else:
         found = find_orphans(home.custody_log(), home.object_store())
     for orphan in found:
@@ -283,7 +284,8 @@ def hold(
     from cases.evidence import change_legal_hold
 
     if action not in ("place", "release"):
-        raise ConfigError(f"unknown hold action {action!r}", hint="use place or release")
+        raise ConfigError(msg("unknown hold action {action!r}", action=action),
+                          hint=msg("use place or release"))
     home = _home()
     change_legal_hold(home.custody_log(), home.object_store(), cli_operator(), evidence_id,
                       action == "place", reason)
@@ -398,8 +400,8 @@ def log_timestamp(as_json: JsonOption = False) -> None:
 
     setup = tsa_setup(Settings())
     if setup is None:
-        raise ConfigError("no time-stamping authority is configured",
-                          hint="set EVIDENCE_TSA_URL and EVIDENCE_TSA_ROOTS")
+        raise ConfigError(msg("no time-stamping authority is configured"),
+                          hint=msg("set EVIDENCE_TSA_URL and EVIDENCE_TSA_ROOTS"))
     home = _home()
     home.custody_log().checkpoint()  # the newest size is signed before it is time-stamped
     stamped = timestamp_newest(home.engine(), setup)
@@ -420,8 +422,8 @@ def log_cosigned() -> None:
 
     note = cosigned_checkpoint(_home().engine())
     if note is None:
-        raise ConfigError("no checkpoint is cosigned yet",
-                          hint="set EVIDENCE_WITNESSES_FILE; `serve` and `dock` ask the witnesses")
+        raise ConfigError(msg("no checkpoint is cosigned yet"),
+                          hint=msg("set EVIDENCE_WITNESSES_FILE; `serve` and `dock` ask the witnesses"))
     sys.stdout.write(note)
 
 
@@ -459,7 +461,7 @@ def log_prove(
     """Inclusion proof of --entry in the signed tree of --size, or consistency from --old."""
     log = _home().custody_log()
     if (entry is None) == (old is None):
-        raise ConfigError("give exactly one of --entry (inclusion) or --old (consistency)")
+        raise ConfigError(msg("give exactly one of --entry (inclusion) or --old (consistency)"))
     doc = (log.inclusion_proof(entry, size).to_json() if entry is not None
            else log.consistency_proof(old, size).to_json())  # type: ignore[arg-type]
     if as_json:
@@ -477,7 +479,7 @@ def log_check_proof(
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read proof {path}: {exc}") from None
+        raise ConfigError(msg("cannot read proof {path}: {reason}", path=path, reason=exc)) from None
     verifier = Verifier.from_vkey(vkey) if vkey else _home().verifier()
     if "old_checkpoint" in doc:
         cp = check_consistency_document(doc, verifier)

@@ -30,6 +30,7 @@ from cases.users import (
     rotate_token,
 )
 from domain.errors import ConfigError
+from domain.messages import msg
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -47,8 +48,8 @@ def open_case_home() -> Home:
     home = open_home(Settings())
     with home.engine().connect() as conn:
         if not inspect(conn).has_table("users"):
-            raise ConfigError(f"the database of {home.root} has no user tables yet",
-                              hint="run `evidence init` to bring it up to date")
+            raise ConfigError(msg("the database of {root} has no user tables yet", root=home.root),
+                              hint=msg("run `evidence init` to bring it up to date"))
     return home
 
 
@@ -210,8 +211,9 @@ def user_list(as_json: Annotated[bool, typer.Option("--json", help="JSON lines."
 
 def _bounded(name: str, value: int, low: int, high: int) -> int:
     if not low <= value <= high:
-        raise ConfigError(f"EVIDENCE_{name.upper()} is {value}",
-                          hint=f"set it to {low}..{high} (or unset it for the default)")
+        raise ConfigError(msg("EVIDENCE_{upper} is {value}", upper=name.upper(), value=value),
+                          hint=msg("set it to {low}..{high} (or unset it for the default)", low=low,
+                                   high=high))
     return value
 
 
@@ -254,13 +256,13 @@ def serve(host: str, port: int, tls_cert: Path | None = None, tls_key: Path | No
     from api.witnessing import witnessing
 
     if (tls_cert is None) != (tls_key is None):
-        raise ConfigError("TLS needs both a certificate and its key",
-                          hint="pass --tls-cert FILE and --tls-key FILE, or neither")
+        raise ConfigError(msg("TLS needs both a certificate and its key"),
+                          hint=msg("pass --tls-cert FILE and --tls-key FILE, or neither"))
     settings = Settings()
     workers = settings.workers if workers is None else workers
     if not 1 <= workers <= 64:
-        raise ConfigError(f"workers must be 1 to 64, not {workers}",
-                          hint="one per CPU core is a good start (EVIDENCE_WORKERS)")
+        raise ConfigError(msg("workers must be 1 to 64, not {workers}", workers=workers),
+                          hint=msg("one per CPU core is a good start (EVIDENCE_WORKERS)"))
     options = api_options(settings)
     home = open_case_home()
     if tls_cert is None and not _is_loopback(host) and not settings.cookie_secure:

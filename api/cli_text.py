@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from api.i18n import env_locale, gettext, tr
 from custody.report import VerifyReport
 from domain.errors import EvidenceError
 
@@ -81,11 +82,21 @@ def emit_json(obj: Any, indent: int | None = None, sort_keys: bool = True) -> No
     sys.stdout.flush()
 
 
-def print_error(err: Console, exc: EvidenceError) -> None:
-    """The one rendering of a project error; its message and hint may quote outside names."""
-    err.print(styled(("error:", "red"), " ", exc.message))
+def print_error(err: Console, exc: EvidenceError, locale: str | None = None) -> None:
+    """The one rendering of a project error; its message and hint may quote outside names.
+
+    In the language of the environment (``LC_ALL``/``LC_MESSAGES``/``LANG``; ``api.i18n``)
+    unless ``locale`` is given."""
+    locale = locale or env_locale()
+    label, then = gettext("error:", locale), gettext("what to do:", locale)
+    err.print(styled((label, "red"), _gap(label), tr(exc.message, locale)))
     if exc.hint:
-        err.print(styled("  what to do: ", exc.hint))
+        err.print(styled("  " + then + _gap(then), tr(exc.hint, locale)))
+
+
+def _gap(label: str) -> str:
+    """A space after an ASCII colon; none after a full-width one (which has its own)."""
+    return "" if label.endswith("：") else " "
 
 
 def problem_table(report: VerifyReport) -> Table:

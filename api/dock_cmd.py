@@ -18,6 +18,7 @@ from rich.table import Table
 
 from api.cli_text import cells, emit_json, styled
 from api.home import Home
+from api.i18n import env_locale, gettext, tr
 from api.ingest_cmd import ingest_options
 from api.settings import Settings
 from api.timestamping import timestamping
@@ -33,7 +34,8 @@ from devices.mass_storage import (
     udev_volumes,
 )
 from domain.errors import ConfigError
-from domain.station import PortStatus, StationInfo
+from domain.messages import Message, msg
+from domain.station import PROBLEMS, PortStatus, StationInfo
 from ingest.pipeline import IngestOptions
 from ingest.station import HOLD_ENV, DockOutcome, DockPolicy, Station, fifo_hold
 from ingest.station_feed import StatusFeed
@@ -87,11 +89,15 @@ class Output:
 
 
 def _note(tile: PortStatus) -> str:
-    """The countdown of a retry, or the tile's problem in words."""
+    """The countdown of a retry, or the tile's problem in words (in the environment's
+    language: the sentences of ``PROBLEMS`` are in the API's catalogue)."""
+    locale = env_locale()
     if tile.state == "retrying" and tile.retry_at is not None:
         seconds = max(0, round((tile.retry_at - datetime.now(UTC)).total_seconds()))
-        return f"retry in {seconds} s"
-    return tile.problem.message() if tile.problem else ""
+        return gettext("retry in {seconds} s", locale, seconds=seconds)
+    if tile.problem is None:
+        return ""
+    return tr(Message(PROBLEMS[tile.problem.code], **tile.problem.params), locale)
 
 
 class StopSignals:
@@ -146,8 +152,8 @@ def sdk_docks(settings: Settings, roots: Sequence[Path], id_codes: Sequence[str]
     if not id_codes:
         return []
     if not settings.recorder_sdk or settings.recorder_password is None:
-        raise ConfigError("docking through the recorder SDK needs its library and password",
-                          hint="set EVIDENCE_RECORDER_SDK and EVIDENCE_RECORDER_PASSWORD")
+        raise ConfigError(msg("docking through the recorder SDK needs its library and password"),
+                          hint=msg("set EVIDENCE_RECORDER_SDK and EVIDENCE_RECORDER_PASSWORD"))
     recorders = []
     for id_code in id_codes:  # the SDK calls name no device, so one recorder at a time
         recorders.append(dock_sdk_recorder(
@@ -168,11 +174,13 @@ def run_dock(home: Home, settings: Settings, watch: Sequence[Path], once: bool, 
              mtp: bool = False, udev: bool = True) -> bool:
     roots = [Path(w) for w in watch]
     if not roots and not udev and not mtp and not sdk_ids:
-        raise ConfigError("nothing to watch", hint="pass --watch DIR (repeatable), --udev, "
-                          "--mtp or --sdk-id")
+        raise ConfigError(msg("nothing to watch"),
+                          hint=msg("pass --watch DIR (repeatable), --udev, --mtp or "
+                                                       "--sdk-id"))
     for root in roots:
         if not root.is_dir():
-            raise ConfigError(f"mount root {root} is not a folder", hint="create it or fix --watch")
+            raise ConfigError(msg("mount root {root} is not a folder", root=root),
+                              hint=msg("create it or fix --watch"))
     output = Output(console, as_json)
     policy = DockPolicy(wipe=wipe, retry_initial_seconds=settings.dock_retry_seconds)
     base = ingest_options(settings, home)
@@ -213,9 +221,10 @@ def station_name(settings: Settings) -> str:
     """EVIDENCE_STATION_NAME, checked: it names the station on every screen."""
     name = settings.station_name.strip()
     if not name or len(name) > STATION_NAME_MAX or text_problem(name):
-        raise ConfigError(f"station name {settings.station_name!r} cannot be used",
-                          hint=f"set EVIDENCE_STATION_NAME to 1-{STATION_NAME_MAX} printable "
-                               "characters (default: the host name)")
+        raise ConfigError(msg("station name {station_name!r} cannot be used",
+                              station_name=settings.station_name),
+                          hint=msg("set EVIDENCE_STATION_NAME to 1-{station_name_max} printable characters "
+                                   "(default: the host name)", station_name_max=STATION_NAME_MAX))
     return name
 
 

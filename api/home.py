@@ -25,6 +25,7 @@ from custody.note import (
     write_signer_key_file,
 )
 from domain.errors import ConfigError
+from domain.messages import msg
 from storage.db import make_engine, migrate, sqlite_url
 from storage.local import LocalObjectStore
 from storage.objects import ObjectStore
@@ -84,21 +85,23 @@ class Home:
 
     def verifier(self) -> Verifier:
         """The log's verifier key; a missing or broken key file is a configuration error."""
-        restore = (f"restore {self.vkey_path} from a backup, or write into it the key this "
-                   "office published (`evidence log key` printed it); commands that take --vkey "
-                   "can be given the key instead")
+        restore = msg("restore {path} from a backup, or write into it the key this office "
+                      "published (`evidence log key` printed it); commands that take --vkey can be "
+                      "given the key instead", path=self.vkey_path)
         try:
             text = self.vkey_path.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
-            raise ConfigError(f"the log's verifier key {self.vkey_path} is missing",
+            raise ConfigError(msg("the log's verifier key {vkey_path} is missing", vkey_path=self.vkey_path),
                               hint=restore) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"the log's verifier key {self.vkey_path} cannot be read: {exc}",
-                              hint=f"check its permissions, or {restore}") from None
+            raise ConfigError(msg("the log's verifier key {vkey_path} cannot be read: {reason}",
+                                  vkey_path=self.vkey_path, reason=exc),
+                              hint=msg("check its permissions, or {restore}", restore=restore)) from None
         try:
             return Verifier.from_vkey(text)
         except NoteError as exc:
-            raise ConfigError(f"{self.vkey_path} is not a verifier key: {exc.message}",
+            raise ConfigError(msg("{vkey_path} is not a verifier key: {reason}", vkey_path=self.vkey_path,
+                                  reason=exc.message),
                               hint=restore) from None
 
     def describe_signer(self) -> str:
@@ -120,10 +123,11 @@ class Home:
         assert self.pkcs11 is not None
         signer = token_signer(self.pkcs11, self.origin)
         if signer.verifier_key() != self.verifier().vkey():
-            raise ConfigError(f"the key {self.pkcs11.key_label!r} in token {self.pkcs11.token!r} "
-                              f"is not the key of {self.vkey_path}",
-                              hint="point EVIDENCE_PKCS11_TOKEN and EVIDENCE_PKCS11_KEY_LABEL at "
-                              "the key that signed this log")
+            raise ConfigError(msg("the key {key_label!r} in token {token!r} is not the key of {vkey_path}",
+                                  key_label=self.pkcs11.key_label, token=self.pkcs11.token,
+                                  vkey_path=self.vkey_path),
+                              hint=msg("point EVIDENCE_PKCS11_TOKEN and EVIDENCE_PKCS11_KEY_LABEL at the "
+                                       "key that signed this log"))
         return signer
 
     def _file_signer(self) -> Ed25519Signer:
@@ -133,15 +137,17 @@ class Home:
             return load_signer_key_file(self.key_path)
         except ConfigError as exc:
             if not self.key_path.exists() and not self.key_path.is_symlink():
-                raise ConfigError(f"the log's signing key {self.key_path} is missing",
+                raise ConfigError(msg("the log's signing key {key_path} is missing", key_path=self.key_path),
                                   hint=restore) from None
             if exc.hint:  # its mode lets others read it: the hint says what to do
                 raise
-            raise ConfigError(f"the log's signing key {self.key_path} cannot be used: "
-                              f"{exc.message}", hint="make it a regular file the station's "
-                              f"user can read, or {restore}") from None
+            raise ConfigError(msg("the log's signing key {key_path} cannot be used: {reason}",
+                                  key_path=self.key_path, reason=exc.message),
+                              hint=msg("make it a regular file the station's user can "
+                                                         "read, or {restore}", restore=restore)) from None
         except NoteError as exc:
-            raise ConfigError(f"{self.key_path} is not a signing key: {exc.message}",
+            raise ConfigError(msg("{key_path} is not a signing key: {reason}", key_path=self.key_path,
+                                  reason=exc.message),
                               hint=restore) from None
 
     def custody_log(self, engine: Engine | None = None) -> CustodyLog:
@@ -188,8 +194,8 @@ def _s3_target(settings: Settings) -> S3Target | None:
     access = settings.s3_access_key or os.environ.get("AWS_ACCESS_KEY_ID")
     secret = settings.s3_secret_key or os.environ.get("AWS_SECRET_ACCESS_KEY")
     if not access or not secret:
-        raise ConfigError("EVIDENCE_S3_ENDPOINT is set but no S3 credentials are",
-                          hint="set EVIDENCE_S3_ACCESS_KEY and EVIDENCE_S3_SECRET_KEY")
+        raise ConfigError(msg("EVIDENCE_S3_ENDPOINT is set but no S3 credentials are"),
+                          hint=msg("set EVIDENCE_S3_ACCESS_KEY and EVIDENCE_S3_SECRET_KEY"))
     return S3Target(settings.s3_endpoint, settings.s3_bucket, access, secret, settings.s3_region)
 
 
@@ -216,8 +222,9 @@ def init_home(settings: Settings, origin: str | None = None) -> tuple[Home, bool
                                                               origin)
     vkey_path = root / VKEY_FILE
     if vkey_path.exists() and vkey_path.read_text(encoding="utf-8").strip() != vkey:
-        raise ConfigError(f"{vkey_path} holds another verifier key than the signer's",
-                          hint="a half-made home: move it aside and run `evidence init` again")
+        raise ConfigError(msg("{vkey_path} holds another verifier key than the signer's",
+                              vkey_path=vkey_path),
+                          hint=msg("a half-made home: move it aside and run `evidence init` again"))
     vkey_path.write_text(vkey + "\n", encoding="utf-8")
     database_url = settings.database_url or sqlite_url(root / "evidence.db")
     engine = make_engine(database_url)
@@ -246,8 +253,8 @@ def open_home(settings: Settings) -> Home:
     root = settings.home.resolve()
     config_path = root / CONFIG_FILE
     if not config_path.exists():
-        raise ConfigError(f"{root} is not an evidence home",
-                          hint="run `evidence init` first, or set EVIDENCE_HOME")
+        raise ConfigError(msg("{root} is not an evidence home", root=root),
+                          hint=msg("run `evidence init` first, or set EVIDENCE_HOME"))
     config = json.loads(config_path.read_text(encoding="utf-8"))
     origin = settings.log_origin or config["origin"]
     database_url = settings.database_url or sqlite_url(root / "evidence.db")
@@ -262,7 +269,8 @@ def _key_file(settings: Settings, root: Path) -> Path | None:
     path = settings.key_file.resolve()
     for folder in (root / "objects", root / RECORDINGS_CACHE, root / EXPORTS):
         if path.is_relative_to(folder.resolve()):
-            raise ConfigError(f"EVIDENCE_KEY_FILE={path} is inside {folder}, where evidence is kept",
-                              hint="keep the signing key outside the object and footage folders, "
-                              "e.g. /etc/evidence/log.key")
+            raise ConfigError(msg("EVIDENCE_KEY_FILE={path} is inside {folder}, where evidence is kept",
+                                  path=path, folder=folder),
+                              hint=msg("keep the signing key outside the object and footage folders, e.g. "
+                                       "/etc/evidence/log.key"))
     return path

@@ -18,6 +18,7 @@ from api.settings import Settings
 from cases.devices import registry_entries
 from cases.organisation import get_unit
 from domain.errors import ConfigError, NotFound
+from domain.messages import msg
 from ingest.pipeline import MIN_RETENTION_DAYS, FileResult, IngestOptions, Ingestor, Progress
 from ingest.walk import Found, walk_volume
 from storage import catalog
@@ -29,17 +30,20 @@ def ingest_options(settings: Settings, home: Home, device_serial: str | None = N
     """The options of a run; footage belongs to ``unit``, else to the unit of the registered
     recorder ``device_serial``, else to the station's unit."""
     if settings.retention_days < MIN_RETENTION_DAYS:
-        raise ConfigError(f"EVIDENCE_RETENTION_DAYS={settings.retention_days} is under six months",
-                          hint=f"use at least {MIN_RETENTION_DAYS} days")
+        raise ConfigError(msg("EVIDENCE_RETENTION_DAYS={retention_days} is under six months",
+                              retention_days=settings.retention_days),
+                          hint=msg("use at least {min_retention_days} days",
+                                   min_retention_days=MIN_RETENTION_DAYS))
     registered = registry_entries(home.engine()).get(device_serial) if device_serial else None
     unit_code = unit or (registered.unit_code if registered else None) or settings.station_unit
-    with database_errors("checking the footage's unit"), home.engine().connect() as conn:
+    with database_errors(msg("checking the footage's unit")), home.engine().connect() as conn:
         try:
             get_unit(conn, unit_code)
         except NotFound:
-            raise ConfigError(f"there is no unit {unit_code!r} for the footage to belong to",
-                              hint="add it with `evidence unit add`, or fix --unit or "
-                                   "EVIDENCE_STATION_UNIT") from None
+            raise ConfigError(msg("there is no unit {unit_code!r} for the footage to belong to",
+                                  unit_code=unit_code),
+                              hint=msg("add it with `evidence unit add`, or fix --unit or "
+                                       "EVIDENCE_STATION_UNIT")) from None
     options = IngestOptions(actor=f"station:{home.origin}", device_serial=device_serial,
                             officer_no=officer, retention_days=settings.retention_days,
                             unit_code=unit_code)
@@ -47,8 +51,9 @@ def ingest_options(settings: Settings, home: Home, device_serial: str | None = N
         try:
             options.station_tz = ZoneInfo(settings.station_tz)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"unknown time zone EVIDENCE_STATION_TZ={settings.station_tz!r}",
-                              hint="use an IANA name such as Asia/Shanghai") from None
+            raise ConfigError(msg("unknown time zone EVIDENCE_STATION_TZ={station_tz!r}",
+                                  station_tz=settings.station_tz),
+                              hint=msg("use an IANA name such as Asia/Shanghai")) from None
     return options
 
 

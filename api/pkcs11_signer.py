@@ -19,6 +19,7 @@ from pkcs11.util.ec import encode_named_curve_parameters
 from api.signing import Pkcs11Setup
 from custody.note import Verifier, compute_key_id
 from domain.errors import ConfigError
+from domain.messages import msg
 
 ED25519_OID = "1.3.101.112"  # RFC 8410 id-Ed25519
 _LIBRARIES: dict[Path, Any] = {}  # a PKCS#11 module is initialised once per process
@@ -43,15 +44,16 @@ def _library(module: Path) -> Any:
         lib = _LIBRARIES.get(module)
         if lib is None:
             if not module.is_file():
-                raise ConfigError(f"the PKCS#11 module {module} does not exist",
-                                  hint="set EVIDENCE_PKCS11_MODULE to the HSM vendor's library "
-                                  "(SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)")
+                raise ConfigError(msg("the PKCS#11 module {module} does not exist", module=module),
+                                  hint=msg("set EVIDENCE_PKCS11_MODULE to the HSM vendor's library "
+                                           "(SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)"))
             try:
                 lib = _LIBRARIES[module] = pkcs11.lib(str(module))
             except (RuntimeError, OSError, pkcs11.PKCS11Error) as exc:
-                raise ConfigError(f"the PKCS#11 module {module} cannot be loaded: {exc!r}",
-                                  hint="check EVIDENCE_PKCS11_MODULE names the HSM vendor's "
-                                  "library for this machine") from None
+                raise ConfigError(msg("the PKCS#11 module {module} cannot be loaded: {reason!r}",
+                                      module=module, reason=exc),
+                                  hint=msg("check EVIDENCE_PKCS11_MODULE names the HSM vendor's library "
+                                           "for this machine")) from None
         return lib
 
 
@@ -62,8 +64,8 @@ def _public_bytes(public_key: Any) -> bytes:
         return point[2:]
     if len(point) == 32:
         return point
-    raise ConfigError("the token's public key is not an Ed25519 key",
-                      hint="give EVIDENCE_PKCS11_KEY_LABEL the label of an Ed25519 key pair")
+    raise ConfigError(msg("the token's public key is not an Ed25519 key"),
+                      hint=msg("give EVIDENCE_PKCS11_KEY_LABEL the label of an Ed25519 key pair"))
 
 
 class Pkcs11Signer:
@@ -84,9 +86,10 @@ class Pkcs11Signer:
             opened = _SESSIONS.get((self._setup.module, self._setup.token))
         if opened is not None:
             if opened.pin != self._setup.pin:
-                raise ConfigError(f"PKCS#11 token {self._setup.token!r} is already open in this "
-                                  "process with another PIN", hint="give every key on one token "
-                                  "the same EVIDENCE_PKCS11_PIN_FILE")
+                raise ConfigError(msg("PKCS#11 token {token!r} is already open in this process with "
+                                      "another PIN", token=self._setup.token),
+                                  hint=msg("give every key on one token the "
+                                                                       "same EVIDENCE_PKCS11_PIN_FILE"))
             return opened
         session = self._login()
         with _LIBRARIES_LOCK:
@@ -101,47 +104,49 @@ class Pkcs11Signer:
         try:
             token = lib.get_token(token_label=self._setup.token)
         except pkcs11.NoSuchToken:
-            raise ConfigError(f"no PKCS#11 token is labelled {self._setup.token!r} in "
-                              f"{self._setup.module}",
-                              hint="check EVIDENCE_PKCS11_TOKEN and that the HSM is connected") from None
+            raise ConfigError(msg("no PKCS#11 token is labelled {token!r} in {module}",
+                                  token=self._setup.token, module=self._setup.module),
+                              hint=msg("check EVIDENCE_PKCS11_TOKEN and that the HSM is connected")) from None
         except pkcs11.MultipleTokensReturned:
-            raise ConfigError(f"several PKCS#11 tokens are labelled {self._setup.token!r}",
-                              hint="give each token its own label") from None
+            raise ConfigError(msg("several PKCS#11 tokens are labelled {token!r}", token=self._setup.token),
+                              hint=msg("give each token its own label")) from None
         try:
             return token.open(user_pin=self._setup.pin, rw=True)
         except pkcs11.PinIncorrect:
-            raise ConfigError(f"the PIN of PKCS#11 token {self._setup.token!r} is wrong",
-                              hint="check EVIDENCE_PKCS11_PIN_FILE; repeated wrong PINs lock "
-                              "the token") from None
+            raise ConfigError(msg("the PIN of PKCS#11 token {token!r} is wrong", token=self._setup.token),
+                              hint=msg("check EVIDENCE_PKCS11_PIN_FILE; repeated wrong PINs "
+                                       "lock the token")) from None
         except pkcs11.PinLocked:
-            raise ConfigError(f"PKCS#11 token {self._setup.token!r} is locked",
-                              hint="its security officer must unlock it") from None
+            raise ConfigError(msg("PKCS#11 token {token!r} is locked", token=self._setup.token),
+                              hint=msg("its security officer must unlock it")) from None
         except pkcs11.PKCS11Error as exc:
-            raise ConfigError(f"PKCS#11 token {self._setup.token!r} cannot be opened: "
-                              f"{type(exc).__name__}", hint="check the HSM and its PIN") from None
+            raise ConfigError(msg("PKCS#11 token {token!r} cannot be opened: {name}",
+                                  token=self._setup.token, name=type(exc).__name__),
+                              hint=msg("check the HSM and its PIN")) from None
 
     def _find(self, object_class: ObjectClass) -> Any | None:
         found = list(self._session.get_objects({Attribute.CLASS: object_class,
                                                  Attribute.LABEL: self._setup.key_label}))
         if len(found) > 1:
-            raise ConfigError(f"several keys in token {self._setup.token!r} are labelled "
-                              f"{self._setup.key_label!r}", hint="give the log's key its own label")
+            raise ConfigError(msg("several keys in token {token!r} are labelled {key_label!r}",
+                                  token=self._setup.token, key_label=self._setup.key_label),
+                              hint=msg("give the log's key its own label"))
         return found[0] if found else None
 
     def _find_or_create(self, create: bool) -> tuple[Any, Any]:
         private, public = self._find(ObjectClass.PRIVATE_KEY), self._find(ObjectClass.PUBLIC_KEY)
         if private is not None and public is not None:
             if private[Attribute.EXTRACTABLE] or not private[Attribute.SENSITIVE]:
-                raise ConfigError(f"the key {self._setup.key_label!r} in token "
-                                  f"{self._setup.token!r} can be copied out of the token",
-                                  hint="make a new key pair with `evidence init` under another "
-                                  "label; a key that may be extracted is refused")
+                raise ConfigError(msg("the key {key_label!r} in token {token!r} can be copied out of the "
+                                      "token", key_label=self._setup.key_label, token=self._setup.token),
+                                  hint=msg("make a new key pair with `evidence init` under another label; "
+                                           "a key that may be extracted is refused"))
             return private, public
         if private is not None or public is not None or not create:
-            raise ConfigError(f"token {self._setup.token!r} holds no key pair labelled "
-                              f"{self._setup.key_label!r}",
-                              hint="`evidence init` makes one in a new home; for an existing "
-                              "home, the key that signed its log is needed")
+            raise ConfigError(msg("token {token!r} holds no key pair labelled {key_label!r}",
+                                  token=self._setup.token, key_label=self._setup.key_label),
+                              hint=msg("`evidence init` makes one in a new home; for an existing home, the "
+                                       "key that signed its log is needed"))
         try:
             params = self._session.create_domain_parameters(
                 KeyType.EC_EDWARDS,
@@ -152,9 +157,9 @@ class Pkcs11Signer:
                                   Attribute.SIGN: True, Attribute.TOKEN: True},
                 public_template={Attribute.VERIFY: True, Attribute.TOKEN: True})
         except pkcs11.PKCS11Error as exc:
-            raise ConfigError(f"token {self._setup.token!r} cannot make an Ed25519 key: "
-                              f"{type(exc).__name__}",
-                              hint="the HSM must support CKM_EC_EDWARDS_KEY_PAIR_GEN") from None
+            raise ConfigError(msg("token {token!r} cannot make an Ed25519 key: {name}",
+                                  token=self._setup.token, name=type(exc).__name__),
+                              hint=msg("the HSM must support CKM_EC_EDWARDS_KEY_PAIR_GEN")) from None
         return private, public
 
     @property
@@ -174,8 +179,9 @@ class Pkcs11Signer:
             try:
                 return bytes(self._private.sign(message, mechanism=Mechanism.EDDSA))
             except pkcs11.PKCS11Error as exc:
-                raise ConfigError(f"PKCS#11 token {self._setup.token!r} refused to sign: "
-                                  f"{type(exc).__name__}", hint="check the HSM is connected") from None
+                raise ConfigError(msg("PKCS#11 token {token!r} refused to sign: {name}",
+                                      token=self._setup.token, name=type(exc).__name__),
+                                  hint=msg("check the HSM is connected")) from None
 
     def verifier(self) -> Verifier:
         return Verifier.from_public_key(self._name, self._public)

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from api.signing import Pkcs11Setup
 from cases.tables import DEFAULT_UNIT
 from domain.errors import ConfigError
+from domain.messages import msg
 
 DEFAULT_PAGE_TIME_ZONE = "Asia/Shanghai"
 
@@ -117,24 +118,26 @@ class Settings(BaseSettings):
         if self.signer == "file":
             return None
         if self.signer != "pkcs11":
-            raise ConfigError(f"unknown EVIDENCE_SIGNER={self.signer!r}",
-                              hint="use `file` (a key file) or `pkcs11` (an HSM)")
+            raise ConfigError(msg("unknown EVIDENCE_SIGNER={signer!r}", signer=self.signer),
+                              hint=msg("use `file` (a key file) or `pkcs11` (an HSM)"))
         missing = [name for name, value in (("EVIDENCE_PKCS11_MODULE", self.pkcs11_module),
                                             ("EVIDENCE_PKCS11_TOKEN", self.pkcs11_token),
                                             ("EVIDENCE_PKCS11_PIN_FILE", self.pkcs11_pin_file))
                    if not value]
         if missing or self.pkcs11_module is None or self.pkcs11_token is None \
                 or self.pkcs11_pin_file is None:
-            raise ConfigError(f"EVIDENCE_SIGNER=pkcs11 needs {', '.join(missing)}",
-                              hint="set them to the HSM's library, token label and a PIN file")
+            raise ConfigError(msg("EVIDENCE_SIGNER=pkcs11 needs {missing}", missing=', '.join(missing)),
+                              hint=msg("set them to the HSM's library, token label and a PIN file"))
         try:
             pin = self.pkcs11_pin_file.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"the PIN file {self.pkcs11_pin_file} cannot be read: {exc}",
-                              hint="make it a file the service's user can read (mode 0600)") from None
+            raise ConfigError(msg("the PIN file {pkcs11_pin_file} cannot be read: {reason}",
+                                  pkcs11_pin_file=self.pkcs11_pin_file, reason=exc),
+                              hint=msg("make it a file the service's user can read (mode 0600)")) from None
         if not pin:
-            raise ConfigError(f"the PIN file {self.pkcs11_pin_file} is empty",
-                              hint="write the token's user PIN into it")
+            raise ConfigError(msg("the PIN file {pkcs11_pin_file} is empty",
+                                  pkcs11_pin_file=self.pkcs11_pin_file),
+                              hint=msg("write the token's user PIN into it"))
         return Pkcs11Setup(self.pkcs11_module, self.pkcs11_token, self.pkcs11_key_label, pin)
 
     def page_time_zone(self) -> str:
@@ -146,6 +149,6 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(f"unknown time zone {variable}={name!r}",
-                              hint="use an IANA zone name such as Asia/Shanghai or Asia/Urumqi") from exc
+            raise ConfigError(msg("unknown time zone {variable}={name!r}", variable=variable, name=name),
+                              hint=msg("use an IANA zone name such as Asia/Shanghai or Asia/Urumqi")) from exc
         return name

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from api.settings import Settings
 from custody.timestamps import Timestamp, TimestampError, accept, record, request_for, untimestamped
 from domain.errors import ConfigError
+from domain.messages import msg
 
 logger = logging.getLogger("evidence.timestamping")
 MAX_WAIT = 600.0
@@ -40,8 +41,9 @@ def load_roots(path: Path) -> tuple[x509.Certificate, ...]:
     try:
         roots = tuple(x509.load_pem_x509_certificates(path.read_bytes()))
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"the TSA roots {path} cannot be read as PEM certificates: {exc}",
-                          hint="give the TSA's CA certificate in PEM") from None
+        raise ConfigError(msg("the TSA roots {path} cannot be read as PEM certificates: {reason}",
+                              path=path, reason=exc),
+                          hint=msg("give the TSA's CA certificate in PEM")) from None
     return roots
 
 
@@ -49,9 +51,9 @@ def tsa_setup(settings: Settings) -> TsaSetup | None:
     if not settings.tsa_url:
         return None
     if settings.tsa_roots is None:
-        raise ConfigError("EVIDENCE_TSA_URL is set but EVIDENCE_TSA_ROOTS is not",
-                          hint="give the TSA's CA certificate (PEM): a token is only kept "
-                          "if it chains to it")
+        raise ConfigError(msg("EVIDENCE_TSA_URL is set but EVIDENCE_TSA_ROOTS is not"),
+                          hint=msg("give the TSA's CA certificate (PEM): a token is only kept if it chains "
+                                   "to it"))
     return TsaSetup(settings.tsa_url, load_roots(settings.tsa_roots), settings.tsa_seconds)
 
 
@@ -63,8 +65,8 @@ def ask(tsa_url: str, query: bytes) -> bytes:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as answer:  # noqa: S310
             return bytes(answer.read(1 << 20))
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        raise TimestampError(f"the TSA {tsa_url} did not answer: {exc}",
-                             hint="it is asked again later; appends go on meanwhile") from None
+        raise TimestampError(msg("the TSA {tsa_url} did not answer: {reason}", tsa_url=tsa_url, reason=exc),
+                             hint=msg("it is asked again later; appends go on meanwhile")) from None
 
 
 def timestamp_newest(engine: Engine, setup: TsaSetup) -> Timestamp | None:

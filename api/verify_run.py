@@ -21,6 +21,7 @@ from custody.report import VerifyReport
 from custody.timestamps import check_timestamps
 from custody.verify import verify_database
 from domain.errors import ConfigError
+from domain.messages import msg
 from ingest.fixity import ObjectCollector, check_objects
 from storage.objects import ObjectStore
 
@@ -30,8 +31,8 @@ def run_verify(engine: Engine, store: ObjectStore | None, verifier: Verifier, or
                tsa_roots: Sequence[x509.Certificate] | None = None) -> VerifyReport:
     """The report; ``store`` is needed only with ``objects``."""
     if objects and store is None:
-        raise ConfigError("checking the stored objects needs the object store",
-                          hint="pass the home's object store")
+        raise ConfigError(msg("checking the stored objects needs the object store"),
+                          hint=msg("pass the home's object store"))
     collector = ObjectCollector() if objects else None
     report = verify_database(engine, verifier, origin, visit=collector, progress=progress)
     if progress is not None:
@@ -69,7 +70,8 @@ def check_witnesses_now(engine: Engine, report: VerifyReport, verifier: Verifier
     keys = witness_keys(vkeys)
     wanted = len(keys) if quorum is None else quorum
     if not 1 <= wanted <= len(keys):
-        raise ConfigError(f"--quorum {quorum} is not between 1 and the {len(keys)} witnesses given")
+        raise ConfigError(msg("--quorum {quorum} is not between 1 and the {keys_count} witnesses given",
+                              quorum=quorum, keys_count=len(keys)))
     peers = load_peers(peers_file) if peers_file else ()
     views = witness_views(keys, peers, origin or verifier.name)
     check_witnesses(engine, report, views, verifier, origin, wanted)

@@ -19,6 +19,7 @@ from custody.cosignature import Cosigner
 from custody.note import NoteError, Verifier
 from custody.witness import Witness
 from domain.errors import ConfigError
+from domain.messages import msg
 from storage.db import make_engine, sqlite_url
 
 CONFIG = "witness.json"
@@ -37,8 +38,8 @@ class WitnessHome:
         try:
             loaded: dict[str, object] = json.loads(self.config_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"{self.root} is not a witness home",
-                              hint="run `evidence witness init --name NAME` first") from None
+            raise ConfigError(msg("{root} is not a witness home", root=self.root),
+                              hint=msg("run `evidence witness init --name NAME` first")) from None
         return loaded
 
     def logs(self) -> dict[str, Verifier]:
@@ -50,8 +51,8 @@ class WitnessHome:
         try:
             verifier = Verifier.from_vkey(vkey)
         except NoteError as exc:
-            raise ConfigError(f"not a log verifier key: {exc.message}",
-                              hint="give the key `evidence log key` printed at the log") from None
+            raise ConfigError(msg("not a log verifier key: {reason}", reason=exc.message),
+                              hint=msg("give the key `evidence log key` printed at the log")) from None
         config = self._config()
         logs = dict(config.get("logs", {}))  # type: ignore[call-overload]
         logs[verifier.name] = verifier.vkey()
@@ -63,11 +64,12 @@ class WitnessHome:
         try:
             return Cosigner.from_secret((self.root / KEY).read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"the witness key {self.root / KEY} is missing",
-                              hint="restore it from the witness's backup") from None
+            raise ConfigError(msg("the witness key {value} is missing", value=self.root / KEY),
+                              hint=msg("restore it from the witness's backup")) from None
         except (NoteError, ValueError) as exc:
-            raise ConfigError(f"{self.root / KEY} is not a witness key: {exc}",
-                              hint="restore it from the witness's backup") from None
+            raise ConfigError(msg("{value} is not a witness key: {reason}", value=self.root / KEY,
+                                  reason=exc),
+                              hint=msg("restore it from the witness's backup")) from None
 
     def engine(self, database_url: str | None = None) -> Engine:
         return make_engine(database_url or sqlite_url(self.root / "witness.db"))

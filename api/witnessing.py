@@ -27,6 +27,7 @@ from custody.cosigned import WitnessView, add_checkpoint_request, last_cosigned,
 from custody.log import CustodyLog
 from custody.note import NoteError
 from domain.errors import ConfigError, EvidenceError
+from domain.messages import msg
 
 logger = logging.getLogger("evidence.witnessing")
 HTTP_TIMEOUT = 10.0
@@ -48,7 +49,7 @@ def witness_keys(vkeys: Sequence[str]) -> list[CosignerKey]:
     try:
         return [CosignerKey.from_vkey(vkey) for vkey in vkeys]
     except NoteError as exc:
-        raise ConfigError(f"--witness: {exc.message}",
+        raise ConfigError(msg("--witness: {reason}", reason=exc.message),
                           hint=exc.hint or "copy the key the witness published") from None
 
 
@@ -57,19 +58,20 @@ def load_peers(path: Path) -> tuple[WitnessPeer, ...]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise ConfigError(f"the witness list {path} cannot be read: {exc}",
-                          hint="EVIDENCE_WITNESSES_FILE names a file of `URL VKEY` lines") from None
+        raise ConfigError(msg("the witness list {path} cannot be read: {reason}", path=path, reason=exc),
+                          hint=msg("EVIDENCE_WITNESSES_FILE names a file of `URL VKEY` lines")) from None
     for number, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         parts = line.split()
         try:
             if len(parts) != 2 or urllib.parse.urlsplit(parts[0]).scheme not in ("http", "https"):
-                raise NoteError("expected `URL VKEY`")
+                raise NoteError(msg("expected `URL VKEY`"))
             peers.append(WitnessPeer(parts[0].rstrip("/"), CosignerKey.from_vkey(parts[1])))
         except NoteError as exc:
-            raise ConfigError(f"{path}, line {number}: {exc.message}",
-                              hint="each line is the witness's URL and its key") from None
+            raise ConfigError(msg("{path}, line {number}: {reason}", path=path, number=number,
+                                  reason=exc.message),
+                              hint=msg("each line is the witness's URL and its key")) from None
     return tuple(peers)
 
 
@@ -81,8 +83,8 @@ def _post(url: str, body: bytes) -> tuple[int, str]:
     except urllib.error.HTTPError as refused:
         return int(refused.code), refused.read(65536).decode("utf-8", "replace")
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        raise WitnessTrouble(f"the witness at {url} did not answer: {exc}",
-                             hint="it is asked again later; appends go on meanwhile") from None
+        raise WitnessTrouble(msg("the witness at {url} did not answer: {reason}", url=url, reason=exc),
+                             hint=msg("it is asked again later; appends go on meanwhile")) from None
 
 
 def ask_to_cosign(log: CustodyLog, peer: WitnessPeer) -> int | None:
@@ -101,19 +103,22 @@ def ask_to_cosign(log: CustodyLog, peer: WitnessPeer) -> int | None:
         if status == 409 and text.strip().isdigit():
             known = int(text.strip())
             if known > checkpoint.size:
-                raise WitnessTrouble(f"witness {peer.key.name!r} cosigned a log of {known} "
-                                     f"entries; this one has {checkpoint.size}: it was rolled back",
-                                     hint="stop and call the auditor: entries were removed")
+                raise WitnessTrouble(msg("witness {key!r} cosigned a log of {known} entries; this one has "
+                                         "{size}: it was rolled back", key=peer.key.name, known=known,
+                                         size=checkpoint.size),
+                                     hint=msg("stop and call the auditor: entries were removed"))
             if known == old:
-                raise WitnessTrouble(f"witness {peer.key.name!r} holds another root at size "
-                                     f"{known}: a fork", hint="stop and call the auditor")
+                raise WitnessTrouble(msg("witness {key!r} holds another root at size {known}: a fork",
+                                         key=peer.key.name, known=known),
+                                     hint=msg("stop and call the auditor"))
             old = known
             continue
-        raise WitnessTrouble(f"witness {peer.key.name!r} refused the checkpoint of size "
-                             f"{checkpoint.size}: {status} {text.strip()[:200]}",
-                             hint="422 means the log does not extend what it cosigned (a fork); "
-                             "403/404: the witness does not know this log's key or origin")
-    raise WitnessTrouble(f"witness {peer.key.name!r} kept moving; asked again later")
+        raise WitnessTrouble(msg("witness {key!r} refused the checkpoint of size {size}: {status} {text}",
+                                 key=peer.key.name, size=checkpoint.size, status=status,
+                                 text=text.strip()[:200]),
+                             hint=msg("422 means the log does not extend what it cosigned (a fork); "
+                                      "403/404: the witness does not know this log's key or origin"))
+    raise WitnessTrouble(msg("witness {key!r} kept moving; asked again later", key=peer.key.name))
 
 
 def fetch_view(peer: WitnessPeer, origin: str) -> WitnessView:

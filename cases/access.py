@@ -25,7 +25,8 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, false, literal, 
 from cases import tables
 from cases.errors import AccessDenied
 from cases.tables import DEFAULT_UNIT
-from cases.users import ALL_AGENCIES, Role, User
+from cases.users import ALL_AGENCIES, Role, User, role_words
+from domain.messages import msg
 from domain.station import PortStatus
 from storage import catalog
 
@@ -112,8 +113,8 @@ STATION_SCREEN = frozenset({Role.OFFICER, Role.AUDITOR, Role.ADMIN, Role.CLERK})
 def require_role(user: User, allowed: Collection[Role], action: str) -> None:
     if user.role not in allowed:
         roles = ", ".join(sorted(r.value for r in allowed))
-        raise AccessDenied(f"a {user.role.value} may not {action}",
-                           hint=f"this needs one of the roles: {roles}")
+        raise AccessDenied(msg("a {role} may not {action}", role=role_words(user.role), action=action),
+                           hint=msg("this needs one of the roles: {roles}", roles=roles))
 
 
 def sees_only_own_footage(user: User) -> bool:
@@ -246,29 +247,32 @@ def require_sees_footage(conn: Connection, user: User, evidence: Any, action: st
     if sees_footage(conn, user, evidence.id):
         return
     if sees_only_own_footage(user):
-        raise AccessDenied(f"officer {user.name} may not {action}: it is not their footage",
-                           hint="officers see only footage recorded under their officer number")
+        raise AccessDenied(msg("officer {user} may not {action}: it is not their footage", user=user.name,
+                               action=action),
+                           hint=msg("officers see only footage recorded under their officer number"))
     unit = evidence.unit_code or DEFAULT_UNIT
-    raise AccessDenied(f"{user.name} may not {action}: footage of unit {unit} is outside "
-                       f"what a {user.role.value} of {_scope_words(user)} sees",
+    raise AccessDenied(msg("{user} may not {action}: footage of unit {unit} is outside what a {role} of "
+                           "{scope_words} sees", user=user.name, action=action, unit=unit,
+                           role=role_words(user.role), scope_words=_scope_words(user)),
                        hint=_footage_hint(user, unit_agency(conn, unit)))
 
 
 def _scope_words(user: User) -> str:
     if user.role is Role.AUDITOR:
-        return "every agency" if user.auditor_scope == ALL_AGENCIES else f"agency {user.auditor_scope}"
+        return (msg("every agency") if user.auditor_scope == ALL_AGENCIES
+                else msg("agency {agency}", agency=user.auditor_scope))
     if user.role is Role.CASE_OFFICER:
-        return f"unit {user.unit_code}"
-    return f"agency {user.agency_code}"
+        return msg("unit {unit}", unit=user.unit_code)
+    return msg("agency {agency}", agency=user.agency_code)
 
 
 def _footage_hint(user: User, owner_agency: str | None) -> str:
     if user.role is Role.CASE_OFFICER:
-        return (f"an admin of agency {owner_agency} can grant it to a case you manage "
-                "(POST /api/v1/evidence/{id}/grants)")
+        return msg("an admin of agency {agency} can grant it to a case you manage "
+                   "(POST /api/v1/evidence/{{id}}/grants)", agency=owner_agency)
     if user.role is Role.REVIEWER:
-        return "reviewers see the footage on cases of their agency that were sent for review"
-    return f"an admin or auditor of agency {owner_agency} can see it"
+        return msg("reviewers see the footage on cases of their agency that were sent for review")
+    return msg("an admin or auditor of agency {agency} can see it", agency=owner_agency)
 
 
 def require_case_access(conn: Connection, user: User, case_id: str,
@@ -279,15 +283,17 @@ def require_case_access(conn: Connection, user: User, case_id: str,
     if sees_case(conn, user, case_id):
         return
     if user.role is Role.CASE_OFFICER:
-        raise AccessDenied(f"{user.name} does not manage this case and may not {action}",
-                           hint="an admin or one of the case's officers can assign you to it")
+        raise AccessDenied(msg("{user} does not manage this case and may not {action}", user=user.name,
+                               action=action),
+                           hint=msg("an admin or one of the case's officers can assign you to it"))
     if user.role is Role.REVIEWER:
-        raise AccessDenied(f"{user.name} may not {action}: it is not a case of agency "
-                           f"{user.agency_code} sent for review",
-                           hint="a case officer of the case sends it for review "
-                                "(POST /api/v1/cases/{id}/review)")
-    raise AccessDenied(f"{user.name} may not {action}: the case is outside {_scope_words(user)}",
-                       hint="an admin of the case's agency can do this")
+        raise AccessDenied(msg("{user} may not {action}: it is not a case of agency {agency_code} sent for "
+                               "review", user=user.name, action=action, agency_code=user.agency_code),
+                           hint=msg("a case officer of the case sends it for review (POST "
+                                    "/api/v1/cases/{{id}}/review)"))
+    raise AccessDenied(msg("{user} may not {action}: the case is outside {scope_words}", user=user.name,
+                           action=action, scope_words=_scope_words(user)),
+                       hint=msg("an admin of the case's agency can do this"))
 
 
 def require_original_access(conn: Connection, user: User, evidence: Any) -> None:
@@ -302,14 +308,15 @@ def require_original_access(conn: Connection, user: User, evidence: Any) -> None
     holding = conn.execute(select(ce.c.case_id).join(co, co.c.case_id == ce.c.case_id).where(
         (ce.c.evidence_id == evidence.id) & (co.c.user_name == user.name))).first()
     if holding is None:
-        raise AccessDenied(f"{user.name} manages no case holding this evidence and may not {action}",
-                           hint="attach it to a case you manage first")
+        raise AccessDenied(msg("{user} manages no case holding this evidence and may not {action}",
+                               user=user.name, action=action),
+                           hint=msg("attach it to a case you manage first"))
 
 
 def require_may_attach(conn: Connection, user: User, case: Any, evidence: Any) -> None:
     """Attaching needs the footage to be visible to the user, and to belong to the case's
     unit or to have been granted to this case."""
-    require_sees_footage(conn, user, evidence, "attach this evidence")
+    require_sees_footage(conn, user, evidence, msg("attach this evidence"))
     unit = evidence.unit_code or DEFAULT_UNIT
     if unit == case.unit_code:
         return
@@ -317,10 +324,11 @@ def require_may_attach(conn: Connection, user: User, case: Any, evidence: Any) -
     if conn.execute(select(grants.c.case_id).where(grants.c.evidence_id == evidence.id,
                                                    grants.c.case_id == case.id)).first():
         return
-    raise AccessDenied(f"evidence {evidence.id} belongs to unit {unit}, not to unit "
-                       f"{case.unit_code} of case {case.number}, and was not granted to it",
-                       hint=f"an admin of agency {unit_agency(conn, unit)} can grant it to this "
-                            "case (POST /api/v1/evidence/{id}/grants)")
+    raise AccessDenied(msg("evidence {evidence} belongs to unit {unit}, not to unit {unit_code} of case "
+                           "{number}, and was not granted to it", evidence=evidence.id, unit=unit,
+                           unit_code=case.unit_code, number=case.number),
+                       hint=msg("an admin of agency {unit_agency} can grant it to this case (POST "
+                                "/api/v1/evidence/{{id}}/grants)", unit_agency=unit_agency(conn, unit)))
 
 
 def require_owner_admin(conn: Connection, user: User, evidence: Any, allowed: Collection[Role],
@@ -331,8 +339,9 @@ def require_owner_admin(conn: Connection, user: User, evidence: Any, allowed: Co
         return
     owner = unit_agency(conn, evidence.unit_code)
     if owner is None or owner != user.agency_code:
-        raise AccessDenied(f"{user.name} may not {action}: the footage belongs to agency {owner}",
-                           hint=f"an admin of agency {owner} can do this")
+        raise AccessDenied(msg("{user} may not {action}: the footage belongs to agency {owner}",
+                               user=user.name, action=action, owner=owner),
+                           hint=msg("an admin of agency {owner} can do this", owner=owner))
 
 
 def assignable(conn: Connection, case: Any, user: Any) -> bool:
@@ -348,11 +357,12 @@ def require_log_wide(user: User, action: str) -> None:
     auditors of every agency only."""
     require_role(user, CUSTODY_AUDIT, action)
     if user.auditor_scope != ALL_AGENCIES:
-        raise AccessDenied(f"{user.name} audits agency {user.auditor_scope} and may not {action}: "
-                           "the whole log names every agency's footage",
-                           hint="read the custody events of your agency's footage and cases on "
-                                "GET /api/v1/evidence/{id} and /cases/{id}, or ask an auditor "
-                                "of every agency (scope '*')")
+        raise AccessDenied(msg("{user} audits agency {auditor_scope} and may not {action}: the whole log "
+                               "names every agency's footage", user=user.name,
+                               auditor_scope=user.auditor_scope, action=action),
+                           hint=msg("read the custody events of your agency's footage and cases on GET "
+                                    "/api/v1/evidence/{{id}} and /cases/{{id}}, or ask an auditor of every "
+                                    "agency (scope '*')"))
 
 
 
@@ -379,7 +389,7 @@ class StationScope:
 
 def station_scope(conn: Connection, user: User) -> StationScope:
     """The tiles ``user`` may see; refused (403) to roles that have no station screen."""
-    require_role(user, STATION_SCREEN, "see the station screen")
+    require_role(user, STATION_SCREEN, msg("see the station screen"))
     if sees_all_footage(user):
         return StationScope(None)
     if user.role is Role.OFFICER:

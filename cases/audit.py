@@ -32,28 +32,29 @@ from custody.log import CustodyLog
 from custody.note import Verifier
 from custody.proofs import InclusionWalk, explain_inclusion
 from domain.event_types import EventType
+from domain.messages import msg
 
 
 def evidence_events(engine: Engine, user: User, evidence_id: str,
                     wanted: EventFilter) -> Page[LoggedEvent]:
-    access.require_role(user, access.READ_EVIDENCE, "read custody events")
+    access.require_role(user, access.READ_EVIDENCE, msg("read custody events"))
     with engine.connect() as conn:
-        visible_evidence(conn, user, evidence_id, "read the custody events of this evidence")
+        visible_evidence(conn, user, evidence_id, msg("read the custody events of this evidence"))
     return event_page(engine, wanted, evidence_id=evidence_id)
 
 
 def case_events(engine: Engine, user: User, case_id: str, wanted: EventFilter) -> Page[LoggedEvent]:
-    access.require_role(user, access.READ_CASES, "read the custody events of cases")
+    access.require_role(user, access.READ_CASES, msg("read the custody events of cases"))
     with engine.connect() as conn:
         load_case(conn, case_id)
         access.require_case_access(conn, user, case_id, access.READ_CASES,
-                                   "read the custody events of this case")
+                                   msg("read the custody events of this case"))
     return event_page(engine, wanted, case_id=case_id)
 
 
 def log_events(engine: Engine, user: User, wanted: EventFilter) -> Page[LoggedEvent]:
     """Every entry of the log, filtered: auditors of every agency."""
-    access.require_log_wide(user, "search the whole custody log")
+    access.require_log_wide(user, msg("search the whole custody log"))
     return event_page(engine, wanted)
 
 
@@ -73,7 +74,7 @@ def entry_proof(log: CustodyLog, verifier: Verifier, origin: str | None, user: U
     A user who may read the entry (its item or its case) may read its proof; an auditor of
     every agency any entry's.
     """
-    access.require_role(user, access.READ_EVIDENCE, "read custody proofs")
+    access.require_role(user, access.READ_EVIDENCE, msg("read custody proofs"))
     if not _log_wide(user):
         _require_reads_entry(log.engine, user, index)
     proof = log.inclusion_proof(index, size)
@@ -99,11 +100,11 @@ def _require_reads_entry(engine: Engine, user: User, index: int) -> None:
         if case_id is not None and user.role in access.READ_CASES \
                 and access.sees_case(conn, user, case_id):
             return
-    raise AccessDenied(f"{user.name} may not read the proof of custody entry {index}: it names "
-                       "no evidence or case they may read",
-                       hint="proofs of the entries listed with an item or a case you may read are "
-                            "open to you (GET /api/v1/evidence/{id}/events); an auditor of every "
-                            "agency may read any entry's")
+    raise AccessDenied(msg("{user} may not read the proof of custody entry {index}: it names no evidence "
+                           "or case they may read", user=user.name, index=index),
+                       hint=msg("proofs of the entries listed with an item or a case you may read are open "
+                                "to you (GET /api/v1/evidence/{{id}}/events); an auditor of every agency "
+                                "may read any entry's"))
 
 
 # --- checkpoint history ---------------------------------------------------------------
@@ -129,7 +130,7 @@ class History:
 
 def history(log: CustodyLog, verifier: Verifier, origin: str | None, user: User,
             offset: int = 0, limit: int = 50) -> History:
-    access.require_role(user, access.CHECKPOINT_HISTORY, "read the checkpoint history")
+    access.require_role(user, access.CHECKPOINT_HISTORY, msg("read the checkpoint history"))
     page = checkpoint_history(log, verifier, origin, offset, limit)
     return History(page, _witnessed(log))
 
@@ -163,5 +164,5 @@ def _witnessed(log: CustodyLog) -> list[Witnessed]:
 
 def consistency(log: CustodyLog, verifier: Verifier, origin: str | None, user: User,
                 old_number: int, new_number: int) -> CheckpointConsistency:
-    access.require_role(user, access.CHECKPOINT_HISTORY, "check checkpoints for consistency")
+    access.require_role(user, access.CHECKPOINT_HISTORY, msg("check checkpoints for consistency"))
     return consistency_between(log, verifier, origin, old_number, new_number)

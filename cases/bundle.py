@@ -62,6 +62,7 @@ from custody.events import EventDraft, EventError, decode_event, format_time
 from custody.log import CustodyLog
 from custody.note import parse_note
 from domain.errors import IntegrityError, NotFound, StorageError
+from domain.messages import msg
 from storage import catalog, records
 from storage.objects import ObjectStore
 from storage.records import DerivativeRecord, EvidenceRecord
@@ -116,8 +117,9 @@ def build_bundle(engine: Engine, store: ObjectStore, log: CustodyLog, case_id: s
         _fsync(out_dir)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise StorageError(f"cannot write the case bundle in {out_dir}: {exc}",
-                           hint="check free space and permissions, then export again") from None
+        raise StorageError(msg("cannot write the case bundle in {out_dir}: {reason}", out_dir=out_dir,
+                               reason=exc),
+                           hint=msg("check free space and permissions, then export again")) from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -170,9 +172,10 @@ class _Writer:
                     self.progress(self.items_done, self.streamed)
         if (hasher.hexdigest(), copied) != (sha256, size):
             raise IntegrityError(
-                f"the stored {what} reads back as SHA-256 {hasher.hexdigest()} ({copied} bytes), "
-                f"not the recorded {sha256} ({size} bytes)",
-                hint="no bundle was made and nothing was logged; run `evidence verify --objects`")
+                msg("the stored {what} reads back as SHA-256 {hexdigest} ({copied} bytes), not the "
+                    "recorded {sha256} ({size} bytes)", what=what, hexdigest=hasher.hexdigest(),
+                    copied=copied, sha256=sha256, size=size),
+                hint=msg("no bundle was made and nothing was logged; run `evidence verify --objects`"))
         self.copied_bytes += copied
 
 
@@ -182,7 +185,8 @@ def _load_case(engine: Engine, case_id: str) -> tuple[dict[str, str], list[Evide
     with engine.connect() as conn:
         case = conn.execute(select(tables.cases).where(tables.cases.c.id == case_id)).first()
         if case is None:
-            raise NotFound(f"there is no case {case_id}", hint="list cases with GET /api/v1/cases")
+            raise NotFound(msg("there is no case {case_id}", case_id=case_id),
+                           hint=msg("list cases with GET /api/v1/cases"))
         items = [records.from_row(row) for row in conn.execute(
             select(ev).join(ce, ce.c.evidence_id == ev.c.id).where(ce.c.case_id == case_id)
             .order_by(ce.c.attached_at, ev.c.id))]
@@ -193,9 +197,10 @@ def _load_case(engine: Engine, case_id: str) -> tuple[dict[str, str], list[Evide
                 derivatives.setdefault(copy.evidence_id, []).append(records.derivative_from_row(copy))
     for item in items:
         if item.deleted_at is not None:
-            raise NotFound(f"the original of evidence {item.id} ({item.original_name}) was deleted "
-                           f"on {item.deleted_at.isoformat()}",
-                           hint="detach it from the case, then export again")
+            raise NotFound(msg("the original of evidence {item} ({original_name}) was deleted on "
+                               "{deleted_at}", item=item.id, original_name=item.original_name,
+                               deleted_at=item.deleted_at.isoformat()),
+                           hint=msg("detach it from the case, then export again"))
     return {"id": case.id, "number": case.number, "title": case.title}, items, derivatives
 
 
@@ -217,8 +222,9 @@ def _custody_events(engine: Engine, case_id: str,
                 try:
                     event = decode_event(bytes(leaf))
                 except EventError as exc:
-                    raise IntegrityError(f"custody entry {seq} is not a valid event: {exc.message}",
-                                         hint="run `evidence verify`; no bundle was made") from None
+                    raise IntegrityError(msg("custody entry {seq} is not a valid event: {reason}", seq=seq,
+                                             reason=exc.message),
+                                         hint=msg("run `evidence verify`; no bundle was made")) from None
                 # The index is derived state: keep only what the entry itself says.
                 if _names(event, case_id, wanted):
                     found[int(seq)] = event
@@ -241,14 +247,14 @@ def _write_item(writer: _Writer, store: ObjectStore, row: EvidenceRecord,
     suffix = _EXTENSION.fullmatch(Path(row.original_name).suffix)
     path = f"{ORIGINALS_DIR}{row.sha256}{suffix.group(0).lower() if suffix else ''}"
     writer.copy(path, store, row.object_key, row.object_version, row.sha256, row.size,
-                f"original of {row.original_name}")
+                msg("original of {original_name}", original_name=row.original_name))
     copies = []
     for copy in derivatives:
         member = None
         if include_playback and copy.name == PLAYBACK:
             member = f"{PLAYBACK_DIR}{row.sha256}.{copy.name}"
             writer.copy(member, store, copy.object_key, copy.object_version, copy.sha256,
-                        copy.size, f"playback copy of {row.original_name}")
+                        copy.size, msg("playback copy of {original_name}", original_name=row.original_name))
         copies.append({"name": copy.name, "sha256": copy.sha256, "size": copy.size,
                        "method": copy.method, "path": member})
     return {
@@ -293,8 +299,8 @@ def _write_custody(writer: _Writer, log: CustodyLog, seqs: list[int],
     for seq in seqs:
         proof = log.inclusion_proof(seq, signed.size)
         if proof.checkpoint != signed.note or (seq in events and decode_event(proof.leaf) != events[seq]):
-            raise IntegrityError(f"custody entry {seq} changed while the bundle was being made",
-                                 hint="run `evidence verify`; the bundle was not published")
+            raise IntegrityError(msg("custody entry {seq} changed while the bundle was being made", seq=seq),
+                                 hint=msg("run `evidence verify`; the bundle was not published"))
         writer.data(entry_member(seq), proof.leaf)
         writer.data(proof_member(seq), proof_document_bytes(proof.to_json()))
     writer.text(CHECKPOINT, signed.note)
@@ -321,8 +327,8 @@ def _check_written(path: Path, log: CustodyLog) -> None:
     report = verify_bundle(path, log.signer.verifier_key())
     if not report.ok:
         problems = "; ".join(p.message for p in report.problems[:5])
-        raise IntegrityError(f"the bundle just written does not verify: {problems}",
-                             hint="it was not published; run `evidence verify --objects`")
+        raise IntegrityError(msg("the bundle just written does not verify: {problems}", problems=problems),
+                             hint=msg("it was not published; run `evidence verify --objects`"))
 
 
 def _fsync(path: Path) -> None:

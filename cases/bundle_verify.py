@@ -46,6 +46,7 @@ from custody.proofs import check_inclusion_document
 from custody.report import VerifyReport
 from domain.errors import ConfigError, EvidenceError
 from domain.event_types import EventType
+from domain.messages import msg
 
 BUNDLE_FORMAT = "evidence-bundle/v1"
 EXPORT_EVENT = EventType.CASE_BUNDLE_EXPORTED
@@ -97,15 +98,17 @@ def verify_bundle(path: Path, trusted_vkey: str, witnesses: Sequence[CosignerKey
     """
     wanted = len(witnesses) if quorum is None else quorum
     if witnesses and not 1 <= wanted <= len(witnesses):
-        raise ConfigError(f"--quorum {quorum} is not between 1 and the {len(witnesses)} "
-                          "witnesses given")
+        raise ConfigError(msg("--quorum {quorum} is not between 1 and the {witnesses_count} witnesses given",
+                              quorum=quorum, witnesses_count=len(witnesses)))
     if not path.is_file():
-        raise ConfigError(f"{path} is not a file", hint="pass the path of a case bundle ZIP")
+        raise ConfigError(msg("{path} is not a file", path=path),
+                          hint=msg("pass the path of a case bundle ZIP"))
     try:
         trusted = Verifier.from_vkey(trusted_vkey)
     except NoteError as exc:
-        raise ConfigError(f"the trusted verifier key (--vkey) cannot be used: {exc.message}",
-                          hint="copy the whole key string published by the evidence office"
+        raise ConfigError(msg("the trusted verifier key (--vkey) cannot be used: {reason}",
+                              reason=exc.message),
+                          hint=msg("copy the whole key string published by the evidence office")
                           ) from None
     report = VerifyReport(source=f"bundle {path}")
     try:
@@ -382,7 +385,7 @@ class _BundleCheck:
             doc = json.loads(proof_raw)
             proof = [base64.b64decode(step, validate=True) for step in doc["proof"]]
             if (doc["old_size"], doc["new_size"]) != (witnessed.size, signed[0].size):
-                raise ProofError("the proof is not between the two checkpoints' sizes")
+                raise ProofError(msg("the proof is not between the two checkpoints' sizes"))
             verify_consistency(witnessed.size, signed[0].size, witnessed.root_hash,
                                signed[0].root_hash, proof)
         except (UnicodeDecodeError, ValueError, KeyError, TypeError, binascii.Error,

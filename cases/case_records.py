@@ -28,6 +28,7 @@ from custody.events import JSON, EventDraft, Subject, format_time
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists, EvidenceError, NotFound
 from domain.event_types import EventType
+from domain.messages import msg
 from storage import catalog
 from storage.db import write_transaction
 from storage.objects import ObjectStore
@@ -73,20 +74,20 @@ def create_case(log: CustodyLog, user: User, title: str, number: str,
 
     ``unit_code`` names the unit when the creator belongs to none (the operator).
     """
-    access.require_role(user, access.CREATE_CASE, "create a case")
+    access.require_role(user, access.CREATE_CASE, msg("create a case"))
     unit = user.unit_code if not user.operator else unit_code
     if unit is None:
-        raise InvalidRequest("a case belongs to a unit, and the creator belongs to none",
-                             hint="name the unit the case belongs to")
-    title = clean_text(title, "case title", TITLE_MAX)  # stored and logged alike
+        raise InvalidRequest(msg("a case belongs to a unit, and the creator belongs to none"),
+                             hint=msg("name the unit the case belongs to"))
+    title = clean_text(title, msg("case title"), TITLE_MAX)  # stored and logged alike
     moment = now or datetime.now(UTC)
     case_id = str(uuid.uuid4())
     with write_transaction(log.engine) as conn:
         # the rule of the case's agency (cases.organisation); NotFound for an unknown unit
         number = case_number_rule(conn, unit).check(number)
         if conn.execute(select(tables.cases.c.id).where(tables.cases.c.number == number)).first():
-            raise AlreadyExists(f"a case numbered {number!r} already exists",
-                                hint="case numbers are unique; open the existing case")
+            raise AlreadyExists(msg("a case numbered {number!r} already exists", number=number),
+                                hint=msg("case numbers are unique; open the existing case"))
         conn.execute(insert(tables.cases).values(id=case_id, number=number, title=title,
                                                  created_at=moment, created_by=user.name,
                                                  unit_code=unit))
@@ -100,7 +101,7 @@ def create_case(log: CustodyLog, user: User, title: str, number: str,
 
 
 def list_cases(engine: Engine, user: User, offset: int = 0, limit: int = 50) -> Page[Case]:
-    access.require_role(user, access.READ_CASES, "list cases")
+    access.require_role(user, access.READ_CASES, msg("list cases"))
     c = tables.cases
     query = select(c.c.id).where(access.visible_cases(user))
     with engine.connect() as conn:
@@ -112,10 +113,10 @@ def list_cases(engine: Engine, user: User, offset: int = 0, limit: int = 50) -> 
 
 
 def case_detail(engine: Engine, user: User, case_id: str) -> CaseDetail:
-    access.require_role(user, access.READ_CASES, "read cases")
+    access.require_role(user, access.READ_CASES, msg("read cases"))
     with engine.connect() as conn:
         case = load_case(conn, case_id)
-        access.require_case_access(conn, user, case_id, access.READ_CASES, "read this case")
+        access.require_case_access(conn, user, case_id, access.READ_CASES, msg("read this case"))
         ce, ev = tables.case_evidence, catalog.evidence
         rows = conn.execute(select(ce.c.evidence_id, ev.c.sha256, ev.c.original_name,
                                    ce.c.attached_at, ce.c.attached_by)
@@ -145,10 +146,11 @@ def attach_many(log: CustodyLog, store: ObjectStore, user: User, case_id: str,
     action = "attach evidence to this case"
     access.require_role(user, access.MANAGE_CASE, action)
     if not evidence_ids or len(evidence_ids) > ATTACH_MAX:
-        raise InvalidRequest(f"attach 1 to {ATTACH_MAX} items at once, not {len(evidence_ids)}",
-                             hint="split the list")
+        raise InvalidRequest(msg("attach 1 to {attach_max} items at once, not {evidence_ids_count}",
+                                 attach_max=ATTACH_MAX, evidence_ids_count=len(evidence_ids)),
+                             hint=msg("split the list"))
     if len(set(evidence_ids)) != len(evidence_ids):
-        raise InvalidRequest("an item is listed twice", hint="list each evidence item once")
+        raise InvalidRequest(msg("an item is listed twice"), hint=msg("list each evidence item once"))
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         case = case_row(conn, case_id)
@@ -160,17 +162,19 @@ def attach_many(log: CustodyLog, store: ObjectStore, user: User, case_id: str,
                 evidence = evidence_row(conn, evidence_id)
                 access.require_may_attach(conn, user, case, evidence)
                 if _attached(conn, case_id, evidence_id):
-                    raise AlreadyExists(f"evidence {evidence_id} is already attached to case "
-                                        f"{case.number}", hint="leave it out of the list")
+                    raise AlreadyExists(msg("evidence {evidence_id} is already attached to case {number}",
+                                            evidence_id=evidence_id, number=case.number),
+                                        hint=msg("leave it out of the list"))
                 rows.append(evidence)
             except (AccessDenied, NotFound, AlreadyExists) as exc:
                 problems.append((evidence_id, exc))
         if problems:
             if len(evidence_ids) == 1:
                 raise problems[0][1]
-            raise BatchRefused(f"none of the {len(evidence_ids)} items was attached to case "
-                               f"{case.number}: {len(problems)} cannot be", problems,
-                               hint="remove or fix the items listed, then attach again")
+            raise BatchRefused(msg("none of the {evidence_ids_count} items was attached to case {number}: "
+                                   "{problems_count} cannot be", evidence_ids_count=len(evidence_ids),
+                                   number=case.number, problems_count=len(problems)), problems,
+                               hint=msg("remove or fix the items listed, then attach again"))
         drafts = []
         for evidence in rows:
             until, extended = retain_permanently(conn, store, evidence, moment)
@@ -197,7 +201,8 @@ def detach_evidence(log: CustodyLog, user: User, case_id: str, evidence_id: str,
         access.require_case_access(conn, user, case_id, access.MANAGE_CASE, action)
         evidence = evidence_row(conn, evidence_id)
         if not _attached(conn, case_id, evidence_id):
-            raise NotFound(f"evidence {evidence_id} is not attached to case {case.number}")
+            raise NotFound(msg("evidence {evidence_id} is not attached to case {number}",
+                               evidence_id=evidence_id, number=case.number))
         ce = tables.case_evidence
         conn.execute(delete(ce).where((ce.c.case_id == case_id) & (ce.c.evidence_id == evidence_id)))
         retained: JSON = format_time(aware(evidence.retain_until)) if evidence.retain_until else None
@@ -222,13 +227,15 @@ def assign_officer(log: CustodyLog, user: User, case_id: str, officer_name: str,
         # a case officer is not told who exists, nor their role or agency
         if not access.assignable(conn, case, target):
             raise InvalidRequest(
-                f"{officer_name!r} cannot be assigned to case {case.number}",
-                hint="only an active case officer of the case's agency can be; ask your admin "
-                     "for the name of the case officer to assign")
+                msg("{officer_name!r} cannot be assigned to case {number}", officer_name=officer_name,
+                    number=case.number),
+                hint=msg("only an active case officer of the case's agency can be; ask your admin for the "
+                         "name of the case officer to assign"))
         co = tables.case_officers
         if conn.execute(select(co.c.case_id).where(
                 (co.c.case_id == case_id) & (co.c.user_name == officer_name))).first():
-            raise AlreadyExists(f"{officer_name} already manages case {case.number}")
+            raise AlreadyExists(msg("{officer_name} already manages case {number}",
+                                    officer_name=officer_name, number=case.number))
         conn.execute(insert(co).values(case_id=case_id, user_name=officer_name, assigned_at=moment))
         log.append([EventDraft(EventType.CASE_OFFICER_ASSIGNED, user.actor, None, {
             "case_id": case_id, "case_number": case.number, "officer": officer_name}, moment)], conn)
@@ -248,7 +255,8 @@ def remove_officer(log: CustodyLog, user: User, case_id: str, officer_name: str,
         gone = conn.execute(delete(co).where((co.c.case_id == case_id)
                                              & (co.c.user_name == officer_name)))
         if gone.rowcount == 0:
-            raise NotFound(f"{officer_name} does not manage case {case.number}")
+            raise NotFound(msg("{officer_name} does not manage case {number}", officer_name=officer_name,
+                               number=case.number))
         log.append([EventDraft(EventType.CASE_OFFICER_REMOVED, user.actor, None, {
             "case_id": case_id, "case_number": case.number, "officer": officer_name}, moment)], conn)
         return load_case(conn, case_id)
@@ -262,7 +270,8 @@ def get_case(engine: Engine, case_id: str) -> Case:
 def case_row(conn: Connection, case_id: str) -> Any:
     row = conn.execute(select(tables.cases).where(tables.cases.c.id == case_id)).first()
     if row is None:
-        raise NotFound(f"there is no case {case_id}", hint="list cases with GET /api/v1/cases")
+        raise NotFound(msg("there is no case {case_id}", case_id=case_id),
+                       hint=msg("list cases with GET /api/v1/cases"))
     return row
 
 
@@ -293,7 +302,7 @@ def prepare_export(log: CustodyLog, user: User, case_id: str, include_playback: 
     """
     action = "export this case"
     access.require_role(user, access.EXPORT_CASE, action)
-    reason = clean_optional(reason, "reason", REASON_MAX)
+    reason = clean_optional(reason, msg("reason"), REASON_MAX)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         case = load_case(conn, case_id)

@@ -31,6 +31,7 @@ from custody.report import VerifyReport
 from custody.verify import cap_problems
 from domain.errors import StorageUnavailable
 from domain.event_types import EventType
+from domain.messages import msg
 from storage import catalog, records
 
 BATCH = 5000
@@ -72,8 +73,8 @@ def check_catalog(engine: Engine, report: VerifyReport) -> None:
                     derived.setdefault(d.evidence_id, {})[d.name] = (
                         d.object_key, d.object_version, d.sha256, d.size)
     except SQLAlchemyError as exc:
-        raise StorageUnavailable(f"cannot read the catalogue: {exc}",
-                                 hint="check EVIDENCE_DATABASE_URL and that the server is up") from None
+        raise StorageUnavailable(msg("cannot read the catalogue: {reason}", reason=exc),
+                                 hint=msg("check EVIDENCE_DATABASE_URL and that the server is up")) from None
     for row in rows:
         _compare(found, row, expected.pop(row.id, None), derived.pop(row.id, {}))
     for evidence_id, wanted in expected.items():

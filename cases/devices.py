@@ -31,6 +31,7 @@ from custody.events import EventDraft
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists, NotFound
 from domain.event_types import EventType
+from domain.messages import msg
 from domain.recorder import RegistryEntry
 from storage import catalog
 from storage.db import database_errors, write_transaction
@@ -59,13 +60,13 @@ class Device:
 def _check(serial: str, officer_no: str, officer_name: str | None,
            label: str | None) -> tuple[str | None, str | None]:
     if not _SERIAL_RE.fullmatch(serial):
-        raise InvalidRequest(f"recorder serial {serial!r} is not allowed",
-                             hint="use 1-64 letters, digits, '.', '_' or '-' (e.g. ZFY0001)")
+        raise InvalidRequest(msg("recorder serial {serial!r} is not allowed", serial=serial),
+                             hint=msg("use 1-64 letters, digits, '.', '_' or '-' (e.g. ZFY0001)"))
     if not _OFFICER_NO_RE.fullmatch(officer_no):
-        raise InvalidRequest(f"officer number {officer_no!r} is not allowed",
-                             hint="use 1-64 letters, digits, '.', '_' or '-' (e.g. 100234)")
+        raise InvalidRequest(msg("officer number {officer_no!r} is not allowed", officer_no=officer_no),
+                             hint=msg("use 1-64 letters, digits, '.', '_' or '-' (e.g. 100234)"))
     name = check_name(officer_name, "officer") if officer_name is not None else None
-    return name, clean_optional(label, "volume label", LABEL_MAX)
+    return name, clean_optional(label, msg("volume label"), LABEL_MAX)
 
 
 def register_device(log: CustodyLog, by: User, serial: str, officer_no: str, unit_code: str,
@@ -75,28 +76,31 @@ def register_device(log: CustodyLog, by: User, serial: str, officer_no: str, uni
 
     Registering a serial again replaces its entry. A volume label names one recorder.
     """
-    require_admin_role(by, "register recorders")
+    require_admin_role(by, msg("register recorders"))
     officer_name, label = _check(serial, officer_no, officer_name, label)
     moment = now or datetime.now(UTC)
     d = catalog.devices
-    with database_errors("registering a device"), write_transaction(log.engine) as conn:
+    with database_errors(msg("registering a device")), write_transaction(log.engine) as conn:
         unit = conn.execute(select(tables.units).where(tables.units.c.code == unit_code)).first()
         if unit is None:
-            raise NotFound(f"there is no unit {unit_code!r}",
-                           hint="list units with `evidence unit list`")
-        require_org_admin(by, unit.agency_code, f"register recorders to unit {unit_code}")
+            raise NotFound(msg("there is no unit {unit_code!r}", unit_code=unit_code),
+                           hint=msg("list units with `evidence unit list`"))
+        require_org_admin(by, unit.agency_code, msg("register recorders to unit {unit_code}",
+                                                    unit_code=unit_code))
         previous = conn.execute(select(d.c.unit_code, tables.units.c.agency_code)
                                 .select_from(d.outerjoin(tables.units,
                                                          tables.units.c.code == d.c.unit_code))
                                 .where(d.c.serial == serial)).first()
         if previous is not None and previous.agency_code is not None:
             require_org_admin(by, previous.agency_code,
-                              f"take recorder {serial} from unit {previous.unit_code}")
+                              msg("take recorder {serial} from unit {unit_code}", serial=serial,
+                                  unit_code=previous.unit_code))
         if label is not None and conn.execute(select(d.c.serial).where(
                 (func.lower(d.c.label) == label.lower()) & (d.c.serial != serial))).first():
-            raise AlreadyExists(f"another recorder is registered with the volume label {label!r}",
-                                hint="a label names one recorder; check the label, or register "
-                                     "that recorder again without it")
+            raise AlreadyExists(msg("another recorder is registered with the volume label {label!r}",
+                                    label=label),
+                                hint=msg("a label names one recorder; check the label, or register that "
+                                         "recorder again without it"))
         conn.execute(d.delete().where(d.c.serial == serial))
         conn.execute(insert(d).values(serial=serial, officer_no=officer_no,
                                       officer_name=officer_name, unit=None, unit_code=unit_code,
@@ -134,19 +138,19 @@ def _visible_agency(user: User) -> str | None:
 def list_devices(engine: Engine, user: User) -> list[Device]:
     """The registered recorders ``user`` may see, by serial."""
     if not user.operator:
-        access.require_role(user, access.LIST_DEVICES, "list devices")
+        access.require_role(user, access.LIST_DEVICES, msg("list devices"))
     query = _registry_query()
     agency = _visible_agency(user)
     if agency is not None:
         query = query.where(tables.units.c.agency_code == agency)
-    with database_errors("reading the device registry"), engine.connect() as conn:
+    with database_errors(msg("reading the device registry")), engine.connect() as conn:
         return [_device(row) for row in conn.execute(query)]
 
 
 def registry_entries(engine: Engine) -> dict[str, RegistryEntry]:
     """The docking station's view of the registry, keyed by serial and by volume label."""
     entries: dict[str, RegistryEntry] = {}
-    with database_errors("reading the device registry"), engine.connect() as conn:
+    with database_errors(msg("reading the device registry")), engine.connect() as conn:
         for row in conn.execute(_registry_query()):
             device = _device(row)
             entry = RegistryEntry(officer_no=device.officer_no, officer_name=device.officer_name,
@@ -161,15 +165,15 @@ def registry_entries(engine: Engine) -> dict[str, RegistryEntry]:
 def _registered(conn: Any, serial: str) -> Row[Any]:
     row = conn.execute(_registry_query().where(catalog.devices.c.serial == serial)).first()
     if row is None:
-        raise NotFound(f"there is no registered recorder {serial!r}",
-                       hint="list recorders with `evidence device list` or GET /api/v1/devices")
+        raise NotFound(msg("there is no registered recorder {serial!r}", serial=serial),
+                       hint=msg("list recorders with `evidence device list` or GET /api/v1/devices"))
     return row  # type: ignore[no-any-return]
 
 
 def _require_holder(by: User, row: Row[Any], action: str) -> None:
     """The operator, or an admin of the agency holding the recorder (refused alike when the
     recorder is another agency's or has no unit)."""
-    require_org_admin(by, row.agency_code or "", f"{action} recorder {row.serial}")
+    require_org_admin(by, row.agency_code or "", action)
 
 
 def reassign_device(log: CustodyLog, by: User, serial: str, *, officer_no: str | None = None,
@@ -181,20 +185,21 @@ def reassign_device(log: CustodyLog, by: User, serial: str, *, officer_no: str |
     An admin of the agency holding it, and of the new unit's; a retired recorder is
     registered again instead.
     """
-    require_admin_role(by, "reassign recorders")
+    require_admin_role(by, msg("reassign recorders"))
     if officer_no is not None and not _OFFICER_NO_RE.fullmatch(officer_no):
-        raise InvalidRequest(f"officer number {officer_no!r} is not allowed",
-                             hint="use 1-64 letters, digits, '.', '_' or '-' (e.g. 100234)")
+        raise InvalidRequest(msg("officer number {officer_no!r} is not allowed", officer_no=officer_no),
+                             hint=msg("use 1-64 letters, digits, '.', '_' or '-' (e.g. 100234)"))
     if officer_name is not None:
         officer_name = check_name(officer_name, "officer")
     moment = now or datetime.now(UTC)
     d = catalog.devices
-    with database_errors("reassigning a device"), write_transaction(log.engine) as conn:
+    with database_errors(msg("reassigning a device")), write_transaction(log.engine) as conn:
         row = _registered(conn, serial)
-        _require_holder(by, row, "reassign")
+        _require_holder(by, row, msg("reassign recorder {serial}", serial=row.serial))
         if row.retired_at is not None:
-            raise Conflict(f"recorder {serial} was retired on {aware(row.retired_at).isoformat()}",
-                           hint="register it again to bring it back into use")
+            raise Conflict(msg("recorder {serial} was retired on {aware}", serial=serial,
+                               aware=aware(row.retired_at).isoformat()),
+                           hint=msg("register it again to bring it back into use"))
         before = {"officer_no": row.officer_no, "officer_name": row.officer_name,
                   "unit": row.unit_code}
         after = dict(before)
@@ -207,14 +212,14 @@ def reassign_device(log: CustodyLog, by: User, serial: str, *, officer_no: str |
         if unit_code is not None:
             after["unit"] = unit_code
         if after == before:
-            raise InvalidRequest(f"the request changes nothing of recorder {serial}",
-                                 hint="give a new officer number, officer name or unit")
+            raise InvalidRequest(msg("the request changes nothing of recorder {serial}", serial=serial),
+                                 hint=msg("give a new officer number, officer name or unit"))
         unit = conn.execute(select(tables.units).where(tables.units.c.code == after["unit"])
                             ).first()
         if unit is None:
-            raise NotFound(f"there is no unit {after['unit']!r}",
-                           hint="list units with `evidence unit list`")
-        require_org_admin(by, unit.agency_code, f"give recorders to unit {unit.code}")
+            raise NotFound(msg("there is no unit {unit!r}", unit=after['unit']),
+                           hint=msg("list units with `evidence unit list`"))
+        require_org_admin(by, unit.agency_code, msg("give recorders to unit {code}", code=unit.code))
         conn.execute(update(d).where(d.c.serial == serial).values(
             officer_no=after["officer_no"], officer_name=after["officer_name"],
             unit_code=after["unit"], unit=None))
@@ -230,16 +235,16 @@ def retire_device(log: CustodyLog, by: User, serial: str, reason: str,
     It stays listed, as retired; footage it still brings to a dock is stored and belongs
     to its last unit, as before. Registering it again brings it back.
     """
-    require_admin_role(by, "retire recorders")
-    reason = clean_text(reason, "reason for retiring the recorder", REASON_MAX)
+    require_admin_role(by, msg("retire recorders"))
+    reason = clean_text(reason, msg("reason for retiring the recorder"), REASON_MAX)
     moment = now or datetime.now(UTC)
     d = catalog.devices
-    with database_errors("retiring a device"), write_transaction(log.engine) as conn:
+    with database_errors(msg("retiring a device")), write_transaction(log.engine) as conn:
         row = _registered(conn, serial)
-        _require_holder(by, row, "retire")
+        _require_holder(by, row, msg("retire recorder {serial}", serial=row.serial))
         if row.retired_at is not None:
-            raise Conflict(f"recorder {serial} was already retired on "
-                           f"{aware(row.retired_at).isoformat()}")
+            raise Conflict(msg("recorder {serial} was already retired on {aware}", serial=serial,
+                               aware=aware(row.retired_at).isoformat()))
         conn.execute(update(d).where(d.c.serial == serial).values(
             retired_at=moment, retired_by=by.actor, retired_reason=reason))
         log.append([EventDraft(EventType.DEVICE_RETIRED, by.actor, details={

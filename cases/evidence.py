@@ -35,6 +35,7 @@ from custody.events import EventDraft
 from custody.log import CustodyLog
 from domain.errors import NotFound
 from domain.event_types import EventType
+from domain.messages import msg
 from storage import catalog, records
 from storage.db import write_transaction
 from storage.objects import ObjectStore
@@ -196,8 +197,8 @@ def media_status(conn: Connection, user: User, row: EvidenceRecord,
 def evidence_row(conn: Connection, evidence_id: str) -> EvidenceRecord:
     record = records.find(conn, evidence_id)
     if record is None:
-        raise NotFound(f"there is no evidence {evidence_id}",
-                       hint="search evidence with GET /api/v1/evidence")
+        raise NotFound(msg("there is no evidence {evidence_id}", evidence_id=evidence_id),
+                       hint=msg("search evidence with GET /api/v1/evidence"))
     return record
 
 
@@ -214,7 +215,7 @@ def search_evidence(engine: Engine, user: User, wanted: EvidenceFilter) -> Page[
     The total is counted only up to ``COUNT_AHEAD`` rows past the page (``Page.exact`` is
     False beyond): a count of every match of a broad search would cost more than the page.
     """
-    access.require_role(user, access.READ_EVIDENCE, "search evidence")
+    access.require_role(user, access.READ_EVIDENCE, msg("search evidence"))
     ev = catalog.evidence
     with engine.connect() as conn:
         query = _filtered(conn, user, wanted)
@@ -288,7 +289,8 @@ def flag_condition(flag: str) -> ColumnElement[bool]:
         return or_(ev.c.start_time.is_(None), ev.c.time_source.in_(UNCERTAIN_SOURCES))
     if flag in FLAGS:
         return stored
-    raise InvalidRequest(f"unknown flag {flag!r}", hint="use one of: " + ", ".join(FLAGS))
+    raise InvalidRequest(msg("unknown flag {flag!r}", flag=flag),
+                         hint=msg("use one of: {flags}", flags=", ".join(FLAGS)))
 
 
 def flags_of(record: EvidenceRecord) -> tuple[str, ...]:
@@ -351,8 +353,8 @@ def _filtered(conn: Connection, user: User, wanted: EvidenceFilter) -> Select[An
     ev = catalog.evidence
     if (wanted.time_from is not None and wanted.time_to is not None
             and wanted.time_from >= wanted.time_to):
-        raise InvalidRequest("the search's time window ends before it starts",
-                             hint="give a 'from' time earlier than the 'to' time")
+        raise InvalidRequest(msg("the search's time window ends before it starts"),
+                             hint=msg("give a 'from' time earlier than the 'to' time"))
     query = select(ev).where(_planned(conn, access.visible_footage(user)))
     if wanted.officer is not None:
         query = query.where(ev.c.officer_no.in_(officer_numbers(conn, wanted.officer)))
@@ -401,10 +403,10 @@ def summary(record: EvidenceRecord, officer_name: str | None = None) -> Evidence
 
 
 def evidence_detail(engine: Engine, user: User, evidence_id: str) -> EvidenceDetail:
-    access.require_role(user, access.READ_EVIDENCE, "read evidence")
+    access.require_role(user, access.READ_EVIDENCE, msg("read evidence"))
     ce, cs = tables.case_evidence, tables.cases
     with engine.connect() as conn:
-        row = visible_evidence(conn, user, evidence_id, "read this evidence")
+        row = visible_evidence(conn, user, evidence_id, msg("read this evidence"))
         derivatives = [Derivative(d.name, d.sha256, d.size, d.method, d.created_at)
                        for d in records.derivatives_of(conn, evidence_id)]
         on_cases = [CaseRef(c.id, c.number) for c in conn.execute(
@@ -438,19 +440,22 @@ def change_legal_hold(log: CustodyLog, store: ObjectStore, user: User, evidence_
     The store is changed inside the database transaction: if the store refuses,
     nothing is recorded; the event and the catalogue commit together.
     """
-    verb = "place" if on else "release"
-    access.require_role(user, access.LEGAL_HOLD, f"{verb} a legal hold")
-    reason = clean_text(reason, "reason for the legal hold", REASON_MAX)
+    action = msg("place a legal hold") if on else msg("release a legal hold")
+    access.require_role(user, access.LEGAL_HOLD, action)
+    reason = clean_text(reason, msg("reason for the legal hold"), REASON_MAX)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         row = evidence_row(conn, evidence_id)
         if row.deleted_at is not None:
-            raise Conflict(f"evidence {evidence_id} was deleted when its retention ended "
-                           f"({row.deleted_at.isoformat()}); there is nothing left to hold")
-        access.require_owner_admin(conn, user, row, access.LEGAL_HOLD, f"{verb} a legal hold")
+            raise Conflict(msg("evidence {evidence_id} was deleted when its retention ended "
+                               "({deleted_at}); there is nothing left to hold", evidence_id=evidence_id,
+                               deleted_at=row.deleted_at.isoformat()))
+        access.require_owner_admin(conn, user, row, access.LEGAL_HOLD, action)
         if row.legal_hold == on:
-            state = "already under" if on else "not under"
-            raise Conflict(f"evidence {evidence_id} is {state} legal hold")
+            raise Conflict(msg("evidence {evidence_id} is already under legal hold",
+                               evidence_id=evidence_id) if on else
+                           msg("evidence {evidence_id} is not under legal hold",
+                               evidence_id=evidence_id))
         copies: list[StoredCopy] = set_legal_hold(conn, store, row, on)
         log.append([EventDraft(EventType.HOLD_PLACED if on else EventType.HOLD_RELEASED,
                                user.actor, row.subject, {

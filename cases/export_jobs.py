@@ -49,6 +49,7 @@ from custody.events import EventDraft
 from custody.log import CustodyLog
 from domain.errors import EvidenceError, NotFound
 from domain.event_types import EventType
+from domain.messages import msg
 from storage import catalog
 from storage.db import write_transaction
 from storage.objects import CHUNK_SIZE, ObjectStore
@@ -119,7 +120,7 @@ def start_export(log: CustodyLog, user: User, case_id: str, include_playback: bo
                  reason: str | None, now: datetime | None = None) -> ExportJob:
     """Log the request and record a queued job; run it with :func:`run_export`."""
     moment = now or utc_now()
-    reason = clean_optional(reason, "reason", REASON_MAX)
+    reason = clean_optional(reason, msg("reason"), REASON_MAX)
     case = prepare_export(log, user, case_id, include_playback, reason, moment)
     job_id = str(uuid.uuid4())
     with write_transaction(log.engine) as conn:
@@ -134,8 +135,8 @@ def start_export(log: CustodyLog, user: User, case_id: str, include_playback: bo
 def _row(conn: Connection, job_id: str) -> Any:
     row = conn.execute(select(tables.export_jobs).where(tables.export_jobs.c.id == job_id)).first()
     if row is None:
-        raise NotFound(f"there is no export {job_id}",
-                       hint="list the case's exports with GET /api/v1/cases/{id}/exports")
+        raise NotFound(msg("there is no export {job_id}", job_id=job_id),
+                       hint=msg("list the case's exports with GET /api/v1/cases/{{id}}/exports"))
     return row
 
 
@@ -160,8 +161,9 @@ def run_export(log: CustodyLog, store: ObjectStore, job_id: str, export_dir: Pat
     with engine.connect() as conn:
         job = _job(_row(conn, job_id))
     if job.state != QUEUED:
-        raise Conflict(f"export {job_id} is {job.state}, not waiting to be built",
-                       hint="start a new export")
+        raise Conflict(msg("export {job_id} is {state}, not waiting to be built", job_id=job_id,
+                           state=job.state),
+                       hint=msg("start a new export"))
     _set(engine, job_id, state=RUNNING, updated_at=clock())
     folder = job_folder(export_dir, job_id)
     last = [clock()]
@@ -210,22 +212,22 @@ def _require_case(conn: Connection, user: User, case_id: str, action: str) -> No
 
 def list_exports(engine: Engine, user: User, case_id: str) -> list[ExportJob]:
     """The case's exports, newest first."""
-    access.require_role(user, access.EXPORT_CASE, "follow this case's exports")
+    access.require_role(user, access.EXPORT_CASE, msg("follow this case's exports"))
     ej = tables.export_jobs
     with engine.connect() as conn:
-        _require_case(conn, user, case_id, "follow this case's exports")
+        _require_case(conn, user, case_id, msg("follow this case's exports"))
         return [_job(row) for row in conn.execute(
             select(ej).where(ej.c.case_id == case_id).order_by(ej.c.created_at.desc(), ej.c.id))]
 
 
 def get_export(engine: Engine, user: User, case_id: str, job_id: str) -> ExportJob:
-    access.require_role(user, access.EXPORT_CASE, "follow this case's exports")
+    access.require_role(user, access.EXPORT_CASE, msg("follow this case's exports"))
     with engine.connect() as conn:
-        _require_case(conn, user, case_id, "follow this case's exports")
+        _require_case(conn, user, case_id, msg("follow this case's exports"))
         job = _job(_row(conn, job_id))
     if job.case_id != case_id:
-        raise NotFound(f"case {case_id} has no export {job_id}",
-                       hint="list the case's exports with GET /api/v1/cases/{id}/exports")
+        raise NotFound(msg("case {case_id} has no export {job_id}", case_id=case_id, job_id=job_id),
+                       hint=msg("list the case's exports with GET /api/v1/cases/{{id}}/exports"))
     return job
 
 
@@ -234,12 +236,14 @@ def finished_bundle(engine: Engine, user: User, case_id: str, job_id: str,
     """A finished export's ZIP, for a user who may export the case."""
     job = get_export(engine, user, case_id, job_id)
     if job.state != DONE or job.file_name is None:
-        hint = {QUEUED: "it has not started yet; follow its progress and download it once "
-                        "it is done", RUNNING: "it is still being built; download it once it "
-                                               "is done",
-                EXPIRED: f"finished bundles are kept {KEEP.total_seconds() / 3600:g} h; start "
-                         "a new export"}.get(job.state, "start a new export")
-        raise Conflict(f"export {job_id} is {job.state}, so there is nothing to download",
+        hint = {QUEUED: msg("it has not started yet; follow its progress and download it once "
+                            "it is done"),
+                RUNNING: msg("it is still being built; download it once it is done"),
+                EXPIRED: msg("finished bundles are kept {hours:g} h; start a new export",
+                             hours=KEEP.total_seconds() / 3600)}.get(job.state,
+                                                                     msg("start a new export"))
+        raise Conflict(msg("export {job_id} is {state}, so there is nothing to download", job_id=job_id,
+                           state=job.state),
                        hint=hint)
     return job, job_folder(export_dir, job_id) / job.file_name
 
@@ -299,8 +303,8 @@ class ExportRunner:
     def submit(self, job_id: str) -> None:
         with self._lock:
             if self._stop.is_set():
-                raise Conflict("the server is stopping and takes no new export",
-                               hint="start the export again in a moment")
+                raise Conflict(msg("the server is stopping and takes no new export"),
+                               hint=msg("start the export again in a moment"))
             self._jobs[job_id] = self._pool.submit(run_export, self._log, self._store, job_id,
                                                    self._dir, self._clock)
             if self._beat is None:

@@ -24,6 +24,7 @@ from custody.events import EventDraft, Subject
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists
 from domain.event_types import EventType
+from domain.messages import msg
 from storage.db import write_transaction
 
 
@@ -44,7 +45,7 @@ def grant_evidence(log: CustodyLog, by: User, evidence_id: str, case_id: str, re
     """Let the officers of ``case_id`` (another unit's case) see and attach this footage."""
     action = "grant this footage to another unit's case"
     access.require_role(by, access.GRANT, action)
-    reason = clean_text(reason, "reason", REASON_MAX)
+    reason = clean_text(reason, msg("reason"), REASON_MAX)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         evidence = evidence_row(conn, evidence_id)
@@ -52,13 +53,15 @@ def grant_evidence(log: CustodyLog, by: User, evidence_id: str, case_id: str, re
         case = case_row(conn, case_id)
         from_unit = evidence.unit_code or DEFAULT_UNIT
         if from_unit == case.unit_code:
-            raise InvalidRequest(f"evidence {evidence_id} already belongs to unit {from_unit}, the "
-                                 f"unit of case {case.number}",
-                                 hint="its officers can attach it without a grant")
+            raise InvalidRequest(msg("evidence {evidence_id} already belongs to unit {from_unit}, the unit "
+                                     "of case {number}", evidence_id=evidence_id, from_unit=from_unit,
+                                     number=case.number),
+                                 hint=msg("its officers can attach it without a grant"))
         grants = tables.evidence_grants
         if conn.execute(select(grants.c.case_id).where(grants.c.evidence_id == evidence_id,
                                                        grants.c.case_id == case_id)).first():
-            raise AlreadyExists(f"evidence {evidence_id} is already granted to case {case.number}")
+            raise AlreadyExists(msg("evidence {evidence_id} is already granted to case {number}",
+                                    evidence_id=evidence_id, number=case.number))
         conn.execute(insert(grants).values(
             evidence_id=evidence_id, case_id=case_id, from_unit=from_unit, to_unit=case.unit_code,
             reason=reason, granted_at=moment, granted_by=by.actor))

@@ -14,6 +14,7 @@ from cases.paging import Page
 from cases.users import User
 from custody import schema
 from domain.event_types import EventType
+from domain.messages import msg
 from storage import catalog, records
 
 
@@ -29,7 +30,7 @@ class HeldItem:
 
 def list_holds(engine: Engine, user: User, offset: int = 0, limit: int = 50) -> Page[HeldItem]:
     """Footage under legal hold that ``user`` may release, oldest hold first by entry."""
-    access.require_role(user, access.LEGAL_HOLD, "list legal holds")
+    access.require_role(user, access.LEGAL_HOLD, msg("list legal holds"))
     refresh(engine)
     ev, subjects = catalog.evidence, tables.custody_subjects
     held = select(ev.c.id).where(ev.c.legal_hold.is_(True), ev.c.deleted_at.is_(None),

@@ -28,11 +28,12 @@ from cases.errors import AccessDenied, Conflict, InvalidRequest
 from cases.text import TEXT_PATTERN, clean_text
 from cases.text import problem as text_problem
 from cases.times import aware
-from cases.users import Role, User
+from cases.users import Role, User, role_words
 from custody.events import EventDraft
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists, NotFound
 from domain.event_types import EventType
+from domain.messages import msg
 from storage.db import write_transaction
 
 CODE_PATTERN = r"[a-z0-9][a-z0-9_-]{0,31}"
@@ -93,8 +94,9 @@ class CaseNumberRule:
                                 or re.fullmatch(self.pattern, number) is None):
             problem = "it does not follow the case-number rule of the unit's agency"
         if problem is not None:
-            raise InvalidRequest(f"case number {number!r} is not allowed: {problem}",
-                                 hint=f"the rule: {self.rule}")
+            raise InvalidRequest(msg("case number {number!r} is not allowed: {reason}", number=number,
+                                     reason=problem),
+                                 hint=msg("the rule: {rule}", rule=self.rule))
         return number
 
 
@@ -110,28 +112,30 @@ def parse_level(value: str) -> Level:
     try:
         return Level(value)
     except ValueError:
-        raise InvalidRequest(f"unknown agency level {value!r}",
-                             hint="use one of: " + ", ".join(level.value for level in Level)) from None
+        raise InvalidRequest(msg("unknown agency level {value!r}", value=value),
+                             hint=msg("use one of: {levels}",
+                                      levels=", ".join(level.value for level in Level))) from None
 
 
 def check_code(code: str, what: str) -> None:
     if not _CODE_RE.fullmatch(code):
-        raise InvalidRequest(f"{what} code {code!r} is not allowed",
-                             hint="use 1-32 lower-case letters, digits, '_' or '-', starting with "
-                                  "a letter or digit (e.g. hhht-gaj)")
+        raise InvalidRequest(msg("{what} code {code!r} is not allowed", what=what, code=code),
+                             hint=msg("use 1-32 lower-case letters, digits, '_' or '-', starting with a "
+                                      "letter or digit (e.g. hhht-gaj)"))
 
 
 def check_name(name: str, what: str) -> str:
     """NFC, trimmed, 1..NAME_MAX characters of text (``cases.text``: format characters stay
     allowed, since Mongolian script needs its vowel separator U+180E and joiners)."""
-    return clean_text(name, f"{what} name", NAME_MAX)
+    return clean_text(name, {"officer": msg("officer name"), "agency": msg("agency name"),
+                             "unit": msg("unit name")}.get(what, what), NAME_MAX)
 
 
 def require_admin_role(user: User, action: str) -> None:
     """The operator or an admin (of any agency: which one is checked against the target)."""
     if not user.operator and user.role is not Role.ADMIN:
-        raise AccessDenied(f"a {user.role.value} may not {action}",
-                           hint="an admin of the agency can do this")
+        raise AccessDenied(msg("a {role} may not {action}", role=role_words(user.role), action=action),
+                           hint=msg("an admin of the agency can do this"))
 
 
 def require_org_admin(user: User, agency_code: str, action: str) -> None:
@@ -139,39 +143,40 @@ def require_org_admin(user: User, agency_code: str, action: str) -> None:
     if user.operator:
         return
     if user.role is not Role.ADMIN or user.agency_code != agency_code:
-        raise AccessDenied(f"{user.name} may not {action}",
-                           hint=f"an admin of agency {agency_code} can do this")
+        raise AccessDenied(msg("{user} may not {action}", user=user.name, action=action),
+                           hint=msg("an admin of agency {agency_code} can do this", agency_code=agency_code))
 
 
 def add_agency(log: CustodyLog, user: User, code: str, name: str, level: Level,
                parent_code: str | None, now: datetime | None = None) -> Agency:
     """A new agency (event ``org:agency:added``); under ``parent_code`` unless region level."""
-    require_admin_role(user, "add agencies")
-    check_code(code, "agency")
+    require_admin_role(user, msg("add agencies"))
+    check_code(code, msg("agency"))
     name = check_name(name, "agency")
     if level is Level.REGION and parent_code is not None:
-        raise InvalidRequest("a region-level agency has no parent",
-                             hint="drop --parent, or give the level city or county")
+        raise InvalidRequest(msg("a region-level agency has no parent"),
+                             hint=msg("drop --parent, or give the level city or county"))
     if level is not Level.REGION and parent_code is None:
-        raise InvalidRequest(f"a {level.value}-level agency needs a parent",
-                             hint="give --parent, the code of the agency it sits under")
+        raise InvalidRequest(msg("a {level}-level agency needs a parent", level=level.value),
+                             hint=msg("give --parent, the code of the agency it sits under"))
     if parent_code is None and not user.operator:
-        raise AccessDenied("only the server's operator may add a top-level agency",
-                           hint="give --parent, the agency you administer")
+        raise AccessDenied(msg("only the server's operator may add a top-level agency"),
+                           hint=msg("give --parent, the agency you administer"))
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         if parent_code is not None:
             parent = get_agency(conn, parent_code)
-            require_org_admin(user, parent_code, f"add an agency under {parent_code}")
+            require_org_admin(user, parent_code, msg("add an agency under {parent_code}",
+                                                     parent_code=parent_code))
             if _RANK[level] <= _RANK[parent.level]:
-                raise Conflict(f"a {level.value} agency cannot be under the {parent.level.value}"
-                                     f" agency {parent_code}",
-                                     hint="an agency sits below its parent: region, then city, "
-                                          "then county")
+                raise Conflict(msg("a {level} agency cannot be under the {level2} agency {parent_code}",
+                                   level=level.value, level2=parent.level.value, parent_code=parent_code),
+                                     hint=msg("an agency sits below its parent: region, then city, then "
+                                              "county"))
         if conn.execute(select(tables.agencies.c.code)
                         .where(tables.agencies.c.code == code)).first():
-            raise AlreadyExists(f"an agency with code {code!r} already exists",
-                                hint="agency codes are unique; choose another")
+            raise AlreadyExists(msg("an agency with code {code!r} already exists", code=code),
+                                hint=msg("agency codes are unique; choose another"))
         conn.execute(insert(tables.agencies).values(
             code=code, name=name, level=level.value, parent_code=parent_code, created_at=moment,
             created_by=user.actor))
@@ -184,16 +189,17 @@ def add_agency(log: CustodyLog, user: User, code: str, name: str, level: Level,
 def add_unit(log: CustodyLog, user: User, code: str, agency_code: str, name: str,
              now: datetime | None = None) -> Unit:
     """A new unit of ``agency_code`` (event ``org:unit:added``)."""
-    require_admin_role(user, "add units")
-    check_code(code, "unit")
+    require_admin_role(user, msg("add units"))
+    check_code(code, msg("unit"))
     name = check_name(name, "unit")
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         get_agency(conn, agency_code)
-        require_org_admin(user, agency_code, f"add a unit to agency {agency_code}")
+        require_org_admin(user, agency_code, msg("add a unit to agency {agency_code}",
+                                                 agency_code=agency_code))
         if conn.execute(select(tables.units.c.code).where(tables.units.c.code == code)).first():
-            raise AlreadyExists(f"a unit with code {code!r} already exists",
-                                hint="unit codes are unique across the region; choose another")
+            raise AlreadyExists(msg("a unit with code {code!r} already exists", code=code),
+                                hint=msg("unit codes are unique across the region; choose another"))
         conn.execute(insert(tables.units).values(code=code, agency_code=agency_code, name=name,
                                                  created_at=moment, created_by=user.actor))
         log.append([EventDraft(EventType.UNIT_ADDED, user.actor, None, {
@@ -204,7 +210,8 @@ def add_unit(log: CustodyLog, user: User, code: str, agency_code: str, name: str
 def get_agency(conn: Connection, code: str) -> Agency:
     row = conn.execute(select(tables.agencies).where(tables.agencies.c.code == code)).first()
     if row is None:
-        raise NotFound(f"there is no agency {code!r}", hint="list agencies with `evidence agency list`")
+        raise NotFound(msg("there is no agency {code!r}", code=code),
+                       hint=msg("list agencies with `evidence agency list`"))
     return _agency(row)
 
 
@@ -231,9 +238,10 @@ def check_case_number_pattern(pattern: str) -> str:
             if why is None and re.fullmatch(pattern, "") is not None:
                 why = "it accepts an empty case number"
     if why is not None:
-        raise InvalidRequest(f"the case-number pattern {pattern[:PATTERN_MAX]!r} is not allowed: "
-                             f"{why}", hint="give a regular expression the whole number must "
-                             r"match, e.g. [^\W_]{1,4}刑\d{4}-\d{3}")
+        raise InvalidRequest(msg("the case-number pattern {pattern!r} is not allowed: {why}",
+                                 pattern=pattern[:PATTERN_MAX], why=why),
+                             hint=msg("give a regular expression the whole number must match, "
+                                                "e.g. [^\\W_]{{1,4}}刑\\d{{4}}-\\d{{3}}"))
     return pattern
 
 
@@ -274,14 +282,14 @@ def set_case_number_rule(log: CustodyLog, user: User, agency_code: str, pattern:
     require_admin_role(user, "set an agency's case-number rule")
     if pattern is None:
         if rule is not None:
-            raise InvalidRequest("a rule in words goes with a pattern",
-                                 hint="give the pattern too, or neither for the default rule")
+            raise InvalidRequest(msg("a rule in words goes with a pattern"),
+                                 hint=msg("give the pattern too, or neither for the default rule"))
     else:
         pattern = check_case_number_pattern(pattern)
         if rule is None:
-            raise InvalidRequest("a case-number pattern needs the rule in words",
-                                 hint="say what the pattern asks for, as the person opening a "
-                                      "case should read it, e.g. 单位简称+刑+年份-三位序号")
+            raise InvalidRequest(msg("a case-number pattern needs the rule in words"),
+                                 hint=msg("say what the pattern asks for, as the person opening a case "
+                                          "should read it, e.g. 单位简称+刑+年份-三位序号"))
         rule = clean_text(rule, "case-number rule", RULE_MAX)
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
@@ -299,8 +307,8 @@ def set_case_number_rule(log: CustodyLog, user: User, agency_code: str, pattern:
 def my_case_number_rule(engine: Engine, user: User) -> CaseNumberRule:
     """The rule of the user's agency, for the form that opens a case (anyone with a unit)."""
     if user.unit_code is None:
-        raise InvalidRequest(f"{user.name} belongs to no unit, so to no agency's rule",
-                             hint="read an agency's rule with `evidence agency list`")
+        raise InvalidRequest(msg("{user} belongs to no unit, so to no agency's rule", user=user.name),
+                             hint=msg("read an agency's rule with `evidence agency list`"))
     with engine.connect() as conn:
         return case_number_rule(conn, user.unit_code)
 
@@ -311,20 +319,22 @@ def case_number_rule(conn: Connection, unit_code: str) -> CaseNumberRule:
     row = conn.execute(select(a).join(u, u.c.agency_code == a.c.code)
                        .where(u.c.code == unit_code)).first()
     if row is None:
-        raise NotFound(f"there is no unit {unit_code!r}", hint="list units with `evidence unit list`")
+        raise NotFound(msg("there is no unit {unit_code!r}", unit_code=unit_code),
+                       hint=msg("list units with `evidence unit list`"))
     return _agency(row).case_rule
 
 
 def get_unit(conn: Connection, code: str) -> Unit:
     row = conn.execute(select(tables.units).where(tables.units.c.code == code)).first()
     if row is None:
-        raise NotFound(f"there is no unit {code!r}", hint="list units with `evidence unit list`")
+        raise NotFound(msg("there is no unit {code!r}", code=code),
+                       hint=msg("list units with `evidence unit list`"))
     return Unit(row.code, row.agency_code, row.name, aware(row.created_at))
 
 
 def list_agencies(engine: Engine, user: User) -> list[Agency]:
     """Every agency for the operator; for an admin, theirs and those directly under it."""
-    require_admin_role(user, "list agencies")
+    require_admin_role(user, msg("list agencies"))
     a = tables.agencies
     query = select(a).order_by(a.c.code)
     if not user.operator:
@@ -336,11 +346,13 @@ def list_agencies(engine: Engine, user: User) -> list[Agency]:
 
 def list_units(engine: Engine, user: User, agency_code: str | None = None) -> list[Unit]:
     """Units (of ``agency_code``): every one for the operator, their agency's for an admin."""
-    require_admin_role(user, "list units")
+    require_admin_role(user, msg("list units"))
     if not user.operator:
         if agency_code is not None and agency_code != user.agency_code:
-            raise AccessDenied(f"{user.name} may not list the units of agency {agency_code}",
-                               hint=f"an admin sees the units of their own agency ({user.agency_code})")
+            raise AccessDenied(msg("{user} may not list the units of agency {agency_code}", user=user.name,
+                                   agency_code=agency_code),
+                               hint=msg("an admin sees the units of their own agency ({agency_code})",
+                                        agency_code=user.agency_code))
         agency_code = user.agency_code
     query = select(tables.units).order_by(tables.units.c.code)
     if agency_code is not None:

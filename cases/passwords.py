@@ -33,12 +33,13 @@ from sqlalchemy import select, update
 from cases import tables
 from cases.errors import AccessDenied, Conflict, InvalidRequest, NotAuthenticated
 from cases.times import aware
-from cases.users import Role, User, managed_user, user_from_row, user_query
+from cases.users import Role, User, managed_user, role_words, user_from_row, user_query
 from cases.web_sessions import end_sessions_of
 from custody.events import EventDraft, format_time
 from custody.log import CustodyLog
 from domain.errors import NotFound
 from domain.event_types import EventType
+from domain.messages import msg
 from storage.db import write_transaction
 
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16)
@@ -57,23 +58,23 @@ class SignInRefused(NotAuthenticated):
     """The one answer to every failed password sign-in, whatever the reason."""
 
     def __init__(self) -> None:
-        super().__init__("the name or password is wrong, or this account cannot sign in now",
-                         hint="check both and try again; after several failures in a row an "
-                              "account is locked for a while, and an admin of your agency can "
-                              "unlock it or set a new password")
+        super().__init__(msg("the name or password is wrong, or this account cannot sign in now"),
+                         hint=msg("check both and try again; after several failures in a row an account is "
+                                  "locked for a while, and an admin of your agency can unlock it or set a "
+                                  "new password"))
 
 
 def check_new_password(name: str, password: str) -> None:
     if len(password) < MIN_LENGTH:
-        raise InvalidRequest(f"a password needs at least {MIN_LENGTH} characters",
-                             hint="a few unrelated words make a long password that is easy to "
-                                  "remember")
+        raise InvalidRequest(msg("a password needs at least {min_length} characters", min_length=MIN_LENGTH),
+                             hint=msg("a few unrelated words make a long password that is easy to remember"))
     if len(password) > MAX_LENGTH:
-        raise InvalidRequest(f"a password may have at most {MAX_LENGTH} characters",
-                             hint="choose a shorter password")
+        raise InvalidRequest(msg("a password may have at most {max_length} characters",
+                                 max_length=MAX_LENGTH),
+                             hint=msg("choose a shorter password"))
     if name.casefold() in password.casefold():
-        raise InvalidRequest("a password must not contain the user name",
-                             hint="choose a password that has nothing to do with the name")
+        raise InvalidRequest(msg("a password must not contain the user name"),
+                             hint=msg("choose a password that has nothing to do with the name"))
 
 
 @cache
@@ -151,14 +152,14 @@ def set_password(log: CustodyLog, name: str, password: str, *, by: User, now: da
     """
     own = not by.operator and by.name == name
     if not own and not by.operator and by.role is not Role.ADMIN:
-        raise AccessDenied(f"a {by.role.value} may change only their own password",
-                           hint="an admin of your agency can set another user's password")
+        raise AccessDenied(msg("a {role} may change only their own password", role=role_words(by.role)),
+                           hint=msg("an admin of your agency can set another user's password"))
     if own:
         check_new_password(name, password)
         _check_old_password(log, name, old_password)
     else:
         with log.engine.connect() as conn:  # refused before anything about the password is said
-            managed_user(conn, by, name, "set the password of")
+            managed_user(conn, by, name, msg("set the password of"))
         check_new_password(name, password)
     new_hash = HASHER.hash(password)
     users = tables.users
@@ -166,10 +167,10 @@ def set_password(log: CustodyLog, name: str, password: str, *, by: User, now: da
         if own:
             row = conn.execute(user_query().where(users.c.name == name)).first()
         else:
-            row = managed_user(conn, by, name, "set the password of")
+            row = managed_user(conn, by, name, msg("set the password of"))
         if row is None or row.revoked_at is not None:
-            raise Conflict(f"{name} is revoked; a revoked user cannot sign in",
-                           hint="add a new user (names are never reused)")
+            raise Conflict(msg("{name} is revoked; a revoked user cannot sign in", name=name),
+                           hint=msg("add a new user (names are never reused)"))
         unlocked = row.locked_until is not None and aware(row.locked_until) > now
         conn.execute(update(users).where(users.c.name == name).values(
             password_hash=new_hash, password_set_at=now, failed_sign_ins=0, locked_until=None))
@@ -187,35 +188,33 @@ def set_password(log: CustodyLog, name: str, password: str, *, by: User, now: da
 
 def _check_old_password(log: CustodyLog, name: str, old_password: str | None) -> None:
     if old_password is None:
-        raise InvalidRequest("give your current password to change it",
-                             hint="send old_password with the new one; if you forgot it, an "
-                                  "admin of your agency can set a new one")
+        raise InvalidRequest(msg("give your current password to change it"),
+                             hint=msg("send old_password with the new one; if you forgot it, an admin of "
+                                      "your agency can set a new one"))
     with log.engine.connect() as conn:
         stored = conn.execute(select(tables.users.c.password_hash)
                               .where(tables.users.c.name == name)).scalar()
     if stored is None:
         _matches(None, old_password)
-        raise Conflict("you have no password yet",
-                       hint="an admin of your agency sets the first one")
+        raise Conflict(msg("you have no password yet"),
+                       hint=msg("an admin of your agency sets the first one"))
     if not _matches(stored, old_password):
-        raise AccessDenied("the current password is wrong",
-                           hint="try again; if you forgot it, an admin of your agency can set a "
-                                "new one")
+        raise AccessDenied(msg("the current password is wrong"),
+                           hint=msg("try again; if you forgot it, an admin of your agency can set a new one"))
 
 
 def unlock_user(log: CustodyLog, name: str, *, by: User, now: datetime) -> User:
     """Lift a lockout before it ends (event ``user:account:unlocked``): the operator or an
     admin of the user's agency."""
     if not by.operator and by.role is not Role.ADMIN:
-        raise AccessDenied(f"a {by.role.value} may not unlock accounts",
-                           hint="an admin of your agency can do this")
+        raise AccessDenied(msg("a {role} may not unlock accounts", role=role_words(by.role)),
+                           hint=msg("an admin of your agency can do this"))
     users = tables.users
     with write_transaction(log.engine) as conn:
-        row = managed_user(conn, by, name, "unlock")
+        row = managed_user(conn, by, name, msg("unlock"))
         if row.locked_until is None or aware(row.locked_until) <= now:
-            raise Conflict(f"{name} is not locked",
-                           hint="nothing to do; a lockout ends by itself, or when a new "
-                                "password is set")
+            raise Conflict(msg("{name} is not locked", name=name),
+                           hint=msg("nothing to do; a lockout ends by itself, or when a new password is set"))
         conn.execute(update(users).where(users.c.name == name)
                      .values(failed_sign_ins=0, locked_until=None))
         log.append([EventDraft(EventType.USER_UNLOCKED, by.actor, None, {
@@ -228,4 +227,5 @@ def require_user(log: CustodyLog, name: str) -> None:
     with log.engine.connect() as conn:
         if conn.execute(select(tables.users.c.name).where(tables.users.c.name == name)).first():
             return
-    raise NotFound(f"there is no user named {name!r}", hint="list users with `evidence user list`")
+    raise NotFound(msg("there is no user named {name!r}", name=name),
+                   hint=msg("list users with `evidence user list`"))

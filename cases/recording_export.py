@@ -23,6 +23,7 @@ from cases.viewing import playable_recording
 from custody.events import JSON, EventDraft, Subject
 from custody.log import CustodyLog
 from domain.event_types import EventType
+from domain.messages import msg
 from media.recordings import Gap, Overlap, Timeline, timeline
 from storage.db import database_errors, write_transaction
 from storage.objects import ObjectStore
@@ -34,13 +35,14 @@ def export_recording(log: CustodyLog, store: ObjectStore, user: User, recording_
 
     The returned file lives in the cache (``cache_dir``): copy it, do not move it.
     """
-    reason = clean_optional(reason, "reason", REASON_MAX)
+    reason = clean_optional(reason, msg("reason"), REASON_MAX)
     recording, copies = playable_recording(log, user, recording_id)
     if [s.evidence_id for s in recording.segments] != [c.evidence_id for c in copies]:
-        raise Conflict(f"recording {recording_id} gained a segment while it was being exported",
-                       hint="export it again")
+        raise Conflict(msg("recording {recording_id} gained a segment while it was being exported",
+                           recording_id=recording_id),
+                       hint=msg("export it again"))
     joined = joined_playback(store, recording, copies, cache_dir)
-    with database_errors("logging the export"), write_transaction(log.engine) as conn:
+    with database_errors(msg("logging the export")), write_transaction(log.engine) as conn:
         log.append(export_drafts(user, timeline(recording), copies, joined.sha256, reason, now),
                    conn)
     return joined

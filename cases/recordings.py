@@ -26,6 +26,7 @@ from sqlalchemy import Connection, func, select
 
 from cases.errors import NotPlayable
 from domain.errors import MediaError, NotFound
+from domain.messages import msg
 from media.joining import join_timeline
 from media.recordings import Recording, Segment, group_recordings, timeline
 from storage import catalog
@@ -114,8 +115,8 @@ def find_recording(conn: Connection, recording_id: str) -> Recording:
     for recording in all_recordings(conn):
         if recording.recording_id == recording_id:
             return recording
-    raise NotFound(f"there is no recording {recording_id}",
-                   hint="list recordings with GET /api/v1/recordings")
+    raise NotFound(msg("there is no recording {recording_id}", recording_id=recording_id),
+                   hint=msg("list recordings with GET /api/v1/recordings"))
 
 
 def segment_copies(conn: Connection, recording: Recording) -> list[SegmentCopy]:
@@ -131,10 +132,11 @@ def segment_copies(conn: Connection, recording: Recording) -> list[SegmentCopy]:
     for evidence_id in ids:
         row = rows[evidence_id]
         if row.object_key is None:
-            raise NotPlayable(f"segment {evidence_id} of recording {recording.recording_id} has no "
-                              "playback copy, so the recording cannot be joined",
-                              hint="play the other segments one by one, or retry once the "
-                                   "playback copies are made")
+            raise NotPlayable(msg("segment {evidence_id} of recording {recording_id} has no playback copy, "
+                                  "so the recording cannot be joined", evidence_id=evidence_id,
+                                  recording_id=recording.recording_id),
+                              hint=msg("play the other segments one by one, or retry once the playback "
+                                       "copies are made"))
         copies.append(SegmentCopy(row.id, row.sha256, row.officer_no, row.object_key,
                                   row.object_version, row.copy_sha256, row.size))
     return copies
@@ -170,9 +172,10 @@ def _build(store: ObjectStore, recording: Recording, copies: list[SegmentCopy], 
             digest = join_timeline(store, timeline(recording),
                                    {c.evidence_id: c for c in copies}, joined)
         except MediaError as exc:
-            raise NotPlayable(f"the segments of this recording cannot be joined: {exc.message}",
-                              hint="play the segments one by one with "
-                                   "GET /api/v1/evidence/{id}/playback") from None
+            raise NotPlayable(msg("the segments of this recording cannot be joined: {reason}",
+                                  reason=exc.message),
+                              hint=msg("play the segments one by one with GET "
+                                       "/api/v1/evidence/{{id}}/playback")) from None
         staged = workdir / "sha256"
         staged.write_text(digest + "\n", encoding="ascii")
         joined.replace(target)

@@ -27,6 +27,7 @@ from custody.events import JSON, EventDraft, format_time
 from custody.log import CustodyLog
 from domain.errors import NotFound
 from domain.event_types import EventType
+from domain.messages import msg
 from storage import records
 from storage.db import database_errors, write_transaction
 from storage.objects import ObjectStore
@@ -120,16 +121,16 @@ def run_retention(log: CustodyLog, store: ObjectStore, user: User, *, dry_run: b
     committed before the bytes go: a crash can leave bytes behind, never an
     unlogged deletion. The same function serves the CLI and the HTTP API.
     """
-    access.require_role(user, access.RUN_RETENTION, "run the retention job")
+    access.require_role(user, access.RUN_RETENTION, msg("run the retention job"))
     moment = now or datetime.now(UTC)
-    with database_errors("listing expired footage"), log.engine.connect() as conn:
+    with database_errors(msg("listing expired footage")), log.engine.connect() as conn:
         due = records.expired(conn, moment, among=access.visible_footage(user))
     return [_retire(log, store, user, evidence, moment, dry_run) for evidence in due]
 
 
 def _retire(log: CustodyLog, store: ObjectStore, user: User, evidence: EvidenceRecord,
             now: datetime, dry_run: bool) -> RetentionAction:
-    with database_errors("deleting expired footage"), write_transaction(log.engine) as conn:
+    with database_errors(msg("deleting expired footage")), write_transaction(log.engine) as conn:
         current = records.find(conn, evidence.id)  # a hold may have come since the listing
         if current is None or current.deleted_at is not None:
             return RetentionAction(evidence.id, evidence.sha256, "kept", "already deleted")

@@ -15,6 +15,7 @@ from cases.users import User
 from custody.events import EventDraft, format_time
 from custody.log import CustodyLog
 from domain.event_types import EventType
+from domain.messages import msg
 from storage.db import write_transaction
 
 
@@ -30,16 +31,17 @@ def request_review(log: CustodyLog, user: User, case_id: str, now: datetime | No
         case = case_row(conn, case_id)
         access.require_case_access(conn, user, case_id, access.REQUEST_REVIEW, action)
         if case.review_requested_at is not None:
-            raise Conflict(f"case {case.number} was already sent for review on "
-                           f"{format_time(aware(case.review_requested_at))} by "
-                           f"{case.review_requested_by}",
-                           hint="its agency's reviewers can already read it")
+            raise Conflict(msg("case {number} was already sent for review on {format_time} by "
+                               "{review_requested_by}", number=case.number,
+                               format_time=format_time(aware(case.review_requested_at)),
+                               review_requested_by=case.review_requested_by),
+                           hint=msg("its agency's reviewers can already read it"))
         c = tables.cases
         # conditional: of two concurrent requests, only one changes the row
         changed = conn.execute(update(c).where(c.c.id == case_id, c.c.review_requested_at.is_(None))
                                .values(review_requested_at=moment, review_requested_by=user.name))
         if changed.rowcount != 1:
-            raise Conflict(f"case {case.number} was sent for review meanwhile")
+            raise Conflict(msg("case {number} was sent for review meanwhile", number=case.number))
         log.append([EventDraft(EventType.CASE_REVIEW_REQUESTED, user.actor, None, {
             "case_id": case_id, "case_number": case.number, "unit": case.unit_code}, moment)],
             conn)

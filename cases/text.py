@@ -15,6 +15,7 @@ from __future__ import annotations
 import unicodedata
 
 from cases.errors import InvalidRequest
+from domain.messages import msg
 
 REASON_MAX = 500  # a reason given for viewing, exporting, holding or granting footage
 
@@ -40,11 +41,11 @@ def problem(value: str) -> str | None:
     for ch in value:
         point = ord(ch)
         if point in _FORBIDDEN:
-            return f"it contains the control or direction character U+{point:04X}"
+            return msg("it contains the control or direction character U+{point:04X}", point=point)
         if 0xD800 <= point <= 0xDFFF:
-            return "it contains an unpaired UTF-16 surrogate"
+            return msg("it contains an unpaired UTF-16 surrogate")
     if all(_invisible(ch) for ch in value):
-        return "it has no visible character"
+        return msg("it has no visible character")
     return None
 
 
@@ -59,11 +60,12 @@ def clean_text(value: str, what: str, max_length: int) -> str:
     if why is None:
         value = unicodedata.normalize("NFC", value).strip()
         if len(value) > max_length:
-            why = f"it is longer than {max_length} characters"
+            why = msg("it is longer than {max_length} characters", max_length=max_length)
     if why is not None:
-        raise InvalidRequest(f"the {what} {value!r} is not allowed: {why}",
-                             hint=f"give 1 to {max_length} printable characters on one line, "
-                                  "without control or text-direction characters")
+        raise InvalidRequest(msg("the {what} {value!r} is not allowed: {why}", what=what, value=value,
+                                 why=why),
+                             hint=msg("give 1 to {max_length} printable characters on one line, without "
+                                      "control or text-direction characters", max_length=max_length))
     return value
 
 

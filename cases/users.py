@@ -31,6 +31,7 @@ from custody.events import EventDraft, format_time
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists, NotFound
 from domain.event_types import EventType
+from domain.messages import msg
 from storage.db import write_transaction
 
 # Letters and digits of any script (李娜, Батбаяр), '.', '_', '@', '-' and the middle dot of
@@ -52,6 +53,17 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     ADMIN = "admin"
     CLERK = "clerk"  # runs a unit's docking station: its station screen, no footage
+
+
+# A role as a message names it: the English is the role's code, the catalogue has its name.
+_ROLE_WORDS = {Role.OFFICER: msg("officer"), Role.CASE_OFFICER: msg("case_officer"),
+               Role.REVIEWER: msg("reviewer"), Role.AUDITOR: msg("auditor"),
+               Role.ADMIN: msg("admin"), Role.CLERK: msg("clerk")}
+
+
+def role_words(role: Role) -> str:
+    """The role for a sentence: its code in English, its name in a translation."""
+    return _ROLE_WORDS[role]
 
 
 @dataclass(frozen=True)
@@ -98,8 +110,9 @@ def new_token() -> str:
 
 def token_expiry(moment: datetime, token_days: int) -> datetime:
     if not 1 <= token_days <= TOKEN_DAYS_MAX:
-        raise InvalidRequest(f"a token cannot last {token_days} days",
-                             hint=f"set EVIDENCE_TOKEN_DAYS to 1..{TOKEN_DAYS_MAX} (default {TOKEN_DAYS})")
+        raise InvalidRequest(msg("a token cannot last {token_days} days", token_days=token_days),
+                             hint=msg("set EVIDENCE_TOKEN_DAYS to 1..{token_days_max} (default "
+                                      "{token_days})", token_days_max=TOKEN_DAYS_MAX, token_days=TOKEN_DAYS))
     return moment + timedelta(days=token_days)
 
 
@@ -111,21 +124,22 @@ def parse_role(value: str) -> Role:
     try:
         return Role(value)
     except ValueError:
-        raise InvalidRequest(f"unknown role {value!r}",
-                             hint="use one of: " + ", ".join(r.value for r in Role)) from None
+        raise InvalidRequest(msg("unknown role {value!r}", value=value),
+                             hint=msg("use one of: {roles}",
+                                      roles=", ".join(r.value for r in Role))) from None
 
 
 def _check_new_user(name: str, role: Role, officer_no: str | None) -> None:
     if not _NAME_RE.fullmatch(name):
-        raise InvalidRequest(f"user name {name!r} is not allowed",
-                             hint="use 1-64 letters (Chinese too), digits, '.', '_', '@', '-' "
-                                  "or '·', starting with a letter or digit, e.g. 李娜")
+        raise InvalidRequest(msg("user name {name!r} is not allowed", name=name),
+                             hint=msg("use 1-64 letters (Chinese too), digits, '.', '_', '@', '-' or '·', "
+                                      "starting with a letter or digit, e.g. 李娜"))
     if officer_no is not None and not _OFFICER_NO_RE.fullmatch(officer_no):
-        raise InvalidRequest(f"officer number {officer_no!r} is not allowed",
-                             hint="use 1-64 letters, digits, '.', '_' or '-'")
+        raise InvalidRequest(msg("officer number {officer_no!r} is not allowed", officer_no=officer_no),
+                             hint=msg("use 1-64 letters, digits, '.', '_' or '-'"))
     if role is Role.OFFICER and officer_no is None:
-        raise InvalidRequest("an officer needs an officer number",
-                             hint="pass the officer number their recorder writes (e.g. 100234)")
+        raise InvalidRequest(msg("an officer needs an officer number"),
+                             hint=msg("pass the officer number their recorder writes (e.g. 100234)"))
 
 
 def add_user(log: CustodyLog, name: str, role: Role, officer_no: str | None, *, by: User,
@@ -137,8 +151,8 @@ def add_user(log: CustodyLog, name: str, role: Role, officer_no: str | None, *, 
     one agency's code or ``*`` (every agency: the operator only); no other role has one.
     """
     if not by.operator and by.role is not Role.ADMIN:
-        raise AccessDenied(f"a {by.role.value} may not add users",
-                           hint="an admin of the unit's agency can do this")
+        raise AccessDenied(msg("a {role} may not add users", role=role_words(by.role)),
+                           hint=msg("an admin of the unit's agency can do this"))
     _check_new_user(name, role, officer_no)
     _check_scope(role, auditor_scope)
     moment = now or datetime.now(UTC)
@@ -146,23 +160,25 @@ def add_user(log: CustodyLog, name: str, role: Role, officer_no: str | None, *, 
     token = new_token()
     with write_transaction(log.engine) as conn:
         agency = _unit_agency(conn, unit_code)
-        _require_admin_of(by, agency, f"add users to unit {unit_code}")
+        _require_admin_of(by, agency, msg("add users to unit {unit_code}", unit_code=unit_code))
         if auditor_scope is not None and auditor_scope != ALL_AGENCIES:
             if conn.execute(select(tables.agencies.c.code)
                             .where(tables.agencies.c.code == auditor_scope)).first() is None:
-                raise NotFound(f"there is no agency {auditor_scope!r} for the auditor's scope",
-                               hint="list agencies with `evidence agency list`")
-            _require_admin_of(by, auditor_scope, f"give an auditor the scope {auditor_scope}")
+                raise NotFound(msg("there is no agency {auditor_scope!r} for the auditor's scope",
+                                   auditor_scope=auditor_scope),
+                               hint=msg("list agencies with `evidence agency list`"))
+            _require_admin_of(by, auditor_scope, msg("give an auditor the scope {auditor_scope}",
+                                                     auditor_scope=auditor_scope))
         elif auditor_scope == ALL_AGENCIES and not by.operator:
-            raise AccessDenied("only the server's operator may make an auditor of every agency",
-                               hint="scope the auditor to your agency")
+            raise AccessDenied(msg("only the server's operator may make an auditor of every agency"),
+                               hint=msg("scope the auditor to your agency"))
         if conn.execute(select(tables.users.c.name).where(tables.users.c.name == name)).first():
             # Says no more than that the name is taken (not whose, nor if revoked): names are
             # unique across the region, so a taken name cannot be hidden from its next claimant.
-            raise AlreadyExists(f"the user name {name!r} is taken",
-                                hint="names are never reused; choose another name")
+            raise AlreadyExists(msg("the user name {name!r} is taken", name=name),
+                                hint=msg("names are never reused; choose another name"))
         conn.execute(insert(tables.users).values(
-            name=name, role=role.value, officer_no=officer_no, token_sha256=token_digest(token),
+            name=name, role=role_words(role), officer_no=officer_no, token_sha256=token_digest(token),
             created_at=moment, created_by=by.actor, unit_code=unit_code,
             auditor_scope=auditor_scope, token_expires_at=expires))
         log.append([EventDraft(EventType.USER_CREATED, by.actor, None, {
@@ -175,42 +191,43 @@ def add_user(log: CustodyLog, name: str, role: Role, officer_no: str | None, *, 
 
 def _check_scope(role: Role, auditor_scope: str | None) -> None:
     if role is Role.AUDITOR and auditor_scope is None:
-        raise InvalidRequest("an auditor needs a scope",
-                             hint="give the code of the agency they audit, or '*' for every agency")
+        raise InvalidRequest(msg("an auditor needs a scope"),
+                             hint=msg("give the code of the agency they audit, or '*' for every agency"))
     if role is not Role.AUDITOR and auditor_scope is not None:
-        raise InvalidRequest(f"only auditors have a scope, not a {role.value}",
-                             hint="drop the scope; other roles are scoped by their unit")
+        raise InvalidRequest(msg("only auditors have a scope, not a {role}", role=role_words(role)),
+                             hint=msg("drop the scope; other roles are scoped by their unit"))
 
 
 def _unit_agency(conn: Connection, unit_code: str) -> str:
     agency = conn.execute(select(tables.units.c.agency_code)
                           .where(tables.units.c.code == unit_code)).scalar()
     if agency is None:
-        raise NotFound(f"there is no unit {unit_code!r}", hint="list units with `evidence unit list`")
+        raise NotFound(msg("there is no unit {unit_code!r}", unit_code=unit_code),
+                       hint=msg("list units with `evidence unit list`"))
     return str(agency)
 
 
 def _require_admin_of(by: User, agency_code: str, action: str) -> None:
     if by.operator or (by.role is Role.ADMIN and by.agency_code == agency_code):
         return
-    raise AccessDenied(f"{by.name} may not {action}",
-                       hint=f"an admin of agency {agency_code} can do this")
+    raise AccessDenied(msg("{by} may not {action}", by=by.name, action=action),
+                       hint=msg("an admin of agency {agency_code} can do this", agency_code=agency_code))
 
 
 def revoke_user(log: CustodyLog, name: str, *, by: User, now: datetime | None = None) -> User:
     """End a user's token for good (the operator, or an admin of the user's agency)."""
     if not by.operator and by.role is not Role.ADMIN:
-        raise AccessDenied(f"a {by.role.value} may not revoke users",
-                           hint="an admin of your agency can do this")
+        raise AccessDenied(msg("a {role} may not revoke users", role=role_words(by.role)),
+                           hint=msg("an admin of your agency can do this"))
     if not by.operator and by.name == name:
-        raise AccessDenied("you cannot revoke your own token",
-                           hint="ask another admin, or use `evidence user revoke` on the server")
+        raise AccessDenied(msg("you cannot revoke your own token"),
+                           hint=msg("ask another admin, or use `evidence user revoke` on the server"))
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
-        row = _managed_user(conn, by, name, "revoke")
+        row = _managed_user(conn, by, name, msg("revoke"))
         if row.revoked_at is not None:
-            raise NotFound(f"there is no active user named {name!r}",
-                           hint="list users with `evidence user list`")
+            raise NotFound(msg("there is no active user named {name!r}", name=name),
+                           hint=msg("list users with `evidence user list`"))
         conn.execute(update(tables.users).where(tables.users.c.name == name)
                      .values(revoked_at=moment, revoked_by=by.actor))
         log.append([EventDraft(EventType.USER_REVOKED, by.actor, None, {"user": name}, moment)],
@@ -226,8 +243,8 @@ def rotate_token(log: CustodyLog, name: str, *, by: User, now: datetime | None =
     (user, token); the token is shown only here.
     """
     if not by.operator and by.role is not Role.ADMIN and by.name != name:
-        raise AccessDenied(f"a {by.role.value} may renew only their own token",
-                           hint="an admin of your agency can renew another user's token")
+        raise AccessDenied(msg("a {role} may renew only their own token", role=role_words(by.role)),
+                           hint=msg("an admin of your agency can renew another user's token"))
     moment = now or datetime.now(UTC)
     expires = token_expiry(moment, token_days)
     token = new_token()
@@ -235,10 +252,10 @@ def rotate_token(log: CustodyLog, name: str, *, by: User, now: datetime | None =
         if by.name == name and not by.operator:  # their own: they hold its token, so it exists
             row = conn.execute(_user_query().where(tables.users.c.name == name)).first()
         else:
-            row = _managed_user(conn, by, name, "renew the token of")
+            row = _managed_user(conn, by, name, msg("renew the token of"))
         if row is None or row.revoked_at is not None:
-            raise Conflict(f"{name} is revoked; a revoked user gets no new token",
-                           hint="add a new user (names are never reused)")
+            raise Conflict(msg("{name} is revoked; a revoked user gets no new token", name=name),
+                           hint=msg("add a new user (names are never reused)"))
         conn.execute(update(tables.users).where(tables.users.c.name == name)
                      .values(token_sha256=token_digest(token), token_expires_at=expires))
         log.append([EventDraft(EventType.USER_TOKEN_ROTATED, by.actor, None, {
@@ -266,21 +283,22 @@ def _managed_user(conn: Connection, by: User, name: str, action: str) -> Any:
     row = conn.execute(_user_query().where(tables.users.c.name == name)).first()
     if by.operator:
         if row is None:
-            raise NotFound(f"there is no user named {name!r}",
-                           hint="list users with `evidence user list`")
+            raise NotFound(msg("there is no user named {name!r}", name=name),
+                           hint=msg("list users with `evidence user list`"))
         return row
     if row is None or by.role is not Role.ADMIN or row.agency_code != by.agency_code:
-        raise AccessDenied(f"{by.name} may not {action} a user named {name!r}",
-                           hint="an admin manages the users of their own agency; list them with "
-                                "GET /api/v1/users")
+        raise AccessDenied(msg("{by} may not {action} a user named {name!r}", by=by.name, action=action,
+                               name=name),
+                           hint=msg("an admin manages the users of their own agency; list them with GET "
+                                    "/api/v1/users"))
     return row
 
 
 def list_users(engine: Engine, by: User) -> list[User]:
     """Every user for the operator; for an admin, the users of their agency's units."""
     if not by.operator and by.role is not Role.ADMIN:
-        raise AccessDenied(f"a {by.role.value} may not list users",
-                           hint="an admin of your agency can list its users")
+        raise AccessDenied(msg("a {role} may not list users", role=role_words(by.role)),
+                           hint=msg("an admin of your agency can list its users"))
     query = _user_query().order_by(tables.users.c.name)
     if not by.operator:
         query = query.where(tables.units.c.agency_code == by.agency_code)
@@ -293,7 +311,7 @@ def get_user(engine: Engine, name: str) -> User:
     with engine.connect() as conn:
         row = conn.execute(_user_query().where(tables.users.c.name == name)).first()
     if row is None:
-        raise NotFound(f"there is no user named {name!r}")
+        raise NotFound(msg("there is no user named {name!r}", name=name))
     return _user(row)
 
 
@@ -304,21 +322,21 @@ def authenticate(engine: Engine, token: str | None, now: datetime | None = None)
     was given, so it tells them nothing new) says how to get a new one.
     """
     if not token:
-        raise NotAuthenticated("this request needs a bearer token",
-                               hint="send 'Authorization: Bearer <token>'; an admin issues "
-                                    "tokens with `evidence user add`")
+        raise NotAuthenticated(msg("this request needs a bearer token"),
+                               hint=msg("send 'Authorization: Bearer <token>'; an admin issues tokens with "
+                                        "`evidence user add`"))
     with engine.connect() as conn:
         row = conn.execute(_user_query().where(
             tables.users.c.token_sha256 == token_digest(token))).first()
     if row is None or row.revoked_at is not None:
-        raise NotAuthenticated("the bearer token is unknown or revoked",
-                               hint="ask an admin for a new token")
+        raise NotAuthenticated(msg("the bearer token is unknown or revoked"),
+                               hint=msg("ask an admin for a new token"))
     user = _user(row)
     if user.token_expires_at is None or (now or datetime.now(UTC)) >= user.token_expires_at:
-        raise NotAuthenticated("the bearer token has expired",
-                               hint="ask an admin of your agency to renew it (`evidence user rotate "
-                                    "NAME` or POST /api/v1/users/{name}/token); renew it yourself "
-                                    "before it expires")
+        raise NotAuthenticated(msg("the bearer token has expired"),
+                               hint=msg("ask an admin of your agency to renew it (`evidence user rotate "
+                                        "NAME` or POST /api/v1/users/{{name}}/token); renew it yourself "
+                                        "before it expires"))
     return user
 
 
@@ -354,17 +372,17 @@ def change_user(log: CustodyLog, name: str, *, by: User, role: Role | None = Non
     loses their scope; one who becomes an auditor needs one. Their token is unchanged.
     """
     if not by.operator and by.role is not Role.ADMIN:
-        raise AccessDenied(f"a {by.role.value} may not change users",
-                           hint="an admin of your agency can do this")
+        raise AccessDenied(msg("a {role} may not change users", role=role_words(by.role)),
+                           hint=msg("an admin of your agency can do this"))
     if not by.operator and by.name == name:
-        raise AccessDenied("you cannot change your own account",
-                           hint="ask another admin of your agency")
+        raise AccessDenied(msg("you cannot change your own account"),
+                           hint=msg("ask another admin of your agency"))
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
-        row = _managed_user(conn, by, name, "change")
+        row = _managed_user(conn, by, name, msg("change"))
         if row.revoked_at is not None:
-            raise Conflict(f"{name} is revoked and cannot be changed",
-                           hint="add a new user (names are never reused)")
+            raise Conflict(msg("{name} is revoked and cannot be changed", name=name),
+                           hint=msg("add a new user (names are never reused)"))
         before = {"role": row.role, "unit": row.unit_code, "officer_no": row.officer_no,
                   "auditor_scope": row.auditor_scope}
         after = dict(before)
@@ -379,14 +397,14 @@ def change_user(log: CustodyLog, name: str, *, by: User, role: Role | None = Non
         elif after["role"] != Role.AUDITOR.value:
             after["auditor_scope"] = None  # only auditors have a scope
         if after == before:
-            raise InvalidRequest(f"the request changes nothing of {name}",
-                                 hint="give a new role, unit, officer number or scope")
+            raise InvalidRequest(msg("the request changes nothing of {name}", name=name),
+                                 hint=msg("give a new role, unit, officer number or scope"))
         new_role = Role(after["role"])
         _check_new_user(name, new_role, after["officer_no"])
         _check_scope(new_role, after["auditor_scope"])
         agency = _unit_agency(conn, after["unit"]) if after["unit"] is not None else None
         if after["unit"] != before["unit"]:
-            _require_admin_of(by, agency or "", f"move users to unit {after['unit']}")
+            _require_admin_of(by, agency or "", msg("move users to unit {unit}", unit=after['unit']))
             if agency != row.agency_code:
                 _require_no_cases_elsewhere(conn, name, agency)
         if after["auditor_scope"] != before["auditor_scope"]:
@@ -405,14 +423,14 @@ def _require_may_scope(conn: Connection, by: User, scope: str | None) -> None:
         return
     if scope == ALL_AGENCIES:
         if not by.operator:
-            raise AccessDenied("only the server's operator may make an auditor of every agency",
-                               hint="scope the auditor to your agency")
+            raise AccessDenied(msg("only the server's operator may make an auditor of every agency"),
+                               hint=msg("scope the auditor to your agency"))
         return
     if conn.execute(select(tables.agencies.c.code)
                     .where(tables.agencies.c.code == scope)).first() is None:
-        raise NotFound(f"there is no agency {scope!r} for the auditor's scope",
-                       hint="list agencies with `evidence agency list`")
-    _require_admin_of(by, scope, f"give an auditor the scope {scope}")
+        raise NotFound(msg("there is no agency {scope!r} for the auditor's scope", scope=scope),
+                       hint=msg("list agencies with `evidence agency list`"))
+    _require_admin_of(by, scope, msg("give an auditor the scope {scope}", scope=scope))
 
 
 def _require_no_cases_elsewhere(conn: Connection, name: str, agency: str | None) -> None:
@@ -424,9 +442,10 @@ def _require_no_cases_elsewhere(conn: Connection, name: str, agency: str | None)
         .where(co.c.user_name == name, (units.c.agency_code != agency)
                | units.c.agency_code.is_(None)).order_by(cs.c.number))]
     if numbers:
-        raise Conflict(f"{name} manages case(s) {', '.join(numbers[:5])} of their old agency",
-                       hint="remove them from those cases first "
-                            "(DELETE /api/v1/cases/{id}/officers/{name})")
+        raise Conflict(msg("{name} manages case(s) {numbers} of their old agency", name=name,
+                           numbers=', '.join(numbers[:5])),
+                       hint=msg("remove them from those cases first (DELETE "
+                                "/api/v1/cases/{{id}}/officers/{{name}})"))
 
 
 def revoke_token(log: CustodyLog, name: str, *, by: User, now: datetime | None = None) -> User:
@@ -435,17 +454,17 @@ def revoke_token(log: CustodyLog, name: str, *, by: User, now: datetime | None =
     again when one is issued (``rotate_token``). The operator, an admin of the user's agency,
     or the user themselves."""
     if not by.operator and by.role is not Role.ADMIN and by.name != name:
-        raise AccessDenied(f"a {by.role.value} may end only their own token",
-                           hint="an admin of your agency can end another user's token")
+        raise AccessDenied(msg("a {role} may end only their own token", role=role_words(by.role)),
+                           hint=msg("an admin of your agency can end another user's token"))
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
         if by.name == name and not by.operator:
             row = conn.execute(_user_query().where(tables.users.c.name == name)).first()
         else:
-            row = _managed_user(conn, by, name, "end the token of")
+            row = _managed_user(conn, by, name, msg("end the token of"))
         if row is None or row.revoked_at is not None:
-            raise Conflict(f"{name} is revoked; their token already ended",
-                           hint="list users with GET /api/v1/users")
+            raise Conflict(msg("{name} is revoked; their token already ended", name=name),
+                           hint=msg("list users with GET /api/v1/users"))
         # a digest no token has: the old token stops matching, and no new one is shown
         conn.execute(update(tables.users).where(tables.users.c.name == name)
                      .values(token_sha256=token_digest(new_token()), token_expires_at=moment))

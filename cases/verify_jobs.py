@@ -44,13 +44,14 @@ from custody.progress import Progress, VerifyCancelled
 from custody.report import VerifyReport
 from domain.errors import EvidenceError, NotFound
 from domain.event_types import EventType
+from domain.messages import msg
 from storage.db import database_errors, write_transaction
 
 logger = logging.getLogger("evidence.verify_jobs")
 
 HEARTBEAT_SECONDS = 2.0
 STALE_AFTER = timedelta(seconds=60)
-CANCELLED = "cancelled: the server shut down before the verify finished; start it again"
+CANCELLED = msg("cancelled: the server shut down before the verify finished; start it again")
 VerifyRun = Callable[[bool, Progress], VerifyReport]  # (objects, progress) -> report
 
 
@@ -142,11 +143,11 @@ class VerifyJobs:
 
     def start(self, user: User, objects: bool) -> tuple[VerifyJob, bool]:
         """Start a verify, or return the one already queued or running: (job, started)."""
-        access.require_log_wide(user, "run the verifier")
+        access.require_log_wide(user, msg("run the verifier"))
         with self._lock:
             if self._closed:
-                raise Conflict("the server is shutting down and starts no verify",
-                               hint="start it again once the server is back")
+                raise Conflict(msg("the server is shutting down and starts no verify"),
+                               hint=msg("start it again once the server is back"))
             job_id, started = self._claim_once(user, objects)
             if started:
                 live = _Live(job_id, threading.Event())
@@ -161,7 +162,7 @@ class VerifyJobs:
         """Claim the one active slot, or find who holds it. Two processes that both found it
         free (PostgreSQL's snapshots) collide on ``active``'s unique index: the loser looks
         again and finds the winner's job."""
-        with database_errors("starting a verify"):
+        with database_errors(msg("starting a verify")):
             try:
                 return self._claim(user, objects)
             except SqlIntegrityError:
@@ -292,16 +293,16 @@ class VerifyJobs:
     # -- reading -------------------------------------------------------------
 
     def get(self, user: User, job_id: str) -> VerifyJob:
-        access.require_log_wide(user, "read verify jobs")
+        access.require_log_wide(user, msg("read verify jobs"))
         self._reap()
         return self._read(job_id)
 
     def list(self, user: User, offset: int = 0, limit: int = 20) -> Page[VerifyJob]:
         """Jobs newest first."""
-        access.require_log_wide(user, "read verify jobs")
+        access.require_log_wide(user, msg("read verify jobs"))
         self._reap()
         jobs = tables.verify_jobs
-        with database_errors("reading verify jobs"), self.log.engine.connect() as conn:
+        with database_errors(msg("reading verify jobs")), self.log.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(jobs)).scalar_one()
             rows = conn.execute(select(jobs).order_by(jobs.c.requested_at.desc(), jobs.c.id)
                                 .offset(offset).limit(limit)).all()
@@ -315,18 +316,18 @@ class VerifyJobs:
             active = conn.execute(select(jobs).where(jobs.c.active == 1)).first()
         if active is None or not self._stale(active, moment):
             return
-        with database_errors("ending a stopped verify"), write_transaction(self.log.engine) as conn:
+        with database_errors(msg("ending a stopped verify")), write_transaction(self.log.engine) as conn:
             again = conn.execute(select(jobs).where(jobs.c.active == 1)).first()
             if again is not None and again.id == active.id and self._stale(again, moment):
                 self._end_stale(conn, again, moment)
 
     def _read(self, job_id: str) -> VerifyJob:
         jobs = tables.verify_jobs
-        with database_errors("reading a verify job"), self.log.engine.connect() as conn:
+        with database_errors(msg("reading a verify job")), self.log.engine.connect() as conn:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
         if row is None:
-            raise NotFound(f"there is no verify job {job_id}",
-                           hint="start one with POST /api/v1/verify/jobs")
+            raise NotFound(msg("there is no verify job {job_id}", job_id=job_id),
+                           hint=msg("start one with POST /api/v1/verify/jobs"))
         return self._job(row)
 
     def _job(self, row: Any) -> VerifyJob:

@@ -32,6 +32,7 @@ from custody.events import EventDraft, Subject
 from custody.log import CustodyLog
 from domain.errors import IntegrityError
 from domain.event_types import EventType
+from domain.messages import msg
 from media.recordings import Recording, Timeline, timeline
 from storage import catalog
 from storage.db import write_transaction
@@ -109,19 +110,21 @@ def open_session(log: CustodyLog, user: User, kind: str, subject: str, reason: s
 
 def playback_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarget:
     """The playback copy of an item the user may play."""
-    access.require_role(user, access.PLAY, "play back evidence")
+    access.require_role(user, access.PLAY, msg("play back evidence"))
     der = catalog.derivatives
     with log.engine.connect() as conn:
-        row = visible_evidence(conn, user, evidence_id, "play back this evidence")
+        row = visible_evidence(conn, user, evidence_id, msg("play back this evidence"))
         copy = conn.execute(select(der).where((der.c.evidence_id == evidence_id)
                                               & (der.c.name == PLAYBACK))).first()
     if copy is None:
-        hints = {"pending": "the playback copy is still being made; retry shortly",
-                 "failed": f"making it failed ({row.derivatives_error}); ask for the original"}
-        raise NotPlayable(f"evidence {evidence_id} ({row.kind}) has no playback copy",
+        hints = {"pending": msg("the playback copy is still being made; retry shortly"),
+                 "failed": msg("making it failed ({error}); ask for the original",
+                               error=row.derivatives_error)}
+        raise NotPlayable(msg("evidence {evidence_id} ({kind}) has no playback copy",
+                              evidence_id=evidence_id, kind=row.kind),
                           hint=hints.get(row.derivatives_state,
-                                         "still images and damaged files have none; "
-                                         "ask for the original"))
+                                         msg("still images and damaged files have none; "
+                                             "ask for the original")))
     target = StoredTarget(row.id, row.sha256, copy.object_key, copy.object_version, copy.sha256,
                           copy.size, PLAYBACK, row.original_name,
                           "audio/mp4" if row.kind == "audio" else "video/mp4")
@@ -141,19 +144,21 @@ def photo_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarget:
     Photos have no playback copy: the original is what is viewed, and viewing it is
     logged like playback (``evidence:file:viewed`` naming the original).
     """
-    access.require_role(user, access.PLAY, "view photos")
+    access.require_role(user, access.PLAY, msg("view photos"))
     with log.engine.connect() as conn:
-        row = visible_evidence(conn, user, evidence_id, "view this photo")
+        row = visible_evidence(conn, user, evidence_id, msg("view this photo"))
     if row.kind != "image":
-        raise NotPlayable(f"evidence {evidence_id} is not a photo but {row.kind}",
-                          hint="play it with GET /api/v1/evidence/{id}/playback")
+        raise NotPlayable(msg("evidence {evidence_id} is not a photo but {kind}", evidence_id=evidence_id,
+                              kind=row.kind),
+                          hint=msg("play it with GET /api/v1/evidence/{{id}}/playback"))
     suffix = row.original_name[row.original_name.rfind("."):].lower() if "." in row.original_name \
         else ""
     media_type = IMAGE_TYPES.get(suffix)
     if media_type is None or row.size == 0:
-        raise NotPlayable(f"photo {evidence_id} ({row.original_name}) is in a format a browser "
-                          "cannot show", hint="view its poster (GET /api/v1/evidence/{id}/poster) "
-                                              "or download the original")
+        raise NotPlayable(msg("photo {evidence_id} ({original_name}) is in a format a browser cannot show",
+                              evidence_id=evidence_id, original_name=row.original_name),
+                          hint=msg("view its poster (GET /api/v1/evidence/{{id}}/poster) or "
+                                                  "download the original"))
     target = StoredTarget(row.id, row.sha256, row.object_key, row.object_version, row.sha256,
                           row.size, "original", row.original_name, media_type)
     return _as_logged(log.engine, target)
@@ -167,19 +172,20 @@ def preview_target(log: CustodyLog, user: User, evidence_id: str, name: str) -> 
     written when the footage itself is played, or a photo viewed at full size).
     """
     assert name in PREVIEWS
-    access.require_role(user, access.PLAY, "see previews of evidence")
+    access.require_role(user, access.PLAY, msg("see previews of evidence"))
     der = catalog.derivatives
     with log.engine.connect() as conn:
-        row = visible_evidence(conn, user, evidence_id, "see previews of this evidence")
+        row = visible_evidence(conn, user, evidence_id, msg("see previews of this evidence"))
         copy = conn.execute(select(der).where((der.c.evidence_id == evidence_id)
                                               & (der.c.name == name))).first()
     if copy is None:
-        what = "poster" if name == POSTER else "thumbnail strip"
-        hints = {"pending": f"the {what} is still being made; retry shortly",
-                 "failed": f"making the copies failed ({row.derivatives_error})"}
-        raise NotPlayable(f"evidence {evidence_id} ({row.kind}) has no {what}",
+        what = msg("poster") if name == POSTER else msg("thumbnail strip")
+        hints = {"pending": msg("the {what} is still being made; retry shortly", what=what),
+                 "failed": msg("making the copies failed ({error})", error=row.derivatives_error)}
+        raise NotPlayable(msg("evidence {evidence_id} ({kind}) has no {what}", evidence_id=evidence_id,
+                              kind=row.kind, what=what),
                           hint=hints.get(row.derivatives_state,
-                                         "audio and damaged files have no pictures"))
+                                         msg("audio and damaged files have no pictures")))
     target = StoredTarget(row.id, row.sha256, copy.object_key, copy.object_version, copy.sha256,
                           copy.size, name, row.original_name, "image/jpeg")
     return _as_logged(log.engine, target)
@@ -194,14 +200,14 @@ def original_target(log: CustodyLog, user: User, evidence_id: str,
     who may not download learns that first.
     """
     with log.engine.connect() as conn:
-        access.require_role(user, access.DOWNLOAD_ORIGINAL, "download originals")
-        row = visible_evidence(conn, user, evidence_id, "download this original")
+        access.require_role(user, access.DOWNLOAD_ORIGINAL, msg("download originals"))
+        row = visible_evidence(conn, user, evidence_id, msg("download this original"))
         access.require_original_access(conn, user, row)
     if reason is None:
-        raise InvalidRequest("downloading an original needs a reason",
-                             hint="say why in `reason` (for example ?reason=disclosure+to+"
-                                  "defence); it is recorded in the custody event")
-    clean_text(reason, "reason", REASON_MAX)
+        raise InvalidRequest(msg("downloading an original needs a reason"),
+                             hint=msg("say why in `reason` (for example ?reason=disclosure+to+defence); it "
+                                      "is recorded in the custody event"))
+    clean_text(reason, msg("reason"), REASON_MAX)
     target = StoredTarget(row.id, row.sha256, row.object_key, row.object_version, row.sha256,
                           row.size, "original", row.original_name)
     return _as_logged(log.engine, target)
@@ -215,14 +221,14 @@ def recording_segments(log: CustodyLog, user: User, recording_id: str) -> list[S
 def playable_recording(log: CustodyLog, user: User,
                        recording_id: str) -> tuple[Recording, list[SegmentCopy]]:
     """The recording and its segments' playback copies, if the user may play all of them."""
-    access.require_role(user, access.PLAY, "play back recordings")
+    access.require_role(user, access.PLAY, msg("play back recordings"))
     with log.engine.connect() as conn:
         recording = find_recording(conn, recording_id)
         ids = [s.evidence_id for s in recording.segments]
         hidden = set(ids) - _visible_among(conn, user, ids)
         if hidden:
             access.require_sees_footage(conn, user, evidence_row(conn, sorted(hidden)[0]),
-                                        "play back this recording")
+                                        msg("play back this recording"))
         copies = segment_copies(conn, recording)
     for c in copies:
         _as_logged(log.engine, StoredTarget(c.evidence_id, c.evidence_sha256, c.key, c.version,
@@ -241,9 +247,10 @@ def _as_logged(engine: Engine, target: StoredTarget) -> StoredTarget:
         _log.error("catalogue row of evidence %s (%s) names %s (SHA-256 %s) but %s",
                    target.evidence_id, target.name, target.key, target.sha256, named)
         raise IntegrityError(
-            f"the catalogue's {target.name} of evidence {target.evidence_id} is not the object "
-            f"its custody events recorded ({named}); nothing was served",
-            hint="run `evidence verify`; the catalogue row may have been edited")
+            msg("the catalogue's {target} of evidence {evidence_id} is not the object its custody events "
+                "recorded ({named}); nothing was served", target=target.name,
+                evidence_id=target.evidence_id, named=named),
+            hint=msg("run `evidence verify`; the catalogue row may have been edited"))
     return target
 
 
@@ -253,7 +260,7 @@ def visible_recordings(log: CustodyLog, user: User, offset: int = 0,
 
     A recording is listed when the user may see every segment of it.
     """
-    access.require_role(user, access.READ_EVIDENCE, "list recordings")
+    access.require_role(user, access.READ_EVIDENCE, msg("list recordings"))
     ev = catalog.evidence
     with log.engine.connect() as conn:
         recordings = all_recordings(conn)
@@ -298,7 +305,7 @@ class RecordingDetail:
 def recording_detail(log: CustodyLog, user: User, recording_id: str) -> RecordingDetail:
     """A recording's timeline (``media.recordings.timeline``: every segment on the wall clock,
     every gap and overlap exactly), for a user who may see every segment of it."""
-    access.require_role(user, access.READ_EVIDENCE, "read recordings")
+    access.require_role(user, access.READ_EVIDENCE, msg("read recordings"))
     ev, der = catalog.evidence, catalog.derivatives
     with log.engine.connect() as conn:
         recording = find_recording(conn, recording_id)
@@ -306,7 +313,7 @@ def recording_detail(log: CustodyLog, user: User, recording_id: str) -> Recordin
         hidden = set(ids) - _visible_among(conn, user, ids)
         if hidden:
             access.require_sees_footage(conn, user, evidence_row(conn, sorted(hidden)[0]),
-                                        "read this recording")
+                                        msg("read this recording"))
         facts: dict[str, SegmentFacts] = {}
         for start in range(0, len(ids), _IDS_PER_QUERY):
             for row in conn.execute(

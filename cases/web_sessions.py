@@ -34,6 +34,7 @@ from cases.users import User, user_from_row, user_query
 from custody.events import JSON, EventDraft, format_time
 from custody.log import CustodyLog
 from domain.event_types import EventType
+from domain.messages import msg
 from storage.db import write_transaction
 
 METHODS = ("password", "oidc")
@@ -52,8 +53,8 @@ class SessionEnded(NotAuthenticated):
     """No session for this cookie (unknown, signed out, idle, past its end, user revoked)."""
 
     def __init__(self) -> None:
-        super().__init__("you are not signed in, or your session has ended",
-                         hint="sign in again")
+        super().__init__(msg("you are not signed in, or your session has ended"),
+                         hint=msg("sign in again"))
 
 
 @dataclass(frozen=True)

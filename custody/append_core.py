@@ -22,6 +22,7 @@ from custody.merkle import CompactRange, NodeKey, root_at
 from custody.note import Signer
 from custody.results import Appended, AppendResult, StoredCheckpoint
 from domain.errors import IntegrityError
+from domain.messages import msg
 
 LOCK_HEAD = ("UPDATE custody_head SET size = size WHERE id = 1 "
              "RETURNING size, frontier, last_leaf_hash")
@@ -70,8 +71,9 @@ def node_fetcher(cursor: Any, mark: str) -> NodeFetcher:
             found.update({(int(lv), int(ix)): bytes(h) for lv, ix, h in cursor.fetchall()})
         missing = set(keys) - found.keys()
         if missing:
-            raise IntegrityError(f"Merkle nodes missing from the database: {sorted(missing)[:5]}",
-                                 hint="run `evidence verify`")
+            raise IntegrityError(msg("Merkle nodes missing from the database: {missing}",
+                                     missing=sorted(missing)[:5]),
+                                 hint=msg("run `evidence verify`"))
         return found
     return fetch
 
@@ -152,14 +154,16 @@ class AppendCore:
         signed_size, signed_root = int(latest[0]), bytes(latest[1])
         if signed_size > frontier.size:
             raise IntegrityError(
-                f"the log holds {frontier.size} entries but checkpoint {signed_size} was signed",
-                hint="the log was truncated; run `evidence verify` and restore from backup")
+                msg("the log holds {size} entries but checkpoint {signed_size} was signed",
+                    size=frontier.size, signed_size=signed_size),
+                hint=msg("the log was truncated; run `evidence verify` and restore from backup"))
         expected = (frontier.root() if signed_size == frontier.size
                     else root_at(signed_size, node_fetcher(cursor, self.mark)))
         if expected != signed_root:
             raise IntegrityError(
-                f"the stored tree does not match signed checkpoint {signed_size}",
-                hint="refusing to sign a fork; run `evidence verify`")
+                msg("the stored tree does not match signed checkpoint {signed_size}",
+                    signed_size=signed_size),
+                hint=msg("refusing to sign a fork; run `evidence verify`"))
 
     def signed(self, size: int, root: bytes, now: datetime) -> StoredCheckpoint:
         note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)

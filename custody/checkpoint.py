@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from custody.note import NoteError, Signer, Verifier, open_note, sign_note
+from domain.messages import msg
 
 ROOT_HASH_SIZE = 32
 MAX_TREE_SIZE = 2**64 - 1  # interoperable with uint64 tree sizes elsewhere
@@ -25,10 +26,11 @@ class CheckpointError(NoteError):
 
 def _check_line(value: str, what: str) -> None:
     if not value:
-        raise CheckpointError(f"Checkpoint {what} is empty.")
+        raise CheckpointError(msg("Checkpoint {what} is empty.", what=what))
     if any(ord(character) < 0x20 for character in value):
         raise CheckpointError(
-            f"Checkpoint {what} {value[:80]!r} contains a newline or control character."
+            msg("Checkpoint {what} {value!r} contains a newline or control character.", what=what,
+                value=value[:80])
         )
 
 
@@ -44,13 +46,13 @@ class Checkpoint:
     def __post_init__(self) -> None:
         _check_line(self.origin, "origin")
         if isinstance(self.size, bool) or not isinstance(self.size, int):
-            raise CheckpointError(f"Checkpoint size {self.size!r} is not an integer.")
+            raise CheckpointError(msg("Checkpoint size {size!r} is not an integer.", size=self.size))
         if not 0 <= self.size <= MAX_TREE_SIZE:
-            raise CheckpointError(f"Checkpoint size {self.size} is outside 0..2^64-1.")
+            raise CheckpointError(msg("Checkpoint size {size} is outside 0..2^64-1.", size=self.size))
         if len(self.root_hash) != ROOT_HASH_SIZE:
             raise CheckpointError(
-                f"Checkpoint root hash is {len(self.root_hash)} bytes; it must be "
-                f"{ROOT_HASH_SIZE} (SHA-256)."
+                msg("Checkpoint root hash is {root_hash_count} bytes; it must be {root_hash_size} "
+                    "(SHA-256).", root_hash_count=len(self.root_hash), root_hash_size=ROOT_HASH_SIZE)
             )
         for extension in self.extensions:
             _check_line(extension, "extension line")
@@ -65,24 +67,27 @@ class Checkpoint:
 def parse_checkpoint_body(text: str) -> Checkpoint:
     """Parse checkpoint note text strictly; any deviation raises :class:`CheckpointError`."""
     if not text.endswith("\n"):
-        raise CheckpointError("Checkpoint body does not end with a newline.")
+        raise CheckpointError(msg("Checkpoint body does not end with a newline."))
     lines = text[:-1].split("\n")
     if len(lines) < 3:
         raise CheckpointError(
-            f"Checkpoint body has {len(lines)} line(s); it needs origin, tree size and root hash."
+            msg("Checkpoint body has {lines_count} line(s); it needs origin, tree size and root hash.",
+                lines_count=len(lines))
         )
     origin, size_text, root_text, *extensions = lines
     if not _TREE_SIZE.fullmatch(size_text):
         raise CheckpointError(
-            f"Checkpoint tree size {size_text[:40]!r} is not a decimal number without "
-            "sign or leading zeros."
+            msg("Checkpoint tree size {size_text!r} is not a decimal number without sign or leading zeros.",
+                size_text=size_text[:40])
         )
     try:
         root_hash = base64.b64decode(root_text.encode("ascii"), validate=True)
     except (UnicodeEncodeError, binascii.Error):
-        raise CheckpointError(f"Checkpoint root hash {root_text[:80]!r} is not base64.") from None
+        raise CheckpointError(msg("Checkpoint root hash {root_text!r} is not base64.",
+                                  root_text=root_text[:80])) from None
     if base64.b64encode(root_hash).decode("ascii") != root_text:
-        raise CheckpointError(f"Checkpoint root hash {root_text[:80]!r} is not canonical base64.")
+        raise CheckpointError(msg("Checkpoint root hash {root_text!r} is not canonical base64.",
+                                  root_text=root_text[:80]))
     return Checkpoint(
         origin=origin, size=int(size_text), root_hash=root_hash, extensions=tuple(extensions)
     )
@@ -100,7 +105,8 @@ def open_checkpoint(
     checkpoint = parse_checkpoint_body(open_note(note, [verifier]))
     if expected_origin is not None and checkpoint.origin != expected_origin:
         raise CheckpointError(
-            f"Checkpoint is for log {checkpoint.origin!r}, not the expected {expected_origin!r}.",
-            hint="Check that the checkpoint was fetched from the right log.",
+            msg("Checkpoint is for log {origin!r}, not the expected {expected_origin!r}.",
+                origin=checkpoint.origin, expected_origin=expected_origin),
+            hint=msg("Check that the checkpoint was fetched from the right log."),
         )
     return checkpoint

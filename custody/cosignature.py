@@ -31,6 +31,7 @@ from custody.note import (
     is_valid_key_name,
     parse_note,
 )
+from domain.messages import msg
 
 COSIGNATURE_V1 = 0x04
 HEADER = b"cosignature/v1\n"
@@ -46,7 +47,7 @@ def cosigner_key_id(name: str, public_key: bytes) -> bytes:
 def signed_message(note_text: str, timestamp: int) -> bytes:
     """The bytes a cosigner signs for the checkpoint note text ``note_text``."""
     if not 0 <= timestamp <= MAX_TIMESTAMP:
-        raise NoteError(f"cosignature time {timestamp} is out of range")
+        raise NoteError(msg("cosignature time {timestamp} is out of range", timestamp=timestamp))
     return HEADER + f"time {timestamp}\n".encode() + note_text.encode("utf-8")
 
 
@@ -59,7 +60,7 @@ class CosignerKey:
 
     def __post_init__(self) -> None:
         if not is_valid_key_name(self.name) or len(self.public_key) != 32:
-            raise NoteKeyError(f"cosigner key {self.name!r} is not a name and an Ed25519 key")
+            raise NoteKeyError(msg("cosigner key {name!r} is not a name and an Ed25519 key", name=self.name))
 
     @property
     def key_id(self) -> bytes:
@@ -73,20 +74,22 @@ class CosignerKey:
     def from_vkey(cls, vkey: str) -> CosignerKey:
         parts = vkey.strip().split("+", 2)
         if len(parts) != 3:
-            raise NoteKeyError("a witness key is <name>+<hex key id>+<base64 key>",
-                               hint="copy the whole key `evidence witness key` printed")
+            raise NoteKeyError(msg("a witness key is <name>+<hex key id>+<base64 key>"),
+                               hint=msg("copy the whole key `evidence witness key` printed"))
         name, key_id_hex, encoded = parts
         try:
             raw = base64.b64decode(encoded, validate=True)
         except ValueError:
             raw = b""
         if len(raw) != 33 or raw[0] != COSIGNATURE_V1:
-            raise NoteKeyError(f"witness key {name!r} is not an Ed25519 cosignature/v1 key "
-                               "(type 0x04)", hint="copy the key `evidence witness key` printed")
+            raise NoteKeyError(msg("witness key {name!r} is not an Ed25519 cosignature/v1 key (type 0x04)",
+                                   name=name),
+                               hint=msg("copy the key `evidence witness key` printed"))
         key = cls(name, raw[1:])
         if key.key_id.hex() != key_id_hex:
-            raise NoteKeyError(f"witness key {name!r}: key id {key_id_hex} does not match the key",
-                               hint="the key string is corrupt or was edited; obtain it again")
+            raise NoteKeyError(msg("witness key {name!r}: key id {key_id_hex} does not match the key",
+                                   name=name, key_id_hex=key_id_hex),
+                               hint=msg("the key string is corrupt or was edited; obtain it again"))
         return key
 
     def timestamp_of(self, note_text: str, signature: NoteSignature) -> int | None:
@@ -95,15 +98,16 @@ class CosignerKey:
         if signature.name != self.name or signature.key_id != self.key_id:
             return None
         if len(signature.signature) != SIGNATURE_SIZE:
-            raise NoteError(f"the cosignature by {self.name!r} is not a timestamped signature")
+            raise NoteError(msg("the cosignature by {name!r} is not a timestamped signature",
+                                name=self.name))
         (timestamp,) = struct.unpack(">Q", signature.signature[:8])
         try:
             Ed25519PublicKey.from_public_bytes(self.public_key).verify(
                 signature.signature[8:], signed_message(note_text, timestamp))
         except InvalidSignature:
-            raise NoteError(f"the cosignature by {self.name!r} does not verify: the checkpoint "
-                            "or the cosignature was altered",
-                            hint="do not rely on this checkpoint") from None
+            raise NoteError(msg("the cosignature by {name!r} does not verify: the checkpoint or the "
+                                "cosignature was altered", name=self.name),
+                            hint=msg("do not rely on this checkpoint")) from None
         return int(timestamp)
 
 
@@ -131,14 +135,14 @@ class Cosigner:
     @classmethod
     def from_secret(cls, text: str) -> Cosigner:
         if not text.startswith(PRIVATE_PREFIX):
-            raise NoteKeyError("not a witness signing key")
+            raise NoteKeyError(msg("not a witness signing key"))
         name, key_id_hex, encoded = text[len(PRIVATE_PREFIX):].strip().split("+", 2)
         raw = base64.b64decode(encoded)
         if len(raw) != 33 or raw[0] != COSIGNATURE_V1:
-            raise NoteKeyError(f"witness signing key {name!r} is not an Ed25519 cosigner key")
+            raise NoteKeyError(msg("witness signing key {name!r} is not an Ed25519 cosigner key", name=name))
         cosigner = cls(name, Ed25519PrivateKey.from_private_bytes(raw[1:]))
         if cosigner.key.key_id.hex() != key_id_hex:
-            raise NoteKeyError(f"witness signing key {name!r}: the key id does not match")
+            raise NoteKeyError(msg("witness signing key {name!r}: the key id does not match", name=name))
         return cosigner
 
 

@@ -24,6 +24,7 @@ from custody.report import VerifyReport
 from custody.results import StoredCheckpoint
 from custody.schema import checkpoints, entries
 from custody.schema import cosignatures as cosignature_rows
+from domain.messages import msg
 
 
 def add_checkpoint_request(old: int, proof: Sequence[bytes], note: str) -> bytes:
@@ -46,8 +47,8 @@ def record_cosignature(engine: Engine, key: CosignerKey, checkpoint: StoredCheck
     lines = [line for line in answer.splitlines(keepends=True) if line.strip()]
     times = cosignatures(checkpoint.note + "".join(lines), [key])
     if key.name not in times:
-        raise NoteError(f"witness {key.name!r} answered without its cosignature",
-                        hint="check the witness key configured for it")
+        raise NoteError(msg("witness {key!r} answered without its cosignature", key=key.name),
+                        hint=msg("check the witness key configured for it"))
     mine = next(line for line in lines if line.startswith(f"\u2014 {key.name} "))
     try:
         with engine.begin() as conn:
@@ -87,11 +88,11 @@ def _open_cosigned(view: WitnessView, log: Verifier, origin: str | None) -> Chec
     try:
         checkpoint = parse_checkpoint_body(open_note(view.cosigned, [log]))
         if origin is not None and checkpoint.origin != origin:
-            raise NoteError(f"it is a checkpoint of another log, {checkpoint.origin!r}")
+            raise NoteError(msg("it is a checkpoint of another log, {origin!r}", origin=checkpoint.origin))
         if view.key.name not in cosignatures(view.cosigned, [view.key]):
-            raise NoteError("it carries no cosignature by this witness")
+            raise NoteError(msg("it carries no cosignature by this witness"))
     except (NoteError, CheckpointError) as exc:
-        raise NoteError(f"witness {view.key.name!r}: {exc}") from None
+        raise NoteError(msg("witness {key!r}: {reason}", key=view.key.name, reason=exc)) from None
     return checkpoint
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from domain.errors import EvidenceError
+from domain.messages import msg
 
 EVENT_VERSION = "evidence-custody/v1"
 MAX_EVENT_BYTES = 65535  # tlog-tiles entry bundles use a 16-bit length prefix
@@ -67,7 +68,7 @@ class EventDraft:
 def format_time(moment: datetime) -> str:
     """RFC 3339 UTC with a ``Z`` suffix; naive datetimes are refused."""
     if moment.tzinfo is None:
-        raise EventError("event time has no timezone", hint="pass an aware UTC datetime")
+        raise EventError(msg("event time has no timezone"), hint=msg("pass an aware UTC datetime"))
     moment = moment.astimezone(UTC)
     text = moment.replace(tzinfo=None).isoformat(timespec="seconds")
     if moment.microsecond:
@@ -77,7 +78,7 @@ def format_time(moment: datetime) -> str:
 
 def parse_time(text: str) -> datetime:
     if not TIME_PATTERN.fullmatch(text):
-        raise EventError(f"time {text!r} is not RFC 3339 UTC (YYYY-MM-DDThh:mm:ss[.f]Z)")
+        raise EventError(msg("time {text!r} is not RFC 3339 UTC (YYYY-MM-DDThh:mm:ss[.f]Z)", text=text))
     return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
 
 
@@ -90,7 +91,8 @@ def normalise(value: Any, path: str = "$") -> JSON:
         out: dict[str, JSON] = {}
         for key, item in value.items():
             if type(key) is not str or not key.isascii():
-                raise EventError(f"{path}: object key {key!r} must be an ASCII string")
+                raise EventError(msg("{path}: object key {key!r} must be an ASCII string", path=path,
+                                     key=key))
             item_kind = type(item)
             # ASCII text and safe integers, most of any event, need no call of their own
             if (item_kind is str and item.isascii()) or (
@@ -103,21 +105,22 @@ def normalise(value: Any, path: str = "$") -> JSON:
         return value  # type: ignore[no-any-return,unused-ignore]
     if isinstance(value, int):
         if not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
-            raise EventError(f"{path}: integer {value} is outside +/-(2**53-1)",
-                             hint="store it as a decimal string")
+            raise EventError(msg("{path}: integer {value} is outside +/-(2**53-1)", path=path, value=value),
+                             hint=msg("store it as a decimal string"))
         return value
     if isinstance(value, str):
         return unicodedata.normalize("NFC", value)
     if isinstance(value, float):
-        raise EventError(f"{path}: floats are not allowed in custody events",
-                         hint="use integers (e.g. milliseconds) or decimal strings")
+        raise EventError(msg("{path}: floats are not allowed in custody events", path=path),
+                         hint=msg("use integers (e.g. milliseconds) or decimal strings"))
     if isinstance(value, datetime):
         return format_time(value)
     if isinstance(value, Mapping):
         return normalise(dict(value), path)
     if isinstance(value, list | tuple):
         return [normalise(item, f"{path}[{i}]") for i, item in enumerate(value)]
-    raise EventError(f"{path}: {type(value).__name__} cannot be stored in a custody event")
+    raise EventError(msg("{path}: {name} cannot be stored in a custody event", path=path,
+                         name=type(value).__name__))
 
 
 def canonical_bytes(obj: Mapping[str, JSON]) -> bytes:
@@ -129,10 +132,10 @@ def prepare_event(draft: EventDraft) -> dict[str, JSON]:
     """Validate and normalise a draft: everything of the event but v, seq, prev and
     (when the draft has none) the time, which the log fills in when it sequences it."""
     if not TYPE_PATTERN.fullmatch(draft.type):
-        raise EventError(f"event type {draft.type!r} is not namespaced",
-                         hint="use lower-case parts joined by ':', e.g. evidence:file:ingested")
+        raise EventError(msg("event type {type!r} is not namespaced", type=draft.type),
+                         hint=msg("use lower-case parts joined by ':', e.g. evidence:file:ingested"))
     if not draft.actor:
-        raise EventError("event has no actor", hint="name the user, station or job acting")
+        raise EventError(msg("event has no actor"), hint=msg("name the user, station or job acting"))
     return normalise({  # type: ignore[return-value]
         "type": str(draft.type),  # a StrEnum member becomes its plain value
         "actor": draft.actor,
@@ -150,9 +153,9 @@ def finish_event(prepared: Mapping[str, JSON], seq: int, prev: str | None, now_t
     data = canonical_bytes(event)
     if len(data) > MAX_EVENT_BYTES:
         raise EventError(
-            f"event of type {prepared['type']} is {len(data)} bytes, over the "
-            f"{MAX_EVENT_BYTES} limit",
-            hint="store bulky details as a custody document and put its SHA-256 in the event",
+            msg("event of type {type} is {data_count} bytes, over the {max_event_bytes} limit",
+                type=prepared['type'], data_count=len(data), max_event_bytes=MAX_EVENT_BYTES),
+            hint=msg("store bulky details as a custody document and put its SHA-256 in the event"),
         )
     return data
 
@@ -178,17 +181,17 @@ def build_event(draft: EventDraft, seq: int, prev: str | None, now: datetime,
 
 def _check_domain(value: Any, path: str) -> None:
     if isinstance(value, float):
-        raise EventError(f"{path}: floats are not canonical custody values")
+        raise EventError(msg("{path}: floats are not canonical custody values", path=path))
     if isinstance(value, bool) or value is None:
         return
     if isinstance(value, int) and not -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
-        raise EventError(f"{path}: integer outside +/-(2**53-1)")
+        raise EventError(msg("{path}: integer outside +/-(2**53-1)", path=path))
     if isinstance(value, str) and not unicodedata.is_normalized("NFC", value):
-        raise EventError(f"{path}: text is not in Unicode NFC form")
+        raise EventError(msg("{path}: text is not in Unicode NFC form", path=path))
     if isinstance(value, dict):
         for key, item in value.items():
             if not key.isascii():
-                raise EventError(f"{path}: object key {key!r} is not ASCII")
+                raise EventError(msg("{path}: object key {key!r} is not ASCII", path=path, key=key))
             _check_domain(item, f"{path}.{key}")
     elif isinstance(value, list):
         for i, item in enumerate(value):
@@ -214,24 +217,25 @@ def _check_numbers(value: Any) -> None:
     for item in json_scalars(value):
         kind = type(item)
         if kind is float:
-            raise EventError("floats are not canonical custody values")
+            raise EventError(msg("floats are not canonical custody values"))
         if kind is int and not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
-            raise EventError("integer outside +/-(2**53-1)")
+            raise EventError(msg("integer outside +/-(2**53-1)"))
 
 
 def decode_event(data: bytes) -> dict[str, Any]:
     """Parse leaf bytes, refusing anything that is not exactly canonical."""
     if len(data) > MAX_EVENT_BYTES:
-        raise EventError(f"entry is {len(data)} bytes, over the {MAX_EVENT_BYTES} limit")
+        raise EventError(msg("entry is {data_count} bytes, over the {max_event_bytes} limit",
+                             data_count=len(data), max_event_bytes=MAX_EVENT_BYTES))
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise EventError(f"entry is not valid UTF-8 JSON: {exc}") from None
+        raise EventError(msg("entry is not valid UTF-8 JSON: {reason}", reason=exc)) from None
     if not isinstance(obj, dict):
-        raise EventError("entry is not a JSON object")
+        raise EventError(msg("entry is not a JSON object"))
     if orjson.dumps(obj, option=orjson.OPT_SORT_KEYS) != data:
-        raise EventError("entry bytes are not in RFC 8785 canonical form "
-                         "(key order, whitespace, escapes or a duplicate key)")
+        raise EventError(msg("entry bytes are not in RFC 8785 canonical form (key order, whitespace, "
+                             "escapes or a duplicate key)"))
     if data.isascii():
         _check_numbers(obj)
     else:
@@ -244,24 +248,25 @@ def _check_schema(obj: dict[str, Any]) -> None:
     if obj.keys() != _TOP_FIELDS:
         missing = sorted(_TOP_FIELDS - obj.keys())
         extra = sorted(obj.keys() - _TOP_FIELDS)
-        raise EventError(f"entry fields differ from the schema (missing {missing}, extra {extra})")
+        raise EventError(msg("entry fields differ from the schema (missing {missing}, extra {extra})",
+                             missing=missing, extra=extra))
     if obj["v"] != EVENT_VERSION:
-        raise EventError(f"unknown event version {obj['v']!r}")
+        raise EventError(msg("unknown event version {v!r}", v=obj['v']))
     seq, prev = obj["seq"], obj["prev"]
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-        raise EventError("entry seq is not a non-negative integer")
+        raise EventError(msg("entry seq is not a non-negative integer"))
     if prev is not None and not (isinstance(prev, str) and _HEX64_RE.fullmatch(prev)):
-        raise EventError("entry prev is not null or a lower-case hex SHA-256")
+        raise EventError(msg("entry prev is not null or a lower-case hex SHA-256"))
     if not isinstance(obj["type"], str) or not TYPE_PATTERN.fullmatch(obj["type"]):
-        raise EventError("entry type is not a namespaced string")
+        raise EventError(msg("entry type is not a namespaced string"))
     if not isinstance(obj["actor"], str) or not obj["actor"]:
-        raise EventError("entry actor is empty")
+        raise EventError(msg("entry actor is empty"))
     subject = obj["subject"]
     if subject is not None and not (isinstance(subject, dict)
                                     and isinstance(subject.get("evidence_id"), str)
                                     and isinstance(subject.get("sha256"), str)):
-        raise EventError("entry subject is not null or {evidence_id, sha256}")
+        raise EventError(msg("entry subject is not null or {{evidence_id, sha256}}"))
     if not isinstance(obj["time"], str) or not TIME_PATTERN.fullmatch(obj["time"]):
-        raise EventError("entry time is not RFC 3339 UTC")
+        raise EventError(msg("entry time is not RFC 3339 UTC"))
     if not isinstance(obj["details"], dict):
-        raise EventError("entry details is not an object")
+        raise EventError(msg("entry details is not an object"))

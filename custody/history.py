@@ -37,6 +37,7 @@ from custody.merkle import consistency_proof, root_at
 from custody.note import Verifier
 from custody.proofs import CheckpointCheck, ConsistencyCheck, check_checkpoint, check_consistency
 from domain.errors import IntegrityError, NotFound
+from domain.messages import msg
 
 FETCH_BACK = 50  # older checkpoints read at a time when the ones before a page are forged
 
@@ -196,8 +197,8 @@ class StoredNote:
 def _stored(conn: Connection, number: int, verifier: Verifier, origin: str | None) -> StoredNote:
     row = conn.execute(select(schema.checkpoints).where(schema.checkpoints.c.id == number)).first()
     if row is None:
-        raise NotFound(f"there is no checkpoint #{number}",
-                       hint="list checkpoints with GET /api/v1/custody/checkpoints")
+        raise NotFound(msg("there is no checkpoint #{number}", number=number),
+                       hint=msg("list checkpoints with GET /api/v1/custody/checkpoints"))
     return StoredNote(number, _created(row.created_at), check_checkpoint(row.note, verifier, origin))
 
 

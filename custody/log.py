@@ -30,6 +30,7 @@ from custody.note import Signer
 from custody.queue import AppendQueue
 from custody.results import Appended, AppendResult, StoredCheckpoint
 from domain.errors import ConfigError, NotFound, StorageError, StorageUnavailable
+from domain.messages import msg
 
 
 @dataclass(frozen=True)
@@ -100,9 +101,10 @@ def _translate(exc: Exception, dbapi: Any) -> StorageError:
     """SQLAlchemy's errors, and the driver's own from the cursor the append path uses."""
     if isinstance(exc, (OperationalError, dbapi.OperationalError)):
         reason = exc.orig if isinstance(exc, OperationalError) else exc
-        return StorageUnavailable(f"custody database unavailable: {reason}",
-                                  hint="check the database server or file, then retry")
-    return StorageError(f"custody database error: {exc.__class__.__name__}: {exc}")
+        return StorageUnavailable(msg("custody database unavailable: {reason}", reason=reason),
+                                  hint=msg("check the database server or file, then retry"))
+    return StorageError(msg("custody database error: {name}: {reason}", name=exc.__class__.__name__,
+                            reason=exc))
 
 
 class CustodyLog:
@@ -111,7 +113,7 @@ class CustodyLog:
     def __init__(self, engine: Engine, signer: Signer, origin: str,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         if not origin:
-            raise ConfigError("the custody log needs an origin name", hint="run `evidence init`")
+            raise ConfigError(msg("the custody log needs an origin name"), hint=msg("run `evidence init`"))
         self.engine = engine
         self.signer = signer
         self.origin = origin
@@ -141,7 +143,7 @@ class CustodyLog:
         processes share one transaction and one checkpoint per group.
         """
         if not drafts:
-            raise ConfigError("nothing to append", hint="pass at least one event")
+            raise ConfigError(msg("nothing to append"), hint=msg("pass at least one event"))
         prepared = [prepare_event(draft) for draft in drafts]
         try:
             if conn is not None:
@@ -233,7 +235,7 @@ class CustodyLog:
             leaf = conn.execute(select(schema.entries.c.leaf)
                                 .where(schema.entries.c.seq == seq)).scalar()
         if leaf is None:
-            raise NotFound(f"custody log has no entry {seq}")
+            raise NotFound(msg("custody log has no entry {seq}", seq=seq))
         return bytes(leaf)
 
     def entries(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes]]:
@@ -250,7 +252,7 @@ class CustodyLog:
             body = conn.execute(select(schema.documents.c.body)
                                 .where(schema.documents.c.sha256 == sha256_hex)).scalar()
         if body is None:
-            raise NotFound(f"custody document {sha256_hex} is not stored")
+            raise NotFound(msg("custody document {sha256_hex} is not stored", sha256_hex=sha256_hex))
         return bytes(body)
 
     def _latest(self, conn: Connection) -> StoredCheckpoint | None:
@@ -272,9 +274,9 @@ class CustodyLog:
             row = conn.execute(select(schema.checkpoints).where(schema.checkpoints.c.size == size)
                                .order_by(schema.checkpoints.c.id).limit(1)).first()
         if row is None:
-            raise NotFound(f"no signed checkpoint has size {size}",
-                           hint="omit --size to use the latest, or list them with "
-                                "`evidence log checkpoints`")
+            raise NotFound(msg("no signed checkpoint has size {size}", size=size),
+                           hint=msg("omit --size to use the latest, or list them with `evidence log "
+                                    "checkpoints`"))
         return _checkpoint_from_row(row)
 
     # -- proofs ------------------------------------------------------------
@@ -285,14 +287,15 @@ class CustodyLog:
             cp = self._latest(conn) if size is None else None
             if size is None:
                 if cp is None:
-                    raise NotFound("the custody log has no checkpoint yet",
-                                   hint="append an event or run `evidence log checkpoint`")
+                    raise NotFound(msg("the custody log has no checkpoint yet"),
+                                   hint=msg("append an event or run `evidence log checkpoint`"))
                 size = cp.size
             else:
                 cp = self.checkpoint_at(size)
             if not 0 <= index < size:
-                raise NotFound(f"entry {index} is not in the tree of size {size}",
-                               hint=f"choose an entry from 0 to {size - 1}")
+                raise NotFound(msg("entry {index} is not in the tree of size {size}", index=index,
+                                   size=size),
+                               hint=msg("choose an entry from 0 to {value}", value=size - 1))
             with _cursor(conn) as cursor:
                 path = inclusion_proof(index, size, node_fetcher(cursor, self.core.mark))
             leaf_row = conn.execute(select(schema.entries.c.leaf, schema.entries.c.leaf_hash)
@@ -305,11 +308,12 @@ class CustodyLog:
         if new_size is None:
             new_cp = self.latest_checkpoint()
             if new_cp is None:
-                raise NotFound("the custody log has no checkpoint yet")
+                raise NotFound(msg("the custody log has no checkpoint yet"))
         else:
             new_cp = self.checkpoint_at(new_size)
         if old_cp.size > new_cp.size:
-            raise NotFound(f"old size {old_cp.size} is larger than new size {new_cp.size}")
+            raise NotFound(msg("old size {size} is larger than new size {size2}", size=old_cp.size,
+                               size2=new_cp.size))
         with self.engine.connect() as conn, _cursor(conn) as cursor:
             path = consistency_proof(old_cp.size, new_cp.size, node_fetcher(cursor, self.core.mark))
         return ConsistencyProof(old_cp.size, new_cp.size, tuple(path), old_cp.note, new_cp.note)

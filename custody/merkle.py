@@ -75,6 +75,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from domain.errors import EvidenceError, IntegrityError
+from domain.messages import msg
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -95,8 +96,8 @@ class ProofError(IntegrityError):
     def __init__(self, message: str) -> None:
         super().__init__(
             message,
-            hint="Treat the log or the proof as untrustworthy and do not rely on it; "
-            "re-fetch the proof from the log and re-verify, and report it if it fails again.",
+            hint=msg("Treat the log or the proof as untrustworthy and do not rely on it; re-fetch the "
+                     "proof from the log and re-verify, and report it if it fails again."),
         )
 
 
@@ -155,20 +156,21 @@ class CompactRange:
 
     def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
         if size < 0:
-            raise MerkleArgumentError(f"A Merkle tree cannot have negative size {size}.")
+            raise MerkleArgumentError(msg("A Merkle tree cannot have negative size {size}.", size=size))
         expected = size.bit_count()
         if len(hashes) != expected:
             raise IntegrityError(
-                f"A compact range for tree size {size} needs {expected} subtree hashes, "
-                f"got {len(hashes)}.",
-                hint="The stored frontier is inconsistent with the tree size; "
-                "rebuild it from the stored nodes with CompactRange.keys_for_size.",
+                msg("A compact range for tree size {size} needs {expected} subtree hashes, got "
+                    "{hashes_count}.", size=size, expected=expected, hashes_count=len(hashes)),
+                hint=msg("The stored frontier is inconsistent with the tree size; rebuild it from the "
+                         "stored nodes with CompactRange.keys_for_size."),
             )
         for position, value in enumerate(hashes):
             if not isinstance(value, bytes) or len(value) != HASH_SIZE:
                 raise IntegrityError(
-                    f"Compact range hash {position} for tree size {size} is not {HASH_SIZE} bytes.",
-                    hint="The stored frontier is corrupt; rebuild it from the stored nodes.",
+                    msg("Compact range hash {position} for tree size {size} is not {hash_size} bytes.",
+                        position=position, size=size, hash_size=HASH_SIZE),
+                    hint=msg("The stored frontier is corrupt; rebuild it from the stored nodes."),
                 )
         self._size = size
         self._hashes = list(hashes)
@@ -239,13 +241,13 @@ class CompactRange:
     def from_bytes(cls, size: int, data: bytes) -> CompactRange:
         """Inverse of ``to_bytes`` for a tree of ``size`` leaves."""
         if size < 0:
-            raise MerkleArgumentError(f"A Merkle tree cannot have negative size {size}.")
+            raise MerkleArgumentError(msg("A Merkle tree cannot have negative size {size}.", size=size))
         expected = size.bit_count() * HASH_SIZE
         if len(data) != expected:
             raise IntegrityError(
-                f"A serialised compact range for tree size {size} must be {expected} bytes, "
-                f"got {len(data)}.",
-                hint="The stored frontier is corrupt; rebuild it from the stored nodes.",
+                msg("A serialised compact range for tree size {size} must be {expected} bytes, got "
+                    "{data_count}.", size=size, expected=expected, data_count=len(data)),
+                hint=msg("The stored frontier is corrupt; rebuild it from the stored nodes."),
             )
         return cls(size, [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)])
 
@@ -253,7 +255,7 @@ class CompactRange:
     def keys_for_size(size: int) -> list[NodeKey]:
         """Stored nodes that make up the frontier of a tree of ``size``, biggest first."""
         if size < 0:
-            raise MerkleArgumentError(f"A Merkle tree cannot have negative size {size}.")
+            raise MerkleArgumentError(msg("A Merkle tree cannot have negative size {size}.", size=size))
         return _range_keys(0, size)
 
 
@@ -263,13 +265,14 @@ class CompactRange:
 def inclusion_proof(index: int, size: int, fetch: NodeFetcher) -> list[bytes]:
     """RFC 9162 §2.1.3.1 inclusion proof for leaf ``index`` in the tree of ``size``."""
     if size < 0:
-        raise MerkleArgumentError(f"A Merkle tree cannot have negative size {size}.")
+        raise MerkleArgumentError(msg("A Merkle tree cannot have negative size {size}.", size=size))
     if not 0 <= index < size:
         raise MerkleArgumentError(
-            f"Leaf {index} is not in a tree of {size} leaves; "
-            f"ask for an index between 0 and {size - 1}."
+            msg("Leaf {index} is not in a tree of {size} leaves; ask for an index between 0 and {value}.",
+                index=index, size=size, value=size - 1)
             if size
-            else f"Leaf {index} is not in the empty tree; an empty tree has no inclusion proofs."
+            else msg("Leaf {index} is not in the empty tree; an empty tree has no inclusion proofs.",
+                     index=index)
         )
     return _assemble(_inclusion_ranges(index, size), fetch)
 
@@ -281,12 +284,13 @@ def consistency_proof(old_size: int, new_size: int, fetch: NodeFetcher) -> list[
     """
     if old_size < 0 or new_size < 0:
         raise MerkleArgumentError(
-            f"Tree sizes cannot be negative (old {old_size}, new {new_size})."
+            msg("Tree sizes cannot be negative (old {old_size}, new {new_size}).", old_size=old_size,
+                new_size=new_size)
         )
     if old_size > new_size:
         raise MerkleArgumentError(
-            f"Old tree size {old_size} is larger than new tree size {new_size}; "
-            "a consistency proof goes from a smaller tree to a larger one."
+            msg("Old tree size {old_size} is larger than new tree size {new_size}; a consistency proof "
+                "goes from a smaller tree to a larger one.", old_size=old_size, new_size=new_size)
         )
     if old_size in (0, new_size):
         return []
@@ -374,14 +378,15 @@ def _fetch_all(keys: list[NodeKey], fetch: NodeFetcher) -> dict[NodeKey, bytes]:
         value = found.get(key)
         if value is None:
             raise IntegrityError(
-                f"The Merkle node store has no hash for subtree (level {key[0]}, index {key[1]}).",
-                hint="The log's node table is incomplete; run a full log verification.",
+                msg("The Merkle node store has no hash for subtree (level {key}, index {key2}).",
+                    key=key[0], key2=key[1]),
+                hint=msg("The log's node table is incomplete; run a full log verification."),
             )
         if not isinstance(value, bytes) or len(value) != HASH_SIZE:
             raise IntegrityError(
-                f"The stored hash for subtree (level {key[0]}, index {key[1]}) is not "
-                f"{HASH_SIZE} bytes.",
-                hint="The log's node table is corrupt; run a full log verification.",
+                msg("The stored hash for subtree (level {key}, index {key2}) is not {hash_size} bytes.",
+                    key=key[0], key2=key[1], hash_size=HASH_SIZE),
+                hint=msg("The log's node table is corrupt; run a full log verification."),
             )
         nodes[key] = value
     return nodes
@@ -401,7 +406,8 @@ def _require_argument_hash(value: bytes, what: str) -> None:
     if not isinstance(value, bytes) or len(value) != HASH_SIZE:
         length = len(value) if isinstance(value, bytes | bytearray) else "non-bytes"
         raise MerkleArgumentError(
-            f"The {what} must be a {HASH_SIZE}-byte SHA-256 digest, got {length}."
+            msg("The {what} must be a {hash_size}-byte SHA-256 digest, got {length}.", what=what,
+                hash_size=HASH_SIZE, length=length)
         )
 
 
@@ -452,20 +458,22 @@ def verify_inclusion(
     for position, element in enumerate(proof):
         _require_proof_hash(element, f"inclusion proof element {position}")
     if size <= 0:
-        raise ProofError(f"No leaf can be included in a tree of size {size}.")
+        raise ProofError(msg("No leaf can be included in a tree of size {size}.", size=size))
     if not 0 <= index < size:
-        raise ProofError(f"Leaf index {index} is outside a tree of {size} leaves.")
+        raise ProofError(msg("Leaf index {index} is outside a tree of {size} leaves.", index=index,
+                             size=size))
     expected = _inclusion_proof_length(index, size)
     if len(proof) != expected:
         raise ProofError(
-            f"Inclusion proof for leaf {index} of {size} has {len(proof)} hashes; "
-            f"RFC 9162 requires exactly {expected}."
+            msg("Inclusion proof for leaf {index} of {size} has {proof_count} hashes; RFC 9162 requires "
+                "exactly {expected}.", index=index, size=size, proof_count=len(proof), expected=expected)
         )
     computed = _root_from_inclusion_path(leaf_hash, index, size, proof)
     if computed != root:
         raise ProofError(
-            f"Inclusion proof for leaf {index} of {size} does not lead to the given root "
-            f"(computed {computed.hex()}, expected {root.hex()})."
+            msg("Inclusion proof for leaf {index} of {size} does not lead to the given root (computed "
+                "{computed}, expected {root}).", index=index, size=size, computed=computed.hex(),
+                root=root.hex())
         )
 
 
@@ -478,49 +486,54 @@ def verify_consistency(
     for position, element in enumerate(proof):
         _require_proof_hash(element, f"consistency proof element {position}")
     if old_size < 0 or new_size < 0:
-        raise ProofError(f"Tree sizes cannot be negative (old {old_size}, new {new_size}).")
+        raise ProofError(msg("Tree sizes cannot be negative (old {old_size}, new {new_size}).",
+                             old_size=old_size, new_size=new_size))
     if old_size > new_size:
         raise ProofError(
-            f"Old tree size {old_size} is larger than new tree size {new_size}: "
-            "the log shrank, which an append-only log never does."
+            msg("Old tree size {old_size} is larger than new tree size {new_size}: the log shrank, which "
+                "an append-only log never does.", old_size=old_size, new_size=new_size)
         )
     if old_size == 0 and old_root != EMPTY_ROOT:
         raise ProofError(
-            "The old root claimed for the empty tree is not SHA-256 of the empty string."
+            msg("The old root claimed for the empty tree is not SHA-256 of the empty string.")
         )
     if old_size in (0, new_size):
         if proof:
             raise ProofError(
-                f"Consistency proof from size {old_size} to {new_size} must be empty, "
-                f"got {len(proof)} hashes."
+                msg("Consistency proof from size {old_size} to {new_size} must be empty, got {proof_count} "
+                    "hashes.", old_size=old_size, new_size=new_size, proof_count=len(proof))
             )
         if old_size == new_size and old_root != new_root:
             raise ProofError(
-                f"Two different roots were given for the same tree size {old_size}: "
-                "the log presented a forked history."
+                msg("Two different roots were given for the same tree size {old_size}: the log presented a "
+                    "forked history.", old_size=old_size)
             )
         return
     expected = _consistency_proof_length(old_size, new_size)
     if len(proof) != expected:
         raise ProofError(
-            f"Consistency proof from {old_size} to {new_size} has {len(proof)} hashes; "
-            f"RFC 9162 requires exactly {expected}."
+            msg("Consistency proof from {old_size} to {new_size} has {proof_count} hashes; RFC 9162 "
+                "requires exactly {expected}.", old_size=old_size, new_size=new_size,
+                proof_count=len(proof), expected=expected)
         )
     computed_old, computed_new = _roots_from_consistency_path(old_size, new_size, old_root, proof)
     if computed_old != old_root:
         raise ProofError(
-            f"Consistency proof from {old_size} to {new_size} does not reproduce the old root."
+            msg("Consistency proof from {old_size} to {new_size} does not reproduce the old root.",
+                old_size=old_size, new_size=new_size)
         )
     if computed_new != new_root:
         raise ProofError(
-            f"Consistency proof from {old_size} to {new_size} does not reproduce the new root."
+            msg("Consistency proof from {old_size} to {new_size} does not reproduce the new root.",
+                old_size=old_size, new_size=new_size)
         )
 
 
 def _require_proof_hash(value: bytes, what: str) -> None:
     if not isinstance(value, bytes) or len(value) != HASH_SIZE:
         length = f"{len(value)} bytes" if isinstance(value, bytes) else type(value).__name__
-        raise ProofError(f"The {what} is not a {HASH_SIZE}-byte SHA-256 digest (got {length}).")
+        raise ProofError(msg("The {what} is not a {hash_size}-byte SHA-256 digest (got {length}).",
+                             what=what, hash_size=HASH_SIZE, length=length))
 
 
 def _inclusion_proof_length(index: int, size: int) -> int:
@@ -547,7 +560,8 @@ def _root_from_inclusion_path(leaf: bytes, index: int, size: int, proof: Sequenc
     result = leaf
     for element in proof:
         if sn == 0:
-            raise ProofError(f"Inclusion proof for leaf {index} of {size} has too many hashes.")
+            raise ProofError(msg("Inclusion proof for leaf {index} of {size} has too many hashes.",
+                                 index=index, size=size))
         if fn & 1 or fn == sn:
             result = node_hash(element, result)
             while not fn & 1 and fn != 0:
@@ -558,7 +572,8 @@ def _root_from_inclusion_path(leaf: bytes, index: int, size: int, proof: Sequenc
         fn >>= 1
         sn >>= 1
     if sn != 0:
-        raise ProofError(f"Inclusion proof for leaf {index} of {size} is too short.")
+        raise ProofError(msg("Inclusion proof for leaf {index} of {size} is too short.", index=index,
+                             size=size))
     return result
 
 
@@ -577,7 +592,8 @@ def _roots_from_consistency_path(
     for element in path[1:]:
         if sn == 0:
             raise ProofError(
-                f"Consistency proof from {old_size} to {new_size} has too many hashes."
+                msg("Consistency proof from {old_size} to {new_size} has too many hashes.",
+                    old_size=old_size, new_size=new_size)
             )
         if fn & 1 or fn == sn:
             old_result = node_hash(element, old_result)
@@ -590,5 +606,6 @@ def _roots_from_consistency_path(
         fn >>= 1
         sn >>= 1
     if sn != 0:
-        raise ProofError(f"Consistency proof from {old_size} to {new_size} is too short.")
+        raise ProofError(msg("Consistency proof from {old_size} to {new_size} is too short.",
+                             old_size=old_size, new_size=new_size))
     return old_result, new_result

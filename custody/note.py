@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from domain.errors import AlreadyExists, ConfigError, IntegrityError
+from domain.messages import msg
 
 ED25519_ALGORITHM = 0x01
 KEY_ID_SIZE = 4
@@ -128,19 +129,20 @@ class Verifier:
     def __post_init__(self) -> None:
         if not is_valid_key_name(self.name):
             raise NoteKeyError(
-                f"Verifier key name {self.name!r} is not a valid note key name.",
-                hint="Use a non-empty name without '+', spaces or control characters.",
+                msg("Verifier key name {name!r} is not a valid note key name.", name=self.name),
+                hint=msg("Use a non-empty name without '+', spaces or control characters."),
             )
         if len(self.public_key) != ED25519_PUBLIC_KEY_SIZE:
             raise NoteKeyError(
-                f"Verifier key {self.name!r} has a {len(self.public_key)}-byte public key; "
-                f"Ed25519 public keys are {ED25519_PUBLIC_KEY_SIZE} bytes."
+                msg("Verifier key {name!r} has a {public_key_count}-byte public key; Ed25519 public keys "
+                    "are {ed25519_public_key_size} bytes.", name=self.name,
+                    public_key_count=len(self.public_key), ed25519_public_key_size=ED25519_PUBLIC_KEY_SIZE)
             )
         if self.key_id != compute_key_id(self.name, self.public_key):
             raise NoteKeyError(
-                f"Verifier key {self.name!r}: key id {self.key_id.hex()} does not match "
-                "the name and public key.",
-                hint="The verifier key string is corrupt or was edited; obtain it again.",
+                msg("Verifier key {name!r}: key id {key_id} does not match the name and public key.",
+                    name=self.name, key_id=self.key_id.hex()),
+                hint=msg("The verifier key string is corrupt or was edited; obtain it again."),
             )
 
     @classmethod
@@ -154,25 +156,26 @@ class Verifier:
         parts = vkey.strip().split("+", 2)
         if len(parts) != 3:
             raise NoteKeyError(
-                "Verifier key is not of the form <name>+<hex key id>+<base64 key>.",
-                hint="Copy the whole verifier key string printed when the key was created.",
+                msg("Verifier key is not of the form <name>+<hex key id>+<base64 key>."),
+                hint=msg("Copy the whole verifier key string printed when the key was created."),
             )
         name, key_id_hex, key_b64 = parts
         key_id = _parse_key_id_hex(key_id_hex)
         if key_id is None:
             raise NoteKeyError(
-                f"Verifier key {name!r}: key id {key_id_hex!r} is not 8 lowercase hex digits."
+                msg("Verifier key {name!r}: key id {key_id_hex!r} is not 8 lowercase hex digits.",
+                    name=name, key_id_hex=key_id_hex)
             )
         key = _decode_canonical_base64(key_b64)
         if key is None or len(key) != 1 + ED25519_PUBLIC_KEY_SIZE:
             raise NoteKeyError(
-                f"Verifier key {name!r}: the key part is not base64 of 33 bytes "
-                "(algorithm byte and Ed25519 public key)."
+                msg("Verifier key {name!r}: the key part is not base64 of 33 bytes (algorithm byte and "
+                    "Ed25519 public key).", name=name)
             )
         if key[0] != ED25519_ALGORITHM:
             raise NoteKeyError(
-                f"Verifier key {name!r} uses algorithm {key[0]:#04x}; only Ed25519 (0x01) "
-                "is supported."
+                msg("Verifier key {name!r} uses algorithm {key:#04x}; only Ed25519 (0x01) is supported.",
+                    name=name, key=key[0])
             )
         return cls(name=name, key_id=key_id, public_key=key[1:])
 
@@ -200,9 +203,9 @@ class Ed25519Signer:
     def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
         if not is_valid_key_name(name):
             raise NoteKeyError(
-                f"Signer key name {name!r} is not a valid note key name.",
-                hint="Use a non-empty name without '+', spaces or control characters, "
-                "for example 'example.org/custody-log'.",
+                msg("Signer key name {name!r} is not a valid note key name.", name=name),
+                hint=msg("Use a non-empty name without '+', spaces or control characters, for example "
+                         "'example.org/custody-log'."),
             )
         self._name = name
         self._private_key = private_key
@@ -212,17 +215,17 @@ class Ed25519Signer:
         # signature of this in-process key (it still does for HSM/KMS signers).
         probe = b"evidence custody signer self-test\n"
         if not self.verifier().verify(probe, self.sign(probe)):
-            raise NoteKeyError(f"Signer key {name!r} does not verify its own signature.",
-                               hint="The key material is corrupt; restore it from a backup.")
+            raise NoteKeyError(msg("Signer key {name!r} does not verify its own signature.", name=name),
+                               hint=msg("The key material is corrupt; restore it from a backup."))
 
     @classmethod
     def generate(cls, name: str) -> Ed25519Signer:
         """A new signer with a fresh random key."""
         if not is_valid_key_name(name):
             raise ConfigError(
-                f"Key name {name!r} is not a valid note key name.",
-                hint="Use a non-empty name without '+', spaces or control characters, "
-                "for example 'example.org/custody-log'.",
+                msg("Key name {name!r} is not a valid note key name.", name=name),
+                hint=msg("Use a non-empty name without '+', spaces or control characters, for example "
+                         "'example.org/custody-log'."),
             )
         return cls(name, Ed25519PrivateKey.generate())
 
@@ -235,36 +238,38 @@ class Ed25519Signer:
         text = signer_key.strip()
         if not text.startswith(PRIVATE_KEY_PREFIX):
             raise NoteKeyError(
-                "Signer key does not start with PRIVATE+KEY+.",
-                hint="Use the signer key string written when the key was generated.",
+                msg("Signer key does not start with PRIVATE+KEY+."),
+                hint=msg("Use the signer key string written when the key was generated."),
             )
         parts = text[len(PRIVATE_KEY_PREFIX) :].split("+", 2)
         if len(parts) != 3:
             raise NoteKeyError(
-                "Signer key is not of the form PRIVATE+KEY+<name>+<hex key id>+<base64 key>."
+                msg("Signer key is not of the form PRIVATE+KEY+<name>+<hex key id>+<base64 key>.")
             )
         name, key_id_hex, key_b64 = parts
         key_id = _parse_key_id_hex(key_id_hex)
         if key_id is None:
             raise NoteKeyError(
-                f"Signer key {name!r}: key id {key_id_hex!r} is not 8 lowercase hex digits."
+                msg("Signer key {name!r}: key id {key_id_hex!r} is not 8 lowercase hex digits.", name=name,
+                    key_id_hex=key_id_hex)
             )
         key = _decode_canonical_base64(key_b64)
         if key is None or len(key) != 1 + ED25519_SEED_SIZE:
             raise NoteKeyError(
-                f"Signer key {name!r}: the key part is not base64 of 33 bytes "
-                "(algorithm byte and Ed25519 seed)."
+                msg("Signer key {name!r}: the key part is not base64 of 33 bytes (algorithm byte and "
+                    "Ed25519 seed).", name=name)
             )
         if key[0] != ED25519_ALGORITHM:
             raise NoteKeyError(
-                f"Signer key {name!r} uses algorithm {key[0]:#04x}; only Ed25519 (0x01) "
-                "is supported."
+                msg("Signer key {name!r} uses algorithm {key:#04x}; only Ed25519 (0x01) is supported.",
+                    name=name, key=key[0])
             )
         signer = cls(name, Ed25519PrivateKey.from_private_bytes(key[1:]))
         if signer.key_id != key_id:
             raise NoteKeyError(
-                f"Signer key {name!r}: key id {key_id_hex} does not match the name and key.",
-                hint="The signer key is corrupt or was edited; restore it from a backup.",
+                msg("Signer key {name!r}: key id {key_id_hex} does not match the name and key.", name=name,
+                    key_id_hex=key_id_hex),
+                hint=msg("The signer key is corrupt or was edited; restore it from a backup."),
             )
         return signer
 
@@ -319,8 +324,8 @@ def write_signer_key_file(path: Path, signer: Ed25519Signer) -> None:
             os.link(temporary, path)
         except FileExistsError:
             raise AlreadyExists(
-                f"Signer key file {path} already exists; refusing to overwrite it.",
-                hint="Move the existing key aside deliberately, or choose another path.",
+                msg("Signer key file {path} already exists; refusing to overwrite it.", path=path),
+                hint=msg("Move the existing key aside deliberately, or choose another path."),
             ) from None
         directory = os.open(path.parent, os.O_RDONLY)
         try:
@@ -329,8 +334,8 @@ def write_signer_key_file(path: Path, signer: Ed25519Signer) -> None:
             os.close(directory)
     except OSError as error:
         raise ConfigError(
-            f"Could not write signer key file {path}: {error.strerror}.",
-            hint="Check that the directory exists and is writable.",
+            msg("Could not write signer key file {path}: {strerror}.", path=path, strerror=error.strerror),
+            hint=msg("Check that the directory exists and is writable."),
         ) from error
     finally:
         temporary.unlink(missing_ok=True)
@@ -341,17 +346,19 @@ def load_signer_key_file(path: Path) -> Ed25519Signer:
     try:
         descriptor = os.open(path, os.O_RDONLY)
     except OSError as error:
-        raise ConfigError(f"Could not open signer key file {path}: {error.strerror}.") from error
+        raise ConfigError(msg("Could not open signer key file {path}: {strerror}.", path=path,
+                              strerror=error.strerror)) from error
     try:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
-            raise ConfigError(f"Signer key file {path} is not a regular file.")
+            raise ConfigError(msg("Signer key file {path} is not a regular file.", path=path))
         permissions = stat.S_IMODE(status.st_mode)
         if permissions & 0o077:
             raise ConfigError(
-                f"Signer key file {path} has mode {permissions:04o}: group or others can "
-                "access the private key.",
-                hint=f"Run 'chmod 600 {path}' and consider rotating the key if others read it.",
+                msg("Signer key file {path} has mode {permissions:04o}: group or others can access the "
+                    "private key.", path=path, permissions=permissions),
+                hint=msg("Run 'chmod 600 {path}' and consider rotating the key if others read it.",
+                         path=path),
             )
         with os.fdopen(descriptor, "rb", closefd=False) as handle:
             content = handle.read(64 * 1024)
@@ -360,7 +367,7 @@ def load_signer_key_file(path: Path) -> Ed25519Signer:
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
-        raise NoteKeyError(f"Signer key file {path} is not UTF-8 text.") from None
+        raise NoteKeyError(msg("Signer key file {path} is not UTF-8 text.", path=path)) from None
     return Ed25519Signer.from_signer_key(text)
 
 
@@ -396,19 +403,20 @@ def _check_characters(note: str, what: str) -> None:
     found = _CONTROL.search(note)
     if found:
         raise NoteError(
-            f"{what} contains control character {ord(found.group()):#04x}; only newline is allowed."
+            msg("{what} contains control character {ord:#04x}; only newline is allowed.", what=what,
+                ord=ord(found.group()))
         )
 
 
 def _check_text(text: str) -> None:
     if not text:
-        raise NoteError("Note text is empty; a signed note needs at least one line of text.")
+        raise NoteError(msg("Note text is empty; a signed note needs at least one line of text."))
     if not text.endswith("\n"):
-        raise NoteError("Note text does not end with a newline.")
+        raise NoteError(msg("Note text does not end with a newline."))
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise NoteError("Note text is not valid UTF-8 (it contains a lone surrogate).") from None
+        raise NoteError(msg("Note text is not valid UTF-8 (it contains a lone surrogate).")) from None
     _check_characters(text, "Note text")
 
 
@@ -422,14 +430,15 @@ def sign_note(text: str, signers: Sequence[Signer]) -> str:
     """
     _check_text(text)
     if not signers:
-        raise NoteError("No signer given; a signed note needs at least one signature.")
+        raise NoteError(msg("No signer given; a signed note needs at least one signature."))
     message = text.encode("utf-8")
     seen: set[tuple[str, bytes]] = set()
     signatures: list[NoteSignature] = []
     for signer in signers:
         name, key_id = signer.name, bytes(signer.key_id)
         if (name, key_id) in seen:
-            raise NoteError(f"Signer {name!r} ({key_id.hex()}) was given twice.")
+            raise NoteError(msg("Signer {name!r} ({key_id}) was given twice.", name=name,
+                                key_id=key_id.hex()))
         seen.add((name, key_id))
         if isinstance(signer, Ed25519Signer):  # name and key pair checked when it was made
             signature = signer.sign(message)
@@ -443,20 +452,20 @@ def _sign_checked(signer: Signer, message: bytes) -> bytes:
     """Sign with an external signer and check its signature with its own verifier key."""
     name, key_id = signer.name, bytes(signer.key_id)
     if not is_valid_key_name(name):
-        raise NoteError(f"Signer key name {name!r} is not a valid note key name.")
+        raise NoteError(msg("Signer key name {name!r} is not a valid note key name.", name=name))
     verifier = Verifier.from_vkey(signer.verifier_key())
     if (verifier.name, verifier.key_id) != (name, key_id):
         raise NoteError(
-            f"Signer {name!r} reports key id {key_id.hex()} but its verifier key is "
-            f"{verifier.name!r} ({verifier.key_id.hex()}).",
-            hint="The signer is misconfigured; check its key name and key.",
+            msg("Signer {name!r} reports key id {key_id} but its verifier key is {verifier!r} ({key_id2}).",
+                name=name, key_id=key_id.hex(), verifier=verifier.name, key_id2=verifier.key_id.hex()),
+            hint=msg("The signer is misconfigured; check its key name and key."),
         )
     signature = bytes(signer.sign(message))
     if not verifier.verify(message, signature):
         raise NoteError(
-            f"Signer {name!r} ({key_id.hex()}) produced a signature that does not verify "
-            "with its own public key.",
-            hint="The signing key or device is faulty; do not publish with it.",
+            msg("Signer {name!r} ({key_id}) produced a signature that does not verify with its own public "
+                "key.", name=name, key_id=key_id.hex()),
+            hint=msg("The signing key or device is faulty; do not publish with it."),
         )
     return signature
 
@@ -466,33 +475,35 @@ def _as_text(note: str | bytes) -> str:
         try:
             return note.decode("utf-8")
         except UnicodeDecodeError:
-            raise NoteError("Signed note is not valid UTF-8.") from None
+            raise NoteError(msg("Signed note is not valid UTF-8.")) from None
     try:
         note.encode("utf-8")
     except UnicodeEncodeError:
-        raise NoteError("Signed note is not valid UTF-8 (it contains a lone surrogate).") from None
+        raise NoteError(msg("Signed note is not valid UTF-8 (it contains a lone surrogate).")) from None
     return note
 
 
 def _parse_signature_line(line: str) -> NoteSignature:
     if not line.startswith(SIGNATURE_PREFIX):
         raise NoteError(
-            f"Signature line {line[:80]!r} does not start with an em dash (U+2014) and a space."
+            msg("Signature line {line!r} does not start with an em dash (U+2014) and a space.",
+                line=line[:80])
         )
     name, separator, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
     if not separator:
         raise NoteError(
-            f"Signature line {line[:80]!r} has no space between key name and signature."
+            msg("Signature line {line!r} has no space between key name and signature.", line=line[:80])
         )
     if not is_valid_key_name(name):
-        raise NoteError(f"Signature line key name {name[:80]!r} is not a valid note key name.")
+        raise NoteError(msg("Signature line key name {name!r} is not a valid note key name.",
+                            name=name[:80]))
     decoded = _decode_canonical_base64(encoded)
     if decoded is None:
-        raise NoteError(f"Signature by {name!r} is not canonical standard base64.")
+        raise NoteError(msg("Signature by {name!r} is not canonical standard base64.", name=name))
     if len(decoded) <= KEY_ID_SIZE:
         raise NoteError(
-            f"Signature by {name!r} is {len(decoded)} bytes; it must hold a 4-byte key id "
-            "and a signature."
+            msg("Signature by {name!r} is {decoded_count} bytes; it must hold a 4-byte key id and a "
+                "signature.", name=name, decoded_count=len(decoded))
         )
     return NoteSignature(name=name, key_id=decoded[:KEY_ID_SIZE], signature=decoded[KEY_ID_SIZE:])
 
@@ -505,19 +516,20 @@ def parse_note(note: str | bytes) -> SignedNote:
     content = _as_text(note)
     _check_characters(content, "Signed note")
     if not content.endswith("\n"):
-        raise NoteError("Signed note does not end with a newline.")
+        raise NoteError(msg("Signed note does not end with a newline."))
     # The text ends at the last blank line; signature lines are never empty.
     separator = content.rfind("\n\n")
     if separator < 0:
-        raise NoteError("Signed note has no blank line between the text and the signatures.")
+        raise NoteError(msg("Signed note has no blank line between the text and the signatures."))
     text = content[: separator + 1]
     signature_block = content[separator + 2 :]
     if not signature_block:
-        raise NoteError("Signed note has no signature lines after the blank line.")
+        raise NoteError(msg("Signed note has no signature lines after the blank line."))
     lines = signature_block[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
         raise NoteError(
-            f"Signed note has {len(lines)} signature lines; at most {MAX_SIGNATURES} are accepted."
+            msg("Signed note has {lines_count} signature lines; at most {max_signatures} are accepted.",
+                lines_count=len(lines), max_signatures=MAX_SIGNATURES)
         )
     signatures = tuple(_parse_signature_line(line) for line in lines)
     return SignedNote(text=text, signatures=signatures)
@@ -530,9 +542,9 @@ def _index_verifiers(verifiers: Sequence[Verifier]) -> dict[tuple[str, bytes], V
         existing = known.get(identity)
         if existing is not None and existing.public_key != verifier.public_key:
             raise NoteKeyError(
-                f"Two trusted keys share the name {verifier.name!r} and key id "
-                f"{verifier.key_id.hex()}.",
-                hint="Remove one of them from the trusted verifier keys.",
+                msg("Two trusted keys share the name {verifier!r} and key id {key_id}.",
+                    verifier=verifier.name, key_id=verifier.key_id.hex()),
+                hint=msg("Remove one of them from the trusted verifier keys."),
             )
         known[identity] = verifier
     return known
@@ -555,15 +567,15 @@ def open_note(note: str | bytes, verifiers: Sequence[Verifier]) -> str:
             continue
         if not verifier.verify(message, signature.signature):
             raise NoteError(
-                f"Signature by trusted key {signature.name!r} ({signature.key_id.hex()}) "
-                "does not verify: the note was altered or forged.",
-                hint="Do not rely on this note; fetch it again from the source.",
+                msg("Signature by trusted key {signature!r} ({key_id}) does not verify: the note was "
+                    "altered or forged.", signature=signature.name, key_id=signature.key_id.hex()),
+                hint=msg("Do not rely on this note; fetch it again from the source."),
             )
         verified_by.append(signature.name)
     if not verified_by:
         names = ", ".join(sorted({f"{s.name} ({s.key_id.hex()})" for s in parsed.signatures}))
         raise NoteError(
-            f"Signed note is signed by no known key (signers: {names}).",
-            hint="Check that the right verifier key is configured.",
+            msg("Signed note is signed by no known key (signers: {names}).", names=names),
+            hint=msg("Check that the right verifier key is configured."),
         )
     return parsed.text

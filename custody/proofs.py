@@ -12,15 +12,16 @@ from typing import Any
 from custody.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint_body
 from custody.merkle import InclusionStep, ProofError, inclusion_steps, verify_consistency, verify_inclusion
 from custody.note import NoteError, Verifier
+from domain.messages import msg
 
 
 def _hashes(values: Any, what: str) -> list[bytes]:
     if not isinstance(values, list):
-        raise ProofError(f"{what} is not a list of hex hashes")
+        raise ProofError(msg("{what} is not a list of hex hashes", what=what))
     try:
         return [bytes.fromhex(v) for v in values]
     except (TypeError, ValueError):
-        raise ProofError(f"{what} holds a value that is not hex") from None
+        raise ProofError(msg("{what} holds a value that is not hex", what=what)) from None
 
 
 def check_inclusion_document(doc: Mapping[str, Any], verifier: Verifier) -> Checkpoint:
@@ -28,15 +29,15 @@ def check_inclusion_document(doc: Mapping[str, Any], verifier: Verifier) -> Chec
     checkpoint = open_checkpoint(str(doc.get("checkpoint", "")), verifier)
     index, size = doc.get("index"), doc.get("size")
     if not isinstance(index, int) or not isinstance(size, int) or size != checkpoint.size:
-        raise ProofError(f"proof size {size} is not the signed checkpoint's size "
-                         f"{checkpoint.size}")
+        raise ProofError(msg("proof size {size} is not the signed checkpoint's size {size2}", size=size,
+                             size2=checkpoint.size))
     try:
         leaf = base64.b64decode(str(doc.get("leaf", "")), validate=True)
     except binascii.Error:
-        raise ProofError("the entry bytes are not valid base64") from None
+        raise ProofError(msg("the entry bytes are not valid base64")) from None
     leaf_hash = hashlib.sha256(b"\x00" + leaf).digest()
     if doc.get("leaf_hash") is not None and doc.get("leaf_hash") != leaf_hash.hex():
-        raise ProofError("leaf_hash is not the hash of the entry bytes")
+        raise ProofError(msg("leaf_hash is not the hash of the entry bytes"))
     verify_inclusion(leaf_hash, index, size, _hashes(doc.get("proof"), "proof"),
                      checkpoint.root_hash)
     return checkpoint
@@ -46,7 +47,7 @@ def check_consistency_document(doc: Mapping[str, Any], verifier: Verifier) -> Ch
     old = open_checkpoint(str(doc.get("old_checkpoint", "")), verifier)
     new = open_checkpoint(str(doc.get("new_checkpoint", "")), verifier)
     if old.origin != new.origin:
-        raise ProofError("the two checkpoints come from different logs")
+        raise ProofError(msg("the two checkpoints come from different logs"))
     verify_consistency(old.size, new.size, old.root_hash, new.root_hash,
                        _hashes(doc.get("proof"), "proof"))
     return new

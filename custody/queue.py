@@ -52,6 +52,7 @@ from custody.queue_wire import (
 )
 from custody.results import Appended, AppendResult, StoredCheckpoint
 from domain.errors import IntegrityError
+from domain.messages import msg
 
 APPLICATION_NAME = "evidence custody queue"  # how its connections show in pg_stat_activity
 POOL_SIZE = 4  # queue connections kept open while idle, per process
@@ -93,8 +94,8 @@ class AppendQueue:
             if queued is None:  # nobody was sequencing: we do, drafts in hand
                 done = self._sequence_unlocking(pg, None, 0, own=prepared, lead=outcome)
                 if done is None:
-                    raise IntegrityError("the sequencer lost its own events",
-                                         hint="run `evidence verify`")
+                    raise IntegrityError(msg("the sequencer lost its own events"),
+                                         hint=msg("run `evidence verify`"))
                 return done
             lead = outcome
             while True:
@@ -215,8 +216,8 @@ class AppendQueue:
                 if end:
                     run_command(pg, end)
                 raise IntegrityError(
-                    "queued custody events vanished before they were sequenced",
-                    hint="someone removed rows from custody_pending; run `evidence verify`")
+                    msg("queued custody events vanished before they were sequenced"),
+                    hint=msg("someone removed rows from custody_pending; run `evidence verify`"))
             group = self._group(pg, lead.pending, ticket, lead.locked)
             if made == 0:
                 group.add_own(own)
@@ -225,9 +226,10 @@ class AppendQueue:
                     run_command(pg, end)
                 if lead.pending:
                     raise IntegrityError(
-                        f"custody_pending holds {len(lead.pending)} rows that are not queued "
-                        "appends", hint="they were edited in the database; run `evidence verify` "
-                                        "and restore them from backup")
+                        msg("custody_pending holds {pending_count} rows that are not queued appends",
+                            pending_count=len(lead.pending)),
+                        hint=msg("they were edited in the database; run `evidence verify` and "
+                                            "restore them from backup"))
                 break
             write = self._core.build_write(pg.cursor(), lead.head, lead.latest,
                                            group.prepared, group.ticket_per_entry)
@@ -265,7 +267,8 @@ class AppendQueue:
                 pg.execute("DELETE FROM custody_pending WHERE id = %s", (ticket,))
                 if in_transaction:
                     pg.execute("COMMIT")
-                raise EventError(f"queued custody append {ticket} was altered before sequencing")
+                raise EventError(msg("queued custody append {ticket} was altered before sequencing",
+                                     ticket=ticket))
         return group
 
 
@@ -336,8 +339,8 @@ class _Group:
 
 def _checkpoint(row: Any) -> StoredCheckpoint:
     if row is None:
-        raise IntegrityError("custody entries exist but no checkpoint covers them",
-                             hint="run `evidence verify`")
+        raise IntegrityError(msg("custody entries exist but no checkpoint covers them"),
+                             hint=msg("run `evidence verify`"))
     size, root, note, created = row
     return StoredCheckpoint(int(size), bytes(root), note, created)
 

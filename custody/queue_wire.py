@@ -20,6 +20,7 @@ from psycopg.pq import DiagnosticField, ExecStatus
 
 from custody.results import Appended, AppendResult, StoredCheckpoint
 from domain.errors import IntegrityError
+from domain.messages import msg
 
 SEQUENCER_LOCK = 0x6576_6964_0001  # the advisory lock of custody_append() and custody_claim()
 UNLOCK = f"SELECT pg_advisory_unlock({SEQUENCER_LOCK})"
@@ -238,9 +239,8 @@ def _int8_array(values: Sequence[int]) -> bytes:
 
 def _required(value: bytes | None) -> bytes:
     if value is None:
-        raise IntegrityError("the custody queue returned NULL where a value belongs",
-                             hint="the queue's functions may have been edited; run "
-                                  "`evidence verify`")
+        raise IntegrityError(msg("the custody queue returned NULL where a value belongs"),
+                             hint=msg("the queue's functions may have been edited; run `evidence verify`"))
     return value
 
 
@@ -252,9 +252,9 @@ def _array(data: bytes | None) -> list[bytes | None]:
     if dimensions == 0:
         return []
     if dimensions != 1:
-        raise IntegrityError(f"the custody queue returned a {dimensions}-dimensional array",
-                             hint="the queue's functions may have been edited; run "
-                                  "`evidence verify`")
+        raise IntegrityError(msg("the custody queue returned a {dimensions}-dimensional array",
+                                 dimensions=dimensions),
+                             hint=msg("the queue's functions may have been edited; run `evidence verify`"))
     count = int.from_bytes(data[12:16], "big")
     elements: list[bytes | None] = []
     position = 20  # after ndim, has-nulls flag, element type, length and lower bound

@@ -28,6 +28,7 @@ from custody.note import Verifier, parse_note
 from custody.report import VerifyReport
 from custody.verify import build_levels, cap_problems, check_checkpoints, check_entries
 from domain.errors import ConfigError, EvidenceError, NotFound
+from domain.messages import msg
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
@@ -63,13 +64,14 @@ COSIGNED_FILE = "checkpoint.cosigned"  # the newest checkpoint the witnesses cos
 def export_tiles(engine: Engine, vkey: str, directory: Path) -> int:
     """Write the log up to its latest checkpoint; returns the exported size."""
     if directory.exists() and any(directory.iterdir()):
-        raise ConfigError(f"{directory} is not empty", hint="export into a new or empty folder")
+        raise ConfigError(msg("{directory} is not empty", directory=directory),
+                          hint=msg("export into a new or empty folder"))
     with engine.connect() as conn:
         row = conn.execute(select(schema.checkpoints.c.size, schema.checkpoints.c.note)
                            .order_by(schema.checkpoints.c.id.desc()).limit(1)).first()
         if row is None:
-            raise NotFound("the custody log has no checkpoint to export",
-                           hint="run `evidence log checkpoint` first")
+            raise NotFound(msg("the custody log has no checkpoint to export"),
+                           hint=msg("run `evidence log checkpoint` first"))
         size, note = int(row[0]), str(row[1])
         staging = directory.with_name(directory.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
@@ -90,8 +92,8 @@ def export_tiles(engine: Engine, vkey: str, directory: Path) -> int:
             _write(staging, tile_path("entries", n, len(bundle)), b"".join(bundle))
     if len(leaf_hashes) != 32 * size:
         shutil.rmtree(staging)
-        raise NotFound(f"the log holds fewer entries than its checkpoint ({size})",
-                       hint="run `evidence verify`: entries were removed")
+        raise NotFound(msg("the log holds fewer entries than its checkpoint ({size})", size=size),
+                       hint=msg("run `evidence verify`: entries were removed"))
     levels = build_levels(leaf_hashes)
     for tile_level in range(0, len(levels), TILE_HEIGHT):
         hashes = levels[tile_level]
@@ -143,8 +145,9 @@ def verify_export(directory: Path, trusted_vkey: str | None = None,
         note = (directory / "checkpoint").read_text(encoding="utf-8")
         vkey = trusted_vkey or (directory / "vkey").read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{directory} is not a tlog-tiles export: {exc}",
-                          hint="pass the folder written by `evidence log export`") from None
+        raise ConfigError(msg("{directory} is not a tlog-tiles export: {reason}", directory=directory,
+                              reason=exc),
+                          hint=msg("pass the folder written by `evidence log export`")) from None
     try:
         verifier = Verifier.from_vkey(vkey)
         size = parse_checkpoint_body(parse_note(note).text).size

@@ -31,6 +31,7 @@ from custody.report import VerifyReport
 from custody.results import StoredCheckpoint
 from custody.schema import checkpoints, timestamps
 from domain.errors import IntegrityError
+from domain.messages import msg
 
 
 class TimestampError(IntegrityError):
@@ -63,9 +64,9 @@ def _check(response: TimeStampResponse, note: str, roots: Sequence[x509.Certific
     try:
         _verifier(roots, request).verify_message(response, note.encode("utf-8"))  # type: ignore[attr-defined]
     except (VerificationError, ValueError) as exc:
-        raise TimestampError(f"the time-stamp does not verify: {exc}",
-                             hint="check the TSA and the roots trusted for it "
-                             "(EVIDENCE_TSA_ROOTS)") from None
+        raise TimestampError(msg("the time-stamp does not verify: {reason}", reason=exc),
+                             hint=msg("check the TSA and the roots trusted for it "
+                                      "(EVIDENCE_TSA_ROOTS)")) from None
 
 
 def accept(checkpoint: StoredCheckpoint, request: TimeStampRequest, answer: bytes,
@@ -73,13 +74,13 @@ def accept(checkpoint: StoredCheckpoint, request: TimeStampRequest, answer: byte
     """The TSA's ``answer`` to ``request`` about ``checkpoint``, if it is a granted token
     that chains to ``roots``, carries the request's nonce and the note's digest."""
     if not roots:
-        raise TimestampError("no trusted root for the TSA is configured",
-                             hint="set EVIDENCE_TSA_ROOTS to the TSA's CA certificate (PEM)")
+        raise TimestampError(msg("no trusted root for the TSA is configured"),
+                             hint=msg("set EVIDENCE_TSA_ROOTS to the TSA's CA certificate (PEM)"))
     try:
         response = decode_timestamp_response(answer)
     except (ValueError, TypeError) as exc:
-        raise TimestampError(f"the TSA's answer is not an RFC 3161 response: {exc}",
-                             hint="check EVIDENCE_TSA_URL names a time-stamping service") from None
+        raise TimestampError(msg("the TSA's answer is not an RFC 3161 response: {reason}", reason=exc),
+                             hint=msg("check EVIDENCE_TSA_URL names a time-stamping service")) from None
     _check(response, checkpoint.note, roots, request)
     return response
 

@@ -40,6 +40,7 @@ from custody.verify_scan import EventVisitor, as_bytes, scan_entries
 from custody.verify_scan import build_levels as build_levels
 from custody.verify_worker import database_spec, start_worker
 from domain.errors import StorageUnavailable
+from domain.messages import msg
 
 MAX_REPORTED_PER_KIND = 50  # a wholesale rewrite should not print a million lines
 # Below this many entries a second process costs more than it saves.
@@ -195,8 +196,8 @@ def verify_database(engine: Engine, verifier: Verifier, origin: str | None,
             phase("documents")
             _check_documents(conn, report)
     except (SQLAlchemyError, sqlite3.Error) as exc:
-        raise StorageUnavailable(f"cannot read the custody database: {exc}",
-                                 hint="check EVIDENCE_DATABASE_URL and that the server is up") from None
+        raise StorageUnavailable(msg("cannot read the custody database: {reason}", reason=exc),
+                                 hint=msg("check EVIDENCE_DATABASE_URL and that the server is up")) from None
     cap_problems(report)
     return report
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from devices.errors import RecorderUnplugged, UnsafePath
+from domain.messages import msg
 from domain.recorder import RecorderFile, RecorderIdentity
 
 if TYPE_CHECKING:
@@ -59,15 +60,15 @@ class Recorder(Protocol):
 def relative_parts(path: str) -> tuple[str, ...]:
     """Split a recorder path into names, refusing anything that could leave the recorder."""
     if not path or "\x00" in path:
-        raise UnsafePath(f"recorder path {path!r} is empty or holds a NUL byte",
-                         hint="pass a path exactly as list_files() returned it")
+        raise UnsafePath(msg("recorder path {path!r} is empty or holds a NUL byte", path=path),
+                         hint=msg("pass a path exactly as list_files() returned it"))
     if path.startswith("/"):
-        raise UnsafePath(f"recorder path {path!r} is absolute",
-                         hint="pass a path relative to the recorder, as list_files() returned it")
+        raise UnsafePath(msg("recorder path {path!r} is absolute", path=path),
+                         hint=msg("pass a path relative to the recorder, as list_files() returned it"))
     parts = tuple(path.split("/"))
     if any(part in ("", ".", "..") for part in parts):
-        raise UnsafePath(f"recorder path {path!r} has an empty, '.' or '..' part",
-                         hint="pass a path exactly as list_files() returned it")
+        raise UnsafePath(msg("recorder path {path!r} has an empty, '.' or '..' part", path=path),
+                         hint=msg("pass a path exactly as list_files() returned it"))
     return parts
 
 
@@ -86,8 +87,9 @@ def utc_from_ns(ns: int) -> datetime:
 
 def unplugged_during_read(path: str, offset: int, cause: str) -> RecorderUnplugged:
     return RecorderUnplugged(
-        f"recorder unplugged during read of {path} at byte {offset} ({cause})",
-        hint="dock the recorder again; the file is then read again from its start")
+        msg("recorder unplugged during read of {path} at byte {offset} ({cause})", path=path, offset=offset,
+            cause=cause),
+        hint=msg("dock the recorder again; the file is then read again from its start"))
 
 
 class DeviceReader(io.RawIOBase):

@@ -44,11 +44,13 @@ from devices.errors import (
 from devices.mass_storage import Lookup, MassStorageRecorder
 from devices.names import serials_named
 from domain.errors import ConfigError, DeviceError
+from domain.messages import msg
 from domain.recorder import RecorderIdentity
 
 ENCODING = "gbk"
 CLOCK_FORMAT = "%Y-%m-%d %H:%M:%S"
-REFUSED_LOGIN_HINT = "set EVIDENCE_RECORDER_PASSWORD to the recorders' administrator password"
+REFUSED_LOGIN_HINT = msg("set EVIDENCE_RECORDER_PASSWORD to the recorders' administrator "
+                         "password")
 
 # Acknowledgement codes in *iRet (the vendor header's enum).
 CONNECT_SUCCESS = 1
@@ -104,8 +106,10 @@ def encode_info(info: ZfyInfo) -> ZFY_INFO:
         data = value.encode(ENCODING)
         array = getattr(raw, name)
         if len(data) >= len(array):
-            raise ConfigError(f"{name} {value!r} is {len(data)} bytes in GBK; the recorder holds "
-                              f"at most {len(array) - 1}", hint="shorten it")
+            raise ConfigError(msg("{name} {value!r} is {data_count} bytes in GBK; the recorder holds at "
+                                  "most {value2}", name=name, value=value, data_count=len(data),
+                                  value2=len(array) - 1),
+                              hint=msg("shorten it"))
         ctypes.memmove(array, data, len(data))
     return raw
 
@@ -116,8 +120,9 @@ def _field(raw: ZFY_INFO, name: str, *, strict: bool = False) -> str:
         return data.decode(ENCODING).strip()
     except UnicodeDecodeError:
         if strict:
-            raise RecorderRefused(f"the recorder's {name} is not GBK text ({data.hex()})",
-                                  hint="rewrite the recorder's info with the vendor's tool") from None
+            raise RecorderRefused(msg("the recorder's {name} is not GBK text ({data})", name=name,
+                                      data=data.hex()),
+                                  hint=msg("rewrite the recorder's info with the vendor's tool")) from None
         return data.decode(ENCODING, errors="replace").strip()
 
 
@@ -134,14 +139,15 @@ class Gat947Sdk:
         try:
             self._lib = ctypes.CDLL(str(lib_path))
         except OSError as exc:
-            raise RecorderLibraryError(f"cannot load the recorder vendor library {lib_path}: {exc}",
-                                       hint="install the vendor's Linux SDK and check the path "
-                                       "configured for it") from None
+            raise RecorderLibraryError(msg("cannot load the recorder vendor library {lib_path}: {reason}",
+                                           lib_path=lib_path, reason=exc),
+                                       hint=msg("install the vendor's Linux SDK and check the path "
+                                                "configured for it")) from None
         missing = [name for name in REQUIRED_FUNCTIONS if not hasattr(self._lib, name)]
         if missing:
-            raise RecorderLibraryError(f"{lib_path} lacks {', '.join(missing)}, so it is not a "
-                                       "GA/T 947.4 recorder SDK",
-                                       hint="configure the vendor's GA/T 947.4 library")
+            raise RecorderLibraryError(msg("{lib_path} lacks {missing}, so it is not a GA/T 947.4 recorder "
+                                           "SDK", lib_path=lib_path, missing=', '.join(missing)),
+                                       hint=msg("configure the vendor's GA/T 947.4 library"))
         self.lib_path = str(lib_path)
         self.lock = threading.RLock()
         int_p = ctypes.POINTER(ctypes.c_int)
@@ -268,13 +274,13 @@ def _await_volume(wait_for_volume: Callable[[], Path | None], timeout: float, po
             return volume
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise VolumeTimeout(f"the recorder switched to mass storage but no volume appeared "
-                                f"within {timeout:g} s",
-                                hint="check that the station mounts USB disks under its mount "
-                                "roots, then dock the recorder again")
+            raise VolumeTimeout(msg("the recorder switched to mass storage but no volume appeared within "
+                                    "{timeout:g} s", timeout=timeout),
+                                hint=msg("check that the station mounts USB disks under its mount roots, "
+                                         "then dock the recorder again"))
         if waiter.wait(min(poll_interval, remaining)):
-            raise DeviceError("docking was cancelled while waiting for the recorder's volume",
-                              hint="dock the recorder again")
+            raise DeviceError(msg("docking was cancelled while waiting for the recorder's volume"),
+                              hint=msg("dock the recorder again"))
 
 
 def _check_volume_belongs(recorder: MassStorageRecorder, serial: str) -> None:
@@ -286,30 +292,31 @@ def _check_volume_belongs(recorder: MassStorageRecorder, serial: str) -> None:
         return
     if not any(wanted in s.casefold() or s.casefold() in wanted for s in named):
         raise VolumeMismatch(
-            f"volume {recorder.root} holds footage of recorder(s) {', '.join(sorted(named))}, "
-            f"not of {serial} that was just docked",
-            hint="dock one recorder at a time, then dock this one again")
+            msg("volume {root} holds footage of recorder(s) {named}, not of {serial} that was just docked",
+                root=recorder.root, named=', '.join(sorted(named)), serial=serial),
+            hint=msg("dock one recorder at a time, then dock this one again"))
 
 
 def _failure(name: str, code: int) -> DeviceError:
     if code == CHECK_PWD_FAILED:
-        return PasswordRefused(f"the station's recorder password was refused ({name})",
+        return PasswordRefused(msg("the station's recorder password was refused ({name})", name=name),
                                hint=REFUSED_LOGIN_HINT)
     if code == CONNECT_FAILED and name == "Init_Device":
-        return RecorderUnplugged("no recorder answered Init_Device: none is plugged in, or it is "
-                                 "not the model the station's ID code names",
-                                 hint="check the cable and the recorder ID code, then dock it again")
+        return RecorderUnplugged(msg("no recorder answered Init_Device: none is plugged in, or it is not "
+                                     "the model the station's ID code names"),
+                                 hint=msg("check the cable and the recorder ID code, then dock it again"))
     if code == CONNECT_FAILED:
-        return RecorderUnplugged(f"the recorder stopped answering at {name}: it was unplugged",
-                                 hint="check the cable, then dock the recorder again")
+        return RecorderUnplugged(msg("the recorder stopped answering at {name}: it was unplugged",
+                                     name=name),
+                                 hint=msg("check the cable, then dock the recorder again"))
     if code == SET_SYSTEMTIME_FAILED:
-        return RecorderRefused("the recorder refused to set its clock",
-                               hint="check the recorder's clock by hand")
+        return RecorderRefused(msg("the recorder refused to set its clock"),
+                               hint=msg("check the recorder's clock by hand"))
     if code == MSDC_FAILED:
-        return RecorderRefused("the recorder refused to switch to USB mass storage",
-                               hint="unplug it, plug it in again and dock it again")
-    return DeviceError(f"{name} failed with acknowledgement code {code}",
-                       hint="dock the recorder again; if it keeps failing, ask its vendor")
+        return RecorderRefused(msg("the recorder refused to switch to USB mass storage"),
+                               hint=msg("unplug it, plug it in again and dock it again"))
+    return DeviceError(msg("{name} failed with acknowledgement code {code}", name=name, code=code),
+                       hint=msg("dock the recorder again; if it keeps failing, ask its vendor"))
 
 
 def _password(password: str) -> bytes:
@@ -318,6 +325,6 @@ def _password(password: str) -> bytes:
 
 def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ConfigError("the station clock returned a time without a time zone",
-                          hint="pass a clock returning aware times, e.g. lambda: datetime.now(UTC)")
+        raise ConfigError(msg("the station clock returned a time without a time zone"),
+                          hint=msg("pass a clock returning aware times, e.g. lambda: datetime.now(UTC)"))
     return moment

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from devices.errors import RecorderLibraryError
+from domain.messages import msg
 
 DEFAULT_LIBRARY = "libmtp.so.9"
 
@@ -146,12 +147,12 @@ def load(lib_path: str | Path | None = None) -> ctypes.CDLL:
         try:
             lib = ctypes.CDLL(name)
         except OSError as exc:
-            raise RecorderLibraryError(f"cannot load libmtp ({name}): {exc}",
-                                       hint="install it: apt-get install libmtp9") from None
+            raise RecorderLibraryError(msg("cannot load libmtp ({name}): {reason}", name=name, reason=exc),
+                                       hint=msg("install it: apt-get install libmtp9")) from None
         missing = [symbol for symbol in _SIGNATURES if not hasattr(lib, symbol)]
         if missing:
-            raise RecorderLibraryError(f"{name} lacks {', '.join(missing)}",
-                                       hint="install libmtp 1.1.x (Debian package libmtp9)")
+            raise RecorderLibraryError(msg("{name} lacks {missing}", name=name, missing=', '.join(missing)),
+                                       hint=msg("install libmtp 1.1.x (Debian package libmtp9)"))
         for symbol, (argtypes, restype) in _SIGNATURES.items():
             function = getattr(lib, symbol)
             function.argtypes = argtypes

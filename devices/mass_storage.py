@@ -30,6 +30,7 @@ from devices.names import likely_owner
 from devices.safe_walk import Identity, open_chain
 from devices.udev import UdevVolume, udev_volumes
 from domain.errors import DeviceError
+from domain.messages import msg
 from domain.recorder import RecorderFile, RecorderIdentity, RegistryEntry
 
 __all__ = ["Lookup", "MassStorageRecorder", "PollingWatcher", "UdevVolume", "VolumeEvent",
@@ -58,8 +59,9 @@ def poll_volumes(mount_roots: Sequence[Path]) -> set[Path]:
         except FileNotFoundError:
             continue
         except OSError as exc:
-            raise DeviceError(f"cannot read the mount root {root} ({exc.strerror})",
-                              hint="check the mount root setting and the folder's permissions") from None
+            raise DeviceError(msg("cannot read the mount root {root} ({strerror})", root=root,
+                                  strerror=exc.strerror),
+                              hint=msg("check the mount root setting and the folder's permissions")) from None
     return volumes
 
 
@@ -188,8 +190,8 @@ class MassStorageRecorder:
             os.close(parent)
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
-            raise UnsafePath(f"{path} on the recorder is not a regular file",
-                             hint="only regular files are read off a recorder")
+            raise UnsafePath(msg("{path} on the recorder is not a regular file", path=path),
+                             hint=msg("only regular files are read off a recorder"))
         return buffered(_FdReader(path, fd))
 
     def delete(self, path: str) -> None:
@@ -198,8 +200,9 @@ class MassStorageRecorder:
         try:
             info = os.stat(name, dir_fd=parent, follow_symlinks=False)
             if not stat.S_ISREG(info.st_mode):
-                raise UnsafePath(f"{path} on the recorder is not a regular file; it was not deleted",
-                                 hint="only regular files are deleted off a recorder")
+                raise UnsafePath(msg("{path} on the recorder is not a regular file; it was not deleted",
+                                     path=path),
+                                 hint=msg("only regular files are deleted off a recorder"))
             os.unlink(name, dir_fd=parent)
         except OSError as exc:
             raise self._translate(exc, path) from None
@@ -212,21 +215,22 @@ class MassStorageRecorder:
             done = subprocess.run([*self._unmount_command, str(self.root)], capture_output=True,
                                   text=True, timeout=120, check=False)
             if done.returncode != 0:
-                raise DeviceError(f"could not unmount {self.root}: {done.stderr.strip()}",
-                                  hint="close any program using the recorder, then eject it again")
+                raise DeviceError(msg("could not unmount {root}: {stderr}", root=self.root,
+                                      stderr=done.stderr.strip()),
+                                  hint=msg("close any program using the recorder, then eject it again"))
         self._closed = True
 
     # --- walking with descriptors ---
 
     def _open_root(self) -> int:
         if self._closed:
-            raise RecorderClosed(f"the recorder at {self.root} was ejected",
-                                 hint="dock it again to read it")
+            raise RecorderClosed(msg("the recorder at {root} was ejected", root=self.root),
+                                 hint=msg("dock it again to read it"))
         try:
             return os.open(self.root, _DIR_FLAGS)
         except FileNotFoundError:
-            raise RecorderUnplugged(f"the recorder's volume {self.root} is gone (unplugged?)",
-                                    hint="dock the recorder again") from None
+            raise RecorderUnplugged(msg("the recorder's volume {root} is gone (unplugged?)", root=self.root),
+                                    hint=msg("dock the recorder again")) from None
         except OSError as exc:
             raise self._translate(exc, ".") from None
 
@@ -258,26 +262,34 @@ class MassStorageRecorder:
     def _translate(self, exc: OSError, path: str) -> DeviceError:
         why = exc.strerror or str(exc)
         if exc.errno in _GONE:
-            return RecorderUnplugged(f"the recorder stopped answering while reading {path} ({why})",
-                                     hint="check the cable, then dock the recorder again")
+            return RecorderUnplugged(msg("the recorder stopped answering while reading {path} ({why})",
+                                         path=path, why=why),
+                                     hint=msg("check the cable, then dock the recorder again"))
         if exc.errno == errno.ELOOP:
-            return UnsafePath(f"{path} on the recorder goes through a symbolic link; it is not followed",
-                              hint="copy the file itself onto the recorder if it is evidence")
+            return UnsafePath(msg("{path} on the recorder goes through a symbolic link; it is not followed",
+                                  path=path),
+                              hint=msg("copy the file itself onto the recorder if it is evidence"))
         if exc.errno == errno.ESTALE:
-            return UnsafePath(f"{path} on the recorder was replaced while it was read; it is not read",
-                              hint="leave the recorder still, then dock it again")
+            return UnsafePath(msg("{path} on the recorder was replaced while it was read; it is not read",
+                                  path=path),
+                              hint=msg("leave the recorder still, then dock it again"))
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             if not self.root.is_dir():
-                return RecorderUnplugged(f"the recorder's volume {self.root} is gone (unplugged?)",
-                                         hint="dock the recorder again")
-            return RecorderFileMissing(f"{path} is not on the recorder", hint="list the files again")
+                return RecorderUnplugged(msg("the recorder's volume {root} is gone (unplugged?)",
+                                             root=self.root),
+                                         hint=msg("dock the recorder again"))
+            return RecorderFileMissing(msg("{path} is not on the recorder", path=path),
+                                       hint=msg("list the files again"))
         if exc.errno == errno.EROFS:
-            return DeviceError(f"the recorder's volume is mounted read-only; {path} was not changed",
-                               hint="mount it read-write to let the station delete ingested files")
+            return DeviceError(msg("the recorder's volume is mounted read-only; {path} was not changed",
+                                   path=path),
+                               hint=msg("mount it read-write to let the station delete ingested files"))
         if exc.errno in (errno.EACCES, errno.EPERM):
-            return DeviceError(f"permission denied on {path} on the recorder ({why})",
-                               hint="run the station as a user allowed to read the mounted volume")
-        return DeviceError(f"recorder file {path}: {why}", hint="check the recorder and dock it again")
+            return DeviceError(msg("permission denied on {path} on the recorder ({why})", path=path,
+                                   why=why),
+                               hint=msg("run the station as a user allowed to read the mounted volume"))
+        return DeviceError(msg("recorder file {path}: {why}", path=path, why=why),
+                           hint=msg("check the recorder and dock it again"))
 
 
 class _FdReader(DeviceReader):

@@ -32,6 +32,7 @@ from devices.errors import (
 )
 from devices.mass_storage import Lookup, identify_volume
 from domain.errors import DeviceError
+from domain.messages import msg
 from domain.recorder import RecorderFile, RecorderIdentity
 
 
@@ -64,9 +65,9 @@ def _detect(lib: ctypes.CDLL) -> tuple[Any, int]:
     if code == libmtp.ERROR_NO_DEVICE_ATTACHED:
         return raw, 0
     if code != libmtp.ERROR_NONE:
-        raise DeviceError(f"looking for MTP devices failed (libmtp error {code})",
-                          hint="check that the station may access USB devices (udev rules, or "
-                          "run it as a user in the 'plugdev' group)")
+        raise DeviceError(msg("looking for MTP devices failed (libmtp error {code})", code=code),
+                          hint=msg("check that the station may access USB devices (udev rules, or run it "
+                                   "as a user in the 'plugdev' group)"))
     return raw, count.value
 
 
@@ -101,14 +102,14 @@ class MtpRecorder:
             self._raw[i].bus_location == device.bus_location and self._raw[i].devnum == device.devnum)]
         if not matches:
             self._free_raw()
-            raise RecorderUnplugged("the MTP recorder is no longer attached",
-                                    hint="plug it in again and unlock it")
+            raise RecorderUnplugged(msg("the MTP recorder is no longer attached"),
+                                    hint=msg("plug it in again and unlock it"))
         handle = self._lib.LIBMTP_Open_Raw_Device_Uncached(ctypes.byref(self._raw[matches[0]]))
         if not handle:
             self._free_raw()
-            raise DeviceError("the MTP recorder could not be opened",
-                              hint="unlock it, choose 'file transfer' on it if asked, and check "
-                              "that no other program (e.g. a desktop file manager) holds it")
+            raise DeviceError(msg("the MTP recorder could not be opened"),
+                              hint=msg("unlock it, choose 'file transfer' on it if asked, and check that "
+                                       "no other program (e.g. a desktop file manager) holds it"))
         self._device: int | None = handle
 
     # --- the Recorder interface ---
@@ -156,7 +157,7 @@ class MtpRecorder:
         device = self._handle()
         with self._exclusive():
             if self._lib.LIBMTP_Delete_Object(device, target.item_id) != 0:
-                raise _translate(libmtp.drain_errors(self._lib, device), f"deleting {path}")
+                raise _translate(libmtp.drain_errors(self._lib, device), msg("deleting {path}", path=path))
             self._index.pop(path, None)
 
     def eject(self) -> None:
@@ -174,8 +175,8 @@ class MtpRecorder:
 
     def _handle(self) -> int:
         if self._device is None:
-            raise RecorderClosed("the MTP recorder was released by this station",
-                                 hint="dock it again to read it")
+            raise RecorderClosed(msg("the MTP recorder was released by this station"),
+                                 hint=msg("dock it again to read it"))
         return self._device
 
     def _exclusive(self) -> _Held:
@@ -192,12 +193,13 @@ class MtpRecorder:
         if path not in self._index:
             self.list_files()
         if path not in self._index:
-            raise RecorderFileMissing(f"{path} is not on the MTP recorder", hint="list the files again")
+            raise RecorderFileMissing(msg("{path} is not on the MTP recorder", path=path),
+                                      hint=msg("list the files again"))
         return self._index[path]
 
     def _storages(self, device: int) -> list[tuple[str, int]]:
         if self._lib.LIBMTP_Get_Storage(device, libmtp.STORAGE_NOT_SORTED) != 0:
-            raise _translate(libmtp.drain_errors(self._lib, device), "listing its storage")
+            raise _translate(libmtp.drain_errors(self._lib, device), msg("listing its storage"))
         head = ctypes.cast(device, ctypes.POINTER(libmtp.DeviceHead)).contents
         found: list[tuple[str, int]] = []
         storage = head.storage
@@ -213,7 +215,7 @@ class MtpRecorder:
         if not entry:
             errors = libmtp.drain_errors(self._lib, device)
             if errors:
-                raise _translate(errors, f"listing {prefix or 'its files'}")
+                raise _translate(errors, msg("listing {value}", value=prefix or 'its files'))
             return
         folders: list[tuple[int, str]] = []
         while entry:
@@ -296,8 +298,9 @@ class _PipeReader(DeviceReader):
                 raise unplugged_during_read(self.path, self.position, why)
             if self.position != self._target.size:
                 raise RecorderUnplugged(
-                    f"the MTP recorder sent {self.position} of the {self._target.size} bytes of "
-                    f"{self.path}", hint="list the files again and read it again")
+                    msg("the MTP recorder sent {position} of the {size} bytes of {path}",
+                        position=self.position, size=self._target.size, path=self.path),
+                    hint=msg("list the files again and read it again"))
         return count
 
     def close(self) -> None:
@@ -309,18 +312,19 @@ class _PipeReader(DeviceReader):
 
 
 def _busy() -> RecorderBusy:
-    return RecorderBusy("the MTP recorder is still sending another file",
-                        hint="read that file to its end or close it first")
+    return RecorderBusy(msg("the MTP recorder is still sending another file"),
+                        hint=msg("read that file to its end or close it first"))
 
 
 def _translate(errors: list[tuple[int, str]], doing: str) -> DeviceError:
     text = "; ".join(t for _, t in errors) or "no detail from libmtp"
     numbers = {n for n, _ in errors}
     if numbers & {libmtp.ERROR_USB_LAYER, libmtp.ERROR_NO_DEVICE_ATTACHED, libmtp.ERROR_PTP_LAYER}:
-        return RecorderUnplugged(f"the MTP recorder stopped answering while {doing} ({text})",
-                                 hint="check the cable, unlock the recorder and dock it again")
+        return RecorderUnplugged(msg("the MTP recorder stopped answering while {doing} ({text})",
+                                     doing=doing, text=text),
+                                 hint=msg("check the cable, unlock the recorder and dock it again"))
     if numbers & {libmtp.ERROR_CANCELLED}:
-        return RecorderRefused(f"the MTP recorder cancelled {doing} ({text})",
-                               hint="unlock the recorder and try again")
-    return DeviceError(f"the MTP recorder failed while {doing} ({text})",
-                       hint="dock it again; if it keeps failing, restart the recorder")
+        return RecorderRefused(msg("the MTP recorder cancelled {doing} ({text})", doing=doing, text=text),
+                               hint=msg("unlock the recorder and try again"))
+    return DeviceError(msg("the MTP recorder failed while {doing} ({text})", doing=doing, text=text),
+                       hint=msg("dock it again; if it keeps failing, restart the recorder"))

@@ -23,6 +23,7 @@ from devices.base import DeviceReader, buffered
 from devices.errors import RecorderUnplugged
 from devices.mass_storage import Lookup, MassStorageRecorder
 from domain.errors import DeviceError
+from domain.messages import msg
 from domain.recorder import RecorderFile, RecorderIdentity
 
 DEFAULT_FIRST_CLIP = datetime(2024, 3, 15, 9, 30, 0)
@@ -57,8 +58,9 @@ class SimulatedRecorder:
             files = {gat947_name(serial, officer_no, first_clip + timedelta(minutes=i), i + 1): data
                      for i, data in enumerate(files)}
         if self._parked.exists() or self.volume.exists():
-            raise DeviceError(f"a simulated recorder labelled {self.label} already exists under "
-                              f"{mount_root}", hint="give each simulated recorder its own label")
+            raise DeviceError(msg("a simulated recorder labelled {label} already exists under {mount_root}",
+                                  label=self.label, mount_root=mount_root),
+                              hint=msg("give each simulated recorder its own label"))
         staging = mount_root / f".staging-{uuid.uuid4().hex}"
         for rel, data in files.items():
             target = staging / rel
@@ -88,7 +90,7 @@ class SimulatedRecorder:
     def dock(self) -> Path:
         """Make the volume appear under the mount root in one rename; returns its path."""
         if self._mass is not None:
-            raise DeviceError(f"simulated recorder {self.label} is already docked")
+            raise DeviceError(msg("simulated recorder {label} is already docked", label=self.label))
         self._parked.rename(self.volume)
         self._mass = MassStorageRecorder(self.volume, lookup=self.lookup)
         return self.volume
@@ -132,8 +134,8 @@ class SimulatedRecorder:
 
     def _docked(self) -> MassStorageRecorder:
         if self._mass is None:
-            raise RecorderUnplugged(f"simulated recorder {self.label} is not docked",
-                                    hint="dock it first")
+            raise RecorderUnplugged(msg("simulated recorder {label} is not docked", label=self.label),
+                                    hint=msg("dock it first"))
         return self._mass
 
 

@@ -7,16 +7,24 @@ SQLAlchemy, ffmpeg, libmtp, OS) are translated into these at the adapter.
 
 from __future__ import annotations
 
+from domain.messages import Message, msg, plain
+
 
 class EvidenceError(Exception):
-    """Root of all project errors. ``str(err)`` is a sentence for a person."""
+    """Root of all project errors. ``str(err)`` is a sentence for a person.
+
+    ``message`` and ``hint`` are ``domain.messages.Message``: write them with
+    ``msg("English template {name}", name=...)`` so entry points can translate them (a plain
+    ``str`` is kept as it is, untranslated; tests/test_i18n.py refuses one at a raise site).
+    """
 
     exit_code: int = 1
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
-        self.message = message
-        self.hint = hint
-        super().__init__(f"{message} {hint}" if hint else message)
+        self.message: Message = plain(message)
+        self.hint: Message | None = None if hint is None else plain(hint)
+        super().__init__(msg("{message} {hint}", message=self.message, hint=self.hint)
+                         if self.hint else self.message)
 
 
 class ConfigError(EvidenceError):

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.errors import ConfigError
+from domain.messages import msg
 from media.names import parse_name, resolve_start_time
 from media.probe import MediaInfo
 from storage.records import CaptureContext
@@ -39,8 +40,8 @@ def zone_from_name(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"the stored station time zone {name!r} is unknown",
-                          hint="install the tzdata package for IANA zone names") from None
+        raise ConfigError(msg("the stored station time zone {name!r} is unknown", name=name),
+                          hint=msg("install the tzdata package for IANA zone names")) from None
 
 
 def capture_context(clock_offset_seconds: int | None, station_tz: tzinfo,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import EvidenceError, IntegrityError, MediaError
+from domain.messages import msg
 from ingest.capture import start_time
 from media.playback import make_playback_copy
 from media.probe import MediaInfo, probe
@@ -61,7 +62,8 @@ def store_file(store: ObjectStore, path: Path, key: str, retain_until: datetime 
         raise
     digest, size = store.read_back_sha256(stored.key, stored.version_id)
     if digest != stored.sha256 or size != stored.size:
-        raise IntegrityError(f"derivative {key} reads back wrong", hint="check the store, rerun")
+        raise IntegrityError(msg("derivative {key} reads back wrong", key=key),
+                             hint=msg("check the store, rerun"))
     return stored
 
 

@@ -24,6 +24,7 @@ from custody.log import CustodyLog
 from custody.report import Problem, VerifyReport
 from domain.errors import EvidenceError, NotFound
 from domain.event_types import EventType
+from domain.messages import msg
 from storage.db import database_errors, write_transaction
 from storage.objects import ObjectStore
 from storage.records import find_by_sha256, object_ref
@@ -171,7 +172,7 @@ def record_orphans(log: CustodyLog, store: ObjectStore, actor: str, reason: str,
                 "names: it was altered; investigate it (it is not accounted for)")))
             continue
         moment = now or datetime.now(UTC)
-        with database_errors("recording an orphaned original"), \
+        with database_errors(msg("recording an orphaned original")), \
                 write_transaction(log.engine) as conn:
             if find_by_sha256(conn, expected) is not None:
                 done.append(Orphan(orphan.key, "ingested", expected, size,

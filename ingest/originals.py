@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from devices.safe_walk import open_chain, open_file
 from domain.errors import EvidenceError, IntegrityError
+from domain.messages import msg
 from ingest.walk import Found
 from media.name_bytes import display_name
 from storage.objects import ObjectStore, StoredObject, original_key
@@ -60,12 +61,12 @@ def copy_original(item: Found, store: ObjectStore, retain_until: datetime | None
             os.close(parent)
         why = exc.strerror or str(exc)
         if exc.errno in (errno.ELOOP, errno.ESTALE):
-            raise SourceReadError(f"{shown} was not read: a folder or the file on its path was "
-                                  f"replaced while the volume was read ({why})",
-                                  hint="nothing outside the volume is read; let the volume be still, "
-                                       "then ingest again") from None
-        raise SourceReadError(f"cannot open {shown}: {why}",
-                              hint="check the file's permissions on the recorder") from None
+            raise SourceReadError(msg("{shown} was not read: a folder or the file on its path was replaced "
+                                      "while the volume was read ({why})", shown=shown, why=why),
+                                  hint=msg("nothing outside the volume is read; let the volume be still, "
+                                           "then ingest again")) from None
+        raise SourceReadError(msg("cannot open {shown}: {why}", shown=shown, why=why),
+                              hint=msg("check the file's permissions on the recorder")) from None
     before = os.fstat(fd)
     os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
 
@@ -78,9 +79,10 @@ def copy_original(item: Found, store: ObjectStore, retain_until: datetime | None
         if (copied != before.st_size or after.st_size != before.st_size
                 or after.st_mtime_ns != before.st_mtime_ns or now is None
                 or now.st_ino != before.st_ino or now.st_size != before.st_size):
-            raise SourceChanged(f"{shown} changed while it was read ({before.st_size} -> "
-                                f"{copied} bytes): it is still being written",
-                                hint="let the recorder finish, then ingest again")
+            raise SourceChanged(msg("{shown} changed while it was read ({st_size} -> {copied} bytes): it "
+                                    "is still being written", shown=shown, st_size=before.st_size,
+                                    copied=copied),
+                                hint=msg("let the recorder finish, then ingest again"))
 
     try:
         with os.fdopen(fd, "rb", buffering=0) as stream:
@@ -105,9 +107,10 @@ def copy_stream(stream: BinaryIO, name: str, size: int, mtime_ns: int, store: Ob
                 n = stream.readinto(buffer)  # type: ignore[attr-defined]
             except OSError as exc:
                 raise SourceReadError(
-                    f"read error in {name} at byte {offset} of {size}: {exc.strerror}",
-                    hint="the recorder may have been unplugged; dock it again and the ingest "
-                         "resumes") from None
+                    msg("read error in {name} at byte {offset} of {size}: {strerror}", name=name,
+                        offset=offset, size=size, strerror=exc.strerror),
+                    hint=msg("the recorder may have been unplugged; dock it again and the ingest "
+                             "resumes")) from None
             if not n:
                 break
             upload.write(view[:n])
@@ -117,8 +120,9 @@ def copy_stream(stream: BinaryIO, name: str, size: int, mtime_ns: int, store: Ob
         if unchanged is not None:
             unchanged(offset)
         elif offset != size:
-            raise SourceChanged(f"{name} changed while it was read ({size} -> {offset} bytes)",
-                                hint="let the recorder finish, then dock it again")
+            raise SourceChanged(msg("{name} changed while it was read ({size} -> {offset} bytes)",
+                                    name=name, size=size, offset=offset),
+                                hint=msg("let the recorder finish, then dock it again"))
         stored = upload.commit(original_key(upload.sha256), retain_until=retain_until)
         return CopiedOriginal(stored, upload.sha256, offset, mtime_ns, upload.duplicate)
     except BaseException:
@@ -135,6 +139,6 @@ def read_back(store: ObjectStore, copied: CopiedOriginal) -> None:
     digest, size = store.read_back_sha256(copied.stored.key, copied.stored.version_id)
     if digest != copied.sha256 or size != copied.size:
         raise IntegrityError(
-            f"stored copy {copied.stored.key} reads back as {digest} ({size} bytes), "
-            f"not {copied.sha256} ({copied.size} bytes)",
-            hint="the store corrupted the copy; check its health, then ingest again")
+            msg("stored copy {key} reads back as {digest} ({size} bytes), not {sha256} ({size2} bytes)",
+                key=copied.stored.key, digest=digest, size=size, sha256=copied.sha256, size2=copied.size),
+            hint=msg("the store corrupted the copy; check its health, then ingest again"))

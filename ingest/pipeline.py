@@ -19,6 +19,7 @@ from typing import Any
 from custody.log import CustodyLog
 from devices.base import Recorder
 from domain.errors import EvidenceError, StorageError
+from domain.messages import msg
 from ingest.capture import capture_context, start_time
 from ingest.derive import derive
 from ingest.originals import (
@@ -122,7 +123,8 @@ class Ingestor:
     def ingest(self, root: Path) -> Iterator[FileResult]:
         """Every file under ``root``, each ending ingested, duplicate, skipped or failed."""
         if not root.is_dir():
-            raise EvidenceError(f"{root} is not a folder", hint="pass a mounted recorder or folder")
+            raise EvidenceError(msg("{root} is not a folder", root=root),
+                                hint=msg("pass a mounted recorder or folder"))
         return self._run(walk_volume(root), lambda item: copy_original(
             item, self.store, self.retain_until(), self.progress.advanced))
 
@@ -143,7 +145,8 @@ class Ingestor:
             try:
                 stream = recorder.open(item.rel)
             except EvidenceError as exc:
-                raise SourceReadError(f"cannot open {item.rel} on the recorder: {exc.message}",
+                raise SourceReadError(msg("cannot open {rel} on the recorder: {reason}", rel=item.rel,
+                                          reason=exc.message),
                                       hint=exc.hint) from None
             with stream:
                 return copy_stream(stream, item.path.name, item.size, item.mtime_ns, self.store,

@@ -36,6 +36,7 @@ from custody.log import CustodyLog
 from devices.base import Recorder
 from domain.errors import EvidenceError, StorageError
 from domain.event_types import EventType
+from domain.messages import msg
 from domain.recorder import RecorderFile, RecorderIdentity
 from domain.station import PortState, PortStatus, Problem, StationInfo, WipeState
 from ingest.pipeline import FileResult, IngestOptions, Ingestor, Progress
@@ -86,8 +87,9 @@ def fifo_hold(spec: str | None, emit: Callable[[dict[str, Any]], None]) -> Hold:
         return _no_hold
     point, _, fifo = spec.partition(":")
     if point not in HOLD_POINTS or not fifo:
-        raise EvidenceError(f"{HOLD_ENV}={spec!r} names no hold point",
-                            hint=f"unset it (it is for tests), or give one of {HOLD_POINTS}:FIFO")
+        raise EvidenceError(msg("{hold_env}={spec!r} names no hold point", hold_env=HOLD_ENV, spec=spec),
+                            hint=msg("unset it (it is for tests), or give one of {hold_points}:FIFO",
+                                     hold_points=HOLD_POINTS))
     held = threading.Lock()
 
     def hold(at: str) -> None:
@@ -350,7 +352,7 @@ class Station:
         return pending
 
     def _event(self, drafts: list[EventDraft]) -> None:
-        with database_errors("logging a dock event"):
+        with database_errors(msg("logging a dock event")):
             self.log.append(drafts)
 
     def dock(self, recorder: Recorder, label: str) -> DockOutcome:
@@ -487,10 +489,11 @@ class Station:
                     until_stopped=True)
             except StorageError as exc:
                 raise WipeNotLogged(
-                    f"{result.path} was wiped from {label} (stored as evidence {evidence_id}, "
-                    f"sha256 {result.sha256}) but its custody event could not be logged: {exc}",
-                    hint="the copy is safe in the store; log the wipe once the database is "
-                         "back (this line is in the station's event output)",
+                    msg("{path} was wiped from {label} (stored as evidence {evidence_id}, sha256 {sha256}) "
+                        "but its custody event could not be logged: {reason}", path=result.path,
+                        label=label, evidence_id=evidence_id, sha256=result.sha256, reason=exc),
+                    hint=msg("the copy is safe in the store; log the wipe once the database is back (this "
+                             "line is in the station's event output)"),
                     path=result.path) from exc
             outcome.wiped.append(result.path)
             self.progress[label].wiped_one()
@@ -498,7 +501,7 @@ class Station:
                        **({"path_b64": raw} if raw is not None else {})})
 
     def _stored_as(self, sha256: str) -> str | None:
-        with database_errors("checking a file before wiping it"), self.log.engine.connect() as c:
+        with database_errors(msg("checking a file before wiping it")), self.log.engine.connect() as c:
             found = find_by_sha256(c, sha256)
             return found.id if found is not None else None
 
@@ -577,8 +580,9 @@ class _StoppableRecorder:
     def _check(self, path: str) -> None:
         if self._station.stopping:
             self.abandoned.add(path)
-            raise StationStopping(f"not copied: the station is stopping ({path} stays on the "
-                                  "recorder)", hint="dock the recorder again")
+            raise StationStopping(msg("not copied: the station is stopping ({path} stays on the recorder)",
+                                      path=path),
+                                  hint=msg("dock the recorder again"))
 
     def identity(self) -> RecorderIdentity:
         return self._recorder.identity()

@@ -30,6 +30,7 @@ from pathlib import Path
 from PIL import Image
 
 from domain.errors import MediaError
+from domain.messages import msg
 from media.ffmpeg_tools import ffmpeg_executable, stderr_tail
 
 RECORDER_UTC_OFFSET = timedelta(hours=8)
@@ -133,8 +134,9 @@ def _run_parallel(jobs: list[tuple[str, list[str]]]) -> None:
             failures.append(f"{label}: {stderr_tail(stderr)}")
     if failures:
         raise MediaError(
-            "Could not generate the recorder test image: " + "; ".join(failures),
-            hint="Install Debian's ffmpeg (apt-get install ffmpeg), which has libx264 and libx265.",
+            msg("Could not generate the recorder test image: {failures}",
+                failures="; ".join(failures)),
+            hint=msg("Install Debian's ffmpeg (apt-get install ffmpeg), which has libx264 and libx265."),
         )
 
 
@@ -153,7 +155,7 @@ def _write_without_moov(whole: Path, truncated: Path) -> None:
         if size < 8:
             break
         offset += size
-    raise MediaError(f"{whole.name} has no top-level moov box to cut off.")
+    raise MediaError(msg("{whole} has no top-level moov box to cut off.", whole=whole.name))
 
 
 def _write_photo_with_exif(source: Path, dst: Path, local_time: datetime) -> None:

@@ -27,6 +27,7 @@ from contextvars import ContextVar
 import imageio_ffmpeg
 
 from domain.errors import EvidenceError, MediaError
+from domain.messages import msg
 
 # ffmpeg reports the actual cause in its last lines; earlier lines are context.
 STDERR_TAIL_LINES = 12
@@ -103,8 +104,8 @@ _CANCELLATION: ContextVar[Cancellation | None] = ContextVar("ffmpeg_cancellation
 
 
 def _cancelled(what: str) -> FfmpegCancelled:
-    return FfmpegCancelled(f"the {what} was abandoned: its run was stopped",
-                           hint="the original is safe; the next run makes what is missing")
+    return FfmpegCancelled(msg("the {what} was abandoned: its run was stopped", what=what),
+                           hint=msg("the original is safe; the next run makes what is missing"))
 
 
 @functools.cache
@@ -117,8 +118,8 @@ def ffmpeg_executable() -> str:
         return str(imageio_ffmpeg.get_ffmpeg_exe())
     except RuntimeError as err:
         raise MediaError(
-            f"No ffmpeg program was found ({err}).",
-            hint="Install it with 'apt-get install ffmpeg' or reinstall imageio-ffmpeg.",
+            msg("No ffmpeg program was found ({reason}).", reason=err),
+            hint=msg("Install it with 'apt-get install ffmpeg' or reinstall imageio-ffmpeg."),
         ) from err
 
 
@@ -148,8 +149,8 @@ def run_ffmpeg(args: Sequence[str], *, what: str, timeout_seconds: int | None = 
                                    stderr=subprocess.PIPE, start_new_session=True)
     except OSError as err:
         raise MediaError(
-            f"ffmpeg could not be started for the {what}: {err}.",
-            hint="Check that ffmpeg is installed ('apt-get install ffmpeg') and executable.",
+            msg("ffmpeg could not be started for the {what}: {reason}.", what=what, reason=err),
+            hint=msg("Check that ffmpeg is installed ('apt-get install ffmpeg') and executable."),
         ) from err
     if cancellation is not None:
         cancellation._started(process)
@@ -161,9 +162,10 @@ def run_ffmpeg(args: Sequence[str], *, what: str, timeout_seconds: int | None = 
                 process.kill()
                 process.communicate()
                 raise MediaError(
-                    f"ffmpeg did not finish the {what} within {timeout_seconds} s and was stopped; "
-                    f"last output: {stderr_tail(err.stderr)}",
-                    hint="Check that the file is not still being written, or allow a longer timeout.",
+                    msg("ffmpeg did not finish the {what} within {timeout_seconds} s and was stopped; last "
+                        "output: {stderr_tail}", what=what, timeout_seconds=timeout_seconds,
+                        stderr_tail=stderr_tail(err.stderr)),
+                    hint=msg("Check that the file is not still being written, or allow a longer timeout."),
                 ) from err
             except BaseException:
                 process.kill()  # never leave an ffmpeg running behind an error
@@ -175,7 +177,8 @@ def run_ffmpeg(args: Sequence[str], *, what: str, timeout_seconds: int | None = 
         raise _cancelled(what)
     if process.returncode != 0:
         raise MediaError(
-            f"ffmpeg failed the {what} (exit code {process.returncode}): {stderr_tail(stderr)}",
-            hint="The original is unchanged; inspect it with ffprobe, or re-copy it "
-            "from the recorder if it is damaged.",
+            msg("ffmpeg failed the {what} (exit code {returncode}): {stderr_tail}", what=what,
+                returncode=process.returncode, stderr_tail=stderr_tail(stderr)),
+            hint=msg("The original is unchanged; inspect it with ffprobe, or re-copy it from the recorder "
+                     "if it is damaged."),
         )

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from domain.errors import IntegrityError, MediaError
+from domain.messages import msg
 from media.playback import JoinPart, join_on_wall_clock
 from media.recordings import Timeline
 from storage.objects import CHUNK_SIZE, ObjectStore
@@ -47,8 +48,8 @@ def join_timeline(store: ObjectStore, line: Timeline, copies: Mapping[str, Store
     stored copy no longer has its logged SHA-256.
     """
     if not line.pieces:
-        raise MediaError("a recording whose segments last no time cannot be joined",
-                         hint="play its segments one by one")
+        raise MediaError(msg("a recording whose segments last no time cannot be joined"),
+                         hint=msg("play its segments one by one"))
     out.parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="evidence-join-", dir=out.parent))
     try:
@@ -78,10 +79,11 @@ def _fetch(store: ObjectStore, copy: StoredCopy, part: Path) -> Path:
             digest.update(chunk)
             sink.write(chunk)
     if digest.hexdigest() != copy.sha256:
-        raise IntegrityError(f"the stored playback copy {copy.key} does not match its logged SHA-256 "
-                             f"({digest.hexdigest()} instead of {copy.sha256}); it was not joined",
-                             hint="run `evidence verify --objects` and remake the playback copy "
-                                  "from the original")
+        raise IntegrityError(msg("the stored playback copy {key} does not match its logged SHA-256 "
+                                 "({hexdigest} instead of {sha256}); it was not joined", key=copy.key,
+                                 hexdigest=digest.hexdigest(), sha256=copy.sha256),
+                             hint=msg("run `evidence verify --objects` and remake the playback copy from "
+                                      "the original"))
     return part
 
 

@@ -43,6 +43,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from domain.errors import MediaError
+from domain.messages import msg
 
 if TYPE_CHECKING:  # devices/ reads names without loading the probe's media libraries
     from media.probe import MediaInfo
@@ -151,8 +152,8 @@ def resolve_start_time(
     """
     if mtime.tzinfo is None or mtime.utcoffset() is None:
         raise MediaError(
-            f"The file time {mtime.isoformat()} has no time zone, so it names no instant.",
-            hint="Pass an aware time, e.g. datetime.fromtimestamp(st_mtime, UTC).",
+            msg("The file time {mtime} has no time zone, so it names no instant.", mtime=mtime.isoformat()),
+            hint=msg("Pass an aware time, e.g. datetime.fromtimestamp(st_mtime, UTC)."),
         )
     offset = timedelta(seconds=clock_offset_seconds)
     if media is not None and media.exif_datetime_original is not None:

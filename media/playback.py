@@ -33,6 +33,7 @@ import av.error
 import ffmpeg
 
 from domain.errors import MediaError
+from domain.messages import msg
 from media.ffmpeg_tools import ffmpeg_executable, run_ffmpeg
 from media.probe import MediaInfo, probe
 
@@ -95,8 +96,9 @@ def make_playback_copy(
         return None
     if source.kind == "unknown":
         raise MediaError(
-            f"{src.name} ({source.container}) has no audio or video stream to play.",
-            hint="Keep the original; no playback copy can be made for it.",
+            msg("{src} ({container}) has no audio or video stream to play.", src=src.name,
+                container=source.container),
+            hint=msg("Keep the original; no playback copy can be made for it."),
         )
     _prepare_destination(dst)
     if can_remux(source):
@@ -110,8 +112,9 @@ def make_playback_copy(
                 return _produce(src, dst, source, "transcode", args, timeout_seconds)
             except MediaError as transcode_error:
                 raise MediaError(
-                    f"No playback copy of {src.name}: remux failed ({remux_error}) and "
-                    f"transcode failed ({transcode_error}).",
+                    msg("No playback copy of {src}: remux failed ({remux_error}) and transcode failed "
+                        "({transcode_error}).", src=src.name, remux_error=remux_error,
+                        transcode_error=transcode_error),
                 ) from transcode_error
     args = _transcode_args(src, source, max_height)
     return _produce(src, dst, source, "transcode", args, timeout_seconds)
@@ -126,7 +129,8 @@ def _produce(
     timeout_seconds: int | None,
 ) -> PlaybackResult:
     with _temp_beside(dst) as temp:
-        run_ffmpeg(args_for_output(temp), what=f"{method} of {src.name}", timeout_seconds=timeout_seconds)
+        run_ffmpeg(args_for_output(temp), what=msg("{method} of {src}", method=method, src=src.name),
+                   timeout_seconds=timeout_seconds)
         output = probe(temp)
         _check_output(src, source, output, method)
         temp.replace(dst)
@@ -179,9 +183,10 @@ def _check_output(src: Path, source: MediaInfo, output: MediaInfo, method: str) 
     want_audio = "aac" if source.audio_codec else None
     if output.video_codec != want_video or output.audio_codec != want_audio:
         raise MediaError(
-            f"The {method} of {src.name} produced {output.video_codec}/{output.audio_codec} "
-            f"instead of {want_video}/{want_audio}.",
-            hint="Check the installed ffmpeg build (it needs libx264 and the aac encoder).",
+            msg("The {method} of {src} produced {video_codec}/{audio_codec} instead of "
+                "{want_video}/{want_audio}.", method=method, src=src.name, video_codec=output.video_codec,
+                audio_codec=output.audio_codec, want_video=want_video, want_audio=want_audio),
+            hint=msg("Check the installed ffmpeg build (it needs libx264 and the aac encoder)."),
         )
 
 
@@ -190,8 +195,9 @@ def _prepare_destination(dst: Path) -> None:
         dst.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise MediaError(
-            f"Cannot create the folder for the playback copy {dst}: {err.strerror or err}.",
-            hint="Check the playback directory setting, free space and permissions.",
+            msg("Cannot create the folder for the playback copy {dst}: {value}.", dst=dst,
+                value=err.strerror or err),
+            hint=msg("Check the playback directory setting, free space and permissions."),
         ) from err
 
 
@@ -218,14 +224,16 @@ def concat_playlist(segments: Sequence[Path]) -> str:
     show the gaps reported by media.recordings next to it.
     """
     if not segments:
-        raise MediaError("Cannot build a playlist of no segments.", hint="Pass at least one file.")
+        raise MediaError(msg("Cannot build a playlist of no segments."),
+                         hint=msg("Pass at least one file."))
     lines = ["ffconcat version 1.0"]
     for segment in segments:
         absolute = str(segment.resolve())
         if "\n" in absolute or "\r" in absolute:
             raise MediaError(
-                f"Segment path {absolute!r} contains a line break and cannot be listed.",
-                hint="Rename the playback copy; the original is not affected.",
+                msg("Segment path {absolute!r} contains a line break and cannot be listed.",
+                    absolute=absolute),
+                hint=msg("Rename the playback copy; the original is not affected."),
             )
         quoted = absolute.replace("'", "'\\''")
         lines.append(f"file '{quoted}'")
@@ -244,14 +252,15 @@ def join_segments(
     """
     infos = [probe(segment) for segment in segments]
     if not infos:
-        raise MediaError("Cannot join no segments.", hint="Pass at least one file.")
+        raise MediaError(msg("Cannot join no segments."), hint=msg("Pass at least one file."))
     first = infos[0]
     for segment, info in zip(segments, infos, strict=True):
         if _stream_shape(info) != _stream_shape(first):
             raise MediaError(
-                f"{segment.name} ({_stream_shape(info)}) differs from {segments[0].name} "
-                f"({_stream_shape(first)}), so they cannot be joined by stream copy.",
-                hint="Make all playback copies with the same method before joining.",
+                msg("{segment} ({stream_shape}) differs from {name} ({stream_shape2}), so they cannot be "
+                    "joined by stream copy.", segment=segment.name, stream_shape=_stream_shape(info),
+                    name=segments[0].name, stream_shape2=_stream_shape(first)),
+                hint=msg("Make all playback copies with the same method before joining."),
             )
     total_ms = sum(info.duration_ms or 0 for info in infos)
     source = MediaInfo(
@@ -273,7 +282,8 @@ def join_segments(
             run_ffmpeg(
                 ["-f", "concat", "-safe", "0", "-i", _file_url(playlist), "-c", "copy",
                  "-movflags", "+faststart", "-f", "mp4", _file_url(temp)],
-                what=f"join of {len(segments)} segments into {dst.name}",
+                what=msg("join of {segments_count} segments into {dst}", segments_count=len(segments),
+                         dst=dst.name),
                 timeout_seconds=timeout_seconds,
             )  # fmt: skip
         finally:
@@ -333,11 +343,11 @@ def join_on_wall_clock(parts: Sequence[JoinPart], dst: Path, *,
     """
     clips = [part.path for part in parts if part.path is not None]
     if not clips or parts[0].path is None:
-        raise MediaError("A joined recording starts with a segment and has at least one.",
-                         hint="Pass the parts of media.recordings.timeline().pieces.")
+        raise MediaError(msg("A joined recording starts with a segment and has at least one."),
+                         hint=msg("Pass the parts of media.recordings.timeline().pieces."))
     if any(part.microseconds <= 0 for part in parts):
-        raise MediaError("Every part of a joined recording lasts some time.",
-                         hint="Leave out parts of no length.")
+        raise MediaError(msg("Every part of a joined recording lasts some time."),
+                         hint=msg("Leave out parts of no length."))
     source = _same_shape(clips)
     cuts = {clip: _cut_margin(clip) for clip in set(clips)}
     _prepare_destination(dst)
@@ -353,7 +363,7 @@ def join_on_wall_clock(parts: Sequence[JoinPart], dst: Path, *,
             run_ffmpeg(
                 ["-f", "concat", "-safe", "0", "-i", _file_url(playlist), "-c", "copy",
                  "-movflags", "+faststart", "-f", "mp4", _file_url(temp)],
-                what=f"join of {len(clips)} segments into {dst.name}",
+                what=msg("join of {clips_count} segments into {dst}", clips_count=len(clips), dst=dst.name),
                 timeout_seconds=timeout_seconds,
             )  # fmt: skip
         finally:
@@ -371,13 +381,14 @@ def _same_shape(clips: Sequence[Path]) -> MediaInfo:
     for clip, info in zip(clips, infos, strict=True):
         if _stream_shape(info) != _stream_shape(first):
             raise MediaError(
-                f"{clip.name} ({_stream_shape(info)}) differs from {clips[0].name} "
-                f"({_stream_shape(first)}), so they cannot be joined by stream copy.",
-                hint="Make all playback copies with the same method before joining.",
+                msg("{clip} ({stream_shape}) differs from {name} ({stream_shape2}), so they cannot be "
+                    "joined by stream copy.", clip=clip.name, stream_shape=_stream_shape(info),
+                    name=clips[0].name, stream_shape2=_stream_shape(first)),
+                hint=msg("Make all playback copies with the same method before joining."),
             )
     if first.video_codec is None:
-        raise MediaError(f"{clips[0].name} has no picture; only video recordings are joined.",
-                         hint="Play audio recordings segment by segment.")
+        raise MediaError(msg("{name} has no picture; only video recordings are joined.", name=clips[0].name),
+                         hint=msg("Play audio recordings segment by segment."))
     return first
 
 
@@ -412,8 +423,9 @@ def _wall_clock_playlist(parts: Sequence[JoinPart], filler: Path, unit: int,
     for path, duration, outpoint in entries:
         absolute = str(path.resolve())
         if "\n" in absolute or "\r" in absolute:
-            raise MediaError(f"Segment path {absolute!r} contains a line break and cannot be listed.",
-                             hint="Rename the playback copy; the original is not affected.")
+            raise MediaError(msg("Segment path {absolute!r} contains a line break and cannot be listed.",
+                                 absolute=absolute),
+                             hint=msg("Rename the playback copy; the original is not affected."))
         quoted = absolute.replace("'", "'\\''")
         lines += [f"file '{quoted}'", f"duration {_seconds(duration)}",
                   f"outpoint {_seconds(outpoint)}"]
@@ -435,8 +447,8 @@ def _shape_of(clip: Path) -> _Shape:
                 sample_rate=audio.codec_context.sample_rate if audio else None,
                 channel_layout=audio.codec_context.layout.name if audio else None)
     except (av.error.FFmpegError, OSError, IndexError) as err:
-        raise MediaError(f"Could not read the streams of {clip.name}: {err}.",
-                         hint="Remake the playback copy from the original.") from err
+        raise MediaError(msg("Could not read the streams of {clip}: {reason}.", clip=clip.name, reason=err),
+                         hint=msg("Remake the playback copy from the original.")) from err
 
 
 def _cut_margin(clip: Path) -> tuple[int, int]:
@@ -455,8 +467,8 @@ def _cut_margin(clip: Path) -> tuple[int, int]:
             length = container.duration if container.duration is not None else 0
             return length, int(reorder * base * 1_000_000)
     except (av.error.FFmpegError, OSError, IndexError) as err:
-        raise MediaError(f"Could not read the streams of {clip.name}: {err}.",
-                         hint="Remake the playback copy from the original.") from err
+        raise MediaError(msg("Could not read the streams of {clip}: {reason}.", clip=clip.name, reason=err),
+                         hint=msg("Remake the playback copy from the original.")) from err
 
 
 def _make_filler(shape: _Shape, microseconds: int, dst: Path, timeout_seconds: int | None) -> None:
@@ -475,4 +487,4 @@ def _make_filler(shape: _Shape, microseconds: int, dst: Path, timeout_seconds: i
     if shape.sample_rate is not None:
         args += ["-c:a", "aac", "-b:a", "64k"]
     args += ["-movflags", "+faststart", "-f", "mp4", _file_url(dst)]
-    run_ffmpeg(args, what="black filler for a gap", timeout_seconds=timeout_seconds)
+    run_ffmpeg(args, what=msg("black filler for a gap"), timeout_seconds=timeout_seconds)

@@ -27,6 +27,7 @@ from av.stream import Disposition
 from PIL import ExifTags, Image
 
 from domain.errors import MediaError
+from domain.messages import msg
 
 MediaKind = Literal["video", "audio", "image", "unknown"]
 
@@ -90,15 +91,15 @@ def probe(path: Path) -> MediaInfo:
         # A stream without a codec is a track whose header could not be read.
         if not any(stream.codec_context is not None for stream in container.streams):
             raise MediaError(
-                f"{path.name} opens as {container.format.name} but has no readable stream: "
-                "its header is damaged or cut short.",
-                hint="Keep the original as evidence; re-copy it from the recorder if possible.",
+                msg("{path} opens as {format} but has no readable stream: its header is damaged or cut "
+                    "short.", path=path.name, format=container.format.name),
+                hint=msg("Keep the original as evidence; re-copy it from the recorder if possible."),
             )
         info = _describe(container)
     except (av.error.FFmpegError, OSError, ValueError, UnicodeError) as err:
         raise MediaError(
-            f"Could not read the stream headers of {path.name}: {err}.",
-            hint="The file is damaged; keep the original and re-copy it from the recorder.",
+            msg("Could not read the stream headers of {path}: {reason}.", path=path.name, reason=err),
+            hint=msg("The file is damaged; keep the original and re-copy it from the recorder."),
         ) from err
     finally:
         container.close()
@@ -118,34 +119,34 @@ def _open_container(path: Path) -> InputContainer:
         size = path.stat().st_size
     except OSError as err:
         raise MediaError(
-            f"Cannot read {path}: {err.strerror or err}.",
-            hint="Check that the file exists and that this service may read it.",
+            msg("Cannot read {path}: {value}.", path=path, value=err.strerror or err),
+            hint=msg("Check that the file exists and that this service may read it."),
         ) from err
     if size == 0:
         raise MediaError(
-            f"{path.name} is empty (0 bytes), so it holds no media.",
-            hint="Keep it as found; if the recorder shows a recording here, re-copy it.",
+            msg("{path} is empty (0 bytes), so it holds no media.", path=path.name),
+            hint=msg("Keep it as found; if the recorder shows a recording here, re-copy it."),
         )
     try:
         return av.open(str(path), metadata_errors="replace")
     except av.error.FFmpegError as err:
         if _is_mp4_without_index(path):
             raise MediaError(
-                f"{path.name} is an MP4/MOV recording whose 'moov' index was never written "
-                "(the recorder lost power or the card was removed while recording), so it "
-                "cannot be played as is.",
-                hint="Keep the original as evidence; a forensic examiner can rebuild the "
-                "index from a healthy file of the same recorder (e.g. with untrunc).",
+                msg("{path} is an MP4/MOV recording whose 'moov' index was never written (the recorder "
+                    "lost power or the card was removed while recording), so it cannot be played as is.",
+                    path=path.name),
+                hint=msg("Keep the original as evidence; a forensic examiner can rebuild the index from a "
+                         "healthy file of the same recorder (e.g. with untrunc)."),
             ) from err
         raise MediaError(
-            f"{path.name} is not a readable media file ({_ffmpeg_reason(err)}); it is "
-            "truncated, corrupt, or not media at all.",
-            hint="Keep the original as evidence; re-copy it from the recorder if possible.",
+            msg("{path} is not a readable media file ({ffmpeg_reason}); it is truncated, corrupt, or not "
+                "media at all.", path=path.name, ffmpeg_reason=_ffmpeg_reason(err)),
+            hint=msg("Keep the original as evidence; re-copy it from the recorder if possible."),
         ) from err
     except (OSError, UnicodeError) as err:
         raise MediaError(
-            f"Cannot open {path.name}: {err}.",
-            hint="Check that the file is readable and not being written.",
+            msg("Cannot open {path}: {reason}.", path=path.name, reason=err),
+            hint=msg("Check that the file is readable and not being written."),
         ) from err
 
 

@@ -55,6 +55,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 
 from domain.errors import MediaError
+from domain.messages import msg
 
 DEFAULT_MAX_GAP_SECONDS = 2
 DEFAULT_MAX_JOIN_GAP_SECONDS = 300
@@ -181,27 +182,29 @@ def recording_id_for(device: str | None, first_evidence_id: str) -> str:
 def _validate(segments: Sequence[Segment], max_gap: int, max_join_gap: int) -> None:
     if max_gap < 0 or max_join_gap < 0:
         raise MediaError(
-            f"Gap limits must not be negative (max_gap_seconds={max_gap}, "
-            f"max_join_gap_seconds={max_join_gap}).",
-            hint="Use 0 or more seconds.",
+            msg("Gap limits must not be negative (max_gap_seconds={max_gap}, "
+                "max_join_gap_seconds={max_join_gap}).", max_gap=max_gap, max_join_gap=max_join_gap),
+            hint=msg("Use 0 or more seconds."),
         )
     seen: set[str] = set()
     for segment in segments:
         if segment.evidence_id in seen:
             raise MediaError(
-                f"Segment {segment.evidence_id} is listed twice.",
-                hint="Pass each evidence item once.",
+                msg("Segment {evidence_id} is listed twice.", evidence_id=segment.evidence_id),
+                hint=msg("Pass each evidence item once."),
             )
         seen.add(segment.evidence_id)
         if segment.start.tzinfo is None or segment.start.utcoffset() is None:
             raise MediaError(
-                f"Segment {segment.evidence_id} has a start time without a time zone.",
-                hint="Resolve it to UTC first (media.names.resolve_start_time).",
+                msg("Segment {evidence_id} has a start time without a time zone.",
+                    evidence_id=segment.evidence_id),
+                hint=msg("Resolve it to UTC first (media.names.resolve_start_time)."),
             )
         if segment.duration_ms < 0:
             raise MediaError(
-                f"Segment {segment.evidence_id} has a negative duration ({segment.duration_ms} ms).",
-                hint="Re-probe the file; a duration cannot be negative.",
+                msg("Segment {evidence_id} has a negative duration ({duration_ms} ms).",
+                    evidence_id=segment.evidence_id, duration_ms=segment.duration_ms),
+                hint=msg("Re-probe the file; a duration cannot be negative."),
             )
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from cv2.typing import MatLike
 
 from domain.errors import MediaError
+from domain.messages import msg
 from media.probe import MediaKind, probe
 
 POSTER_POSITION_PERCENT = 10
@@ -59,8 +60,9 @@ def make_strip(
     """
     if frames < 1 or height < 1:
         raise MediaError(
-            f"A strip needs at least one frame and one line (got frames={frames}, height={height}).",
-            hint="Pass positive values.",
+            msg("A strip needs at least one frame and one line (got frames={frames}, height={height}).",
+                frames=frames, height=height),
+            hint=msg("Pass positive values."),
         )
     media_kind = kind or probe(src).kind
     if media_kind == "audio":
@@ -76,8 +78,8 @@ def _open_video(src: Path) -> cv2.VideoCapture:
     if not capture.isOpened():
         capture.release()
         raise MediaError(
-            f"OpenCV could not open {src.name} as video.",
-            hint="No thumbnail is made; the evidence itself is unaffected.",
+            msg("OpenCV could not open {src} as video.", src=src.name),
+            hint=msg("No thumbnail is made; the evidence itself is unaffected."),
         )
     return capture
 
@@ -161,7 +163,8 @@ def _read_image(src: Path) -> MatLike:
     try:
         encoded = np.fromfile(src, dtype=np.uint8)
     except OSError as err:
-        raise MediaError(f"Cannot read {src.name}: {err}.", hint="Check that the file is readable.") from err
+        raise MediaError(msg("Cannot read {src}: {reason}.", src=src.name, reason=err),
+                         hint=msg("Check that the file is readable.")) from err
     # IMREAD_COLOR applies the EXIF orientation, so the poster is upright.
     picture = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
     if picture is None:
@@ -179,8 +182,8 @@ def _write_jpeg(picture: MatLike, dst_jpg: Path) -> None:
     ok, encoded = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise MediaError(
-            f"OpenCV could not encode the thumbnail {dst_jpg.name}.",
-            hint="Report this with the source file; the evidence itself is unaffected.",
+            msg("OpenCV could not encode the thumbnail {dst_jpg}.", dst_jpg=dst_jpg.name),
+            hint=msg("Report this with the source file; the evidence itself is unaffected."),
         )
     temp = dst_jpg.with_name(f".{dst_jpg.name}.{uuid.uuid4().hex}.partial")
     try:
@@ -189,8 +192,8 @@ def _write_jpeg(picture: MatLike, dst_jpg: Path) -> None:
         temp.replace(dst_jpg)
     except OSError as err:
         raise MediaError(
-            f"Cannot write the thumbnail {dst_jpg}: {err}.",
-            hint="Check free space and permissions of the thumbnail directory.",
+            msg("Cannot write the thumbnail {dst_jpg}: {reason}.", dst_jpg=dst_jpg, reason=err),
+            hint=msg("Check free space and permissions of the thumbnail directory."),
         ) from err
     finally:
         temp.unlink(missing_ok=True)
@@ -198,6 +201,6 @@ def _write_jpeg(picture: MatLike, dst_jpg: Path) -> None:
 
 def _undecodable(src: Path) -> MediaError:
     return MediaError(
-        f"OpenCV could not decode any picture from {src.name}.",
-        hint="No thumbnail is made; the file may be damaged. The evidence itself is unaffected.",
+        msg("OpenCV could not decode any picture from {src}.", src=src.name),
+        hint=msg("No thumbnail is made; the file may be damaged. The evidence itself is unaffected."),
     )

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from custody.log import WRITE_OPTION
 from domain.errors import ConfigError, StorageError, StorageUnavailable
+from domain.messages import msg
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -27,9 +28,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     try:
         engine = create_engine(url, echo=echo, pool_pre_ping=url.startswith("postgresql"))
     except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise ConfigError(f"cannot use database URL {url!r}: {exc}",
-                          hint="set EVIDENCE_DATABASE_URL to sqlite:///PATH or "
-                               "postgresql+psycopg://USER@HOST/DB") from None
+        raise ConfigError(msg("cannot use database URL {url!r}: {reason}", url=url, reason=exc),
+                          hint=msg("set EVIDENCE_DATABASE_URL to sqlite:///PATH or "
+                                   "postgresql+psycopg://USER@HOST/DB")) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -55,10 +56,11 @@ def database_errors(what: str) -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
-        raise StorageUnavailable(f"database unavailable while {what}: {exc.orig}",
-                                 hint="check the database server or file; the work is retried") from None
+        raise StorageUnavailable(msg("database unavailable while {what}: {orig}", what=what, orig=exc.orig),
+                                 hint=msg("check the database server or file; the work is retried")) from None
     except SQLAlchemyError as exc:
-        raise StorageError(f"database error while {what}: {exc.__class__.__name__}: {exc}") from None
+        raise StorageError(msg("database error while {what}: {name}: {reason}", what=what,
+                               name=exc.__class__.__name__, reason=exc)) from None
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -85,5 +87,6 @@ def migrate(engine: Engine) -> None:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
-        raise StorageUnavailable(f"database migration failed: {exc.__class__.__name__}: {exc}",
-                                 hint="check that the database is reachable and writable") from None
+        raise StorageUnavailable(msg("database migration failed: {name}: {reason}",
+                                     name=exc.__class__.__name__, reason=exc),
+                                 hint=msg("check that the database is reachable and writable")) from None

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from domain.errors import AlreadyExists, IntegrityError, NotFound, StorageError
+from domain.messages import msg
 from storage.objects import (
     DEFAULT_CONTENT_TYPE,
     TEMPORARY_PREFIX,
@@ -105,9 +106,8 @@ class _Meta:
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise IntegrityError(
-                f"The metadata record of {key} is unreadable ({exc}).",
-                hint="Treat the object as suspect; restore the record from a backup or the "
-                "custody log.",
+                msg("The metadata record of {key} is unreadable ({reason}).", key=key, reason=exc),
+                hint=msg("Treat the object as suspect; restore the record from a backup or the custody log."),
             ) from exc
 
 
@@ -120,7 +120,7 @@ class LocalObjectStore:
         self._meta = root / "meta"
         self._tmp = root / "tmp"
         self._lock_path = root / ".lock"
-        with self._os_errors("preparing the object store folders"):
+        with self._os_errors(msg("preparing the object store folders")):
             for folder in (self._objects, self._meta, self._tmp):
                 folder.mkdir(parents=True, exist_ok=True)
             self._lock_path.touch(exist_ok=True)
@@ -135,10 +135,10 @@ class LocalObjectStore:
         temporary file, which is removed so that no leftover remains.
         """
         if resume_token is not None:
-            with self._os_errors("removing the interrupted upload"):
+            with self._os_errors(msg("removing the interrupted upload")):
                 _remove_temporary(self._tmp / _parse_token(resume_token))
         path = self._tmp / f"{uuid.uuid4().hex}{_UPLOAD_SUFFIX}"
-        with self._os_errors("creating a temporary upload file"):
+        with self._os_errors(msg("creating a temporary upload file")):
             # Created without O_DIRECT, which is then asked for with fcntl: an open()
             # refusing O_DIRECT may do so after creating the file.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -151,12 +151,12 @@ class LocalObjectStore:
         return LocalUpload(self, path, fd, direct=direct)
 
     def temporaries(self) -> builtins.list[str]:
-        with self._os_errors("listing temporary uploads"):
+        with self._os_errors(msg("listing temporary uploads")):
             return sorted(TEMPORARY_PREFIX + entry.name for entry in self._tmp.iterdir())
 
     def cleanup_temporaries(self) -> int:
         removed = 0
-        with self._locked(), self._os_errors("removing temporary uploads"):
+        with self._locked(), self._os_errors(msg("removing temporary uploads")):
             for entry in self._tmp.iterdir():
                 entry.unlink(missing_ok=True)
                 removed += 1
@@ -167,7 +167,7 @@ class LocalObjectStore:
 
     def head(self, key: str, version_id: str | None = None) -> StoredObject:
         path = self._object_path(key, version_id)
-        with self._os_errors(f"reading {key}"):
+        with self._os_errors(msg("reading {key}", key=key)):
             try:
                 size = path.stat().st_size
             except FileNotFoundError:
@@ -175,8 +175,8 @@ class LocalObjectStore:
             meta = self._read_meta(key)
         if meta is None:
             raise IntegrityError(
-                f"{key} is stored but has no metadata record: its commit was interrupted.",
-                hint="Ingest the same file again; the commit then completes the record.",
+                msg("{key} is stored but has no metadata record: its commit was interrupted.", key=key),
+                hint=msg("Ingest the same file again; the commit then completes the record."),
             )
         return StoredObject(
             key=key,
@@ -196,7 +196,7 @@ class LocalObjectStore:
         # Walk only the deepest folder the prefix names completely.
         base = self._objects / prefix[: prefix.rfind("/") + 1]
         keys: list[str] = []
-        with self._os_errors(f"listing {prefix!r}"):
+        with self._os_errors(msg("listing {prefix!r}", prefix=prefix)):
             for folder, _dirs, files in os.walk(base):
                 relative = Path(folder).relative_to(self._objects)
                 for name in files:
@@ -208,7 +208,7 @@ class LocalObjectStore:
     def read_back_sha256(self, key: str, version_id: str | None = None) -> tuple[str, int]:
         """Hash the file as it is on disk (O_DIRECT, or its cached pages dropped first)."""
         path = self._object_path(key, version_id)
-        with self._os_errors(f"reading back {key}"):
+        with self._os_errors(msg("reading back {key}", key=key)):
             try:
                 fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             except FileNotFoundError:
@@ -225,7 +225,7 @@ class LocalObjectStore:
     ) -> ObjectReader:
         path = self._object_path(key, version_id)
         check_range(key, start, end)
-        with self._os_errors(f"opening {key}"):
+        with self._os_errors(msg("opening {key}", key=key)):
             try:
                 file = path.open("rb")
             except FileNotFoundError:
@@ -263,7 +263,7 @@ class LocalObjectStore:
         with self._locked():
             stored = self.head(key)
             refuse_deletion_if_locked(stored)
-            with self._os_errors(f"deleting {key}"):
+            with self._os_errors(msg("deleting {key}", key=key)):
                 # Object first: a crash in between leaves a stray record, never an
                 # object without its retention record.
                 path.unlink()
@@ -287,7 +287,7 @@ class LocalObjectStore:
     ) -> tuple[StoredObject, bool]:
         """Link the finished temporary file in as ``key``: (object, was it a duplicate)."""
         target = self._object_path(key, None)
-        with self._locked(), self._os_errors(f"committing {key}"):
+        with self._locked(), self._os_errors(msg("committing {key}", key=key)):
             if not target.exists():
                 self._make_dirs(self._objects, target.parent)
                 os.link(temp, target)  # fails if the key exists: never replaces
@@ -324,8 +324,8 @@ class LocalObjectStore:
         validate_key(key)
         if version_id is not None:
             raise NotFound(
-                f"Version {version_id!r} of {key} does not exist.",
-                hint="The local store keeps one version per key; pass version_id=None.",
+                msg("Version {version_id!r} of {key} does not exist.", version_id=version_id, key=key),
+                hint=msg("The local store keeps one version per key; pass version_id=None."),
             )
         return self._objects / key
 
@@ -348,7 +348,7 @@ class LocalObjectStore:
     def _write_meta(self, key: str, meta: _Meta) -> None:
         """Replace the record atomically: write a temporary file, fsync, rename, fsync dir."""
         target = self._meta_path(key)
-        with self._os_errors(f"writing the metadata record of {key}"):
+        with self._os_errors(msg("writing the metadata record of {key}", key=key)):
             self._make_dirs(self._meta, target.parent)
             temp = self._tmp / f"{uuid.uuid4().hex}.meta"
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -373,7 +373,7 @@ class LocalObjectStore:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        with self._os_errors("locking the object store"):
+        with self._os_errors(msg("locking the object store")):
             fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -435,11 +435,11 @@ class LocalUpload:
 
     def write(self, chunk: bytes | bytearray | memoryview) -> None:
         """Write and hash ``chunk``; the caller may reuse its buffer once this returns."""
-        self._require("open", "write to")
+        self._require("open", msg("write to"))
         view = _byte_view(chunk)
         hashing = self._hash(view)
         try:
-            with self._store._os_errors("writing a temporary upload"):
+            with self._store._os_errors(msg("writing a temporary upload")):
                 if self._staging is None:
                     _write_all(self._fd, view)
                 else:
@@ -464,7 +464,7 @@ class LocalUpload:
         retain = normalize_retention(retain_until) if retain_until is not None else None
         if self._state == "open":
             try:
-                with self._store._os_errors("finishing a temporary upload"):
+                with self._store._os_errors(msg("finishing a temporary upload")):
                     self._write_staged_tail()
                     os.fchmod(self._fd, 0o444)  # the file is read-only before it is visible
                     # Also needed after O_DIRECT: the file size, its extents and the
@@ -474,10 +474,10 @@ class LocalUpload:
                 self._state = "failed"  # never fsync twice: an error may have lost pages
                 raise
             self._release_resources()
-            with self._store._os_errors("finishing a temporary upload"):
+            with self._store._os_errors(msg("finishing a temporary upload")):
                 os.close(self._fd)
             self._state = "finished"
-        self._require("finished", "commit")
+        self._require("finished", msg("commit"))
         try:
             stored, self._duplicate = self._store._place(
                 self._path, key, sha256=self.sha256, size=self._size, retain_until=retain,
@@ -493,7 +493,7 @@ class LocalUpload:
         if self._state in ("committed", "aborted"):
             return
         self._release_resources()
-        with self._store._os_errors("removing a temporary upload"):
+        with self._store._os_errors(msg("removing a temporary upload")):
             if self._state in ("open", "failed"):
                 os.close(self._fd)
             _remove_temporary(self._path)
@@ -549,21 +549,22 @@ class LocalUpload:
     def _require(self, state: _UploadState, action: str) -> None:
         if self._state != state:
             raise InvalidStorageRequest(
-                f"Cannot {action} an upload that is {self._state}.",
-                hint="Abort it, or start again with begin_upload(resume_token=...) and "
-                "feed the stream from its start.",
+                msg("Cannot {action} an upload that is {state}.", action=action, state=self._state),
+                hint=msg("Abort it, or start again with begin_upload(resume_token=...) and feed the stream "
+                         "from its start."),
             )
 
 
 def _storage_error(action: str, root: Path, exc: OSError) -> StorageError:
     if exc.errno == errno.ENOSPC:
-        return StorageError(f"The disk is full while {action}.",
-                            hint=f"Free space on the disk holding {root} and retry.")
+        return StorageError(msg("The disk is full while {action}.", action=action),
+                            hint=msg("Free space on the disk holding {root} and retry.", root=root))
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return StorageError(f"Permission denied while {action} ({exc.strerror}).",
-                            hint=f"Check that the service may write to {root}.")
-    return StorageError(f"{action[:1].upper()}{action[1:]} failed: {exc}.",
-                        hint=f"Check the disk holding {root} and retry.")
+        return StorageError(msg("Permission denied while {action} ({strerror}).", action=action,
+                                strerror=exc.strerror),
+                            hint=msg("Check that the service may write to {root}.", root=root))
+    return StorageError(msg("Failed while {action}: {reason}.", action=action, reason=exc),
+                        hint=msg("Check the disk holding {root} and retry.", root=root))
 
 
 def _parse_token(token: str) -> str:
@@ -576,8 +577,8 @@ def _parse_token(token: str) -> str:
         valid = False
     if not valid:
         raise InvalidStorageRequest(
-            "The resume token is not one this store issued.",
-            hint="Pass the resume_token of a local upload, or start a new upload.",
+            msg("The resume token is not one this store issued."),
+            hint=msg("Pass the resume_token of a local upload, or start a new upload."),
         )
     return str(name)
 

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Protocol
 
 from domain.errors import AlreadyExists, EvidenceError, IntegrityError, NotFound, RetentionLocked
+from domain.messages import msg
 
 CHUNK_SIZE = 1024 * 1024
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -175,8 +176,9 @@ class ObjectReader:
             if not piece:
                 delivered = self.length - self._remaining + (wanted - missing)
                 raise IntegrityError(
-                    f"Object {self.key} ended after {delivered} of {self.length} bytes.",
-                    hint="The stored object may be truncated; verify it with read_back_sha256.",
+                    msg("Object {key} ended after {delivered} of {length} bytes.", key=self.key,
+                        delivered=delivered, length=self.length),
+                    hint=msg("The stored object may be truncated; verify it with read_back_sha256."),
                 )
             parts.append(piece)
             missing -= len(piece)
@@ -213,8 +215,8 @@ def derivative_key(original_sha256_hex: str, name: str) -> str:
     digest = _checked_sha256(original_sha256_hex)
     if not _DERIVATIVE_NAME.fullmatch(name) or ".." in name:
         raise InvalidStorageRequest(
-            f"Derivative name {name!r} is not allowed.",
-            hint="Use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit.",
+            msg("Derivative name {name!r} is not allowed.", name=name),
+            hint=msg("Use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit."),
         )
     return f"derivatives/sha256/{digest[:2]}/{digest[2:4]}/{digest}/{name}"
 
@@ -233,14 +235,15 @@ def validate_key(key: str) -> str:
         or any(s in ("", ".", "..") or not _KEY_SEGMENT.fullmatch(s) for s in segments)
     ):
         raise InvalidStorageRequest(
-            f"Object key {key!r} is not allowed.",
-            hint="Use original_key()/derivative_key(), or '/'-separated segments of "
-            "letters, digits, '.', '_' and '-'.",
+            msg("Object key {key!r} is not allowed.", key=key),
+            hint=msg("Use original_key()/derivative_key(), or '/'-separated segments of letters, digits, "
+                     "'.', '_' and '-'."),
         )
     if key.startswith(TEMPORARY_PREFIX):
         raise InvalidStorageRequest(
-            f"Object key {key!r} is under the reserved temporary prefix {TEMPORARY_PREFIX!r}.",
-            hint="Choose a key outside tmp/.",
+            msg("Object key {key!r} is under the reserved temporary prefix {temporary_prefix!r}.", key=key,
+                temporary_prefix=TEMPORARY_PREFIX),
+            hint=msg("Choose a key outside tmp/."),
         )
     return key
 
@@ -260,8 +263,8 @@ def normalize_retention(until: datetime, *, now: datetime | None = None) -> date
     """
     if until.tzinfo is None or until.utcoffset() is None:
         raise InvalidStorageRequest(
-            f"Retention date {until.isoformat()} has no time zone.",
-            hint="Pass an aware datetime, e.g. datetime.now(UTC) + timedelta(days=...).",
+            msg("Retention date {until} has no time zone.", until=until.isoformat()),
+            hint=msg("Pass an aware datetime, e.g. datetime.now(UTC) + timedelta(days=...)."),
         )
     utc = until.astimezone(UTC)
     if utc.microsecond:
@@ -269,8 +272,8 @@ def normalize_retention(until: datetime, *, now: datetime | None = None) -> date
     moment = now if now is not None else datetime.now(UTC)
     if utc <= moment:
         raise InvalidStorageRequest(
-            f"Retention date {utc.isoformat()} is not in the future.",
-            hint="Retention can only be set to a future date.",
+            msg("Retention date {utc} is not in the future.", utc=utc.isoformat()),
+            hint=msg("Retention can only be set to a future date."),
         )
     return utc
 
@@ -279,13 +282,14 @@ def check_range(key: str, start: int, end: int | None, size: int | None = None) 
     """Refuse a negative or reversed range, or (when ``size`` is known) a start past the end."""
     if start < 0 or (end is not None and end < start):
         raise InvalidStorageRequest(
-            f"Byte range [{start}, {end}) of {key} is invalid.",
-            hint="Use 0 <= start <= end; end is exclusive and may be None for 'to the end'.",
+            msg("Byte range [{start}, {end}) of {key} is invalid.", start=start, end=end, key=key),
+            hint=msg("Use 0 <= start <= end; end is exclusive and may be None for 'to the end'."),
         )
     if size is not None and start > size:
         raise InvalidStorageRequest(
-            f"Byte range starts at {start} but {key} has only {size} bytes.",
-            hint="Ask for a range inside the object (HTTP 416).",
+            msg("Byte range starts at {start} but {key} has only {size} bytes.", start=start, key=key,
+                size=size),
+            hint=msg("Ask for a range inside the object (HTTP 416)."),
         )
 
 
@@ -302,8 +306,8 @@ def sha256_of_stream(raw: RawStream) -> tuple[str, int]:
 def _checked_sha256(sha256_hex: str) -> str:
     if not _SHA256_HEX.fullmatch(sha256_hex):
         raise InvalidStorageRequest(
-            f"{sha256_hex!r} is not a SHA-256 digest.",
-            hint="Pass the 64-character lowercase hex digest (hashlib.sha256().hexdigest()).",
+            msg("{sha256_hex!r} is not a SHA-256 digest.", sha256_hex=sha256_hex),
+            hint=msg("Pass the 64-character lowercase hex digest (hashlib.sha256().hexdigest())."),
         )
     return sha256_hex
 
@@ -312,15 +316,15 @@ def refuse_deletion_if_locked(stored: StoredObject) -> None:
     """Raise ``RetentionLocked`` while ``stored`` is under legal hold or retention."""
     if stored.legal_hold:
         raise RetentionLocked(
-            f"{stored.key} is under legal hold and cannot be deleted.",
-            hint="Release the legal hold first, if you are authorised to.",
+            msg("{key} is under legal hold and cannot be deleted.", key=stored.key),
+            hint=msg("Release the legal hold first, if you are authorised to."),
         )
     if stored.retention_in_force():
         assert stored.retain_until is not None
         raise RetentionLocked(
-            f"{stored.key} is retained until {stored.retain_until.isoformat()} and cannot "
-            "be deleted before then.",
-            hint="Wait until the retention has expired.",
+            msg("{key} is retained until {retain_until} and cannot be deleted before then.", key=stored.key,
+                retain_until=stored.retain_until.isoformat()),
+            hint=msg("Wait until the retention has expired."),
         )
 
 
@@ -328,9 +332,9 @@ def refuse_shortening(key: str, current: datetime | None, wanted: datetime) -> N
     """Raise ``RetentionLocked`` if ``wanted`` would end the retention earlier."""
     if current is not None and wanted < current:
         raise RetentionLocked(
-            f"Refused to shorten the retention of {key} from {current.isoformat()} "
-            f"to {wanted.isoformat()}.",
-            hint="Retention can only be lengthened.",
+            msg("Refused to shorten the retention of {key} from {current} to {wanted}.", key=key,
+                current=current.isoformat(), wanted=wanted.isoformat()),
+            hint=msg("Retention can only be lengthened."),
         )
 
 
@@ -340,16 +344,16 @@ def check_duplicate(
     """Accept committing (sha256, size) onto ``existing`` only if it is the same content."""
     if (existing.sha256, existing.size) != (sha256, size):
         raise IntegrityError(
-            f"{existing.key} already holds different content (SHA-256 {existing.sha256}, "
-            f"{existing.size} bytes; this upload {sha256}, {size} bytes); nothing was "
-            "overwritten.",
-            hint="The stored object may be damaged or tampered with: verify it with "
-            "read_back_sha256 and investigate. Call abort() to drop this upload.",
+            msg("{key} already holds different content (SHA-256 {sha256}, {size} bytes; this upload "
+                "{sha2562}, {size2} bytes); nothing was overwritten.", key=existing.key,
+                sha256=existing.sha256, size=existing.size, sha2562=sha256, size2=size),
+            hint=msg("The stored object may be damaged or tampered with: verify it with read_back_sha256 "
+                     "and investigate. Call abort() to drop this upload."),
         )
     if not if_absent:
         raise AlreadyExists(
-            f"{existing.key} already holds this content.",
-            hint="Commit with if_absent=True to accept an identical existing object.",
+            msg("{key} already holds this content.", key=existing.key),
+            hint=msg("Commit with if_absent=True to accept an identical existing object."),
         )
 
 
@@ -359,4 +363,5 @@ def needs_longer_retention(current: datetime | None, wanted: datetime | None) ->
 
 def not_found(key: str, version_id: str | None = None) -> NotFound:
     what = f"version {version_id} of {key}" if version_id else key
-    return NotFound(f"No object is stored as {what}.", hint="Check the key and version.")
+    return NotFound(msg("No object is stored as {what}.", what=what),
+                    hint=msg("Check the key and version."))

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, insert, select, update
 from custody.events import JSON, EventDraft, Subject, format_time
 from custody.log import CustodyLog
 from domain.event_types import EventType
+from domain.messages import msg
 from storage import catalog
 from storage.db import database_errors, write_transaction
 from storage.objects import StoredObject
@@ -214,7 +215,7 @@ def pending_derivatives(engine: Engine, evidence_id: str | None = None) -> list[
     query = select(ev).where(ev.c.derivatives_state == "pending").order_by(ev.c.ingested_at, ev.c.id)
     if evidence_id is not None:
         query = query.where(ev.c.id == evidence_id)
-    with database_errors("listing pending derivatives"), engine.connect() as conn:
+    with database_errors(msg("listing pending derivatives")), engine.connect() as conn:
         return [from_row(row) for row in conn.execute(query)]
 
 
@@ -226,7 +227,7 @@ def object_ref(stored: StoredObject) -> dict[str, JSON]:
 def record_original(log: CustodyLog, stored: StoredObject, prov: Provenance, new: NewOriginal, *,
                     now: datetime) -> tuple[str, bool]:
     """Record an ingested (or seen-again) original; returns (evidence id, duplicate)."""
-    with database_errors("recording an original"), write_transaction(log.engine) as conn:
+    with database_errors(msg("recording an original")), write_transaction(log.engine) as conn:
         existing = find_by_sha256(conn, stored.sha256)
         seen: dict[str, JSON] = {"source": prov.source, "original_name": prov.original_name,
                                  "device": prov.device_serial, "officer": prov.officer_no}
@@ -268,7 +269,7 @@ def record_derivatives(log: CustodyLog, evidence: EvidenceRecord, actor: str,
     """Store derivative rows, media facts and flags, with one custody event per derivative."""
     der = catalog.derivatives
     flag_list = sorted(set(flags))
-    with database_errors("recording derivatives"), write_transaction(log.engine) as conn:
+    with database_errors(msg("recording derivatives")), write_transaction(log.engine) as conn:
         drafts = [EventDraft(EventType.FILE_PROBED, actor, evidence.subject, {
             "metadata": facts.to_json() if facts else {}, "flags": list[JSON](flag_list),
             "error": error}, now)]

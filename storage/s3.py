@@ -58,6 +58,7 @@ from domain.errors import (
     StorageError,
     StorageUnavailable,
 )
+from domain.messages import msg
 from storage.objects import (
     DEFAULT_CONTENT_TYPE,
     TEMPORARY_PREFIX,
@@ -141,19 +142,21 @@ class S3ObjectStore:
         prefix: str = "",
     ) -> None:
         if prefix and not prefix.endswith("/"):
-            raise ConfigError(f"Store prefix {prefix!r} must end with '/'.",
-                              hint="Use e.g. 'site-a/' or leave it empty.")
+            raise ConfigError(msg("Store prefix {prefix!r} must end with '/'.", prefix=prefix),
+                              hint=msg("Use e.g. 'site-a/' or leave it empty."))
         validate_prefix(prefix)
         for name, value in (("part_size", part_size), ("copy_part_size", copy_part_size)):
             if not MIN_PART_SIZE <= value <= MAX_PART_SIZE:
                 raise ConfigError(
-                    f"{name}={value} is outside what S3 accepts.",
-                    hint=f"Use {MIN_PART_SIZE} to {MAX_PART_SIZE} bytes.",
+                    msg("{name}={value} is outside what S3 accepts.", name=name, value=value),
+                    hint=msg("Use {min_part_size} to {max_part_size} bytes.", min_part_size=MIN_PART_SIZE,
+                             max_part_size=MAX_PART_SIZE),
                 )
         if not 0 <= copy_threshold <= COPY_OBJECT_LIMIT:
             raise ConfigError(
-                f"copy_threshold={copy_threshold} is above the CopyObject limit.",
-                hint=f"Use at most {COPY_OBJECT_LIMIT} bytes.",
+                msg("copy_threshold={copy_threshold} is above the CopyObject limit.",
+                    copy_threshold=copy_threshold),
+                hint=msg("Use at most {copy_object_limit} bytes.", copy_object_limit=COPY_OBJECT_LIMIT),
             )
         self.client = client
         self.bucket = bucket
@@ -207,7 +210,7 @@ class S3ObjectStore:
 
     def ensure_bucket(self) -> None:
         """Create the bucket with Object Lock and versioning, or check an existing one."""
-        with self._errors("checking the bucket"):
+        with self._errors(msg("checking the bucket")):
             try:
                 self.client.head_bucket(Bucket=self.bucket)
             except ClientError as exc:
@@ -239,17 +242,18 @@ class S3ObjectStore:
                 default_rule = configuration.get("Rule")
         if default_rule:
             raise ConfigError(
-                f"Bucket {self.bucket} has a default retention rule ({default_rule}); it would "
-                "lock temporary uploads too, and they could never be cleaned up.",
-                hint="Remove the bucket's default retention; originals get their COMPLIANCE "
-                "retention explicitly when committed.",
+                msg("Bucket {bucket} has a default retention rule ({default_rule}); it would lock "
+                    "temporary uploads too, and they could never be cleaned up.", bucket=self.bucket,
+                    default_rule=default_rule),
+                hint=msg("Remove the bucket's default retention; originals get their COMPLIANCE retention "
+                         "explicitly when committed."),
             )
         if lock_enabled != "Enabled":
             raise ConfigError(
-                f"Bucket {self.bucket} exists without Object Lock, so originals in it could "
-                "be deleted or overwritten.",
-                hint="Object Lock can only be chosen when a bucket is created: configure a "
-                "new bucket name and let ensure_bucket() create it.",
+                msg("Bucket {bucket} exists without Object Lock, so originals in it could be deleted or "
+                    "overwritten.", bucket=self.bucket),
+                hint=msg("Object Lock can only be chosen when a bucket is created: configure a new bucket "
+                         "name and let ensure_bucket() create it."),
             )
 
     # --- uploads -------------------------------------------------------------------
@@ -281,7 +285,7 @@ class S3ObjectStore:
 
     def cleanup_temporaries(self) -> int:
         uploads, versions = self._temporary_entries()
-        with self._errors("removing temporary uploads"):
+        with self._errors(msg("removing temporary uploads")):
             for name, upload_id in uploads:
                 with suppress(ClientError):  # already gone: that is what we wanted
                     self.client.abort_multipart_upload(
@@ -305,7 +309,7 @@ class S3ObjectStore:
 
     def list(self, prefix: str) -> Iterator[str]:
         validate_prefix(prefix)
-        with self._errors(f"listing {prefix!r}"):
+        with self._errors(msg("listing {prefix!r}", prefix=prefix)):
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=self.prefix + prefix
             )
@@ -318,7 +322,7 @@ class S3ObjectStore:
     def read_back_sha256(self, key: str, version_id: str | None = None) -> tuple[str, int]:
         """GET the object (version) from the store and hash every byte of it."""
         validate_key(key)
-        with self._errors(f"reading back {key}", key=key, version_id=version_id):
+        with self._errors(msg("reading back {key}", key=key), key=key, version_id=version_id):
             response = self.client.get_object(**self._address(self._name(key), version_id))
         with _TranslatedBody(response["Body"], self._endpoint) as body:
             return sha256_of_stream(body)
@@ -338,7 +342,7 @@ class S3ObjectStore:
         if start or end is not None:
             address["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
         try:
-            with self._errors(f"opening {key}", key=key, version_id=version_id):
+            with self._errors(msg("opening {key}", key=key), key=key, version_id=version_id):
                 response = self.client.get_object(**address)
         except InvalidStorageRequest:
             # S3 answers 416 for a start at the very end; that is an empty range to us.
@@ -354,8 +358,8 @@ class S3ObjectStore:
             if not content_range:
                 response["Body"].close()
                 raise StorageError(
-                    f"The object store ignored the byte range requested from {key}.",
-                    hint="Use an S3 service that supports Range requests.",
+                    msg("The object store ignored the byte range requested from {key}.", key=key),
+                    hint=msg("Use an S3 service that supports Range requests."),
                 )
             total = int(content_range.rsplit("/", 1)[1])
         return ObjectReader(
@@ -374,7 +378,7 @@ class S3ObjectStore:
 
     def set_legal_hold(self, key: str, on: bool, version_id: str | None = None) -> None:
         head = self._head(key, version_id)
-        with self._errors(f"setting the legal hold of {key}", key=key, version_id=version_id):
+        with self._errors(msg("setting the legal hold of {key}", key=key), key=key, version_id=version_id):
             self.client.put_object_legal_hold(
                 **self._address(self._name(key), head.get("VersionId")),
                 LegalHold={"Status": "ON" if on else "OFF"},
@@ -387,7 +391,7 @@ class S3ObjectStore:
         """
         head = self._head(key, version_id)
         refuse_deletion_if_locked(_lock_state(key, head))
-        with self._errors(f"deleting {key}", key=key, version_id=version_id, locked=True):
+        with self._errors(msg("deleting {key}", key=key), key=key, version_id=version_id, locked=True):
             self.client.delete_object(**self._address(self._name(key), head.get("VersionId")))
 
     # --- used by S3Upload ----------------------------------------------------------
@@ -435,7 +439,7 @@ class S3ObjectStore:
         if retain_until is not None:
             request["ObjectLockMode"] = LOCK_MODE
             request["ObjectLockRetainUntilDate"] = retain_until
-        with self._errors(f"storing {key}", key=key):
+        with self._errors(msg("storing {key}", key=key), key=key):
             response = self.client.put_object(**request)
         return self._verified(key, response.get("VersionId"), sha256, len(data), retain_until)
 
@@ -449,7 +453,7 @@ class S3ObjectStore:
         retain_until: datetime | None,
         content_type: str,
     ) -> StoredObject:
-        with self._errors(f"copying the upload to {key}", key=key):
+        with self._errors(msg("copying the upload to {key}", key=key), key=key):
             version_id: str | None
             if size <= self.copy_threshold:
                 response = self.client.copy_object(
@@ -512,20 +516,22 @@ class S3ObjectStore:
         stored = self.head(key, version_id)
         if (stored.sha256, stored.size) != (sha256, size):
             raise IntegrityError(
-                f"After storing {key} the store reports {stored.size} bytes with SHA-256 "
-                f"{stored.sha256}, not the {size} bytes with SHA-256 {sha256} that were sent.",
-                hint="Do not rely on this object; investigate the store and ingest again.",
+                msg("After storing {key} the store reports {size} bytes with SHA-256 {sha256}, not the "
+                    "{size2} bytes with SHA-256 {sha2562} that were sent.", key=key, size=stored.size,
+                    sha256=stored.sha256, size2=size, sha2562=sha256),
+                hint=msg("Do not rely on this object; investigate the store and ingest again."),
             )
         if needs_longer_retention(stored.retain_until, retain_until):
             raise StorageError(
-                f"The store did not apply the retention to {key} (version {version_id}).",
-                hint="Check that the bucket has Object Lock enabled (ensure_bucket()), then "
-                "commit the same content again to lock it.",
+                msg("The store did not apply the retention to {key} (version {version_id}).", key=key,
+                    version_id=version_id),
+                hint=msg("Check that the bucket has Object Lock enabled (ensure_bucket()), then commit the "
+                         "same content again to lock it."),
             )
         return stored
 
     def _put_retention(self, key: str, version_id: str | None, until: datetime) -> None:
-        with self._errors(f"setting the retention of {key}", key=key, version_id=version_id,
+        with self._errors(msg("setting the retention of {key}", key=key), key=key, version_id=version_id,
                           locked=True):
             self.client.put_object_retention(
                 **self._address(self._name(key), version_id),
@@ -534,7 +540,7 @@ class S3ObjectStore:
 
     def _list_parts(self, temp_key: str, upload_id: str) -> dict[int, _Part]:
         parts: dict[int, _Part] = {}
-        with self._errors(f"listing the parts of {temp_key}", key=temp_key):
+        with self._errors(msg("listing the parts of {temp_key}", temp_key=temp_key), key=temp_key):
             try:
                 pages = self.client.get_paginator("list_parts").paginate(
                     Bucket=self.bucket, Key=temp_key, UploadId=upload_id
@@ -545,7 +551,8 @@ class S3ObjectStore:
                         parts[number] = _Part(number, part["ETag"].strip('"'), part["Size"])
             except ClientError as exc:
                 if _code(exc) in _UPLOAD_GONE_CODES:
-                    raise NotFound(f"The multipart upload {upload_id} no longer exists.") from exc
+                    raise NotFound(msg("The multipart upload {upload_id} no longer exists.",
+                                       upload_id=upload_id)) from exc
                 raise
         return parts
 
@@ -555,7 +562,7 @@ class S3ObjectStore:
         """(multipart uploads as (key, upload id), object versions as (key, version id))."""
         uploads: list[tuple[str, str]] = []
         versions: list[tuple[str, str]] = []
-        with self._errors("listing temporary uploads"):
+        with self._errors(msg("listing temporary uploads")):
             for upload_page in self.client.get_paginator("list_multipart_uploads").paginate(
                 Bucket=self.bucket, Prefix=self._temporary_prefix
             ):
@@ -582,14 +589,14 @@ class S3ObjectStore:
             valid = False
         if valid and bucket != self.bucket:
             raise InvalidStorageRequest(
-                f"The resume token belongs to bucket {bucket}, not {self.bucket}.",
-                hint="Resume with the store the upload was started on.",
+                msg("The resume token belongs to bucket {bucket}, not {bucket2}.", bucket=bucket,
+                    bucket2=self.bucket),
+                hint=msg("Resume with the store the upload was started on."),
             )
         if not valid or not name.startswith(self._temporary_prefix):
             raise InvalidStorageRequest(
-                "The resume token is not one this store issued.",
-                hint="Pass the resume_token of an S3 upload of this store, or start a new "
-                "upload.",
+                msg("The resume token is not one this store issued."),
+                hint=msg("Pass the resume_token of an S3 upload of this store, or start a new upload."),
             )
         return name, upload_id, part_size
 
@@ -601,7 +608,8 @@ class S3ObjectStore:
         self, name: str, version_id: str | None, *, key: str | None = None
     ) -> HeadObjectOutputTypeDef:
         """HEAD any object name, including our own temporaries."""
-        with self._errors(f"looking up {key or name}", key=key or name, version_id=version_id):
+        with self._errors(msg("looking up {key}", key=key or name), key=key or name,
+                          version_id=version_id):
             return self.client.head_object(**self._address(name, version_id))
 
     def _name(self, key: str) -> str:
@@ -641,13 +649,13 @@ class S3ObjectStore:
             raise _unavailable(self._endpoint, action, exc) from exc
         except (NoCredentialsError, PartialCredentialsError) as exc:
             raise ConfigError(
-                f"No usable S3 credentials while {action}.",
-                hint="Configure the access key and secret key of the object store.",
+                msg("No usable S3 credentials while {action}.", action=action),
+                hint=msg("Configure the access key and secret key of the object store."),
             ) from exc
         except BotoCoreError as exc:
             raise StorageError(
-                f"The S3 client failed while {action}: {exc}.",
-                hint="Retry; if it persists, check the object store settings.",
+                msg("The S3 client failed while {action}: {reason}.", action=action, reason=exc),
+                hint=msg("Retry; if it persists, check the object store settings."),
             ) from exc
 
 
@@ -702,7 +710,7 @@ class S3Upload:
         return self._temp_key
 
     def write(self, chunk: bytes | bytearray | memoryview) -> None:
-        self._require({"open"}, "write to")
+        self._require({"open"}, msg("write to"))
         self._digest.update(chunk)
         self._size += len(chunk)
         self._buffer += chunk
@@ -726,7 +734,7 @@ class S3Upload:
     ) -> StoredObject:
         validate_key(key)
         retain = normalize_retention(retain_until) if retain_until is not None else None
-        self._require({"open", "finished"}, "commit")
+        self._require({"open", "finished"}, msg("commit"))
         store, sha256 = self._store, self.sha256
         existing = store._existing(key)
         if existing is not None:
@@ -790,15 +798,17 @@ class S3Upload:
         number = len(self._parts) + 1
         if number > MAX_PARTS:
             raise InvalidStorageRequest(
-                f"The stream needs more than {MAX_PARTS} parts of {self._part_size} bytes.",
-                hint="Configure a larger part_size for files this big.",
+                msg("The stream needs more than {max_parts} parts of {part_size} bytes.",
+                    max_parts=MAX_PARTS, part_size=self._part_size),
+                hint=msg("Configure a larger part_size for files this big."),
             )
         md5 = hashlib.md5(data, usedforsecurity=False)
         known = self._known_parts.get(number)
         if known is not None and known.size == len(data) and known.etag == md5.hexdigest():
             self._parts.append(known)  # the server already holds exactly these bytes
             return
-        with store._errors(f"sending part {number} of {self._temp_key}", key=self._temp_key):
+        with store._errors(msg("sending part {number} of {temp_key}", number=number,
+                               temp_key=self._temp_key), key=self._temp_key):
             if self._upload_id is None:
                 created = store.client.create_multipart_upload(
                     Bucket=store.bucket, Key=self._temp_key
@@ -817,7 +827,8 @@ class S3Upload:
             self._send_part(bytes(self._buffer))
             self._buffer = bytearray()
         assert self._upload_id is not None  # only called once a part was sent
-        with store._errors(f"completing the upload {self._temp_key}", key=self._temp_key):
+        with store._errors(msg("completing the upload {temp_key}", temp_key=self._temp_key),
+                           key=self._temp_key):
             done = store.client.complete_multipart_upload(
                 Bucket=store.bucket, Key=self._temp_key, UploadId=self._upload_id,
                 MultipartUpload={"Parts": [
@@ -830,14 +841,14 @@ class S3Upload:
         size = store._head_unchecked(self._temp_key, self._temp_version)["ContentLength"]
         if size != self._size:
             raise IntegrityError(
-                f"The completed upload {self._temp_key} has {size} bytes, not the "
-                f"{self._size} that were sent.",
-                hint="Abort this upload and ingest the file again.",
+                msg("The completed upload {temp_key} has {size} bytes, not the {size2} that were sent.",
+                    temp_key=self._temp_key, size=size, size2=self._size),
+                hint=msg("Abort this upload and ingest the file again."),
             )
 
     def _drop_temporary(self) -> None:
         store = self._store
-        with store._errors(f"removing the temporary upload {self._temp_key}"):
+        with store._errors(msg("removing the temporary upload {temp_key}", temp_key=self._temp_key)):
             if self._upload_id is not None:
                 with suppress(ClientError):  # already gone
                     store.client.abort_multipart_upload(
@@ -851,9 +862,9 @@ class S3Upload:
     def _require(self, states: set[_UploadState], action: str) -> None:
         if self._state not in states:
             raise InvalidStorageRequest(
-                f"Cannot {action} an upload that is {self._state}.",
-                hint="Abort it, or start again with begin_upload(resume_token=...) and "
-                "feed the stream from its start.",
+                msg("Cannot {action} an upload that is {state}.", action=action, state=self._state),
+                hint=msg("Abort it, or start again with begin_upload(resume_token=...) and feed the stream "
+                         "from its start."),
             )
 
 
@@ -868,7 +879,7 @@ class _TranslatedBody:
         try:
             return self._body.read(size if size >= 0 else None)
         except (BotoCoreError, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise _unavailable(self._endpoint, "reading an object", exc) from exc
+            raise _unavailable(self._endpoint, msg("reading an object"), exc) from exc
 
     def close(self) -> None:
         self._body.close()
@@ -896,9 +907,9 @@ def _stored_object(key: str, head: HeadObjectOutputTypeDef) -> StoredObject:
     recorded = head.get("Metadata", {}).get(SHA256_METADATA, "")
     if len(recorded) != 64 or any(c not in "0123456789abcdef" for c in recorded):
         raise IntegrityError(
-            f"{key} has no valid recorded SHA-256 (x-amz-meta-{SHA256_METADATA}); it was "
-            "not stored by this service or its metadata was altered.",
-            hint="Treat it as suspect and investigate who wrote it.",
+            msg("{key} has no valid recorded SHA-256 (x-amz-meta-{sha256_metadata}); it was not stored by "
+                "this service or its metadata was altered.", key=key, sha256_metadata=SHA256_METADATA),
+            hint=msg("Treat it as suspect and investigate who wrote it."),
         )
     state = _lock_state(key, head)
     return StoredObject(
@@ -941,55 +952,59 @@ def _translate_client_error(
         return not_found(key, version_id)
     if code == "NoSuchBucket":
         return ConfigError(
-            f"Bucket {bucket} does not exist ({action}).",
-            hint="Create it with S3ObjectStore.ensure_bucket() or fix the bucket name.",
+            msg("Bucket {bucket} does not exist ({action}).", bucket=bucket, action=action),
+            hint=msg("Create it with S3ObjectStore.ensure_bucket() or fix the bucket name."),
         )
     if code in _CREDENTIAL_CODES:
         return ConfigError(
-            f"The object store rejected the credentials while {action} ({detail}).",
-            hint="Check the access key and secret key.",
+            msg("The object store rejected the credentials while {action} ({detail}).", action=action,
+                detail=detail),
+            hint=msg("Check the access key and secret key."),
         )
     if code in _DENIED_CODES:
         if locked:
             return RetentionLocked(
-                f"The object store refused {action}: {detail}.",
-                hint="Object Lock retention or a legal hold is in force on this version.",
+                msg("The object store refused {action}: {detail}.", action=action, detail=detail),
+                hint=msg("Object Lock retention or a legal hold is in force on this version."),
             )
         return StorageError(
-            f"Access denied while {action} ({detail}).",
-            hint="Check the permissions of the S3 user on the bucket.",
+            msg("Access denied while {action} ({detail}).", action=action, detail=detail),
+            hint=msg("Check the permissions of the S3 user on the bucket."),
         )
     if code in _DIGEST_CODES:
         return IntegrityError(
-            f"The object store received different bytes than were sent while {action} "
-            f"({code}).",
-            hint="The data was damaged in transit; retry the upload.",
+            msg("The object store received different bytes than were sent while {action} ({code}).",
+                action=action, code=code),
+            hint=msg("The data was damaged in transit; retry the upload."),
         )
     if code == "PreconditionFailed" and key is not None:
         return AlreadyExists(
-            f"{key} was stored by someone else while {action}.",
-            hint="Look at the stored object; commit again to accept identical content.",
+            msg("{key} was stored by someone else while {action}.", key=key, action=action),
+            hint=msg("Look at the stored object; commit again to accept identical content."),
         )
     if code == "InvalidRange":
         return InvalidStorageRequest(
-            f"The byte range is outside the object while {action}.",
-            hint="Ask for a range inside the object (HTTP 416).",
+            msg("The byte range is outside the object while {action}.", action=action),
+            hint=msg("Ask for a range inside the object (HTTP 416)."),
         )
     if code in _TRANSIENT_CODES or status >= 500:
         return StorageUnavailable(
-            f"The object store is unavailable while {action} ({code}: {detail}).",
-            hint="Retry later; check the S3 service's health if it persists.",
+            msg("The object store is unavailable while {action} ({code}: {detail}).", action=action,
+                code=code, detail=detail),
+            hint=msg("Retry later; check the S3 service's health if it persists."),
         )
     return StorageError(
-        f"The object store refused {action}: {code} ({detail}).",
-        hint="Check the request and the object store's logs; retry if it was transient.",
+        msg("The object store refused {action}: {code} ({detail}).", action=action, code=code,
+            detail=detail),
+        hint=msg("Check the request and the object store's logs; retry if it was transient."),
     )
 
 
 def _unavailable(endpoint: str, action: str, exc: Exception) -> StorageUnavailable:
     return StorageUnavailable(
-        f"Cannot reach the object store at {endpoint} while {action} ({exc}).",
-        hint="Check that the S3 service is running and reachable, then retry.",
+        msg("Cannot reach the object store at {endpoint} while {action} ({reason}).", endpoint=endpoint,
+            action=action, reason=exc),
+        hint=msg("Check that the S3 service is running and reachable, then retry."),
     )
 
 

@@ -198,7 +198,9 @@ def build_world(root: Path, db_url: str) -> World:
     # follows longer streams on a live server).
     app = create_app(home, ApiOptions(clock=clock, rate_limits=RateLimits.generous(),
                                       station_stream_seconds=0.0))
-    world = World(home, TestClient(app), clock)
+    # The tests read the API's English messages (a machine's Accept-Language); Chinese, the
+    # default, is tested in tests/test_i18n.py.
+    world = World(home, TestClient(app, headers={"Accept-Language": "en"}), clock)
     world.closers += [app.state.services.exports.shutdown, app.state.services.verify_jobs.close,
                       world.client.close,
                       app.state.services.log.close, home.engine().dispose]

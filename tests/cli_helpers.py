@@ -10,9 +10,16 @@ from pathlib import Path
 FAKES = Path(__file__).parent / "fakes"
 
 
+# The CLI speaks the environment's language (Chinese by default); the tests read English
+# unless they say otherwise (tests/test_i18n.py).
+_LANGUAGE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
 def run_cli(home: Path, *args: str, env: dict[str, str] | None = None,
             timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "EVIDENCE_HOME": str(home), "COLUMNS": "200", **(env or {})}
+    inherited = {k: v for k, v in os.environ.items() if k not in _LANGUAGE_VARIABLES}
+    full_env = {**inherited, "LANG": "C.UTF-8", "EVIDENCE_HOME": str(home), "COLUMNS": "200",
+                **(env or {})}
     return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True,
                           text=True, env=full_env, timeout=timeout, check=False)
 

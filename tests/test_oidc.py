@@ -107,7 +107,7 @@ def _service(root: Path, issuer: str, claim: str = "preferred_username") -> Iter
     options = ApiOptions(rate_limits=RateLimits.generous(), sign_in=SignInOptions(
         oidc=OidcConfig(issuer, CLIENT_ID, CLIENT_SECRET, claim)))
     app = create_app(home, options)
-    client = TestClient(app)
+    client = TestClient(app, headers={"Accept-Language": "en"})  # English messages (test_i18n)
     try:
         yield Service(home, client)
     finally:

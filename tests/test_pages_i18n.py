@@ -97,6 +97,8 @@ def test_the_page_gets_each_languages_messages(client: TestClient) -> None:
     assert zh.json()["locale"] == ZH and zh.json()["messages"]["Sign in"] == "登录"
     en = client.get("/ui/i18n/en.json")
     assert en.json() == {"locale": "en", "messages": {}}  # English is the ids themselves
-    unknown = client.get("/ui/i18n/fr.json")
+    unknown = client.get("/ui/i18n/fr.json", headers={"Accept-Language": "en"})
     assert unknown.status_code == 404
     assert unknown.json()["error"]["hint"] == "choose one of: zh-CN, en"
+    in_chinese = client.get("/ui/i18n/fr.json")  # no Accept-Language: the default, Chinese
+    assert in_chinese.json()["error"]["hint"] == "请从以下选项中选择：zh-CN, en"

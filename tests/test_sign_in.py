@@ -393,7 +393,7 @@ def test_a_second_sign_in_in_the_same_browser_ends_the_first_session(world: Worl
 
 def _cli(world: World, db_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "EVIDENCE_HOME": str(world.home.root), "EVIDENCE_DATABASE_URL": db_url,
-           "COLUMNS": "200"}
+           "COLUMNS": "200", "LC_ALL": "C.UTF-8"}  # English messages (Chinese: test_i18n)
     return subprocess.run([sys.executable, "-m", "api.cli", *args], input=stdin,
                           capture_output=True, text=True, env=env, timeout=120, check=False)
 

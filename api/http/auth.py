@@ -28,6 +28,7 @@ from api.http.services import ServicesDep
 from cases.errors import NotAuthenticated
 from cases.users import User, authenticate
 from cases.web_sessions import WebSession, csrf_matches, session_user
+from domain.messages import msg
 
 bearer = HTTPBearer(auto_error=False, description="A token from `evidence user add` or "
                                                   "POST /api/v1/users.")
@@ -66,10 +67,9 @@ def current_user(request: Request, services: ServicesDep,
                                          policy=services.options.sign_in.sessions,
                                          now=services.now())
         elif credentials is None:
-            raise NotAuthenticated("this request needs a signed-in session or a bearer token",
-                                   hint="sign in on the web pages, or send 'Authorization: Bearer "
-                                        "<token>' (an admin issues tokens with `evidence user "
-                                        "add`)")
+            raise NotAuthenticated(msg("this request needs a signed-in session or a bearer token"),
+                                   hint=msg("sign in on the web pages, or send 'Authorization: Bearer "
+                                            "<token>' (an admin issues tokens with `evidence user add`)"))
         else:
             user = authenticate(services.engine, credentials.credentials, services.now())
     except NotAuthenticated:

@@ -30,7 +30,9 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.http.errors import error_response
+from api.http.errors import error_response, request_locale
+from api.i18n import DEFAULT_LOCALE, negotiate
+from domain.messages import msg
 
 JSON_BODY_LIMIT = 64 * 1024
 LIMIT_KEY = "x-max-body-bytes"
@@ -42,20 +44,21 @@ class BodyTooLarge(StarletteHTTPException):
     body parsing passes it on instead of calling it a parse error."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than the {limit} bytes this route takes",
-                         headers=dict(_CLOSE))
+        super().__init__(413, msg("the request body is larger than the {limit} bytes this route "
+                                  "takes", limit=limit), headers=dict(_CLOSE))
         self.limit = limit
 
 
-def too_large_response(limit: int) -> JSONResponse:
-    hint = (f"send at most {limit} bytes" if limit else
-            "this route takes no body: send the request without one")
-    return error_response(413, "too_large", BodyTooLarge(limit).detail, hint, dict(_CLOSE))
+def too_large_response(limit: int, locale: str = DEFAULT_LOCALE) -> JSONResponse:
+    hint = (msg("send at most {limit} bytes", limit=limit) if limit else
+            msg("this route takes no body: send the request without one"))
+    return error_response(413, "too_large", BodyTooLarge(limit).detail, hint, dict(_CLOSE),
+                          locale=locale)
 
 
 async def _body_too_large(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BodyTooLarge)
-    return too_large_response(exc.limit)
+    return too_large_response(exc.limit, request_locale(request))
 
 
 def refuse_unexpected_body(request: Request) -> None:
@@ -92,7 +95,9 @@ class BodyLimit:
             return
         declared = _declared_length(scope)
         if declared is not None and declared > self.ceiling:
-            await too_large_response(self.ceiling)(scope, receive, send)
+            language = dict(scope["headers"]).get(b"accept-language", b"")
+            locale = negotiate(language.decode("latin-1"))
+            await too_large_response(self.ceiling, locale)(scope, receive, send)
             return
         received = 0
 

@@ -4,11 +4,17 @@ Every error response is ``{"error": {"code", "message", "hint"}}``: ``code`` is
 a stable machine word, ``message`` says what happened and ``hint`` what to do.
 No stack trace or exception text of an unexpected error ever reaches a client;
 it goes to the server log.
+
+``message`` and ``hint`` are in the language the request's ``Accept-Language`` asks for
+(Chinese when it names none the API offers; ``api.i18n``), which ``Content-Language``
+states; ``code`` never changes with the language.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.http.cookies import SESSION_COOKIE
 from api.http.ranges import RangeNotSatisfiable
 from api.http.ratelimit import RateLimited
+from api.i18n import SOURCE_LOCALE, TAGS, negotiate, tr
 from cases.errors import (
     AccessDenied,
     BatchRefused,
@@ -41,6 +48,7 @@ from domain.errors import (
     StorageError,
     StorageUnavailable,
 )
+from domain.messages import Message, msg, plain
 from storage.objects import InvalidStorageRequest
 
 logger = logging.getLogger("evidence.api")
@@ -51,9 +59,10 @@ class CsrfRejected(EvidenceError):
     session's CSRF token (HTTP 403, code ``csrf``)."""
 
     def __init__(self) -> None:
-        super().__init__("this request changes something but did not carry the session's "
-                         "CSRF token", hint="send the csrf_token of GET /api/v1/session in the "
-                                            "X-CSRF-Token header; reload the page if it is stale")
+        super().__init__(msg("this request changes something but did not carry the session's "
+                             "CSRF token"),
+                         hint=msg("send the csrf_token of GET /api/v1/session in the "
+                                  "X-CSRF-Token header; reload the page if it is stale"))
 
 
 class ItemError(BaseModel):
@@ -120,11 +129,22 @@ _DESCRIPTIONS = {
 }
 
 
+def request_locale(request: Request) -> str:
+    """The locale of the request's ``Accept-Language`` (``api.i18n.negotiate``)."""
+    return negotiate(request.headers.get("accept-language"))
+
+
 def error_response(status: int, code: str, message: str, hint: str | None = None,
                    headers: dict[str, str] | None = None,
-                   items: list[ItemError] | None = None) -> JSONResponse:
-    body = ErrorBody(error=ErrorDetail(code=code, message=message, hint=hint, items=items))
-    all_headers = {"Cache-Control": "no-store", **(headers or {})}
+                   items: list[ItemError] | None = None, *,
+                   locale: str = SOURCE_LOCALE) -> JSONResponse:
+    """The error body, its ``message`` and ``hint`` translated into ``locale`` (the items'
+    sentences are translated by the caller)."""
+    body = ErrorBody(error=ErrorDetail(code=code, message=tr(message, locale),
+                                       hint=None if hint is None else tr(hint, locale),
+                                       items=items))
+    all_headers = {"Cache-Control": "no-store", "Content-Language": TAGS[locale],
+                   "Vary": "Accept-Language", **(headers or {})}
     if status == 401:
         all_headers["WWW-Authenticate"] = 'Bearer realm="evidence"'
     dumped = body.model_dump()
@@ -168,11 +188,13 @@ def install_error_handlers(app: FastAPI) -> None:
 async def _evidence_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EvidenceError)
     status, code = classify(exc)
+    locale = request_locale(request)
     items = None
     if isinstance(exc, BatchRefused):  # the first item's status; every item's error listed
         status, code = classify(exc.problems[0][1])
-        items = [ItemError(id=item, code=classify(problem)[1], message=problem.message,
-                           hint=problem.hint) for item, problem in exc.problems]
+        items = [ItemError(id=item, code=classify(problem)[1], message=tr(problem.message, locale),
+                           hint=None if problem.hint is None else tr(problem.hint, locale))
+                 for item, problem in exc.problems]
     headers = {}
     if isinstance(exc, RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{exc.size}"
@@ -181,7 +203,7 @@ async def _evidence_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         logger.error("%s %s failed: %s: %s", request.method, request.url.path,
                      type(exc).__name__, exc)
-    response = error_response(status, code, exc.message, exc.hint, headers, items)
+    response = error_response(status, code, exc.message, exc.hint, headers, items, locale=locale)
     if isinstance(exc, SessionEnded) and SESSION_COOKIE in request.cookies:
         # the browser stops sending a cookie that no longer opens anything
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
@@ -191,25 +213,125 @@ async def _evidence_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(part) for part in error.get("loc", ()))
-        problems.append(f"{where}: {error.get('msg', 'invalid')}")
-    return error_response(422, "invalid_request", "the request does not match the API: "
-                          + "; ".join(problems), "see the OpenAPI document at /api/v1/openapi.json")
+    locale = request_locale(request)
+    problems = [tr(validation_problem(error), locale) for error in exc.errors()[:5]]
+    return error_response(422, "invalid_request", msg("the request does not match the API: "
+                                                      "{problems}", problems="; ".join(problems)),
+                          msg("see the OpenAPI document at /api/v1/openapi.json"), locale=locale)
+
+
+def _field(loc: Any) -> str:
+    """``("body", "items", 0, "id")`` -> ``body.items[0].id``; the name as the API spells it."""
+    where = ""
+    for part in loc if isinstance(loc, (list, tuple)) else (loc,):
+        if isinstance(part, int):
+            where += f"[{part}]"
+        else:
+            where += ("." if where else "") + str(part)
+    return where or "request"
+
+
+def validation_problem(error: Mapping[str, Any]) -> Message:
+    """One pydantic/FastAPI validation error as a sentence a person can read (translatable)
+    for the common kinds; others keep pydantic's English words after the field's name."""
+    kind = str(error.get("type", ""))
+    field = _field(error.get("loc", ()))
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return msg("{field}: required but missing", field=field)
+    if kind in ("string_too_long", "too_long"):
+        limit = ctx.get("max_length")
+        if kind == "string_too_long" and limit is not None:
+            return msg("{field}: must be at most {limit} characters", field=field, limit=limit)
+        if limit is not None:
+            return msg("{field}: must have at most {limit} items", field=field, limit=limit)
+    if kind in ("string_too_short", "too_short"):
+        limit = ctx.get("min_length")
+        if kind == "string_too_short" and limit is not None:
+            return msg("{field}: must be at least {limit} characters", field=field, limit=limit)
+        if limit is not None:
+            return msg("{field}: must have at least {limit} items", field=field, limit=limit)
+    if kind == "string_type":
+        return msg("{field}: must be text", field=field)
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return msg("{field}: must be a whole number", field=field)
+    if kind in ("float_type", "float_parsing"):
+        return msg("{field}: must be a number", field=field)
+    if kind in ("bool_type", "bool_parsing"):
+        return msg("{field}: must be true or false", field=field)
+    if kind.startswith(("datetime_", "timezone_")):
+        return msg("{field}: not a valid time (write e.g. 2024-03-15T09:30:00+08:00)",
+                   field=field)
+    if kind.startswith("date_"):
+        return msg("{field}: not a valid date (write e.g. 2024-03-15)", field=field)
+    if kind in ("uuid_type", "uuid_parsing"):
+        return msg("{field}: not a valid id", field=field)
+    if kind in ("enum", "literal_error"):
+        expected = ctx.get("expected")
+        if expected is not None:
+            return msg("{field}: must be one of {expected}", field=field, expected=expected)
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        bound = next(iter(ctx.values()), None) if ctx else None
+        if bound is not None:
+            sentence = {
+                "greater_than": msg("{field}: must be greater than {bound}", field=field,
+                                    bound=bound),
+                "greater_than_equal": msg("{field}: must be at least {bound}", field=field,
+                                          bound=bound),
+                "less_than": msg("{field}: must be less than {bound}", field=field, bound=bound),
+                "less_than_equal": msg("{field}: must be at most {bound}", field=field,
+                                       bound=bound),
+            }
+            return sentence[kind]
+    if kind == "string_pattern_mismatch":
+        return msg("{field}: not in the required form", field=field)
+    if kind == "extra_forbidden":
+        return msg("{field}: not a field this request takes", field=field)
+    if kind in ("json_invalid", "json_type"):
+        return msg("{field}: the body is not valid JSON", field=field)
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return msg("{field}: must be a JSON object", field=field)
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return msg("{field}: must be a list", field=field)
+    if kind in ("value_error", "assertion_error"):
+        cause = ctx.get("error")
+        reason = cause if isinstance(cause, BaseException) and cause.args else None
+        if reason is not None and isinstance(reason.args[0], Message):
+            return msg("{field}: {reason}", field=field, reason=reason.args[0])
+    return msg("{field}: {reason}", field=field, reason=plain(str(error.get("msg", "invalid"))))
+
+
+_HTTP_WORDS = {406: msg("the response cannot be given in a type the request accepts"),
+               415: msg("the body is not of a type this route takes (send application/json)")}
+
+
+def _phrase(status: int) -> str | None:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return None
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
-    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    message = exc.detail if isinstance(exc.detail, str) else msg("request failed")
     if exc.status_code == 404:
-        message = f"there is no route {request.url.path}"
-    return error_response(exc.status_code, code, message, None, dict(exc.headers or {}))
+        message = msg("there is no route {path}", path=request.url.path)
+    elif message == _phrase(exc.status_code):  # Starlette's own words: ours instead
+        if exc.status_code == 405:
+            message = msg("{method} is not allowed on {path}", method=request.method,
+                          path=request.url.path)
+        else:
+            message = _HTTP_WORDS.get(exc.status_code, message)
+    return error_response(exc.status_code, code, message, None, dict(exc.headers or {}),
+                          locale=request_locale(request))
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.error("%s %s failed unexpectedly", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "the server failed while handling this request",
-                          "retry; if it keeps failing, give the time of the request to the "
-                          "administrator (the server log has the details)")
+    return error_response(500, "internal_error",
+                          msg("the server failed while handling this request"),
+                          msg("retry; if it keeps failing, give the time of the request to the "
+                              "administrator (the server log has the details)"),
+                          locale=request_locale(request))

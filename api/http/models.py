@@ -33,6 +33,7 @@ from cases.organisation import (
 from cases.text import REASON_MAX, TEXT_PATTERN, clean_text
 from cases.users import NAME_PATTERN, OFFICER_NO_PATTERN, Role
 from domain.errors import EvidenceError
+from domain.messages import msg
 
 
 def _text(what: str, max_length: int) -> AfterValidator:
@@ -69,13 +70,14 @@ def _date_time_text(value: object) -> object:
                              "zone; add one, e.g. 2024-03-15T09:30:00+08:00 (Beijing time) or "
                              "2024-03-15T01:30:00Z (UTC)")
         return value
-    raise ValueError("not a date and time; give one in ISO 8601, e.g. 2024-03-15T09:30:00+08:00")
+    raise ValueError(msg("not a date and time; give one in ISO 8601, e.g. "
+                         "2024-03-15T09:30:00+08:00"))
 
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX, pattern=TEXT_PATTERN),
-                   _text("reason", REASON_MAX)]
+                   _text(msg("reason"), REASON_MAX)]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=TITLE_MAX, pattern=TEXT_PATTERN),
-                  _text("case title", TITLE_MAX)]
+                  _text(msg("case title"), TITLE_MAX)]
 # the rule is the agency's (cases.organisation.CaseNumberRule), checked by the domain
 CaseNumber = Annotated[str, StringConstraints(min_length=1, max_length=CASE_NUMBER_MAX,
                                               pattern=TEXT_PATTERN)]
@@ -84,10 +86,10 @@ OfficerNo = Annotated[str, StringConstraints(pattern=OFFICER_NO_PATTERN)]
 UnitCode = Annotated[str, StringConstraints(pattern=f"^{CODE_PATTERN}$")]
 AgencyCode = Annotated[str, StringConstraints(pattern=f"^{CODE_PATTERN}$")]
 OrgName = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX, pattern=TEXT_PATTERN),
-                    _text("name", NAME_MAX)]
+                    _text(msg("name"), NAME_MAX)]
 Serial = Annotated[str, StringConstraints(pattern=SERIAL_PATTERN)]
 VolumeLabel = Annotated[str, StringConstraints(min_length=1, max_length=LABEL_MAX,
-                                               pattern=TEXT_PATTERN), _text("volume label", LABEL_MAX)]
+                                               pattern=TEXT_PATTERN), _text(msg("volume label"), LABEL_MAX)]
 AuditorScope = Annotated[str, StringConstraints(pattern=f"^(\\*|{CODE_PATTERN})$")]
 UtcTime = Annotated[AwareDatetime, BeforeValidator(_date_time_text), AfterValidator(_in_utc_range)]
 OfficerQuery = Annotated[str, StringConstraints(min_length=1, max_length=OFFICER_QUERY_MAX,
@@ -238,7 +240,7 @@ class CasePage(PageInfo):
 
 def _distinct(values: list[UUID]) -> list[UUID]:
     if len(set(values)) != len(values):
-        raise ValueError("an item is listed twice")
+        raise ValueError(msg("an item is listed twice"))
     return values
 
 

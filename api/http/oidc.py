@@ -28,6 +28,7 @@ from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
 from domain.errors import ConfigError, EvidenceError
+from domain.messages import msg
 
 TIMEOUT = 10.0  # seconds for each call to the provider
 METADATA_TTL = 3600.0  # seconds a discovery document is reused
@@ -54,20 +55,20 @@ class OidcConfig:
             return None
         missing = [name for name, value in given.items() if not value]
         if missing:
-            raise ConfigError(f"single sign-on is set up halfway: {', '.join(missing)} missing",
-                              hint="set the issuer, client id and client secret the provider "
-                                   "gave this server, or none of them")
+            raise ConfigError(msg("single sign-on is set up halfway: {missing} missing",
+                                  missing=', '.join(missing)),
+                              hint=msg("set the issuer, client id and client secret the provider gave this "
+                                       "server, or none of them"))
         assert issuer and client_id and client_secret
         for name, url in (("EVIDENCE_OIDC_ISSUER", issuer),
                           ("EVIDENCE_OIDC_REDIRECT_URL", redirect_url)):
             if url is not None and not _secure_url(url):
-                raise ConfigError(f"{name} {url!r} is not an https URL",
-                                  hint="use https (plain http only on a loopback address, for "
-                                       "tests)")
+                raise ConfigError(msg("{name} {url!r} is not an https URL", name=name, url=url),
+                                  hint=msg("use https (plain http only on a loopback address, for tests)"))
         if not claim:
-            raise ConfigError("EVIDENCE_OIDC_CLAIM is empty",
-                              hint="name the ID token claim holding the local user name, e.g. "
-                                   "preferred_username or sub")
+            raise ConfigError(msg("EVIDENCE_OIDC_CLAIM is empty"),
+                              hint=msg("name the ID token claim holding the local user name, e.g. "
+                                       "preferred_username or sub"))
         return cls(issuer.rstrip("/"), client_id, client_secret, claim, redirect_url)
 
 
@@ -95,14 +96,14 @@ class OidcFailed(EvidenceError):
 
 
 def _unreachable(what: str) -> OidcFailed:
-    return OidcFailed(f"the single sign-on provider could not be reached ({what})",
-                      hint="try again later; if it keeps failing, tell the administrator",
+    return OidcFailed(msg("the single sign-on provider could not be reached ({what})", what=what),
+                      hint=msg("try again later; if it keeps failing, tell the administrator"),
                       status=502, code="sso_unavailable")
 
 
 def _unverified(why: str) -> OidcFailed:
-    return OidcFailed(f"the single sign-on provider's answer could not be verified ({why})",
-                      hint="start the sign-in again; if it keeps failing, tell the administrator",
+    return OidcFailed(msg("the single sign-on provider's answer could not be verified ({why})", why=why),
+                      hint=msg("start the sign-in again; if it keeps failing, tell the administrator"),
                       status=403, code="sso_refused")
 
 
@@ -133,9 +134,9 @@ class OidcClient:
             response.raise_for_status()
             body = response.json()
         except (requests.RequestException, ValueError) as exc:
-            raise _unreachable(f"{what}: {type(exc).__name__}") from None
+            raise _unreachable(msg("{what}: {name}", what=what, name=type(exc).__name__)) from None
         if not isinstance(body, dict):
-            raise _unreachable(f"{what} is not a JSON object")
+            raise _unreachable(msg("{what} is not a JSON object", what=what))
         return body
 
     def metadata(self) -> dict[str, Any]:
@@ -145,13 +146,13 @@ class OidcClient:
         found = self._get_json(self.config.issuer + "/.well-known/openid-configuration",
                                "discovery")
         if found.get("issuer") != self.config.issuer:
-            raise OidcFailed(f"the provider says its issuer is {found.get('issuer')!r}, not "
-                             f"{self.config.issuer!r}",
-                             hint="set EVIDENCE_OIDC_ISSUER to the provider's exact issuer",
+            raise OidcFailed(msg("the provider says its issuer is {get!r}, not {issuer!r}",
+                                 get=found.get('issuer'), issuer=self.config.issuer),
+                             hint=msg("set EVIDENCE_OIDC_ISSUER to the provider's exact issuer"),
                              status=502, code="sso_unavailable")
         for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
             if not isinstance(found.get(key), str):
-                raise _unreachable(f"its discovery document has no {key}")
+                raise _unreachable(msg("its discovery document has no {key}", key=key))
         with self._lock:
             self._metadata, self._metadata_at = found, time.monotonic()
         return found
@@ -166,7 +167,7 @@ class OidcClient:
         try:
             return KeySet.import_key_set(jwks)  # type: ignore[arg-type]
         except (JoseError, ValueError, TypeError, KeyError) as exc:
-            raise _unverified(f"its key set cannot be read: {type(exc).__name__}") from None
+            raise _unverified(msg("its key set cannot be read: {name}", name=type(exc).__name__)) from None
 
     def authorization_url(self, *, redirect_uri: str, state: str, nonce: str,
                           code_verifier: str) -> str:
@@ -184,15 +185,15 @@ class OidcClient:
                 metadata["token_endpoint"], grant_type="authorization_code", code=code,
                 code_verifier=code_verifier)
         except requests.RequestException as exc:
-            raise _unreachable(f"token endpoint: {type(exc).__name__}") from None
+            raise _unreachable(msg("token endpoint: {name}", name=type(exc).__name__)) from None
         except Exception as exc:  # authlib's OAuthError and parse errors: the code was refused
-            raise OidcFailed("the single sign-on provider refused to complete the sign-in "
-                             f"({type(exc).__name__}: {str(exc)[:200]})",
-                             hint="start the sign-in again", status=403,
+            raise OidcFailed(msg("the single sign-on provider refused to complete the sign-in ({name}: "
+                                 "{reason})", name=type(exc).__name__, reason=str(exc)[:200]),
+                             hint=msg("start the sign-in again"), status=403,
                              code="sso_refused") from None
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
-            raise _unverified("no ID token")
+            raise _unverified(msg("no ID token"))
         claims = self.verify_id_token(id_token, nonce=nonce, access_token=token.get("access_token"),
                                       now=now)
         subject = str(claims["sub"])
@@ -200,9 +201,10 @@ class OidcClient:
         if value is None and isinstance(token.get("access_token"), str):
             value = self._userinfo_claim(metadata, str(token["access_token"]), subject)
         if not isinstance(value, str) or not value:
-            raise OidcFailed(f"the provider's answer has no {self.config.claim!r} to name a user "
-                             "here by", hint="ask the administrator to map single sign-on to "
-                                             "a claim the provider sends (EVIDENCE_OIDC_CLAIM)",
+            raise OidcFailed(msg("the provider's answer has no {claim!r} to name a user here by",
+                                 claim=self.config.claim),
+                             hint=msg("ask the administrator to map single sign-on to a claim "
+                                                 "the provider sends (EVIDENCE_OIDC_CLAIM)"),
                              status=403, code="sso_no_account")
         return Identity(value, subject)
 
@@ -218,9 +220,9 @@ class OidcClient:
             except InvalidKeyIdError:  # the provider rotated its keys
                 decoded = jwt.decode(id_token, self._key_set(refresh=True), registry=registry)
         except JoseError as exc:
-            raise _unverified(f"signature: {exc.error}") from None
+            raise _unverified(msg("signature: {error}", error=exc.error)) from None
         except ValueError as exc:
-            raise _unverified(f"malformed token: {type(exc).__name__}") from None
+            raise _unverified(msg("malformed token: {name}", name=type(exc).__name__)) from None
         params: dict[str, Any] = {"nonce": nonce, "client_id": self.config.client_id}
         if isinstance(access_token, str):
             params["access_token"] = access_token
@@ -245,9 +247,9 @@ class OidcClient:
             response.raise_for_status()
             info = response.json()
         except (requests.RequestException, ValueError) as exc:
-            raise _unreachable(f"userinfo: {type(exc).__name__}") from None
+            raise _unreachable(msg("userinfo: {name}", name=type(exc).__name__)) from None
         if not isinstance(info, dict) or info.get("sub") != subject:
-            raise _unverified("the userinfo answer is for another subject")
+            raise _unverified(msg("the userinfo answer is for another subject"))
         return info.get(self.config.claim)
 
 

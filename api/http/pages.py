@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.http import pages_i18n
 from api.http.services import ServicesDep
 from domain.errors import NotFound
+from domain.messages import msg
 
 STATIC_DIR = Path(__file__).parent / "static"
 SHELL = STATIC_DIR / "index.html"
@@ -109,6 +110,6 @@ def page_messages(locale: str) -> JSONResponse:
         found = pages_i18n.messages(locale)
     except KeyError:
         offered = ", ".join(pages_i18n.LOCALES)
-        raise NotFound(f"the pages are not translated into {locale!r}",
-                       hint=f"choose one of: {offered}") from None
+        raise NotFound(msg("the pages are not translated into {locale!r}", locale=locale),
+                       hint=msg("choose one of: {offered}", offered=offered)) from None
     return JSONResponse({"locale": locale, "messages": found}, headers=_PAGE_HEADERS)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from domain.errors import EvidenceError
+from domain.messages import msg
 
 _SPEC = re.compile(r"^(?:([0-9]+)-([0-9]*)|-([0-9]+))$")
 _MAX_DIGITS = 19  # 10**19 bytes is past any object; longer numbers are never parsed
@@ -31,8 +32,10 @@ class RangeNotSatisfiable(EvidenceError):
     """No byte of the requested range exists (HTTP 416)."""
 
     def __init__(self, size: int) -> None:
-        super().__init__(f"the requested range is outside the {size} bytes of this file",
-                         hint=f"ask for bytes 0 to {size - 1}" if size else "the file is empty")
+        super().__init__(msg("the requested range is outside the {size} bytes of this file",
+                             size=size),
+                         hint=msg("ask for bytes 0 to {last}", last=size - 1) if size
+                         else msg("the file is empty"))
         self.size = size
 
 

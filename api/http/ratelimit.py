@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import EvidenceError
+from domain.messages import msg
 
 SESSION_HEADER = b"x-view-session"  # api.http.streaming.SESSION_HEADER, as ASGI spells it
 
@@ -90,9 +91,9 @@ class RateLimiter:
         with self._lock:
             wait = self._failures.wait(address, self._clock())
         if wait:
-            raise RateLimited(f"too many failed authentications from {address}",
+            raise RateLimited(msg("too many failed authentications from {address}", address=address),
                               retry_after=wait,
-                              hint=f"retry after {wait} s with a valid bearer token")
+                              hint=msg("retry after {wait} s with a valid bearer token", wait=wait))
 
     def failed(self, address: str) -> None:
         with self._lock:
@@ -107,10 +108,11 @@ class RateLimiter:
                                       (self._address_events, address, f"address {address}")):
                 wait = buckets.wait(key, now)
                 if wait:
-                    raise RateLimited(f"too many requests that add to the custody log from {who}",
+                    raise RateLimited(msg("too many requests that add to the custody log from {who}",
+                                          who=who),
                                       retry_after=wait,
-                                      hint=f"retry after {wait} s; the limits are in the README "
-                                           "(Rate limits)")
+                                      hint=msg("retry after {wait} s; the limits are in the README (Rate "
+                                               "limits)", wait=wait))
             if take:
                 self._take(user, address, now)
 

@@ -24,6 +24,7 @@ from api.verify_run import run_verify
 from cases import access
 from custody.cosigned import cosigned_checkpoint
 from domain.errors import NotFound
+from domain.messages import msg
 
 router = APIRouter(tags=["custody"])
 MAX_ENTRIES = 1000
@@ -35,11 +36,11 @@ _TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
                              **_TEXT}, **text_route_responses(401, 404)},
             summary="Latest signed checkpoint")
 def checkpoint(services: ServicesDep, user: CurrentUser) -> PlainTextResponse:
-    access.require_role(user, access.CUSTODY_PUBLIC, "read the checkpoint")
+    access.require_role(user, access.CUSTODY_PUBLIC, msg("read the checkpoint"))
     latest = services.log.latest_checkpoint()
     if latest is None:
-        raise NotFound("the custody log has no checkpoint yet",
-                       hint="it gets one with its first event")
+        raise NotFound(msg("the custody log has no checkpoint yet"),
+                       hint=msg("it gets one with its first event"))
     return PlainTextResponse(latest.note, headers={"Cache-Control": "no-cache"})
 
 
@@ -52,8 +53,8 @@ def cosigned(services: ServicesDep, user: CurrentUser) -> PlainTextResponse:
     access.require_role(user, access.CUSTODY_PUBLIC, "read the checkpoint")
     note = cosigned_checkpoint(services.engine)
     if note is None:
-        raise NotFound("no checkpoint is cosigned by a witness yet",
-                       hint="the station's witnesses are set in EVIDENCE_WITNESSES_FILE")
+        raise NotFound(msg("no checkpoint is cosigned by a witness yet"),
+                       hint=msg("the station's witnesses are set in EVIDENCE_WITNESSES_FILE"))
     return PlainTextResponse(note, headers={"Cache-Control": "no-cache"})
 
 
@@ -62,7 +63,7 @@ def cosigned(services: ServicesDep, user: CurrentUser) -> PlainTextResponse:
                        **text_route_responses(401)},
             summary="Verifier key")
 def verifier_key(services: ServicesDep, user: CurrentUser) -> PlainTextResponse:
-    access.require_role(user, access.CUSTODY_PUBLIC, "read the verifier key")
+    access.require_role(user, access.CUSTODY_PUBLIC, msg("read the verifier key"))
     return PlainTextResponse(services.verifier.vkey() + "\n")
 
 
@@ -72,7 +73,7 @@ def entries(services: ServicesDep, user: CurrentUser,
             start: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
             limit: Annotated[int, Query(ge=1, le=MAX_ENTRIES)] = 100) -> EntryPage:
     """Auditors of every agency (scope `*`). `leaf` is each entry's exact bytes in base64."""
-    access.require_log_wide(user, "read the custody log")
+    access.require_log_wide(user, msg("read the custody log"))
     size = services.log.size()
     rows = list(services.log.entries(start, min(start + limit, size)))
     out = [EntryOut(seq=seq, leaf=base64.b64encode(leaf).decode(),
@@ -90,7 +91,7 @@ def inclusion(services: ServicesDep, user: CurrentUser,
                                                 description="A signed size; default latest.")] = None,
               ) -> InclusionProofOut:
     """Auditors of every agency (scope `*`): entry `index` is in the signed tree of `size`."""
-    access.require_log_wide(user, "read custody proofs")
+    access.require_log_wide(user, msg("read custody proofs"))
     return InclusionProofOut(**services.log.inclusion_proof(index, size).to_json())
 
 
@@ -103,7 +104,7 @@ def consistency(services: ServicesDep, user: CurrentUser,
                 ) -> ConsistencyProofOut:
     """Auditors of every agency (scope `*`): the signed tree of `old` is a prefix of the one
     of `new`."""
-    access.require_log_wide(user, "read custody proofs")
+    access.require_log_wide(user, msg("read custody proofs"))
     return ConsistencyProofOut(**services.log.consistency_proof(old, new).to_json())
 
 
@@ -114,7 +115,7 @@ def verify(services: ServicesDep, user: CurrentUser,
                                                       "an event names (slow).")] = False,
            ) -> VerifyReportOut:
     """Auditors of every agency (scope `*`): the same report as `evidence verify --json`."""
-    access.require_log_wide(user, "run the verifier")
+    access.require_log_wide(user, msg("run the verifier"))
     report = run_verify(services.engine, services.store, services.verifier, services.origin,
                         objects=objects)
     return VerifyReportOut(**report.to_json())

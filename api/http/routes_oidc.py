@@ -26,13 +26,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.http.auth import client_address, limiter_of
 from api.http.cookies import OIDC_COOKIE, OIDC_COOKIE_PATH, secure
-from api.http.errors import ErrorBody, error_response
+from api.http.errors import ErrorBody, error_response, request_locale
 from api.http.oidc import OidcClient, OidcFailed, new_secret
 from api.http.routes_session import start_browser_session
 from api.http.services import Services, ServicesDep
+from api.i18n import TAGS, gettext, tr
 from cases import tables
 from cases.users import User, user_from_row, user_query
 from cases.web_sessions import OidcRequest, save_oidc_request, take_oidc_request
+from domain.messages import msg
 
 router = APIRouter(tags=["sign-in"])
 REQUEST_TTL = timedelta(minutes=10)
@@ -51,11 +53,11 @@ def _documented(**errors: str) -> dict[int | str, dict[str, Any]]:
                                 "content": {"text/html": {}}}
     return answers
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Single sign-on</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><main><h1>Single sign-on did not sign you in</h1>
+<body><main><h1>{heading}</h1>
 <p data-code="{code}">{message}</p><p>{hint}</p>
-<p><a href="/ui/">Back to the sign-in page</a></p></main></body></html>
+<p><a href="/ui/">{back}</a></p></main></body></html>
 """
 
 
@@ -63,27 +65,34 @@ def _failure(request: Request, services: Services, exc: OidcFailed) -> Response:
     """The answer to a failed single sign-on: a page for a browser, JSON for a program;
     the sign-in in progress is forgotten."""
     accept = request.headers.get("accept", "")
+    locale = request_locale(request)
     response: Response
     if "text/html" in accept:
-        response = HTMLResponse(_PAGE.format(code=escape(exc.code), message=escape(exc.message),
-                                             hint=escape(exc.hint or "")),
-                                status_code=exc.status, headers={"Cache-Control": "no-store"})
+        response = HTMLResponse(_PAGE.format(
+            code=escape(exc.code), message=escape(tr(exc.message, locale)),
+            hint=escape(tr(exc.hint, locale) if exc.hint else ""), lang=TAGS[locale],
+            title=escape(gettext("Single sign-on", locale)),
+            heading=escape(gettext("Single sign-on did not sign you in", locale)),
+            back=escape(gettext("Back to the sign-in page", locale))),
+            status_code=exc.status, headers={"Cache-Control": "no-store",
+                                             "Content-Language": TAGS[locale]})
     else:
-        response = error_response(exc.status, exc.code, exc.message, exc.hint)
+        response = error_response(exc.status, exc.code, exc.message, exc.hint, locale=locale)
     response.delete_cookie(OIDC_COOKIE, path=OIDC_COOKIE_PATH, httponly=True, samesite="lax",
                            secure=secure(request, services.options.sign_in.cookie_secure))
     return response
 
 
 def _not_configured() -> OidcFailed:
-    return OidcFailed("single sign-on is not set up on this server",
-                      hint="sign in with your name and password", status=404,
+    return OidcFailed(msg("single sign-on is not set up on this server"),
+                      hint=msg("sign in with your name and password"), status=404,
                       code="sso_not_configured")
 
 
 def _stale() -> OidcFailed:
-    return OidcFailed("this sign-in was not started in this browser, was already used, or is "
-                      "more than ten minutes old", hint="start again from the sign-in page",
+    return OidcFailed(msg("this sign-in was not started in this browser, was already used, or is more than "
+                          "ten minutes old"),
+                      hint=msg("start again from the sign-in page"),
                       status=400, code="sso_state")
 
 
@@ -114,8 +123,8 @@ def oidc_login(request: Request, services: ServicesDep,
         return _failure(request, services, _not_configured())
     if not safe_next(next):
         return _failure(request, services, OidcFailed(
-            "the page to return to must be one of this server's pages under /ui/",
-            hint="start single sign-on from the sign-in page", status=400,
+            msg("the page to return to must be one of this server's pages under /ui/"),
+            hint=msg("start single sign-on from the sign-in page"), status=400,
             code="invalid_request"))
     address = client_address(request)
     limiter_of(request.app, services).require_event(f"address:{address}", address, take=True)
@@ -176,17 +185,17 @@ def _verified_user(request: Request, services: Services,
     if pending is None:
         raise _stale()
     if params.get("error"):
-        raise OidcFailed(f"the provider did not sign you in ({params['error'][:100]})",
-                         hint="start again from the sign-in page, or sign in with your name "
-                              "and password", status=403, code="sso_refused")
+        raise OidcFailed(msg("the provider did not sign you in ({error})", error=params['error'][:100]),
+                         hint=msg("start again from the sign-in page, or sign in with your name and "
+                                  "password"), status=403, code="sso_refused")
     if params.get("iss") is not None and params["iss"] != client.config.issuer:
-        raise OidcFailed("the answer came from another provider than the one asked",
-                         hint="start again from the sign-in page", status=403,
+        raise OidcFailed(msg("the answer came from another provider than the one asked"),
+                         hint=msg("start again from the sign-in page"), status=403,
                          code="sso_refused")
     code = params.get("code")
     if not code:
-        raise OidcFailed("the provider's answer has no authorization code",
-                         hint="start again from the sign-in page", status=400,
+        raise OidcFailed(msg("the provider's answer has no authorization code"),
+                         hint=msg("start again from the sign-in page"), status=400,
                          code="invalid_request")
     identity = client.sign_in(code=code, redirect_uri=_redirect_uri(request, client),
                               code_verifier=pending.code_verifier, nonce=pending.nonce,
@@ -194,9 +203,9 @@ def _verified_user(request: Request, services: Services,
     with services.engine.connect() as conn:
         row = conn.execute(user_query().where(tables.users.c.name == identity.name)).first()
     if row is None or row.revoked_at is not None:
-        raise OidcFailed("no active account here matches your single sign-on identity",
-                         hint="ask an admin of your agency to add you under the name the "
-                              f"provider gives as {client.config.claim}",
+        raise OidcFailed(msg("no active account here matches your single sign-on identity"),
+                         hint=msg("ask an admin of your agency to add you under the name the provider "
+                                  "gives as {claim}", claim=client.config.claim),
                          status=403, code="sso_no_account")
     return user_from_row(row), {"issuer": client.config.issuer, "subject": identity.subject,
                                 "next": pending.next_path}

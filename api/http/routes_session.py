@@ -35,6 +35,7 @@ from cases.web_sessions import (
     session_user,
 )
 from custody.events import JSON
+from domain.messages import msg
 
 router = APIRouter(tags=["sign-in"])
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -132,8 +133,8 @@ def current_session(request: Request, response: Response, services: ServicesDep,
     not a session)."""
     found = _cookie_session(request, services)
     if found is None:
-        raise NotAuthenticated("you are not signed in",
-                               hint="sign in with your name and password (POST /api/v1/session)")
+        raise NotAuthenticated(msg("you are not signed in"),
+                               hint=msg("sign in with your name and password (POST /api/v1/session)"))
     user, _ = found
     assert cookie is not None
     response.headers.update(_NO_STORE)

@@ -22,15 +22,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.http.auth import CurrentUser, web_session_of
 from api.http.cookies import SESSION_COOKIE
-from api.http.errors import responses
+from api.http.errors import request_locale, responses
 from api.http.models import StationProblemOut, StationScreenOut, StationTileOut
 from api.http.services import Services, ServicesDep
+from api.i18n import SOURCE_LOCALE, tr
 from cases.errors import AccessDenied, NotAuthenticated
 from cases.stations import ScreenEvent, ScreenFollower, station_screen
 from cases.users import User, authenticate
 from cases.web_sessions import session_user
 from domain.errors import EvidenceError
-from domain.station import PortStatus
+from domain.messages import Message
+from domain.station import PROBLEMS, PortStatus
 
 router = APIRouter(tags=["station screen"])
 RECONNECT_MS = 3000  # the browser's wait before it reconnects (the stream's `retry:` field)
@@ -75,8 +77,11 @@ EVENT_SCHEMA: dict[str, Any] = {
 }
 
 
-def tile_out(seq: int, tile: PortStatus) -> StationTileOut:
+def tile_out(seq: int, tile: PortStatus, locale: str = SOURCE_LOCALE) -> StationTileOut:
+    """A tile for the API; the problem's ``message`` in ``locale`` (its code and params stay
+    for a page that words them itself)."""
     problem = tile.problem
+    said = tr(Message(PROBLEMS[problem.code], **problem.params), locale) if problem else ""
     return StationTileOut(
         station=tile.station, port=tile.port, kind="station" if tile.is_station else "port",
         sequence=seq, state=tile.state, station_unit=tile.station_unit,
@@ -86,20 +91,21 @@ def tile_out(seq: int, tile: PortStatus) -> StationTileOut:
         files_done=tile.files_done, files_failed=tile.files_failed, files_wiped=tile.files_wiped,
         bytes_total=tile.bytes_total, bytes_done=tile.bytes_done, rate=tile.rate,
         wipe=tile.wipe, problem=StationProblemOut(code=problem.code, params=dict(problem.params),
-                                                  message=problem.message()) if problem else None,
+                                                  message=said) if problem else None,
         retry_at=tile.retry_at, started_at=tile.started_at, stale_after=tile.stale_after,
         updated_at=tile.updated_at)
 
 
 @router.get("/stations", response_model=StationScreenOut, responses=responses(401, 403),
             summary="Station screen: every tile")
-def stations(services: ServicesDep, user: CurrentUser) -> StationScreenOut:
+def stations(request: Request, services: ServicesDep, user: CurrentUser) -> StationScreenOut:
     """One tile per dock port of each docking station the user may see, and one per station
     (its own tile: online or offline). Officers: the docks of their own recorders; clerks:
     their unit's stations; admins: their agency's; auditors: their scope's."""
     screen = station_screen(services.engine, user)
+    locale = request_locale(request)
     return StationScreenOut(sequence=screen.seq, now=services.now(),
-                            tiles=[tile_out(seq, tile) for seq, tile in screen.tiles])
+                            tiles=[tile_out(seq, tile, locale) for seq, tile in screen.tiles])
 
 
 @router.get("/stations/events", response_class=StreamingResponse,
@@ -142,16 +148,16 @@ def _frame(event: str, data: Any, event_id: int | None = None) -> bytes:
     return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
-def _frames(services: Services, events: list[ScreenEvent]) -> list[bytes]:
+def _frames(services: Services, events: list[ScreenEvent], locale: str) -> list[bytes]:
     frames = []
     for event in events:
         if event.kind == "snapshot":
             body = StationScreenOut(sequence=event.seq, now=services.now(),
-                                    tiles=[tile_out(seq, tile) for seq, tile in event.tiles])
+                                    tiles=[tile_out(seq, tile, locale) for seq, tile in event.tiles])
             frames.append(_frame("snapshot", body.model_dump(mode="json"), event.seq))
         elif event.kind == "tile":
             seq, tile = event.tiles[0]
-            frames.append(_frame("tile", tile_out(seq, tile).model_dump(mode="json"), seq))
+            frames.append(_frame("tile", tile_out(seq, tile, locale).model_dump(mode="json"), seq))
         else:
             seq, tile = event.tiles[0]
             frames.append(_frame("remove", {"station": tile.station, "port": tile.port,
@@ -165,7 +171,7 @@ async def _stream(request: Request, services: Services, follower: ScreenFollower
     options = services.options
     started = said = checked = time.monotonic()
     yield f"retry: {RECONNECT_MS}\n\n".encode()
-    for frame in _frames(services, first):
+    for frame in _frames(services, first, request_locale(request)):
         yield frame
     reason = "lifetime"
     while True:
@@ -191,7 +197,7 @@ async def _stream(request: Request, services: Services, follower: ScreenFollower
         except (SQLAlchemyError, EvidenceError):
             reason = "unavailable"
             break
-        for frame in _frames(services, events):
+        for frame in _frames(services, events, request_locale(request)):
             yield frame
             said = time.monotonic()
         if time.monotonic() - said >= options.station_heartbeat_seconds:

@@ -21,6 +21,7 @@ from fastapi.responses import StreamingResponse
 from api.http.ranges import ByteRange, Outcome, decide, strong_etag
 from cases.viewing import StoredTarget, ViewSession
 from domain.errors import IntegrityError
+from domain.messages import msg
 from storage.objects import ObjectReader, ObjectStore
 
 SESSION_HEADER = "X-View-Session"
@@ -60,8 +61,9 @@ def serve_bytes(request: Request, *, size: int, sha256: str, open_reader: Reader
     try:
         if reader.total_size != size or reader.length != decision.range.length:
             raise IntegrityError(
-                f"the stored file is {reader.total_size} bytes but {size} were recorded",
-                hint="run `evidence verify --objects`; the stored copy may be damaged")
+                msg("the stored file is {total_size} bytes but {size} were recorded",
+                    total_size=reader.total_size, size=size),
+                hint=msg("run `evidence verify --objects`; the stored copy may be damaged"))
         session = start_session() if start_session is not None else None
     except BaseException:
         reader.close()
@@ -103,9 +105,10 @@ def _chunks(reader: ObjectReader, expect: str | None = None) -> Iterator[bytes]:
         if hasher is not None and hasher.hexdigest() != expect:
             _log.error("stored bytes of %s hash to %s, not the recorded %s: stream aborted",
                        reader.key, hasher.hexdigest(), expect)
-            raise IntegrityError(f"the stored file {reader.key} hashes to {hasher.hexdigest()}, "
-                                 f"not the recorded {expect}; the response was cut short",
-                                 hint="run `evidence verify --objects`; the stored copy was altered")
+            raise IntegrityError(msg("the stored file {key} hashes to {hexdigest}, not the recorded "
+                                     "{expect}; the response was cut short", key=reader.key,
+                                     hexdigest=hasher.hexdigest(), expect=expect),
+                                 hint=msg("run `evidence verify --objects`; the stored copy was altered"))
         if pending is not None:
             yield pending
     finally:

@@ -19,13 +19,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from cases.errors import InvalidRequest
+from domain.messages import Message, msg
 
 _ALLOWED = "_evidence_allowed_query"
 _KINDS = "_evidence_query_kinds"
 _INTEGER = re.compile(r"-?[0-9]+")
-_SHAPES: dict[type, tuple[re.Pattern[str], str]] = {
-    bool: (re.compile(r"true|false"), "a boolean: true or false"),
-    int: (_INTEGER, "an integer: its digits, e.g. 50"),
+_SHAPES: dict[type, tuple[re.Pattern[str], Message]] = {
+    bool: (re.compile(r"true|false"), msg("not a boolean: write true or false")),
+    int: (_INTEGER, msg("not an integer: write its digits, e.g. 50")),
 }
 
 
@@ -44,10 +45,13 @@ def reject_unknown_query(request: Request) -> None:
         setattr(route, _KINDS, kinds)
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
-        raise InvalidRequest(f"unknown query parameter(s): {', '.join(unknown[:5])}",
-                             hint="allowed here: " + (", ".join(sorted(allowed)) or "none"))
+        raise InvalidRequest(msg("unknown query parameter(s): {names}",
+                                 names=", ".join(unknown[:5])),
+                             hint=msg("allowed here: {names}", names=", ".join(sorted(allowed)))
+                             if allowed else msg("this route takes no query parameters"))
     errors = [{"type": "value_error", "loc": ("query", name), "input": value,
-               "msg": f"Value error, not {_SHAPES[kinds[name]][1]}"}
+               "msg": f"Value error, {_SHAPES[kinds[name]][1]}",
+               "ctx": {"error": ValueError(_SHAPES[kinds[name]][1])}}
               for name, value in request.query_params.multi_items()
               if name in kinds and not _SHAPES[kinds[name]][0].fullmatch(value)]
     if errors:
