@@ -26,7 +26,7 @@ from domain.messages import msg
 NO_KEY_HINT = msg(
     "ask the evidence office that sent the bundle for its verifier key, by a channel other "
     "than the bundle (they print it with `evidence log key`; the case service shows it on "
-    "its custody page and at /api/v1/custody/key), then pass it with --vkey KEY or pin it "
+    "its custody page), then pass it with --vkey KEY or pin it "
     "in EVIDENCE_TRUSTED_VKEY. Take it not from the bundle: whoever altered a bundle can "
     "re-sign it with a key of their own.")
 

@@ -268,8 +268,8 @@ def _scope_words(user: User) -> str:
 
 def _footage_hint(user: User, owner_agency: str | None) -> str:
     if user.role is Role.CASE_OFFICER:
-        return msg("an admin of agency {agency} can grant it to a case you manage "
-                   "(POST /api/v1/evidence/{{id}}/grants)", agency=owner_agency)
+        return msg("an admin of agency {agency} can grant it to a case you manage",
+                   agency=owner_agency)
     if user.role is Role.REVIEWER:
         return msg("reviewers see the footage on cases of their agency that were sent for review")
     return msg("an admin or auditor of agency {agency} can see it", agency=owner_agency)
@@ -289,8 +289,7 @@ def require_case_access(conn: Connection, user: User, case_id: str,
     if user.role is Role.REVIEWER:
         raise AccessDenied(msg("{user} may not {action}: it is not a case of agency {agency_code} sent for "
                                "review", user=user.name, action=action, agency_code=user.agency_code),
-                           hint=msg("a case officer of the case sends it for review (POST "
-                                    "/api/v1/cases/{{id}}/review)"))
+                           hint=msg("a case officer of the case sends it for review"))
     raise AccessDenied(msg("{user} may not {action}: the case is outside {scope_words}", user=user.name,
                            action=action, scope_words=_scope_words(user)),
                        hint=msg("an admin of the case's agency can do this"))
@@ -327,8 +326,8 @@ def require_may_attach(conn: Connection, user: User, case: Any, evidence: Any) -
     raise AccessDenied(msg("evidence {evidence} belongs to unit {unit}, not to unit {unit_code} of case "
                            "{number}, and was not granted to it", evidence=evidence.id, unit=unit,
                            unit_code=case.unit_code, number=case.number),
-                       hint=msg("an admin of agency {unit_agency} can grant it to this case (POST "
-                                "/api/v1/evidence/{{id}}/grants)", unit_agency=unit_agency(conn, unit)))
+                       hint=msg("an admin of agency {unit_agency} can grant it to this case",
+                                unit_agency=unit_agency(conn, unit)))
 
 
 def require_owner_admin(conn: Connection, user: User, evidence: Any, allowed: Collection[Role],
@@ -360,9 +359,8 @@ def require_log_wide(user: User, action: str) -> None:
         raise AccessDenied(msg("{user} audits agency {auditor_scope} and may not {action}: the whole log "
                                "names every agency's footage", user=user.name,
                                auditor_scope=user.auditor_scope, action=action),
-                           hint=msg("read the custody events of your agency's footage and cases on GET "
-                                    "/api/v1/evidence/{{id}} and /cases/{{id}}, or ask an auditor of every "
-                                    "agency (scope '*')"))
+                           hint=msg("read the custody events of your agency's footage and cases on their "
+                                    "own pages, or ask an auditor of every agency (scope '*')"))
 
 
 

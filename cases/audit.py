@@ -103,8 +103,7 @@ def _require_reads_entry(engine: Engine, user: User, index: int) -> None:
     raise AccessDenied(msg("{user} may not read the proof of custody entry {index}: it names no evidence "
                            "or case they may read", user=user.name, index=index),
                        hint=msg("proofs of the entries listed with an item or a case you may read are open "
-                                "to you (GET /api/v1/evidence/{{id}}/events); an auditor of every agency "
-                                "may read any entry's"))
+                                "to you; an auditor of every agency may read any entry's"))
 
 
 # --- checkpoint history ---------------------------------------------------------------

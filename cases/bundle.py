@@ -186,7 +186,7 @@ def _load_case(engine: Engine, case_id: str) -> tuple[dict[str, str], list[Evide
         case = conn.execute(select(tables.cases).where(tables.cases.c.id == case_id)).first()
         if case is None:
             raise NotFound(msg("there is no case {case_id}", case_id=case_id),
-                           hint=msg("list cases with GET /api/v1/cases"))
+                           hint=msg("check the case number in the list of cases"))
         items = [records.from_row(row) for row in conn.execute(
             select(ev).join(ce, ce.c.evidence_id == ev.c.id).where(ce.c.case_id == case_id)
             .order_by(ce.c.attached_at, ev.c.id))]

@@ -271,7 +271,7 @@ def case_row(conn: Connection, case_id: str) -> Any:
     row = conn.execute(select(tables.cases).where(tables.cases.c.id == case_id)).first()
     if row is None:
         raise NotFound(msg("there is no case {case_id}", case_id=case_id),
-                       hint=msg("list cases with GET /api/v1/cases"))
+                       hint=msg("check the case number in the list of cases"))
     return row
 
 

@@ -166,7 +166,7 @@ def _registered(conn: Any, serial: str) -> Row[Any]:
     row = conn.execute(_registry_query().where(catalog.devices.c.serial == serial)).first()
     if row is None:
         raise NotFound(msg("there is no registered recorder {serial!r}", serial=serial),
-                       hint=msg("list recorders with `evidence device list` or GET /api/v1/devices"))
+                       hint=msg("check the serial in the list of recorders (`evidence device list`)"))
     return row  # type: ignore[no-any-return]
 
 

@@ -198,7 +198,7 @@ def evidence_row(conn: Connection, evidence_id: str) -> EvidenceRecord:
     record = records.find(conn, evidence_id)
     if record is None:
         raise NotFound(msg("there is no evidence {evidence_id}", evidence_id=evidence_id),
-                       hint=msg("search evidence with GET /api/v1/evidence"))
+                       hint=msg("find the item by searching the evidence"))
     return record
 
 

@@ -136,7 +136,7 @@ def _row(conn: Connection, job_id: str) -> Any:
     row = conn.execute(select(tables.export_jobs).where(tables.export_jobs.c.id == job_id)).first()
     if row is None:
         raise NotFound(msg("there is no export {job_id}", job_id=job_id),
-                       hint=msg("list the case's exports with GET /api/v1/cases/{{id}}/exports"))
+                       hint=msg("open the case to see its exports"))
     return row
 
 
@@ -227,7 +227,7 @@ def get_export(engine: Engine, user: User, case_id: str, job_id: str) -> ExportJ
         job = _job(_row(conn, job_id))
     if job.case_id != case_id:
         raise NotFound(msg("case {case_id} has no export {job_id}", case_id=case_id, job_id=job_id),
-                       hint=msg("list the case's exports with GET /api/v1/cases/{{id}}/exports"))
+                       hint=msg("open the case to see its exports"))
     return job
 
 

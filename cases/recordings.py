@@ -116,7 +116,7 @@ def find_recording(conn: Connection, recording_id: str) -> Recording:
         if recording.recording_id == recording_id:
             return recording
     raise NotFound(msg("there is no recording {recording_id}", recording_id=recording_id),
-                   hint=msg("list recordings with GET /api/v1/recordings"))
+                   hint=msg("find the recording by searching the evidence"))
 
 
 def segment_copies(conn: Connection, recording: Recording) -> list[SegmentCopy]:
@@ -174,8 +174,7 @@ def _build(store: ObjectStore, recording: Recording, copies: list[SegmentCopy], 
         except MediaError as exc:
             raise NotPlayable(msg("the segments of this recording cannot be joined: {reason}",
                                   reason=exc.message),
-                              hint=msg("play the segments one by one with GET "
-                                       "/api/v1/evidence/{{id}}/playback")) from None
+                              hint=msg("play the segments one by one")) from None
         staged = workdir / "sha256"
         staged.write_text(digest + "\n", encoding="ascii")
         joined.replace(target)

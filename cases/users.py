@@ -289,8 +289,8 @@ def _managed_user(conn: Connection, by: User, name: str, action: str) -> Any:
     if row is None or by.role is not Role.ADMIN or row.agency_code != by.agency_code:
         raise AccessDenied(msg("{by} may not {action} a user named {name!r}", by=by.name, action=action,
                                name=name),
-                           hint=msg("an admin manages the users of their own agency; list them with GET "
-                                    "/api/v1/users"))
+                           hint=msg("an admin manages the users of their own agency; check the name in "
+                                    "the list of users"))
     return row
 
 
@@ -335,8 +335,8 @@ def authenticate(engine: Engine, token: str | None, now: datetime | None = None)
     if user.token_expires_at is None or (now or datetime.now(UTC)) >= user.token_expires_at:
         raise NotAuthenticated(msg("the bearer token has expired"),
                                hint=msg("ask an admin of your agency to renew it (`evidence user rotate "
-                                        "NAME` or POST /api/v1/users/{{name}}/token); renew it yourself "
-                                        "before it expires"))
+                                        "NAME`, or on the user's page); renew it yourself before it "
+                                        "expires"))
     return user
 
 
@@ -444,8 +444,7 @@ def _require_no_cases_elsewhere(conn: Connection, name: str, agency: str | None)
     if numbers:
         raise Conflict(msg("{name} manages case(s) {numbers} of their old agency", name=name,
                            numbers=', '.join(numbers[:5])),
-                       hint=msg("remove them from those cases first (DELETE "
-                                "/api/v1/cases/{{id}}/officers/{{name}})"))
+                       hint=msg("remove them from those cases' officers first"))
 
 
 def revoke_token(log: CustodyLog, name: str, *, by: User, now: datetime | None = None) -> User:
@@ -464,7 +463,7 @@ def revoke_token(log: CustodyLog, name: str, *, by: User, now: datetime | None =
             row = _managed_user(conn, by, name, msg("end the token of"))
         if row is None or row.revoked_at is not None:
             raise Conflict(msg("{name} is revoked; their token already ended", name=name),
-                           hint=msg("list users with GET /api/v1/users"))
+                           hint=msg("check the name in the list of users"))
         # a digest no token has: the old token stops matching, and no new one is shown
         conn.execute(update(tables.users).where(tables.users.c.name == name)
                      .values(token_sha256=token_digest(new_token()), token_expires_at=moment))

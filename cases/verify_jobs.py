@@ -327,7 +327,7 @@ class VerifyJobs:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
         if row is None:
             raise NotFound(msg("there is no verify job {job_id}", job_id=job_id),
-                           hint=msg("start one with POST /api/v1/verify/jobs"))
+                           hint=msg("start a new verification"))
         return self._job(row)
 
     def _job(self, row: Any) -> VerifyJob:

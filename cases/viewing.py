@@ -150,15 +150,14 @@ def photo_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarget:
     if row.kind != "image":
         raise NotPlayable(msg("evidence {evidence_id} is not a photo but {kind}", evidence_id=evidence_id,
                               kind=row.kind),
-                          hint=msg("play it with GET /api/v1/evidence/{{id}}/playback"))
+                          hint=msg("play it instead"))
     suffix = row.original_name[row.original_name.rfind("."):].lower() if "." in row.original_name \
         else ""
     media_type = IMAGE_TYPES.get(suffix)
     if media_type is None or row.size == 0:
         raise NotPlayable(msg("photo {evidence_id} ({original_name}) is in a format a browser cannot show",
                               evidence_id=evidence_id, original_name=row.original_name),
-                          hint=msg("view its poster (GET /api/v1/evidence/{{id}}/poster) or "
-                                                  "download the original"))
+                          hint=msg("view its poster or download the original"))
     target = StoredTarget(row.id, row.sha256, row.object_key, row.object_version, row.sha256,
                           row.size, "original", row.original_name, media_type)
     return _as_logged(log.engine, target)

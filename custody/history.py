@@ -198,7 +198,7 @@ def _stored(conn: Connection, number: int, verifier: Verifier, origin: str | Non
     row = conn.execute(select(schema.checkpoints).where(schema.checkpoints.c.id == number)).first()
     if row is None:
         raise NotFound(msg("there is no checkpoint #{number}", number=number),
-                       hint=msg("list checkpoints with GET /api/v1/custody/checkpoints"))
+                       hint=msg("pick one from the checkpoint history"))
     return StoredNote(number, _created(row.created_at), check_checkpoint(row.note, verifier, origin))
 
 

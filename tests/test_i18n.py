@@ -359,3 +359,14 @@ def test_a_plain_string_message_is_still_an_error_message() -> None:
     err = EvidenceError("some text {x}")  # kept as it is, untranslated
     assert str(err) == "some text {x}" and tr(err, "zh_CN") == "some text {x}"
     assert catalogue("zh_CN")  # the catalogue loads from the .po of a clean clone
+
+
+def test_no_message_sends_a_person_to_an_api_address() -> None:
+    """Errors speak to people: a clerk reads them on a page, so no message or hint names
+    an API path such as GET /api/v1/... (the API's own 404 for unknown API addresses, which
+    only programs reach, may point at its OpenAPI document)."""
+    from api.i18n_catalogue import extract
+
+    found = [message_id for message_id in extract() if "/api/v1" in message_id
+             and message_id != "see the OpenAPI document at /api/v1/openapi.json"]
+    assert found == []

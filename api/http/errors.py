@@ -61,8 +61,8 @@ class CsrfRejected(EvidenceError):
     def __init__(self) -> None:
         super().__init__(msg("this request changes something but did not carry the session's "
                              "CSRF token"),
-                         hint=msg("send the csrf_token of GET /api/v1/session in the "
-                                  "X-CSRF-Token header; reload the page if it is stale"))
+                         hint=msg("reload the page and try again (a program sends the session's "
+                                  "csrf_token in the X-CSRF-Token header)"))
 
 
 class ItemError(BaseModel):

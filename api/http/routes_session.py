@@ -134,7 +134,7 @@ def current_session(request: Request, response: Response, services: ServicesDep,
     found = _cookie_session(request, services)
     if found is None:
         raise NotAuthenticated(msg("you are not signed in"),
-                               hint=msg("sign in with your name and password (POST /api/v1/session)"))
+                               hint=msg("sign in with your name and password"))
     user, _ = found
     assert cookie is not None
     response.headers.update(_NO_STORE)
