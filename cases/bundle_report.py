@@ -163,6 +163,14 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
         f"{d.get('officer')} removed from the case by {who(e['actor'])}."),
     EventType.CASE_REVIEW_REQUESTED: lambda e, d: (
         f"Case {d.get('case_number')} sent for review by {who(e['actor'])}."),
+    EventType.ACTION_OPENED: lambda e, d: (
+        f"Enforcement action ({d.get('kind')}, matter {d.get('matter')}) opened on case "
+        f"{d.get('case_number')} by {who(e['actor'])}."),
+    EventType.ACTION_HANDLERS_ASSIGNED: lambda e, d: (
+        "Handling officers "
+        + ", ".join(str(o.get("user")) for o in d.get("officers") or [] if isinstance(o, dict))
+        + f" assigned to an enforcement action of case {d.get('case_number')} by "
+          f"{who(e['actor'])}, each holding a certificate valid on {d.get('action_date')}."),
     EventType.CASE_BUNDLE_REQUESTED: lambda e, d: (
         f"Export of the case requested by {who(e['actor'])}{_reason(d)}."),
     EXPORT_EVENT: _exported,
@@ -190,6 +198,15 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.AGENCY_ADDED: lambda e, d: f"Agency {d.get('name')} added by {who(e['actor'])}.",
     EventType.UNIT_ADDED: lambda e, d: (
         f"Unit {d.get('name')} of agency {d.get('agency')} added by {who(e['actor'])}."),
+    EventType.MATTER_ADDED: lambda e, d: (
+        f"Enforcement matter {d.get('name')} added to the list of agency {d.get('agency')} by "
+        f"{who(e['actor'])}."),
+    EventType.MATTER_CHANGED: lambda e, d: (
+        f"An enforcement matter of agency {(d.get('after') or {}).get('agency')} changed by "
+        f"{who(e['actor'])}."),
+    EventType.CERTIFICATE_ADDED: lambda e, d: (
+        f"Enforcement certificate {d.get('number')} of {d.get('user')} (valid "
+        f"{d.get('valid_from')} to {d.get('valid_to')}) recorded by {who(e['actor'])}."),
     EventType.USER_CREATED: lambda e, d: (
         f"Account {d.get('user')} ({d.get('role')}) created by {who(e['actor'])}."),
     EventType.USER_REVOKED: lambda e, d: (

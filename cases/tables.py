@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -227,4 +228,60 @@ verify_jobs = Table(
     Column("ok", Boolean, nullable=True),
     Column("report", Text, nullable=True),  # the report's JSON, once done
     Column("error", Text, nullable=True),  # why it failed
+)
+
+
+# Enforcement (migration 0022, cases/actions.py): the agency's list of enforcement matters
+# (执法事项清单), officers' enforcement certificates (执法证), and enforcement actions on cases
+# with their handling officers. A party's id number is kept here only (masked in events).
+enforcement_matters = Table(
+    "enforcement_matters",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("legal_basis", Text, nullable=False),
+    Column("procedure", Text, nullable=False),
+    Column("time_limit_days", Integer, nullable=False),  # working days
+    Column("remedy", Text, nullable=False),  # remedy channels (救济途径)
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(128), nullable=False),
+)
+
+enforcement_certificates = Table(
+    "enforcement_certificates",
+    metadata,
+    Column("number", String(64), primary_key=True),
+    Column("user_name", String(64), ForeignKey("users.name"), nullable=False, index=True),
+    Column("issuing_body", Text, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
+
+enforcement_actions = Table(
+    "enforcement_actions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # licensing | penalty | compulsory | levy | inspection
+    Column("matter_id", String(36), ForeignKey("enforcement_matters.id"), nullable=False),
+    Column("party_kind", String(16), nullable=False),  # person | organisation
+    Column("party_name", Text, nullable=False),
+    Column("party_id_number", String(64), nullable=True),  # never in a custody event unmasked
+    Column("on_site", Boolean, nullable=False),
+    Column("action_date", Date, nullable=False),
+    Column("state", String(16), nullable=False),  # draft | decided
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
+
+action_officers = Table(
+    "action_officers",
+    metadata,
+    Column("action_id", String(36), ForeignKey("enforcement_actions.id"), primary_key=True),
+    Column("user_name", String(64), ForeignKey("users.name"), primary_key=True),
+    Column("certificate_number", String(64), nullable=False),  # valid on the action's date
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
 )

@@ -37,6 +37,9 @@ class EventType(StrEnum):
     CASE_BUNDLE_EXPORTED = "case:bundle:exported"
     CASE_BUNDLE_DOWNLOADED = "case:bundle:downloaded"
     CASE_REVIEW_REQUESTED = "case:review:requested"
+    # enforcement actions on cases (cases/actions.py)
+    ACTION_OPENED = "case:action:opened"
+    ACTION_HANDLERS_ASSIGNED = "case:action:handlers-assigned"
     # the docking station
     DEVICE_REGISTERED = "station:device:registered"
     DEVICE_REASSIGNED = "station:device:reassigned"
@@ -49,6 +52,8 @@ class EventType(StrEnum):
     # the organisation
     AGENCY_ADDED = "org:agency:added"
     UNIT_ADDED = "org:unit:added"
+    MATTER_ADDED = "org:matter:added"  # the agency's list of enforcement matters
+    MATTER_CHANGED = "org:matter:changed"
     # accounts
     USER_CREATED = "user:account:created"
     USER_REVOKED = "user:account:revoked"
@@ -62,6 +67,7 @@ class EventType(StrEnum):
     USER_SIGNED_OUT = "user:session:ended"
     USER_TOKEN_REVOKED = "user:token:revoked"  # noqa: S105 (an event type, not a secret)
     USER_CHANGED = "user:account:changed"
+    CERTIFICATE_ADDED = "user:certificate:added"  # an enforcement certificate (执法证)
     # the custody log itself
     VERIFY_STARTED = "custody:verify:started"
     VERIFY_FINISHED = "custody:verify:finished"

@@ -1,0 +1,77 @@
+"""enforcement matters, certificates, actions and their handling officers
+
+Revision ID: 0022
+Revises: 0021
+
+The agency's list of enforcement matters (执法事项清单), officers' enforcement certificates
+(执法证), and enforcement actions on cases (cases/actions.py).
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0022"
+down_revision = "0021"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "enforcement_matters",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("agency_code", sa.String(32), sa.ForeignKey("agencies.code"), nullable=False),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("legal_basis", sa.Text, nullable=False),
+        sa.Column("procedure", sa.Text, nullable=False),
+        sa.Column("time_limit_days", sa.Integer, nullable=False),
+        sa.Column("remedy", sa.Text, nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_by", sa.String(128), nullable=False),
+    )
+    op.create_index("ix_enforcement_matters_agency_code", "enforcement_matters", ["agency_code"])
+    op.create_table(
+        "enforcement_certificates",
+        sa.Column("number", sa.String(64), primary_key=True),
+        sa.Column("user_name", sa.String(64), sa.ForeignKey("users.name"), nullable=False),
+        sa.Column("issuing_body", sa.Text, nullable=False),
+        sa.Column("valid_from", sa.Date, nullable=False),
+        sa.Column("valid_to", sa.Date, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(128), nullable=False),
+    )
+    op.create_index("ix_enforcement_certificates_user_name", "enforcement_certificates",
+                    ["user_name"])
+    op.create_table(
+        "enforcement_actions",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("case_id", sa.String(36), sa.ForeignKey("cases.id"), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("matter_id", sa.String(36), sa.ForeignKey("enforcement_matters.id"),
+                  nullable=False),
+        sa.Column("party_kind", sa.String(16), nullable=False),
+        sa.Column("party_name", sa.Text, nullable=False),
+        sa.Column("party_id_number", sa.String(64), nullable=True),
+        sa.Column("on_site", sa.Boolean, nullable=False),
+        sa.Column("action_date", sa.Date, nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(128), nullable=False),
+    )
+    op.create_index("ix_enforcement_actions_case_id", "enforcement_actions", ["case_id"])
+    op.create_table(
+        "action_officers",
+        sa.Column("action_id", sa.String(36), sa.ForeignKey("enforcement_actions.id"),
+                  primary_key=True),
+        sa.Column("user_name", sa.String(64), sa.ForeignKey("users.name"), primary_key=True),
+        sa.Column("certificate_number", sa.String(64), nullable=False),
+        sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("action_officers")
+    op.drop_index("ix_enforcement_actions_case_id", "enforcement_actions")
+    op.drop_table("enforcement_actions")
+    op.drop_index("ix_enforcement_certificates_user_name", "enforcement_certificates")
+    op.drop_table("enforcement_certificates")
+    op.drop_index("ix_enforcement_matters_agency_code", "enforcement_matters")
+    op.drop_table("enforcement_matters")
