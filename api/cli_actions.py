@@ -5,6 +5,7 @@ the operator. Each command calls the one domain function the HTTP API calls too
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -28,6 +29,7 @@ from cases.actions import (
     parse_kind,
     parse_party_kind,
 )
+from cases.documents import add_document, list_documents, parse_document_kind
 from cases.errors import InvalidRequest
 
 matter_app = typer.Typer(help="An agency's list of enforcement matters (执法事项清单).",
@@ -35,6 +37,8 @@ matter_app = typer.Typer(help="An agency's list of enforcement matters (执法�
 certificate_app = typer.Typer(help="Officers' enforcement certificates (执法证).",
                               no_args_is_help=True)
 action_app = typer.Typer(help="Enforcement actions on cases.", no_args_is_help=True)
+document_app = typer.Typer(help="A case's written record (forms, transcripts, notices, "
+                                "decisions, scans) as evidence.", no_args_is_help=True)
 _out = console()
 
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON lines.")]
@@ -190,4 +194,40 @@ def action_list(case_id: Annotated[str, typer.Argument(help="The case's id.")],
     for a in found:
         table.add_row(*cells(a.id, a.kind.value, a.matter_name, a.party.name,
                              a.action_date.isoformat(), a.state.value, ", ".join(a.officers)))
+    _out.print(table)
+
+
+@document_app.command("add")
+def document_add(
+    case_id: Annotated[str, typer.Argument(help="The case's id.")],
+    path: Annotated[Path, typer.Argument(help="The file: PDF, DOCX, JPEG or PNG.", exists=True,
+                                         dir_okay=False, readable=True)],
+    kind: Annotated[str, typer.Option(help="form, transcript, notice, decision, "
+                                           "draft_decision, scan or other.")],
+    name: Annotated[str | None, typer.Option(help="Its name (default: the file's).")] = None,
+) -> None:
+    """Store a document bit for bit and put it on the case (logged: evidence:file:ingested,
+    evidence:file:verified, case:document:added); the same as POST /api/v1/cases/{id}/documents."""
+    home = open_case_home()
+    d = add_document(home.custody_log(), home.object_store(), cli_operator(), case_id,
+                     name or path.name, parse_document_kind(kind), path.read_bytes())
+    _out.print(inert(f"added {d.original_name} ({d.kind.value}, {d.media_type}) as evidence "
+                     f"{d.evidence_id}, sha256 {d.sha256}"))
+
+
+@document_app.command("list")
+def document_list(case_id: Annotated[str, typer.Argument(help="The case's id.")],
+                  as_json: JsonOption = False) -> None:
+    """A case's documents."""
+    found = list_documents(open_case_home().engine(), cli_operator(), case_id)
+    if as_json:
+        for d in found:
+            emit_json({"evidence_id": d.evidence_id, "kind": d.kind.value,
+                       "media_type": d.media_type, "name": d.original_name, "sha256": d.sha256,
+                       "size": d.size, "added_at": d.added_at.isoformat(),
+                       "added_by": d.added_by})
+        return
+    table = Table("evidence", "kind", "name", "sha256")
+    for d in found:
+        table.add_row(*cells(d.evidence_id, d.kind.value, d.original_name, d.sha256))
     _out.print(table)

@@ -171,6 +171,9 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
         + ", ".join(str(o.get("user")) for o in d.get("officers") or [] if isinstance(o, dict))
         + f" assigned to an enforcement action of case {d.get('case_number')} by "
           f"{who(e['actor'])}, each holding a certificate valid on {d.get('action_date')}."),
+    EventType.CASE_DOCUMENT_ADDED: lambda e, d: (
+        f"Document {d.get('name')} ({d.get('kind')}, {d.get('media_type')}) put on case "
+        f"{d.get('case_number')} by {who(e['actor'])}; kept permanently."),
     EventType.CASE_BUNDLE_REQUESTED: lambda e, d: (
         f"Export of the case requested by {who(e['actor'])}{_reason(d)}."),
     EXPORT_EVENT: _exported,

@@ -285,3 +285,16 @@ action_officers = Table(
     Column("certificate_number", String(64), nullable=False),  # valid on the action's date
     Column("assigned_at", DateTime(timezone=True), nullable=False),
 )
+
+# A case's written record (cases/documents.py, migration 0022): each document is an evidence
+# item (its original, hash and custody events as footage's), on the case with its kind.
+case_documents = Table(
+    "case_documents",
+    metadata,
+    Column("case_id", String(36), ForeignKey("cases.id"), primary_key=True),
+    Column("evidence_id", String(36), primary_key=True, index=True),  # FK in the migration
+    Column("kind", String(32), nullable=False),  # form | transcript | notice | decision | ...
+    Column("media_type", String(100), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("added_by", String(128), nullable=False),
+)

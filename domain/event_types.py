@@ -40,6 +40,7 @@ class EventType(StrEnum):
     # enforcement actions on cases (cases/actions.py)
     ACTION_OPENED = "case:action:opened"
     ACTION_HANDLERS_ASSIGNED = "case:action:handlers-assigned"
+    CASE_DOCUMENT_ADDED = "case:document:added"  # a written record, stored as evidence
     # the docking station
     DEVICE_REGISTERED = "station:device:registered"
     DEVICE_REASSIGNED = "station:device:reassigned"

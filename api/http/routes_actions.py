@@ -9,9 +9,10 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Base64Bytes, BaseModel, Field, StringConstraints
 
 from api.http.auth import CurrentUser
+from api.http.bodies import LIMIT_KEY
 from api.http.errors import responses
 from api.http.models import AgencyCode, Strict, UserName
 from api.http.services import ServicesDep
@@ -35,8 +36,17 @@ from cases.actions import (
     parse_kind,
     parse_party_kind,
 )
+from cases.documents import (
+    DOCUMENT_MAX,
+    CaseDocument,
+    add_document,
+    list_documents,
+    parse_document_kind,
+)
+from cases.errors import InvalidRequest
 
 router = APIRouter(tags=["enforcement"])
+DOCUMENT_BODY_LIMIT = DOCUMENT_MAX * 4 // 3 + 64 * 1024  # base64, and the JSON around it
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX)]
@@ -247,3 +257,54 @@ def handlers(action_id: UUID, body: HandlersIn, services: ServicesDep,
     `case:action:handlers-assigned`."""
     return action_out(assign_handlers(services.log, user, str(action_id), list(body.officers),
                                       services.now()))
+
+
+class DocumentIn(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    kind: Literal["form", "transcript", "notice", "decision", "draft_decision", "scan", "other"]
+    content_base64: Base64Bytes = Field(description="The file's exact bytes, base64.")
+
+
+class DocumentOut(BaseModel):
+    evidence_id: str
+    case_id: str
+    kind: str
+    media_type: str
+    name: str
+    sha256: str
+    size: int
+    added_at: datetime
+    added_by: str
+
+
+class DocumentList(BaseModel):
+    items: list[DocumentOut]
+
+
+def document_out(d: CaseDocument) -> DocumentOut:
+    return DocumentOut(evidence_id=d.evidence_id, case_id=d.case_id, kind=d.kind.value,
+                       media_type=d.media_type, name=d.original_name, sha256=d.sha256,
+                       size=d.size, added_at=d.added_at, added_by=d.added_by)
+
+
+@router.post("/cases/{case_id}/documents", response_model=DocumentOut, status_code=201,
+             responses=responses(400, 401, 403, 404, 409, 413), summary="Add a case document",
+             openapi_extra={LIMIT_KEY: DOCUMENT_BODY_LIMIT})
+def new_document(case_id: UUID, body: DocumentIn, services: ServicesDep,
+                 user: CurrentUser) -> DocumentOut:
+    """A case officer of the case, or an admin of its agency: a PDF, DOCX, JPEG or PNG (told
+    by its bytes) of up to 20 MiB, stored bit for bit like footage (`evidence:file:ingested`,
+    `evidence:file:verified`) and put on the case, kept permanently (`case:document:added`)."""
+    if not body.content_base64:
+        raise InvalidRequest("the document is empty", hint="send the file's bytes, base64")
+    return document_out(add_document(services.log, services.store, user, str(case_id),
+                                     body.name, parse_document_kind(body.kind),
+                                     body.content_base64, services.now()))
+
+
+@router.get("/cases/{case_id}/documents", response_model=DocumentList,
+            responses=responses(401, 403, 404), summary="A case's documents")
+def documents(case_id: UUID, services: ServicesDep, user: CurrentUser) -> DocumentList:
+    """For who may read the case; they are also listed with its footage (GET /cases/{id})."""
+    return DocumentList(items=[document_out(d) for d in
+                               list_documents(services.engine, user, str(case_id))])

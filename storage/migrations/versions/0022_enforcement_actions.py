@@ -1,4 +1,4 @@
-"""enforcement matters, certificates, actions and their handling officers
+"""enforcement matters, certificates, actions and their handling officers; case documents
 
 Revision ID: 0022
 Revises: 0021
@@ -65,9 +65,21 @@ def upgrade() -> None:
         sa.Column("certificate_number", sa.String(64), nullable=False),
         sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_table(
+        "case_documents",
+        sa.Column("case_id", sa.String(36), sa.ForeignKey("cases.id"), primary_key=True),
+        sa.Column("evidence_id", sa.String(36), sa.ForeignKey("evidence.id"), primary_key=True),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("media_type", sa.String(100), nullable=False),
+        sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("added_by", sa.String(128), nullable=False),
+    )
+    op.create_index("ix_case_documents_evidence_id", "case_documents", ["evidence_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_case_documents_evidence_id", "case_documents")
+    op.drop_table("case_documents")
     op.drop_table("action_officers")
     op.drop_index("ix_enforcement_actions_case_id", "enforcement_actions")
     op.drop_table("enforcement_actions")
