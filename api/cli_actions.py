@@ -4,6 +4,7 @@ the operator. Each command calls the one domain function the HTTP API calls too
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,6 +32,7 @@ from cases.actions import (
 )
 from cases.documents import add_document, list_documents, parse_document_kind
 from cases.errors import InvalidRequest
+from cases.legal_review import decide, set_catalogue, submit
 
 matter_app = typer.Typer(help="An agency's list of enforcement matters (执法事项清单).",
                          no_args_is_help=True)
@@ -231,3 +233,42 @@ def document_list(case_id: Annotated[str, typer.Argument(help="The case's id.")]
     for d in found:
         table.add_row(*cells(d.evidence_id, d.kind.value, d.original_name, d.sha256))
     _out.print(table)
+
+
+@action_app.command("submit")
+def action_submit(action_id: Annotated[str, typer.Argument(help="The action's id.")]) -> None:
+    """Submit the action's draft and materials for legal review (送审): each cited item is
+    verified first (logged: case:review:submitted); the same as POST /api/v1/actions/{id}/reviews."""
+    home = open_case_home()
+    packet = submit(home.custody_log(), home.object_store(), home.verifier(), cli_operator(),
+                    action_id)
+    _out.print(inert(f"submitted packet {packet.id} (sha256 {packet.sha256}), due "
+                     f"{packet.due.isoformat()}"))
+
+
+@action_app.command("decide")
+def action_decide(action_id: Annotated[str, typer.Argument(help="The action's id.")]) -> None:
+    """Record the action's decision (logged: case:action:decided). A major action needs a
+    passed, approved review of exactly its current materials: exit 1 saying what is missing."""
+    home = open_case_home()
+    decide(home.custody_log(), cli_operator(), action_id)
+    _out.print(inert(f"decision of action {action_id} recorded"))
+
+
+@matter_app.command("major-catalogue")
+def major_catalogue(
+    agency: Annotated[str, typer.Option(help="The agency's code.")],
+    rules: Annotated[Path, typer.Option(help="A JSON file: a list of rules.", exists=True,
+                                        dir_okay=False)],
+) -> None:
+    """Set a new version of the agency's catalogue of major decisions (logged:
+    org:major-catalogue:set); the same as PUT /api/v1/agencies/{code}/major-catalogue."""
+    try:
+        listed = json.loads(rules.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InvalidRequest(f"{rules} is not JSON: {exc}") from None
+    if not isinstance(listed, list):
+        raise InvalidRequest(f"{rules} holds no list of rules")
+    home = open_case_home()
+    version = set_catalogue(home.custody_log(), cli_operator(), agency, listed)
+    _out.print(inert(f"major-decision catalogue of {agency}: version {version}"))

@@ -273,6 +273,8 @@ enforcement_actions = Table(
     Column("on_site", Boolean, nullable=False),
     Column("action_date", Date, nullable=False),
     Column("state", String(16), nullable=False),  # draft | decided
+    Column("facts", Text, nullable=True),  # JSON: fine, licence_revoked, business_closed, ...
+    Column("major_reason", Text, nullable=True),  # marked major by hand, with this reason
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(128), nullable=False),
 )
@@ -297,4 +299,48 @@ case_documents = Table(
     Column("media_type", String(100), nullable=False),
     Column("added_at", DateTime(timezone=True), nullable=False),
     Column("added_by", String(128), nullable=False),
+)
+
+# The legal review of major decisions (cases/legal_review.py, migration 0022).
+major_catalogues = Table(  # the agency's catalogue of major decisions, versioned
+    "major_catalogues",
+    metadata,
+    Column("agency_code", String(32), ForeignKey("agencies.code"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("rules", Text, nullable=False),  # canonical JSON list of rules
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
+
+action_materials = Table(  # the draft decision (position 0) and the items it cites
+    "action_materials",
+    metadata,
+    Column("action_id", String(36), ForeignKey("enforcement_actions.id"), primary_key=True),
+    Column("evidence_id", String(36), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+
+review_packets = Table(  # one submission, frozen: its listing and the hash over it
+    "review_packets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("action_id", String(36), ForeignKey("enforcement_actions.id"), nullable=False,
+           index=True),
+    Column("sha256", String(64), nullable=False),
+    Column("listing", Text, nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_by", String(128), nullable=False),
+    Column("due", Date, nullable=False),
+    Column("opinion", String(16), nullable=True),  # pass | fail | return
+    Column("reasons", Text, nullable=True),
+    Column("checklist", Text, nullable=True),
+    Column("reviewed_by", String(128), nullable=True),
+    Column("reviewed_at", DateTime(timezone=True), nullable=True),
+    Column("contested_by", String(128), nullable=True),
+    Column("contest_reason", Text, nullable=True),
+    Column("ruling", String(16), nullable=True),  # upheld | overturned
+    Column("ruled_by", String(128), nullable=True),
+    Column("ruling_reason", Text, nullable=True),
+    Column("approved_by", String(128), nullable=True),
+    Column("approved_at", DateTime(timezone=True), nullable=True),
 )

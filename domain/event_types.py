@@ -41,6 +41,15 @@ class EventType(StrEnum):
     ACTION_OPENED = "case:action:opened"
     ACTION_HANDLERS_ASSIGNED = "case:action:handlers-assigned"
     CASE_DOCUMENT_ADDED = "case:document:added"  # a written record, stored as evidence
+    ACTION_MARKED_MAJOR = "case:action:marked-major"
+    ACTION_MATERIALS_SET = "case:action:materials-set"
+    ACTION_DECIDED = "case:action:decided"
+    # the legal review of major decisions (cases/legal_review.py)
+    REVIEW_SUBMITTED = "case:review:submitted"
+    REVIEW_OPINION = "case:review:opinion"
+    REVIEW_CONTESTED = "case:review:contested"
+    REVIEW_RULED = "case:review:ruled"
+    REVIEW_APPROVED = "case:review:approved"
     # the docking station
     DEVICE_REGISTERED = "station:device:registered"
     DEVICE_REASSIGNED = "station:device:reassigned"
@@ -55,6 +64,7 @@ class EventType(StrEnum):
     UNIT_ADDED = "org:unit:added"
     MATTER_ADDED = "org:matter:added"  # the agency's list of enforcement matters
     MATTER_CHANGED = "org:matter:changed"
+    MAJOR_CATALOGUE_SET = "org:major-catalogue:set"  # a new version of the catalogue
     # accounts
     USER_CREATED = "user:account:created"
     USER_REVOKED = "user:account:revoked"

@@ -5,10 +5,10 @@ certificate|action ...`)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import Base64Bytes, BaseModel, Field, StringConstraints
 
 from api.http.auth import CurrentUser
@@ -44,6 +44,20 @@ from cases.documents import (
     parse_document_kind,
 )
 from cases.errors import InvalidRequest
+from cases.legal_review import (
+    Opinion,
+    Packet,
+    approve,
+    contest,
+    decide,
+    mark_major,
+    packets_of,
+    record_opinion,
+    rule,
+    set_catalogue,
+    set_materials,
+    submit,
+)
 
 router = APIRouter(tags=["enforcement"])
 DOCUMENT_BODY_LIMIT = DOCUMENT_MAX * 4 // 3 + 64 * 1024  # base64, and the JSON around it
@@ -308,3 +322,166 @@ def documents(case_id: UUID, services: ServicesDep, user: CurrentUser) -> Docume
     """For who may read the case; they are also listed with its footage (GET /cases/{id})."""
     return DocumentList(items=[document_out(d) for d in
                                list_documents(services.engine, user, str(case_id))])
+
+
+# --- the legal review of major decisions (cases/legal_review.py) ------------------------------
+
+class CatalogueIn(Strict):
+    rules: Annotated[list[dict[str, Any]], Field(max_length=200)]
+
+
+class VersionOut(BaseModel):
+    agency: str
+    version: int
+
+
+class MajorIn(Strict):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class MaterialsIn(Strict):
+    draft: UUID = Field(description="The draft decision: a document of the case.")
+    cited: list[UUID] = Field(default_factory=list, max_length=1000)
+    facts: dict[str, int | bool] = Field(default_factory=dict, description=(
+        "fine (yuan), licence_revoked, business_closed, after_hearing."))
+
+
+class PacketHash(BaseModel):
+    packet_sha256: str
+
+
+class ChecklistItem(Strict):
+    result: Literal["pass", "fail", "material"]
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class OpinionIn(Strict):
+    opinion: Literal["pass", "fail", "return"]
+    reasons: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    checklist: dict[str, ChecklistItem]
+
+
+class ReasonIn(Strict):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class RulingIn(ReasonIn):
+    upheld: bool
+
+
+class PacketOut(BaseModel):
+    id: str
+    action_id: str
+    sha256: str
+    listing: dict[str, Any]
+    submitted_at: datetime
+    submitted_by: str
+    due: date
+    opinion: str | None
+    reviewed_by: str | None
+    approved_by: str | None
+    contested: bool
+    ruling: str | None
+
+
+class PacketList(BaseModel):
+    items: list[PacketOut]
+
+
+def packet_out(p: Packet) -> PacketOut:
+    return PacketOut(id=p.id, action_id=p.action_id, sha256=p.sha256, listing=p.listing,
+                     submitted_at=p.submitted_at, submitted_by=p.submitted_by, due=p.due,
+                     opinion=p.opinion, reviewed_by=p.reviewed_by, approved_by=p.approved_by,
+                     contested=p.contested, ruling=p.ruling)
+
+
+@router.put("/agencies/{agency}/major-catalogue", response_model=VersionOut,
+            responses=responses(400, 401, 403), summary="Set the major-decision catalogue")
+def major_catalogue(agency: Annotated[AgencyCode, Path()], body: CatalogueIn,
+                    services: ServicesDep, user: CurrentUser) -> VersionOut:
+    """Admins of the agency: a new version of its catalogue of major decisions (rules by
+    kind, matter_id, fine_at_least, licence_revoked, business_closed, after_hearing).
+    Event `org:major-catalogue:set`."""
+    return VersionOut(agency=agency, version=set_catalogue(services.log, user, agency,
+                                                           body.rules, services.now()))
+
+
+@router.post("/actions/{action_id}/major", status_code=204, response_class=Response,
+             responses=responses(400, 401, 403, 404), summary="Mark an action major")
+def major(action_id: UUID, body: MajorIn, services: ServicesDep, user: CurrentUser) -> Response:
+    """By hand, with the reason. Event `case:action:marked-major`."""
+    mark_major(services.log, user, str(action_id), body.reason, services.now())
+    return Response(status_code=204)
+
+
+@router.put("/actions/{action_id}/materials", response_model=PacketHash,
+            responses=responses(400, 401, 403, 404, 409), summary="Set draft and materials")
+def materials(action_id: UUID, body: MaterialsIn, services: ServicesDep,
+              user: CurrentUser) -> PacketHash:
+    """The draft decision, the items it cites and its facts; voids any earlier review.
+    Event `case:action:materials-set`."""
+    return PacketHash(packet_sha256=set_materials(
+        services.log, user, str(action_id), str(body.draft), [str(c) for c in body.cited],
+        dict(body.facts), services.now()))
+
+
+@router.post("/actions/{action_id}/reviews", response_model=PacketOut, status_code=201,
+             responses=responses(401, 403, 404, 409), summary="Submit for legal review")
+def submit_review(action_id: UUID, services: ServicesDep, user: CurrentUser) -> PacketOut:
+    """送审: every cited item must verify (stored bytes re-hashed, recording event proven in
+    a signed checkpoint; 409 naming each that fails). Event `case:review:submitted`."""
+    return packet_out(submit(services.log, services.store, services.verifier, user,
+                             str(action_id), services.now()))
+
+
+@router.get("/actions/{action_id}/reviews", response_model=PacketList,
+            responses=responses(401, 403, 404), summary="An action's reviews")
+def reviews(action_id: UUID, services: ServicesDep, user: CurrentUser) -> PacketList:
+    """Every packet submitted, with its opinion, contest, ruling and approval."""
+    return PacketList(items=[packet_out(p) for p in
+                             packets_of(services.engine, user, str(action_id))])
+
+
+@router.post("/reviews/{packet_id}/opinion", response_model=PacketOut,
+             responses=responses(400, 401, 403, 404, 409), summary="Give the review opinion")
+def opinion(packet_id: UUID, body: OpinionIn, services: ServicesDep,
+            user: CurrentUser) -> PacketOut:
+    """Reviewers of the case's agency: the eight-point checklist and pass, fail or return.
+    Event `case:review:opinion`."""
+    checklist = {k: {"result": v.result, **({"note": v.note} if v.note else {})}
+                 for k, v in body.checklist.items()}
+    return packet_out(record_opinion(services.log, user, str(packet_id), Opinion(body.opinion),
+                                     body.reasons, checklist, services.now()))
+
+
+@router.post("/reviews/{packet_id}/contest", response_model=PacketOut,
+             responses=responses(400, 401, 403, 404, 409), summary="Contest an opinion")
+def contest_opinion(packet_id: UUID, body: ReasonIn, services: ServicesDep,
+                    user: CurrentUser) -> PacketOut:
+    """The handling unit. Event `case:review:contested`."""
+    return packet_out(contest(services.log, user, str(packet_id), body.reason, services.now()))
+
+
+@router.post("/reviews/{packet_id}/ruling", response_model=PacketOut,
+             responses=responses(400, 401, 403, 404, 409), summary="Rule on a contest")
+def ruling(packet_id: UUID, body: RulingIn, services: ServicesDep,
+           user: CurrentUser) -> PacketOut:
+    """The principal (an admin of the agency). Event `case:review:ruled`."""
+    return packet_out(rule(services.log, user, str(packet_id), body.upheld, body.reason,
+                           services.now()))
+
+
+@router.post("/reviews/{packet_id}/approval", response_model=PacketOut,
+             responses=responses(401, 403, 404, 409), summary="Approve a reviewed decision")
+def approval(packet_id: UUID, services: ServicesDep, user: CurrentUser) -> PacketOut:
+    """The approving head (an admin of the agency), after a pass. Event `case:review:approved`."""
+    return packet_out(approve(services.log, user, str(packet_id), services.now()))
+
+
+@router.post("/actions/{action_id}/decision", status_code=204, response_class=Response,
+             responses=responses(401, 403, 404, 409), summary="Record the decision")
+def decision(action_id: UUID, services: ServicesDep, user: CurrentUser) -> Response:
+    """THE GATE: a major action needs a passed review of exactly its current draft and
+    materials, and the head's approval; 409 says what is missing. Event `case:action:decided`."""
+    decide(services.log, user, str(action_id), services.now())
+    return Response(status_code=204)

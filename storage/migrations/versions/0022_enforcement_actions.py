@@ -53,6 +53,8 @@ def upgrade() -> None:
         sa.Column("on_site", sa.Boolean, nullable=False),
         sa.Column("action_date", sa.Date, nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("facts", sa.Text, nullable=True),
+        sa.Column("major_reason", sa.Text, nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(128), nullable=False),
     )
@@ -75,9 +77,52 @@ def upgrade() -> None:
         sa.Column("added_by", sa.String(128), nullable=False),
     )
     op.create_index("ix_case_documents_evidence_id", "case_documents", ["evidence_id"])
+    op.create_table(
+        "major_catalogues",
+        sa.Column("agency_code", sa.String(32), sa.ForeignKey("agencies.code"), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("rules", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(128), nullable=False),
+    )
+    op.create_table(
+        "action_materials",
+        sa.Column("action_id", sa.String(36), sa.ForeignKey("enforcement_actions.id"),
+                  primary_key=True),
+        sa.Column("evidence_id", sa.String(36), primary_key=True),
+        sa.Column("position", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "review_packets",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("action_id", sa.String(36), sa.ForeignKey("enforcement_actions.id"),
+                  nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("listing", sa.Text, nullable=False),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("submitted_by", sa.String(128), nullable=False),
+        sa.Column("due", sa.Date, nullable=False),
+        sa.Column("opinion", sa.String(16), nullable=True),
+        sa.Column("reasons", sa.Text, nullable=True),
+        sa.Column("checklist", sa.Text, nullable=True),
+        sa.Column("reviewed_by", sa.String(128), nullable=True),
+        sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("contested_by", sa.String(128), nullable=True),
+        sa.Column("contest_reason", sa.Text, nullable=True),
+        sa.Column("ruling", sa.String(16), nullable=True),
+        sa.Column("ruled_by", sa.String(128), nullable=True),
+        sa.Column("ruling_reason", sa.Text, nullable=True),
+        sa.Column("approved_by", sa.String(128), nullable=True),
+        sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index("ix_review_packets_action_id", "review_packets", ["action_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_review_packets_action_id", "review_packets")
+    op.drop_table("review_packets")
+    op.drop_table("action_materials")
+    op.drop_table("major_catalogues")
     op.drop_index("ix_case_documents_evidence_id", "case_documents")
     op.drop_table("case_documents")
     op.drop_table("action_officers")
