@@ -14,6 +14,7 @@ from rich.table import Table
 
 from api.cli_service import cli_operator, open_case_home
 from api.cli_text import cells, console, emit_json, inert
+from api.settings import Settings
 from cases.actions import (
     Action,
     Matter,
@@ -241,7 +242,7 @@ def action_submit(action_id: Annotated[str, typer.Argument(help="The action's id
     verified first (logged: case:review:submitted); the same as POST /api/v1/actions/{id}/reviews."""
     home = open_case_home()
     packet = submit(home.custody_log(), home.object_store(), home.verifier(), cli_operator(),
-                    action_id)
+                    action_id, working_days=Settings().review_days)
     _out.print(inert(f"submitted packet {packet.id} (sha256 {packet.sha256}), due "
                      f"{packet.due.isoformat()}"))
 

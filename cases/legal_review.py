@@ -517,3 +517,19 @@ def packets_of(engine: Engine, user: User, action_id: str) -> list[Packet]:
         ids = conn.execute(select(rp.c.id).where(rp.c.action_id == action_id)
                            .order_by(rp.c.submitted_at)).scalars().all()
         return [_packet(conn, i) for i in ids]
+
+
+def review_queue_of(engine: Engine, user: User) -> list[Packet]:
+    """A reviewer's queue: their agency's packets waiting for an opinion, earliest due first
+    (the operator: every agency's)."""
+    access.require_role(user, frozenset({Role.REVIEWER}) | ({Role.ADMIN} if user.operator
+                                                            else set()), "see the review queue")
+    rp, a, c, u = (tables.review_packets, tables.enforcement_actions, tables.cases,
+                   tables.units)
+    query = (select(rp.c.id).join(a, a.c.id == rp.c.action_id).join(c, c.c.id == a.c.case_id)
+             .join(u, u.c.code == c.c.unit_code).where(rp.c.opinion.is_(None)))
+    if not user.operator:
+        query = query.where(u.c.agency_code == user.agency_code)
+    with engine.connect() as conn:
+        ids = conn.execute(query.order_by(rp.c.due, rp.c.submitted_at)).scalars().all()
+        return [_packet(conn, i) for i in ids]

@@ -5,6 +5,7 @@ document is replaced; a submission refused when a cited item's stored bytes chan
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +202,25 @@ def test_an_action_not_major_needs_no_review_and_one_marked_by_hand_does(
     assert call(world, "POST", "n2-case_officer", f"/actions/{other['id']}/decision"
                 ).status_code == 403
     ok(call(world, "POST", "case_officer", f"/actions/{other['id']}/decision"), 204)
+
+
+def test_the_queue_flags_overdue_reviews_and_the_cli_submits_alike(
+        world: World, penalty: dict[str, Any], db_url: str) -> None:
+    p = penalty
+    set_materials(world, p, [p["transcript"]])
+    result = run_cli(world.home.root, "action", "submit", p["action"],
+                     env={"EVIDENCE_DATABASE_URL": db_url, "EVIDENCE_REVIEW_DAYS": "5"})
+    assert result.returncode == 0, result.stderr
+    ok(call(world, "POST", "case_officer", f"/actions/{p['action']}/reviews"), 201)
+    by_cli, by_api = world.events("case:review:submitted")
+    assert by_cli["actor"].startswith("cli:") and by_api["actor"] == "user:case_officer"
+    different = {"packet_id": "", "due": ""}  # each its own id; the CLI's clock is the wall's
+    assert {**by_cli["details"], **different} == {**by_api["details"], **different}
+    assert by_api["details"]["due"] == "2024-03-22"
+    queue = ok(call(world, "GET", "reviewer", "/reviews"))["items"]
+    assert len(queue) == 2 and not next(q for q in queue if q["due"] == "2024-03-22")["overdue"]
+    assert ok(call(world, "GET", "south-reviewer", "/reviews"))["items"] == []
+    assert call(world, "GET", "case_officer", "/reviews").status_code == 403
+    world.clock.advance(timedelta(days=8))  # past the due date
+    queue = ok(call(world, "GET", "reviewer", "/reviews"))["items"]
+    assert next(q for q in queue if q["due"] == "2024-03-22")["overdue"]

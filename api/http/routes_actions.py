@@ -53,6 +53,7 @@ from cases.legal_review import (
     mark_major,
     packets_of,
     record_opinion,
+    review_queue_of,
     rule,
     set_catalogue,
     set_materials,
@@ -382,14 +383,16 @@ class PacketOut(BaseModel):
     approved_by: str | None
     contested: bool
     ruling: str | None
+    overdue: bool = Field(description="Waiting for an opinion past its due date.")
 
 
 class PacketList(BaseModel):
     items: list[PacketOut]
 
 
-def packet_out(p: Packet) -> PacketOut:
-    return PacketOut(id=p.id, action_id=p.action_id, sha256=p.sha256, listing=p.listing,
+def packet_out(p: Packet, today: date | None = None) -> PacketOut:
+    overdue = p.opinion is None and today is not None and today > p.due
+    return PacketOut(overdue=overdue, id=p.id, action_id=p.action_id, sha256=p.sha256, listing=p.listing,
                      submitted_at=p.submitted_at, submitted_by=p.submitted_by, due=p.due,
                      opinion=p.opinion, reviewed_by=p.reviewed_by, approved_by=p.approved_by,
                      contested=p.contested, ruling=p.ruling)
@@ -431,15 +434,25 @@ def submit_review(action_id: UUID, services: ServicesDep, user: CurrentUser) -> 
     """送审: every cited item must verify (stored bytes re-hashed, recording event proven in
     a signed checkpoint; 409 naming each that fails). Event `case:review:submitted`."""
     return packet_out(submit(services.log, services.store, services.verifier, user,
-                             str(action_id), services.now()))
+                             str(action_id), services.now(),
+                             working_days=services.options.review_days))
 
 
 @router.get("/actions/{action_id}/reviews", response_model=PacketList,
             responses=responses(401, 403, 404), summary="An action's reviews")
 def reviews(action_id: UUID, services: ServicesDep, user: CurrentUser) -> PacketList:
     """Every packet submitted, with its opinion, contest, ruling and approval."""
-    return PacketList(items=[packet_out(p) for p in
+    return PacketList(items=[packet_out(p, services.now().date()) for p in
                              packets_of(services.engine, user, str(action_id))])
+
+
+@router.get("/reviews", response_model=PacketList, responses=responses(401, 403),
+            summary="The legal reviewer's queue")
+def review_queue(services: ServicesDep, user: CurrentUser) -> PacketList:
+    """Reviewers: the packets of their agency waiting for an opinion, the earliest due first
+    (`overdue` once the due date passed)."""
+    return PacketList(items=[packet_out(p, services.now().date()) for p in
+                             review_queue_of(services.engine, user)])
 
 
 @router.post("/reviews/{packet_id}/opinion", response_model=PacketOut,
