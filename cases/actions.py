@@ -241,9 +241,6 @@ def add_certificate(log: CustodyLog, user: User, holder: str, number: str, issui
     (``user:certificate:added``)."""
     number = _text(number, "certificate number", 64)
     cert = Certificate(number, holder, _text(issuing_body, "issuing body"), valid_from, valid_to)
-    if valid_to < valid_from:
-        raise InvalidRequest(f"certificate {number} would end ({valid_to}) before it begins "
-                             f"({valid_from})", hint="give valid-from on or before valid-to")
     moment = now or datetime.now(UTC)
     c, u = tables.enforcement_certificates, tables.users
     with write_transaction(log.engine) as conn:
@@ -253,6 +250,10 @@ def add_certificate(log: CustodyLog, user: User, holder: str, number: str, issui
                            hint="list users with `evidence user list`")
         agency = access.unit_agency(conn, row.unit_code)
         require_org_admin(user, agency or "", f"record certificates of agency {agency}")
+        if valid_to < valid_from:
+            raise InvalidRequest(f"certificate {number} would end ({valid_to}) before it "
+                                 f"begins ({valid_from})",
+                                 hint="give valid-from on or before valid-to")
         if conn.execute(select(c.c.number).where(c.c.number == number)).first():
             raise AlreadyExists(f"certificate {number} is already recorded",
                                 hint="certificate numbers are unique")

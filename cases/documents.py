@@ -106,11 +106,11 @@ def add_document(log: CustodyLog, store: ObjectStore, user: User, case_id: str, 
     if not data or len(data) > DOCUMENT_MAX:
         raise InvalidRequest(f"a document has 1 to {DOCUMENT_MAX} bytes, not {len(data)}",
                              hint="split a long scan into several files")
-    media_type = media_type_of(data)
     moment = now or datetime.now(UTC)
     with log.engine.connect() as conn:  # checked before anything is stored
         case = case_row(conn, case_id)
         access.require_case_access(conn, user, case_id, access.MANAGE_CASE, what)
+    media_type = media_type_of(data)
     digest = hashlib.sha256(data).hexdigest()
     upload = store.begin_upload()
     upload.write(data)

@@ -103,8 +103,11 @@ MAJOR_KINDS = {"licensing", "penalty", "compulsory", "levy"}
 
 def _check_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for rule in rules:
-        if not isinstance(rule, dict) or not set(rule) <= RULE_KEYS or rule.get("kind") not in \
-                MAJOR_KINDS:
+        if not isinstance(rule, dict) or not set(rule) <= RULE_KEYS \
+                or not isinstance(rule.get("kind"), str) or rule["kind"] not in MAJOR_KINDS \
+                or not isinstance(rule.get("matter_id", ""), str) \
+                or any(not isinstance(rule.get(flag, False), bool)
+                       for flag in ("licence_revoked", "business_closed", "after_hearing")):
             raise InvalidRequest(f"the rule {rule!r} is not allowed",
                                  hint=f"each rule names a kind of {sorted(MAJOR_KINDS)} and "
                                       f"optionally {sorted(RULE_KEYS - {'kind'})}")

@@ -224,3 +224,23 @@ def test_the_queue_flags_overdue_reviews_and_the_cli_submits_alike(
     world.clock.advance(timedelta(days=8))  # past the due date
     queue = ok(call(world, "GET", "reviewer", "/reviews"))["items"]
     assert next(q for q in queue if q["due"] == "2024-03-22")["overdue"]
+
+
+def test_the_catalogue_is_the_agency_admins_and_versioned(world: World,
+                                                          penalty: dict[str, Any]) -> None:
+    rules = {"rules": [{"kind": "compulsory", "business_closed": True}]}
+    for user in ("case_officer", "reviewer", "south-admin"):
+        assert call(world, "PUT", user, "/agencies/north/major-catalogue", rules
+                    ).status_code == 403, user
+    for bad in ([{"kind": ["penalty"]}], [{"kind": "inspection"}], [{"kind": "penalty",
+                                                                       "fine_at_least": -1}],
+                [{"kind": "penalty", "licence_revoked": "yes"}], [{"kind": "penalty", "x": 1}]):
+        assert call(world, "PUT", "admin", "/agencies/north/major-catalogue", {"rules": bad}
+                    ).status_code == 400, bad
+    assert ok(call(world, "PUT", "admin", "/agencies/north/major-catalogue", rules))[
+        "version"] == 2
+    versions = [e["details"]["version"] for e in world.events("org:major-catalogue:set")]
+    assert versions == [1, 2]
+    # version 2 no longer makes a large fine major: the penalty is decided without review
+    set_materials(world, penalty, [penalty["transcript"]])
+    ok(call(world, "POST", "case_officer", f"/actions/{penalty['action']}/decision"), 204)

@@ -4,12 +4,14 @@ certificate|action ...`)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import Base64Bytes, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from api.http.auth import CurrentUser
 from api.http.bodies import LIMIT_KEY
@@ -45,6 +47,7 @@ from cases.documents import (
 )
 from cases.errors import InvalidRequest
 from cases.legal_review import (
+    CHECKLIST,
     Opinion,
     Packet,
     approve,
@@ -59,12 +62,18 @@ from cases.legal_review import (
     set_materials,
     submit,
 )
+from cases.text import TEXT_PATTERN
 
 router = APIRouter(tags=["enforcement"])
+BASE64_PATTERN = (r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|"
+                  r"[A-Za-z0-9+/]{4})$")
 DOCUMENT_BODY_LIMIT = DOCUMENT_MAX * 4 // 3 + 64 * 1024  # base64, and the JSON around it
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX,
+                                            pattern=TEXT_PATTERN)]
+Short = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TEXT_PATTERN)]
+ReasonText = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=TEXT_PATTERN)]
 Days = Annotated[int, Field(ge=1, le=TIME_LIMIT_MAX)]
 Kind = Literal["licensing", "penalty", "compulsory", "levy", "inspection"]
 
@@ -104,7 +113,7 @@ class MatterList(BaseModel):
 
 class CertificateIn(Strict):
     user: UserName
-    number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    number: Short
     issuing_body: Name
     valid_from: date
     valid_to: date
@@ -125,7 +134,7 @@ class CertificateList(BaseModel):
 class PartyIn(Strict):
     kind: Literal["person", "organisation"]
     name: Name
-    id_number: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    id_number: Short | None = None
 
 
 class PartyOut(BaseModel):
@@ -143,7 +152,8 @@ class ActionIn(Strict):
 
 
 class HandlersIn(Strict):
-    officers: Annotated[list[UserName], Field(min_length=1, max_length=20)]
+    officers: Annotated[list[UserName], Field(min_length=1, max_length=20,
+                                              json_schema_extra={"uniqueItems": True})]
 
 
 class ActionOut(BaseModel):
@@ -275,9 +285,10 @@ def handlers(action_id: UUID, body: HandlersIn, services: ServicesDep,
 
 
 class DocumentIn(Strict):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=TEXT_PATTERN)]
     kind: Literal["form", "transcript", "notice", "decision", "draft_decision", "scan", "other"]
-    content_base64: Base64Bytes = Field(description="The file's exact bytes, base64.")
+    content_base64: Annotated[str, StringConstraints(pattern=BASE64_PATTERN)] = Field(
+        description="The file's exact bytes, base64 (RFC 4648, padded).")
 
 
 class DocumentOut(BaseModel):
@@ -310,11 +321,14 @@ def new_document(case_id: UUID, body: DocumentIn, services: ServicesDep,
     """A case officer of the case, or an admin of its agency: a PDF, DOCX, JPEG or PNG (told
     by its bytes) of up to 20 MiB, stored bit for bit like footage (`evidence:file:ingested`,
     `evidence:file:verified`) and put on the case, kept permanently (`case:document:added`)."""
-    if not body.content_base64:
-        raise InvalidRequest("the document is empty", hint="send the file's bytes, base64")
+    try:
+        data = base64.b64decode(body.content_base64, validate=True)
+    except binascii.Error:
+        raise InvalidRequest("content_base64 is not base64",
+                             hint="send the file's bytes, base64 (RFC 4648, padded)") from None
     return document_out(add_document(services.log, services.store, user, str(case_id),
-                                     body.name, parse_document_kind(body.kind),
-                                     body.content_base64, services.now()))
+                                     body.name, parse_document_kind(body.kind), data,
+                                     services.now()))
 
 
 @router.get("/cases/{case_id}/documents", response_model=DocumentList,
@@ -337,14 +351,20 @@ class VersionOut(BaseModel):
 
 
 class MajorIn(Strict):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    reason: ReasonText
+
+
+class FactsIn(Strict):
+    fine: Annotated[int, Field(ge=0, le=10**12)] | None = None  # yuan
+    licence_revoked: bool | None = None
+    business_closed: bool | None = None
+    after_hearing: bool | None = None
 
 
 class MaterialsIn(Strict):
     draft: UUID = Field(description="The draft decision: a document of the case.")
     cited: list[UUID] = Field(default_factory=list, max_length=1000)
-    facts: dict[str, int | bool] = Field(default_factory=dict, description=(
-        "fine (yuan), licence_revoked, business_closed, after_hearing."))
+    facts: FactsIn = Field(default_factory=FactsIn)
 
 
 class PacketHash(BaseModel):
@@ -353,17 +373,32 @@ class PacketHash(BaseModel):
 
 class ChecklistItem(Strict):
     result: Literal["pass", "fail", "material"]
-    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    note: LongText | None = None
+
+
+class ChecklistIn(Strict):
+    """The plan's eight points (cases.legal_review.CHECKLIST), each passed, failed or
+    needing material."""
+
+    enforcing_body_lawful: ChecklistItem
+    officers_qualified: ChecklistItem
+    procedure_lawful: ChecklistItem
+    facts_and_evidence: ChecklistItem
+    law_and_discretion: ChecklistItem
+    within_authority: ChecklistItem
+    documents_in_order: ChecklistItem
+    possible_crime: ChecklistItem
 
 
 class OpinionIn(Strict):
     opinion: Literal["pass", "fail", "return"]
-    reasons: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
-    checklist: dict[str, ChecklistItem]
+    reasons: Annotated[str, StringConstraints(min_length=1, max_length=4000,
+                                              pattern=TEXT_PATTERN)]
+    checklist: ChecklistIn
 
 
 class ReasonIn(Strict):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    reason: ReasonText
 
 
 class RulingIn(ReasonIn):
@@ -425,7 +460,7 @@ def materials(action_id: UUID, body: MaterialsIn, services: ServicesDep,
     Event `case:action:materials-set`."""
     return PacketHash(packet_sha256=set_materials(
         services.log, user, str(action_id), str(body.draft), [str(c) for c in body.cited],
-        dict(body.facts), services.now()))
+        body.facts.model_dump(exclude_none=True), services.now()))
 
 
 @router.post("/actions/{action_id}/reviews", response_model=PacketOut, status_code=201,
@@ -462,7 +497,7 @@ def opinion(packet_id: UUID, body: OpinionIn, services: ServicesDep,
     """Reviewers of the case's agency: the eight-point checklist and pass, fail or return.
     Event `case:review:opinion`."""
     checklist = {k: {"result": v.result, **({"note": v.note} if v.note else {})}
-                 for k, v in body.checklist.items()}
+                 for k, v in ((k, getattr(body.checklist, k)) for k in CHECKLIST)}
     return packet_out(record_opinion(services.log, user, str(packet_id), Opinion(body.opinion),
                                      body.reasons, checklist, services.now()))
 
