@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from cases.bundle_verify import verify_bundle
 from storage.objects import original_key
 from tests.api_support import World, world_fixture
 from tests.cli_helpers import run_cli
@@ -113,3 +114,16 @@ def test_the_cli_adds_a_document_with_the_same_events(world: World, case_id: str
         env={"EVIDENCE_DATABASE_URL": db_url}).stdout.splitlines()]
     assert {d["sha256"] for d in listed} == {hashlib.sha256(PDF + b"cli").hexdigest(),
                                              hashlib.sha256(PDF).hexdigest()}
+
+
+def test_a_case_bundle_with_documents_verifies_offline(world: World, case_id: str,
+                                                       tmp_path: Path) -> None:
+    assert upload(world, "case_officer", case_id, PDF).status_code == 201
+    response = world.get("case_officer", f"{API}/cases/{case_id}/export?reason=court")
+    assert response.status_code == 200, response.text
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(response.content)
+    with zipfile.ZipFile(path) as bundle:
+        assert PDF in [bundle.read(name) for name in bundle.namelist()]
+    report = verify_bundle(path, world.home.verifier().vkey())
+    assert report.ok, report
