@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from api.cli_actions import action_app, certificate_app, document_app, matter_app
 from api.cli_org import agency_app, device_app, unit_app
 from api.cli_service import cli_operator, serve, user_app
 from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
@@ -46,6 +47,10 @@ app.add_typer(agency_app, name="agency")
 app.add_typer(unit_app, name="unit")
 app.add_typer(device_app, name="device")
 app.add_typer(witness_app, name="witness")
+app.add_typer(matter_app, name="matter")
+app.add_typer(certificate_app, name="certificate")
+app.add_typer(action_app, name="action")
+app.add_typer(document_app, name="document")
 
 out = console()
 err = console(stderr=True)

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     """The station's recorder password, given to the GA/T 947.4 SDK."""
     retention_days: int = 183
     """Retention of footage not attached to a case, in days (at least six months)."""
+    review_days: int = Field(default=5, ge=1, le=60)
+    """Working days a legal reviewer has for an opinion (weekends skipped; holidays not yet)."""
     token_days: int = 90
     """Days a bearer token works after it is issued or renewed (`evidence user rotate`)."""
     station_unit: str = DEFAULT_UNIT

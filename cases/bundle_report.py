@@ -163,6 +163,38 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
         f"{d.get('officer')} removed from the case by {who(e['actor'])}."),
     EventType.CASE_REVIEW_REQUESTED: lambda e, d: (
         f"Case {d.get('case_number')} sent for review by {who(e['actor'])}."),
+    EventType.ACTION_OPENED: lambda e, d: (
+        f"Enforcement action ({d.get('kind')}, matter {d.get('matter')}) opened on case "
+        f"{d.get('case_number')} by {who(e['actor'])}."),
+    EventType.ACTION_HANDLERS_ASSIGNED: lambda e, d: (
+        "Handling officers "
+        + ", ".join(str(o.get("user")) for o in d.get("officers") or [] if isinstance(o, dict))
+        + f" assigned to an enforcement action of case {d.get('case_number')} by "
+          f"{who(e['actor'])}, each holding a certificate valid on {d.get('action_date')}."),
+    EventType.CASE_DOCUMENT_ADDED: lambda e, d: (
+        f"Document {d.get('name')} ({d.get('kind')}, {d.get('media_type')}) put on case "
+        f"{d.get('case_number')} by {who(e['actor'])}; kept permanently."),
+    EventType.ACTION_MARKED_MAJOR: lambda e, d: (
+        f"Enforcement action marked major by {who(e['actor'])}: {d.get('reason')}."),
+    EventType.ACTION_MATERIALS_SET: lambda e, d: (
+        f"Draft decision and {len(d.get('cited') or [])} cited items of an enforcement action "
+        f"set by {who(e['actor'])} (packet SHA-256 {d.get('packet_sha256')})."),
+    EventType.ACTION_DECIDED: lambda e, d: (
+        f"Decision of an enforcement action recorded by {who(e['actor'])} "
+        f"(packet SHA-256 {d.get('packet_sha256')})."),
+    EventType.REVIEW_SUBMITTED: lambda e, d: (
+        f"Submitted for legal review by {who(e['actor'])}: {d.get('items')} verified items, "
+        f"packet SHA-256 {d.get('packet_sha256')}, due {d.get('due')}."),
+    EventType.REVIEW_OPINION: lambda e, d: (
+        f"Legal-review opinion {d.get('opinion')} given by {who(e['actor'])}: "
+        f"{d.get('reasons')}."),
+    EventType.REVIEW_CONTESTED: lambda e, d: (
+        f"Review opinion contested by {who(e['actor'])}: {d.get('reason')}."),
+    EventType.REVIEW_RULED: lambda e, d: (
+        f"Contest {d.get('ruling')} by the principal {who(e['actor'])}: {d.get('reason')}."),
+    EventType.REVIEW_APPROVED: lambda e, d: (
+        f"Reviewed decision approved by the head {who(e['actor'])} "
+        f"(packet SHA-256 {d.get('packet_sha256')})."),
     EventType.CASE_BUNDLE_REQUESTED: lambda e, d: (
         f"Export of the case requested by {who(e['actor'])}{_reason(d)}."),
     EXPORT_EVENT: _exported,
@@ -193,6 +225,18 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
         f"\u201c{d.get('rule') or 'the default'}\u201d by {who(e['actor'])}."),
     EventType.UNIT_ADDED: lambda e, d: (
         f"Unit {d.get('name')} of agency {d.get('agency')} added by {who(e['actor'])}."),
+    EventType.MATTER_ADDED: lambda e, d: (
+        f"Enforcement matter {d.get('name')} added to the list of agency {d.get('agency')} by "
+        f"{who(e['actor'])}."),
+    EventType.MATTER_CHANGED: lambda e, d: (
+        f"An enforcement matter of agency {(d.get('after') or {}).get('agency')} changed by "
+        f"{who(e['actor'])}."),
+    EventType.CERTIFICATE_ADDED: lambda e, d: (
+        f"Enforcement certificate {d.get('number')} of {d.get('user')} (valid "
+        f"{d.get('valid_from')} to {d.get('valid_to')}) recorded by {who(e['actor'])}."),
+    EventType.MAJOR_CATALOGUE_SET: lambda e, d: (
+        f"Major-decision catalogue of agency {d.get('agency')}, version {d.get('version')}, "
+        f"set by {who(e['actor'])}."),
     EventType.USER_CREATED: lambda e, d: (
         f"Account {d.get('user')} ({d.get('role')}) created by {who(e['actor'])}."),
     EventType.USER_REVOKED: lambda e, d: (

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -231,4 +232,119 @@ verify_jobs = Table(
     Column("ok", Boolean, nullable=True),
     Column("report", Text, nullable=True),  # the report's JSON, once done
     Column("error", Text, nullable=True),  # why it failed
+)
+
+
+# Enforcement (migration 0022, cases/actions.py): the agency's list of enforcement matters
+# (执法事项清单), officers' enforcement certificates (执法证), and enforcement actions on cases
+# with their handling officers. A party's id number is kept here only (masked in events).
+enforcement_matters = Table(
+    "enforcement_matters",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("legal_basis", Text, nullable=False),
+    Column("procedure", Text, nullable=False),
+    Column("time_limit_days", Integer, nullable=False),  # working days
+    Column("remedy", Text, nullable=False),  # remedy channels (救济途径)
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(128), nullable=False),
+)
+
+enforcement_certificates = Table(
+    "enforcement_certificates",
+    metadata,
+    Column("number", String(64), primary_key=True),
+    Column("user_name", String(64), ForeignKey("users.name"), nullable=False, index=True),
+    Column("issuing_body", Text, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
+
+enforcement_actions = Table(
+    "enforcement_actions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # licensing | penalty | compulsory | levy | inspection
+    Column("matter_id", String(36), ForeignKey("enforcement_matters.id"), nullable=False),
+    Column("party_kind", String(16), nullable=False),  # person | organisation
+    Column("party_name", Text, nullable=False),
+    Column("party_id_number", String(64), nullable=True),  # never in a custody event unmasked
+    Column("on_site", Boolean, nullable=False),
+    Column("action_date", Date, nullable=False),
+    Column("state", String(16), nullable=False),  # draft | decided
+    Column("facts", Text, nullable=True),  # JSON: fine, licence_revoked, business_closed, ...
+    Column("major_reason", Text, nullable=True),  # marked major by hand, with this reason
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
+
+action_officers = Table(
+    "action_officers",
+    metadata,
+    Column("action_id", String(36), ForeignKey("enforcement_actions.id"), primary_key=True),
+    Column("user_name", String(64), ForeignKey("users.name"), primary_key=True),
+    Column("certificate_number", String(64), nullable=False),  # valid on the action's date
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+)
+
+# A case's written record (cases/documents.py, migration 0022): each document is an evidence
+# item (its original, hash and custody events as footage's), on the case with its kind.
+case_documents = Table(
+    "case_documents",
+    metadata,
+    Column("case_id", String(36), ForeignKey("cases.id"), primary_key=True),
+    Column("evidence_id", String(36), primary_key=True, index=True),  # FK in the migration
+    Column("kind", String(32), nullable=False),  # form | transcript | notice | decision | ...
+    Column("media_type", String(100), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("added_by", String(128), nullable=False),
+)
+
+# The legal review of major decisions (cases/legal_review.py, migration 0022).
+major_catalogues = Table(  # the agency's catalogue of major decisions, versioned
+    "major_catalogues",
+    metadata,
+    Column("agency_code", String(32), ForeignKey("agencies.code"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("rules", Text, nullable=False),  # canonical JSON list of rules
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
+
+action_materials = Table(  # the draft decision (position 0) and the items it cites
+    "action_materials",
+    metadata,
+    Column("action_id", String(36), ForeignKey("enforcement_actions.id"), primary_key=True),
+    Column("evidence_id", String(36), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+
+review_packets = Table(  # one submission, frozen: its listing and the hash over it
+    "review_packets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("action_id", String(36), ForeignKey("enforcement_actions.id"), nullable=False,
+           index=True),
+    Column("sha256", String(64), nullable=False),
+    Column("listing", Text, nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_by", String(128), nullable=False),
+    Column("due", Date, nullable=False),
+    Column("opinion", String(16), nullable=True),  # pass | fail | return
+    Column("reasons", Text, nullable=True),
+    Column("checklist", Text, nullable=True),
+    Column("reviewed_by", String(128), nullable=True),
+    Column("reviewed_at", DateTime(timezone=True), nullable=True),
+    Column("contested_by", String(128), nullable=True),
+    Column("contest_reason", Text, nullable=True),
+    Column("ruling", String(16), nullable=True),  # upheld | overturned
+    Column("ruled_by", String(128), nullable=True),
+    Column("ruling_reason", Text, nullable=True),
+    Column("approved_by", String(128), nullable=True),
+    Column("approved_at", DateTime(timezone=True), nullable=True),
 )

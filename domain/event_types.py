@@ -37,6 +37,19 @@ class EventType(StrEnum):
     CASE_BUNDLE_EXPORTED = "case:bundle:exported"
     CASE_BUNDLE_DOWNLOADED = "case:bundle:downloaded"
     CASE_REVIEW_REQUESTED = "case:review:requested"
+    # enforcement actions on cases (cases/actions.py)
+    ACTION_OPENED = "case:action:opened"
+    ACTION_HANDLERS_ASSIGNED = "case:action:handlers-assigned"
+    CASE_DOCUMENT_ADDED = "case:document:added"  # a written record, stored as evidence
+    ACTION_MARKED_MAJOR = "case:action:marked-major"
+    ACTION_MATERIALS_SET = "case:action:materials-set"
+    ACTION_DECIDED = "case:action:decided"
+    # the legal review of major decisions (cases/legal_review.py)
+    REVIEW_SUBMITTED = "case:review:submitted"
+    REVIEW_OPINION = "case:review:opinion"
+    REVIEW_CONTESTED = "case:review:contested"
+    REVIEW_RULED = "case:review:ruled"
+    REVIEW_APPROVED = "case:review:approved"
     # the docking station
     DEVICE_REGISTERED = "station:device:registered"
     DEVICE_REASSIGNED = "station:device:reassigned"
@@ -50,6 +63,9 @@ class EventType(StrEnum):
     AGENCY_ADDED = "org:agency:added"
     UNIT_ADDED = "org:unit:added"
     AGENCY_CASE_RULE_SET = "org:agency:case-number-rule-set"
+    MATTER_ADDED = "org:matter:added"  # the agency's list of enforcement matters
+    MATTER_CHANGED = "org:matter:changed"
+    MAJOR_CATALOGUE_SET = "org:major-catalogue:set"  # a new version of the catalogue
     # accounts
     USER_CREATED = "user:account:created"
     USER_REVOKED = "user:account:revoked"
@@ -63,6 +79,7 @@ class EventType(StrEnum):
     USER_SIGNED_OUT = "user:session:ended"
     USER_TOKEN_REVOKED = "user:token:revoked"  # noqa: S105 (an event type, not a secret)
     USER_CHANGED = "user:account:changed"
+    CERTIFICATE_ADDED = "user:certificate:added"  # an enforcement certificate (执法证)
     # the custody log itself
     VERIFY_STARTED = "custody:verify:started"
     VERIFY_FINISHED = "custody:verify:finished"

@@ -24,11 +24,12 @@ with the cookie needs the CSRF header on every unsafe method
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import Enum
 from typing import Any
 
@@ -36,10 +37,13 @@ import pytest
 from sqlalchemy import update
 
 from cases import tables
+from cases.actions import ActionKind, Party, PartyKind, add_certificate, add_matter, open_action
 from cases.case_records import assign_officer, attach_evidence, create_case
 from cases.devices import register_device
+from cases.documents import DocumentKind, add_document
 from cases.evidence import change_legal_hold
 from cases.export_jobs import run_export, start_export
+from cases.legal_review import CHECKLIST, Opinion, contest, record_opinion, set_materials, submit
 from cases.passwords import set_password
 from cases.review import request_review
 from cases.users import Role, User, add_user, authenticate, operator
@@ -400,6 +404,110 @@ MATRIX = [
              lambda ctx: (f"{API}/devices/{ctx.fresh_device()}?reason=lost+on+patrol", None)),
     Endpoint("GET", "/holds", {AD: Reach.ANY}, fixed(f"{API}/holds")),
 ]
+
+
+# --- enforcement actions, documents and the legal review (cases/actions.py, legal_review.py) ---
+
+def _matter(ctx: Context) -> str:
+    if "matter" not in ctx.made:
+        ctx.made["matter"] = add_matter(ctx.world.home.custody_log(), operator("test"), NORTH,
+                                        "无证经营处罚", "第十三条", "一般程序", 90, "复议").id
+        add_certificate(ctx.world.home.custody_log(), operator("test"), "case_officer",
+                        "RBAC-1", "north", date(2020, 1, 1), date(2030, 1, 1))
+    return ctx.made["matter"]
+
+
+def _action(ctx: Context, with_materials: bool = False) -> str:
+    """A fresh inspection (never major) on north's case."""
+    action = open_action(ctx.world.home.custody_log(), operator("test"), ctx.case_id,
+                         ActionKind.INSPECTION, _matter(ctx), Party(PartyKind.PERSON, "张三"),
+                         False, date(2024, 3, 16)).id
+    if with_materials:
+        set_materials(ctx.world.home.custody_log(), operator("test"), action, _draft(ctx), [],
+                      {})
+    return action
+
+
+def _draft(ctx: Context) -> str:
+    if "draft" not in ctx.made:
+        ctx.made["draft"] = add_document(
+            ctx.world.home.custody_log(), ctx.world.home.object_store(), operator("test"),
+            ctx.case_id, "决定书.pdf", DocumentKind.DRAFT_DECISION, b"%PDF-1.7 draft").evidence_id
+    return ctx.made["draft"]
+
+
+def _packet(ctx: Context, opinion: Opinion | None = None, contested: bool = False) -> str:
+    log = ctx.world.home.custody_log()
+    packet = submit(log, ctx.world.home.object_store(), ctx.world.home.verifier(),
+                    operator("test"), _action(ctx, with_materials=True)).id
+    if opinion is not None:
+        result = "pass" if opinion is Opinion.PASS else "fail"
+        record_opinion(log, operator("test"), packet, opinion, "意见",
+                       {point: {"result": result} for point in CHECKLIST})
+    if contested:
+        contest(log, operator("test"), packet, "不同意")
+    return packet
+
+
+def _checklist() -> dict[str, Any]:
+    return {point: {"result": "pass"} for point in CHECKLIST}
+
+
+ENFORCEMENT = [
+    Endpoint("GET", "/matters", STAFF, fixed(f"{API}/matters")),
+    Endpoint("POST", "/matters", CASE_ADMIN, lambda ctx: (f"{API}/matters", {
+        "agency": NORTH, "name": f"事项 {uuid.uuid4().hex[:8]}", "legal_basis": "第一条",
+        "procedure": "简易程序", "time_limit_days": 30, "remedy": "复议"}), 201),
+    Endpoint("PATCH", "/matters/{matter_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/matters/{add_matter(ctx.world.home.custody_log(), operator('test'), NORTH, f'事项 {uuid.uuid4().hex[:8]}', '第一条', '简易程序', 30, '复议').id}",  # noqa: E501
+        {"time_limit_days": 60})),
+    Endpoint("POST", "/certificates", CASE_ADMIN, lambda ctx: (f"{API}/certificates", {
+        "user": ctx.fresh_user(), "number": f"C-{uuid.uuid4().hex[:10]}", "issuing_body": "政府",
+        "valid_from": "2024-01-01", "valid_to": "2026-01-01"}), 201),
+    Endpoint("GET", "/users/{name}/certificates", CASE_ADMIN,
+             lambda ctx: (f"{API}/users/{ctx.fresh_user()}/certificates", None)),
+    Endpoint("POST", "/cases/{case_id}/actions", MANAGE_CASE, lambda ctx: (
+        f"{API}/cases/{ctx.case_id}/actions", {
+            "kind": "inspection", "matter_id": _matter(ctx), "action_date": "2024-03-16",
+            "party": {"kind": "organisation", "name": "某公司"}}), 201),
+    Endpoint("GET", "/cases/{case_id}/actions", READ_CASE, fixed(f"{API}/cases/{{case}}/actions")),
+    Endpoint("GET", "/actions/{action_id}", READ_CASE,
+             lambda ctx: (f"{API}/actions/{_action(ctx)}", None)),
+    Endpoint("PUT", "/actions/{action_id}/officers", MANAGE_CASE,
+             lambda ctx: (f"{API}/actions/{_action(ctx)}/officers", {"officers": ["case_officer"]})),
+    Endpoint("POST", "/cases/{case_id}/documents", MANAGE_CASE, lambda ctx: (
+        f"{API}/cases/{ctx.case_id}/documents", {
+            "name": "笔录.pdf", "kind": "transcript",
+            "content_base64": base64.b64encode(b"%PDF-" + uuid.uuid4().bytes).decode()}), 201),
+    Endpoint("GET", "/cases/{case_id}/documents", READ_CASE,
+             fixed(f"{API}/cases/{{case}}/documents")),
+    Endpoint("PUT", "/agencies/{agency}/major-catalogue", CASE_ADMIN, fixed(
+        f"{API}/agencies/{NORTH}/major-catalogue",
+        {"rules": [{"kind": "penalty", "fine_at_least": 10000}]})),
+    Endpoint("POST", "/actions/{action_id}/major", MANAGE_CASE,
+             lambda ctx: (f"{API}/actions/{_action(ctx)}/major", {"reason": "公共利益"}), 204),
+    Endpoint("PUT", "/actions/{action_id}/materials", MANAGE_CASE,
+             lambda ctx: (f"{API}/actions/{_action(ctx)}/materials", {"draft": _draft(ctx)})),
+    Endpoint("POST", "/actions/{action_id}/reviews", MANAGE_CASE,
+             lambda ctx: (f"{API}/actions/{_action(ctx, with_materials=True)}/reviews", None),
+             201),
+    Endpoint("GET", "/actions/{action_id}/reviews", READ_CASE,
+             lambda ctx: (f"{API}/actions/{_action(ctx)}/reviews", None)),
+    Endpoint("GET", "/reviews", {R: Reach.ANY}, fixed(f"{API}/reviews")),
+    Endpoint("POST", "/reviews/{packet_id}/opinion", {R: Reach.SENT}, lambda ctx: (
+        f"{API}/reviews/{_packet(ctx)}/opinion",
+        {"opinion": "pass", "reasons": "同意", "checklist": _checklist()})),
+    Endpoint("POST", "/reviews/{packet_id}/contest", MANAGE_CASE, lambda ctx: (
+        f"{API}/reviews/{_packet(ctx, Opinion.FAIL)}/contest", {"reason": "不同意"})),
+    Endpoint("POST", "/reviews/{packet_id}/ruling", CASE_ADMIN, lambda ctx: (
+        f"{API}/reviews/{_packet(ctx, Opinion.FAIL, contested=True)}/ruling",
+        {"upheld": True, "reason": "维持"})),
+    Endpoint("POST", "/reviews/{packet_id}/approval", CASE_ADMIN, lambda ctx: (
+        f"{API}/reviews/{_packet(ctx, Opinion.PASS)}/approval", None)),
+    Endpoint("POST", "/actions/{action_id}/decision", MANAGE_CASE, lambda ctx: (
+        f"{API}/actions/{_action(ctx, with_materials=True)}/decision", None), 204),
+]
+MATRIX += ENFORCEMENT
 
 
 @pytest.fixture

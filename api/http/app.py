@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 
 from api.home import Home
 from api.http import (
+    routes_actions,
     routes_admin,
     routes_audit,
     routes_cases,
@@ -137,7 +138,7 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     install_error_handlers(app)
     install_body_limits(app)
     for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin,
-                   routes_org, routes_session, routes_stations, routes_audit):
+                   routes_org, routes_session, routes_stations, routes_audit, routes_actions):
         app.include_router(module.router, prefix=PREFIX, dependencies=[
             Depends(refuse_unexpected_body), Depends(reject_unknown_query)])
     app.include_router(routes_oidc.router)  # the provider's answer carries its own parameters

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from api.http.oidc import OidcClient, OidcConfig
 from api.http.ratelimit import RateLimits
 from cases.export_jobs import ExportRunner
+from cases.legal_review import REVIEW_WORKING_DAYS
 from cases.passwords import LockoutPolicy
 from cases.users import TOKEN_DAYS
 from cases.verify_jobs import VerifyJobs
@@ -47,6 +48,7 @@ class ApiOptions:
     playback_idle: timedelta = IDLE_TIMEOUT
     clock: Callable[[], datetime] = utc_now
     token_days: int = TOKEN_DAYS  # life of a token issued or renewed through the API
+    review_days: int = REVIEW_WORKING_DAYS  # a legal reviewer's time limit, working days
     rate_limits: RateLimits = field(default_factory=RateLimits)
     sign_in: SignInOptions = field(default_factory=SignInOptions)
     time_zone: str = "Asia/Shanghai"  # the pages' zone until a person picks another (IANA name)

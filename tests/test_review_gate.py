@@ -1,0 +1,246 @@
+"""The legal review of a major penalty, and the gate on its decision: refused at each step
+before a passed, approved review of exactly the current materials, and again once a cited
+document is replaced; a submission refused when a cited item's stored bytes changed."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cases.legal_review import CHECKLIST
+from storage.objects import original_key
+from tests.api_support import World, world_fixture
+from tests.cli_helpers import run_cli
+
+_ = world_fixture
+API = "/api/v1"
+PDF = b"%PDF-1.7\n"
+
+
+def call(world: World, method: str, user: str, path: str, body: Any = None) -> Any:
+    return world.client.request(method, f"{API}{path}", headers=world.auth(user), json=body)
+
+
+def ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json() if response.content else None
+
+
+def document(world: World, case_id: str, text: str, kind: str = "transcript") -> str:
+    made = ok(call(world, "POST", "case_officer", f"/cases/{case_id}/documents", {
+        "name": f"{text}.pdf", "kind": kind,
+        "content_base64": base64.b64encode(PDF + text.encode()).decode()}), 201)
+    return str(made["evidence_id"])
+
+
+def checklist(result: str = "pass") -> dict[str, Any]:
+    items: dict[str, Any] = {point: {"result": "pass"} for point in CHECKLIST}
+    items["facts_and_evidence"] = {"result": result, "note": "询问笔录未签名"}
+    return items
+
+
+def refused_decision(world: World, action_id: str, *words: str) -> str:
+    response = call(world, "POST", "case_officer", f"/actions/{action_id}/decision")
+    assert response.status_code == 409, response.text
+    message = str(response.json()["error"]["message"])
+    for word in words:
+        assert word in message, message
+    return message
+
+
+@pytest.fixture
+def penalty(world: World) -> dict[str, Any]:
+    """A penalty whose fine makes it major by north's catalogue, with a draft decision, a
+    transcript and footage on its case."""
+    case = ok(call(world, "POST", "case_officer", "/cases",
+                   {"title": "无证经营", "number": "N-2024-9"}), 201)
+    matter = ok(call(world, "POST", "admin", "/matters", {
+        "agency": "north", "name": "无证经营处罚", "legal_basis": "第十三条",
+        "procedure": "一般程序", "time_limit_days": 90, "remedy": "复议、诉讼"}), 201)
+    assert ok(call(world, "PUT", "admin", "/agencies/north/major-catalogue", {"rules": [
+        {"kind": "penalty", "fine_at_least": 10000},
+        {"kind": "penalty", "licence_revoked": True}]}))["version"] == 1
+    action = ok(call(world, "POST", "case_officer", f"/cases/{case['id']}/actions", {
+        "kind": "penalty", "matter_id": matter["id"], "action_date": "2024-03-16",
+        "party": {"kind": "organisation", "name": "某商贸公司"}}), 201)
+    ok(call(world, "POST", "case_officer", f"/cases/{case['id']}/evidence",
+            {"evidence_id": world.evidence["mine"]}), 201)
+    draft = document(world, case["id"], "处罚决定书（草稿）", "draft_decision")
+    transcript = document(world, case["id"], "询问笔录")
+    return {"case": case["id"], "action": action["id"], "draft": draft,
+            "transcript": transcript, "footage": world.evidence["mine"]}
+
+
+def set_materials(world: World, p: dict[str, Any], cited: list[str]) -> str:
+    return str(ok(call(world, "PUT", "case_officer", f"/actions/{p['action']}/materials", {
+        "draft": p["draft"], "cited": cited, "facts": {"fine": 50000}}))["packet_sha256"])
+
+
+def test_a_major_penalty_walks_through_review_to_its_decision(
+        world: World, penalty: dict[str, Any], db_url: str) -> None:
+    p, action = penalty, penalty["action"]
+    refused_decision(world, action, "no draft decision")
+    first = set_materials(world, p, [p["transcript"], p["footage"]])
+    refused_decision(world, action, "rule 1 of the major-decision catalogue, version 1",
+                     "none was submitted")
+    # the reviewer cannot see the case before it is submitted
+    assert call(world, "GET", "reviewer", f"/actions/{action}/reviews").status_code == 403
+    packet = ok(call(world, "POST", "case_officer", f"/actions/{action}/reviews"), 201)
+    assert packet["sha256"] == first and packet["due"] == "2024-03-22"  # 5 working days
+    assert [i["evidence_id"] for i in packet["listing"]["cited"]] == [p["transcript"],
+                                                                    p["footage"]]
+    refused_decision(world, action, "waiting for the reviewer (due 2024-03-22)")
+    # wrong role and wrong agency give no opinion
+    for user in ("case_officer", "south-reviewer"):
+        response = call(world, "POST", user, f"/reviews/{packet['id']}/opinion", {
+            "opinion": "pass", "reasons": "同意", "checklist": checklist()})
+        assert response.status_code == 403, (user, response.text)
+    # a pass with a point not passed is refused; the reviewer returns it for material
+    assert call(world, "POST", "reviewer", f"/reviews/{packet['id']}/opinion", {
+        "opinion": "pass", "reasons": "同意", "checklist": checklist("material")}
+                ).status_code == 400
+    ok(call(world, "POST", "reviewer", f"/reviews/{packet['id']}/opinion", {
+        "opinion": "return", "reasons": "补充签名的询问笔录", "checklist": checklist("material")}))
+    refused_decision(world, action, "the review of the current materials is: return")
+    assert call(world, "POST", "admin", f"/reviews/{packet['id']}/approval").status_code == 409
+
+    # the handling unit adds the signed transcript and submits again
+    signed = document(world, p["case"], "询问笔录（签名）", "scan")
+    second = set_materials(world, p, [signed, p["footage"]])
+    assert second != first
+    refused_decision(world, action, "none was submitted", "changing them voided it")
+    packet2 = ok(call(world, "POST", "case_officer", f"/actions/{action}/reviews"), 201)
+    ok(call(world, "POST", "reviewer", f"/reviews/{packet2['id']}/opinion", {
+        "opinion": "pass", "reasons": "事实清楚，证据充分", "checklist": checklist()}))
+    refused_decision(world, action, "sign-off is missing")
+    # the head of another agency cannot approve it
+    assert call(world, "POST", "south-admin", f"/reviews/{packet2['id']}/approval"
+                ).status_code == 403
+    ok(call(world, "POST", "admin", f"/reviews/{packet2['id']}/approval"))
+
+    # a cited document replaced after the review voids it
+    rewritten = document(world, p["case"], "询问笔录（改）", "scan")
+    set_materials(world, p, [rewritten, p["footage"]])
+    message = refused_decision(world, action, "none was submitted", "voided")
+    result = run_cli(world.home.root, "action", "decide", action,
+                     env={"EVIDENCE_DATABASE_URL": db_url})
+    assert result.returncode == 1 and " ".join(message.split()) in " ".join(
+        (result.stderr + result.stdout).split())
+    # back to exactly the reviewed materials: the same packet hash, and the decision passes
+    assert set_materials(world, p, [signed, p["footage"]]) == second
+    ok(call(world, "POST", "case_officer", f"/actions/{action}/decision"), 204)
+    assert ok(call(world, "GET", "case_officer", f"/actions/{action}"))["state"] == "decided"
+
+    # the chain of responsibility, from the log
+    steps = [(e["type"], e["actor"]) for e in world.events()
+             if e["type"].startswith(("case:review:", "case:action:decided"))]
+    assert steps == [
+        ("case:review:submitted", "user:case_officer"), ("case:review:opinion", "user:reviewer"),
+        ("case:review:submitted", "user:case_officer"), ("case:review:opinion", "user:reviewer"),
+        ("case:review:approved", "user:admin"), ("case:action:decided", "user:case_officer")]
+    [decided] = world.events("case:action:decided")
+    assert decided["details"]["packet_sha256"] == second
+
+
+def test_a_contested_fail_goes_to_the_principal(world: World, penalty: dict[str, Any]) -> None:
+    p = penalty
+    set_materials(world, p, [p["transcript"]])
+    packet = ok(call(world, "POST", "case_officer", f"/actions/{p['action']}/reviews"), 201)
+    ok(call(world, "POST", "reviewer", f"/reviews/{packet['id']}/opinion", {
+        "opinion": "fail", "reasons": "裁量不当", "checklist": checklist("fail")}))
+    refused_decision(world, p["action"], "is: fail")
+    ok(call(world, "POST", "case_officer", f"/reviews/{packet['id']}/contest",
+            {"reason": "裁量符合基准"}))
+    assert call(world, "POST", "reviewer", f"/reviews/{packet['id']}/ruling",
+                {"upheld": False, "reason": "x"}).status_code == 403
+    ruled = ok(call(world, "POST", "admin", f"/reviews/{packet['id']}/ruling",
+                    {"upheld": False, "reason": "裁量适当"}))
+    assert ruled["ruling"] == "overturned"
+    refused_decision(world, p["action"], "sign-off is missing")
+    ok(call(world, "POST", "admin", f"/reviews/{packet['id']}/approval"))
+    ok(call(world, "POST", "case_officer", f"/actions/{p['action']}/decision"), 204)
+
+
+def test_a_submission_is_refused_when_a_cited_items_bytes_changed(
+        world: World, penalty: dict[str, Any]) -> None:
+    p = penalty
+    set_materials(world, p, [p["transcript"], p["footage"]])
+    detail = ok(call(world, "GET", "case_officer", f"/evidence/{p['transcript']}"))
+    store = world.home.object_store()
+    path = Path(store.root) / "objects" / original_key(detail["sha256"])  # type: ignore[attr-defined]
+    path.chmod(0o644)
+    path.write_bytes(PDF + b"forged")
+    before = len(world.events())
+    response = call(world, "POST", "case_officer", f"/actions/{p['action']}/reviews")
+    assert response.status_code == 409, response.text
+    message = response.json()["error"]["message"]
+    assert p["transcript"] in message and "stored bytes hash to" in message
+    assert p["footage"] not in message  # the untouched item verifies
+    assert [e for e in world.events()[before:] if e["type"] == "case:review:submitted"] == []
+    refused_decision(world, p["action"], "none was submitted")
+
+
+def test_an_action_not_major_needs_no_review_and_one_marked_by_hand_does(
+        world: World, penalty: dict[str, Any]) -> None:
+    p = penalty
+    ok(call(world, "PUT", "case_officer", f"/actions/{p['action']}/materials", {
+        "draft": p["draft"], "cited": [p["transcript"]], "facts": {"fine": 500}}))
+    ok(call(world, "POST", "case_officer", f"/actions/{p['action']}/major",
+            {"reason": "涉及重大公共利益"}), 204)
+    refused_decision(world, p["action"], "marked major by hand: 涉及重大公共利益")
+    # a small fine, not marked: decided at once (another action on the case)
+    action = ok(call(world, "GET", "case_officer", f"/actions/{p['action']}"))
+    other = ok(call(world, "POST", "case_officer", f"/cases/{p['case']}/actions", {
+        "kind": "penalty", "matter_id": action["matter_id"], "action_date": "2024-03-16",
+        "party": {"kind": "person", "name": "李四"}}), 201)
+    ok(call(world, "PUT", "case_officer", f"/actions/{other['id']}/materials", {
+        "draft": p["draft"], "cited": [], "facts": {"fine": 200}}))
+    assert call(world, "POST", "n2-case_officer", f"/actions/{other['id']}/decision"
+                ).status_code == 403
+    ok(call(world, "POST", "case_officer", f"/actions/{other['id']}/decision"), 204)
+
+
+def test_the_queue_flags_overdue_reviews_and_the_cli_submits_alike(
+        world: World, penalty: dict[str, Any], db_url: str) -> None:
+    p = penalty
+    set_materials(world, p, [p["transcript"]])
+    result = run_cli(world.home.root, "action", "submit", p["action"],
+                     env={"EVIDENCE_DATABASE_URL": db_url, "EVIDENCE_REVIEW_DAYS": "5"})
+    assert result.returncode == 0, result.stderr
+    ok(call(world, "POST", "case_officer", f"/actions/{p['action']}/reviews"), 201)
+    by_cli, by_api = world.events("case:review:submitted")
+    assert by_cli["actor"].startswith("cli:") and by_api["actor"] == "user:case_officer"
+    different = {"packet_id": "", "due": ""}  # each its own id; the CLI's clock is the wall's
+    assert {**by_cli["details"], **different} == {**by_api["details"], **different}
+    assert by_api["details"]["due"] == "2024-03-22"
+    queue = ok(call(world, "GET", "reviewer", "/reviews"))["items"]
+    assert len(queue) == 2 and not next(q for q in queue if q["due"] == "2024-03-22")["overdue"]
+    assert ok(call(world, "GET", "south-reviewer", "/reviews"))["items"] == []
+    assert call(world, "GET", "case_officer", "/reviews").status_code == 403
+    world.clock.advance(timedelta(days=8))  # past the due date
+    queue = ok(call(world, "GET", "reviewer", "/reviews"))["items"]
+    assert next(q for q in queue if q["due"] == "2024-03-22")["overdue"]
+
+
+def test_the_catalogue_is_the_agency_admins_and_versioned(world: World,
+                                                          penalty: dict[str, Any]) -> None:
+    rules = {"rules": [{"kind": "compulsory", "business_closed": True}]}
+    for user in ("case_officer", "reviewer", "south-admin"):
+        assert call(world, "PUT", user, "/agencies/north/major-catalogue", rules
+                    ).status_code == 403, user
+    for bad in ([{"kind": ["penalty"]}], [{"kind": "inspection"}], [{"kind": "penalty",
+                                                                       "fine_at_least": -1}],
+                [{"kind": "penalty", "licence_revoked": "yes"}], [{"kind": "penalty", "x": 1}]):
+        assert call(world, "PUT", "admin", "/agencies/north/major-catalogue", {"rules": bad}
+                    ).status_code == 400, bad
+    assert ok(call(world, "PUT", "admin", "/agencies/north/major-catalogue", rules))[
+        "version"] == 2
+    versions = [e["details"]["version"] for e in world.events("org:major-catalogue:set")]
+    assert versions == [1, 2]
+    # version 2 no longer makes a large fine major: the penalty is decided without review
+    set_materials(world, penalty, [penalty["transcript"]])
+    ok(call(world, "POST", "case_officer", f"/actions/{penalty['action']}/decision"), 204)
