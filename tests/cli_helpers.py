@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 FAKES = Path(__file__).parent / "fakes"
@@ -30,3 +31,23 @@ def build_fsfault(out_dir: Path) -> Path:
     subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-Wall", "-o", str(lib),
                     str(FAKES / "fsfault.c"), "-ldl"], check=True, capture_output=True)
     return lib
+
+
+def run_cli_in_process(home: Path, *args: str,
+                       env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The Typer app of `evidence` called in this process, with the environment ``run_cli``
+    gives it: for the tests that compare what a command does with what the HTTP API does,
+    where a new interpreter (a second or more of start-up and imports each time) adds nothing.
+    The real entry point keeps its subprocess tests (tests/test_cli.py, the crash and
+    recorder-fault trials, ``evidence serve``). An exception the command lets out is written
+    to ``stderr`` with exit code 1, as Python's own handler would."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    result = CliRunner().invoke(app, list(args), env={"EVIDENCE_HOME": str(home), "COLUMNS": "200",
+                                                      **(env or {})})
+    stderr = result.stderr
+    if result.exc_info is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+    return subprocess.CompletedProcess(["evidence", *args], result.exit_code, result.stdout, stderr)

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -25,7 +26,7 @@ from api.home import dispose_engines
 from custody.log import CustodyLog
 from custody.note import Ed25519Signer
 from storage.db import make_engine, migrate, sqlite_url
-from tests.pg_watch import PEAK_FILE, ConnectionWatch
+from tests.pg_watch import PEAK_FILE, ConnectionWatch, write_reports
 
 # The browser harness's fixtures (site, browser, new_page, signed_in_page): tests/browser_support.py.
 pytest_plugins = ("tests.browser_support",)
@@ -35,6 +36,9 @@ PG_ADMIN_URL = os.environ.get("EVIDENCE_TEST_PG_ADMIN_URL",
 IN_CI = os.environ.get("CI") == "true"
 ORIGIN = "test.example/custody"
 _WATCH: list[ConnectionWatch] = []  # the session's, once a test has used PostgreSQL
+# The stopped watches' reports (ConnectionWatch.report): this process's, or on the
+# controller of a pytest-xdist run (scripts/test: -n 2) every worker's.
+_REPORTS: list[dict[str, Any]] = []
 # The most connections to the test database the suite may hold at once (it peaks
 # near 13, in the tests that start a dozen writers); CI's server has 100 for all.
 PEAK_BUDGET = 25
@@ -46,27 +50,42 @@ def _skip_or_fail(message: str) -> None:
     pytest.skip(message)
 
 
+def _xdist_worker(config: pytest.Config) -> str | None:
+    """``gw0``, ``gw1``, ... in a pytest-xdist worker; None in a run without workers."""
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    return None if workerinput is None else str(workerinput["workerid"])
+
+
 @pytest.fixture(scope="session")
 def pg_database_url(pytestconfig: pytest.Config) -> Iterator[str]:
-    """A database created for this run and dropped after it; its connections watched."""
+    """A database created for this run and dropped after it; its connections watched.
+
+    Each pytest-xdist worker has its own (with ``EVIDENCE_TEST_PG_URL`` too, created on that
+    server), so that no worker's connections, schemas or terminated backends are another's."""
     given = os.environ.get("EVIDENCE_TEST_PG_URL")
-    if given:
+    admin_url = PG_ADMIN_URL
+    if given and _xdist_worker(pytestconfig) is None:
         with _watching(given, make_url(given).database or "", pytestconfig):
             yield given
         return
+    if given:
+        admin_url = given
     name = f"evidence_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
+            # A commit need not wait for the server's WAL flush: nothing here survives a crash
+            # of the server anyway, and the suite commits many thousands of times.
+            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     except OperationalError as exc:
         admin.dispose()
-        _skip_or_fail(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({exc.orig}); start it or "
+        _skip_or_fail(f"PostgreSQL not reachable at {admin_url} ({exc.orig}); start it or "
                       "set EVIDENCE_TEST_PG_ADMIN_URL / EVIDENCE_TEST_PG_URL to enable these tests")
     admin.dispose()  # idle for the whole run: connect again to drop the database
     try:
-        with _watching(PG_ADMIN_URL, name, pytestconfig):
-            yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        with _watching(admin_url, name, pytestconfig):
+            yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -82,7 +101,9 @@ def _watching(admin_url: str, database: str, config: pytest.Config) -> Iterator[
         yield
     finally:
         watch.stop()
-        watch.write(config.rootpath / PEAK_FILE)
+        _REPORTS.append(watch.report())
+        if _xdist_worker(config) is None:  # the controller writes the workers' reports
+            write_reports(config.rootpath / PEAK_FILE, _REPORTS)
 
 
 def _uses_postgres(request: pytest.FixtureRequest) -> bool:
@@ -115,20 +136,36 @@ def _no_connection_outlives_its_test(request: pytest.FixtureRequest) -> Iterator
                     "(CustodyLog.close) that opened them", pytrace=False)
 
 
+def _over_budget(report: dict[str, Any]) -> bool:
+    return int(report["test_database"]) > PEAK_BUDGET
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """On the controller of a pytest-xdist run: a worker's watch reports (sent below)."""
+    reports = getattr(node, "workeroutput", {}).get("pg_watch", [])
+    _REPORTS.extend(reports)
+    if reports:
+        write_reports(node.config.rootpath / PEAK_FILE, _REPORTS)
+
+
 @pytest.hookimpl(trylast=True)  # after the session fixtures' teardown stopped the watch
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if any(watch.peak.test_database > PEAK_BUDGET for watch in _WATCH):
+    workeroutput: dict[str, Any] | None = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["pg_watch"] = _REPORTS  # to the controller, which sums up and fails the run
+    elif any(_over_budget(report) for report in _REPORTS):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    for watch in _WATCH:
+    for report in _REPORTS:
         terminalreporter.write_sep("-", "PostgreSQL connections")
-        for line in watch.summary():
+        for line in report["summary"]:
             terminalreporter.write_line(line)
-        if watch.peak.test_database > PEAK_BUDGET:
+        if _over_budget(report):
             terminalreporter.write_line(
-                f"FAILED: the suite held {watch.peak.test_database} connections at once, over its "
+                f"FAILED: the suite held {report['test_database']} connections at once, over its "
                 f"budget of {PEAK_BUDGET}; CI's server allows 100 for every client together",
                 red=True)
 

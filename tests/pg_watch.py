@@ -148,17 +148,26 @@ class ConnectionWatch:
         self.peak.leaks.append({"test": test, "backends": len(left),
                                 "application_names": sorted(set(left.values()))})
 
-    def write(self, path: Path) -> None:
-        path.write_text(json.dumps({"database": self.database, **asdict(self.peak)}, indent=2) + "\n",
-                        encoding="utf-8")
+    def report(self) -> dict[str, Any]:
+        """What the run's summary, its budget check and PEAK_FILE need (plain JSON: a pytest-xdist
+        worker sends it to the controller)."""
+        return {"database": self.database, **asdict(self.peak),
+                "summary": summary(self.database, self.peak)}
 
-    def summary(self) -> list[str]:
-        peak = self.peak
-        lines = [f"peak {peak.test_database} connections to the test database {self.database} "
-                 f"(during {peak.test_database_during or 'setup'}); "
-                 f"peak {peak.server} client connections server-wide, other clients included "
-                 f"(max_connections {peak.max_connections}); {peak.samples} samples"]
-        lines += [f"LEAK: {leak['test']} left {leak['backends']} connection(s) open "
-                  f"({', '.join(leak['application_names']) or 'no application name'})"
-                  for leak in peak.leaks]
-        return lines
+
+def write_reports(path: Path, reports: list[dict[str, Any]]) -> None:
+    """PEAK_FILE: one watch's report; with pytest-xdist, ``{"workers": [one per worker]}``."""
+    shown = [{k: v for k, v in report.items() if k != "summary"} for report in reports]
+    body: Any = shown[0] if len(shown) == 1 else {"workers": shown}
+    path.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+
+
+def summary(database: str, peak: Peak) -> list[str]:
+    lines = [f"peak {peak.test_database} connections to the test database {database} "
+             f"(during {peak.test_database_during or 'setup'}); "
+             f"peak {peak.server} client connections server-wide, other clients included "
+             f"(max_connections {peak.max_connections}); {peak.samples} samples"]
+    lines += [f"LEAK: {leak['test']} left {leak['backends']} connection(s) open "
+              f"({', '.join(leak['application_names']) or 'no application name'})"
+              for leak in peak.leaks]
+    return lines

@@ -1,7 +1,9 @@
 """Administration is implemented once: changing a user, ending a token, reassigning and
 retiring a recorder, and listing legal holds leave the same custody events and make the same
 checks from the CLI (the operator) and the HTTP API (an admin). Actor and time differ; type
-and details must not."""
+and details must not.
+The CLI's app runs in this process (tests/cli_helpers.py: run_cli_in_process); tests/test_cli.py
+runs the real `evidence` entry point."""
 
 from __future__ import annotations
 
@@ -12,14 +14,14 @@ from cases.devices import register_device
 from cases.evidence import change_legal_hold
 from cases.users import authenticate, operator
 from tests.api_support import NORTH_UNIT, NORTH_UNIT2, OFFICER_NO, SOUTH_UNIT, World, world_fixture
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import run_cli_in_process
 
 _ = world_fixture
 API = "/api/v1"
 
 
 def cli(world: World, *args: str) -> Any:
-    return run_cli(world.home.root, *args,
+    return run_cli_in_process(world.home.root, *args,
                    env={"EVIDENCE_DATABASE_URL": world.home.engine().url.render_as_string(
                        hide_password=False)})
 

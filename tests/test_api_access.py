@@ -17,7 +17,7 @@ from cases.review import request_review
 from cases.users import operator
 from domain.event_types import EventType
 from tests.api_support import NORTH_UNIT, SOUTH_UNIT, World, world_fixture
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import run_cli_in_process
 
 _ = world_fixture
 API = "/api/v1"
@@ -126,8 +126,8 @@ def test_the_command_line_grant_leaves_the_same_event_as_the_api(world: World, t
     north = world.evidence["mine"]
     assert _post(world, "admin", f"/evidence/{north}/grants",
                  {"case_id": first, "reason": "joint operation"}).status_code == 201
-    done = run_cli(world.home.root, "grant", north, "--case", second, "--reason", "joint operation",
-                   env={"EVIDENCE_DATABASE_URL": db_url})
+    done = run_cli_in_process(world.home.root, "grant", north, "--case", second, "--reason",
+                              "joint operation", env={"EVIDENCE_DATABASE_URL": db_url})
     assert done.returncode == 0, done.stderr
     assert "S-4" in done.stdout
     by_api, by_cli = world.events(EventType.ACCESS_GRANTED)
@@ -136,8 +136,8 @@ def test_the_command_line_grant_leaves_the_same_event_as_the_api(world: World, t
     assert ({k: v for k, v in by_cli["details"].items() if k not in ("case_id", "case_number")}
             == {k: v for k, v in by_api["details"].items() if k not in ("case_id", "case_number")})
     assert by_cli["details"]["case_id"] == second
-    again = run_cli(world.home.root, "grant", north, "--case", second, "--reason", "again",
-                    env={"EVIDENCE_DATABASE_URL": db_url})
+    again = run_cli_in_process(world.home.root, "grant", north, "--case", second, "--reason", "again",
+                               env={"EVIDENCE_DATABASE_URL": db_url})
     assert again.returncode != 0 and "already granted" in again.stderr
 
 

@@ -21,7 +21,7 @@ from cases.review import request_review
 from cases.users import authenticate
 from storage.objects import ObjectReader, ObjectStore
 from tests.api_support import World, world_fixture
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import run_cli_in_process
 
 _ = world_fixture
 API = "/api/v1"
@@ -202,8 +202,8 @@ def test_only_who_may_export_the_case_starts_follows_or_downloads(world: World) 
 
 def test_the_cli_runs_the_same_job(world: World, db_url: str, tmp_path: Path) -> None:
     case_id = _case(world, "E-7", ("mine", "photo"))
-    result = run_cli(world.home.root, "case-export", case_id, "--out", str(tmp_path),
-                     "--reason", "court order", env={"EVIDENCE_DATABASE_URL": db_url})
+    result = run_cli_in_process(world.home.root, "case-export", case_id, "--out", str(tmp_path),
+                                "--reason", "court order", env={"EVIDENCE_DATABASE_URL": db_url})
     assert result.returncode == 0, result.stderr
     assert "2/2 items" in result.stdout
     [bundle] = tmp_path.glob("case-E-7-*.zip")
@@ -214,6 +214,6 @@ def test_the_cli_runs_the_same_job(world: World, db_url: str, tmp_path: Path) ->
     [exported] = world.events("case:bundle:exported")
     assert requested["actor"] == exported["actor"] == f"cli:{listed['requested_by']}"
     assert listed["sha256"] == hashlib.sha256(bundle.read_bytes()).hexdigest()
-    missing = run_cli(world.home.root, "case-export", "no-such-case", "--out", str(tmp_path),
-                      env={"EVIDENCE_DATABASE_URL": db_url})
+    missing = run_cli_in_process(world.home.root, "case-export", "no-such-case", "--out", str(tmp_path),
+                                 env={"EVIDENCE_DATABASE_URL": db_url})
     assert missing.returncode == 2 and "no case" in missing.stderr

@@ -7,6 +7,9 @@ and PostgreSQL, where NUL bytes and out-of-range integers fail differently.
 
 Schemathesis' own pytest loader (``from_fixture``) does not work with pytest 9,
 so each operation's strategy is driven by hypothesis here.
+
+The default run sends a few examples per operation and mode, the same ones every run
+(derandomized); ``pytest -m slow`` sends many more, drawn afresh each run.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance, positive_data_acceptance,
           negative_data_rejection]
 
-MAX_EXAMPLES = 20
+QUICK_EXAMPLES = 6  # per operation and mode, in the default run
+LONG_EXAMPLES = 60  # -m slow
 # Schemathesis negates one branch of a oneOf and calls the result invalid even when it
 # matches the other branch ({"role": "auditor"} after negating the officer branch of
 # POST /users, which is a valid staff user), so that check is off for that operation.
@@ -49,11 +53,11 @@ AGENCY_RULES = {"POST /api/v1/cases", "PUT /api/v1/agencies/{code}/case-number-r
 
 
 def _fuzz(world: World, operation: schemathesis.APIOperation[Any, Any, Any, Any],
-          mode: GenerationMode) -> None:
+          mode: GenerationMode, examples: int, derandomize: bool) -> None:
     # The token is pinned, not generated: negative mode must not drop it (the RBAC
     # matrix covers requests without one).
     @given(case=operation.as_strategy(generation_mode=mode, headers=world.auth("admin")))
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=examples, deadline=None, derandomize=derandomize, database=None,
               suppress_health_check=list(HealthCheck))
     def run(case: schemathesis.Case[Any]) -> None:
         checks = CHECKS
@@ -66,8 +70,8 @@ def _fuzz(world: World, operation: schemathesis.APIOperation[Any, Any, Any, Any]
     run()
 
 
-def test_no_input_makes_a_server_error(tmp_path: Path, db_url: str,
-                                       request: pytest.FixtureRequest) -> None:
+def _fuzz_every_operation(tmp_path: Path, db_url: str, request: pytest.FixtureRequest,
+                          examples: int, derandomize: bool) -> None:
     world = build_world(tmp_path, db_url)
     request.addfinalizer(world.close)
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", world.client.app)
@@ -81,10 +85,21 @@ def test_no_input_makes_a_server_error(tmp_path: Path, db_url: str,
         operations += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             try:
-                _fuzz(world, operation, mode)
+                _fuzz(world, operation, mode, examples, derandomize)
             except Unsatisfiable:
                 pass  # negative mode, and nothing but the pinned token to negate
             except (Exception, BaseExceptionGroup) as exc:  # report every operation's failures
                 failures.append(f"{operation.label} ({mode.value}): {exc}")
     assert operations >= 25
     assert not failures, "\n\n".join(failures)
+
+
+def test_no_input_makes_a_server_error(tmp_path: Path, db_url: str,
+                                       request: pytest.FixtureRequest) -> None:
+    _fuzz_every_operation(tmp_path, db_url, request, QUICK_EXAMPLES, derandomize=True)
+
+
+@pytest.mark.slow
+def test_no_input_makes_a_server_error_in_a_long_random_run(
+        tmp_path: Path, db_url: str, request: pytest.FixtureRequest) -> None:
+    _fuzz_every_operation(tmp_path, db_url, request, LONG_EXAMPLES, derandomize=False)

@@ -30,7 +30,7 @@ from tests.api_support import (
     make_clip,
     world_fixture,
 )
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import run_cli_in_process
 
 _ = (world_fixture, clips_fixture, make_clip)
 API = "/api/v1"
@@ -124,7 +124,7 @@ def test_renewing_is_refused_to_others_without_telling_who_exists(world: World) 
 
 def test_the_cli_renews_a_token(world: World, db_url: str) -> None:
     env = {"EVIDENCE_DATABASE_URL": db_url, "EVIDENCE_TOKEN_DAYS": "7"}
-    result = run_cli(world.home.root, "user", "rotate", "auditor", "--json", env=env)
+    result = run_cli_in_process(world.home.root, "user", "rotate", "auditor", "--json", env=env)
     assert result.returncode == 0, result.stderr
     renewed = json.loads(result.stdout)
     expires = datetime.fromisoformat(renewed["token_expires_at"])
@@ -133,7 +133,7 @@ def test_the_cli_renews_a_token(world: World, db_url: str) -> None:
     me = world.client.get(f"{API}/me", headers={"Authorization": f"Bearer {renewed['token']}"})
     assert me.status_code == 200
     assert world.events("user:token:rotated")[-1]["actor"].startswith("cli:")
-    missing = run_cli(world.home.root, "user", "rotate", "nobody-here", env=env)
+    missing = run_cli_in_process(world.home.root, "user", "rotate", "nobody-here", env=env)
     assert missing.returncode == 2 and "evidence user list" in missing.stderr
 
 

@@ -7,6 +7,7 @@ the object store, SQLite and the temporary files alike.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -101,6 +102,27 @@ def kill_points(total: int, trials: int, seed: int) -> list[int]:
     return sorted(rng.sample(range(1, total + 1), min(trials, total)))
 
 
+def spread_kill_points(total: int, trials: int, seed: int) -> list[int]:
+    """One random point in each of ``trials`` equal stretches of the ingest's durable writes,
+    so that a short trial still kills it early (the first copy), midway (the catalogue and
+    the custody log) and late (the derivatives, the last renames)."""
+    rng = random.Random(seed)
+    edges = [1 + total * i // trials for i in range(trials + 1)]
+    return [rng.randrange(low, max(low + 1, high)) for low, high in itertools.pairwise(edges)]
+
+
+def test_random_kills_across_the_ingest(fast_tmp: Path, setup: tuple[Path, Path, int, Path]) -> None:
+    """The default run's trial: six kills, one in each sixth of the ingest (``-m slow`` has
+    the twenty and fifty kill trials)."""
+    card, lib, total, template = setup
+    assert total > 50, "the shim counted too few durable writes; is LD_PRELOAD working?"
+    points = spread_kill_points(total, 6, SEED + 2)
+    assert len(set(points)) == 6 and points[0] <= total // 6 < total * 5 // 6 < points[-1]
+    for kill_at in points:
+        crash_trial(fast_tmp, card, lib, template, kill_at)
+
+
+@pytest.mark.slow
 def test_twenty_random_kills(fast_tmp: Path, setup: tuple[Path, Path, int, Path]) -> None:
     card, lib, total, template = setup
     assert total > 50, "the shim counted too few durable writes; is LD_PRELOAD working?"

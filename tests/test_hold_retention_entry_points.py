@@ -2,7 +2,8 @@
 
 The CLI runs as the operator of the server's command line; the HTTP API as the
 signed-in admin. Actor and time differ; type, subject and details must not.
-"""
+The CLI's app runs in this process (tests/cli_helpers.py: run_cli_in_process); tests/test_cli.py
+runs the real `evidence` entry point."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from storage import catalog, records
 from tests.api_support import World, world_fixture
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import run_cli_in_process
 from tests.test_retention import let_time_pass
 
 _ = world_fixture
@@ -21,7 +22,7 @@ API = "/api/v1"
 
 
 def cli(world: World, *args: str) -> Any:
-    return run_cli(world.home.root, *args,
+    return run_cli_in_process(world.home.root, *args,
                    env={"EVIDENCE_DATABASE_URL": world.home.engine().url.render_as_string(
                        hide_password=False)})
 

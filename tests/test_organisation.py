@@ -1,5 +1,7 @@
 """Agencies, units, users and recorders: administered through the CLI (as the operator) and
-the HTTP API (as an admin of one agency), with the same checks and the same custody events."""
+the HTTP API (as an admin of one agency), with the same checks and the same custody events.
+The CLI's app runs in this process (tests/cli_helpers.py: run_cli_in_process); tests/test_cli.py
+runs the real `evidence` entry point."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from cases.devices import registry_entries
 from cases.organisation import Level, add_agency, add_unit
 from cases.users import Role, add_user, operator
 from tests.api_support import World, world_fixture
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import run_cli_in_process
 
 _ = world_fixture
 API = "/api/v1"
@@ -21,7 +23,7 @@ ERROR_KEYS = {"code", "message", "hint"}
 
 
 def cli(world: World, db_url: str, *args: str) -> Any:
-    return run_cli(world.home.root, *args, env={"EVIDENCE_DATABASE_URL": db_url})
+    return run_cli_in_process(world.home.root, *args, env={"EVIDENCE_DATABASE_URL": db_url})
 
 
 def post(world: World, user: str, path: str, body: dict[str, Any]) -> Any:
@@ -124,8 +126,8 @@ def test_bad_codes_levels_duplicates_and_missing_parents(world: World, db_url: s
     error(post(world, "admin", "/agencies", {**city, "code": "x", "parent": "nowhere"}),
           404, "not_found")
     # a city cannot sit under a city (the operator may add anywhere): the parent's level conflicts
-    nested = run_cli(world.home.root, "agency", "add", "x", "--name", "局", "--level", "city",
-                     "--parent", "hhht", env={"EVIDENCE_DATABASE_URL": db_url})
+    nested = cli(world, db_url, "agency", "add", "x", "--name", "局", "--level", "city",
+                 "--parent", "hhht")
     assert nested.returncode != 0 and "region, then city" in nested.stderr, nested.stderr
     unit = {"code": "team-1", "agency": "north", "name": "新城区大队"}
     assert post(world, "admin", "/units", unit).status_code == 201

@@ -15,7 +15,7 @@ from cases.errors import InvalidRequest
 from cases.text import TEXT_PATTERN, clean_text
 from cases.users import authenticate
 from tests.api_support import NORTH, NORTH_UNIT, OFFICER_NO, World, world_fixture
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import run_cli_in_process
 
 _ = world_fixture
 API = "/api/v1"
@@ -133,11 +133,11 @@ def test_the_cli_refuses_hostile_names_labels_and_reasons(world: World, db_url: 
                      ("device", "register", "ZFYX", "--officer", OFFICER_NO, "--unit", NORTH_UNIT,
                       "--label", text),
                      ("hold", "place", world.evidence["mine"], "--reason", text)):
-            result = run_cli(world.home.root, *args, env=env)
+            result = run_cli_in_process(world.home.root, *args, env=env)
             assert result.returncode == 2, (args, result.stdout, result.stderr)
             assert "what to do:" in result.stderr, result.stderr
-    added = run_cli(world.home.root, "unit", "add", "nfd", "--agency", NORTH, "--name", NFD,
-                    env=env)
+    added = run_cli_in_process(world.home.root, "unit", "add", "nfd", "--agency", NORTH, "--name", NFD,
+                               env=env)
     assert added.returncode == 0, added.stderr
     assert world.events("org:unit:added")[-1]["details"]["name"] == NFC
     units = world.get("admin", f"{API}/units").json()["items"]
