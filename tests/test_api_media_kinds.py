@@ -112,7 +112,7 @@ def test_a_photo_is_shown_as_an_image_and_its_viewing_is_logged(world: World) ->
     assert _status(world, "auditor", evidence_id)["photo"] is False
     # a video is not a photo
     video = world.get("officer", f"{API}/evidence/{world.evidence['mine']}/photo")
-    assert video.status_code == 409 and "playback" in video.json()["error"]["hint"]
+    assert video.status_code == 409 and "play it" in video.json()["error"]["hint"]
 
 
 def test_posters_and_strips_are_served_checked_and_without_an_event(world: World) -> None:

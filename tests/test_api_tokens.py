@@ -59,7 +59,7 @@ def test_a_token_expires_after_the_configured_days_and_says_how_to_renew(world: 
     assert world.client.get(f"{API}/me", headers=kim).status_code == 200
     world.clock.advance(timedelta(days=90))
     error = _error(world.client.get(f"{API}/me", headers=kim), 401, "unauthenticated")
-    assert "expired" in error["message"] and "/token" in error["hint"]
+    assert "expired" in error["message"] and "evidence user rotate" in error["hint"]
 
 
 def test_an_unknown_and_a_revoked_token_get_the_same_answer(world: World) -> None:

@@ -153,6 +153,7 @@ def test_admin_adds_a_user_who_signs_in_and_manages_their_account(
     assert created["details"]["role"] == "officer" and created["details"]["unit"] == "n1"
     assert last_event(site, "user:password:set", user=name)["actor"] == "user:admin"
     admin.reload()
+    expect(admin.locator("h1")).to_have_text(tr(lang, "User {name}", name=name))
     expect(admin.locator("#token-box")).to_have_count(0)  # never shown again
     check_page(admin, "admin-user", lang)
 
