@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from pathlib import Path
 from cryptography import x509
 from sqlalchemy import Engine
 
+from api.periodic import Periodic, running
 from api.settings import Settings
 from custody.timestamps import Timestamp, TimestampError, accept, record, request_for, untimestamped
 from domain.errors import ConfigError
@@ -79,54 +79,36 @@ def timestamp_newest(engine: Engine, setup: TsaSetup) -> Timestamp | None:
     return record(engine, checkpoint, response, setup.url)
 
 
-class Timestamper:
-    """The background thread; ``stop()`` ends it at its next wait."""
+class Timestamper(Periodic):
+    """The background thread: one attempt per round; a failure is counted and logged."""
 
     def __init__(self, engine: Engine, setup: TsaSetup) -> None:
+        super().__init__("timestamper", self.run_once, setup.every, MAX_WAIT, HTTP_TIMEOUT + 5)
         self._engine = engine
         self._setup = setup
-        self._stop = threading.Event()
         self.failures = 0
         self.last_error: str | None = None
-        self._thread = threading.Thread(target=self._run, name="timestamper", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(HTTP_TIMEOUT + 5)
-
-    def _run(self) -> None:
-        wait = self._setup.every
-        while not self._stop.is_set():
-            try:
-                stamped = timestamp_newest(self._engine, self._setup)
-            except Exception as exc:  # any failure is retried; the log goes on regardless
-                self.failures += 1
-                self.last_error = str(exc)
-                logger.warning("time-stamping failed (%d in a row), retrying in %.0f s: %s",
-                               self.failures, wait, exc)
-                self._stop.wait(wait)
-                wait = min(wait * 2, MAX_WAIT)
-                continue
-            if stamped is not None:
-                logger.info("checkpoint %d time-stamped by %s at %s", stamped.size,
-                            stamped.tsa, stamped.gen_time.isoformat())
-            self.failures, self.last_error, wait = 0, None, self._setup.every
-            self._stop.wait(self._setup.every)
+    def run_once(self) -> bool:
+        try:
+            stamped = timestamp_newest(self._engine, self._setup)
+        except Exception as exc:  # any failure is retried; the log goes on regardless
+            self.failures += 1
+            self.last_error = str(exc)
+            logger.warning("time-stamping failed (%d in a row), asked again later: %s",
+                           self.failures, exc)
+            return False
+        if stamped is not None:
+            logger.info("checkpoint %d time-stamped by %s at %s", stamped.size,
+                        stamped.tsa, stamped.gen_time.isoformat())
+        self.failures, self.last_error = 0, None
+        return True
 
 
 @contextlib.contextmanager
 def timestamping(engine: Engine, settings: Settings) -> Iterator[Timestamper | None]:
     """Run a Timestamper for the block when EVIDENCE_TSA_URL is set."""
     setup = tsa_setup(settings)
-    if setup is None:
-        yield None
-        return
-    stamper = Timestamper(engine, setup)
-    stamper.start()
-    try:
+    stamper = Timestamper(engine, setup) if setup else None
+    with running(stamper):
         yield stamper
-    finally:
-        stamper.stop()

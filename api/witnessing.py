@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.periodic import Periodic, running
 from api.settings import Settings
 from custody.cosignature import CosignerKey
 from custody.cosigned import WitnessView, add_checkpoint_request, last_cosigned, record_cosignature
@@ -144,26 +144,17 @@ def witness_views(keys: Sequence[CosignerKey], peers: Sequence[WitnessPeer],
     return views
 
 
-class Witnesser:
-    """The background thread; ``stop()`` ends it at its next wait."""
+class Witnesser(Periodic):
+    """The background thread: each round asks every witness once; troubles are kept by
+    witness and logged (a rollback or a fork as an error)."""
 
     def __init__(self, log: CustodyLog, peers: Sequence[WitnessPeer], every: float) -> None:
+        super().__init__("witnesser", self.run_once, every, MAX_WAIT, HTTP_TIMEOUT * 3 + 5)
         self._log = log
         self._peers = tuple(peers)
-        self._every = every
-        self._stop = threading.Event()
         self.troubles: dict[str, str] = {}
-        self.rounds = 0
-        self._thread = threading.Thread(target=self._run, name="witnesser", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(HTTP_TIMEOUT * 3 + 5)
-
-    def run_once(self) -> None:
+    def run_once(self) -> bool:
         for peer in self._peers:
             try:
                 ask_to_cosign(self._log, peer)
@@ -172,26 +163,13 @@ class Witnesser:
                 self.troubles[peer.key.name] = str(exc)
                 log = logger.error if "rolled back" in str(exc) or "fork" in str(exc) else logger.warning
                 log("witness %s: %s", peer.key.name, exc)
-        self.rounds += 1
-
-    def _run(self) -> None:
-        wait = self._every
-        while not self._stop.is_set():
-            self.run_once()
-            wait = min(wait * 2, MAX_WAIT) if self.troubles else self._every
-            self._stop.wait(wait)
+        return not self.troubles
 
 
 @contextlib.contextmanager
 def witnessing(log: CustodyLog, settings: Settings) -> Iterator[Witnesser | None]:
     """Run a Witnesser for the block when EVIDENCE_WITNESSES_FILE is set."""
-    if settings.witnesses_file is None:
-        yield None
-        return
-    witnesser = Witnesser(log, load_peers(settings.witnesses_file), settings.witness_seconds)
-    witnesser.start()
-    try:
+    witnesser = (Witnesser(log, load_peers(settings.witnesses_file), settings.witness_seconds)
+                 if settings.witnesses_file is not None else None)
+    with running(witnesser):
         yield witnesser
-    finally:
-        witnesser.stop()
-

@@ -5,6 +5,7 @@ witness served over HTTP, and the insider's rollback and a fork caught by verify
 from __future__ import annotations
 
 import base64
+import hashlib
 import shutil
 import struct
 import zipfile
@@ -98,7 +99,7 @@ def test_a_first_checkpoint_is_cosigned_as_the_spec_says(log_home: Home,
     # the cosignature, checked here from the spec's text, not through the project's code
     raw = base64.b64decode(answer.body.split(" ", 2)[2])
     key = witness.cosigner.key
-    assert raw[:4] == __import__("hashlib").sha256(
+    assert raw[:4] == hashlib.sha256(
         b"supervision.test/w1\n\x04" + key.public_key).digest()[:4]
     (timestamp,) = struct.unpack(">Q", raw[4:12])
     note_text = parse_note(log.latest_checkpoint().note).text  # type: ignore[union-attr]
