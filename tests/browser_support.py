@@ -291,6 +291,11 @@ def sign_in(page: Page, site: Site, user: str) -> None:
         page.locator("#token").fill(site.tokens[user])
         page.locator("#token-form button[type=submit]").click()
     page.locator("#signed-in-as").wait_for()
+    # The start page has rendered and taken the focus, so keys pressed next go to it.
+    page.wait_for_function("""() => {
+        const main = document.getElementById("main");
+        return !location.pathname.endsWith("/signin") && !main.hasAttribute("aria-busy")
+            && main.contains(document.activeElement); }""")
 
 
 @pytest.fixture
