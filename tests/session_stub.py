@@ -1,6 +1,6 @@
 """A stand-in for the sign-in sessions of ``/api/v1/session``, for the browser tests only.
 
-The pages sign people in against this contract (notes/frontend.md):
+The pages sign people in against this contract (api/http/routes_session.py):
 
 - ``POST /api/v1/session`` ``{"name", "password"}`` sets the cookie ``evidence_session`` and
   returns ``{"user": <GET /api/v1/me>, "csrf_token": "..."}``; a wrong name or password: 401;

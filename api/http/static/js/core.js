@@ -3,7 +3,7 @@
 // between them. Text from the server is only ever placed as text, never parsed as HTML.
 //
 // A view is a module under js/views/ that calls route() once at load; js/main.js imports
-// it. See notes/frontend.md.
+// it (README, Tests).
 
 import { language, t } from "./i18n.js";
 

@@ -1,6 +1,6 @@
 // The pages' entry point: loads the language and zone, finds who is signed in, draws the
 // header and the view the address names. Add a view: write js/views/NAME.js (it calls
-// route()), and import it here. See notes/frontend.md.
+// route()), and import it here (README, Tests).
 
 import {
   ApiError, BASE, clearMessage, currentPath, currentQuery, findRoute, go, h, homeOf, leaveView, link, navFor,
