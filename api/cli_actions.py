@@ -207,7 +207,10 @@ def document_add(
     path: Annotated[Path, typer.Argument(help="The file: PDF, DOCX, JPEG or PNG.", exists=True,
                                          dir_okay=False, readable=True)],
     kind: Annotated[str, typer.Option(help="form, transcript, notice, decision, "
-                                           "draft_decision, scan or other.")],
+                                           "draft_decision, scan, investigation_report, "
+                                           "rights_notice, statement, hearing_record, "
+                                           "evidence_list, application, service_receipt or "
+                                           "other.")],
     name: Annotated[str | None, typer.Option(help="Its name (default: the file's).")] = None,
 ) -> None:
     """Store a document bit for bit and put it on the case (logged: evidence:file:ingested,
@@ -242,8 +245,10 @@ def action_submit(action_id: Annotated[str, typer.Argument(help="The action's id
     """Submit the action's draft and materials for legal review (送审): each cited item is
     verified first (logged: case:review:submitted); the same as POST /api/v1/actions/{id}/reviews."""
     home = open_case_home()
+    settings = Settings()
     packet = submit(home.custody_log(), home.object_store(), home.verifier(), cli_operator(),
-                    action_id, working_days=Settings().review_days)
+                    action_id, working_days=settings.review_days,
+                    witnesses=settings.review_witnesses())
     _out.print(inert(f"submitted packet {packet.id} (sha256 {packet.sha256}), due "
                      f"{packet.due.isoformat()}"))
 
