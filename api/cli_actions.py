@@ -31,9 +31,11 @@ from cases.actions import (
     parse_kind,
     parse_party_kind,
 )
+from cases.decision_service import parse_method, record_service
 from cases.documents import add_document, list_documents, parse_document_kind
 from cases.errors import InvalidRequest
 from cases.legal_review import decide, set_catalogue, submit
+from cases.packet_bundle import build_packet_bundle
 from domain.messages import msg
 
 matter_app = typer.Typer(help="An agency's list of enforcement matters (执法事项清单).",
@@ -260,6 +262,33 @@ def action_decide(action_id: Annotated[str, typer.Argument(help="The action's id
     home = open_case_home()
     decide(home.custody_log(), cli_operator(), action_id)
     _out.print(inert(f"decision of action {action_id} recorded"))
+
+
+@action_app.command("packet-export")
+def action_packet_export(
+    packet_id: Annotated[str, typer.Argument(help="The review packet's id.")],
+    out: Annotated[Path, typer.Option(help="Directory to write the bundle in.")] = Path(),
+) -> None:
+    """Export a review packet as a bundle `evidence verify-bundle` checks offline (logged:
+    case:review:packet-exported); the same as GET /api/v1/reviews/{id}/bundle."""
+    home = open_case_home()
+    path = build_packet_bundle(home.custody_log(), home.object_store(), cli_operator(),
+                               packet_id, out)
+    _out.print(inert(f"wrote {path}"))
+
+
+@action_app.command("serve")
+def action_serve(
+    action_id: Annotated[str, typer.Argument(help="The action's id.")],
+    served_on: Annotated[str, typer.Option(help="The day it was served, YYYY-MM-DD.")],
+    method: Annotated[str, typer.Option(help="direct, post, left, electronic or public_notice.")],
+    recipient: Annotated[str, typer.Option(help="Who received it.")],
+) -> None:
+    """Record the service (送达) of the action's decision (logged: case:action:decision-served)."""
+    home = open_case_home()
+    record_service(home.custody_log(), cli_operator(), action_id, _day(served_on, "served-on"),
+                   parse_method(method), recipient)
+    _out.print(inert(f"service of the decision of action {action_id} recorded"))
 
 
 @matter_app.command("major-catalogue")

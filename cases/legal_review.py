@@ -245,6 +245,9 @@ def _packet(conn: Connection, packet_id: str) -> Packet:
                   aware(r.voided_at) if r.voided_at is not None else None, r.voided_reason)
 
 
+read_packet = _packet  # the packet as stored, void or not (its bundle: cases/packet_bundle.py)
+
+
 def live_packet(conn: Connection, packet_id: str) -> Packet:
     """The packet, refused (ReviewError) once void: nothing more is done on it."""
     packet = _packet(conn, packet_id)

@@ -15,7 +15,7 @@ import pytest
 from cases.legal_review import CHECKLIST
 from storage.objects import original_key
 from tests.api_support import World, world_fixture
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import run_cli, run_cli_in_process
 
 _ = world_fixture
 API = "/api/v1"
@@ -387,3 +387,74 @@ def test_in_a_witnessed_log_the_witnesses_quorum_must_cosign_first(
         ask_to_cosign(log, peers[1])
         assert submitted().sha256
         assert len(world.events("case:review:submitted")) == 1
+
+
+@SQLITE_ONLY  # the database does not matter here
+def test_the_packet_exports_and_verifies_offline_and_tampering_is_caught(
+        world: World, penalty: dict[str, Any], tmp_path: Path, db_url: str) -> None:
+
+    import json
+    import zipfile
+
+    from cases.bundle_verify import MANIFEST, verify_bundle
+    from cases.packet_verify import PACKET_LISTING
+
+    p = penalty
+    set_materials(world, p, [p["transcript"], p["footage"]])
+    packet = ok(call(world, "POST", "case_officer", f"/actions/{p['action']}/reviews"), 201)
+    ok(call(world, "POST", "reviewer", f"/reviews/{packet['id']}/opinion", {
+        "opinion": "pass", "reasons": "同意", "checklist": checklist()}))
+    assert call(world, "GET", "south-reviewer", f"/reviews/{packet['id']}/bundle"
+                ).status_code == 403
+    response = call(world, "GET", "reviewer", f"/reviews/{packet['id']}/bundle")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    good = tmp_path / "packet.zip"
+    good.write_bytes(response.content)
+    vkey = world.home.verifier().vkey()
+    report = verify_bundle(good, vkey)
+    assert report.ok, report.problems
+    with zipfile.ZipFile(good) as archive:
+        manifest = json.loads(archive.read(MANIFEST))
+        events = [json.loads(archive.read(n)) for n in archive.namelist()
+                  if n.startswith("custody/entries/")]
+        assert archive.read(PACKET_LISTING) and len(manifest["files"]) == 7
+    types = {e["type"] for e in events}
+    assert {"evidence:file:ingested", "case:review:submitted", "case:review:opinion",
+            "case:review:packet-exported"} <= types
+    [exported] = world.events("case:review:packet-exported")
+    assert exported["actor"] == "user:reviewer" and exported["details"]["packet_id"] == packet["id"]
+    # the CLI writes the same kind of bundle
+    result = run_cli_in_process(world.home.root, "action", "packet-export", packet["id"],
+                                "--out", str(tmp_path / "cli"),
+                                env={"EVIDENCE_DATABASE_URL": db_url})
+    assert result.returncode == 0, result.stderr
+    assert verify_bundle(next((tmp_path / "cli").glob("*.zip")), vkey).ok
+
+    def altered(name: str, change: Any) -> list[str]:
+        target = tmp_path / f"altered-{len(list(tmp_path.glob('altered-*')))}.zip"
+        with zipfile.ZipFile(good) as source, zipfile.ZipFile(target, "w") as out:
+            for info in source.infolist():
+                data = source.read(info)
+                if info.filename == name or (name.endswith("/") and info.filename.startswith(
+                        name)):
+                    data = change(data)
+                    if data is None:
+                        continue
+                out.writestr(info, data)
+        return [problem.message for problem in verify_bundle(target, vkey).problems]
+
+    original = next(f for f in manifest["files"] if f["evidence_id"] == p["transcript"])
+    flipped = altered(original["path"], lambda d: d[:-1] + bytes([d[-1] ^ 1]))
+    assert any(original["path"] in m and "the manifest records" in m for m in flipped), flipped
+    listing = altered(PACKET_LISTING, lambda d: d.replace(b'"fine":50000', b'"fine":500'))
+    assert any("the listing was altered" in m for m in listing), listing
+    missing = altered(original["path"], lambda d: None)
+    assert any("listed in the manifest but missing" in m for m in missing), missing
+    # the item dropped from the manifest too: the manifest no longer is the exported one
+    def without_item(data: bytes) -> bytes:
+        doc = json.loads(data)
+        doc["files"] = [f for f in doc["files"] if f["evidence_id"] != p["transcript"]]
+        return json.dumps(doc).encode()
+    dropped = altered(MANIFEST, without_item)
+    assert any("manifest was altered" in m for m in dropped), dropped
+

@@ -5,12 +5,17 @@ packet's bundle for offline verification. The same functions as `evidence action
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from datetime import date, datetime
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Path
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, StringConstraints
+from starlette.background import BackgroundTask
 
 from api.http.auth import CurrentUser
 from api.http.errors import responses
@@ -19,6 +24,7 @@ from api.http.routes_actions import AdviceOut, VersionOut, advice_out
 from api.http.services import ServicesDep
 from cases.decision_service import Service, parse_method, record_service, services_of
 from cases.legal_advice import parse_adviser_kind, record_advice, request_advice
+from cases.packet_bundle import build_packet_bundle
 from cases.review_materials import read_requirements, set_requirements
 from cases.text import TEXT_PATTERN
 
@@ -138,3 +144,25 @@ def decision_services(action_id: UUID, services: ServicesDep, user: CurrentUser)
     """For who may read the case."""
     return ServiceList(items=[service_out(s) for s in
                               services_of(services.engine, user, str(action_id))])
+
+
+@router.get("/reviews/{packet_id}/bundle", response_class=FileResponse,
+            responses={**responses(401, 403, 404, 409),
+                       200: {"content": {"application/zip": {}},
+                             "description": "The packet's bundle (ZIP)."}},
+            summary="Export a review packet as a bundle")
+def packet_bundle(packet_id: UUID, services: ServicesDep, user: CurrentUser) -> FileResponse:
+    """For who may read the case: the packet's listing, each cited item's bytes and the
+    custody events (ingest of each item, every review step) with inclusion proofs in one
+    signed checkpoint; `evidence verify-bundle` checks it offline. Event
+    `case:review:packet-exported`."""
+    services.export_dir.mkdir(parents=True, exist_ok=True)
+    work = FilePath(tempfile.mkdtemp(prefix=".packet-", dir=services.export_dir))
+    try:
+        path = build_packet_bundle(services.log, services.store, user, str(packet_id), work,
+                                   services.now())
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return FileResponse(path, media_type="application/zip", filename=path.name,
+                        background=BackgroundTask(shutil.rmtree, work, ignore_errors=True))
