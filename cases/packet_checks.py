@@ -22,6 +22,7 @@ from domain.event_types import EventType
 from domain.messages import Message, msg
 from storage import records
 from storage.objects import ObjectStore
+from storage.records import EvidenceRecord
 
 
 class ReviewError(Conflict):
@@ -40,11 +41,11 @@ def ingest_seqs(log: CustodyLog, evidence_ids: Sequence[str]) -> dict[str, int]:
 
 
 def verify_item(log: CustodyLog, store: ObjectStore, verifier: Verifier, item: dict[str, Any],
-                seq: int | None, proven_size: int) -> Message | None:
-    """Why a cited item fails (None: it verifies). ``proven_size``: the checkpoint its
-    ingest event must be proven in (an event past it is left to the caller)."""
-    with log.engine.connect() as conn:
-        record = records.find(conn, item["evidence_id"])
+                record: EvidenceRecord | None, seq: int | None,
+                proven_size: int) -> Message | None:
+    """Why a cited item fails (None: it verifies). ``record``: its catalogue row;
+    ``proven_size``: the checkpoint its ingest event must be proven in (an event past it
+    is left to the caller)."""
     if record is None or record.sha256 != item["sha256"]:
         return msg("its catalogue entry no longer matches the listing")
     try:
@@ -81,10 +82,12 @@ def check_cited(log: CustodyLog, store: ObjectStore, verifier: Verifier,
         cosigned = quorum_checkpoint(log.engine, witnesses)
         proven_size = cosigned[0] if cosigned is not None else 0
     seqs = ingest_seqs(log, [item["evidence_id"] for item in items])
+    with log.engine.connect() as conn:
+        rows = {item["evidence_id"]: records.find(conn, item["evidence_id"]) for item in items}
     failures = [msg("{evidence_id}: {why}", evidence_id=item["evidence_id"], why=why)
                 for item in items
-                if (why := verify_item(log, store, verifier, item, seqs.get(item["evidence_id"]),
-                                       proven_size)) is not None]
+                if (why := verify_item(log, store, verifier, item, rows[item["evidence_id"]],
+                                       seqs.get(item["evidence_id"]), proven_size)) is not None]
     if failures:
         raise ReviewError(msg("submission refused: cited items fail verification: {failures}",
                               failures=_joined(failures)),
