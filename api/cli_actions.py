@@ -31,9 +31,11 @@ from cases.actions import (
     parse_kind,
     parse_party_kind,
 )
+from cases.decision_service import parse_method, record_service
 from cases.documents import add_document, list_documents, parse_document_kind
 from cases.errors import InvalidRequest
 from cases.legal_review import decide, set_catalogue, submit
+from cases.packet_bundle import build_packet_bundle
 from domain.messages import msg
 
 matter_app = typer.Typer(help="An agency's list of enforcement matters (执法事项清单).",
@@ -207,7 +209,10 @@ def document_add(
     path: Annotated[Path, typer.Argument(help="The file: PDF, DOCX, JPEG or PNG.", exists=True,
                                          dir_okay=False, readable=True)],
     kind: Annotated[str, typer.Option(help="form, transcript, notice, decision, "
-                                           "draft_decision, scan or other.")],
+                                           "draft_decision, scan, investigation_report, "
+                                           "rights_notice, statement, hearing_record, "
+                                           "evidence_list, application, service_receipt or "
+                                           "other.")],
     name: Annotated[str | None, typer.Option(help="Its name (default: the file's).")] = None,
 ) -> None:
     """Store a document bit for bit and put it on the case (logged: evidence:file:ingested,
@@ -242,8 +247,10 @@ def action_submit(action_id: Annotated[str, typer.Argument(help="The action's id
     """Submit the action's draft and materials for legal review (送审): each cited item is
     verified first (logged: case:review:submitted); the same as POST /api/v1/actions/{id}/reviews."""
     home = open_case_home()
+    settings = Settings()
     packet = submit(home.custody_log(), home.object_store(), home.verifier(), cli_operator(),
-                    action_id, working_days=Settings().review_days)
+                    action_id, working_days=settings.review_days,
+                    witnesses=settings.review_witnesses())
     _out.print(inert(f"submitted packet {packet.id} (sha256 {packet.sha256}), due "
                      f"{packet.due.isoformat()}"))
 
@@ -255,6 +262,33 @@ def action_decide(action_id: Annotated[str, typer.Argument(help="The action's id
     home = open_case_home()
     decide(home.custody_log(), cli_operator(), action_id)
     _out.print(inert(f"decision of action {action_id} recorded"))
+
+
+@action_app.command("packet-export")
+def action_packet_export(
+    packet_id: Annotated[str, typer.Argument(help="The review packet's id.")],
+    out: Annotated[Path, typer.Option(help="Directory to write the bundle in.")] = Path(),
+) -> None:
+    """Export a review packet as a bundle `evidence verify-bundle` checks offline (logged:
+    case:review:packet-exported); the same as GET /api/v1/reviews/{id}/bundle."""
+    home = open_case_home()
+    path = build_packet_bundle(home.custody_log(), home.object_store(), cli_operator(),
+                               packet_id, out)
+    _out.print(inert(f"wrote {path}"))
+
+
+@action_app.command("serve")
+def action_serve(
+    action_id: Annotated[str, typer.Argument(help="The action's id.")],
+    served_on: Annotated[str, typer.Option(help="The day it was served, YYYY-MM-DD.")],
+    method: Annotated[str, typer.Option(help="direct, post, left, electronic or public_notice.")],
+    recipient: Annotated[str, typer.Option(help="Who received it.")],
+) -> None:
+    """Record the service (送达) of the action's decision (logged: case:action:decision-served)."""
+    home = open_case_home()
+    record_service(home.custody_log(), cli_operator(), action_id, _day(served_on, "served-on"),
+                   parse_method(method), recipient)
+    _out.print(inert(f"service of the decision of action {action_id} recorded"))
 
 
 @matter_app.command("major-catalogue")

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.signing import Pkcs11Setup
 from cases.tables import DEFAULT_UNIT
+from custody.cosigned import WitnessQuorum
 from domain.errors import ConfigError
 from domain.messages import msg
 
@@ -59,7 +60,7 @@ class Settings(BaseSettings):
     retention_days: int = 183
     """Retention of footage not attached to a case, in days (at least six months)."""
     review_days: int = Field(default=5, ge=1, le=60)
-    """Working days a legal reviewer has for an opinion (weekends skipped; holidays not yet)."""
+    """Working days a legal reviewer has for an opinion (on the official holiday calendar)."""
     token_days: int = 90
     """Days a bearer token works after it is issued or renewed (`evidence user rotate`)."""
     station_unit: str = DEFAULT_UNIT
@@ -102,6 +103,23 @@ class Settings(BaseSettings):
     """File of the witnesses asked to cosign checkpoints: one `URL VKEY` per line."""
     witness_seconds: float = 5.0
     """How often new checkpoints go to the witnesses (batched; appends never wait for them)."""
+    witness_quorum: int | None = Field(default=None, ge=1)
+    """Witnesses (of EVIDENCE_WITNESSES_FILE) that must cosign before a legal-review
+    submission counts a cited item's event as witnessed (default: all of them)."""
+
+    def review_witnesses(self) -> WitnessQuorum | None:
+        """The witnesses a legal-review submission waits for (None: the log is not witnessed)."""
+        if self.witnesses_file is None:
+            return None
+        from api.witnessing import load_peers
+
+        keys = tuple(peer.key for peer in load_peers(self.witnesses_file))
+        quorum = len(keys) if self.witness_quorum is None else self.witness_quorum
+        if keys and not 1 <= quorum <= len(keys):
+            raise ConfigError(msg("EVIDENCE_WITNESS_QUORUM {quorum} is not between 1 and the "
+                                  "{count} witnesses listed", quorum=quorum, count=len(keys)),
+                              hint=msg("name at most as many as EVIDENCE_WITNESSES_FILE lists"))
+        return WitnessQuorum(keys, quorum) if keys else None
     signer: str = "file"
     """Who signs checkpoints: `file` (a key file, the embedded default) or `pkcs11` (an HSM)."""
     key_file: Path | None = None

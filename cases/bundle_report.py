@@ -195,6 +195,24 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.REVIEW_APPROVED: lambda e, d: (
         f"Reviewed decision approved by the head {who(e['actor'])} "
         f"(packet SHA-256 {d.get('packet_sha256')})."),
+    EventType.REVIEW_VOIDED: lambda e, d: (
+        f"Legal review of packet SHA-256 {d.get('packet_sha256')} voided for good: "
+        f"{d.get('reason')}."),
+    EventType.REVIEW_ADVICE_REQUESTED: lambda e, d: (
+        f"Opinion of a {str(d.get('adviser_kind')).replace('_', ' ')} requested by "
+        f"{who(e['actor'])}: {d.get('question')}."),
+    EventType.REVIEW_ADVICE_RECORDED: lambda e, d: (
+        f"Opinion of {str(d.get('adviser_kind')).replace('_', ' ')} {d.get('adviser')} "
+        f"(given {d.get('given_on')}) recorded by {who(e['actor'])}: {d.get('opinion')}."),
+    EventType.REVIEW_PACKET_EXPORTED: lambda e, d: (
+        f"Review packet SHA-256 {d.get('packet_sha256')} exported as a bundle by "
+        f"{who(e['actor'])} (manifest SHA-256 {d.get('manifest_sha256')})."),
+    EventType.ACTION_DECISION_SERVED: lambda e, d: (
+        f"Decision served ({d.get('method')}) on {d.get('recipient')} on {d.get('served_on')}, "
+        f"recorded by {who(e['actor'])}."),
+    EventType.REVIEW_MATERIALS_SET: lambda e, d: (
+        f"Required review materials of agency {d.get('agency')} set to version "
+        f"{d.get('version')} by {who(e['actor'])}."),
     EventType.CASE_BUNDLE_REQUESTED: lambda e, d: (
         f"Export of the case requested by {who(e['actor'])}{_reason(d)}."),
     EXPORT_EVENT: _exported,

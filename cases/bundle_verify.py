@@ -37,6 +37,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from cases.packet_verify import PACKET_EXPORT_EVENT, packet_problems
 from custody.checkpoint import Checkpoint, CheckpointError, open_checkpoint, parse_checkpoint_body
 from custody.cosignature import CosignerKey, cosignatures
 from custody.events import EventError, decode_event
@@ -50,6 +51,7 @@ from domain.messages import msg
 
 BUNDLE_FORMAT = "evidence-bundle/v1"
 EXPORT_EVENT = EventType.CASE_BUNDLE_EXPORTED
+SEALING_EVENTS = (EXPORT_EVENT, PACKET_EXPORT_EVENT)  # a case bundle, or a review packet's
 INGESTED_EVENT = EventType.FILE_INGESTED
 DERIVED_EVENT = EventType.FILE_DERIVED
 MANIFEST = "manifest.json"
@@ -251,7 +253,7 @@ class _BundleCheck:
                 continue
             self.leaves[seq] = leaf
             self.events[seq] = event
-            if event["type"] == EXPORT_EVENT:
+            if event["type"] in SEALING_EVENTS:
                 self.exports.add(seq)
         self.report.entries = len(self.events)
         self.report.checks.append("events")
@@ -295,7 +297,7 @@ class _BundleCheck:
             self.problem("bad_manifest", f"{MANIFEST} lacks a required field or has a wrong "
                          f"type ({exc})")
             return False
-        self.check_sealed(digest, case_id)
+        self.check_sealed(digest, case_id, manifest)
         self.check_events_listed(listed)
         if signed is not None and log.get("origin") != signed[0].origin:
             self.problem("origin_mismatch", f"the checkpoint is for log {signed[0].origin!r}, "
@@ -307,8 +309,8 @@ class _BundleCheck:
         self.report.checks.append("manifest")
         return True
 
-    def check_sealed(self, digest: str, case_id: str) -> None:
-        exports = {seq: e for seq, e in self.events.items() if e["type"] == EXPORT_EVENT}
+    def check_sealed(self, digest: str, case_id: str, manifest: dict[str, Any]) -> None:
+        exports = {seq: e for seq, e in self.events.items() if e["type"] in SEALING_EVENTS}
         sealing = [seq for seq, e in exports.items()
                    if e["details"].get("manifest_sha256") == digest]
         if not sealing:
@@ -321,6 +323,9 @@ class _BundleCheck:
         if exports[seq]["details"].get("case_id") != case_id:
             self.problem("manifest_mismatch", f"the export event names case "
                          f"{exports[seq]['details'].get('case_id')}, the manifest {case_id}", seq)
+        for problem in packet_problems(manifest, exports[seq], self.events,
+                                       lambda name: self.read(name, _MANIFEST_LIMIT)):
+            self.problem("packet_mismatch", problem, seq)
 
     def check_events_listed(self, listed: list[int]) -> None:
         for seq in listed:

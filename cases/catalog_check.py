@@ -41,7 +41,7 @@ _COLUMNS = ("id", "original_name", "sha256", "size", "object_key", "object_versi
 CHECK = "catalog"
 _TYPES = (EventType.FILE_INGESTED, EventType.FILE_PROBED, EventType.FILE_DERIVED,
           EventType.FILE_DELETED, EventType.HOLD_PLACED, EventType.HOLD_RELEASED,
-          EventType.CASE_EVIDENCE_ATTACHED)
+          EventType.CASE_EVIDENCE_ATTACHED, EventType.CASE_DOCUMENT_ADDED)
 _WANTED = frozenset(t.value.encode() for t in _TYPES)
 _TYPE_KEY = b'"type":"'
 _MISSING = object()
@@ -190,8 +190,8 @@ def _apply(item: _Expected, seq: int, kind: str, subject: dict[str, Any],
                 (made.get("key"), made.get("version"), made.get("sha256"), made.get("size")), seq)
     elif kind in (EventType.HOLD_PLACED, EventType.HOLD_RELEASED):
         facts["legal_hold"] = (kind == EventType.HOLD_PLACED, seq)
-    elif kind == EventType.CASE_EVIDENCE_ATTACHED:
-        retention = details.get("retention")
+    elif kind in (EventType.CASE_EVIDENCE_ATTACHED, EventType.CASE_DOCUMENT_ADDED):
+        retention = details.get("retention")  # a document is kept permanently once on a case
         if isinstance(retention, dict):
             facts["retention_category"] = (retention.get("category"), seq)
             facts["retain_until"] = (retention.get("retain_until"), seq)

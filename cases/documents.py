@@ -48,6 +48,13 @@ class DocumentKind(StrEnum):
     DECISION = "decision"  # 决定书
     DRAFT_DECISION = "draft_decision"  # 决定书（草稿）
     SCAN = "scan"  # signed paper, scanned or photographed
+    INVESTIGATION_REPORT = "investigation_report"  # 案件调查终结报告、审查报告
+    RIGHTS_NOTICE = "rights_notice"  # 事先告知书（当事人权利告知）
+    STATEMENT = "statement"  # 陈述申辩笔录
+    HEARING_RECORD = "hearing_record"  # 听证笔录
+    EVIDENCE_LIST = "evidence_list"  # 证据清单
+    APPLICATION = "application"  # 申请材料（许可）
+    SERVICE_RECEIPT = "service_receipt"  # 送达回证
     OTHER = "other"
 
 

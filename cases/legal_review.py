@@ -2,15 +2,20 @@
 
 Flow (each step a custody event naming who did it)::
 
-    materials set ─► submitted ─► opinion ─┬─ pass ──► approved ──► decided
-    (draft + cited   (packet,      (checklist) ├─ return ─► new materials, submit again
-     items)           one hash)               └─ fail ───► contested ─► principal's ruling
+    materials set ─► submitted ─► opinion ─┬─ pass ──► approved ──► decided ──► served
+    (draft + cited   (packet,      (checklist, ├─ return ─► new materials, submit again
+     items)           one hash)    advice)     └─ fail ───► contested ─► principal's ruling
+         │
+         └─ changed after a submission: that packet is void for good (case:review:voided)
 
-    submitted: every cited item re-hashed, its recording event proven in a signed checkpoint
+    submitted: the kind's required materials present (cases/review_materials.py); every
+    cited item re-hashed, its recording event proven in a signed checkpoint (a witnessed
+    log: one the witnesses' quorum cosigned; cases/packet_checks.py)
 
 The gate (``decide``): a major action's decision is recorded only after a passed review of
 exactly the packet its draft and materials make now, and the approving head's sign-off.
-Changing the draft or a cited item makes another packet: the earlier review no longer counts.
+Any change to the draft or the materials after a submission voids that packet for good,
+with its opinion and approval: going back to the same materials needs a new submission.
 """
 
 from __future__ import annotations
@@ -19,33 +24,38 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from cases import access, tables
 from cases.actions import ActionState, action_row
 from cases.case_records import case_row
-from cases.custody_index import refresh
-from cases.errors import AccessDenied, Conflict, InvalidRequest
+from cases.errors import AccessDenied, InvalidRequest
+from cases.major_catalogue import major_because
+from cases.major_catalogue import mark_major as mark_major
+from cases.major_catalogue import set_catalogue as set_catalogue
 from cases.organisation import require_org_admin
+from cases.packet_checks import ReviewError, check_cited
+from cases.review_materials import require_materials
 from cases.text import REASON_MAX, clean_text
-from cases.times import aware
+from cases.times import aware, local_day
 from cases.users import Role, User
-from custody.events import EventDraft, decode_event
+from cases.workdays import add_working_days
+from custody.cosigned import WitnessQuorum
+from custody.events import EventDraft
 from custody.log import CustodyLog
 from custody.note import Verifier
-from custody.proofs import check_inclusion_document
-from domain.errors import EvidenceError, NotFound
+from domain.errors import NotFound
 from domain.event_types import EventType
-from domain.messages import msg
+from domain.messages import Message, msg
 from storage import records
 from storage.db import write_transaction
 from storage.objects import ObjectStore
 
-REVIEW_WORKING_DAYS = 5  # the reviewer's time limit (a later issue: the official holiday calendar)
+REVIEW_WORKING_DAYS = 5  # the reviewer's time limit, working days on the official calendar
 CHECKLIST = (  # the plan's eight points, in its order
     "enforcing_body_lawful",  # 执法主体是否合法
     "officers_qualified",  # 执法人员是否具备执法资格
@@ -65,8 +75,7 @@ class Opinion(StrEnum):
     RETURN = "return"  # return for more material
 
 
-class ReviewError(Conflict):
-    """The gate or a step refused because something is missing (HTTP 409; CLI exit 1)."""
+__all__ = ["ReviewError"]  # raised here, defined with the checks it shares
 
 
 @dataclass(frozen=True)
@@ -83,106 +92,13 @@ class Packet:
     approved_by: str | None
     contested: bool
     ruling: str | None
+    due_confirmed: bool = False  # every working day counted is on a known official calendar
+    voided_at: datetime | None = None  # the materials changed after the submission
+    voided_reason: str | None = None
 
-
-def add_working_days(start: date, days: int) -> date:
-    """``days`` working days after ``start`` (weekends skipped; holidays not yet)."""
-    day = start
-    while days > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day
-
-
-# --- the catalogue of major decisions ---------------------------------------------------------
-
-RULE_KEYS = {"kind", "matter_id", "fine_at_least", "licence_revoked", "business_closed",
-             "after_hearing"}
-MAJOR_KINDS = {"licensing", "penalty", "compulsory", "levy"}
-
-
-def _check_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    for rule in rules:
-        if not isinstance(rule, dict) or not set(rule) <= RULE_KEYS \
-                or not isinstance(rule.get("kind"), str) or rule["kind"] not in MAJOR_KINDS \
-                or not isinstance(rule.get("matter_id", ""), str) \
-                or any(not isinstance(rule.get(flag, False), bool)
-                       for flag in ("licence_revoked", "business_closed", "after_hearing")):
-            raise InvalidRequest(msg("the rule {rule!r} is not allowed", rule=rule),
-                                 hint=msg("each rule names a kind of {major_kinds} and optionally {value}",
-                                          major_kinds=sorted(MAJOR_KINDS),
-                                          value=sorted(RULE_KEYS - {'kind'})))
-        fine = rule.get("fine_at_least")
-        if fine is not None and (not isinstance(fine, int) or isinstance(fine, bool) or fine < 0):
-            raise InvalidRequest(msg("fine_at_least is a whole number of yuan, 0 or more"))
-    return rules
-
-
-def set_catalogue(log: CustodyLog, user: User, agency_code: str, rules: list[dict[str, Any]],
-                  now: datetime | None = None) -> int:
-    """A new version of the agency's catalogue of major decisions (``org:major-catalogue:set``);
-    returns its version number."""
-    require_org_admin(user, agency_code, f"edit the major-decision catalogue of {agency_code}")
-    rules = _check_rules(rules)
-    moment = now or datetime.now(UTC)
-    mc = tables.major_catalogues
-    with write_transaction(log.engine) as conn:
-        version = (conn.execute(select(func.max(mc.c.version)).where(
-            mc.c.agency_code == agency_code)).scalar() or 0) + 1
-        text = json.dumps(rules, ensure_ascii=False, sort_keys=True)
-        conn.execute(insert(mc).values(agency_code=agency_code, version=version, rules=text,
-                                       created_at=moment, created_by=user.name))
-        log.append([EventDraft(EventType.MAJOR_CATALOGUE_SET, user.actor, None, {
-            "agency": agency_code, "version": version, "rules": json.loads(text)}, moment)], conn)
-    return version
-
-
-def _catalogue(conn: Connection, agency_code: str | None) -> tuple[int, list[dict[str, Any]]]:
-    mc = tables.major_catalogues
-    row = conn.execute(select(mc).where(mc.c.agency_code == agency_code)
-                       .order_by(mc.c.version.desc()).limit(1)).first()
-    return (0, []) if row is None else (int(row.version), json.loads(row.rules))
-
-
-def _rule_matches(rule: dict[str, Any], row: Any, facts: dict[str, Any]) -> bool:
-    if rule["kind"] != row.kind or rule.get("matter_id") not in (None, row.matter_id):
-        return False
-    conditions = []
-    if rule.get("fine_at_least") is not None:
-        conditions.append(int(facts.get("fine") or 0) >= int(rule["fine_at_least"]))
-    for flag in ("licence_revoked", "business_closed", "after_hearing"):
-        if rule.get(flag):
-            conditions.append(bool(facts.get(flag)))
-    return any(conditions) if conditions else True
-
-
-def major_because(conn: Connection, row: Any) -> str | None:
-    """Why the action is major (by the catalogue's rule, or by hand), or None."""
-    if row.major_reason:
-        return f"marked major by hand: {row.major_reason}"
-    case = case_row(conn, row.case_id)
-    version, rules = _catalogue(conn, access.unit_agency(conn, case.unit_code))
-    facts = json.loads(row.facts or "{}")
-    for number, rule in enumerate(rules, 1):
-        if _rule_matches(rule, row, facts):
-            return f"rule {number} of the major-decision catalogue, version {version}"
-    return None
-
-
-def mark_major(log: CustodyLog, user: User, action_id: str, reason: str,
-               now: datetime | None = None) -> None:
-    """Mark an action major by hand, with the reason (``case:action:marked-major``)."""
-    what = "mark this action major"
-    reason = clean_text(reason, "reason", REASON_MAX)
-    moment = now or datetime.now(UTC)
-    with write_transaction(log.engine) as conn:
-        row = action_row(conn, action_id)
-        access.require_case_access(conn, user, row.case_id, access.MANAGE_CASE, what)
-        a = tables.enforcement_actions
-        conn.execute(update(a).where(a.c.id == action_id).values(major_reason=reason))
-        log.append([EventDraft(EventType.ACTION_MARKED_MAJOR, user.actor, None, {
-            "case_id": row.case_id, "action_id": action_id, "reason": reason}, moment)], conn)
+    def overdue(self, today: date) -> bool:
+        """Waiting for an opinion past its due date (``today``: the Asia/Shanghai date)."""
+        return self.opinion is None and self.voided_at is None and today > self.due
 
 
 # --- materials, and the packet they make ------------------------------------------------------
@@ -230,7 +146,25 @@ def set_materials(log: CustodyLog, user: User, action_id: str, draft_id: str,
             "case_id": row.case_id, "action_id": action_id, "packet_sha256": digest,
             "draft": listing["draft"], "cited": listing["cited"], "facts": facts}, moment)],
             conn)
+        _void_others(log, conn, user, row, digest, moment)
     return digest
+
+
+def _void_others(log: CustodyLog, conn: Connection, user: User, row: Any, digest: str,
+                 moment: datetime) -> None:
+    """Every live packet of other materials than ``digest`` is void for good
+    (``case:review:voided``): a review covers the materials as submitted, never again once
+    they changed, even back to the same ones."""
+    rp = tables.review_packets
+    for packet_id, old in conn.execute(select(rp.c.id, rp.c.sha256).where(
+            rp.c.action_id == row.id, rp.c.voided_at.is_(None), rp.c.sha256 != digest)).all():
+        reason = f"the draft or materials changed after the submission (now packet {digest})"
+        conn.execute(update(rp).where(rp.c.id == packet_id).values(
+            voided_at=moment, voided_reason=reason))
+        log.append([EventDraft(EventType.REVIEW_VOIDED, user.actor, None, {
+            "case_id": row.case_id, "action_id": row.id, "packet_id": packet_id,
+            "packet_sha256": old, "new_packet_sha256": digest, "reason": reason}, moment)],
+            conn)
 
 
 def _listing(conn: Connection, row: Any) -> dict[str, Any]:
@@ -255,42 +189,15 @@ def _hash(listing: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def verify_item(log: CustodyLog, store: ObjectStore, verifier: Verifier,
-                item: dict[str, Any]) -> str | None:
-    """Why a cited item fails (None: it verifies): its stored bytes must hash to the recorded
-    hash, and the event recording it must be included in a signed checkpoint."""
-    with log.engine.connect() as conn:
-        record = records.find(conn, item["evidence_id"])
-        seq = conn.execute(select(func.min(tables.custody_subjects.c.seq)).where(
-            tables.custody_subjects.c.evidence_id == item["evidence_id"],
-            tables.custody_subjects.c.type == EventType.FILE_INGESTED.value)).scalar()
-    if record is None or record.sha256 != item["sha256"]:
-        return "its catalogue entry no longer matches the listing"
-    try:
-        stored, _ = store.read_back_sha256(record.object_key, record.object_version)
-    except EvidenceError as exc:
-        return f"its stored bytes cannot be read ({exc.message})"
-    if stored != record.sha256:
-        return f"its stored bytes hash to {stored}, not the recorded {record.sha256}"
-    if seq is None:
-        return "no custody event records it"
-    try:
-        proof = log.inclusion_proof(int(seq))
-        check_inclusion_document(proof.to_json(), verifier)
-    except EvidenceError as exc:
-        return f"its recording event {seq} is not proven in a signed checkpoint ({exc.message})"
-    subject = decode_event(proof.leaf).get("subject") or {}
-    if subject.get("sha256") != record.sha256:
-        return f"its recording event {seq} names another hash"
-    return None
-
-
 # --- submission, opinion, contest, ruling, approval, decision ---------------------------------
 
 def submit(log: CustodyLog, store: ObjectStore, verifier: Verifier, user: User, action_id: str,
-           now: datetime | None = None, working_days: int = REVIEW_WORKING_DAYS) -> Packet:
-    """Send the action's draft and materials for review (送审): every cited item must verify;
-    what was submitted is frozen as a packet with one hash (``case:review:submitted``)."""
+           now: datetime | None = None, working_days: int = REVIEW_WORKING_DAYS,
+           witnesses: WitnessQuorum | None = None) -> Packet:
+    """Send the action's draft and materials for review (送审): the materials its kind
+    requires must be there and every cited item must verify (``witnesses``: a witnessed
+    log's quorum must have cosigned their events); what was submitted is frozen as a packet
+    with one hash (``case:review:submitted``), due ``working_days`` working days later."""
     what = "submit this action for legal review"
     access.require_role(user, access.MANAGE_CASE, what)
     moment = now or datetime.now(UTC)
@@ -298,20 +205,14 @@ def submit(log: CustodyLog, store: ObjectStore, verifier: Verifier, user: User, 
         row = action_row(conn, action_id)
         access.require_case_access(conn, user, row.case_id, access.MANAGE_CASE, what)
         listing = _listing(conn, row)
-    refresh(log.engine)
-    log.checkpoint()  # sign what the log holds now: the items' events are proven against it
-    failures = [f"{item['evidence_id']}: {why}" for item in [listing["draft"], *listing["cited"]]
-                if (why := verify_item(log, store, verifier, item)) is not None]
-    if failures:
-        raise ReviewError(msg("submission refused: cited items fail verification: {failures}",
-                              failures="; ".join(failures)),
-                             hint=msg("replace the item with a verified copy, or run `evidence verify "
-                                      "--objects` and report the tampering"))
+        require_materials(conn, access.unit_agency(conn, case_row(conn, row.case_id).unit_code),
+                          listing)
+    check_cited(log, store, verifier, [listing["draft"], *listing["cited"]], witnesses)
     digest = _hash(listing)
     packet_id = str(uuid.uuid4())
-    due = add_working_days(moment.date(), working_days)
     rp, c = tables.review_packets, tables.cases
     with write_transaction(log.engine) as conn:
+        due = add_working_days(conn, local_day(moment), working_days)
         row = action_row(conn, action_id)
         if _listing(conn, row) != listing:
             raise ReviewError(msg("the materials changed while they were being verified"),
@@ -320,14 +221,16 @@ def submit(log: CustodyLog, store: ObjectStore, verifier: Verifier, user: User, 
         conn.execute(insert(rp).values(
             id=packet_id, action_id=action_id, sha256=digest,
             listing=json.dumps(listing, sort_keys=True, ensure_ascii=False),
-            submitted_at=moment, submitted_by=user.name, due=due))
+            submitted_at=moment, submitted_by=user.name, due=due.day,
+            due_confirmed=due.confirmed))
         if case.review_requested_at is None:  # the agency's reviewers may now read the case
             conn.execute(update(c).where(c.c.id == case.id).values(
                 review_requested_at=moment, review_requested_by=user.name))
         log.append([EventDraft(EventType.REVIEW_SUBMITTED, user.actor, None, {
             "case_id": row.case_id, "action_id": action_id, "packet_id": packet_id,
             "packet_sha256": digest, "items": 1 + len(listing["cited"]),
-            "major": major_because(conn, row), "due": due.isoformat()}, moment)], conn)
+            "major": major_because(conn, row), "due": due.day.isoformat(),
+            "due_confirmed": due.confirmed}, moment)], conn)
         return _packet(conn, packet_id)
 
 
@@ -338,10 +241,32 @@ def _packet(conn: Connection, packet_id: str) -> Packet:
         raise NotFound(msg("there is no review packet {packet_id}", packet_id=packet_id))
     return Packet(r.id, r.action_id, r.sha256, json.loads(r.listing), aware(r.submitted_at),
                   r.submitted_by, r.due, r.opinion, r.reviewed_by, r.approved_by,
-                  r.contested_by is not None, r.ruling)
+                  r.contested_by is not None, r.ruling, bool(r.due_confirmed),
+                  aware(r.voided_at) if r.voided_at is not None else None, r.voided_reason)
 
 
-def _reviewer_scope(conn: Connection, user: User, row: Any, what: str) -> Any:
+read_packet = _packet  # the packet as stored, void or not (its bundle: cases/packet_bundle.py)
+
+
+def live_packet(conn: Connection, packet_id: str) -> Packet:
+    """The packet, refused (ReviewError) once void: nothing more is done on it."""
+    packet = _packet(conn, packet_id)
+    if packet.voided_at is not None:
+        raise ReviewError(msg("this packet was voided on {day}: {reason}",
+                              day=local_day(packet.voided_at).isoformat(),
+                              reason=packet.voided_reason),
+                          hint=msg("submit the action's current materials for review again"))
+    return packet
+
+
+def require_reviewer(user: User, what: str) -> None:
+    """A legal reviewer (the operator too)."""
+    access.require_role(user, frozenset({Role.REVIEWER}) | ({Role.ADMIN} if user.operator
+                                                            else set()), what)
+
+
+def reviewer_scope(conn: Connection, user: User, row: Any, what: str) -> Any:
+    """The action's case, refused unless ``user`` is of the agency the case belongs to."""
     case = case_row(conn, row.case_id)
     agency = access.unit_agency(conn, case.unit_code)
     if not user.operator and user.agency_code != agency:
@@ -356,8 +281,7 @@ def record_opinion(log: CustodyLog, user: User, packet_id: str, opinion: Opinion
                    checklist: dict[str, dict[str, str]], now: datetime | None = None) -> Packet:
     """The reviewer's checklist and opinion on a packet (``case:review:opinion``)."""
     what = "give a legal-review opinion"
-    access.require_role(user, frozenset({Role.REVIEWER}) | ({Role.ADMIN} if user.operator
-                                                            else set()), what)
+    require_reviewer(user, what)
     reasons = clean_text(reasons, "reasons", 4000)
     if set(checklist) != set(CHECKLIST) or any(
             v.get("result") not in ITEM_RESULTS or not set(v) <= {"result", "note"}
@@ -370,9 +294,9 @@ def record_opinion(log: CustodyLog, user: User, packet_id: str, opinion: Opinion
     moment = now or datetime.now(UTC)
     rp = tables.review_packets
     with write_transaction(log.engine) as conn:
-        packet = _packet(conn, packet_id)
+        packet = live_packet(conn, packet_id)
         row = action_row(conn, packet.action_id)
-        _reviewer_scope(conn, user, row, what)
+        reviewer_scope(conn, user, row, what)
         if packet.opinion is not None:
             raise ReviewError(msg("the packet already has the opinion {opinion}", opinion=packet.opinion),
                               hint=msg("a new submission gets a new review"))
@@ -383,7 +307,7 @@ def record_opinion(log: CustodyLog, user: User, packet_id: str, opinion: Opinion
             "case_id": row.case_id, "action_id": row.id, "packet_id": packet_id,
             "packet_sha256": packet.sha256, "opinion": opinion.value, "reasons": reasons,
             "checklist": {k: dict(v) for k, v in checklist.items()},
-            "overdue": moment.date() > packet.due}, moment)], conn)
+            "overdue": local_day(moment) > packet.due}, moment)], conn)
         return _packet(conn, packet_id)
 
 
@@ -395,7 +319,7 @@ def contest(log: CustodyLog, user: User, packet_id: str, reason: str,
     moment = now or datetime.now(UTC)
     rp = tables.review_packets
     with write_transaction(log.engine) as conn:
-        packet = _packet(conn, packet_id)
+        packet = live_packet(conn, packet_id)
         row = action_row(conn, packet.action_id)
         access.require_case_access(conn, user, row.case_id, access.MANAGE_CASE, what)
         if packet.opinion in (None, Opinion.PASS.value) or packet.contested:
@@ -417,7 +341,7 @@ def rule(log: CustodyLog, user: User, packet_id: str, upheld: bool, reason: str,
     moment = now or datetime.now(UTC)
     rp = tables.review_packets
     with write_transaction(log.engine) as conn:
-        packet = _packet(conn, packet_id)
+        packet = live_packet(conn, packet_id)
         row = action_row(conn, packet.action_id)
         agency = access.unit_agency(conn, case_row(conn, row.case_id).unit_code)
         require_org_admin(user, agency or "", "rule on a contested review")
@@ -443,7 +367,7 @@ def approve(log: CustodyLog, user: User, packet_id: str, now: datetime | None = 
     moment = now or datetime.now(UTC)
     rp = tables.review_packets
     with write_transaction(log.engine) as conn:
-        packet = _packet(conn, packet_id)
+        packet = live_packet(conn, packet_id)
         row = action_row(conn, packet.action_id)
         agency = access.unit_agency(conn, case_row(conn, row.case_id).unit_code)
         require_org_admin(user, agency or "", "approve a reviewed decision")
@@ -461,7 +385,7 @@ def approve(log: CustodyLog, user: User, packet_id: str, now: datetime | None = 
         return _packet(conn, packet_id)
 
 
-def gate(conn: Connection, row: Any) -> str | None:
+def gate(conn: Connection, row: Any) -> Message | None:
     """What is missing before a major action's decision may be recorded (None: nothing)."""
     because = major_because(conn, row)
     if because is None:
@@ -469,26 +393,33 @@ def gate(conn: Connection, row: Any) -> str | None:
     try:
         digest = _hash(_listing(conn, row))
     except ReviewError as exc:
-        return f"a major decision ({because}) needs a passed legal review: {exc.message}"
+        return msg("a major decision ({because}) needs a passed legal review: {missing}",
+                   because=because, missing=exc.message)
     rp = tables.review_packets
-    rows = conn.execute(select(rp.c.id).where(rp.c.action_id == row.id, rp.c.sha256 == digest)
+    rows = conn.execute(select(rp.c.id).where(rp.c.action_id == row.id, rp.c.sha256 == digest,
+                                              rp.c.voided_at.is_(None))
                         .order_by(rp.c.submitted_at.desc())).scalars().all()
     packets = [_packet(conn, i) for i in rows]
     if not packets:
-        return (f"a major decision ({because}) needs a passed legal review of its current "
-                "draft and materials, and none was submitted"
-                + (" (an earlier review covered other materials: changing them voided it)"
-                   if conn.execute(select(rp.c.id).where(rp.c.action_id == row.id)).first()
-                   else "")
-                + "; submit them for review")
+        if conn.execute(select(rp.c.id).where(rp.c.action_id == row.id)).first():
+            return msg("a major decision ({because}) needs a passed legal review of its current "
+                       "draft and materials, and none was submitted since they last changed (an "
+                       "earlier review covered the materials as they were then: changing them "
+                       "voided it); submit them for review", because=because)
+        return msg("a major decision ({because}) needs a passed legal review of its current "
+                   "draft and materials, and none was submitted; submit them for review",
+                   because=because)
     passed = [p for p in packets if _passed(p)]
     if not passed:
         latest = packets[0]
-        state = latest.opinion or f"waiting for the reviewer (due {latest.due.isoformat()})"
-        return (f"a major decision ({because}) needs a passed legal review; the review of the "
-                f"current materials is: {state}")
+        if latest.opinion is None:
+            return msg("a major decision ({because}) needs a passed legal review; the review of "
+                       "the current materials is: waiting for the reviewer (due {due})",
+                       because=because, due=latest.due.isoformat())
+        return msg("a major decision ({because}) needs a passed legal review; the review of the "
+                   "current materials is: {opinion}", because=because, opinion=latest.opinion)
     if not any(p.approved_by for p in passed):
-        return "the review passed; the approving head's sign-off is missing"
+        return msg("the review passed; the approving head's sign-off is missing")
     return None
 
 
@@ -534,7 +465,8 @@ def review_queue_of(engine: Engine, user: User) -> list[Packet]:
     rp, a, c, u = (tables.review_packets, tables.enforcement_actions, tables.cases,
                    tables.units)
     query = (select(rp.c.id).join(a, a.c.id == rp.c.action_id).join(c, c.c.id == a.c.case_id)
-             .join(u, u.c.code == c.c.unit_code).where(rp.c.opinion.is_(None)))
+             .join(u, u.c.code == c.c.unit_code).where(rp.c.opinion.is_(None),
+                                                       rp.c.voided_at.is_(None)))
     if not user.operator:
         query = query.where(u.c.agency_code == user.agency_code)
     with engine.connect() as conn:

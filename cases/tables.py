@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -347,4 +348,49 @@ review_packets = Table(  # one submission, frozen: its listing and the hash over
     Column("ruling_reason", Text, nullable=True),
     Column("approved_by", String(128), nullable=True),
     Column("approved_at", DateTime(timezone=True), nullable=True),
+    # whether every working day counted to ``due`` is on a known official calendar
+    Column("due_confirmed", Boolean, nullable=False, server_default=false()),
+    # set once the materials change after the submission: void for good, whatever its opinion
+    Column("voided_at", DateTime(timezone=True), nullable=True),
+    Column("voided_reason", Text, nullable=True),
+)
+
+review_requirements = Table(  # the materials each kind of action must submit, versioned
+    "review_requirements",
+    metadata,
+    Column("agency_code", String(32), ForeignKey("agencies.code"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("requirements", Text, nullable=False),  # canonical JSON: kind -> list of materials
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(128), nullable=False),
+)
+
+review_advice = Table(  # a legal adviser's or government lawyer's opinion on a packet
+    "review_advice",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("packet_id", String(36), ForeignKey("review_packets.id"), nullable=False,
+           index=True),
+    Column("adviser_kind", String(32), nullable=False),  # legal_adviser | government_lawyer
+    Column("question", Text, nullable=False),
+    Column("requested_by", String(128), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("adviser", Text, nullable=True),  # who gave it (null: still requested)
+    Column("opinion", Text, nullable=True),
+    Column("given_on", Date, nullable=True),
+    Column("recorded_by", String(128), nullable=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=True),
+)
+
+decision_services = Table(  # the service (送达) of an action's decision
+    "decision_services",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("action_id", String(36), ForeignKey("enforcement_actions.id"), nullable=False,
+           index=True),
+    Column("served_on", Date, nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("recipient", Text, nullable=False),
+    Column("recorded_by", String(128), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
 )

@@ -60,6 +60,40 @@ def record_cosignature(engine: Engine, key: CosignerKey, checkpoint: StoredCheck
     return times[key.name]
 
 
+@dataclass(frozen=True)
+class WitnessQuorum:
+    """The witnesses a log is configured with, and how many of them must cosign."""
+
+    keys: tuple[CosignerKey, ...]
+    quorum: int
+
+
+def quorum_checkpoint(engine: Engine, witnesses: WitnessQuorum) -> tuple[int, str] | None:
+    """The largest checkpoint cosigned by at least ``quorum`` of the configured witnesses:
+    its size and its note with their cosignature lines (None: no checkpoint has enough)."""
+    names = [key.name for key in witnesses.keys]
+    lines_by_size: dict[int, list[str]] = {}
+    with engine.connect() as conn:
+        for size, line in conn.execute(select(cosignature_rows.c.size, cosignature_rows.c.line)
+                                       .where(cosignature_rows.c.witness.in_(names))
+                                       .order_by(cosignature_rows.c.witness)):
+            lines_by_size.setdefault(int(size), []).append(line)
+        for size in sorted(lines_by_size, reverse=True):
+            if len(lines_by_size[size]) < witnesses.quorum:
+                continue
+            note = conn.execute(select(checkpoints.c.note).where(checkpoints.c.size == size)
+                                .order_by(checkpoints.c.id).limit(1)).scalar()
+            if note is None:
+                continue
+            cosigned = note + "".join(lines_by_size[size])
+            try:
+                if len(cosignatures(cosigned, witnesses.keys)) >= witnesses.quorum:
+                    return size, cosigned
+            except NoteError:
+                continue  # a stored line that no longer verifies vouches for nothing
+    return None
+
+
 def cosigned_checkpoint(engine: Engine) -> str | None:
     """The newest checkpoint that has cosignatures, with every cosignature line."""
     with engine.connect() as conn:

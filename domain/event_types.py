@@ -44,12 +44,17 @@ class EventType(StrEnum):
     ACTION_MARKED_MAJOR = "case:action:marked-major"
     ACTION_MATERIALS_SET = "case:action:materials-set"
     ACTION_DECIDED = "case:action:decided"
+    ACTION_DECISION_SERVED = "case:action:decision-served"  # 送达
     # the legal review of major decisions (cases/legal_review.py)
     REVIEW_SUBMITTED = "case:review:submitted"
     REVIEW_OPINION = "case:review:opinion"
     REVIEW_CONTESTED = "case:review:contested"
     REVIEW_RULED = "case:review:ruled"
     REVIEW_APPROVED = "case:review:approved"
+    REVIEW_VOIDED = "case:review:voided"  # the materials changed after the submission
+    REVIEW_ADVICE_REQUESTED = "case:review:advice-requested"  # 法律顾问/公职律师意见
+    REVIEW_ADVICE_RECORDED = "case:review:advice-recorded"
+    REVIEW_PACKET_EXPORTED = "case:review:packet-exported"  # a bundle of the packet
     # the docking station
     DEVICE_REGISTERED = "station:device:registered"
     DEVICE_REASSIGNED = "station:device:reassigned"
@@ -66,6 +71,7 @@ class EventType(StrEnum):
     MATTER_ADDED = "org:matter:added"  # the agency's list of enforcement matters
     MATTER_CHANGED = "org:matter:changed"
     MAJOR_CATALOGUE_SET = "org:major-catalogue:set"  # a new version of the catalogue
+    REVIEW_MATERIALS_SET = "org:review-materials:set"  # required review materials, versioned
     # accounts
     USER_CREATED = "user:account:created"
     USER_REVOKED = "user:account:revoked"

@@ -43,7 +43,16 @@ from cases.devices import register_device
 from cases.documents import DocumentKind, add_document
 from cases.evidence import change_legal_hold
 from cases.export_jobs import run_export, start_export
-from cases.legal_review import CHECKLIST, Opinion, contest, record_opinion, set_materials, submit
+from cases.legal_advice import AdviserKind, request_advice
+from cases.legal_review import (
+    CHECKLIST,
+    Opinion,
+    contest,
+    decide,
+    record_opinion,
+    set_materials,
+    submit,
+)
 from cases.passwords import set_password
 from cases.review import request_review
 from cases.users import Role, User, add_user, authenticate, operator
@@ -449,6 +458,20 @@ def _packet(ctx: Context, opinion: Opinion | None = None, contested: bool = Fals
     return packet
 
 
+def _advice(ctx: Context) -> str:
+    """``packet_id/advice/advice_id`` of a fresh request for advice."""
+    packet = _packet(ctx)
+    asked = request_advice(ctx.world.home.custody_log(), operator("test"), packet,
+                           AdviserKind.LEGAL_ADVISER, "是否合法？")
+    return f"{packet}/advice/{asked.id}"
+
+
+def _decided(ctx: Context) -> str:
+    action = _action(ctx, with_materials=True)
+    decide(ctx.world.home.custody_log(), operator("test"), action)
+    return action
+
+
 def _checklist() -> dict[str, Any]:
     return {point: {"result": "pass"} for point in CHECKLIST}
 
@@ -506,6 +529,24 @@ ENFORCEMENT = [
         f"{API}/reviews/{_packet(ctx, Opinion.PASS)}/approval", None)),
     Endpoint("POST", "/actions/{action_id}/decision", MANAGE_CASE, lambda ctx: (
         f"{API}/actions/{_action(ctx, with_materials=True)}/decision", None), 204),
+    Endpoint("GET", "/agencies/{agency}/review-materials", STAFF,
+             fixed(f"{API}/agencies/{NORTH}/review-materials")),
+    Endpoint("PUT", "/agencies/{agency}/review-materials", CASE_ADMIN, fixed(
+        f"{API}/agencies/{NORTH}/review-materials",
+        {"requirements": {"inspection": [{"name": "决定书", "kinds": ["draft_decision"]}]}})),
+    Endpoint("POST", "/reviews/{packet_id}/advice", {R: Reach.SENT}, lambda ctx: (
+        f"{API}/reviews/{_packet(ctx)}/advice",
+        {"adviser_kind": "legal_adviser", "question": "是否超越职权？"}), 201),
+    Endpoint("PUT", "/reviews/{packet_id}/advice/{advice_id}", {R: Reach.SENT},
+             lambda ctx: (f"{API}/reviews/{_advice(ctx)}",
+                          {"adviser": "李律师", "opinion": "合法", "given_on": "2024-03-16"})),
+    Endpoint("POST", "/actions/{action_id}/service", MANAGE_CASE, lambda ctx: (
+        f"{API}/actions/{_decided(ctx)}/service",
+        {"served_on": "2024-03-16", "method": "post", "recipient": "张三"}), 201),
+    Endpoint("GET", "/actions/{action_id}/service", READ_CASE,
+             lambda ctx: (f"{API}/actions/{_decided(ctx)}/service", None)),
+    Endpoint("GET", "/reviews/{packet_id}/bundle", READ_CASE,
+             lambda ctx: (f"{API}/reviews/{_packet(ctx)}/bundle", None)),
 ]
 MATRIX += ENFORCEMENT
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from api.verify_run import run_verify
 from cases.bundle_verify import verify_bundle
 from storage.objects import original_key
 from tests.api_support import World, world_fixture
@@ -78,6 +79,10 @@ def test_a_document_is_kept_bit_for_bit_and_listed_with_the_footage(world: World
     # the same file twice on the same case: refused, nothing stored again
     again = upload(world, "case_officer", case_id, PDF)
     assert again.status_code == 409, again.text
+    # verify finds the catalogue as the events say: a document is kept permanently
+    report = run_verify(world.home.engine(), world.home.object_store(), world.home.verifier(),
+                        world.home.custody_log().origin, objects=True)
+    assert report.ok, report.problems
 
 
 def test_what_is_not_a_document_or_not_the_users_is_refused(world: World, case_id: str) -> None:

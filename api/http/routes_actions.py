@@ -17,7 +17,7 @@ from api.http.auth import CurrentUser
 from api.http.bodies import LIMIT_KEY
 from api.http.errors import responses
 from api.http.models import AgencyCode, Strict, UserName
-from api.http.services import ServicesDep
+from api.http.services import Services, ServicesDep
 from cases.actions import (
     TEXT_MAX,
     TIME_LIMIT_MAX,
@@ -46,6 +46,7 @@ from cases.documents import (
     parse_document_kind,
 )
 from cases.errors import InvalidRequest
+from cases.legal_advice import Advice, advice_by_packet
 from cases.legal_review import (
     CHECKLIST,
     Opinion,
@@ -63,6 +64,7 @@ from cases.legal_review import (
     submit,
 )
 from cases.text import TEXT_PATTERN
+from cases.times import local_day
 from domain.messages import msg
 
 router = APIRouter(tags=["enforcement"])
@@ -287,7 +289,9 @@ def handlers(action_id: UUID, body: HandlersIn, services: ServicesDep,
 
 class DocumentIn(Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=TEXT_PATTERN)]
-    kind: Literal["form", "transcript", "notice", "decision", "draft_decision", "scan", "other"]
+    kind: Literal["form", "transcript", "notice", "decision", "draft_decision", "scan", "other",
+                  "investigation_report", "rights_notice", "statement", "hearing_record",
+                  "evidence_list", "application", "service_receipt"]
     content_base64: Annotated[str, StringConstraints(pattern=BASE64_PATTERN)] = Field(
         description="The file's exact bytes, base64 (RFC 4648, padded).")
 
@@ -406,6 +410,19 @@ class RulingIn(ReasonIn):
     upheld: bool
 
 
+class AdviceOut(BaseModel):
+    id: str
+    packet_id: str
+    adviser_kind: str = Field(description="legal_adviser (法律顾问) or government_lawyer (公职律师).")
+    question: str
+    requested_by: str
+    requested_at: datetime
+    adviser: str | None = Field(description="Who gave the opinion; null while it is awaited.")
+    opinion: str | None
+    given_on: date | None
+    recorded_by: str | None
+
+
 class PacketOut(BaseModel):
     id: str
     action_id: str
@@ -414,24 +431,51 @@ class PacketOut(BaseModel):
     submitted_at: datetime
     submitted_by: str
     due: date
+    due_confirmed: bool = Field(
+        description="Every working day counted to `due` is on a known official holiday "
+                    "calendar; false: the day may still move when the calendar is published.")
     opinion: str | None
     reviewed_by: str | None
     approved_by: str | None
     contested: bool
     ruling: str | None
-    overdue: bool = Field(description="Waiting for an opinion past its due date.")
+    overdue: bool = Field(description="Waiting for an opinion past its due date "
+                                      "(the Asia/Shanghai date).")
+    voided_at: datetime | None = Field(
+        description="Set once the materials changed after the submission: the packet, its "
+                    "opinion and approval no longer count, for good.")
+    voided_reason: str | None
+    advice: list[AdviceOut] = Field(default_factory=list,
+                                    description="Legal advisers' opinions asked for and given.")
 
 
 class PacketList(BaseModel):
     items: list[PacketOut]
 
 
-def packet_out(p: Packet, today: date | None = None) -> PacketOut:
-    overdue = p.opinion is None and today is not None and today > p.due
-    return PacketOut(overdue=overdue, id=p.id, action_id=p.action_id, sha256=p.sha256, listing=p.listing,
+def advice_out(a: Advice) -> AdviceOut:
+    return AdviceOut(id=a.id, packet_id=a.packet_id, adviser_kind=a.adviser_kind.value,
+                     question=a.question, requested_by=a.requested_by,
+                     requested_at=a.requested_at, adviser=a.adviser, opinion=a.opinion,
+                     given_on=a.given_on, recorded_by=a.recorded_by)
+
+
+def packet_out(p: Packet, today: date | None = None,
+               advice: list[Advice] | None = None) -> PacketOut:
+    return PacketOut(overdue=today is not None and p.overdue(today), id=p.id,
+                     action_id=p.action_id, sha256=p.sha256, listing=p.listing,
                      submitted_at=p.submitted_at, submitted_by=p.submitted_by, due=p.due,
-                     opinion=p.opinion, reviewed_by=p.reviewed_by, approved_by=p.approved_by,
-                     contested=p.contested, ruling=p.ruling)
+                     due_confirmed=p.due_confirmed, opinion=p.opinion,
+                     reviewed_by=p.reviewed_by, approved_by=p.approved_by,
+                     contested=p.contested, ruling=p.ruling, voided_at=p.voided_at,
+                     voided_reason=p.voided_reason,
+                     advice=[advice_out(a) for a in advice or []])
+
+
+def packets_out(services: Services, packets: list[Packet]) -> PacketList:
+    advice = advice_by_packet(services.engine, packets)
+    today = local_day(services.now())
+    return PacketList(items=[packet_out(p, today, advice[p.id]) for p in packets])
 
 
 @router.put("/agencies/{agency}/major-catalogue", response_model=VersionOut,
@@ -457,8 +501,9 @@ def major(action_id: UUID, body: MajorIn, services: ServicesDep, user: CurrentUs
             responses=responses(400, 401, 403, 404, 409), summary="Set draft and materials")
 def materials(action_id: UUID, body: MaterialsIn, services: ServicesDep,
               user: CurrentUser) -> PacketHash:
-    """The draft decision, the items it cites and its facts; voids any earlier review.
-    Event `case:action:materials-set`."""
+    """The draft decision, the items it cites and its facts. A change voids, for good, every
+    packet submitted of other materials (`case:review:voided`). Event
+    `case:action:materials-set`."""
     return PacketHash(packet_sha256=set_materials(
         services.log, user, str(action_id), str(body.draft), [str(c) for c in body.cited],
         body.facts.model_dump(exclude_none=True), services.now()))
@@ -467,19 +512,23 @@ def materials(action_id: UUID, body: MaterialsIn, services: ServicesDep,
 @router.post("/actions/{action_id}/reviews", response_model=PacketOut, status_code=201,
              responses=responses(401, 403, 404, 409), summary="Submit for legal review")
 def submit_review(action_id: UUID, services: ServicesDep, user: CurrentUser) -> PacketOut:
-    """送审: every cited item must verify (stored bytes re-hashed, recording event proven in
-    a signed checkpoint; 409 naming each that fails). Event `case:review:submitted`."""
+    """送审: the materials the action's kind requires must be cited (409 naming each missing
+    one), and every cited item must verify (stored bytes re-hashed, recording event proven
+    in a signed checkpoint; a witnessed log: one the witnesses' quorum cosigned; 409 naming
+    each that fails). Due `review_days` working days later on the official calendar
+    (`due_confirmed`). Event `case:review:submitted`."""
     return packet_out(submit(services.log, services.store, services.verifier, user,
                              str(action_id), services.now(),
-                             working_days=services.options.review_days))
+                             working_days=services.options.review_days,
+                             witnesses=services.options.review_witnesses),
+                      local_day(services.now()))
 
 
 @router.get("/actions/{action_id}/reviews", response_model=PacketList,
             responses=responses(401, 403, 404), summary="An action's reviews")
 def reviews(action_id: UUID, services: ServicesDep, user: CurrentUser) -> PacketList:
     """Every packet submitted, with its opinion, contest, ruling and approval."""
-    return PacketList(items=[packet_out(p, services.now().date()) for p in
-                             packets_of(services.engine, user, str(action_id))])
+    return packets_out(services, packets_of(services.engine, user, str(action_id)))
 
 
 @router.get("/reviews", response_model=PacketList, responses=responses(401, 403),
@@ -487,8 +536,7 @@ def reviews(action_id: UUID, services: ServicesDep, user: CurrentUser) -> Packet
 def review_queue(services: ServicesDep, user: CurrentUser) -> PacketList:
     """Reviewers: the packets of their agency waiting for an opinion, the earliest due first
     (`overdue` once the due date passed)."""
-    return PacketList(items=[packet_out(p, services.now().date()) for p in
-                             review_queue_of(services.engine, user)])
+    return packets_out(services, review_queue_of(services.engine, user))
 
 
 @router.post("/reviews/{packet_id}/opinion", response_model=PacketOut,

@@ -22,6 +22,7 @@ from cases.users import TOKEN_DAYS
 from cases.verify_jobs import VerifyJobs
 from cases.viewing import IDLE_TIMEOUT
 from cases.web_sessions import SessionPolicy
+from custody.cosigned import WitnessQuorum
 from custody.log import CustodyLog
 from custody.note import Verifier
 from storage.objects import ObjectStore
@@ -49,6 +50,9 @@ class ApiOptions:
     clock: Callable[[], datetime] = utc_now
     token_days: int = TOKEN_DAYS  # life of a token issued or renewed through the API
     review_days: int = REVIEW_WORKING_DAYS  # a legal reviewer's time limit, working days
+    # a witnessed log: the witnesses whose quorum must cosign a cited item's event before a
+    # legal-review submission counts it (None: not witnessed, a signed checkpoint suffices)
+    review_witnesses: WitnessQuorum | None = None
     rate_limits: RateLimits = field(default_factory=RateLimits)
     sign_in: SignInOptions = field(default_factory=SignInOptions)
     time_zone: str = "Asia/Shanghai"  # the pages' zone until a person picks another (IANA name)
