@@ -348,3 +348,25 @@ review_packets = Table(  # one submission, frozen: its listing and the hash over
     Column("approved_by", String(128), nullable=True),
     Column("approved_at", DateTime(timezone=True), nullable=True),
 )
+
+
+# The official calendar (migration 0024, cases/calendar_admin.py): a year the chinese-calendar
+# library does not know, entered by an admin from the State Council's notice. ``calendar_days``
+# holds the days that differ from Monday-to-Friday: holidays (working false) and adjusted
+# working weekend days (调休, working true).
+calendar_years = Table(
+    "calendar_years",
+    metadata,
+    Column("year", Integer, primary_key=True),
+    Column("notice", Text, nullable=False),  # the notice's title and number
+    Column("entered_at", DateTime(timezone=True), nullable=False),
+    Column("entered_by", String(128), nullable=False),
+)
+
+calendar_days = Table(
+    "calendar_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("year", Integer, ForeignKey("calendar_years.year"), nullable=False, index=True),
+    Column("working", Boolean, nullable=False),
+)

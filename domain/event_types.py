@@ -66,6 +66,7 @@ class EventType(StrEnum):
     MATTER_ADDED = "org:matter:added"  # the agency's list of enforcement matters
     MATTER_CHANGED = "org:matter:changed"
     MAJOR_CATALOGUE_SET = "org:major-catalogue:set"  # a new version of the catalogue
+    CALENDAR_YEAR_ENTERED = "org:calendar:year-entered"  # a year's holidays, from the notice
     # accounts
     USER_CREATED = "user:account:created"
     USER_REVOKED = "user:account:revoked"
