@@ -140,13 +140,16 @@ def enter_year(log: CustodyLog, user: User, year: int, holidays: Iterable[date],
 
 
 def list_years(engine: Engine, user: User, today: date) -> list[CalendarYear]:
-    """The years around ``today`` and every entered one, with where each is known from."""
+    """The years around ``today``, the first the package does not know, and every entered one,
+    with where each is known from."""
     require_admin_role(user, msg("see the official calendar"))
     y = tables.calendar_years
     with engine.connect() as conn:
         calendar = load_calendar(conn)
         rows = {row.year: row for row in conn.execute(select(y))}
-    years = sorted({*range(today.year - SHOWN_BEFORE, today.year + SHOWN_AFTER + 1), *rows})
+    # up to next year, and at least the first year the package does not know (the one to enter)
+    last = max(today.year + SHOWN_AFTER, max(library_years()) + 1)
+    years = sorted({*range(today.year - SHOWN_BEFORE, last + 1), *rows})
     return [_year(calendar, year, rows.get(year)) for year in years]
 
 
