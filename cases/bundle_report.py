@@ -255,6 +255,12 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.MAJOR_CATALOGUE_SET: lambda e, d: (
         f"Major-decision catalogue of agency {d.get('agency')}, version {d.get('version')}, "
         f"set by {who(e['actor'])}."),
+    EventType.CALENDAR_YEAR_ENTERED: lambda e, d: (
+        f"The official calendar of {d.get('year')} ({len(d.get('holidays') or [])} holiday(s), "
+        f"{len(d.get('workdays') or [])} adjusted working day(s)) entered from the notice "
+        f"\u201c{d.get('notice')}\u201d by {who(e['actor'])}"
+        + (f", replacing the entry from \u201c{d.get('replaces')}\u201d" if d.get("replaces") else "")
+        + "."),
     EventType.USER_CREATED: lambda e, d: (
         f"Account {d.get('user')} ({d.get('role')}) created by {who(e['actor'])}."),
     EventType.USER_REVOKED: lambda e, d: (

@@ -394,3 +394,25 @@ decision_services = Table(  # the service (送达) of an action's decision
     Column("recorded_by", String(128), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# The official calendar (migration 0024, cases/calendar_admin.py): a year the chinese-calendar
+# library does not know, entered by an admin from the State Council's notice. ``calendar_days``
+# holds the days that differ from Monday-to-Friday: holidays (working false) and adjusted
+# working weekend days (调休, working true).
+calendar_years = Table(
+    "calendar_years",
+    metadata,
+    Column("year", Integer, primary_key=True),
+    Column("notice", Text, nullable=False),  # the notice's title and number
+    Column("entered_at", DateTime(timezone=True), nullable=False),
+    Column("entered_by", String(128), nullable=False),
+)
+
+calendar_days = Table(
+    "calendar_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("year", Integer, ForeignKey("calendar_years.year"), nullable=False, index=True),
+    Column("working", Boolean, nullable=False),
+)

@@ -72,6 +72,7 @@ class EventType(StrEnum):
     MATTER_CHANGED = "org:matter:changed"
     MAJOR_CATALOGUE_SET = "org:major-catalogue:set"  # a new version of the catalogue
     REVIEW_MATERIALS_SET = "org:review-materials:set"  # required review materials, versioned
+    CALENDAR_YEAR_ENTERED = "org:calendar:year-entered"  # a year's holidays, from the notice
     # accounts
     USER_CREATED = "user:account:created"
     USER_REVOKED = "user:account:revoked"

@@ -379,6 +379,13 @@ MATRIX = [
     Endpoint("PUT", "/agencies/{code}/case-number-rule", CASE_ADMIN,
              fixed(f"{API}/agencies/{NORTH}/case-number-rule", {"pattern": None, "rule": None})),
     Endpoint("GET", "/case-number-rule", EVERYONE, fixed(f"{API}/case-number-rule")),
+    # the official calendar is region-wide: any admin lists it; an admin of a region-level
+    # agency enters a year (north and south both are; tests/test_calendar_admin.py refuses a
+    # city agency's admin)
+    Endpoint("GET", "/calendar/years", {AD: Reach.ANY}, fixed(f"{API}/calendar/years")),
+    Endpoint("PUT", "/calendar/years/{year}", {AD: Reach.ANY}, fixed(
+        f"{API}/calendar/years/2030", {"notice": "测试通知", "holidays": ["2030-01-01"],
+                                       "workdays": []})),
     Endpoint("GET", "/stations", STATIONS, fixed(f"{API}/stations")),
     Endpoint("GET", "/stations/events", STATIONS, fixed(f"{API}/stations/events")),
     Endpoint("POST", "/units", CASE_ADMIN,

@@ -423,7 +423,8 @@ def test_admin_releases_a_legal_hold_with_a_reason(
     check_page(page, "holds-empty", lang)
 
 
-ADMIN_PAGES = ("/admin/users", "/admin/users/officer", "/admin/units", "/admin/recorders", "/holds")
+ADMIN_PAGES = ("/admin/users", "/admin/users/officer", "/admin/units", "/admin/recorders", "/holds",
+               "/admin/calendar")
 
 
 @pytest.mark.parametrize("user", ["officer", "case_officer", "auditor"])
@@ -458,3 +459,48 @@ def test_an_admin_of_another_agency_cannot_manage_this_ones_users(site: Site) ->
                                ("DELETE", f"/users/{quote('officer')}", None)]:
         assert call(site, method, path, token=token, body=body)[0] == 403, path
     assert call(site, "GET", "/me", token=site.tokens["officer"])[0] == 200
+
+
+# the official calendar: a year per language the package does not know, with a Sunday worked
+CALENDAR_ENTRIES = {"zh-CN": (2028, "2028-01-01 2028-01-25..2028-01-31", "2028-01-23"),
+                    "en": (2029, "2029-01-01\n2029-02-12..2029-02-18", "2029-02-10")}
+
+
+def year_row(page: Page, year: int) -> Any:
+    return page.locator("#calendar-table tbody tr").filter(
+        has=page.locator("td:first-child", has_text=re.compile(rf"^{year}$")))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_admin_enters_a_year_of_the_official_calendar(
+        site: Site, signed_in_page: PageFactory, lang: str) -> None:
+    year, holidays, workdays = CALENDAR_ENTRIES[lang]
+    page = signed_in_page("admin", lang)
+    open_nav(page, lang, "Calendar")
+    expect(page.locator("h1")).to_have_text(tr(lang, "Official calendar"))
+    expect(year_row(page, 2026)).to_contain_text(
+        tr(lang, "Known (published calendar)"))
+    expect(year_row(page, 2027)).to_contain_text(
+        tr(lang, "Unknown: deadlines unconfirmed"))
+    notice = f"国务院办公厅关于{year}年部分节假日安排的通知（测试）"
+    page.locator("#calendar-year").fill(str(year))
+    page.locator("#calendar-notice").fill(notice)
+    page.locator("#calendar-holidays").fill("2028-13-01")  # refused in the page, nothing sent
+    page.locator("#calendar-form button[type=submit]").click()
+    assert page.locator("#calendar-holidays").evaluate("input => input.validity.valid") is False
+    page.locator("#calendar-holidays").fill(holidays)
+    page.locator("#calendar-workdays").fill(workdays)
+    page.locator("#calendar-form button[type=submit]").click()
+    entered_text = ("The calendar of {year} was entered: {holidays} holiday days, {workdays} adjusted "
+                    "working days.")
+    expect(page.locator("#status")).to_have_text(tr(lang, entered_text, year=year, holidays=8,
+                                                    workdays=1))
+    row = year_row(page, year)
+    expect(row).to_contain_text(tr(lang, "Entered from the notice"))
+    expect(row).to_contain_text(notice)
+    entered = last_event(site, "org:calendar:year-entered", year=year)
+    assert entered["actor"] == "user:admin" and entered["details"]["workdays"] == [workdays]
+    check_page(page, "admin-calendar", lang)
+    status, answer = call(site, "PUT", f"/calendar/years/{year}", token=site.tokens["case_officer"],
+                          body={"notice": notice, "holidays": [f"{year}-01-01"], "workdays": []})
+    assert status == 403, answer

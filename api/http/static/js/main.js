@@ -23,6 +23,7 @@ import "./views/admin_users.js";
 import "./views/admin_org.js";
 import "./views/admin_devices.js";
 import "./views/holds.js";
+import "./views/calendar.js";
 import "./views/events.js";
 import "./views/proof.js";
 import "./views/checkpoints.js";
