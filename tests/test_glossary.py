@@ -59,8 +59,9 @@ def entries(name: str) -> list[tuple[str, str]]:
     for message in catalog:
         if not message.id or not message.string:
             continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        ids = [str(i) for i in message.id] if isinstance(message.id, (list, tuple)) else [str(message.id)]
+        strings = ([str(s) for s in message.string] if isinstance(message.string, (list, tuple))
+                   else [str(message.string)])
         found.extend((ids[min(i, len(ids) - 1)], string) for i, string in enumerate(strings) if string)
     return found
 
