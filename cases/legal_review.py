@@ -40,7 +40,8 @@ from custody.note import Verifier
 from custody.proofs import check_inclusion_document
 from domain.errors import EvidenceError, NotFound
 from domain.event_types import EventType
-from domain.messages import msg
+from domain.messages import Message, clauses, msg
+from domain.messages import listing as words
 from storage import records
 from storage.db import write_transaction
 from storage.objects import ObjectStore
@@ -215,7 +216,7 @@ def set_materials(log: CustodyLog, user: User, action_id: str, draft_id: str,
             ce.c.case_id == row.case_id)).scalars())
         missing = [i for i in cited if i not in on_case]
         if missing:
-            raise InvalidRequest(msg("items not on the case: {missing}", missing=', '.join(missing)),
+            raise InvalidRequest(msg("items not on the case: {missing}", missing=words(missing)),
                                  hint=msg("attach the footage or add the document to the case first"))
         conn.execute(delete(am).where(am.c.action_id == action_id))
         for position, evidence_id in enumerate([draft_id, *cited]):
@@ -256,7 +257,7 @@ def _hash(listing: dict[str, Any]) -> str:
 
 
 def verify_item(log: CustodyLog, store: ObjectStore, verifier: Verifier,
-                item: dict[str, Any]) -> str | None:
+                item: dict[str, Any]) -> Message | None:
     """Why a cited item fails (None: it verifies): its stored bytes must hash to the recorded
     hash, and the event recording it must be included in a signed checkpoint."""
     with log.engine.connect() as conn:
@@ -265,23 +266,25 @@ def verify_item(log: CustodyLog, store: ObjectStore, verifier: Verifier,
             tables.custody_subjects.c.evidence_id == item["evidence_id"],
             tables.custody_subjects.c.type == EventType.FILE_INGESTED.value)).scalar()
     if record is None or record.sha256 != item["sha256"]:
-        return "its catalogue entry no longer matches the listing"
+        return msg("its catalogue entry no longer matches the listing")
     try:
         stored, _ = store.read_back_sha256(record.object_key, record.object_version)
     except EvidenceError as exc:
-        return f"its stored bytes cannot be read ({exc.message})"
+        return msg("its stored bytes cannot be read ({reason})", reason=exc.message)
     if stored != record.sha256:
-        return f"its stored bytes hash to {stored}, not the recorded {record.sha256}"
+        return msg("its stored bytes hash to {stored}, not the recorded {recorded}", stored=stored,
+                   recorded=record.sha256)
     if seq is None:
-        return "no custody event records it"
+        return msg("no custody event records it")
     try:
         proof = log.inclusion_proof(int(seq))
         check_inclusion_document(proof.to_json(), verifier)
     except EvidenceError as exc:
-        return f"its recording event {seq} is not proven in a signed checkpoint ({exc.message})"
+        return msg("its recording event {seq} is not proven in a signed checkpoint ({reason})",
+                   seq=int(seq), reason=exc.message)
     subject = decode_event(proof.leaf).get("subject") or {}
     if subject.get("sha256") != record.sha256:
-        return f"its recording event {seq} names another hash"
+        return msg("its recording event {seq} names another hash", seq=int(seq))
     return None
 
 
@@ -300,11 +303,12 @@ def submit(log: CustodyLog, store: ObjectStore, verifier: Verifier, user: User, 
         listing = _listing(conn, row)
     refresh(log.engine)
     log.checkpoint()  # sign what the log holds now: the items' events are proven against it
-    failures = [f"{item['evidence_id']}: {why}" for item in [listing["draft"], *listing["cited"]]
+    failures = [msg("{evidence_id}: {why}", evidence_id=item["evidence_id"], why=why)
+                for item in [listing["draft"], *listing["cited"]]
                 if (why := verify_item(log, store, verifier, item)) is not None]
     if failures:
         raise ReviewError(msg("submission refused: cited items fail verification: {failures}",
-                              failures="; ".join(failures)),
+                              failures=clauses(failures)),
                              hint=msg("replace the item with a verified copy, or run `evidence verify "
                                       "--objects` and report the tampering"))
     digest = _hash(listing)
@@ -363,7 +367,7 @@ def record_opinion(log: CustodyLog, user: User, packet_id: str, opinion: Opinion
             v.get("result") not in ITEM_RESULTS or not set(v) <= {"result", "note"}
             for v in checklist.values()):
         raise InvalidRequest(msg("the checklist needs each of its eight points, each pass, fail or "
-                                 "material"), hint=msg("points: {points}", points=", ".join(CHECKLIST)))
+                                 "material"), hint=msg("points: {points}", points=words(CHECKLIST)))
     if opinion is Opinion.PASS and any(v["result"] != "pass" for v in checklist.values()):
         raise InvalidRequest(msg("a pass needs every point of the checklist passed"),
                              hint=msg("return it for material, or fail it"))
