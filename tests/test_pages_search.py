@@ -4,8 +4,8 @@ The card's recorder (ZFY0001, officer 100234) is registered to 李娜. A case of
 footage by her Chinese name and a window typed in the station's time (Asia/Shanghai, while
 the browser's own zone is Los Angeles), as YYYY-MM-DD HH:mm whatever the browser's own
 locale (en-US under the Chinese page, zh-CN under the English one), sees the posters,
-selects both results and attaches them to a case at once; Back brings the search again. The search form works with the
-keyboard alone.
+selects both results and attaches them to a case at once; Back brings the search again.
+The search form works with the keyboard alone.
 """
 
 from __future__ import annotations
