@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
+from api.i18n import env_locale, tr
 from api.settings import Settings
 from api.witnessing import witness_keys
 from cases.bundle_verify import verify_bundle
@@ -70,7 +71,7 @@ def _print(report: VerifyReport, out: Console) -> None:
               f"checkpoint size {report.latest_checkpoint_size}")
     out.print(inert(f"  checks: {', '.join(report.checks) or 'none'}"))
     for note in report.notes:
-        out.print(styled(("  warning:", "yellow"), " ", note))
+        out.print(styled(("  warning:", "yellow"), " ", tr(note, env_locale())))
     if report.problems:
         out.print(problem_table(report))
 

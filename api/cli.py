@@ -17,6 +17,7 @@ from api.cli_service import cli_operator, serve, user_app
 from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
 from api.cli_witness import witness_app
 from api.home import Home, init_home, open_home
+from api.i18n import env_locale, tr
 from api.settings import Settings
 from api.verify_run import check_witnesses_now, run_verify
 from custody.note import Verifier
@@ -93,7 +94,7 @@ def render_report(report: VerifyReport, as_json: bool) -> None:
                   f"objects {report.objects}, latest signed size {report.latest_checkpoint_size}")
         out.print(inert(f"  checks: {', '.join(report.checks) or 'none'}"))
         for note in report.notes:
-            out.print(styled("  note: ", note))
+            out.print(styled("  note: ", tr(note, env_locale())))
         if report.problems:
             out.print(problem_table(report))
     raise typer.Exit(0 if report.ok else 1)

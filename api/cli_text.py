@@ -100,8 +100,10 @@ def _gap(label: str) -> str:
 
 
 def problem_table(report: VerifyReport) -> Table:
-    """The problems of a verify report; their messages quote entries, names and ZIP members."""
+    """The problems of a verify report; their messages quote entries, names and ZIP members.
+    The sentences in the language of the environment, as errors are."""
+    locale = env_locale()
     table = Table("entry", "kind", "problem")
     for p in report.problems:
-        table.add_row(*cells(p.index, p.kind, p.message))
+        table.add_row(*cells(p.index, p.kind, tr(p.message, locale)))
     return table

@@ -13,7 +13,7 @@ from api.signing import Pkcs11Setup
 from cases.tables import DEFAULT_UNIT
 from custody.cosigned import WitnessQuorum
 from domain.errors import ConfigError
-from domain.messages import msg
+from domain.messages import listing, msg
 
 DEFAULT_PAGE_TIME_ZONE = "Asia/Shanghai"
 
@@ -146,7 +146,7 @@ class Settings(BaseSettings):
                    if not value]
         if missing or self.pkcs11_module is None or self.pkcs11_token is None \
                 or self.pkcs11_pin_file is None:
-            raise ConfigError(msg("EVIDENCE_SIGNER=pkcs11 needs {missing}", missing=', '.join(missing)),
+            raise ConfigError(msg("EVIDENCE_SIGNER=pkcs11 needs {missing}", missing=listing(missing)),
                               hint=msg("set them to the HSM's library, token label and a PIN file"))
         try:
             pin = self.pkcs11_pin_file.read_text(encoding="utf-8").strip()

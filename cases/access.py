@@ -26,7 +26,7 @@ from cases import tables
 from cases.errors import AccessDenied
 from cases.tables import DEFAULT_UNIT
 from cases.users import ALL_AGENCIES, Role, User, role_words
-from domain.messages import msg
+from domain.messages import listing, msg
 from domain.station import PortStatus
 from storage import catalog
 
@@ -112,7 +112,7 @@ STATION_SCREEN = frozenset({Role.OFFICER, Role.AUDITOR, Role.ADMIN, Role.CLERK})
 
 def require_role(user: User, allowed: Collection[Role], action: str) -> None:
     if user.role not in allowed:
-        roles = ", ".join(sorted(r.value for r in allowed))
+        roles = listing(role_words(r) for r in sorted(allowed, key=lambda r: r.value))
         raise AccessDenied(msg("a {role} may not {action}", role=role_words(user.role), action=action),
                            hint=msg("this needs one of the roles: {roles}", roles=roles))
 

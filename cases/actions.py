@@ -28,7 +28,7 @@ from custody.events import EventDraft
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists, NotFound
 from domain.event_types import EventType
-from domain.messages import msg
+from domain.messages import clauses, listing, msg
 from storage.db import write_transaction
 
 NAME_MAX = 200
@@ -368,7 +368,8 @@ def assign_handlers(log: CustodyLog, user: User, action_id: str, officers: list[
             target = conn.execute(select(tables.users).where(tables.users.c.name == name)).first()
             if target is None or target.revoked_at is not None \
                     or access.unit_agency(conn, target.unit_code) != agency:
-                problems.append(f"{name} is no active user of agency {agency}")
+                problems.append(msg("{name} is no active user of agency {agency}", name=name,
+                                    agency=agency))
                 continue
             valid = [c for c in certificates_of(conn, name) if c.valid_on(row.action_date)]
             if not valid:
@@ -378,7 +379,7 @@ def assign_handlers(log: CustodyLog, user: User, action_id: str, officers: list[
             certified[name] = valid[0].number
         if problems:
             raise InvalidRequest(
-                msg("handling officers refused: {problems}", problems="; ".join(problems)),
+                msg("handling officers refused: {problems}", problems=clauses(problems)),
                 hint=msg("name officers of the case's agency whose certificate is valid on the action's "
                          "date; an admin records certificates with `evidence certificate add` or on the "
                          "officer's page"))
@@ -443,7 +444,7 @@ def parse_kind(value: str) -> ActionKind:
         return ActionKind(value)
     except ValueError:
         raise InvalidRequest(msg("{value!r} is no kind of enforcement action", value=value),
-                             hint=msg("one of: {kinds}", kinds=", ".join(k.value for k in ActionKind))
+                             hint=msg("one of: {kinds}", kinds=listing(k.value for k in ActionKind))
                              ) from None
 
 

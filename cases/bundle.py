@@ -62,7 +62,7 @@ from custody.events import EventDraft, EventError, decode_event, format_time
 from custody.log import CustodyLog
 from custody.note import parse_note
 from domain.errors import IntegrityError, NotFound, StorageError
-from domain.messages import msg
+from domain.messages import clauses, msg
 from storage import catalog, records
 from storage.objects import ObjectStore
 from storage.records import DerivativeRecord, EvidenceRecord
@@ -326,7 +326,7 @@ def _write_cosigned(writer: _Writer, log: CustodyLog, size: int) -> None:
 def _check_written(path: Path, log: CustodyLog) -> None:
     report = verify_bundle(path, log.signer.verifier_key())
     if not report.ok:
-        problems = "; ".join(p.message for p in report.problems[:5])
+        problems = clauses(p.message for p in report.problems[:5])
         raise IntegrityError(msg("the bundle just written does not verify: {problems}", problems=problems),
                              hint=msg("it was not published; run `evidence verify --objects`"))
 

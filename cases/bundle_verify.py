@@ -47,7 +47,7 @@ from custody.proofs import check_inclusion_document
 from custody.report import VerifyReport
 from domain.errors import ConfigError, EvidenceError
 from domain.event_types import EventType
-from domain.messages import msg
+from domain.messages import Message, listing, msg, plain
 
 BUNDLE_FORMAT = "evidence-bundle/v1"
 EXPORT_EVENT = EventType.CASE_BUNDLE_EXPORTED
@@ -117,8 +117,8 @@ def verify_bundle(path: Path, trusted_vkey: str, witnesses: Sequence[CosignerKey
         with zipfile.ZipFile(path) as archive:
             _BundleCheck(archive, report, trusted, tuple(witnesses), wanted).run()
     except _ZIP_ERRORS as exc:
-        report.add("corrupt_bundle", f"the bundle is not a complete, readable ZIP file ({exc}); "
-                   "it was truncated or altered")
+        report.add("corrupt_bundle", msg("the bundle is not a complete, readable ZIP file ({error}); it "
+                                         "was truncated or altered", error=exc))
     return report
 
 
@@ -137,7 +137,7 @@ class _BundleCheck:
         self.events: dict[int, dict[str, Any]] = {}  # decoded, and proven unless reported
         self.exports: set[int] = set()  # entries claiming to be an export event, proven or not
 
-    def problem(self, kind: str, message: str, index: int | None = None) -> None:
+    def problem(self, kind: str, message: Message, index: int | None = None) -> None:
         self.report.add(kind, message, index)
 
     # -- reading members ----------------------------------------------------
@@ -146,24 +146,25 @@ class _BundleCheck:
         try:
             info = self.archive.getinfo(name)
         except KeyError:
-            self.problem("missing_file", f"{name} is missing from the bundle")
+            self.problem("missing_file", msg("{name} is missing from the bundle", name=name))
             return None
         if info.file_size > limit:
-            self.problem("file_mismatch", f"{name} is {info.file_size} bytes, more than this "
-                         f"kind of file can be ({limit})")
+            self.problem("file_mismatch", msg("{name} is {size} bytes, more than this kind of file can "
+                                              "be ({limit})", name=name, size=info.file_size,
+                                              limit=limit))
             return None
         try:
             return self.archive.read(info)
         except _ZIP_ERRORS as exc:
-            self.problem("corrupt_bundle", f"{name} cannot be read from the ZIP ({exc}): "
-                         "its bytes were altered")
+            self.problem("corrupt_bundle", msg("{name} cannot be read from the ZIP ({error}): its bytes "
+                                               "were altered", name=name, error=exc))
             return None
 
     def digest(self, name: str) -> tuple[str, int] | None:
         try:
             info = self.archive.getinfo(name)
         except KeyError:
-            self.problem("missing_file", f"{name} is listed in the manifest but missing")
+            self.problem("missing_file", msg("{name} is listed in the manifest but missing", name=name))
             return None
         hasher, size = hashlib.sha256(), 0
         try:
@@ -172,8 +173,8 @@ class _BundleCheck:
                     hasher.update(chunk)
                     size += len(chunk)
         except _ZIP_ERRORS as exc:
-            self.problem("file_mismatch", f"{name} cannot be read back intact ({exc}): "
-                         "its bytes were altered")
+            self.problem("file_mismatch", msg("{name} cannot be read back intact ({error}): its bytes "
+                                              "were altered", name=name, error=exc))
             return None
         return hasher.hexdigest(), size
 
@@ -194,8 +195,9 @@ class _BundleCheck:
         names = [info.filename for info in self.archive.infolist()]
         for name, count in Counter(names).items():
             if count > 1:
-                self.problem("duplicate_member", f"{name} appears {count} times in the ZIP; "
-                             "a reader would see only one of them")
+                self.problem("duplicate_member", msg("{name} appears {count} times in the ZIP; a reader "
+                                                    "would see only one of them", name=name,
+                                                    count=count))
         self.report.checks.append("zip")
 
     def verifier(self) -> Verifier:
@@ -204,11 +206,11 @@ class _BundleCheck:
         own = raw.decode("utf-8", "replace").strip() if raw is not None else None
         self.own_vkey = own
         if raw is not None and raw != f"{own}\n".encode():
-            self.problem("bad_key", f"{VKEY} is not exactly one key string and a newline")
+            self.problem("bad_key", msg("{name} is not exactly one key string and a newline", name=VKEY))
         if own is not None and own != self.trusted.vkey():
-            self.problem("key_mismatch", "the bundle's verifier key is not the trusted key: "
-                         "the key (and probably the checkpoint) was swapped, or the bundle "
-                         "comes from another log")
+            self.problem("key_mismatch", msg("the bundle's verifier key is not the trusted key: the key "
+                                             "(and probably the checkpoint) was swapped, or the "
+                                             "bundle comes from another log"))
         return self.trusted
 
     def checkpoint(self, verifier: Verifier) -> tuple[Checkpoint, str] | None:
@@ -219,7 +221,8 @@ class _BundleCheck:
             note = raw.decode("utf-8")
             parsed = parse_checkpoint_body(parse_note(note).text)
         except (UnicodeDecodeError, NoteError) as exc:
-            self.problem("bad_checkpoint", f"{CHECKPOINT} is not a signed checkpoint: {exc}")
+            self.problem("bad_checkpoint", msg("{name} is not a signed checkpoint: {error}",
+                                               name=CHECKPOINT, error=exc))
             return None
         self.report.checkpoints = 1
         self.report.latest_checkpoint_size = parsed.size
@@ -227,8 +230,8 @@ class _BundleCheck:
         try:
             checkpoint = open_checkpoint(note, verifier)
         except NoteError as exc:
-            self.problem("bad_signature", f"the checkpoint is not validly signed by "
-                         f"{verifier.name}: {exc.message}")
+            self.problem("bad_signature", msg("the checkpoint is not validly signed by {key}: {error}",
+                                              key=verifier.name, error=exc.message))
             return None
         self.report.checks.append("checkpoint")
         return checkpoint, note
@@ -245,11 +248,12 @@ class _BundleCheck:
             try:
                 event = decode_event(leaf)
             except EventError as exc:
-                self.problem("non_canonical", f"{info.filename} is not a canonical custody "
-                             f"event: {exc.message}", seq)
+                self.problem("non_canonical", msg("{name} is not a canonical custody event: {error}",
+                                                  name=info.filename, error=exc.message), seq)
                 continue
             if event["seq"] != seq:
-                self.problem("event_mismatch", f"{info.filename} holds entry {event['seq']}", seq)
+                self.problem("event_mismatch", msg("{name} holds entry {entry}", name=info.filename,
+                                                   entry=plain(str(event["seq"]))), seq)
                 continue
             self.leaves[seq] = leaf
             self.events[seq] = event
@@ -265,7 +269,8 @@ class _BundleCheck:
             problem = (None if raw is None
                        else _proof_problem(raw, seq, self.leaves[seq], signed, verifier))
             if problem is not None:
-                self.problem("bad_proof", f"{proof_member(seq)}: {problem}", seq)
+                self.problem("bad_proof", msg("{name}: {problem}", name=proof_member(seq), problem=problem),
+                             seq)
             if raw is None or problem is not None:
                 self.events.pop(seq)  # unproven: it vouches for nothing below
         self.report.checks.append("proofs")
@@ -278,10 +283,11 @@ class _BundleCheck:
         try:
             manifest = json.loads(raw)
         except (UnicodeDecodeError, ValueError) as exc:
-            self.problem("bad_manifest", f"{MANIFEST} is not JSON: {exc}")
+            self.problem("bad_manifest", msg("{name} is not JSON: {error}", name=MANIFEST, error=exc))
             return None, digest
         if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
-            self.problem("bad_manifest", f"{MANIFEST} is not an {BUNDLE_FORMAT} manifest")
+            self.problem("bad_manifest", msg("{name} is not an {format} manifest", name=MANIFEST,
+                                             format=BUNDLE_FORMAT))
             return None, digest
         return manifest, digest
 
@@ -294,16 +300,17 @@ class _BundleCheck:
             case_id = str(manifest["case"]["id"])
             log = dict(manifest["log"])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            self.problem("bad_manifest", f"{MANIFEST} lacks a required field or has a wrong "
-                         f"type ({exc})")
+            self.problem("bad_manifest", msg("{name} lacks a required field or has a wrong type ({error})",
+                                             name=MANIFEST, error=exc))
             return False
         self.check_sealed(digest, case_id, manifest)
         self.check_events_listed(listed)
         if signed is not None and log.get("origin") != signed[0].origin:
-            self.problem("origin_mismatch", f"the checkpoint is for log {signed[0].origin!r}, "
-                         f"the manifest names {log.get('origin')!r}")
+            self.problem("origin_mismatch", msg("the checkpoint is for log {origin!r}, the manifest names "
+                                                "{named!r}", origin=signed[0].origin,
+                                                named=log.get("origin")))
         if self.own_vkey is not None and log.get("vkey") != self.own_vkey:
-            self.problem("key_mismatch", f"{VKEY} is not the key the manifest names")
+            self.problem("key_mismatch", msg("{name} is not the key the manifest names", name=VKEY))
         self.check_files(files)
         self.check_custody(manifest)
         self.report.checks.append("manifest")
@@ -314,15 +321,18 @@ class _BundleCheck:
         sealing = [seq for seq, e in exports.items()
                    if e["details"].get("manifest_sha256") == digest]
         if not sealing:
-            claimed = ", ".join(str(e["details"].get("manifest_sha256")) for e in exports.values())
-            self.problem("manifest_mismatch", f"the manifest's SHA-256 {digest} is not the one "
-                         f"logged when the bundle was exported ({claimed or 'no export event'}): "
-                         "the manifest was altered or the export event is missing")
+            claimed = [str(e["details"].get("manifest_sha256")) for e in exports.values()]
+            self.problem("manifest_mismatch", msg(
+                "the manifest's SHA-256 {digest} is not the one logged when the bundle was "
+                "exported ({claimed}): the manifest was altered or the export event is missing",
+                digest=digest, claimed=listing(claimed) if claimed else msg("no export event")))
             return
         seq = sealing[0]
         if exports[seq]["details"].get("case_id") != case_id:
-            self.problem("manifest_mismatch", f"the export event names case "
-                         f"{exports[seq]['details'].get('case_id')}, the manifest {case_id}", seq)
+            self.problem("manifest_mismatch", msg("the export event names case {named}, the manifest "
+                                                  "{case_id}", named=plain(str(exports[seq]["details"]
+                                                                              .get("case_id"))),
+                                                  case_id=case_id), seq)
         for problem in packet_problems(manifest, exports[seq], self.events,
                                        lambda name: self.read(name, _MANIFEST_LIMIT)):
             self.problem("packet_mismatch", problem, seq)
@@ -330,8 +340,8 @@ class _BundleCheck:
     def check_events_listed(self, listed: list[int]) -> None:
         for seq in listed:
             if entry_member(seq) not in self.archive.NameToInfo:
-                self.problem("missing_event", f"custody event {seq} is listed in the manifest "
-                             "but missing from the bundle", seq)
+                self.problem("missing_event", msg("custody event {entry} is listed in the manifest "
+                                                  "but missing from the bundle", entry=seq), seq)
         # An export event that fails its proof or names another manifest is reported as
         # such, not again as an unexpected file.
         for seq in {*listed, *self.exports}:
@@ -344,8 +354,11 @@ class _BundleCheck:
             if found is None:
                 continue
             if found != (sha256, size):
-                self.problem("file_mismatch", f"{name} has SHA-256 {found[0]} and {found[1]} "
-                             f"bytes; the manifest records {sha256} and {size} bytes")
+                self.problem("file_mismatch", msg("{name} has SHA-256 {sha256} and {size} bytes; the "
+                                                  "manifest records {recorded} and {recorded_size} "
+                                                  "bytes",
+                                                  name=name, sha256=found[0], size=found[1],
+                                                  recorded=sha256, recorded_size=size))
             self.report.objects += 1
         self.report.checks.append("files")
 
@@ -357,15 +370,16 @@ class _BundleCheck:
             if not any(e["type"] == INGESTED_EVENT
                        and (e["subject"] or {}).get("sha256") == item.get("sha256")
                        and e["details"].get("size") == item.get("size") for e in about):
-                self.problem("no_ingest_event", f"{item.get('path')} ({item.get('original_name')}) "
-                             "has no proven ingest event with its SHA-256 and size")
+                self.problem("no_ingest_event", msg("{path} ({name}) has no proven ingest event with its "
+                                                    "SHA-256 and size", path=plain(str(item.get("path"))),
+                                                    name=plain(str(item.get("original_name")))))
             for copy in item.get("derivatives") or []:
                 if copy.get("path") and not any(
                         e["type"] == DERIVED_EVENT and e["details"].get("name") == copy.get("name")
                         and _object_sha256(e["details"]) == copy.get("sha256")
                         for e in about):
-                    self.problem("no_derive_event", f"{copy.get('path')} has no proven event "
-                                 "recording that copy being made")
+                    self.problem("no_derive_event", msg("{path} has no proven event recording that copy "
+                                                        "being made", path=plain(str(copy.get("path")))))
         self.report.checks.append("custody")
 
     def check_cosigned(self, verifier: Verifier, signed: tuple[Checkpoint, str] | None) -> None:
@@ -373,12 +387,12 @@ class _BundleCheck:
         present = COSIGNED in self.archive.namelist()
         if not present:
             if self.witnesses:
-                self.problem("witness", "the bundle carries no checkpoint cosigned by a witness")
+                self.problem("witness", msg("the bundle carries no checkpoint cosigned by a witness"))
             return
         self.expected.update({COSIGNED, COSIGNED_PROOF})
         if not self.witnesses:
-            self.report.notes.append("the bundle has a cosigned checkpoint; give the witnesses' "
-                                     "keys (--witness) to check it")
+            self.report.notes.append(msg("the bundle has a cosigned checkpoint; give the witnesses' keys "
+                                         "(--witness) to check it"))
             return
         raw, proof_raw = self.read(COSIGNED, _SMALL_LIMIT), self.read(COSIGNED_PROOF, _SMALL_LIMIT)
         if raw is None or proof_raw is None or signed is None:
@@ -395,41 +409,42 @@ class _BundleCheck:
                                signed[0].root_hash, proof)
         except (UnicodeDecodeError, ValueError, KeyError, TypeError, binascii.Error,
                 NoteError, CheckpointError, ProofError) as exc:
-            self.problem("witness", f"the cosigned checkpoint does not hold: {exc}")
+            self.problem("witness", msg("the cosigned checkpoint does not hold: {error}", error=exc))
             return
         if len(vouching) < self.quorum:
-            self.problem("witness", f"{len(vouching)} of the {self.quorum} witnesses required "
-                         "cosigned the bundle's witnessed checkpoint")
+            self.problem("witness", msg("{vouching} of the {quorum} witnesses required cosigned the "
+                                        "bundle's witnessed checkpoint", vouching=len(vouching),
+                                        quorum=self.quorum))
             return
         self.report.checks.append("witnesses")
-        self.report.notes.append(f"witnessed at size {witnessed.size} by "
-                                 f"{', '.join(sorted(vouching))}; the bundle's checkpoint extends it")
+        self.report.notes.append(msg("witnessed at size {size} by {names}; the bundle's checkpoint "
+                                     "extends it", size=witnessed.size, names=listing(sorted(vouching))))
 
     def check_unexpected(self) -> None:
         for name in dict.fromkeys(self.archive.namelist()):
             if name not in self.expected:
-                self.problem("unexpected_file", f"{name} is in the bundle but not in its "
-                             "manifest or custody records")
+                self.problem("unexpected_file", msg("{name} is in the bundle but not in its manifest or "
+                                                    "custody records", name=name))
 
 
 def _proof_problem(raw: bytes, seq: int, leaf: bytes, signed: tuple[Checkpoint, str] | None,
-                   verifier: Verifier) -> str | None:
+                   verifier: Verifier) -> Message | None:
     try:
         doc = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
-        return f"not JSON ({exc})"
+        return msg("not JSON ({error})", error=exc)
     if not isinstance(doc, dict) or doc.get("index") != seq:
-        return f"not an inclusion proof of entry {seq}"
+        return msg("not an inclusion proof of entry {entry}", entry=seq)
     try:
         proven_leaf = base64.b64decode(str(doc.get("leaf", "")), validate=True)
     except binascii.Error:
-        return "the entry bytes are not base64"
+        return msg("the entry bytes are not base64")
     if proven_leaf != leaf:
-        return f"proves other bytes than {entry_member(seq)}"
+        return msg("proves other bytes than {name}", name=entry_member(seq))
     if signed is None:
         return None  # the checkpoint problem is reported already
     if doc.get("checkpoint") != signed[1]:
-        return f"reaches another checkpoint than {CHECKPOINT}"
+        return msg("reaches another checkpoint than {name}", name=CHECKPOINT)
     try:
         check_inclusion_document(doc, verifier)
     except EvidenceError as exc:
@@ -438,7 +453,8 @@ def _proof_problem(raw: bytes, seq: int, leaf: bytes, signed: tuple[Checkpoint, 
                  "leaf_hash": hashlib.sha256(b"\x00" + leaf).hexdigest(),
                  "proof": [bytes.fromhex(h).hex() for h in doc["proof"]], "checkpoint": signed[1]}
     if raw != proof_document_bytes(canonical):
-        return "the proof verifies but its bytes are not in the canonical form this tool writes"
+        return msg("the proof verifies but its bytes are not in the canonical form this tool "
+                   "writes")
     return None
 
 

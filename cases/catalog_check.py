@@ -31,7 +31,7 @@ from custody.report import VerifyReport
 from custody.verify import cap_problems
 from domain.errors import StorageUnavailable
 from domain.event_types import EventType
-from domain.messages import msg
+from domain.messages import Message, clauses, listing, msg, plain
 from storage import catalog, records
 
 BATCH = 5000
@@ -78,11 +78,14 @@ def check_catalog(engine: Engine, report: VerifyReport) -> None:
     for row in rows:
         _compare(found, row, expected.pop(row.id, None), derived.pop(row.id, {}))
     for evidence_id, wanted in expected.items():
-        found.add("catalog_missing", f"evidence {evidence_id} was ingested (entry {wanted.ingested}) "
-                  "but has no catalogue row: it was removed from the database", wanted.ingested)
+        found.add("catalog_missing", msg("evidence {evidence_id} was ingested (entry {entry}) but has "
+                                         "no catalogue row: it was removed from the database",
+                                         evidence_id=evidence_id, entry=plain(str(wanted.ingested))),
+                  wanted.ingested)
     for evidence_id, names in derived.items():
-        found.add("catalog_orphan", f"derivative row(s) {', '.join(sorted(names))} of evidence "
-                  f"{evidence_id} belong to no catalogue row")
+        found.add("catalog_orphan", msg("derivative row(s) {names} of evidence {evidence_id} belong to "
+                                        "no catalogue row", names=listing(sorted(names)),
+                                        evidence_id=evidence_id))
     cap_problems(found)
     report.problems.extend(found.problems)
     report.checks.append(CHECK)
@@ -91,33 +94,41 @@ def check_catalog(engine: Engine, report: VerifyReport) -> None:
 def _compare(found: VerifyReport, row: Any, wanted: _Expected | None,
              derived: dict[str, tuple[Any, ...]]) -> None:
     if wanted is None or wanted.ingested is None:
-        found.add("catalog_orphan", f"evidence {row.id} ({row.original_name}) is in the catalogue "
-                  "but no custody event ingested it: the row was added to the database")
+        found.add("catalog_orphan", msg("evidence {evidence_id} ({name}) is in the catalogue but no "
+                                        "custody event ingested it: the row was added to the "
+                                        "database", evidence_id=row.id, name=row.original_name))
         return
     actual = _row_facts(row)
-    differences = []
+    differences: list[Message] = []
     first: int | None = None
     for name, (value, seq) in wanted.facts.items():
         if actual.get(name, _MISSING) != value:
-            differences.append(f"{name} is {actual.get(name)!r} in the catalogue but {value!r} "
-                               f"in entry {seq}")
+            differences.append(msg("{name} is {actual!r} in the catalogue but {value!r} in entry {entry}",
+                                   name=name, actual=actual.get(name), value=value, entry=seq))
             first = seq if first is None else min(first, seq)
     for name, (ref, seq) in wanted.derivatives.items():
         have = derived.pop(name, None)
         if have is None:
-            differences.append(f"derivative {name} (entry {seq}) has no catalogue row")
+            differences.append(msg("derivative {name} (entry {entry}) has no catalogue row", name=name,
+                                   entry=seq))
         elif not _same_object(have, ref):
-            differences.append(f"derivative {name} names {have[0]} (SHA-256 {have[2]}, {have[3]} "
-                               f"bytes) in the catalogue but entry {seq} recorded {ref[0]} "
-                               f"(SHA-256 {ref[2]}, {ref[3]} bytes)")
+            differences.append(msg("derivative {name} names {key} (SHA-256 {sha256}, {size} bytes) in the "
+                                   "catalogue but entry {entry} recorded {recorded} (SHA-256 "
+                                   "{recorded_sha256}, {recorded_size} bytes)", name=name,
+                                   key=have[0], sha256=have[2], size=plain(str(have[3])), entry=seq,
+                                   recorded=ref[0], recorded_sha256=ref[2],
+                                   recorded_size=plain(str(ref[3]))))
         else:
             continue
         first = seq if first is None else min(first, seq)
     for name in sorted(derived):
-        differences.append(f"derivative {name} is in the catalogue but no event derived it")
+        differences.append(msg("derivative {name} is in the catalogue but no event derived it",
+                                  name=name))
     if differences:
-        found.add("catalog_mismatch", f"evidence {row.id}: " + "; ".join(differences)
-                  + ": the row was edited in the database", first if first is not None else wanted.ingested)
+        found.add("catalog_mismatch", msg("evidence {evidence_id}: {differences}: the row was edited in "
+                                          "the database", evidence_id=row.id,
+                                          differences=clauses(differences)),
+                  first if first is not None else wanted.ingested)
 
 
 def _same_object(have: tuple[Any, ...], ref: tuple[Any, ...]) -> bool:

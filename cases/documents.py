@@ -30,7 +30,7 @@ from custody.events import EventDraft, format_time
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists
 from domain.event_types import EventType
-from domain.messages import msg
+from domain.messages import listing, msg
 from storage import catalog, records
 from storage.db import write_transaction
 from storage.objects import ObjectStore, original_key
@@ -97,7 +97,7 @@ def parse_document_kind(value: str) -> DocumentKind:
         return DocumentKind(value)
     except ValueError:
         raise InvalidRequest(msg("{value!r} is no kind of document", value=value),
-                             hint=msg("one of: {kinds}", kinds=", ".join(k.value for k in DocumentKind))
+                             hint=msg("one of: {kinds}", kinds=listing(k.value for k in DocumentKind))
                              ) from None
 
 

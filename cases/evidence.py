@@ -35,7 +35,7 @@ from custody.events import EventDraft
 from custody.log import CustodyLog
 from domain.errors import NotFound
 from domain.event_types import EventType
-from domain.messages import msg
+from domain.messages import Message, from_stored, listing, msg
 from storage import catalog, records
 from storage.db import write_transaction
 from storage.objects import ObjectStore
@@ -128,7 +128,7 @@ class MediaStatus:
     """
 
     state: str
-    reason: str | None
+    reason: Message | None  # in any language: api.i18n.tr
     playback: bool  # GET /evidence/{id}/playback
     photo: bool  # GET /evidence/{id}/photo
     poster: bool  # GET /evidence/{id}/poster
@@ -149,7 +149,7 @@ class EvidenceDetail:
     sequence: int | None
     flags: list[str]
     media: dict[str, Any]
-    derivatives_error: str | None
+    derivatives_error: Message | None  # shown with api.i18n.tr
     derivatives: list[Derivative] = field(default_factory=list)
     cases: list[CaseRef] = field(default_factory=list)
     events: list[LoggedEvent] = field(default_factory=list)
@@ -165,16 +165,21 @@ def media_status(conn: Connection, user: User, row: EvidenceRecord,
                  copies: set[str]) -> MediaStatus:
     """``row``'s status for ``user``, given the names of its derived copies."""
     flags = set(row.flags)
+    # the reason is shown in the reader's language (api.i18n.tr); the stored error of the
+    # derive (messages.stored) comes back as its sentence, an old row's English as it is
+    found = from_stored(row.derivatives_error) if row.derivatives_error else None
+    reason: Message | None
     if row.deleted_at is not None:
-        state, reason = "deleted", f"its retention ended; deleted {row.deleted_at.isoformat()}"
+        state, reason = "deleted", msg("its retention ended; deleted {time}",
+                                       time=row.deleted_at.isoformat())
     elif row.size == 0 or "zero_byte" in flags:
-        state, reason = "empty", "the recorder wrote a file of zero bytes"
+        state, reason = "empty", msg("the recorder wrote a file of zero bytes")
     elif "unplayable" in flags:
-        state, reason = "damaged", row.derivatives_error or "the file could not be read as media"
+        state, reason = "damaged", found or msg("the file could not be read as media")
     elif row.derivatives_state == "pending":
-        state, reason = "pending", "the playback copy and pictures are still being made"
+        state, reason = "pending", msg("the playback copy and pictures are still being made")
     elif "no_playback_copy" in flags or row.derivatives_state == "failed":
-        state, reason = "no_copy", row.derivatives_error or "no playback copy could be made"
+        state, reason = "no_copy", found or msg("no playback copy could be made")
     else:
         state, reason = "ok", None
     present = state not in ("deleted", "empty")
@@ -290,7 +295,7 @@ def flag_condition(flag: str) -> ColumnElement[bool]:
     if flag in FLAGS:
         return stored
     raise InvalidRequest(msg("unknown flag {flag!r}", flag=flag),
-                         hint=msg("use one of: {flags}", flags=", ".join(FLAGS)))
+                         hint=msg("use one of: {flags}", flags=listing(FLAGS)))
 
 
 def flags_of(record: EvidenceRecord) -> tuple[str, ...]:
@@ -420,7 +425,8 @@ def evidence_detail(engine: Engine, user: User, evidence_id: str) -> EvidenceDet
         video_codec=row.video_codec, audio_codec=row.audio_codec, width=row.width,
         height=row.height, time_source=row.time_source, sequence=row.sequence,
         flags=list(row.flags), media=dict(row.media),
-        derivatives_error=row.derivatives_error, derivatives=derivatives, cases=on_cases,
+        derivatives_error=from_stored(row.derivatives_error) if row.derivatives_error else None,
+        derivatives=derivatives, cases=on_cases,
         events=events[:EVENTS_SHOWN], events_truncated=len(events) > EVENTS_SHOWN, status=status,
         recording_id=recording)
 

@@ -49,7 +49,7 @@ from custody.events import EventDraft
 from custody.log import CustodyLog
 from domain.errors import EvidenceError, NotFound
 from domain.event_types import EventType
-from domain.messages import msg
+from domain.messages import Message, from_stored, msg, stored
 from storage import catalog
 from storage.db import write_transaction
 from storage.objects import CHUNK_SIZE, ObjectStore
@@ -83,7 +83,7 @@ class ExportJob:
     size: int | None
     sha256: str | None
     manifest_sha256: str | None
-    error: str | None
+    error: Message | None  # shown with api.i18n.tr; a row kept before as plain English reads as it is
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
@@ -97,7 +97,8 @@ def _job(row: Any) -> ExportJob:
         include_playback=bool(row.include_playback), reason=row.reason, state=row.state,
         items_total=row.items_total, items_done=row.items_done, bytes_total=row.bytes_total,
         bytes_done=row.bytes_done, file_name=row.file_name, size=row.size, sha256=row.sha256,
-        manifest_sha256=row.manifest_sha256, error=row.error, created_at=aware(row.created_at),
+        manifest_sha256=row.manifest_sha256,
+        error=from_stored(row.error) if row.error is not None else None, created_at=aware(row.created_at),
         updated_at=aware(row.updated_at),
         finished_at=aware(row.finished_at) if row.finished_at is not None else None,
         expires_at=aware(row.expires_at) if row.expires_at is not None else None,
@@ -186,12 +187,14 @@ def run_export(log: CustodyLog, store: ObjectStore, job_id: str, export_dir: Pat
              finished_at=finished, expires_at=finished + KEEP)
     except EvidenceError as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        _set(engine, job_id, state=FAILED, error=str(exc), updated_at=clock(), finished_at=clock())
+        _set(engine, job_id, state=FAILED, error=stored(exc.args[0]), updated_at=clock(),
+             finished_at=clock())
     except Exception:
         _log.exception("export %s failed unexpectedly", job_id)
         shutil.rmtree(folder, ignore_errors=True)
         _set(engine, job_id, state=FAILED, updated_at=clock(), finished_at=clock(),
-             error="the export failed unexpectedly (the server log says why); start it again")
+             error=stored(msg("the export failed unexpectedly (the server log says why); start it "
+                              "again")))
     with engine.connect() as conn:
         return _job(_row(conn, job_id))
 
@@ -283,7 +286,7 @@ def sweep(engine: Engine, export_dir: Path, now: datetime | None = None) -> int:
     for job_id in silent:
         shutil.rmtree(job_folder(export_dir, job_id), ignore_errors=True)
         _set(engine, job_id, state=FAILED, updated_at=moment, finished_at=moment,
-             error="the server stopped while building this export; start it again")
+             error=stored(msg("the server stopped while building this export; start it again")))
     return len(expired) + len(silent)
 
 

@@ -56,7 +56,7 @@ def grant_evidence(log: CustodyLog, by: User, evidence_id: str, case_id: str, re
             raise InvalidRequest(msg("evidence {evidence_id} already belongs to unit {from_unit}, the unit "
                                      "of case {number}", evidence_id=evidence_id, from_unit=from_unit,
                                      number=case.number),
-                                 hint=msg("its officers can attach it without a grant"))
+                                 hint=msg("its case officers can attach it without a grant"))
         grants = tables.evidence_grants
         if conn.execute(select(grants.c.case_id).where(grants.c.evidence_id == evidence_id,
                                                        grants.c.case_id == case_id)).first():

@@ -51,6 +51,7 @@ from custody.note import Verifier
 from domain.errors import NotFound
 from domain.event_types import EventType
 from domain.messages import Message, msg
+from domain.messages import listing as words
 from storage import records
 from storage.db import write_transaction
 from storage.objects import ObjectStore
@@ -131,7 +132,7 @@ def set_materials(log: CustodyLog, user: User, action_id: str, draft_id: str,
             ce.c.case_id == row.case_id)).scalars())
         missing = [i for i in cited if i not in on_case]
         if missing:
-            raise InvalidRequest(msg("items not on the case: {missing}", missing=', '.join(missing)),
+            raise InvalidRequest(msg("items not on the case: {missing}", missing=words(missing)),
                                  hint=msg("attach the footage or add the document to the case first"))
         conn.execute(delete(am).where(am.c.action_id == action_id))
         for position, evidence_id in enumerate([draft_id, *cited]):
@@ -287,7 +288,7 @@ def record_opinion(log: CustodyLog, user: User, packet_id: str, opinion: Opinion
             v.get("result") not in ITEM_RESULTS or not set(v) <= {"result", "note"}
             for v in checklist.values()):
         raise InvalidRequest(msg("the checklist needs each of its eight points, each pass, fail or "
-                                 "material"), hint=msg("points: {points}", points=", ".join(CHECKLIST)))
+                                 "material"), hint=msg("points: {points}", points=words(CHECKLIST)))
     if opinion is Opinion.PASS and any(v["result"] != "pass" for v in checklist.values()):
         raise InvalidRequest(msg("a pass needs every point of the checklist passed"),
                              hint=msg("return it for material, or fail it"))

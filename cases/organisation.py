@@ -33,7 +33,7 @@ from custody.events import EventDraft
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists, NotFound
 from domain.event_types import EventType
-from domain.messages import msg
+from domain.messages import listing, msg
 from storage.db import write_transaction
 
 CODE_PATTERN = r"[a-z0-9][a-z0-9_-]{0,31}"
@@ -114,7 +114,7 @@ def parse_level(value: str) -> Level:
     except ValueError:
         raise InvalidRequest(msg("unknown agency level {value!r}", value=value),
                              hint=msg("use one of: {levels}",
-                                      levels=", ".join(level.value for level in Level))) from None
+                                      levels=listing(level.value for level in Level))) from None
 
 
 def check_code(code: str, what: str) -> None:

@@ -19,7 +19,7 @@ from custody.note import Verifier
 from custody.proofs import check_inclusion_document
 from domain.errors import EvidenceError
 from domain.event_types import EventType
-from domain.messages import Message, msg
+from domain.messages import Message, clauses, listing, msg
 from storage import records
 from storage.objects import ObjectStore
 from storage.records import EvidenceRecord
@@ -90,7 +90,7 @@ def check_cited(log: CustodyLog, store: ObjectStore, verifier: Verifier,
                                        seqs.get(item["evidence_id"]), proven_size)) is not None]
     if failures:
         raise ReviewError(msg("submission refused: cited items fail verification: {failures}",
-                              failures=_joined(failures)),
+                              failures=clauses(failures)),
                           hint=msg("replace the item with a verified copy, or run `evidence verify "
                                    "--objects` and report the tampering"))
     waiting = [item["evidence_id"] for item in items
@@ -99,14 +99,6 @@ def check_cited(log: CustodyLog, store: ObjectStore, verifier: Verifier,
         raise ReviewError(
             msg("submission refused: the witnesses have not cosigned yet: the events recording "
                 "{items} are in no checkpoint cosigned by {quorum} of the {count} witnesses",
-                items=", ".join(waiting), quorum=witnesses.quorum, count=len(witnesses.keys)),
+                items=listing(waiting), quorum=witnesses.quorum, count=len(witnesses.keys)),
             hint=msg("the witnesses are asked every few seconds: submit again in a minute; if it "
                      "lasts, check them with `evidence verify --witness`"))
-
-
-def _joined(parts: Sequence[Message]) -> Message:
-    """``parts`` joined with "; ", each translated."""
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = msg("{earlier}; {later}", earlier=joined, later=part)
-    return joined

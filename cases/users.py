@@ -31,7 +31,7 @@ from custody.events import EventDraft, format_time
 from custody.log import CustodyLog
 from domain.errors import AlreadyExists, NotFound
 from domain.event_types import EventType
-from domain.messages import msg
+from domain.messages import listing, msg
 from storage.db import write_transaction
 
 # Letters and digits of any script (李娜, Батбаяр), '.', '_', '@', '-' and the middle dot of
@@ -126,7 +126,7 @@ def parse_role(value: str) -> Role:
     except ValueError:
         raise InvalidRequest(msg("unknown role {value!r}", value=value),
                              hint=msg("use one of: {roles}",
-                                      roles=", ".join(r.value for r in Role))) from None
+                                      roles=listing(r.value for r in Role))) from None
 
 
 def _check_new_user(name: str, role: Role, officer_no: str | None) -> None:

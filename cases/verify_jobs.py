@@ -44,7 +44,7 @@ from custody.progress import Progress, VerifyCancelled
 from custody.report import VerifyReport
 from domain.errors import EvidenceError, NotFound
 from domain.event_types import EventType
-from domain.messages import msg
+from domain.messages import Message, from_stored, msg, stored
 from storage.db import database_errors, write_transaction
 
 logger = logging.getLogger("evidence.verify_jobs")
@@ -75,8 +75,8 @@ class VerifyJob:
     checked: int
     total: int | None
     ok: bool | None
-    report: dict[str, Any] | None
-    error: str | None
+    report: dict[str, Any] | None  # VerifyReport.to_json (Problem.from_json reads its problems)
+    error: Message | None  # in any language (tr); one stored before as plain English
 
 
 @dataclass
@@ -192,8 +192,8 @@ class VerifyJobs:
         return moment - aware(beat) > self._stale_after
 
     def _end_stale(self, conn: Connection, row: Any, moment: datetime) -> None:
-        error = (f"the server running it stopped (no sign of life since "
-                 f"{aware(row.heartbeat_at or row.requested_at).isoformat()})")
+        error = msg("the server running it stopped (no sign of life since {time})",
+                    time=aware(row.heartbeat_at or row.requested_at).isoformat())
         self._finish(conn, row.id, row.requested_by, JobState.FAILED, moment, error=error,
                      phase=row.phase, checked=row.checked, total=row.total)
 
@@ -211,11 +211,11 @@ class VerifyJobs:
         except VerifyCancelled:
             self._end(live, JobState.FAILED, error=CANCELLED)
         except EvidenceError as exc:
-            self._end(live, JobState.FAILED, error=str(exc))
+            self._end(live, JobState.FAILED, error=exc.args[0])  # its Message, hint included
         except Exception:
             logger.exception("verify job %s failed", live.job_id)
-            self._end(live, JobState.FAILED, error="the verify stopped on an unexpected error; "
-                                                   "the server log has the details")
+            self._end(live, JobState.FAILED, error=msg("the verify stopped on an unexpected error; "
+                                                       "the server log has the details"))
         else:
             self._end(live, JobState.DONE, report=report)
         finally:
@@ -249,7 +249,7 @@ class VerifyJobs:
                                exc_info=True)
 
     def _end(self, live: _Live, state: JobState, *, report: VerifyReport | None = None,
-             error: str | None = None) -> None:
+             error: Message | None = None) -> None:
         phase, checked, total = live.snapshot()
         jobs = tables.verify_jobs
         try:
@@ -269,10 +269,11 @@ class VerifyJobs:
     def _finish(self, conn: Connection, job_id: str, requested_by: str, state: JobState,
                 moment: datetime, *, report: VerifyReport | None = None,
                 report_body: str | None = None, report_sha256: str | None = None,
-                error: str | None = None, phase: str | None, checked: int,
+                error: Message | None = None, phase: str | None, checked: int,
                 total: int | None) -> None:
         """Record the end of a job and its custody event, in the caller's transaction."""
-        details: dict[str, Any] = {"job": job_id, "state": state.value, "error": error}
+        details: dict[str, Any] = {"job": job_id, "state": state.value,
+                                   "error": None if error is None else str(error)}
         if report is not None:
             kinds: dict[str, int] = {}
             for problem in report.problems:
@@ -286,7 +287,7 @@ class VerifyJobs:
         conn.execute(update(jobs).where(jobs.c.id == job_id).values(
             state=state.value, active=None, finished_at=moment, heartbeat_at=moment, phase=phase,
             checked=checked, total=total, ok=report.ok if report is not None else None,
-            report=report_body, error=error))
+            report=report_body, error=None if error is None else stored(error)))
         self.log.append([EventDraft(EventType.VERIFY_FINISHED, requested_by, None, details,
                                     moment)], conn)
 
@@ -342,7 +343,8 @@ class VerifyJobs:
             started_at=aware(row.started_at) if row.started_at else None,
             finished_at=aware(row.finished_at) if row.finished_at else None,
             phase=phase, checked=checked, total=int(total) if total is not None else None,
-            ok=row.ok, report=json.loads(row.report) if row.report else None, error=row.error)
+            ok=row.ok, report=json.loads(row.report) if row.report else None,
+            error=from_stored(row.error) if row.error is not None else None)
 
     # -- waiting and stopping ------------------------------------------------
 

@@ -32,7 +32,7 @@ from custody.events import EventDraft, Subject
 from custody.log import CustodyLog
 from domain.errors import IntegrityError
 from domain.event_types import EventType
-from domain.messages import msg
+from domain.messages import from_stored, msg
 from media.recordings import Recording, Timeline, timeline
 from storage import catalog
 from storage.db import write_transaction
@@ -119,7 +119,7 @@ def playback_target(log: CustodyLog, user: User, evidence_id: str) -> StoredTarg
     if copy is None:
         hints = {"pending": msg("the playback copy is still being made; retry shortly"),
                  "failed": msg("making it failed ({error}); ask for the original",
-                               error=row.derivatives_error)}
+                               error=from_stored(row.derivatives_error or ""))}
         raise NotPlayable(msg("evidence {evidence_id} ({kind}) has no playback copy",
                               evidence_id=evidence_id, kind=row.kind),
                           hint=hints.get(row.derivatives_state,
@@ -180,7 +180,8 @@ def preview_target(log: CustodyLog, user: User, evidence_id: str, name: str) -> 
     if copy is None:
         what = msg("poster") if name == POSTER else msg("thumbnail strip")
         hints = {"pending": msg("the {what} is still being made; retry shortly", what=what),
-                 "failed": msg("making the copies failed ({error})", error=row.derivatives_error)}
+                 "failed": msg("making the copies failed ({error})",
+                               error=from_stored(row.derivatives_error or ""))}
         raise NotPlayable(msg("evidence {evidence_id} ({kind}) has no {what}", evidence_id=evidence_id,
                               kind=row.kind, what=what),
                           hint=hints.get(row.derivatives_state,

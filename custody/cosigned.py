@@ -141,27 +141,30 @@ def check_witnesses(engine: Engine, report: VerifyReport, views: Sequence[Witnes
     vouching = 0
     for view in views:
         if view.cosigned is None:
-            report.notes.append(f"witness {view.key.name!r} gave no checkpoint: {view.trouble}")
+            report.notes.append(msg("witness {name!r} gave no checkpoint: {trouble}", name=view.key.name,
+                                    trouble=view.trouble))
             continue
         try:
             checkpoint = _open_cosigned(view, log, origin)
         except NoteError as exc:
-            report.add("witness", str(exc))
+            report.add("witness", exc.args[0])  # its Message, hint included, as str(exc)
             continue
         if checkpoint.size > len(leaf_hashes):
-            report.add("witness", f"witness {view.key.name!r} cosigned a log of "
-                       f"{checkpoint.size} entries, but this log holds {len(leaf_hashes)}: "
-                       "entries were removed after they were witnessed", checkpoint.size - 1)
+            report.add("witness", msg("witness {name!r} cosigned a log of {size} entries, but this log "
+                                      "holds {log_size}: entries were removed after they were "
+                                      "witnessed", name=view.key.name, size=checkpoint.size,
+                                      log_size=len(leaf_hashes)), checkpoint.size - 1)
             continue
         if root_from_leaf_hashes(leaf_hashes[:checkpoint.size]) != checkpoint.root_hash:
-            report.add("witness", f"witness {view.key.name!r} cosigned size {checkpoint.size} "
-                       "with another root than this log's first entries: its history was "
-                       "rewritten, or a different history was shown to this witness",
-                       checkpoint.size - 1)
+            report.add("witness", msg("witness {name!r} cosigned size {size} with another root than this "
+                                      "log's first entries: its history was rewritten, or a "
+                                      "different history was shown to this witness",
+                                      name=view.key.name, size=checkpoint.size), checkpoint.size - 1)
             continue
         vouching += 1
-        report.notes.append(f"witness {view.key.name!r} cosigned size {checkpoint.size}; "
-                            "this log extends it")
+        report.notes.append(msg("witness {name!r} cosigned size {size}; this log extends it",
+                                name=view.key.name, size=checkpoint.size))
     if vouching < quorum:
-        report.add("witness", f"{vouching} of the {quorum} witnesses required vouch for this log")
+        report.add("witness", msg("{vouching} of the {quorum} witnesses required vouch for this log",
+                                  vouching=vouching, quorum=quorum))
 

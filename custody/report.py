@@ -1,12 +1,17 @@
 """The verify report: every problem with its entry index, kind and a sentence.
 
-The CLI and the API only render it; exit code 0 when intact, 1 otherwise.
+The CLI and the API only render it; exit code 0 when intact, 1 otherwise. A problem's
+sentence and a note are ``domain.messages.Message`` (shown in the reader's language); the
+JSON form keeps the English sentence under ``message`` and, for translation when it is read
+back (a verify job's stored report), its template and parameters under ``text``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from domain.messages import as_data, from_data
 
 
 @dataclass(frozen=True)
@@ -16,7 +21,14 @@ class Problem:
     index: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "kind": self.kind, "message": self.message}
+        return {"index": self.index, "kind": self.kind, "message": str(self.message),
+                "text": as_data(self.message)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Problem:
+        """A problem of a stored report; one stored before ``text`` existed reads as English."""
+        return cls(str(data.get("kind")), from_data(data.get("text"), str(data.get("message"))),
+                   data.get("index"))
 
 
 @dataclass
@@ -49,6 +61,7 @@ class VerifyReport:
             "latest_checkpoint_size": self.latest_checkpoint_size,
             "root_hash": self.root_hash,
             "checks": self.checks,
-            "notes": self.notes,
+            "notes": [str(note) for note in self.notes],
+            "notes_text": [as_data(note) for note in self.notes],
             "problems": [p.to_json() for p in self.problems],
         }

@@ -119,20 +119,20 @@ def _read_entries(root: Path, size: int, report: VerifyReport) -> Iterator[tuple
         try:
             data = (root / rel).read_bytes()
         except OSError:
-            report.add("missing_tile", f"entry bundle {rel} is missing", position)
+            report.add("missing_tile", msg("entry bundle {path} is missing", path=rel), position)
             return
         offset = 0
         for _ in range(width):
             if offset + 2 > len(data):
-                report.add("bad_bundle", f"entry bundle {rel} ends early", position)
+                report.add("bad_bundle", msg("entry bundle {path} ends early", path=rel), position)
                 return
             (length,) = struct.unpack_from(">H", data, offset)
             yield position, data[offset + 2:offset + 2 + length]
             offset += 2 + length
             position += 1
         if offset != len(data):
-            report.add("bad_bundle", f"entry bundle {rel} has {len(data) - offset} extra bytes",
-                       position)
+            report.add("bad_bundle", msg("entry bundle {path} has {count} extra bytes", path=rel,
+                                         count=len(data) - offset), position)
 
 
 def verify_export(directory: Path, trusted_vkey: str | None = None,
@@ -152,15 +152,15 @@ def verify_export(directory: Path, trusted_vkey: str | None = None,
         verifier = Verifier.from_vkey(vkey)
         size = parse_checkpoint_body(parse_note(note).text).size
     except EvidenceError as exc:
-        report.add("bad_checkpoint", f"the checkpoint or key cannot be read: {exc}")
+        report.add("bad_checkpoint", msg("the checkpoint or key cannot be read: {error}", error=exc))
         return report
     if trusted_vkey is None:
-        report.notes.append("vkey taken from the export itself; pass --vkey to check against "
-                             "a key obtained independently")
+        report.notes.append(msg("vkey taken from the export itself; pass --vkey to check against a "
+                                 "key obtained independently"))
     leaves = check_entries(_read_entries(directory, size, report), report)
     if report.entries < size:
-        report.add("truncated", f"the checkpoint signs {size} entries but the export holds "
-                   f"{report.entries}", report.entries)
+        report.add("truncated", msg("the checkpoint signs {size} entries but the export holds "
+                                    "{count}", size=size, count=report.entries), report.entries)
     levels = build_levels(leaves)
     for tile_level in range(0, len(levels), TILE_HEIGHT):
         hashes = levels[tile_level]
@@ -170,11 +170,11 @@ def verify_export(directory: Path, trusted_vkey: str | None = None,
             try:
                 stored = (directory / rel).read_bytes()
             except OSError:
-                report.add("missing_tile", f"hash tile {rel} is missing")
+                report.add("missing_tile", msg("hash tile {path} is missing", path=rel))
                 continue
             if stored != hashes[start:start + width * 32]:
-                report.add("tile_mismatch", f"hash tile {rel} differs from the hashes of the "
-                           "entries")
+                report.add("tile_mismatch", msg("hash tile {path} differs from the hashes of the entries",
+                                                path=rel))
     report.checks.append("tiles")
     check_checkpoints([note], verifier, None, levels, report)
     if witnesses:
@@ -189,20 +189,20 @@ def _check_cosigned(directory: Path, verifier: Verifier, leaves: bytes | bytearr
     try:
         cosigned = (directory / COSIGNED_FILE).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        report.add("witness", f"the export has no readable {COSIGNED_FILE}")
+        report.add("witness", msg("the export has no readable {file}", file=COSIGNED_FILE))
         return
     try:
         witnessed = open_checkpoint(cosigned, verifier)
         vouching = cosignatures(cosigned, witnesses)
     except EvidenceError as exc:
-        report.add("witness", f"{COSIGNED_FILE} does not hold: {exc}")
+        report.add("witness", msg("{file} does not hold: {error}", file=COSIGNED_FILE, error=exc))
         return
     hashes = [bytes(leaves[i:i + 32]) for i in range(0, min(len(leaves), 32 * witnessed.size), 32)]
     if len(hashes) < witnessed.size or root_from_leaf_hashes(hashes) != witnessed.root_hash:
-        report.add("witness", f"the entries do not extend the checkpoint of size "
-                   f"{witnessed.size} the witnesses cosigned")
+        report.add("witness", msg("the entries do not extend the checkpoint of size {size} the "
+                                  "witnesses cosigned", size=witnessed.size))
     elif len(vouching) < quorum:
-        report.add("witness", f"{len(vouching)} of the {quorum} witnesses required cosigned "
-                   f"{COSIGNED_FILE}")
+        report.add("witness", msg("{vouching} of the {quorum} witnesses required cosigned {file}",
+                                  vouching=len(vouching), quorum=quorum, file=COSIGNED_FILE))
     else:
         report.checks.append("witnesses")

@@ -129,23 +129,24 @@ def check_timestamps(engine: Engine, report: VerifyReport,
             select(checkpoints.c.size, checkpoints.c.note).where(
                 checkpoints.c.size.in_([r.size for r in rows])))} if rows else {}
     if not rows:
-        report.notes.append("no checkpoint is time-stamped by an outside authority")
+        report.notes.append(msg("no checkpoint is time-stamped by an outside authority"))
         return
     if roots is None:
-        report.notes.append(f"{len(rows)} time-stamps were not checked: give the TSA's root "
-                            "certificate (--tsa-roots or EVIDENCE_TSA_ROOTS)")
+        report.notes.append(msg("{count} time-stamps were not checked: give the TSA's root certificate "
+                                "(--tsa-roots or EVIDENCE_TSA_ROOTS)", count=len(rows)))
         return
     report.checks.append("timestamps")
     for row in rows:
         note = notes.get(row.size)
         if note is None or hashlib.sha256(note.encode()).digest() != row.note_sha256:
-            report.add("timestamp", f"the time-stamp of size {row.size} is over a checkpoint "
-                       "the log no longer holds", row.size)
+            report.add("timestamp", msg("the time-stamp of size {size} is over a checkpoint the log no "
+                                        "longer holds", size=row.size), row.size)
             continue
         try:
             _check(decode_timestamp_response(row.response), note, roots)
         except (TimestampError, ValueError) as exc:
-            report.add("timestamp", f"the time-stamp of size {row.size}: {exc}", row.size)
+            report.add("timestamp", msg("the time-stamp of size {size}: {error}", size=row.size, error=exc),
+                       row.size)
     last = rows[-1]
-    report.notes.append(f"newest time-stamp: checkpoint size {last.size}, by "
-                        f"{_aware(last.gen_time).isoformat()} ({last.tsa})")
+    report.notes.append(msg("newest time-stamp: checkpoint size {size}, by {time} ({tsa})",
+                            size=last.size, time=_aware(last.gen_time).isoformat(), tsa=last.tsa))

@@ -91,33 +91,37 @@ def check_checkpoints(notes: Sequence[str], verifier: Verifier, origin: str | No
         opened = open_checkpoints(notes, verifier, origin)
     for number, cp in enumerate(opened):
         if isinstance(cp, NoteError):
-            report.add("bad_signature", f"checkpoint #{number} is not validly signed by "
-                       f"{verifier.name}: {cp}")
+            report.add("bad_signature", msg("checkpoint #{number} is not validly signed by {key}: "
+                                            "{error}", number=number, key=verifier.name, error=cp))
             continue
         report.checkpoints += 1
         seen = roots_by_size.setdefault(cp.size, cp.root_hash)
         if seen != cp.root_hash:
-            report.add("fork", f"two signed checkpoints of size {cp.size} have different roots: "
-                       "the log was forked or rewritten", cp.size)
+            report.add("fork", msg("two signed checkpoints of size {size} have different roots: the log "
+                                   "was forked or rewritten", size=cp.size), cp.size)
         if cp.size > log_size:
-            report.add("truncated", f"checkpoint #{number} signs {cp.size} entries but the log "
-                       f"holds only {log_size}: entries were removed", cp.size)
+            report.add("truncated", msg("checkpoint #{number} signs {size} entries but the log holds "
+                                        "only {log_size}: entries were removed", number=number,
+                                        size=cp.size, log_size=log_size), cp.size)
             continue
         if root_at(cp.size, fetch) != cp.root_hash:
-            report.add("root_mismatch", f"the entries do not hash to the root signed in "
-                       f"checkpoint #{number} (size {cp.size}): an entry was altered", cp.size)
+            report.add("root_mismatch", msg("the entries do not hash to the root signed in checkpoint "
+                                            "#{number} (size {size}): an entry was altered",
+                                            number=number, size=cp.size), cp.size)
         elif previous is not None:
             _check_consistent(previous, cp, fetch, report)
         if previous is not None and cp.size < previous.size:
-            report.add("checkpoint_order", f"checkpoint #{number} (size {cp.size}) is smaller "
-                       f"than the one before it (size {previous.size})", cp.size)
+            report.add("checkpoint_order", msg("checkpoint #{number} (size {size}) is smaller than the "
+                                               "one before it (size {before})", number=number,
+                                               size=cp.size, before=previous.size), cp.size)
         previous = cp
         report.latest_checkpoint_size = max(report.latest_checkpoint_size or 0, cp.size)
     report.checks.append("checkpoints")
     signed = max(roots_by_size, default=0)
     if log_size > signed:
-        report.add("unsigned_tail", f"entries {signed} to {log_size - 1} are covered by no signed "
-                   "checkpoint: they were added outside the log", signed)
+        report.add("unsigned_tail", msg("entries {first} to {last} are covered by no signed checkpoint: "
+                                        "they were added outside the log", first=signed,
+                                        last=log_size - 1), signed)
     report.root_hash = root_at(log_size, fetch).hex()
 
 
@@ -128,8 +132,8 @@ def _check_consistent(old: Checkpoint, new: Checkpoint, fetch: Any, report: Veri
         proof = consistency_proof(old.size, new.size, fetch)
         verify_consistency(old.size, new.size, old.root_hash, new.root_hash, proof)
     except ProofError as exc:
-        report.add("inconsistent", f"checkpoints of size {old.size} and {new.size} are not "
-                   f"consistent: {exc}", new.size)
+        report.add("inconsistent", msg("checkpoints of size {old} and {new} are not consistent: "
+                                       "{error}", old=old.size, new=new.size, error=exc), new.size)
 
 
 def cap_problems(report: VerifyReport) -> None:
@@ -143,7 +147,8 @@ def cap_problems(report: VerifyReport) -> None:
     report.problems = kept
     for kind, count in counts.items():
         if count > MAX_REPORTED_PER_KIND:
-            report.add(kind, f"... and {count - MAX_REPORTED_PER_KIND} more problems of kind {kind}")
+            report.add(kind, msg("... and {count} more problems of kind {kind}",
+                                 count=count - MAX_REPORTED_PER_KIND, kind=kind))
 
 
 def verify_database(engine: Engine, verifier: Verifier, origin: str | None,
@@ -235,8 +240,9 @@ def _compare_leaf_hashes(leaves: bytes | bytearray, stored: bytes | bytearray,
         return
     for index in range(min(len(leaves), len(stored)) // 32):
         if leaves[32 * index:32 * index + 32] != stored[32 * index:32 * index + 32]:
-            report.add("leaf_hash_mismatch", f"the stored hash of entry {index} is not the hash "
-                       "of its bytes; proofs served for it would fail", index)
+            report.add("leaf_hash_mismatch", msg("the stored hash of entry {index} is not the hash of "
+                                                "its bytes; proofs served for it would fail",
+                                                index=index), index)
 
 
 def _check_nodes(conn: Connection, reader: BulkReader, levels: Sequence[bytes], ranges_ok: bool,
@@ -256,13 +262,15 @@ def _report_node_differences(reader: BulkReader, levels: Sequence[bytes],
     for level, idx, node in reader.all_nodes():
         data = stored.setdefault(level, bytearray())
         if len(data) != 32 * idx:
-            report.add("node_mismatch", f"Merkle node ({level}, {idx}) is out of place")
+            report.add("node_mismatch", msg("Merkle node ({level}, {index}) is out of place", level=level,
+                                              index=idx))
             data.extend(b"\x00" * max(0, 32 * idx - len(data)))
         data.extend(as_bytes(node))
     for level in sorted(expected.keys() | stored.keys()):
         if bytes(stored.get(level, b"")) != expected.get(level, b""):
-            report.add("node_mismatch", f"stored Merkle nodes at level {level} differ from the "
-                       "tree recomputed from the entries; proofs would be wrong")
+            report.add("node_mismatch", msg("stored Merkle nodes at level {level} differ from the tree "
+                                           "recomputed from the entries; proofs would be wrong",
+                                           level=level))
 
 
 def _check_head(conn: Any, leaves: bytes | bytearray, levels: Sequence[bytes], report: VerifyReport) -> None:
@@ -275,13 +283,14 @@ def _check_head(conn: Any, leaves: bytes | bytearray, levels: Sequence[bytes], r
     expected_last = leaves[-32:] if leaves else None
     if size != log_size or bytes(frontier) != expected_frontier or (
             (bytes(last) if last is not None else None) != expected_last):
-        report.add("head_mismatch", f"the log head says {size} entries but {log_size} are "
-                   "stored, or its frontier is wrong; new appends would fork")
+        report.add("head_mismatch", msg("the log head says {size} entries but {log_size} are stored, "
+                                        "or its frontier is wrong; new appends would fork",
+                                        size=size, log_size=log_size))
     report.checks.append("head")
 
 
 def _check_documents(conn: Any, report: VerifyReport) -> None:
     for digest, body in conn.execute(select(schema.documents.c.sha256, schema.documents.c.body)):
         if hashlib.sha256(bytes(body)).hexdigest() != digest:
-            report.add("document_mismatch", f"custody document {digest} was altered")
+            report.add("document_mismatch", msg("custody document {digest} was altered", digest=digest))
     report.checks.append("documents")

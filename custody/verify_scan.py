@@ -33,6 +33,7 @@ from custody.events import (
     json_scalars,
 )
 from custody.report import Problem
+from domain.messages import msg, plain
 
 EventVisitor = Callable[[int, dict[str, Any]], None]
 EntryRow = tuple[Any, Any, Any]  # (seq, leaf, stored leaf hash) as the database returns them
@@ -75,14 +76,16 @@ def as_bytes(value: Any) -> bytes:
 
 
 def broken_chain(position: int) -> Problem:
-    return Problem("broken_chain", f"entry {position} does not name the hash of entry "
-                   f"{position - 1} as prev; an entry before it was changed, removed or inserted",
+    return Problem("broken_chain", msg("entry {index} does not name the hash of entry {previous} "
+                                       "as prev; an entry before it was changed, removed or "
+                                       "inserted", index=position, previous=position - 1),
                    position)
 
 
 def _misplaced(stored_seq: Any, position: int) -> Problem:
     return Problem("missing_entry" if stored_seq > position else "duplicate_entry",
-                   f"expected entry {position} but the log holds entry {stored_seq} here", position)
+                   msg("expected entry {index} but the log holds entry {stored} here",
+                       index=position, stored=plain(str(stored_seq))), position)
 
 
 def _decoded(leaf: bytes, position: int, problems: list[Problem]) -> dict[str, Any] | None:
@@ -90,11 +93,13 @@ def _decoded(leaf: bytes, position: int, problems: list[Problem]) -> dict[str, A
     try:
         event = decode_event(leaf)
     except EventError as exc:
-        problems.append(Problem("non_canonical", f"entry {position}: {exc}", position))
+        problems.append(Problem("non_canonical", msg("entry {index}: {error}", index=position,
+                                                      error=exc), position))
         return None
     if event["seq"] != position:
-        problems.append(Problem("seq_mismatch", f"entry {position} says seq {event['seq']}; events "
-                                "were reordered, inserted or deleted", position))
+        problems.append(Problem("seq_mismatch", msg("entry {index} says seq {seq}; events were "
+                                                    "reordered, inserted or deleted", index=position,
+                                                    seq=plain(str(event["seq"]))), position))
     return event
 
 

@@ -129,7 +129,7 @@ def encode_result(part: PartResult) -> list[bytes | bytearray]:
     blobs = [*part.levels, *([] if stored_is_leaves else [scan.stored])]
     header = json.dumps({
         "start": scan.start, "count": scan.count,
-        "problems": [[p.kind, p.message, p.index] for p in scan.problems],
+        "problems": [p.to_json() for p in scan.problems],  # the sentences' templates kept
         "boundary": None if scan.boundary is None else [scan.boundary.prev,
                                                         scan.boundary.problem_at],
         "nodes_ok": part.nodes_ok, "levels": len(part.levels),
@@ -156,8 +156,7 @@ def decode_result(data: bytes) -> PartResult:
     boundary = header["boundary"]
     scan = EntryScan(start=header["start"], count=header["count"],
                      leaves=levels[0], stored=stored,
-                     problems=[Problem(kind, message, index)
-                               for kind, message, index in header["problems"]],
+                     problems=[Problem.from_json(problem) for problem in header["problems"]],
                      boundary=None if boundary is None else Boundary(boundary[0], boundary[1]))
     return PartResult(scan, levels, header["nodes_ok"])
 

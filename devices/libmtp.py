@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from devices.errors import RecorderLibraryError
-from domain.messages import msg
+from domain.messages import listing, msg
 
 DEFAULT_LIBRARY = "libmtp.so.9"
 
@@ -151,7 +151,7 @@ def load(lib_path: str | Path | None = None) -> ctypes.CDLL:
                                        hint=msg("install it: apt-get install libmtp9")) from None
         missing = [symbol for symbol in _SIGNATURES if not hasattr(lib, symbol)]
         if missing:
-            raise RecorderLibraryError(msg("{name} lacks {missing}", name=name, missing=', '.join(missing)),
+            raise RecorderLibraryError(msg("{name} lacks {missing}", name=name, missing=listing(missing)),
                                        hint=msg("install libmtp 1.1.x (Debian package libmtp9)"))
         for symbol, (argtypes, restype) in _SIGNATURES.items():
             function = getattr(lib, symbol)

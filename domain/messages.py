@@ -11,6 +11,13 @@ positional fields. Parameters are inserted after translation and never read as t
 so a file name holding ``{x}`` or markup is shown as it is. A parameter that is itself a
 ``Message`` (or an error whose message is one) is translated too.
 
+A sentence kept for later (a database column, a job's result) is kept with ``stored(text)``
+(JSON of the template and its parameters) and read back with ``from_stored(text)``, so it
+is shown in the reader's language; a text kept before, plain English, reads as it is.
+
+A parameter that is a list is joined in the reader's language: ``listing(words)`` as
+``a, b`` (Chinese ``a、b``), ``clauses(sentences)`` as ``a; b`` (Chinese ``a；b``).
+
 Only ``msg("literal template", ...)`` calls are collected into the catalogue
 (``scripts/update-catalogues``); ``plain(text)`` marks a text that is not to be translated
 (a name, an outside program's words).
@@ -18,8 +25,9 @@ Only ``msg("literal template", ...)`` calls are collected into the catalogue
 
 from __future__ import annotations
 
+import json
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 # Looks up an English template; returns the translation, or None when there is none.
@@ -109,12 +117,121 @@ def translate(text: object, lookup: Lookup | None) -> str:
     return str(text)
 
 
+class Listing(tuple[object, ...]):
+    """Items shown as one parameter, each translated, joined in the reader's language."""
+
+    separator = ", "  # an English template of its own: Chinese 、
+
+    def __str__(self) -> str:
+        return _join(self, None)
+
+
+class Clauses(Listing):
+    """Sentences shown as one parameter: joined by ``; `` in English, ``；`` in Chinese."""
+
+    separator = "; "
+
+
+def listing(items: Iterable[object]) -> Listing:
+    """Words as one parameter: ``msg("points: {points}", points=listing(names))`` reads
+    ``a, b`` in English and ``a、b`` in Chinese."""
+    return Listing(items)
+
+
+def clauses(items: Iterable[object]) -> Clauses:
+    """Sentences (each may be a ``Message``) as one parameter: ``a; b`` / ``a；b``."""
+    return Clauses(items)
+
+
+def _join(items: Listing, lookup: Lookup | None) -> str:
+    separator = (lookup(items.separator) if lookup is not None else None) or items.separator
+    return separator.join(str(_param(item, lookup)) for item in items)
+
+
+def _separators() -> tuple[Message, Message]:
+    """Never called: puts the separators into the catalogue, to be translated like a message."""
+    return msg(", "), msg("; ")
+
+
+# --- kept for later --------------------------------------------------------------------------
+
+_STORED_MARK: Final = '{"template": '
+
+
+def _data(value: object) -> object:
+    """A parameter as JSON data: a sentence as {"template", "params"}, a list as a list, a
+    number or text as it is, anything else as its text."""
+    if isinstance(value, BaseException) and value.args and isinstance(value.args[0], Message):
+        value = value.args[0]
+    if isinstance(value, Message):
+        if value.template is None:
+            return str(value)
+        return {"template": value.template, "params": {k: _data(v) for k, v in value.params.items()}}
+    if isinstance(value, Listing):
+        return {"list": [_data(item) for item in value], "separator": value.separator}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value if not isinstance(value, str) else str(value)
+    return str(value)
+
+
+def _from_data(data: object) -> object:
+    if isinstance(data, dict):
+        if isinstance(data.get("list"), list):
+            kind = Clauses if data.get("separator") == Clauses.separator else Listing
+            return kind(_from_data(item) for item in data["list"])
+        if isinstance(data.get("template"), str) and isinstance(data.get("params"), dict):
+            return Message(data["template"], **{str(k): _from_data(v) for k, v in data["params"].items()})
+    return data
+
+
+def stored(text: str) -> str:
+    """``text`` as kept for later: a translatable sentence as JSON of its template and
+    parameters (``from_stored`` reads it back), any other text as it is."""
+    data = _data(text)
+    if isinstance(data, dict) and "template" in data:
+        return json.dumps(data, ensure_ascii=False)
+    return str(text)
+
+
+def from_stored(text: str) -> Message:
+    """A text kept by ``stored``: the sentence again, to be shown in any language; a text kept
+    otherwise (plain English from before, an outside program's words) as it is."""
+    if text.startswith(_STORED_MARK):
+        try:
+            made = _from_data(json.loads(text))
+            if isinstance(made, Message):
+                str(made.localized(None))  # a template its parameters do not fill is not one
+                return made
+        except (ValueError, KeyError, IndexError, TypeError):
+            pass
+    return plain(text)
+
+
+def as_data(text: str) -> object:
+    """``text`` as JSON data for a stored report: see ``stored``."""
+    return _data(text)
+
+
+def from_data(data: object, text: str) -> Message:
+    """The sentence ``as_data`` gave, or ``text`` as it is when there is none."""
+    try:
+        made = _from_data(data)
+        if isinstance(made, Message):
+            str(made.localized(None))
+            return made
+    except (ValueError, KeyError, IndexError, TypeError):
+        pass
+    return plain(text)
+
+
 def _render(template: str, params: Mapping[str, object], lookup: Lookup | None) -> str:
     values = {name: _param(value, lookup) for name, value in params.items()}
     return template.format_map(values)
 
 
 def _param(value: object, lookup: Lookup | None) -> object:
+    if isinstance(value, Listing):
+        return _join(value, lookup)
     if lookup is not None and (isinstance(value, Message) or (
             isinstance(value, BaseException) and value.args
             and isinstance(value.args[0], Message))):

@@ -33,7 +33,7 @@ class DeriveOutcome:
     made: list[tuple[str, str, StoredObject]]  # (name, method, stored)
     facts: MediaFacts | None  # None when the original could not be probed
     flags: list[str]
-    error: str | None
+    error: str | None  # a domain.messages.Message when made here (kept with messages.stored)
 
 
 @contextmanager
@@ -94,7 +94,8 @@ def derive(store: ObjectStore, evidence: EvidenceRecord, *, retain_until: dateti
                 info = probe(src)
             except MediaError as exc:
                 flags.append("unplayable")
-                return DeriveOutcome([], None, sorted(set(flags)), f"cannot be probed: {exc}")
+                return DeriveOutcome([], None, sorted(set(flags)),
+                                     msg("cannot be probed: {problem}", problem=exc))
             start, source = start_time(evidence.original_name, evidence.capture, info,
                                        fallback_tz=fallback_tz, fallback_mtime=evidence.ingested_at)
             facts = media_facts(info, start, source, evidence.media)
@@ -104,7 +105,7 @@ def derive(store: ObjectStore, evidence: EvidenceRecord, *, retain_until: dateti
                 made.extend(_make_all(store, src, info, evidence.sha256, workdir, retain_until))
             except MediaError as exc:
                 flags.append("no_playback_copy")
-                error = str(exc)
+                error = exc.args[0]  # its Message, hint included: translated when shown
             return DeriveOutcome(made, facts, sorted(set(flags)), error)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

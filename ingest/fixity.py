@@ -24,7 +24,7 @@ from custody.log import CustodyLog
 from custody.report import Problem, VerifyReport
 from domain.errors import EvidenceError, NotFound
 from domain.event_types import EventType
-from domain.messages import msg
+from domain.messages import listing, msg, plain
 from storage.db import database_errors, write_transaction
 from storage.objects import ObjectStore
 from storage.records import find_by_sha256, object_ref
@@ -82,35 +82,39 @@ def check_objects(store: ObjectStore, collector: ObjectCollector, report: Verify
         try:
             digest, size = store.read_back_sha256(obj.key, obj.version)
         except NotFound:
-            report.add("missing_object", f"{obj.key} (named by entry {obj.entry}) is not in the "
-                       "object store", obj.entry)
+            report.add("missing_object", msg("{key} (named by entry {entry}) is not in the object store",
+                                             key=obj.key, entry=obj.entry), obj.entry)
             continue
         except EvidenceError as exc:
-            report.add("unreadable_object", f"{obj.key} could not be read: {exc}", obj.entry)
+            report.add("unreadable_object", msg("{key} could not be read: {error}", key=obj.key,
+                                                error=exc), obj.entry)
             continue
         report.objects += 1
         if digest != obj.sha256 or (obj.size is not None and size != obj.size):
-            report.add("object_mismatch", f"{obj.key} hashes to {digest} ({size} bytes) but entry "
-                       f"{obj.entry} recorded {obj.sha256} ({obj.size} bytes): it was altered",
-                       obj.entry)
+            report.add("object_mismatch", msg("{key} hashes to {digest} ({size} bytes) but entry {entry} "
+                                              "recorded {recorded} ({recorded_size} bytes): it was "
+                                              "altered", key=obj.key, digest=digest, size=size,
+                                              entry=obj.entry, recorded=obj.sha256,
+                                              recorded_size=plain(str(obj.size))), obj.entry)
         if progress:
             progress(size)
     check_unrecorded(store, collector, report)
     leftovers = store.temporaries()
     if leftovers:
-        report.add("leftover_temporary", f"{len(leftovers)} temporary upload(s) were left by an "
-                   f"interrupted ingest ({', '.join(leftovers[:3])}); rerun the ingest or "
-                   "`evidence cleanup`")
+        report.add("leftover_temporary", msg("{count} temporary upload(s) were left by an interrupted "
+                                             "ingest ({keys}); rerun the ingest or `evidence cleanup`",
+                                             count=len(leftovers), keys=listing(leftovers[:3])))
     report.checks.append("objects")
 
 
 def check_unrecorded(store: ObjectStore, collector: ObjectCollector, report: VerifyReport) -> None:
     """Report originals the store holds that no event names (stored, then the run failed)."""
     for key in unrecorded_originals(store, collector):
-        report.add("unrecorded_object", f"{key} is stored but no custody event names it: an "
-                   "ingest stored it and then failed; ingest the recorder or folder again and "
-                   "it is recorded, or, if its file will never come again, account for it with "
-                   "`evidence orphans --record --reason R`")
+        report.add("unrecorded_object", msg("{key} is stored but no custody event names it: an ingest "
+                                            "stored it and then failed; ingest the recorder or "
+                                            "folder again and it is recorded, or, if its file will "
+                                            "never come again, account for it with `evidence "
+                                            "orphans --record --reason R`", key=key))
 
 
 def unrecorded_originals(store: ObjectStore, collector: ObjectCollector) -> list[str]:

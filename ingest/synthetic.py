@@ -30,7 +30,7 @@ from pathlib import Path
 from PIL import Image
 
 from domain.errors import MediaError
-from domain.messages import msg
+from domain.messages import clauses, msg
 from media.ffmpeg_tools import ffmpeg_executable, stderr_tail
 
 RECORDER_UTC_OFFSET = timedelta(hours=8)
@@ -135,7 +135,7 @@ def _run_parallel(jobs: list[tuple[str, list[str]]]) -> None:
     if failures:
         raise MediaError(
             msg("Could not generate the recorder test image: {failures}",
-                failures="; ".join(failures)),
+                failures=clauses(failures)),
             hint=msg("Install Debian's ffmpeg (apt-get install ffmpeg), which has libx264 and libx265."),
         )
 

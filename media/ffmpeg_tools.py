@@ -27,7 +27,7 @@ from contextvars import ContextVar
 import imageio_ffmpeg
 
 from domain.errors import EvidenceError, MediaError
-from domain.messages import msg
+from domain.messages import msg, plain
 
 # ffmpeg reports the actual cause in its last lines; earlier lines are context.
 STDERR_TAIL_LINES = 12
@@ -162,9 +162,9 @@ def run_ffmpeg(args: Sequence[str], *, what: str, timeout_seconds: int | None = 
                 process.kill()
                 process.communicate()
                 raise MediaError(
-                    msg("ffmpeg did not finish the {what} within {timeout_seconds} s and was stopped; last "
-                        "output: {stderr_tail}", what=what, timeout_seconds=timeout_seconds,
-                        stderr_tail=stderr_tail(err.stderr)),
+                    msg("ffmpeg did not finish the {what} within {timeout_seconds} s and was stopped. "
+                        "Its last output: {stderr_tail}", what=what, timeout_seconds=timeout_seconds,
+                        stderr_tail=plain(stderr_tail(err.stderr))),
                     hint=msg("Check that the file is not still being written, or allow a longer timeout."),
                 ) from err
             except BaseException:
@@ -177,8 +177,8 @@ def run_ffmpeg(args: Sequence[str], *, what: str, timeout_seconds: int | None = 
         raise _cancelled(what)
     if process.returncode != 0:
         raise MediaError(
-            msg("ffmpeg failed the {what} (exit code {returncode}): {stderr_tail}", what=what,
-                returncode=process.returncode, stderr_tail=stderr_tail(stderr)),
+            msg("ffmpeg failed the {what} (exit code {returncode}). Its last output: {stderr_tail}",
+                what=what, returncode=process.returncode, stderr_tail=plain(stderr_tail(stderr))),
             hint=msg("The original is unchanged; inspect it with ffprobe, or re-copy it from the recorder "
                      "if it is damaged."),
         )

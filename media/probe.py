@@ -27,7 +27,7 @@ from av.stream import Disposition
 from PIL import ExifTags, Image
 
 from domain.errors import MediaError
-from domain.messages import msg
+from domain.messages import msg, plain
 
 MediaKind = Literal["video", "audio", "image", "unknown"]
 
@@ -98,7 +98,8 @@ def probe(path: Path) -> MediaInfo:
         info = _describe(container)
     except (av.error.FFmpegError, OSError, ValueError, UnicodeError) as err:
         raise MediaError(
-            msg("Could not read the stream headers of {path}: {reason}.", path=path.name, reason=err),
+            msg("Could not read the stream headers of {path}. FFmpeg said: {reason}", path=path.name,
+                reason=plain(str(err))),
             hint=msg("The file is damaged; keep the original and re-copy it from the recorder."),
         ) from err
     finally:
@@ -119,7 +120,8 @@ def _open_container(path: Path) -> InputContainer:
         size = path.stat().st_size
     except OSError as err:
         raise MediaError(
-            msg("Cannot read {path}: {value}.", path=path, value=err.strerror or err),
+            msg("Cannot read {path}. The system said: {value}", path=path,
+                value=plain(str(err.strerror or err))),
             hint=msg("Check that the file exists and that this service may read it."),
         ) from err
     if size == 0:
@@ -139,13 +141,13 @@ def _open_container(path: Path) -> InputContainer:
                          "healthy file of the same recorder (e.g. with untrunc)."),
             ) from err
         raise MediaError(
-            msg("{path} is not a readable media file ({ffmpeg_reason}); it is truncated, corrupt, or not "
-                "media at all.", path=path.name, ffmpeg_reason=_ffmpeg_reason(err)),
+            msg("{path} is not a readable media file: it is truncated, corrupt, or not media at all. "
+                "FFmpeg said: {ffmpeg_reason}", path=path.name, ffmpeg_reason=plain(_ffmpeg_reason(err))),
             hint=msg("Keep the original as evidence; re-copy it from the recorder if possible."),
         ) from err
     except (OSError, UnicodeError) as err:
         raise MediaError(
-            msg("Cannot open {path}: {reason}.", path=path.name, reason=err),
+            msg("Cannot open {path}. The system said: {reason}", path=path.name, reason=plain(str(err))),
             hint=msg("Check that the file is readable and not being written."),
         ) from err
 

@@ -21,6 +21,7 @@ from custody.events import JSON, EventDraft, Subject, format_time
 from custody.log import CustodyLog
 from domain.event_types import EventType
 from domain.messages import msg
+from domain.messages import stored as stored_text
 from storage import catalog
 from storage.db import database_errors, write_transaction
 from storage.objects import StoredObject
@@ -272,7 +273,7 @@ def record_derivatives(log: CustodyLog, evidence: EvidenceRecord, actor: str,
     with database_errors(msg("recording derivatives")), write_transaction(log.engine) as conn:
         drafts = [EventDraft(EventType.FILE_PROBED, actor, evidence.subject, {
             "metadata": facts.to_json() if facts else {}, "flags": list[JSON](flag_list),
-            "error": error}, now)]
+            "error": None if error is None else str(error)}, now)]  # the event: English
         for name, method, stored in made:
             drafts.append(EventDraft(EventType.FILE_DERIVED, actor, evidence.subject, {
                 "name": name, "method": method, "object": object_ref(stored)}, now))
@@ -294,7 +295,8 @@ def record_derivatives(log: CustodyLog, evidence: EvidenceRecord, actor: str,
                        "media_json": json.dumps(dict(facts.media), ensure_ascii=False,
                                                 sort_keys=True)}
         conn.execute(update(catalog.evidence).where(catalog.evidence.c.id == evidence.id).values(
-            derivatives_state=state, derivatives_error=error, flags=json.dumps(flag_list),
+            derivatives_state=state, derivatives_error=None if error is None else stored_text(error),
+            flags=json.dumps(flag_list),
             **columns))
 
 

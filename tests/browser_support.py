@@ -261,8 +261,10 @@ PageFactory = Callable[..., "Page"]
 
 
 def open_context(browser: Browser, site: Site, watched: Watched,
-                 lang: str | None) -> tuple[BrowserContext, Page]:
-    context = browser.new_context(viewport=DESKTOP, timezone_id=BROWSER_ZONE, locale="en-US",
+                 lang: str | None, browser_locale: str = "en-US") -> tuple[BrowserContext, Page]:
+    """A page of ``site`` in the pages' language ``lang``; ``browser_locale`` is the browser's
+    own (what it would show in its own widgets), never what the pages should follow."""
+    context = browser.new_context(viewport=DESKTOP, timezone_id=BROWSER_ZONE, locale=browser_locale,
                                   accept_downloads=True)
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
@@ -303,8 +305,8 @@ def new_page(browser: Browser, site: Site) -> Iterator[PageFactory]:
     contexts: list[BrowserContext] = []
     watched = Watched()
 
-    def make(lang: str | None = "zh-CN", on: Site | None = None) -> Page:
-        context, page = open_context(browser, on or site, watched, lang)
+    def make(lang: str | None = "zh-CN", on: Site | None = None, browser_locale: str = "en-US") -> Page:
+        context, page = open_context(browser, on or site, watched, lang, browser_locale)
         contexts.append(context)
         return page
 
@@ -316,8 +318,9 @@ def new_page(browser: Browser, site: Site) -> Iterator[PageFactory]:
 
 @pytest.fixture
 def signed_in_page(new_page: PageFactory, site: Site) -> PageFactory:
-    def make(user: str, lang: str = "zh-CN", on: Site | None = None) -> Page:
-        page = new_page(lang, on)
+    def make(user: str, lang: str = "zh-CN", on: Site | None = None,
+             browser_locale: str = "en-US") -> Page:
+        page = new_page(lang, on, browser_locale)
         sign_in(page, on or site, user)
         return page
 

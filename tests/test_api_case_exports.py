@@ -150,6 +150,9 @@ def test_a_failed_build_says_why_and_leaves_nothing(world: World) -> None:
     _wait(world, job["id"])
     status = world.get("case_officer", f"{API}/cases/{case_id}/exports/{job['id']}").json()
     assert status["state"] == "failed" and "not the recorded" in status["error"]
+    chinese = world.get("case_officer", f"{API}/cases/{case_id}/exports/{job['id']}",
+                        headers={"Accept-Language": "zh-CN"}).json()["error"]
+    assert "而不是记录的" in chinese and "recorded" not in chinese  # the stored sentence, translated
     assert world.events("case:bundle:exported") == []
     assert not (world.home.exports / job["id"]).exists() or \
         not any((world.home.exports / job["id"]).iterdir())
@@ -168,6 +171,9 @@ def test_a_finished_bundle_expires_and_a_silent_job_fails(world: World) -> None:
     world.clock.advance(timedelta(minutes=4))
     status = world.get("case_officer", f"{API}/cases/{case_id}/exports/{orphan.id}").json()
     assert status["state"] == "failed" and "server stopped" in status["error"]
+    assert world.get("case_officer", f"{API}/cases/{case_id}/exports/{orphan.id}",
+                     headers={"Accept-Language": "zh-CN"}).json()["error"] \
+        == "制作此导出时服务器停止了；请重新开始"
     assert world.get("case_officer", f"{API}/cases/{case_id}/exports/{job['id']}"
                      ).json()["state"] == "done"
     world.clock.advance(timedelta(hours=24))

@@ -13,6 +13,7 @@ import pytest
 
 from cases.case_records import attach_evidence, create_case
 from cases.users import authenticate
+from ingest.derive import derive
 from storage import catalog
 from storage.objects import derivative_key, original_key
 from storage.records import (
@@ -161,6 +162,36 @@ def test_sound_plays_as_audio(world: World) -> None:
                      ).headers["content-type"] == "video/mp4"
     none = world.get("officer", f"{API}/evidence/{evidence_id}/poster")
     assert none.status_code == 409 and "audio" in none.json()["error"]["hint"]
+
+
+def test_why_a_damaged_file_cannot_play_is_said_in_the_askers_language(world: World) -> None:
+    """The probe's diagnosis is kept as its sentence, so a Chinese reader reads Chinese; what
+    FFmpeg itself said stays as it said it, after a label, never inside a Chinese sentence."""
+    evidence_id = _ingest(world, "C_0008.MP4", b"no media in here " * 40, kind=None)
+    home = world.home
+    with home.engine().connect() as conn:
+        record = find(conn, evidence_id)
+    assert record is not None
+    outcome = derive(home.object_store(), record, retain_until=None, fallback_tz=UTC)
+    record_derivatives(home.custody_log(), record, "station:test", outcome.made, outcome.facts,
+                       outcome.flags, outcome.error, T0)
+    url = f"{API}/evidence/{evidence_id}"
+    english = world.get("officer", url).json()
+    chinese = world.get("officer", url, headers={"Accept-Language": "zh-CN"}).json()
+    ffmpeg_said = "Invalid data found when processing input"
+    assert english["status"]["state"] == chinese["status"]["state"] == "damaged"
+    assert english["status"]["reason"].startswith(
+        "cannot be probed: original is not a readable media file: it is truncated, corrupt, or not "
+        f"media at all. FFmpeg said: {ffmpeg_said}")
+    assert chinese["status"]["reason"].startswith(
+        "无法读取媒体信息：original 不是可读的媒体文件：它已被截断、已损坏，或根本不是媒体文件。"
+        f"FFmpeg 输出原文：{ffmpeg_said}")
+    assert "truncated" not in chinese["status"]["reason"]
+    assert chinese["derivatives_error"] == chinese["status"]["reason"]
+    # the custody event keeps the English sentence, as every event's details are
+    [probed] = [e for e in world.events("evidence:file:probed")
+                if e["subject"]["evidence_id"] == evidence_id and e["details"]["error"]]
+    assert probed["details"]["error"] == english["status"]["reason"]
 
 
 def test_a_damaged_file_says_why_and_its_original_needs_a_reason(world: World) -> None:

@@ -196,7 +196,7 @@ def test_a_validation_error_names_each_field_in_words(world: World) -> None:
     assert "请按 ISO 8601 格式填写" in when["message"]  # the validator's own sentence, translated
     twice = world.client.post(f"{API}/cases/{MISSING}/evidence", headers=headers,
                               json={"evidence_ids": [MISSING, MISSING]})
-    assert "有一项被列出了两次" in _error(twice, 422)["message"]
+    assert "有一项证据被列出了两次" in _error(twice, 422)["message"]
 
 
 def test_a_case_number_with_braces_and_markup_is_quoted_literally(world: World) -> None:

@@ -42,7 +42,7 @@ def test_the_chinese_texts_use_the_glossary() -> None:
     assert "法制审核" in catalogue["Send for review"]
     header = pages_i18n.catalogue_path(ZH).read_text(encoding="utf-8").split("msgid", 1)[0]
     for english, chinese in (("evidence", "证据"), ("case", "案件"), ("publication", "公示"),
-                             ("unit", "单位"), ("agency", "机构"), ("legal review", "法制审核")):
+                             ("unit", "单位"), ("agency", "机关"), ("legal review", "法制审核")):
         assert re.search(rf"^# {english}\b.* = .*{chinese}", header, re.MULTILINE), english
     # Chinese sentences use Chinese punctuation, not an English full stop after Chinese text.
     assert [i for i, text in catalogue.items() if re.search(r"[\u4e00-\u9fff]\.$", text)] == []

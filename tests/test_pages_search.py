@@ -2,9 +2,10 @@
 
 The card's recorder (ZFY0001, officer 100234) is registered to 李娜. A case officer finds its
 footage by her Chinese name and a window typed in the station's time (Asia/Shanghai, while
-the browser's own zone is Los Angeles), sees the posters, selects both results and attaches
-them to a case at once; Back brings the search again. The search form works with the
-keyboard alone.
+the browser's own zone is Los Angeles), as YYYY-MM-DD HH:mm whatever the browser's own
+locale (en-US under the Chinese page, zh-CN under the English one), sees the posters,
+selects both results and attaches them to a case at once; Back brings the search again.
+The search form works with the keyboard alone.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from tests.browser_support import (
 OFFICER_NAME = "李娜"
 CASES = {"zh-CN": ("朝阳刑2024-001", "朝阳区市场纠纷"), "en": ("朝阳刑2024-002", "Market Street")}
 # Segment 1 runs 09:30:00-09:30:03 at the station (01:30 UTC), the photo is 09:32:00.
-WINDOW = ("2024-03-15T09:29:00", "2024-03-15T09:35:00")
+WINDOW = ("2024-03-15 09:29", "2024-03-15 09:35")
+# The browser's own locale, the other way round from the page's language.
+BROWSER_LOCALE = {"zh-CN": "en-US", "en": "zh-CN"}
 
 
 def _prepare(home: Home) -> None:
@@ -67,9 +70,23 @@ def _posters_loaded(page: Page, count: int) -> None:
 @pytest.mark.parametrize("lang", LANGS)
 def test_case_officer_finds_footage_by_a_chinese_name_and_local_time_and_files_it(
         site: Site, signed_in_page: PageFactory, lang: str) -> None:
-    page = signed_in_page("case_officer", lang)
+    page = signed_in_page("case_officer", lang, browser_locale=BROWSER_LOCALE[lang])
     expect(page.locator("#search-form")).to_be_visible()
-    expect(page.locator("label[for=from]")).to_contain_text("Asia/Shanghai")  # the zone shown
+    assert page.evaluate("navigator.language") == BROWSER_LOCALE[lang]
+    expect(page.locator("#from-zone")).to_have_text("(Asia/Shanghai)")  # the zone, by the field
+    expect(page.locator("#from")).to_have_attribute("placeholder", "YYYY-MM-DD HH:mm")
+
+    # A time in the browser's own format is no time here: said by the field, nothing searched.
+    page.locator("#from").fill("03/15/2024 09:29 AM")
+    page.locator("#search-button").click()
+    said = tr(lang, "“{value}” is not a time: write it as {format}, for example {example}.",
+              value="03/15/2024 09:29 AM", format="YYYY-MM-DD HH:mm", example="EXAMPLE")
+    example = r"\d{4}-\d\d-\d\d \d\d:\d\d"  # now, in the station's zone
+    expect(page.locator("#from-error")).to_have_text(re.compile(
+        "^" + re.escape(said).replace("EXAMPLE", example) + "$"))
+    expect(page.locator("#from")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#from")).to_be_focused()
+    assert "from=" not in page.url
 
     # A refused search (a window ending before it starts) is said, and the form stays to fix it.
     page.locator("#officer").fill(OFFICER_NAME)
@@ -91,6 +108,8 @@ def test_case_officer_finds_footage_by_a_chinese_name_and_local_time_and_files_i
     assert query["officer"] == [OFFICER_NAME]
     assert query["from"] == ["2024-03-15T09:29:00+08:00"]
     assert query["to"] == ["2024-03-15T09:35:00+08:00"]
+    expect(page.locator("#from-error")).to_be_hidden()
+    expect(page.locator("#from")).to_have_value(WINDOW[0])  # drawn again from the address, same form
     table = page.locator("#evidence-table")
     expect(table).to_contain_text(f"{OFFICER_NAME} (100234)")
     expect(table).to_contain_text("2024-03-15 09:30:00")  # in the station's zone
@@ -98,7 +117,7 @@ def test_case_officer_finds_footage_by_a_chinese_name_and_local_time_and_files_i
     check_page(page, "search", lang)
 
     # A window a minute later (09:31-09:35) leaves out the 3-second segment of 09:30.
-    page.locator("#from").fill("2024-03-15T09:31:00")
+    page.locator("#from").fill("2024-03-15 09:31")
     page.locator("#search-button").click()
     expect(caption).to_contain_text(
         tr(lang, "Evidence found: {first}–{last} of {total}", first=1, last=1, total=1))
@@ -107,7 +126,7 @@ def test_case_officer_finds_footage_by_a_chinese_name_and_local_time_and_files_i
     expect(caption).to_contain_text(
         tr(lang, "Evidence found: {first}–{last} of {total}", first=1, last=2, total=2))
     expect(page.locator("#officer")).to_have_value(OFFICER_NAME)
-    expect(page.locator("#from")).to_have_value(re.compile(r"^2024-03-15T09:29(:00)?$"))
+    expect(page.locator("#from")).to_have_value(WINDOW[0])
 
     # Select both results and attach them to the case at once.
     number, title = CASES[lang]

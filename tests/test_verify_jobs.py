@@ -94,7 +94,10 @@ def test_a_job_runs_in_the_background_and_ends_with_the_report_and_events(world:
                                                                      report["entries"])
     assert details["checkpoint_size"] == report["latest_checkpoint_size"] == report["entries"]
     stored = world.home.custody_log().document(details["report_sha256"])
-    assert json.loads(stored) == report
+    # the document is the report, with each note's and problem's sentence kept for translation
+    kept = json.loads(stored)
+    assert kept.pop("notes_text") == [{"template": n, "params": {}} for n in kept["notes"]]
+    assert kept == report
     listed = world.get("auditor", f"{API}/verify/jobs").json()
     assert [j["id"] for j in listed["items"]] == [job["id"]] and listed["total"] == 1
 
@@ -137,6 +140,8 @@ def test_only_auditors_of_every_agency_start_or_read_jobs(world: World) -> None:
     (RuntimeError("secret internals"), "unexpected error"),
 ])
 def test_a_failed_job_says_why(world: World, failure: Exception, said: str) -> None:
+    """In the asker's language: the server's own sentence translated, an error's plain words
+    (not written with msg) as they are."""
     jobs = _jobs(world)
     gate = Gate(result=failure)
     gate.release.set()
@@ -147,6 +152,11 @@ def test_a_failed_job_says_why(world: World, failure: Exception, said: str) -> N
     assert "secret" not in (ended.error or "")
     shown = world.get("auditor", f"{API}/verify/jobs/{job['id']}").json()
     assert shown["state"] == "failed" and shown["report"] is None and shown["ok"] is None
+    assert said in shown["error"]
+    chinese = world.get("auditor", f"{API}/verify/jobs/{job['id']}",
+                        headers={"Accept-Language": "zh-CN"}).json()["error"]
+    assert chinese == ("核验因意外错误而停止；详情见服务器日志" if isinstance(failure, RuntimeError)
+                       else shown["error"])
     [event] = world.events("custody:verify:finished")
     assert event["details"]["state"] == "failed" and said in event["details"]["error"]
     assert _start(world).status_code == 202  # a failed job does not block the next
@@ -164,6 +174,24 @@ def test_a_job_reports_tampering(world: World) -> None:
     ended = _jobs(world).wait(job["id"], WAIT)
     assert ended.state is JobState.DONE and ended.ok is False and ended.report is not None
     assert {"root_mismatch", "leaf_hash_mismatch"} <= {p["kind"] for p in ended.report["problems"]}
+    # the problems in the asker's language, from the report the job stored
+    url = f"{API}/verify/jobs/{job['id']}"
+    english = {p["kind"]: p["message"] for p in world.get("auditor", url).json()["report"]["problems"]}
+    chinese = {p["kind"]: p["message"] for p in world.get(
+        "auditor", url, headers={"Accept-Language": "zh-CN"}).json()["report"]["problems"]}
+    assert english["leaf_hash_mismatch"] == ("the stored hash of entry 3 is not the hash of its bytes; "
+                                             "proofs served for it would fail")
+    assert chinese["leaf_hash_mismatch"] == "条目 3 存储的哈希不是其字节的哈希：为它提供的证明将无法通过"
+    assert "an entry was altered" in english["root_mismatch"] and "有条目被改动" in chinese["root_mismatch"]
+    # a report stored before its sentences were kept for translation reads as it was written
+    with engine.begin() as conn:
+        stored = json.loads(conn.execute(select(tables.verify_jobs.c.report)).scalar_one())
+        for problem in stored["problems"]:
+            del problem["text"]
+        conn.execute(update(tables.verify_jobs).values(report=json.dumps(stored)))
+    engine.dispose()
+    old = world.get("auditor", url, headers={"Accept-Language": "zh-CN"}).json()["report"]["problems"]
+    assert {p["kind"]: p["message"] for p in old} == english
     [event] = world.events("custody:verify:finished")
     assert event["details"]["ok"] is False and event["details"]["kinds"]["root_mismatch"] >= 1
 

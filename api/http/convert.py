@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
@@ -19,6 +20,7 @@ from api.http.models import (
     EvidenceSummaryOut,
     GapOut,
     MediaStatusOut,
+    ProblemOut,
     RecordingDetailOut,
     RecordingOut,
     RecordingSegmentOut,
@@ -27,7 +29,9 @@ from api.http.models import (
     TimelineSegmentOut,
     UnitOut,
     UserOut,
+    VerifyReportOut,
 )
+from api.i18n import tr
 from cases.case_records import AttachedEvidence, Case, CaseDetail
 from cases.custody_index import LoggedEvent
 from cases.devices import Device
@@ -35,6 +39,8 @@ from cases.evidence import EvidenceDetail, EvidenceSummary, MediaStatus
 from cases.organisation import Agency, CaseNumberRule, Unit
 from cases.users import User
 from cases.viewing import RecordingDetail
+from custody.report import Problem
+from domain.messages import from_data
 from media.recordings import DEFAULT_MAX_GAP_SECONDS, Recording
 
 
@@ -57,17 +63,34 @@ def summary_out(item: EvidenceSummary) -> EvidenceSummaryOut:
     return EvidenceSummaryOut(**shallow(item))
 
 
-def detail_out(detail: EvidenceDetail) -> EvidenceDetailOut:
+def detail_out(detail: EvidenceDetail, locale: str) -> EvidenceDetailOut:
+    """The item, its status's reason and its derive error in ``locale``."""
+    status = _status(detail)
     return EvidenceDetailOut(
         **shallow(detail.summary), source_path=detail.source_path, container=detail.container,
         video_codec=detail.video_codec, audio_codec=detail.audio_codec, width=detail.width,
         height=detail.height, time_source=detail.time_source, sequence=detail.sequence,
-        media=detail.media, derivatives_error=detail.derivatives_error,
+        media=detail.media,
+        derivatives_error=None if detail.derivatives_error is None else tr(detail.derivatives_error, locale),
         derivatives=[DerivativeOut(**shallow(d)) for d in detail.derivatives],
         cases=[CaseRefOut(**shallow(c)) for c in detail.cases],
         custody_events=[event_out(e) for e in detail.events],
         custody_events_truncated=detail.events_truncated,
-        status=MediaStatusOut(**shallow(_status(detail))), recording_id=detail.recording_id)
+        status=MediaStatusOut(**{**shallow(status),
+                                 "reason": None if status.reason is None else tr(status.reason, locale)}),
+        recording_id=detail.recording_id)
+
+
+def report_out(report: Mapping[str, Any], locale: str) -> VerifyReportOut:
+    """A verify report (``VerifyReport.to_json``, or a job's stored one) in ``locale``: each
+    problem's and note's sentence translated; a report kept before as English reads as it is."""
+    texts = list(report.get("notes_text") or [])
+    notes = [tr(from_data(texts[i] if i < len(texts) else None, str(note)), locale)
+             for i, note in enumerate(report.get("notes") or [])]
+    problems = [ProblemOut(index=p.get("index"), kind=str(p.get("kind")),
+                           message=tr(Problem.from_json(p).message, locale))
+                for p in report.get("problems") or []]
+    return VerifyReportOut(**{**report, "notes": notes, "problems": problems})
 
 
 def _status(detail: EvidenceDetail) -> MediaStatus:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -48,7 +48,7 @@ from domain.errors import (
     StorageError,
     StorageUnavailable,
 )
-from domain.messages import Message, msg, plain
+from domain.messages import Message, clauses, msg, plain
 from storage.objects import InvalidStorageRequest
 
 logger = logging.getLogger("evidence.api")
@@ -134,6 +134,11 @@ def request_locale(request: Request) -> str:
     return negotiate(request.headers.get("accept-language"))
 
 
+# A route's parameter: the asker's locale, for sentences the server kept (a job's error, a
+# verify report's problems, why an item cannot play), translated as they are answered.
+LocaleDep = Annotated[str, Depends(request_locale)]
+
+
 def error_response(status: int, code: str, message: str, hint: str | None = None,
                    headers: dict[str, str] | None = None,
                    items: list[ItemError] | None = None, *,
@@ -214,9 +219,9 @@ async def _evidence_error(request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     locale = request_locale(request)
-    problems = [tr(validation_problem(error), locale) for error in exc.errors()[:5]]
+    problems = clauses(validation_problem(error) for error in exc.errors()[:5])
     return error_response(422, "invalid_request", msg("the request does not match the API: "
-                                                      "{problems}", problems="; ".join(problems)),
+                                                      "{problems}", problems=problems),
                           msg("see the OpenAPI document at /api/v1/openapi.json"), locale=locale)
 
 

@@ -14,9 +14,9 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response
 
 from api.http.auth import CurrentUser
-from api.http.convert import event_out
-from api.http.errors import responses
-from api.http.models import MAX_INT, InclusionProofOut, UtcTime, VerifyReportOut
+from api.http.convert import event_out, report_out
+from api.http.errors import LocaleDep, responses
+from api.http.models import MAX_INT, InclusionProofOut, UtcTime
 from api.http.models_audit import (
     BreakOut,
     CheckpointConsistencyOut,
@@ -34,6 +34,7 @@ from api.http.models_audit import (
     WitnessedOut,
 )
 from api.http.services import ServicesDep
+from api.i18n import tr
 from cases.audit import (
     case_events,
     consistency,
@@ -201,14 +202,15 @@ def checkpoint_consistency(services: ServicesDep, user: CurrentUser,
                                     verified=found.result.verified, problem=found.result.problem)
 
 
-def _job_out(job: VerifyJob) -> VerifyJobOut:
+def _job_out(job: VerifyJob, locale: str) -> VerifyJobOut:
+    """The job, its report's sentences and its error in ``locale``."""
     return VerifyJobOut(
         id=job.id, state=job.state.value, objects=job.objects,
         requested_by=job.requested_by, requested_at=job.requested_at,
         started_at=job.started_at, finished_at=job.finished_at,
         progress=VerifyProgressOut(phase=job.phase, checked=job.checked, total=job.total),
-        ok=job.ok, report=VerifyReportOut(**job.report) if job.report is not None else None,
-        error=job.error)
+        ok=job.ok, report=report_out(job.report, locale) if job.report is not None else None,
+        error=None if job.error is None else tr(job.error, locale))
 
 
 @router.post("/verify/jobs", response_model=VerifyJobOut, status_code=202,
@@ -217,7 +219,7 @@ def _job_out(job: VerifyJob) -> VerifyJobOut:
                         **responses(400, 401, 403, 409, 503)},
              summary="Start a verify in the background")
 def start_verify(body: VerifyJobIn, response: Response, services: ServicesDep,
-                 user: CurrentUser) -> VerifyJobOut:
+                 user: CurrentUser, locale: LocaleDep) -> VerifyJobOut:
     """Auditors of every agency (scope `*`). Starts the verify of GET /verify in the server
     (202), or returns the one already queued or running (200): one at a time. It goes on if
     the client goes away. Events `custody:verify:started` and, at its end,
@@ -225,22 +227,23 @@ def start_verify(body: VerifyJobIn, response: Response, services: ServicesDep,
     job, started = services.verify_jobs.start(user, body.objects)
     if not started:
         response.status_code = 200
-    return _job_out(job)
+    return _job_out(job, locale)
 
 
 @router.get("/verify/jobs", response_model=VerifyJobPage, responses=responses(401, 403),
             summary="Verify jobs")
-def verify_job_list(services: ServicesDep, user: CurrentUser, offset: OffsetQuery = 0,
+def verify_job_list(services: ServicesDep, user: CurrentUser, locale: LocaleDep, offset: OffsetQuery = 0,
                     limit: Annotated[int, Query(ge=1, le=100)] = 20) -> VerifyJobPage:
     """Auditors of every agency: the jobs, newest first."""
     page = services.verify_jobs.list(user, offset, limit)
-    return VerifyJobPage(items=[_job_out(j) for j in page.items], total=page.total,
+    return VerifyJobPage(items=[_job_out(j, locale) for j in page.items], total=page.total,
                          offset=page.offset, limit=page.limit, next_offset=page.next_offset)
 
 
 @router.get("/verify/jobs/{job_id}", response_model=VerifyJobOut,
             responses=responses(401, 403, 404), summary="A verify job and its progress")
-def verify_job(job_id: UUID, services: ServicesDep, user: CurrentUser) -> VerifyJobOut:
+def verify_job(job_id: UUID, services: ServicesDep, user: CurrentUser,
+               locale: LocaleDep) -> VerifyJobOut:
     """Auditors of every agency: state (`queued`, `running`, `done`, `failed`), progress
     (the phase, and items checked of the total), and the report once done."""
-    return _job_out(services.verify_jobs.get(user, str(job_id)))
+    return _job_out(services.verify_jobs.get(user, str(job_id)), locale)

@@ -14,7 +14,7 @@ from starlette.background import BackgroundTask
 
 from api.http.auth import CurrentUser
 from api.http.convert import attached_out, case_detail_out, case_out
-from api.http.errors import responses
+from api.http.errors import LocaleDep, responses
 from api.http.models import (
     MAX_INT,
     AttachedList,
@@ -35,6 +35,7 @@ from api.http.models import (
 from api.http.routes_evidence import SESSION_DOC, stream_responses
 from api.http.services import ServicesDep
 from api.http.streaming import file_opener, serve_bytes
+from api.i18n import tr
 from cases.bundle import build_bundle
 from cases.case_records import (
     assign_officer,
@@ -171,14 +172,15 @@ def export(case_id: UUID, services: ServicesDep, user: CurrentUser,
                         background=BackgroundTask(shutil.rmtree, workdir, ignore_errors=True))
 
 
-def _job_out(job: ExportJob) -> ExportJobOut:
+def _job_out(job: ExportJob, locale: str) -> ExportJobOut:
     done = job.state == DONE
     return ExportJobOut(
         id=job.id, case_id=job.case_id, state=job.state,  # type: ignore[arg-type]
         requested_by=job.requested_by, include_playback=job.include_playback, reason=job.reason,
         items_total=job.items_total, items_done=job.items_done, bytes_total=job.bytes_total,
         bytes_done=job.bytes_done, file_name=job.file_name, size=job.size, sha256=job.sha256,
-        manifest_sha256=job.manifest_sha256, error=job.error, created_at=job.created_at,
+        manifest_sha256=job.manifest_sha256, error=None if job.error is None else tr(job.error, locale),
+        created_at=job.created_at,
         updated_at=job.updated_at, finished_at=job.finished_at, expires_at=job.expires_at,
         download=f"{PREFIX}/cases/{job.case_id}/exports/{job.id}/download" if done else None)
 
@@ -186,7 +188,7 @@ def _job_out(job: ExportJob) -> ExportJobOut:
 @router.post("/cases/{case_id}/exports", response_model=ExportJobOut, status_code=202,
              responses=responses(400, 401, 403, 404, 409, 503), summary="Start a case export")
 def start_case_export(case_id: UUID, body: ExportIn, services: ServicesDep,
-                      user: CurrentUser) -> ExportJobOut:
+                      user: CurrentUser, locale: LocaleDep) -> ExportJobOut:
     """Who may export the case bundle (see GET /cases/{id}/export). Logs
     `case:bundle:requested` now, then builds the bundle on the server, in the background: the
     build goes on if the client leaves. Follow it with GET /cases/{id}/exports/{export_id}
@@ -196,25 +198,27 @@ def start_case_export(case_id: UUID, body: ExportIn, services: ServicesDep,
     job = start_export(services.log, user, str(case_id), body.include_playback, body.reason,
                        services.now())
     services.exports.submit(job.id)
-    return _job_out(job)
+    return _job_out(job, locale)
 
 
 @router.get("/cases/{case_id}/exports", response_model=ExportJobList,
             responses=responses(401, 403, 404), summary="List a case's exports")
-def case_exports(case_id: UUID, services: ServicesDep, user: CurrentUser) -> ExportJobList:
+def case_exports(case_id: UUID, services: ServicesDep, user: CurrentUser,
+                 locale: LocaleDep) -> ExportJobList:
     """Every export of the case, newest first, with its progress; for who may export it."""
     sweep(services.engine, services.export_dir, services.now())
-    return ExportJobList(items=[_job_out(job) for job in
+    return ExportJobList(items=[_job_out(job, locale) for job in
                                 list_exports(services.engine, user, str(case_id))])
 
 
 @router.get("/cases/{case_id}/exports/{export_id}", response_model=ExportJobOut,
             responses=responses(401, 403, 404), summary="Follow a case export")
 def case_export(case_id: UUID, export_id: UUID, services: ServicesDep,
-                user: CurrentUser) -> ExportJobOut:
-    """Its state and progress: items and bytes done of total."""
+                user: CurrentUser, locale: LocaleDep) -> ExportJobOut:
+    """Its state and progress: items and bytes done of total; a failure's `error` in the
+    Accept-Language."""
     sweep(services.engine, services.export_dir, services.now())
-    return _job_out(get_export(services.engine, user, str(case_id), str(export_id)))
+    return _job_out(get_export(services.engine, user, str(case_id), str(export_id)), locale)
 
 
 @router.get("/cases/{case_id}/exports/{export_id}/download", response_class=StreamingResponse,

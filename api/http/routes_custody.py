@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from api.http.auth import CurrentUser
-from api.http.errors import responses, text_route_responses
+from api.http.convert import report_out
+from api.http.errors import LocaleDep, responses, text_route_responses
 from api.http.models import (
     MAX_INT,
     ConsistencyProofOut,
@@ -110,12 +111,13 @@ def consistency(services: ServicesDep, user: CurrentUser,
 
 @router.get("/verify", response_model=VerifyReportOut, responses=responses(401, 403, 503),
             summary="Verify the whole log")
-def verify(services: ServicesDep, user: CurrentUser,
+def verify(services: ServicesDep, user: CurrentUser, locale: LocaleDep,
            objects: Annotated[bool, Query(description="Also re-hash every stored object "
                                                       "an event names (slow).")] = False,
            ) -> VerifyReportOut:
-    """Auditors of every agency (scope `*`): the same report as `evidence verify --json`."""
+    """Auditors of every agency (scope `*`): the same report as `evidence verify --json`, its
+    problems and notes in the Accept-Language."""
     access.require_log_wide(user, msg("run the verifier"))
     report = run_verify(services.engine, services.store, services.verifier, services.origin,
                         objects=objects)
-    return VerifyReportOut(**report.to_json())
+    return report_out(report.to_json(), locale)

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from api.http.auth import CurrentUser
 from api.http.convert import detail_out, summary_out
-from api.http.errors import responses
+from api.http.errors import LocaleDep, responses
 from api.http.models import (
     MAX_INT,
     Category,
@@ -129,9 +129,12 @@ def list_evidence(
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceDetailOut,
             responses=responses(401, 403, 404), summary="Read one evidence item")
-def get_evidence(evidence_id: UUID, services: ServicesDep, user: CurrentUser) -> EvidenceDetailOut:
-    """Metadata, derived copies, cases, and every custody event naming the item."""
-    return detail_out(evidence_detail(services.engine, user, str(evidence_id)))
+def get_evidence(evidence_id: UUID, services: ServicesDep, user: CurrentUser,
+                 locale: LocaleDep) -> EvidenceDetailOut:
+    """Metadata, derived copies, cases, and every custody event naming the item. Why it
+    cannot be played (`status.reason`, `derivatives_error`) is in the Accept-Language; an
+    outside program's own words in it (ffmpeg's) are quoted as they are."""
+    return detail_out(evidence_detail(services.engine, user, str(evidence_id)), locale)
 
 
 def _serve_target(request: Request, services: ServicesDep, user: CurrentUser,

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from cases.errors import InvalidRequest
-from domain.messages import Message, msg
+from domain.messages import Message, listing, msg
 
 _ALLOWED = "_evidence_allowed_query"
 _KINDS = "_evidence_query_kinds"
@@ -46,8 +46,8 @@ def reject_unknown_query(request: Request) -> None:
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         raise InvalidRequest(msg("unknown query parameter(s): {names}",
-                                 names=", ".join(unknown[:5])),
-                             hint=msg("allowed here: {names}", names=", ".join(sorted(allowed)))
+                                 names=listing(unknown[:5])),
+                             hint=msg("allowed here: {names}", names=listing(sorted(allowed)))
                              if allowed else msg("this route takes no query parameters"))
     errors = [{"type": "value_error", "loc": ("query", name), "input": value,
                "msg": f"Value error, {_SHAPES[kinds[name]][1]}",

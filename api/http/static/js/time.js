@@ -5,6 +5,7 @@
 
 import { h } from "./core.js";
 import { MISSING } from "./format.js";
+import { t } from "./i18n.js";
 
 const ZONE_KEY = "evidence.timeZone";
 
@@ -115,20 +116,41 @@ export function timeNode(iso) {
     h("span", { class: "nowrap" }, text), " ", h("span", { class: "zone" }, zoneLabel()));
 }
 
-// The value for <input type="datetime-local" step="1"> showing `iso` in the zone.
+// Times are typed as text, "YYYY-MM-DD HH:mm" on a 24-hour clock (":ss" may follow), in
+// the person's zone, named next to the input. Not <input type="datetime-local">: it shows
+// the browser's own format (an English browser: mm/dd/yyyy and AM/PM, on a Chinese page
+// too), never the language and zone chosen here.
+export const INPUT_FORMAT = "YYYY-MM-DD HH:mm";
+
+// The text of a time input showing `iso` in the zone: "2024-03-15 09:30" (":ss" when the
+// seconds are not 0, so a time from the address reads back exactly).
 export function inputValue(iso) {
   const text = clockText(iso);
-  return text === null ? "" : text.replace(" ", "T");
+  if (text === null) return "";
+  return text.endsWith(":00") ? text.slice(0, -3) : text;
 }
 
-// What a datetime-local input's value means in the zone, as ISO-8601 with the offset
+// The wall-clock fields of a typed time, or null when it is no real time. Full-width
+// digits and colons (a Chinese keyboard) are read as ASCII; "T" may stand for the space;
+// a date alone means its midnight.
+export function parseInput(value) {
+  const text = String(value || "").normalize("NFKC").trim();
+  const match = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$/.exec(text);
+  if (!match) return null;
+  const [year, month, day, hour, minute, second] = match.slice(1).map((v) => Number.parseInt(v || "0", 10));
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();  // in that month
+  if (month < 1 || month > 12 || day < 1 || day > days || hour > 23 || minute > 59 || second > 59) return null;
+  return { year, month, day, hour, minute, second };
+}
+
+// What a typed time means in the zone, as ISO-8601 with the offset
 // ("2024-03-15T09:31:00+08:00"); null when empty or unreadable. A wall-clock time that
 // happens twice (summer time ends) is the earlier instant; one that never happens
 // (summer time starts) moves forward by the gap, as most calendars do.
 export function fromInput(value, name = zone) {
-  const match = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d))?/.exec(value || "");
-  if (!match) return null;
-  const [year, month, day, hour, minute, second] = match.slice(1).map((v) => Number.parseInt(v || "0", 10));
+  const fields = parseInput(value);
+  if (!fields) return null;
+  const { year, month, day, hour, minute, second } = fields;
   const asUtc = Date.UTC(year, month - 1, day, hour, minute, second);
   const day_ms = 86400000;
   const before = offsetMinutes(asUtc - day_ms, name);
@@ -149,7 +171,43 @@ export function isoWithOffset(ms, name = zone) {
     offsetText(offsetMinutes(ms, name));
 }
 
-// A datetime-local input (seconds shown) holding `iso` in the zone.
+// A time input holding `iso` in the zone: text in INPUT_FORMAT. Put it on the page with
+// timeField, which names the zone next to it; read it with readTime.
 export function timeInput(id, iso) {
-  return h("input", { id, name: id, type: "datetime-local", step: "1", value: inputValue(iso) || null });
+  return h("input", { id, name: id, type: "text", class: "time-input", inputmode: "numeric",
+    autocomplete: "off", spellcheck: "false", maxlength: "25", size: "19",
+    placeholder: INPUT_FORMAT, value: inputValue(iso) || null });
+}
+
+// A labelled time input: the zone it is read in named after it, a help line, and the place
+// where readTime says what is wrong with what was typed.
+export function timeField(label, input, help) {
+  const zoneNode = h("span", { class: "zone", id: `${input.id}-zone` }, zoneLabel());
+  const formatNode = h("span", { class: "help", id: `${input.id}-format` },
+    help ? [help, " "] : null, t("Format: {format}, 24-hour clock.", { format: INPUT_FORMAT }));
+  const error = h("span", { class: "field-error", id: `${input.id}-error`, hidden: true });
+  input.setAttribute("aria-describedby", `${zoneNode.id} ${formatNode.id} ${error.id}`);
+  return h("div", { class: "field" }, h("label", { for: input.id }, label),
+    h("span", { class: "time-entry" }, input, " ", zoneNode), formatNode, error);
+}
+
+// The instant a time input means (ISO-8601 with the offset), or null when it is empty.
+// Something else typed there: the input is marked invalid, says how to write a time, takes
+// the focus, and the answer is undefined (the form is not sent).
+export function readTime(input) {
+  const error = document.getElementById(`${input.id}-error`);
+  const value = input.value.trim();
+  const instant = value === "" ? null : fromInput(value);
+  const wrong = value !== "" && instant === null;
+  input.setAttribute("aria-invalid", wrong ? "true" : "false");
+  if (error) {
+    error.hidden = !wrong;
+    error.textContent = wrong ? t("“{value}” is not a time: write it as {format}, for example {example}.",
+      { value, format: INPUT_FORMAT, example: clockText(new Date().toISOString()).slice(0, 16) }) : "";
+  }
+  if (wrong) {
+    input.focus();
+    return undefined;
+  }
+  return instant;
 }

@@ -8,7 +8,7 @@ import { EVENT_TYPE_GROUPS, eventTypeName } from "../event_types.js";
 import { t } from "../i18n.js";
 import { number, show } from "../format.js";
 import { can } from "../roles.js";
-import { fromInput, timeInput, timeNode, timeZone } from "../time.js";
+import { readTime, timeField, timeInput, timeNode } from "../time.js";
 import { cell, field, table } from "../ui.js";
 
 const PAGE_SIZE = 50;
@@ -21,7 +21,6 @@ export function actorOf(text) {
 }
 
 function filterForm(path, query) {
-  const zone = timeZone();
   const actor = h("input", { id: "actor", name: "actor", value: query.actor || null, autocomplete: "off",
     spellcheck: "false" });
   const type = h("select", { id: "type", name: "type" },
@@ -36,15 +35,17 @@ function filterForm(path, query) {
   const form = h("form", { id: "events-form", class: "search", role: "search", "aria-label": t("Filter custody events") },
     field(t("Actor"), actor, t("As the log names them, e.g. user:li.na or station:office-3; a name alone means a user.")),
     field(t("Event type"), type),
-    field(t("At or after ({zone})", { zone }), from),
-    field(t("Before ({zone})", { zone }), to),
+    timeField(t("At or after"), from),
+    timeField(t("Before"), to),
     field(t("Order"), order),
     h("div", { class: "actions" }, h("button", { type: "submit" }, t("Show events")),
       h("button", { type: "button", class: "secondary", id: "clear-events", onclick: () => go(path) }, t("Clear"))));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    go(path, { actor: actorOf(actor.value), type: type.value, from: fromInput(from.value),
-      to: fromInput(to.value), order: order.value === "newest" ? "newest" : null });
+    const [start, end] = [readTime(from), readTime(to)];
+    if (start === undefined || end === undefined) return;  // readTime said what is wrong
+    go(path, { actor: actorOf(actor.value), type: type.value, from: start,
+      to: end, order: order.value === "newest" ? "newest" : null });
   });
   return form;
 }

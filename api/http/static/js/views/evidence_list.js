@@ -7,7 +7,7 @@ import { ApiError, act, api, go, h, link, route, session, showError } from "../c
 import { t } from "../i18n.js";
 import { duration, flagName, joined, kindName, number, show } from "../format.js";
 import { can } from "../roles.js";
-import { fromInput, timeInput, timeNode, timeZone } from "../time.js";
+import { readTime, timeField, timeInput, timeNode } from "../time.js";
 import { badges, cell, check, field, hashCode, table } from "../ui.js";
 
 const PAGE_SIZE = 50;
@@ -31,7 +31,6 @@ function flagsOf(query) {
 }
 
 function searchForm(query, cases) {
-  const zone = timeZone();
   const officer = h("input", { id: "officer", name: "officer", value: query.officer || null, autocomplete: "off", maxlength: "64" });
   const device = h("input", { id: "device", name: "device", value: query.device || null, autocomplete: "off", maxlength: "64" });
   const unit = h("input", { id: "unit", name: "unit", value: query.unit || null, autocomplete: "off", maxlength: "32" });
@@ -50,8 +49,8 @@ function searchForm(query, cases) {
       field(t("Officer name or number"), officer, t("A name may be part of it, e.g. 李娜; a number must be whole.")),
       field(t("Recorder serial"), device),
       field(t("Unit code"), unit),
-      field(t("From ({zone})", { zone }), from, t("Finds every item recorded at any moment from this time…")),
-      field(t("To ({zone})", { zone }), to, t("…until this time (not included).")),
+      timeField(t("From"), from, t("Finds every item recorded at any moment from this time…")),
+      timeField(t("To"), to, t("…until this time (not included).")),
       field(t("Kind"), kind),
       caseMenu ? field(t("Case"), caseMenu) : null),
     h("fieldset", { class: "flags" }, h("legend", {}, t("Only items with every flag ticked")),
@@ -60,9 +59,11 @@ function searchForm(query, cases) {
       h("button", { type: "button", class: "secondary", id: "clear-search", onclick: () => go("/evidence") }, t("Clear"))));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    const [start, end] = [readTime(from), readTime(to)];
+    if (start === undefined || end === undefined) return;  // readTime said what is wrong
     go("/evidence", {
       officer: officer.value.trim(), device: device.value.trim(), unit: unit.value.trim(),
-      from: fromInput(from.value), to: fromInput(to.value), kind: kind.value,
+      from: start, to: end, kind: kind.value,
       case: caseMenu ? caseMenu.value : query.case,
       flags: flagBoxes.filter((box) => box.checked).map((box) => box.value).join(","),
     });
