@@ -160,13 +160,14 @@ def _rule_matches(rule: dict[str, Any], row: Any, facts: dict[str, Any]) -> bool
 def major_because(conn: Connection, row: Any) -> str | None:
     """Why the action is major (by the catalogue's rule, or by hand), or None."""
     if row.major_reason:
-        return f"marked major by hand: {row.major_reason}"
+        return msg("marked major by hand: {reason}", reason=row.major_reason)
     case = case_row(conn, row.case_id)
     version, rules = _catalogue(conn, access.unit_agency(conn, case.unit_code))
     facts = json.loads(row.facts or "{}")
     for number, rule in enumerate(rules, 1):
         if _rule_matches(rule, row, facts):
-            return f"rule {number} of the major-decision catalogue, version {version}"
+            return msg("rule {number} of the major-decision catalogue, version {version}",
+                       number=number, version=version)
     return None
 
 
@@ -462,33 +463,46 @@ def approve(log: CustodyLog, user: User, packet_id: str, now: datetime | None = 
 
 
 def gate(conn: Connection, row: Any) -> str | None:
-    """What is missing before a major action's decision may be recorded (None: nothing)."""
+    """What is missing before a major action's decision may be recorded (None: nothing), in
+    words each language can say (the action page shows it as it is)."""
     because = major_because(conn, row)
     if because is None:
         return None
     try:
         digest = _hash(_listing(conn, row))
     except ReviewError as exc:
-        return f"a major decision ({because}) needs a passed legal review: {exc.message}"
+        return msg("a major decision ({because}) needs a passed legal review: {missing}",
+                   because=because, missing=exc.message)
     rp = tables.review_packets
     rows = conn.execute(select(rp.c.id).where(rp.c.action_id == row.id, rp.c.sha256 == digest)
                         .order_by(rp.c.submitted_at.desc())).scalars().all()
     packets = [_packet(conn, i) for i in rows]
     if not packets:
-        return (f"a major decision ({because}) needs a passed legal review of its current "
-                "draft and materials, and none was submitted"
-                + (" (an earlier review covered other materials: changing them voided it)"
-                   if conn.execute(select(rp.c.id).where(rp.c.action_id == row.id)).first()
-                   else "")
-                + "; submit them for review")
+        if conn.execute(select(rp.c.id).where(rp.c.action_id == row.id)).first():
+            return msg("a major decision ({because}) needs a passed legal review of its current "
+                       "draft and materials, and none was submitted (an earlier review covered "
+                       "other materials: changing them voided it); submit them for review",
+                       because=because)
+        return msg("a major decision ({because}) needs a passed legal review of its current "
+                   "draft and materials, and none was submitted; submit them for review",
+                   because=because)
     passed = [p for p in packets if _passed(p)]
     if not passed:
         latest = packets[0]
-        state = latest.opinion or f"waiting for the reviewer (due {latest.due.isoformat()})"
-        return (f"a major decision ({because}) needs a passed legal review; the review of the "
-                f"current materials is: {state}")
+        if latest.opinion is None:
+            return msg("a major decision ({because}) needs a passed legal review; the review of "
+                       "the current materials is: waiting for the reviewer (due {due})",
+                       because=because, due=latest.due.isoformat())
+        if latest.opinion == Opinion.RETURN.value:
+            return msg("a major decision ({because}) needs a passed legal review; the review of "
+                       "the current materials is: return", because=because)
+        if latest.opinion == Opinion.FAIL.value:
+            return msg("a major decision ({because}) needs a passed legal review; the review of "
+                       "the current materials is: fail", because=because)
+        return msg("a major decision ({because}) needs a passed legal review; the review of "
+                   "the current materials is: {opinion}", because=because, opinion=latest.opinion)
     if not any(p.approved_by for p in passed):
-        return "the review passed; the approving head's sign-off is missing"
+        return msg("the review passed; the approving head's sign-off is missing")
     return None
 
 

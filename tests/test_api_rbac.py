@@ -506,6 +506,12 @@ ENFORCEMENT = [
         f"{API}/reviews/{_packet(ctx, Opinion.PASS)}/approval", None)),
     Endpoint("POST", "/actions/{action_id}/decision", MANAGE_CASE, lambda ctx: (
         f"{API}/actions/{_action(ctx, with_materials=True)}/decision", None), 204),
+    # what the review pages read (cases/review_lists.py)
+    Endpoint("GET", "/actions/{action_id}/review-state", READ_CASE,
+             lambda ctx: (f"{API}/actions/{_action(ctx, with_materials=True)}/review-state", None)),
+    Endpoint("GET", "/reviews/{packet_id}", READ_CASE,
+             lambda ctx: (f"{API}/reviews/{_packet(ctx)}", None)),
+    Endpoint("GET", "/approvals", {AD: Reach.ANY}, fixed(f"{API}/approvals")),
 ]
 MATRIX += ENFORCEMENT
 
