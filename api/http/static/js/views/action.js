@@ -143,7 +143,7 @@ function packets(state, manage, reload) {
     parts.push(table({ id: "packets", caption: t("Submissions for legal review, oldest first"),
       columns: [t("Submitted"), t("Due"), t("Opinion"), t("Contest"), t("Approved by"), t("Packet")],
       rows: state.packets.map((p) => [
-        [timeNode(p.submitted_at), " ", t("by {name}", { name: p.submitted_by })],
+        [timeNode(p.submitted_at), " ", t("by {actor}", { actor: p.submitted_by })],
         p.opinion === null ? dueNode(p) : p.due,
         p.opinion ? t("{opinion} (by {name})", { opinion: opinionName(p.opinion), name: p.reviewed_by }) : opinionName(null),
         p.contested ? (p.ruling ? rulingName(p.ruling) : t("contested, waiting for the principal")) : MISSING,

@@ -17,16 +17,16 @@ async function approvals(view) {
     h("p", { class: "lead" }, t("Major decisions whose legal review passed wait for your sign-off; contested opinions wait for your ruling as the agency's principal.")),
     section("to-approve-h", t("Passed reviews waiting for approval"), lists.to_approve.length
       ? table({ id: "to-approve", caption: t("Waiting for approval: {count}", { count: lists.to_approve.length }),
-        columns: [t("Case"), t("Action"), t("Party"), t("Review"), t("Reasons"), t("Sign-off")],
-        rows: lists.to_approve.map((v) => [v.case_number, actionLink(v), partyText(v.action.party),
-          [link(`/reviews/${v.packet.id}`, opinionName(v.packet.opinion)), " ", t("by {name}", { name: show(v.packet.reviewed_by) }), " ",
+        columns: [t("Case"), t("Enforcement action"), t("Party"), t("Review"), t("Reasons"), t("Sign-off")],
+        rows: lists.to_approve.map((v) => [link(`/cases/${v.action.case_id}`, v.case_number), actionLink(v), partyText(v.action.party),
+          [link(`/reviews/${v.packet.id}`, opinionName(v.packet.opinion)), " ", t("by {actor}", { actor: show(v.packet.reviewed_by) }), " ",
             timeNode(v.reviewed_at)],
           show(v.reasons), approveButton(v)]) })
       : h("p", { id: "to-approve" }, t("No passed review is waiting for your approval."))),
     section("to-rule-h", t("Contests waiting for a ruling"), lists.to_rule.length
       ? table({ id: "to-rule", caption: t("Waiting for a ruling: {count}", { count: lists.to_rule.length }),
-        columns: [t("Case"), t("Action"), t("Opinion"), t("Contest"), t("Ruling")],
-        rows: lists.to_rule.map((v) => [v.case_number, actionLink(v),
+        columns: [t("Case"), t("Enforcement action"), t("Opinion"), t("Contest"), t("Ruling")],
+        rows: lists.to_rule.map((v) => [link(`/cases/${v.action.case_id}`, v.case_number), actionLink(v),
           [link(`/reviews/${v.packet.id}`, opinionName(v.packet.opinion)), ": ", show(v.reasons)],
           t("{reason} (by {name})", { reason: show(v.contest_reason), name: show(v.contested_by) }),
           ruleButtons(v)]) })

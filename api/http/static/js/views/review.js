@@ -23,10 +23,10 @@ async function review(view, { params }) {
     h("h1", {}, t("Legal review: {matter}", { matter: v.action.matter })),
     definitions([
       [t("Case"), can.readCases(session.user) ? link(`/cases/${v.action.case_id}`, v.case_number) : v.case_number],
-      [t("Action"), [link(`/actions/${v.action.id}`, actionKindName(v.action.kind)), " ", v.action.matter]],
+      [t("Enforcement action"), [link(`/actions/${v.action.id}`, actionKindName(v.action.kind)), " ", v.action.matter]],
       [t("Party"), partyText(v.action.party)],
       [t("Handling officers"), joined(v.action.officers)],
-      [t("Submitted"), [timeNode(p.submitted_at), " ", t("by {name}", { name: p.submitted_by })]],
+      [t("Submitted"), [timeNode(p.submitted_at), " ", t("by {actor}", { actor: p.submitted_by })]],
       [t("Due"), dueNode(p)],
       [t("Fine"), facts.fine === undefined ? MISSING : t("{amount} yuan", { amount: facts.fine })],
       [t("Packet hash"), hashCode(p.sha256, true)],
@@ -89,7 +89,7 @@ function recorded(v) {
       columns: [t("Point"), t("Result"), t("Note")],
       rows: CHECKLIST.map(([key, label]) => [label(), resultName((list[key] || {}).result), show((list[key] || {}).note)]) }),
     definitions([
-      [t("Opinion"), [opinionName(p.opinion), " ", t("by {name}", { name: p.reviewed_by }), " ", timeNode(v.reviewed_at)]],
+      [t("Opinion"), [opinionName(p.opinion), " ", t("by {actor}", { actor: p.reviewed_by }), " ", timeNode(v.reviewed_at)]],
       [t("Reasons"), show(v.reasons)],
       [t("Contest"), p.contested ? t("{reason} (by {name})", { reason: show(v.contest_reason), name: show(v.contested_by) }) : MISSING],
       [t("Principal's ruling"), p.ruling ? t("{ruling}: {reason}", { ruling: rulingName(p.ruling), reason: show(v.ruling_reason) }) : MISSING],

@@ -21,10 +21,10 @@ async function queue(view) {
   const overdue = waiting.filter((p) => p.overdue).length;
   if (overdue) view.append(h("p", { id: "overdue-count", class: "verdict bad" }, t("Overdue: {count}", { count: overdue })));
   view.append(table({ id: "review-queue", caption: t("Packets waiting: {count}", { count: packets.length }),
-    columns: [t("Due"), t("Case"), t("Action"), t("Party"), t("Submitted"), t("Items"), t("Checklist")],
-    rows: packets.map((v, i) => [dueNode(waiting[i]), v.case_number,
+    columns: [t("Due"), t("Case"), t("Enforcement action"), t("Party"), t("Submitted"), t("Items"), t("Checklist")],
+    rows: packets.map((v, i) => [dueNode(waiting[i]), link(`/cases/${v.action.case_id}`, v.case_number),
       t("{kind}: {matter}", { kind: actionKindName(v.action.kind), matter: v.action.matter }), partyText(v.action.party),
-      [timeNode(v.packet.submitted_at), " ", t("by {name}", { name: v.packet.submitted_by })],
+      [timeNode(v.packet.submitted_at), " ", t("by {actor}", { actor: v.packet.submitted_by })],
       cell(1 + v.cited.length, "num"),
       link(`/reviews/${v.packet.id}`, t("Open the checklist for case {number}", { number: v.case_number }))]) }));
 }
