@@ -69,7 +69,7 @@ GATE = {
 class Seeded:
     actions: dict[str, str]  # lang -> action id
     cases: dict[str, str]  # lang -> case id
-    documents: dict[str, dict[str, str]]  # lang -> label -> evidence id
+    documents: dict[str, dict[str, str]]  # lang -> label -> evidence id (and the packet's)
 
 
 SEEDED: dict[str, Any] = {}
@@ -107,8 +107,9 @@ def seed(home: Home) -> None:
     # A packet submitted weeks ago and never reviewed: overdue, first in the queue.
     set_materials(log, officer, seeded.actions["overdue"], seeded.documents["overdue"]["draft"],
                   [seeded.documents["overdue"]["transcript"]], {"fine": 20000})
-    submit(log, store, home.verifier(), officer, seeded.actions["overdue"],
-           now=datetime.now(UTC) - timedelta(days=30))
+    seeded.documents["packet"] = {"overdue": submit(
+        log, store, home.verifier(), officer, seeded.actions["overdue"],
+        now=datetime.now(UTC) - timedelta(days=30)).id}
     seeded.documents["footage"] = {"video": footage}
     SEEDED["data"] = seeded
 
@@ -313,7 +314,9 @@ def test_a_wrong_role_cannot_open_the_review_pages(
     cannot = tr(lang, "You cannot open this page")
     officer = signed_in_page("officer", lang)  # records footage; no cases, no reviews
     expect(officer.get_by_role("navigation")).not_to_contain_text(tr(lang, "Legal review"))
-    for path in (f"/actions/{data.actions['overdue']}", "/reviews", "/approvals"):
+    packet = data.documents["packet"]["overdue"]
+    for path in (f"/actions/{data.actions['overdue']}", "/reviews", f"/reviews/{packet}",
+                 "/approvals"):
         goto(officer, site, path)
         expect(officer.locator("h1")).to_have_text(cannot)
     reviewer = signed_in_page("case_officer", lang)
@@ -324,5 +327,6 @@ def test_a_wrong_role_cannot_open_the_review_pages(
     assert call(site, "GET", "/reviews", "case_officer")[0] == 403
     assert call(site, "GET", "/approvals", "reviewer")[0] == 403
     assert call(site, "GET", f"/actions/{data.actions['overdue']}/review-state", "officer")[0] == 403
+    assert call(site, "GET", f"/reviews/{packet}", "south-reviewer")[0] == 403
     status, queue = call(site, "GET", "/reviews", "south-reviewer")  # another agency's reviewer
     assert status == 200 and queue["items"] == []

@@ -44,6 +44,11 @@ export const EVENT_TYPE_GROUPS = [
     ["case:review:ruled", () => t("Principal ruled on a contest")],
     ["case:review:approved", () => t("Reviewed decision approved")],
     ["case:action:decided", () => t("Decision recorded")],
+    ["case:review:voided", () => t("Review voided by a change of materials")],
+    ["case:review:advice-requested", () => t("Legal adviser's opinion requested")],
+    ["case:review:advice-recorded", () => t("Legal adviser's opinion recorded")],
+    ["case:review:packet-exported", () => t("Review packet exported")],
+    ["case:action:decision-served", () => t("Decision served")],
   ]],
   [() => t("Docking stations and recorders"), [
     ["station:device:registered", () => t("Recorder registered")],

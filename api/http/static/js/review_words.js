@@ -84,6 +84,7 @@ export function resultName(result) {
 // A due date (a calendar date in Asia/Shanghai), with "overdue" in words when it is.
 export function dueNode(packet) {
   return h("span", { class: "due" }, packet.due,
+    packet.due_confirmed === false ? [" ", h("span", { class: "note" }, t("(the official calendar for these days is not confirmed)"))] : null,
     packet.overdue ? [" ", h("strong", { class: "overdue" }, t("Overdue"))] : null);
 }
 
@@ -104,6 +105,7 @@ const STEPS = {
   "case:review:ruled": (d) => t("Principal's ruling: {ruling}. Reason: {reason}", { ruling: rulingName(d.ruling), reason: show(d.reason) }),
   "case:review:approved": () => t("Approved by the approving head."),
   "case:action:decided": () => t("Decision recorded."),
+  "case:review:voided": () => t("Review voided: the materials changed after the submission."),
 };
 
 // The action's steps as a list: what, who, when (in the person's zone), each linked to its

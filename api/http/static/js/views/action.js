@@ -54,7 +54,7 @@ async function actionView(view, { params }) {
 function nextStep(state) {
   const action = state.action;
   const latest = state.packets.length ? state.packets[state.packets.length - 1] : null;
-  const current = latest && latest.sha256 === state.packet_sha256 ? latest : null;
+  const current = latest && latest.sha256 === state.packet_sha256 && !latest.voided_at ? latest : null;
   let next;
   if (action.state === "decided") next = t("The decision is recorded.");
   else if (!state.draft) next = t("Next: set the draft decision and the materials it cites.");
@@ -148,8 +148,10 @@ function packets(state, manage, reload) {
         p.opinion ? t("{opinion} (by {name})", { opinion: opinionName(p.opinion), name: p.reviewed_by }) : opinionName(null),
         p.contested ? (p.ruling ? rulingName(p.ruling) : t("contested, waiting for the principal")) : MISSING,
         show(p.approved_by),
-        [link(`/reviews/${p.id}`, t("Open the review")), " ", p.sha256 === state.packet_sha256 ? null
-          : h("span", { class: "note" }, t("(other materials: no longer counts)"))]]) }));
+        [link(`/reviews/${p.id}`, t("Open the review")), " ", p.voided_at
+          ? h("span", { class: "note" }, t("(voided: the materials changed)"))
+          : p.sha256 === state.packet_sha256 ? null
+            : h("span", { class: "note" }, t("(other materials: no longer counts)"))]]) }));
   }
   if (manage) {
     const submit = h("button", { type: "button", id: "submit-review", disabled: !state.draft }, t("Submit for legal review"));
