@@ -417,6 +417,12 @@ def gate(conn: Connection, row: Any) -> Message | None:
             return msg("a major decision ({because}) needs a passed legal review; the review of "
                        "the current materials is: waiting for the reviewer (due {due})",
                        because=because, due=latest.due.isoformat())
+        if latest.opinion == Opinion.RETURN.value:
+            return msg("a major decision ({because}) needs a passed legal review; the review of "
+                       "the current materials is: return", because=because)
+        if latest.opinion == Opinion.FAIL.value:
+            return msg("a major decision ({because}) needs a passed legal review; the review of "
+                       "the current materials is: fail", because=because)
         return msg("a major decision ({because}) needs a passed legal review; the review of the "
                    "current materials is: {opinion}", because=because, opinion=latest.opinion)
     if not any(p.approved_by for p in passed):

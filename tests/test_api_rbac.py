@@ -554,6 +554,12 @@ ENFORCEMENT = [
              lambda ctx: (f"{API}/actions/{_decided(ctx)}/service", None)),
     Endpoint("GET", "/reviews/{packet_id}/bundle", READ_CASE,
              lambda ctx: (f"{API}/reviews/{_packet(ctx)}/bundle", None)),
+    # what the review pages read (cases/review_lists.py)
+    Endpoint("GET", "/actions/{action_id}/review-state", READ_CASE,
+             lambda ctx: (f"{API}/actions/{_action(ctx, with_materials=True)}/review-state", None)),
+    Endpoint("GET", "/reviews/{packet_id}", READ_CASE,
+             lambda ctx: (f"{API}/reviews/{_packet(ctx)}", None)),
+    Endpoint("GET", "/approvals", {AD: Reach.ANY}, fixed(f"{API}/approvals")),
 ]
 MATRIX += ENFORCEMENT
 

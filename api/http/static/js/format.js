@@ -52,6 +52,7 @@ const KINDS = {
   video: () => t("video"),
   audio: () => t("audio"),
   image: () => t("photo"),
+  document: () => t("document"),
   unknown: () => t("unknown kind"),
 };
 

@@ -21,6 +21,10 @@ export const can = {
   // Users, units and recorders (cases/users.py, organisation.py, devices.py): admins, each
   // within their own agency (the API refuses the rest).
   administer: roles("admin"),
+  // The legal review (cases/legal_review.py): reviewers give opinions from their queue; an
+  // admin of the agency is its approving head and principal (approvals, rulings).
+  reviewQueue: roles("reviewer"),
+  approve: roles("admin"),
   // Legal holds: listing and releasing them (access.LEGAL_HOLD).
   holds: roles("admin"),
   readWholeLog: (user) => Boolean(user) && user.role === "auditor" && user.auditor_scope === "*",

@@ -7,6 +7,7 @@ import { bytes, joined } from "../format.js";
 import { can } from "../roles.js";
 import { timeNode } from "../time.js";
 import { check, definitions, field, hashCode, section, table } from "../ui.js";
+import { actionKindName, actionStateName, partyText } from "../review_words.js";
 
 async function oneCase(view, { params }) {
   const id = params.id;
@@ -67,10 +68,21 @@ async function oneCase(view, { params }) {
           columns: [t("Name"), t("SHA-256"), t("Attached"), t("Attached by"), ...(manage ? [t("Action")] : [])], rows })
         : h("p", { id: "case-evidence" }, t("No evidence is attached yet.")),
       attach),
+    actionsSection((await api(`/cases/${id}/actions`)).items),
     can.exportCases(user)
       ? exportSection(theCase, refreshHistory, (await api(`/cases/${id}/exports`)).items) : null,
     section("case-history-h", t("Case history"), history,
       can.readCaseEvents(user) ? h("p", {}, link(`/cases/${id}/events`, t("Custody events of this case"))) : null));
+}
+
+// The case's enforcement actions, each linked to its page (materials, legal review, decision).
+function actionsSection(actions) {
+  return section("case-actions-h", t("Enforcement actions"), actions.length
+    ? table({ id: "case-actions", caption: t("Enforcement actions on the case: {count}", { count: actions.length }),
+      columns: [t("Matter"), t("Kind"), t("Party"), t("State")],
+      rows: actions.map((a) => [link(`/actions/${a.id}`, a.matter), actionKindName(a.kind), partyText(a.party),
+        actionStateName(a.state)]) })
+    : h("p", { id: "case-actions" }, t("No enforcement action is recorded on this case.")));
 }
 
 // Detaching asks first: the button gives way to a question with Detach and Cancel.

@@ -1,0 +1,123 @@
+// Words of enforcement actions and their legal review (cases/actions.py, legal_review.py):
+// kinds, states, opinions, the checklist's eight points, and each step of the custody log
+// as a sentence, in the person's language.
+
+import { h, link } from "./core.js";
+import { who } from "./custody.js";
+import { eventTypeName } from "./event_types.js";
+import { t } from "./i18n.js";
+import { MISSING, show } from "./format.js";
+import { timeNode } from "./time.js";
+
+const ACTION_KINDS = {
+  licensing: () => t("licensing"),
+  penalty: () => t("penalty"),
+  compulsory: () => t("compulsory measure"),
+  levy: () => t("levy or expropriation"),
+  inspection: () => t("inspection"),
+};
+
+export function actionKindName(kind) {
+  return ACTION_KINDS[kind] ? ACTION_KINDS[kind]() : show(kind);
+}
+
+export function actionStateName(state) {
+  if (state === "draft") return t("decision not yet recorded");
+  if (state === "decided") return t("decision recorded");
+  return show(state);
+}
+
+export function partyText(party) {
+  const kind = party.kind === "person" ? t("person") : t("organisation");
+  return party.id_number ? t("{name} ({kind}, {id})", { name: party.name, kind, id: party.id_number })
+    : t("{name} ({kind})", { name: party.name, kind });
+}
+
+const DOCUMENT_KINDS = {
+  form: () => t("form"),
+  transcript: () => t("transcript"),
+  notice: () => t("notice"),
+  decision: () => t("decision"),
+  draft_decision: () => t("draft decision"),
+  scan: () => t("signed paper, scanned"),
+  other: () => t("other document"),
+};
+
+// A document's kind, or the footage's (video, photo).
+export function itemKindName(item, mediaKindName) {
+  if (item.document_kind) return DOCUMENT_KINDS[item.document_kind] ? DOCUMENT_KINDS[item.document_kind]() : show(item.document_kind);
+  return mediaKindName(item.kind);
+}
+
+export function opinionName(opinion) {
+  if (opinion === "pass") return t("passed");
+  if (opinion === "fail") return t("failed");
+  if (opinion === "return") return t("returned for more material");
+  return opinion ? show(opinion) : t("waiting for the reviewer");
+}
+
+export function rulingName(ruling) {
+  if (ruling === "upheld") return t("opinion upheld");
+  if (ruling === "overturned") return t("opinion overturned (counts as a pass)");
+  return show(ruling);
+}
+
+// The plan's eight points, in its order (cases/legal_review.py CHECKLIST).
+export const CHECKLIST = [
+  ["enforcing_body_lawful", () => t("The enforcing body is lawful")],
+  ["officers_qualified", () => t("The officers hold enforcement qualification")],
+  ["procedure_lawful", () => t("The procedure is lawful")],
+  ["facts_and_evidence", () => t("The facts are clear and the evidence lawful and sufficient")],
+  ["law_and_discretion", () => t("The law applied is correct and the discretion standard appropriate")],
+  ["within_authority", () => t("No excess of authority or abuse of power")],
+  ["documents_in_order", () => t("The documents are complete and in order")],
+  ["possible_crime", () => t("Whether the conduct may be a crime to transfer to the judicial organs")],
+];
+
+export function resultName(result) {
+  if (result === "pass") return t("passed");
+  if (result === "fail") return t("failed");
+  if (result === "material") return t("needs material");
+  return show(result);
+}
+
+// A due date (a calendar date in Asia/Shanghai), with "overdue" in words when it is.
+export function dueNode(packet) {
+  return h("span", { class: "due" }, packet.due,
+    packet.due_confirmed === false ? [" ", h("span", { class: "note" }, t("(the official calendar for these days is not confirmed)"))] : null,
+    packet.overdue ? [" ", h("strong", { class: "overdue" }, t("Overdue"))] : null);
+}
+
+function short(hash) {
+  return hash ? String(hash).slice(0, 12) + "…" : MISSING;
+}
+
+const STEPS = {
+  "case:action:opened": () => t("Action opened."),
+  "case:action:handlers-assigned": (d) => t("Handling officers named: {officers}.", {
+    officers: (d.officers || []).map((o) => (o && o.user ? t("{name} (certificate {number})", { name: o.user, number: show(o.certificate) }) : show(o))).join(", ") || MISSING }),
+  "case:action:marked-major": (d) => t("Marked major by hand: {reason}.", { reason: show(d.reason) }),
+  "case:action:materials-set": (d) => t("Draft decision and materials set (packet {hash}).", { hash: short(d.packet_sha256) }),
+  "case:review:submitted": (d) => t("Submitted for legal review: {items} items, packet {hash}, due {due}.",
+    { items: show(d.items), hash: short(d.packet_sha256), due: show(d.due) }),
+  "case:review:opinion": (d) => t("Review opinion: {opinion}. Reasons: {reasons}", { opinion: opinionName(d.opinion), reasons: show(d.reasons) }),
+  "case:review:contested": (d) => t("Opinion contested: {reason}", { reason: show(d.reason) }),
+  "case:review:ruled": (d) => t("Principal's ruling: {ruling}. Reason: {reason}", { ruling: rulingName(d.ruling), reason: show(d.reason) }),
+  "case:review:approved": () => t("Approved by the approving head."),
+  "case:action:decided": () => t("Decision recorded."),
+  "case:review:voided": () => t("Review voided: the materials changed after the submission."),
+};
+
+// The action's steps as a list: what, who, when (in the person's zone), each linked to its
+// custody entry.
+export function stepList(steps) {
+  if (!steps.length) return h("p", { id: "action-steps" }, t("No steps yet."));
+  return h("ol", { id: "action-steps", class: "steps" }, steps.map((step) => {
+    const sentence = STEPS[step.type] ? STEPS[step.type](step.details || {}) : eventTypeName(step.type);
+    return h("li", { "data-type": step.type },
+      h("span", { class: "step-what" }, sentence), " ",
+      h("span", { class: "step-who" }, t("by {actor}", { actor: who(step.actor) })), " ",
+      timeNode(step.time), " ",
+      link(`/custody/entries/${step.seq}`, t("entry {seq}", { seq: step.seq })));
+  }));
+}
