@@ -7,6 +7,7 @@ in the public domain).
 from __future__ import annotations
 
 import datetime
+import functools
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cv2.typing import MatLike
 
+from cases.redactions import RedactionTools
+from media.content_credentials import SigningCredentials
 from media.ffmpeg_tools import ffmpeg_executable
 
 FACE = Path(__file__).parent / "data" / "redaction" / "astronaut-face.jpg"
@@ -80,7 +83,7 @@ def make_face_photo(dst: Path, *, width: int = 400, height: int = 300, face: int
 
 
 @dataclass(frozen=True)
-class TestSigner:
+class SignerFiles:
     ca_pem: bytes
     chain_pem: bytes  # the signing certificate, then the CA's
     key_pem: bytes
@@ -91,7 +94,7 @@ def _name(common: str) -> x509.Name:
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "测试执法局 test agency")])
 
 
-def make_test_signer() -> TestSigner:
+def make_test_signer() -> SignerFiles:
     """A test CA and a C2PA signing certificate it issued (ES256, P-256; the extended key
     usage C2PA accepts, email protection)."""
     now = datetime.datetime.now(datetime.UTC)
@@ -126,6 +129,24 @@ def make_test_signer() -> TestSigner:
                            critical=False)
             .sign(ca_key, hashes.SHA256()))
     pem = serialization.Encoding.PEM
-    return TestSigner(ca.public_bytes(pem), leaf.public_bytes(pem) + ca.public_bytes(pem),
+    return SignerFiles(ca.public_bytes(pem), leaf.public_bytes(pem) + ca.public_bytes(pem),
                       key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
                                         serialization.NoEncryption()))
+
+
+@functools.cache
+def shared_signer() -> SignerFiles:
+    """One test CA and signer per test process."""
+    return make_test_signer()
+
+
+def redaction_tools() -> RedactionTools:
+    """What the test servers redact with: the installed face model (loaded on first use) and
+    the test signer."""
+    signer = shared_signer()
+    return _tools(signer.chain_pem, signer.key_pem)
+
+
+@functools.cache
+def _tools(chain_pem: bytes, key_pem: bytes) -> RedactionTools:
+    return RedactionTools(SigningCredentials(chain_pem, key_pem))
