@@ -29,7 +29,6 @@ from cases.users import ALL_AGENCIES, Role, add_user, operator
 from custody.events import decode_event
 from media.ffmpeg_tools import ffmpeg_executable
 from storage.objects import ObjectStore, StoredObject, derivative_key, original_key
-from tests.redaction_support import redaction_tools
 from storage.records import (
     CaptureContext,
     MediaFacts,
@@ -39,6 +38,7 @@ from storage.records import (
     record_derivatives,
     record_original,
 )
+from tests.redaction_support import redaction_tools
 
 ORIGIN = "test.example/api"
 T0 = datetime(2024, 3, 15, 1, 30, tzinfo=UTC)

@@ -24,8 +24,10 @@ import pytest
 from cv2.typing import MatLike
 
 from cases.case_records import attach_evidence, create_case
+from cases.errors import InvalidRequest
 from cases.redactions import RedactionTools, request_redaction
 from cases.users import authenticate
+from domain.errors import ConfigError
 from media.content_credentials import read_manifest
 from media.face_detector import FaceDetector, default_model_path
 from media.ffmpeg_tools import ffmpeg_executable
@@ -206,6 +208,12 @@ def test_a_clip_is_redacted_signed_approved_and_the_original_untouched(
     assert only(world.events("evidence:redaction:downloaded"))["actor"] == "user:reviewer"
 
 
+def decoded(jpeg: bytes) -> MatLike:
+    picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert picture is not None
+    return picture
+
+
 def post(world: World, user: str, path: str, json: dict[str, Any]) -> Any:
     return world.client.post(path, json=json, headers=world.auth(user))
 
@@ -220,7 +228,8 @@ def test_a_photo_through_the_command_line(world: World, media: dict[str, Any],
                                           db_url: str) -> None:
     photo = media["photo"]
     evidence_id, case_id = on_case(world, "A_100234_0010.JPG", photo, "image", 0)
-    assert faces_in(checker, cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR))
+    before = decoded(photo)
+    assert faces_in(checker, before) and faces_at_twice(checker, before)
     cert, key = tmp_path / "c2pa.pem", tmp_path / "c2pa.key"
     cert.write_bytes(shared_signer().chain_pem)
     key.write_bytes(shared_signer().key_pem)
@@ -235,10 +244,9 @@ def test_a_photo_through_the_command_line(world: World, media: dict[str, Any],
     fetched = run_cli_in_process(world.home.root, "redact", "get", redaction["id"], "--out",
                                  str(out), env=env)
     assert fetched.returncode == 0, fetched.stderr
-    picture = cv2.imread(out.as_posix())
+    picture = decoded(out.read_bytes())
     assert faces_in(checker, picture) == faces_at_twice(checker, picture) == 0
     x, y, w, h = media["photo_box"]
-    before = cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR)
     face = (slice(y + h // 4, y + 3 * h // 4), slice(x + w // 4, x + 3 * w // 4))
     assert np.abs(before[face].astype(int) - picture[face].astype(int)).mean() > 12
     state, manifest = read_manifest(out, "image/jpeg", shared_signer().ca_pem)
@@ -268,8 +276,6 @@ def test_who_may_ask_and_what_is_refused(world: World, media: dict[str, Any]) ->
     assert post(world, "case_officer", f"{API}/redactions", json=mute_photo).status_code == 400
     assert world.events("evidence:redaction:requested") == []
     manager = authenticate(world.home.engine(), world.tokens["case_officer"])
-    from cases.errors import InvalidRequest  # noqa: PLC0415 (only here)
-    from domain.errors import ConfigError  # noqa: PLC0415
 
     with pytest.raises(ConfigError, match="C2PA"):
         request_redaction(world.home.custody_log(), world.home.object_store(),
