@@ -75,11 +75,19 @@ def make_face_clip(dst: Path, *, width: int = 320, height: int = 240, fps: int =
 
 def make_face_photo(dst: Path, *, width: int = 400, height: int = 300, face: int = 140,
                     at: tuple[int, int] = (130, 60)) -> tuple[int, int, int, int]:
-    picture = face_picture(face)
-    frame = background(width, height)
-    frame[at[1]:at[1] + face, at[0]:at[0] + face] = picture
-    cv2.imwrite(dst.as_posix(), frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    """A JPEG photo with the face at ``at``; returns the face's box (x, y, w, h)."""
+    dst.write_bytes(face_photo_bytes(width, height, face, at))
     return (at[0], at[1], face, face)
+
+
+@functools.cache
+def face_photo_bytes(width: int = 400, height: int = 300, face: int = 140,
+                     at: tuple[int, int] = (130, 60)) -> bytes:
+    frame = background(width, height)
+    frame[at[1]:at[1] + face, at[0]:at[0] + face] = face_picture(face)
+    ok, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    assert ok
+    return encoded.tobytes()
 
 
 @dataclass(frozen=True)
