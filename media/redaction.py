@@ -15,9 +15,12 @@ which may hold a place). No database here: ``cases.redactions`` records what was
 
 from __future__ import annotations
 
+import bisect
+import collections
 import contextlib
-import itertools
+import io
 import subprocess
+import typing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -156,17 +159,15 @@ def redact_photo(src: Path, dst: Path, settings: RedactionSettings,
 
 def redact_video(src: Path, dst: Path, settings: RedactionSettings,
                  detector: FaceDetector | None) -> RedactionResult:
-    """Write ``dst`` (H.264/AAC MP4): faces followed and covered, boxes covered, sound muted."""
+    """Write ``dst`` (H.264/AAC MP4): faces followed and covered, boxes covered, sound muted.
+
+    One pass: each frame is decoded once, searched (every ``detect_every``-th, shrunk) and
+    held back until no later sighting can change its boxes, then covered and encoded."""
     width, height, rate, has_audio = _video_shape(src)
-    tracks: list[_Track] = []
-    sampled = 0
-    if settings.faces and detector is not None:
-        tracks, sampled = _follow_faces(src, settings, detector, width)
-    per_frame = _boxes_per_frame(tracks, settings, rate, width, height,
-                                 sampled * settings.detect_every)
-    frames, covered = _rewrite(src, dst, per_frame, settings, width, height, rate, has_audio)
+    follow = _Following(settings, detector if settings.faces else None, width, height, rate)
+    frames, covered = _rewrite(src, dst, follow, settings, width, height, rate, has_audio)
     duration_ms = int(frames * 1000 / rate)
-    summaries = tuple(_summary(t, rate, settings) for t in tracks)
+    summaries = tuple(_summary(t, rate, settings) for t in follow.tracks)
     return RedactionResult("video", width, height, frames, duration_ms, summaries, covered)
 
 
@@ -199,47 +200,25 @@ def _video_shape(src: Path) -> tuple[int, int, Fraction, bool]:
                          hint=msg("check the original with evidence verify --objects")) from err
 
 
-def _decoded_frames(src: Path, width: int, height: int, pix_fmt: str, filters: str | None
-                    ) -> Iterator[MatLike]:
-    """The frames ffmpeg decodes (after ``filters``), as arrays of ``height`` x ``width``."""
-    args = ["-nostdin", "-v", "error", "-i", src.as_posix()]
-    if filters:
-        args += ["-vf", filters]
-    args += ["-an", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:"]
+def _decoded_frames(src: Path, width: int, height: int) -> Iterator[MatLike]:
+    """The frames ffmpeg decodes, as BGR arrays of ``height`` x ``width`` (each its own,
+    writable: it is covered in place)."""
+    args = ["-nostdin", "-v", "error", "-i", src.as_posix(), "-an", "-fps_mode", "passthrough",
+            "-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:"]
     process = subprocess.Popen([ffmpeg_executable(), *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                               stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     size = width * height * 3
-    assert process.stdout is not None
+    reader = typing.cast(io.BufferedReader, process.stdout)
     try:
         while True:
-            data = process.stdout.read(size)
-            if len(data) < size:
+            buffer = bytearray(size)
+            if reader.readinto(buffer) < size:
                 break
-            yield np.frombuffer(data, np.uint8).reshape(height, width, 3)
+            yield np.frombuffer(buffer, np.uint8).reshape(height, width, 3)
     finally:
-        process.stdout.close()
+        reader.close()
         process.kill()
         process.wait()
-
-
-def _follow_faces(src: Path, settings: RedactionSettings, detector: FaceDetector,
-                  width: int) -> tuple[list[_Track], int]:
-    """Tracks of faces over the sampled frames, and how many frames were sampled."""
-    every = max(1, settings.detect_every)
-    small_w = min(width, settings.detect_width) // 2 * 2
-    with av.open(src.as_posix()) as container:
-        source = container.streams.video[0].codec_context
-        small_h = round(source.height * small_w / source.width) // 2 * 2
-    back = width / small_w
-    filters = f"select=not(mod(n\\,{every})),scale={small_w}:{small_h}"
-    tracks: list[_Track] = []
-    sampled = 0
-    for sampled, frame in enumerate(_decoded_frames(src, small_w, small_h, "rgb24", filters),
-                                    start=1):
-        number = (sampled - 1) * every
-        found = [(d.box.scaled(back), d.score) for d in detector.detect_rgb(frame)]
-        _join(tracks, found, number, settings.max_gap * every)
-    return tracks, sampled
 
 
 def _join(tracks: list[_Track], found: Sequence[tuple[Box, float]], frame: int,
@@ -260,38 +239,58 @@ def _join(tracks: list[_Track], found: Sequence[tuple[Box, float]], frame: int,
         taken.add(best.id)
 
 
-def _boxes_per_frame(tracks: Sequence[_Track], settings: RedactionSettings, rate: Fraction,
-                     width: int, height: int, frames: int) -> dict[int, list[Box]]:
-    every = max(1, settings.detect_every)
-    per_frame: dict[int, list[Box]] = {}
-    for track in tracks:
-        if track.id in settings.removed_tracks:
-            continue
-        for number, box in _track_boxes(track, every, frames):
-            per_frame.setdefault(number, []).append(box.padded(settings.pad, width, height))
-    for manual in settings.boxes:
-        first = int(manual.start_ms * rate / 1000)
-        last = int(manual.end_ms * rate / 1000)
-        for number in range(max(0, first), last + 1):
-            per_frame.setdefault(number, []).append(manual.box.padded(0.0, width, height))
-    return per_frame
+class _Following:
+    """The faces followed so far, and the boxes of a frame once no later search can change
+    them: a sighting at frame F changes frames from F - ``reach`` - ``every`` on."""
+
+    def __init__(self, settings: RedactionSettings, detector: FaceDetector | None, width: int,
+                 height: int, rate: Fraction) -> None:
+        self.settings, self.detector = settings, detector
+        self.width, self.height = width, height
+        self.every = max(1, settings.detect_every)
+        self.reach = settings.max_gap * self.every
+        self.lag = self.reach + self.every if detector is not None else 0
+        self.small_w = max(32, min(width, settings.detect_width) // 2 * 2)
+        self.small_h = max(32, round(height * self.small_w / width) // 2 * 2)
+        self.tracks: list[_Track] = []
+        self.manual = [(int(m.start_ms * rate / 1000), int(m.end_ms * rate / 1000),
+                        m.box.padded(0.0, width, height)) for m in settings.boxes]
+
+    def search(self, number: int, frame: MatLike) -> None:
+        if self.detector is None or number % self.every:
+            return
+        small = cv2.resize(frame, (self.small_w, self.small_h), interpolation=cv2.INTER_AREA)
+        back = self.width / self.small_w
+        found = [(d.box.scaled(back), d.score)
+                 for d in self.detector.detect_rgb(cv2.cvtColor(small, cv2.COLOR_BGR2RGB))]
+        _join(self.tracks, found, number, self.reach)
+
+    def boxes_at(self, number: int) -> list[Box]:
+        boxes = [box for first, last, box in self.manual if first <= number <= last]
+        for track in self.tracks:
+            if track.id not in self.settings.removed_tracks:
+                box = _box_at(track, number, self.every)
+                if box is not None:
+                    boxes.append(box.padded(self.settings.pad, self.width, self.height))
+        return boxes
 
 
-def _track_boxes(track: _Track, every: int, frames: int) -> Iterator[tuple[int, Box]]:
-    """Every frame the track covers with its box: moving in a straight line between
-    sightings, and carried on at the same speed ``every`` frames before the first and after
-    the last sighting (the face moves on between two searches)."""
+def _box_at(track: _Track, number: int, every: int) -> Box | None:
+    """The track's box at frame ``number``: on the straight line between the sightings around
+    it, and carried on at the same speed ``every`` frames before the first and after the
+    last sighting (the face moves on between two searches); None outside."""
     sightings = track.sightings
-    first_frame, last_frame = sightings[0][0], sightings[-1][0]
-    head = sightings[:2] if len(sightings) > 1 else sightings * 2
-    tail = sightings[-2:] if len(sightings) > 1 else sightings * 2
-    for number in range(max(0, first_frame - every + 1), first_frame):
-        yield number, _moved(head[0], head[1], number)
-    for start, end in itertools.pairwise(sightings):
-        for number in range(start[0], end[0]):
-            yield number, _moved(start, end, number)
-    for number in range(last_frame, min(last_frame + every, frames or last_frame + every)):
-        yield number, _moved(tail[0], tail[1], number)
+    first, last = sightings[0][0], sightings[-1][0]
+    if number <= first - every or number >= last + every:
+        return None
+    if len(sightings) == 1:
+        return sightings[0][1]
+    if number < first:
+        return _moved(sightings[0], sightings[1], number)
+    if number >= last:
+        return _moved(sightings[-2], sightings[-1], number)
+    after = bisect.bisect_right([s[0] for s in sightings], number)
+    return _moved(sightings[after - 1], sightings[after], number)
 
 
 def _moved(a: tuple[int, Box, float], b: tuple[int, Box, float], frame: int) -> Box:
@@ -303,9 +302,9 @@ def _moved(a: tuple[int, Box, float], b: tuple[int, Box, float], frame: int) -> 
                round(one.w + (two.w - one.w) * t), round(one.h + (two.h - one.h) * t))
 
 
-def _rewrite(src: Path, dst: Path, per_frame: dict[int, list[Box]], settings: RedactionSettings,
+def _rewrite(src: Path, dst: Path, follow: _Following, settings: RedactionSettings,
              width: int, height: int, rate: Fraction, has_audio: bool) -> tuple[int, int]:
-    """Decode, cover, encode; returns (frames written, frames with a box covered)."""
+    """Decode, search, cover, encode; returns (frames written, frames with a box covered)."""
     video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="bgr24", s=f"{width}x{height}",
                          framerate=f"{rate.numerator}/{rate.denominator}").video
     streams = [video]
@@ -326,17 +325,27 @@ def _rewrite(src: Path, dst: Path, per_frame: dict[int, list[Box]], settings: Re
     encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
                                stdout=subprocess.DEVNULL)
     assert encoder.stdin is not None
+    held: collections.deque[tuple[int, MatLike]] = collections.deque()
     frames = covered = 0
+
+    def write(number: int, frame: MatLike) -> None:
+        nonlocal covered
+        boxes = follow.boxes_at(number)
+        for box in boxes:
+            cover(frame, box)
+        covered += bool(boxes)
+        assert encoder.stdin is not None
+        encoder.stdin.write(np.asarray(frame).data)
+
     try:
-        for frames, frame in enumerate(_decoded_frames(src, width, height, "bgr24", None),
-                                       start=1):
-            boxes = per_frame.get(frames - 1)
-            if boxes:
-                frame = frame.copy()
-                for box in boxes:
-                    cover(frame, box)
-                covered += 1
-            encoder.stdin.write(frame.tobytes())
+        for frames, frame in enumerate(_decoded_frames(src, width, height), start=1):
+            number = frames - 1
+            follow.search(number, frame)
+            held.append((number, frame))
+            while held and held[0][0] + follow.lag <= number:
+                write(*held.popleft())
+        while held:
+            write(*held.popleft())
     except BrokenPipeError:
         pass  # the encoder stopped: its exit code and message say why, below
     finally:
