@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 from api.cli_actions import action_app, certificate_app, document_app, matter_app
 from api.cli_calendar import calendar_app
 from api.cli_org import agency_app, device_app, unit_app
+from api.cli_redact import redact_app
 from api.cli_service import cli_operator, serve, user_app
 from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
 from api.cli_witness import witness_app
@@ -52,6 +53,7 @@ app.add_typer(witness_app, name="witness")
 app.add_typer(matter_app, name="matter")
 app.add_typer(certificate_app, name="certificate")
 app.add_typer(action_app, name="action")
+app.add_typer(redact_app, name="redact")
 app.add_typer(document_app, name="document")
 app.add_typer(calendar_app, name="calendar")
 

@@ -241,7 +241,7 @@ def api_options(settings: Settings) -> ApiOptions:
     return ApiOptions(token_days=settings.token_days, review_days=settings.review_days,
                       review_witnesses=settings.review_witnesses(),
                       time_zone=settings.page_time_zone(),
-                      tsa_roots=tsa_roots,
+                      tsa_roots=tsa_roots, redaction=settings.redaction_tools(),
                       sign_in=SignInOptions(lockout=lockout, sessions=sessions,
                                             cookie_secure=settings.cookie_secure, oidc=oidc))
 

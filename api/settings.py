@@ -10,10 +10,12 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.signing import Pkcs11Setup
+from cases.redactions import RedactionTools
 from cases.tables import DEFAULT_UNIT
 from custody.cosigned import WitnessQuorum
 from domain.errors import ConfigError
 from domain.messages import listing, msg
+from media.content_credentials import SigningCredentials
 
 DEFAULT_PAGE_TIME_ZONE = "Asia/Shanghai"
 
@@ -132,6 +134,32 @@ class Settings(BaseSettings):
     """Label of the log's Ed25519 key pair in the token (`evidence init` makes it)."""
     pkcs11_pin_file: Path | None = None
     """File holding the token's user PIN (mode 0600, readable by the service's user only)."""
+
+    c2pa_cert: Path | None = None
+    """PEM file of the C2PA signing certificate chain (the signer's first) redacted copies are
+    signed with (unset: no redacted copies are made)."""
+    c2pa_key: Path | None = None
+    """PEM file of that certificate's EC P-256 private key (mode 0600)."""
+    c2pa_tsa_url: str | None = None
+    """RFC 3161 time-stamping authority for the C2PA signatures (unset: none)."""
+    face_model: Path | None = None
+    """The face detector's model (default: the one scripts/install-face-model installed)."""
+
+    def redaction_tools(self) -> RedactionTools:
+        """The face model and C2PA credentials redaction uses; a half-set pair is refused."""
+        if (self.c2pa_cert is None) != (self.c2pa_key is None):
+            raise ConfigError(msg("set both EVIDENCE_C2PA_CERT and EVIDENCE_C2PA_KEY, or neither"),
+                              hint=msg("the certificate chain and its private key, PEM files"))
+        credentials = None
+        if self.c2pa_cert is not None and self.c2pa_key is not None:
+            try:
+                credentials = SigningCredentials(self.c2pa_cert.read_bytes(),
+                                                 self.c2pa_key.read_bytes(), self.c2pa_tsa_url)
+            except OSError as exc:
+                raise ConfigError(msg("the C2PA certificate or key cannot be read: {reason}",
+                                      reason=exc),
+                                  hint=msg("make them files the service's user can read")) from None
+        return RedactionTools(credentials, self.face_model)
 
     def pkcs11_setup(self) -> Pkcs11Setup | None:
         """The HSM signer's setup, or None for the file signer; anything missing is refused."""

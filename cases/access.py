@@ -46,6 +46,9 @@ ROLE_TABLE = """\
 | send a case for review | no | managed | no | no | agency | no |
 | remove a case officer | no | no | no | no | agency | no |
 | export a case bundle (custody event) | no | managed | sent | no | agency | no |
+| ask for a redacted copy of an item on a case (custody event) | no | managed | no | no | agency | no |
+| read a redacted copy and download it (custody event) | no | managed | their agency | no | agency | no |
+| approve or refuse another's redacted copy (custody event) | no | no | their agency | no | no | no |
 | custody checkpoint, verifier key, `/me` | yes | yes | yes | yes | yes | yes |
 | custody entries, proofs, verify report | no | no | no | scope `*` | no | no |
 | checkpoint history and consistency between checkpoints | no | no | yes | yes | no | no |
@@ -63,6 +66,8 @@ ROLE_TABLE = """\
 - *scope*: an auditor's scope, one agency or `*` (every agency): its footage and cases.
 - *agency*: their agency's cases, and footage of its units or on its cases.
 - *owned*: footage of their agency's units.
+- *their agency* (reviewers): the legal reviewers of the case's agency, whether or not the
+  case was sent for review (approving what is published is theirs: cases/redactions.py).
 - *own docks*: the tiles of docks of recorders that name the officer's number, at any station.
 - *unit's*, *agency's*, *scope's* (stations): the tiles of stations whose unit
   (`EVIDENCE_STATION_UNIT`) is the clerk's unit, one of the admin's agency's units, or

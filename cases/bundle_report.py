@@ -149,6 +149,18 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
         f"A stored original (SHA-256 {(d.get('object') or {}).get('sha256')}) that no ingest "
         f"recorded, its file never having come again, was accounted for as an orphan by "
         f"{who(e['actor'])}{_reason(d)}."),
+    EventType.REDACTION_REQUESTED: lambda e, d: (
+        f"Redacted copy {(d.get('copy') or {}).get('sha256')} requested by {who(e['actor'])} "
+        f"for case {d.get('case_number')}{_reason(d)}; the original is unchanged."),
+    EventType.REDACTION_APPROVED: lambda e, d: (
+        f"Redacted copy {(d.get('copy') or {}).get('sha256')} approved for publication by "
+        f"{who(e['actor'])} (requested by {d.get('requested_by')})."),
+    EventType.REDACTION_REFUSED: lambda e, d: (
+        f"Redacted copy {(d.get('copy') or {}).get('sha256')} refused by {who(e['actor'])}"
+        f"{_reason(d)}."),
+    EventType.REDACTION_DOWNLOADED: lambda e, d: (
+        f"Redacted copy {(d.get('copy') or {}).get('sha256')} downloaded by "
+        f"{who(e['actor'])}{_reason(d)}."),
     EventType.HOLD_PLACED: lambda e, d: f"Legal hold placed by {who(e['actor'])}{_reason(d)}.",
     EventType.HOLD_RELEASED: lambda e, d: (
         f"Legal hold released by {who(e['actor'])}{_reason(d)}."),

@@ -416,3 +416,24 @@ calendar_days = Table(
     Column("year", Integer, ForeignKey("calendar_years.year"), nullable=False, index=True),
     Column("working", Boolean, nullable=False),
 )
+
+redactions = Table(  # a redacted copy's request and approval (cases/redactions.py)
+    "redactions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("evidence_id", String(36), nullable=False, index=True),  # FK in the migration
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("copy_name", String(64), nullable=False),  # its name among the derivatives
+    Column("media_type", String(32), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("settings", Text, nullable=False),
+    Column("tracks", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # requested | approved | refused
+    Column("requested_by", String(128), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("decided_by", String(128), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("decision_reason", Text, nullable=True),
+)

@@ -27,6 +27,11 @@ class EventType(StrEnum):
     HOLD_RELEASED = "evidence:hold:released"
     RECORDING_EXPORTED = "evidence:recording:exported"
     OBJECT_ORPHANED = "evidence:object:orphaned"  # a stored original no ingest recorded
+    # redacted copies for publication (cases/redactions.py)
+    REDACTION_REQUESTED = "evidence:redaction:requested"
+    REDACTION_APPROVED = "evidence:redaction:approved"
+    REDACTION_REFUSED = "evidence:redaction:refused"
+    REDACTION_DOWNLOADED = "evidence:redaction:downloaded"
     # cases
     CASE_CREATED = "case:record:created"
     CASE_EVIDENCE_ATTACHED = "case:evidence:attached"

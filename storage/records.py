@@ -300,6 +300,18 @@ def record_derivatives(log: CustodyLog, evidence: EvidenceRecord, actor: str,
             **columns))
 
 
+def record_derived_copy(conn: Connection, log: CustodyLog, evidence: EvidenceRecord, actor: str,
+                        name: str, method: str, stored: StoredObject, now: datetime) -> None:
+    """Record one more derivative made later (a redacted copy), with its ``derived`` event,
+    in the caller's transaction."""
+    log.append([EventDraft(EventType.FILE_DERIVED, actor, evidence.subject, {
+        "name": name, "method": method, "object": object_ref(stored)}, now)], conn)
+    conn.execute(insert(catalog.derivatives).values(
+        evidence_id=evidence.id, name=name, object_key=stored.key,
+        object_version=stored.version_id, sha256=stored.sha256, size=stored.size,
+        method=method, created_at=now))
+
+
 def extend_retention(conn: Connection, evidence_id: str, category: str, until: datetime) -> None:
     """Record a longer retention (the caller lengthened the objects' own, in this transaction)."""
     conn.execute(update(catalog.evidence).where(catalog.evidence.c.id == evidence_id).values(

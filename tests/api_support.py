@@ -38,6 +38,7 @@ from storage.records import (
     record_derivatives,
     record_original,
 )
+from tests.redaction_support import redaction_tools
 
 ORIGIN = "test.example/api"
 T0 = datetime(2024, 3, 15, 1, 30, tzinfo=UTC)
@@ -197,7 +198,8 @@ def build_world(root: Path, db_url: str) -> World:
     # The station screen's event stream ends after its first events (tests/test_api_stations.py
     # follows longer streams on a live server).
     app = create_app(home, ApiOptions(clock=clock, rate_limits=RateLimits.generous(),
-                                      station_stream_seconds=0.0))
+                                      station_stream_seconds=0.0,
+                                      redaction=redaction_tools()))
     # The tests read the API's English messages (a machine's Accept-Language); Chinese, the
     # default, is tested in tests/test_i18n.py.
     world = World(home, TestClient(app, headers={"Accept-Language": "en"}), clock)

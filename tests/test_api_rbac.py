@@ -54,9 +54,12 @@ from cases.legal_review import (
     submit,
 )
 from cases.passwords import set_password
+from cases.redactions import request_redaction
 from cases.review import request_review
 from cases.users import Role, User, add_user, authenticate, operator
 from cases.web_sessions import SessionPolicy, open_session
+from media.face_detector import Box
+from media.redaction import ManualBox, RedactionSettings
 from tests.api_support import (
     NORTH,
     NORTH_UNIT,
@@ -70,6 +73,7 @@ from tests.api_support import (
     clips_fixture,
     world_fixture,
 )
+from tests.redaction_support import face_photo_bytes, redaction_tools
 
 _ = (world_fixture, clips_fixture)  # fixtures used by name
 API = "/api/v1"
@@ -89,6 +93,7 @@ class Reach(Enum):
     STAR = "an auditor of every agency (*)"
     AGENCY = "an admin of the target's agency"
     OWNED = "an admin of the agency owning the footage"
+    OF_AGENCY = "a member of the target's agency (a legal reviewer of it)"
 
 
 # What each user is to north's n1 footage (officer 100234's), its case and its units.
@@ -96,7 +101,7 @@ REACHES: dict[str, frozenset[Reach]] = {
     "officer": frozenset({Reach.OWN}),
     "case_officer": frozenset({Reach.UNIT, Reach.MANAGED}),
     "case_officer2": frozenset({Reach.UNIT}),  # same unit, manages no case
-    "reviewer": frozenset({Reach.SENT}),
+    "reviewer": frozenset({Reach.SENT, Reach.OF_AGENCY}),
     "auditor": frozenset({Reach.SCOPE, Reach.STAR}),
     "north-auditor": frozenset({Reach.SCOPE}),
     "admin": frozenset({Reach.AGENCY, Reach.OWNED}),
@@ -564,6 +569,43 @@ ENFORCEMENT = [
 MATRIX += ENFORCEMENT
 
 
+# --- redacted copies for publication (cases/redactions.py) --------------------------------
+
+def _redaction_photo(ctx: Context) -> str:
+    """A photo with a face, on north's case."""
+    return ctx.on_case("redaction-photo", lambda: add_evidence(
+        ctx.world.home, f"P_{OFFICER_NO}_0001.JPG", face_photo_bytes(), officer_no=OFFICER_NO,
+        device="ZFY0001", start=T0, kind="image", unit=NORTH_UNIT))
+
+
+def _redaction(ctx: Context, fresh: bool = False) -> str:
+    """A redacted copy of that photo asked for by the operator (one box, no face search:
+    cheap), awaiting approval; made once per context unless ``fresh``."""
+    if fresh or "redaction" not in ctx.made:
+        ctx.made["redaction"] = request_redaction(
+            ctx.world.home.custody_log(), ctx.world.home.object_store(), redaction_tools(),
+            operator("test"), _redaction_photo(ctx), ctx.case_id,
+            RedactionSettings(faces=False, boxes=(ManualBox(Box(0, 0, 20, 20)),)), "公示").id
+    return ctx.made["redaction"]
+
+
+READ_REDACTION = {CO: Reach.MANAGED, R: Reach.OF_AGENCY, AD: Reach.AGENCY}
+REDACTIONS = [
+    Endpoint("POST", "/redactions", MANAGE_CASE, lambda ctx: (f"{API}/redactions", {
+        "evidence_id": _redaction_photo(ctx), "case_id": ctx.case_id, "reason": "公示",
+        "faces": False, "boxes": [{"x": 0, "y": 0, "width": 20, "height": 20}]}), 201),
+    Endpoint("GET", "/redactions/{redaction_id}", READ_REDACTION,
+             lambda ctx: (f"{API}/redactions/{_redaction(ctx)}", None)),
+    Endpoint("GET", "/cases/{case_id}/redactions", READ_REDACTION,
+             fixed(f"{API}/cases/{{case}}/redactions")),
+    Endpoint("GET", "/redactions/{redaction_id}/file", READ_REDACTION,
+             lambda ctx: (f"{API}/redactions/{_redaction(ctx)}/file?reason=check", None)),
+    Endpoint("POST", "/redactions/{redaction_id}/decision", {R: Reach.OF_AGENCY}, lambda ctx: (
+        f"{API}/redactions/{_redaction(ctx, fresh=True)}/decision", {"approve": True})),
+]
+MATRIX += REDACTIONS
+
+
 @pytest.fixture
 def context(world: World, clips: list[bytes]) -> Context:
     """North's case (unit n1) holds "mine" and a recording and is sent for review; south has
@@ -876,12 +918,17 @@ DOCUMENTED_ROWS = {
     "sign in and out (password or single sign-on); change own password": (
         "GET", "/session"),
     "station screen: docks' progress (not evidence)": ("GET", "/stations"),
+    "ask for a redacted copy of an item on a case (custody event)": ("POST", "/redactions"),
+    "read a redacted copy and download it (custody event)": (
+        "GET", "/redactions/{redaction_id}/file"),
+    "approve or refuse another's redacted copy (custody event)": (
+        "POST", "/redactions/{redaction_id}/decision"),
 }
 # The table's words for a scope, and the matrix's reach they stand for.
 CELL_REACH = {"yes": Reach.ANY, "own": Reach.OWN, "unit, managed": Reach.UNIT,
               "unit": Reach.ANY, "managed": Reach.MANAGED, "sent": Reach.SENT,
               "scope": Reach.SCOPE, "scope `*`": Reach.STAR, "agency": Reach.AGENCY,
-              "owned": Reach.OWNED,
+              "owned": Reach.OWNED, "their agency": Reach.OF_AGENCY,
               # the station screen is a list: every user of the role gets it, scoped
               "own docks": Reach.ANY, "scope's": Reach.ANY, "agency's": Reach.ANY,
               "unit's": Reach.ANY}

@@ -21,6 +21,7 @@ from api.http import (
     routes_oidc,
     routes_org,
     routes_recordings,
+    routes_redactions,
     routes_review,
     routes_review_lists,
     routes_session,
@@ -142,7 +143,7 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     install_body_limits(app)
     for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin,
                    routes_org, routes_session, routes_stations, routes_audit, routes_actions,
-                   routes_review, routes_review_lists, routes_calendar):
+                   routes_review, routes_review_lists, routes_calendar, routes_redactions):
         app.include_router(module.router, prefix=PREFIX, dependencies=[
             Depends(refuse_unexpected_body), Depends(reject_unknown_query)])
     app.include_router(routes_oidc.router)  # the provider's answer carries its own parameters

@@ -18,6 +18,7 @@ from api.http.ratelimit import RateLimits
 from cases.export_jobs import ExportRunner
 from cases.legal_review import REVIEW_WORKING_DAYS
 from cases.passwords import LockoutPolicy
+from cases.redactions import RedactionTools
 from cases.users import TOKEN_DAYS
 from cases.verify_jobs import VerifyJobs
 from cases.viewing import IDLE_TIMEOUT
@@ -57,6 +58,7 @@ class ApiOptions:
     sign_in: SignInOptions = field(default_factory=SignInOptions)
     time_zone: str = "Asia/Shanghai"  # the pages' zone until a person picks another (IANA name)
     tsa_roots: tuple[x509.Certificate, ...] | None = None  # verify checks time-stamps against them
+    redaction: RedactionTools | None = None  # face model and C2PA credentials (None: no copies)
     # the station screen's event stream (GET /stations/events): how often it looks for
     # changes, how long it stays quiet before a keep-alive comment, how often it checks the
     # user's token again, and how long one stream lasts before the server ends it (the
