@@ -10,7 +10,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    Select,
     case,
     func,
     or_,
@@ -218,14 +217,19 @@ def search_evidence(engine: Engine, user: User, wanted: EvidenceFilter) -> Page[
     access.require_role(user, access.READ_EVIDENCE, msg("search evidence"))
     ev = catalog.evidence
     with engine.connect() as conn:
-        query = _filtered(conn, user, wanted)
-        if query is None:
+        conditions = _conditions(conn, user, wanted)
+        if conditions is None:
             return Page([], 0, wanted.offset, wanted.limit)
+        visible = access.visible_footage(user)
         ceiling = wanted.offset + wanted.limit + COUNT_AHEAD
+        # counted with the scope as it is: without an order to keep, an OR of indexed terms
+        # is what the planners answer fastest (SQLite: 0.2 ms where the page's CASE took 20)
         counted = conn.execute(select(func.count()).select_from(
-            query.with_only_columns(ev.c.id).limit(ceiling + 1).subquery())).scalar_one()
-        rows = conn.execute(query.order_by(ev.c.start_time.desc().nulls_last(),
-                                           ev.c.ingested_at.desc(), ev.c.id)
+            select(ev.c.id).where(visible, *conditions).limit(ceiling + 1).subquery())
+        ).scalar_one()
+        rows = conn.execute(select(ev).where(_planned(conn, visible), *conditions)
+                            .order_by(ev.c.start_time.desc().nulls_last(),
+                                      ev.c.ingested_at.desc(), ev.c.id)
                             .offset(wanted.offset).limit(wanted.limit)).all()
         found = [records.from_row(row) for row in rows]
         names = _officer_names(conn, found)
@@ -348,38 +352,39 @@ def _planned(conn: Connection, visible: ColumnElement[bool]) -> ColumnElement[bo
     return visible
 
 
-def _filtered(conn: Connection, user: User, wanted: EvidenceFilter) -> Select[Any] | None:
-    """The query of the search, or None when it can find nothing."""
+def _conditions(conn: Connection, user: User,
+                wanted: EvidenceFilter) -> list[ColumnElement[bool]] | None:
+    """The search's conditions but the user's scope, or None when it can find nothing."""
     ev = catalog.evidence
     if (wanted.time_from is not None and wanted.time_to is not None
             and wanted.time_from >= wanted.time_to):
         raise InvalidRequest(msg("the search's time window ends before it starts"),
                              hint=msg("give a 'from' time earlier than the 'to' time"))
-    query = select(ev).where(_planned(conn, access.visible_footage(user)))
+    conditions: list[ColumnElement[bool]] = []
     if wanted.officer is not None:
-        query = query.where(ev.c.officer_no.in_(officer_numbers(conn, wanted.officer)))
+        conditions.append(ev.c.officer_no.in_(officer_numbers(conn, wanted.officer)))
     if wanted.device_serial is not None:
-        query = query.where(ev.c.device_serial == wanted.device_serial)
-    query = query.where(*window_condition(conn, wanted.time_from, wanted.time_to))
+        conditions.append(ev.c.device_serial == wanted.device_serial)
+    conditions.extend(window_condition(conn, wanted.time_from, wanted.time_to))
     if wanted.unit is not None:
         # within what the user sees (the condition above); footage from before units counts
         # as the default unit's
-        query = query.where(ev.c.unit_code == wanted.unit if wanted.unit != DEFAULT_UNIT
-                            else func.coalesce(ev.c.unit_code, DEFAULT_UNIT) == DEFAULT_UNIT)
+        conditions.append(ev.c.unit_code == wanted.unit if wanted.unit != DEFAULT_UNIT
+                          else func.coalesce(ev.c.unit_code, DEFAULT_UNIT) == DEFAULT_UNIT)
     if wanted.category is not None:
-        query = query.where(ev.c.retention_category == wanted.category)
+        conditions.append(ev.c.retention_category == wanted.category)
     if wanted.kind is not None:
-        query = query.where(ev.c.kind == wanted.kind)
+        conditions.append(ev.c.kind == wanted.kind)
     for flag in dict.fromkeys(wanted.flags):
-        query = query.where(flag_condition(flag))
+        conditions.append(flag_condition(flag))
     if set(wanted.flags) - {"on_case"}:
-        query = query.where(text(ATTENTION_SQL))  # implied by those flags: for the index
+        conditions.append(text(ATTENTION_SQL))  # implied by those flags: for the index
     if wanted.case_id is not None:
         # only a case the user may know of: else the filter would tell which of the
         # footage they see is on a case they may not read
         ce, readable = tables.case_evidence, select(tables.cases.c.id).where(
             access.named_cases(user))
-        query = query.where(ev.c.id.in_(select(ce.c.evidence_id).where(
+        conditions.append(ev.c.id.in_(select(ce.c.evidence_id).where(
             ce.c.case_id == wanted.case_id, ce.c.case_id.in_(readable))))
     if wanted.recording_id is not None:
         members = [segment.evidence_id for recording in all_recordings(conn)
@@ -387,8 +392,8 @@ def _filtered(conn: Connection, user: User, wanted: EvidenceFilter) -> Select[An
                    for segment in recording.segments]
         if not members:
             return None
-        query = query.where(ev.c.id.in_(members))
-    return query
+        conditions.append(ev.c.id.in_(members))
+    return conditions
 
 
 def summary(record: EvidenceRecord, officer_name: str | None = None) -> EvidenceSummary:
