@@ -174,7 +174,7 @@ def from_row(row: Any) -> EvidenceRecord:
         width=row.width, height=row.height, start_time=utc(row.start_time),
         time_source=row.time_source, sequence=row.sequence,
         capture=CaptureContext(row.clock_offset_seconds, row.station_tz, utc(row.source_mtime)),
-        media=_json_object(row.media_json), flags=tuple(_json_list(row.flags)),
+        media=_json_object(row.media_json), flags=tuple(json_list(row.flags)),
         retention_category=row.retention_category, retain_until=utc(row.retain_until),
         legal_hold=bool(row.legal_hold), derivatives_state=row.derivatives_state,
         derivatives_error=row.derivatives_error, ingested_at=ingested,
@@ -338,7 +338,7 @@ def derivative_from_row(row: Any) -> DerivativeRecord:
                             row.sha256, row.size, row.method, created)
 
 
-def _json_list(text: str | None) -> list[str]:
+def json_list(text: str | None) -> list[str]:
     try:
         value = json.loads(text or "[]")
     except ValueError:

@@ -61,8 +61,9 @@ async def _body_too_large(request: Request, exc: Exception) -> JSONResponse:
     return too_large_response(exc.limit, request_locale(request))
 
 
-def refuse_unexpected_body(request: Request) -> None:
-    """A router dependency: 413 when a route without a body is sent one (any length)."""
+async def refuse_unexpected_body(request: Request) -> None:
+    """A router dependency: 413 when a route without a body is sent one (any length). Async:
+    it only reads headers, so it runs on the event loop, not in the thread pool."""
     if route_limit(request.scope.get("route")) != 0:
         return
     if "transfer-encoding" in request.headers or (_declared_length(request.scope) or 0) > 0:

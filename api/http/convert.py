@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
+import orjson
+
 from api.http.models import (
     AgencyOut,
     AttachedOut,
@@ -37,6 +39,7 @@ from cases.custody_index import LoggedEvent
 from cases.devices import Device
 from cases.evidence import EvidenceDetail, EvidenceSummary, MediaStatus
 from cases.organisation import Agency, CaseNumberRule, Unit
+from cases.paging import Page
 from cases.users import User
 from cases.viewing import RecordingDetail
 from custody.report import Problem
@@ -61,6 +64,16 @@ def event_out(logged: LoggedEvent) -> CustodyEventOut:
 
 def summary_out(item: EvidenceSummary) -> EvidenceSummaryOut:
     return EvidenceSummaryOut(**shallow(item))
+
+
+def evidence_page_json(page: Page[EvidenceSummary]) -> bytes:
+    """The JSON of ``EvidencePage`` for ``page``, written by orjson straight from the
+    dataclasses: what pydantic writes, byte for byte (tests/test_search_json.py checks, and
+    that the dataclass and the model name the same fields in the same order), without
+    building and checking a model per item (a few ms of a 50-item page)."""
+    return orjson.dumps({"total": page.total, "offset": page.offset, "limit": page.limit,
+                         "next_offset": page.next_offset, "items": page.items,
+                         "total_exact": page.exact}, option=orjson.OPT_UTC_Z)
 
 
 def detail_out(detail: EvidenceDetail, locale: str) -> EvidenceDetailOut:

@@ -91,7 +91,8 @@ class Services:
         return self.options.clock()
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
+    # async: a plain attribute read, not worth a hop to the thread pool (as a def would be)
     services: Services = request.app.state.services
     return services
 
