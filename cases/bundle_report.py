@@ -195,6 +195,22 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.REVIEW_APPROVED: lambda e, d: (
         f"Reviewed decision approved by the head {who(e['actor'])} "
         f"(packet SHA-256 {d.get('packet_sha256')})."),
+    EventType.PUBLICATION_DRAFTED: lambda e, d: (
+        f"Publication record of a decision drafted ({d.get('masked')} items masked), due "
+        f"{d.get('due')}{'' if d.get('due_confirmed') else ' (unconfirmed)'}."),
+    EventType.PUBLICATION_EDITED: lambda e, d: (
+        f"Publication record edited by {who(e['actor'])}: {', '.join(d.get('fields') or [])}."),
+    EventType.PUBLICATION_CONFIRMED: lambda e, d: (
+        f"Masked publication record confirmed by {who(e['actor'])} "
+        f"(SHA-256 {d.get('content_sha256')})."),
+    EventType.PUBLICATION_PUBLISHED: lambda e, d: (
+        f"Decision published by {who(e['actor'])} (version {d.get('version')}, due "
+        f"{d.get('due')}, {'on time' if d.get('on_time') else 'late'})."),
+    EventType.PUBLICATION_UPDATED: lambda e, d: (
+        f"Published decision updated to version {d.get('version')} by {who(e['actor'])}: "
+        f"{d.get('reason')}."),
+    EventType.PUBLICATION_REVOKED: lambda e, d: (
+        f"Published decision revoked by {who(e['actor'])}: {d.get('reason')}."),
     EventType.CASE_BUNDLE_REQUESTED: lambda e, d: (
         f"Export of the case requested by {who(e['actor'])}{_reason(d)}."),
     EXPORT_EVENT: _exported,

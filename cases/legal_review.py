@@ -31,6 +31,7 @@ from cases.case_records import case_row
 from cases.custody_index import refresh
 from cases.errors import AccessDenied, Conflict, InvalidRequest
 from cases.organisation import require_org_admin
+from cases.publication import draft_on_decision
 from cases.text import REASON_MAX, clean_text
 from cases.times import aware
 from cases.users import Role, User
@@ -513,6 +514,7 @@ def decide(log: CustodyLog, user: User, action_id: str, now: datetime | None = N
         log.append([EventDraft(EventType.ACTION_DECIDED, user.actor, None, {
             "case_id": row.case_id, "action_id": action_id, "packet_sha256": _hash(listing),
             "decision": listing["draft"], "major": major_because(conn, row)}, moment)], conn)
+        draft_on_decision(log, conn, user.actor, action_id, moment)  # 公示: due from today
 
 
 def packets_of(engine: Engine, user: User, action_id: str) -> list[Packet]:

@@ -348,3 +348,48 @@ review_packets = Table(  # one submission, frozen: its listing and the hash over
     Column("approved_by", String(128), nullable=True),
     Column("approved_at", DateTime(timezone=True), nullable=True),
 )
+
+# The publication of decisions (公示, cases/publication.py, migration 0026). One record per
+# decided action: its working copy (masked; what was masked kept here only), and each
+# version published; the public reads versions, never the working copy.
+publications = Table(
+    "publications",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("action_id", String(36), ForeignKey("enforcement_actions.id"), nullable=False,
+           unique=True),
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False, index=True),
+    Column("unit_code", String(32), ForeignKey("units.code"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("decision_date", Date, nullable=False),  # local (Asia/Shanghai) calendar date
+    Column("due", Date, nullable=False),
+    Column("due_confirmed", Boolean, nullable=False),  # every day counted on a known schedule
+    Column("state", String(16), nullable=False, index=True),  # draft|reviewed|published|revoked
+    Column("party_kind", String(16), nullable=False),
+    Column("party", Text, nullable=False),  # masked
+    Column("conclusion", Text, nullable=False),  # masked; "" until a person writes it
+    Column("legal_basis", Text, nullable=False),  # masked
+    Column("document_number", Text, nullable=False),  # "" until a person writes it
+    Column("masked", Text, nullable=False),  # JSON: what was masked (originals: never public)
+    Column("confirmed_by", String(128), nullable=True),  # the working copy, as it is now
+    Column("confirmed_at", DateTime(timezone=True), nullable=True),
+    Column("version", Integer, nullable=False),  # versions published so far
+    Column("published_at", DateTime(timezone=True), nullable=True),  # version 1
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_by", String(128), nullable=True),
+    Column("revoke_reason", Text, nullable=True),
+    Column("drafted_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+publication_versions = Table(
+    "publication_versions",
+    metadata,
+    Column("publication_id", String(36), ForeignKey("publications.id"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("content", Text, nullable=False),  # canonical JSON of what the public sees
+    Column("published_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("published_by", String(128), nullable=False),
+    Column("reason", Text, nullable=True),  # why this version replaced the one before
+)

@@ -50,6 +50,13 @@ class EventType(StrEnum):
     REVIEW_CONTESTED = "case:review:contested"
     REVIEW_RULED = "case:review:ruled"
     REVIEW_APPROVED = "case:review:approved"
+    # the publication of decisions (公示, cases/publication.py)
+    PUBLICATION_DRAFTED = "case:publication:drafted"  # with the decision, masked
+    PUBLICATION_EDITED = "case:publication:edited"  # the working copy changed by a person
+    PUBLICATION_CONFIRMED = "case:publication:confirmed"  # a person confirmed the masked text
+    PUBLICATION_PUBLISHED = "case:publication:published"  # version 1 on the public site
+    PUBLICATION_UPDATED = "case:publication:updated"  # a new version, with the reason
+    PUBLICATION_REVOKED = "case:publication:revoked"  # withdrawn, with the reason
     # the docking station
     DEVICE_REGISTERED = "station:device:registered"
     DEVICE_REASSIGNED = "station:device:reassigned"

@@ -34,7 +34,7 @@ from enum import Enum
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from cases import tables
 from cases.actions import ActionKind, Party, PartyKind, add_certificate, add_matter, open_action
@@ -43,8 +43,17 @@ from cases.devices import register_device
 from cases.documents import DocumentKind, add_document
 from cases.evidence import change_legal_hold
 from cases.export_jobs import run_export, start_export
-from cases.legal_review import CHECKLIST, Opinion, contest, record_opinion, set_materials, submit
+from cases.legal_review import (
+    CHECKLIST,
+    Opinion,
+    contest,
+    decide,
+    record_opinion,
+    set_materials,
+    submit,
+)
 from cases.passwords import set_password
+from cases.publication import confirm, edit, publish
 from cases.review import request_review
 from cases.users import Role, User, add_user, authenticate, operator
 from cases.web_sessions import SessionPolicy, open_session
@@ -510,6 +519,60 @@ ENFORCEMENT = [
 MATRIX += ENFORCEMENT
 
 
+# --- publication of decisions (cases/publication.py) -------------------------------------------
+
+def _decided(ctx: Context) -> str:
+    """A fresh inspection on north's case with its decision recorded (and so its publication
+    record drafted)."""
+    action = _action(ctx, with_materials=True)
+    decide(ctx.world.home.custody_log(), operator("test"), action)
+    return action
+
+
+def _publication(ctx: Context, stage: str = "draft") -> str:
+    """A fresh decision's publication record on north's case, taken to ``stage``: draft,
+    filled (conclusion and number written), confirmed, published, or changed (published, then
+    edited and confirmed again)."""
+    log, op = ctx.world.home.custody_log(), operator("test")
+    action = _decided(ctx)
+    with ctx.world.home.engine().connect() as conn:
+        pid = str(conn.execute(select(tables.publications.c.id).where(
+            tables.publications.c.action_id == action)).scalar_one())
+    steps = ["filled", "confirmed", "published", "changed"]
+    for step in steps[:steps.index(stage) + 1] if stage in steps else []:
+        if step == "filled":
+            edit(log, op, pid, {"conclusion": "责令改正", "document_number": "北检字1号"})
+        elif step == "confirmed":
+            confirm(log, op, pid)
+        elif step == "published":
+            publish(log, op, pid)
+        else:
+            edit(log, op, pid, {"document_number": "北检字2号"})
+            confirm(log, op, pid)
+    return pid
+
+
+PUBLICATION = [
+    Endpoint("GET", "/publications", STAFF, fixed(f"{API}/publications")),
+    Endpoint("GET", "/notices", EVERYONE, fixed(f"{API}/notices")),
+    Endpoint("GET", "/publications/{publication_id}", READ_CASE,
+             lambda ctx: (f"{API}/publications/{_publication(ctx)}", None)),
+    Endpoint("GET", "/actions/{action_id}/publication", READ_CASE,
+             lambda ctx: (f"{API}/actions/{_decided(ctx)}/publication", None)),
+    Endpoint("PATCH", "/publications/{publication_id}", MANAGE_CASE, lambda ctx: (
+        f"{API}/publications/{_publication(ctx)}", {"conclusion": "罚款200元"})),
+    Endpoint("POST", "/publications/{publication_id}/confirm", MANAGE_CASE, lambda ctx: (
+        f"{API}/publications/{_publication(ctx, 'filled')}/confirm", None)),
+    Endpoint("POST", "/publications/{publication_id}/publish", MANAGE_CASE, lambda ctx: (
+        f"{API}/publications/{_publication(ctx, 'confirmed')}/publish", None)),
+    Endpoint("POST", "/publications/{publication_id}/update", MANAGE_CASE, lambda ctx: (
+        f"{API}/publications/{_publication(ctx, 'changed')}/update", {"reason": "文号有误"})),
+    Endpoint("POST", "/publications/{publication_id}/revoke", MANAGE_CASE, lambda ctx: (
+        f"{API}/publications/{_publication(ctx, 'published')}/revoke", {"reason": "复议撤销"})),
+]
+MATRIX += PUBLICATION
+
+
 @pytest.fixture
 def context(world: World, clips: list[bytes]) -> Context:
     """North's case (unit n1) holds "mine" and a recording and is sent for review; south has
@@ -810,6 +873,9 @@ DOCUMENTED_ROWS = {
     "list and read cases": ("GET", "/cases/{case_id}"),
     "attach, detach, assign case officers": ("POST", "/cases/{case_id}/evidence"),
     "send a case for review": ("POST", "/cases/{case_id}/review"),
+    "read a decision's publication record (公示)": ("GET", "/publications/{publication_id}"),
+    "edit, confirm, publish, update, revoke a publication (event)": (
+        "POST", "/publications/{publication_id}/publish"),
     "remove a case officer": ("DELETE", "/cases/{case_id}/officers/{name}"),
     "export a case bundle (custody event)": ("GET", "/cases/{case_id}/export"),
     "custody checkpoint, verifier key, `/me`": ("GET", "/custody/checkpoint"),
