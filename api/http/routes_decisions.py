@@ -29,7 +29,7 @@ from cases.publication import (
 from cases.publication_due import DueItem, due_list, notices_of, parse_status
 from cases.text import REASON_MAX, TEXT_PATTERN
 
-router = APIRouter(tags=["publication"])
+router = APIRouter(tags=["publication of decisions"])
 
 
 PartyText = Annotated[str, StringConstraints(min_length=1, max_length=FIELD_MAX["party"],
