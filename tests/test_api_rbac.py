@@ -45,6 +45,8 @@ from cases.evidence import change_legal_hold
 from cases.export_jobs import run_export, start_export
 from cases.legal_review import CHECKLIST, Opinion, contest, record_opinion, set_materials, submit
 from cases.passwords import set_password
+from cases.public_entries import ListKind, publish
+from cases.public_lists import add_guide, add_inspection
 from cases.review import request_review
 from cases.users import Role, User, add_user, authenticate, operator
 from cases.web_sessions import SessionPolicy, open_session
@@ -508,6 +510,53 @@ ENFORCEMENT = [
         f"{API}/actions/{_action(ctx, with_materials=True)}/decision", None), 204),
 ]
 MATRIX += ENFORCEMENT
+
+
+def _inspection(ctx: Context) -> str:
+    return add_inspection(ctx.world.home.custody_log(), operator("test"), NORTH,
+                          name=f"抽查 {uuid.uuid4().hex[:8]}", basis="条例", subject="商户",
+                          method="现场检查", frequency="5%").id
+
+
+def _guide(ctx: Context) -> str:
+    return add_guide(ctx.world.home.custody_log(), operator("test"), NORTH,
+                     matter_id=_matter(ctx), title="指南", body="第一步").id
+
+
+def _published_inspection(ctx: Context) -> str:
+    item = _inspection(ctx)
+    publish(ctx.world.home.custody_log(), operator("test"), ListKind.INSPECTIONS, item)
+    return item
+
+
+INSPECTION = {"name": "抽查", "basis": "条例", "subject": "商户", "method": "现场", "frequency": "5%"}
+PUBLICATION = [  # an agency's admins keep its public lists (cases/public_lists, public_entries)
+    Endpoint("GET", "/agencies/{agency}/inspections", CASE_ADMIN,
+             fixed(f"{API}/agencies/{NORTH}/inspections")),
+    Endpoint("POST", "/agencies/{agency}/inspections", CASE_ADMIN,
+             fixed(f"{API}/agencies/{NORTH}/inspections", INSPECTION), 201),
+    Endpoint("PATCH", "/inspections/{item_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/inspections/{_inspection(ctx)}", {"frequency": "10%"})),
+    Endpoint("DELETE", "/inspections/{item_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/inspections/{_inspection(ctx)}", None), 204),
+    Endpoint("GET", "/agencies/{agency}/guides", CASE_ADMIN,
+             fixed(f"{API}/agencies/{NORTH}/guides")),
+    Endpoint("POST", "/agencies/{agency}/guides", CASE_ADMIN, lambda ctx: (
+        f"{API}/agencies/{NORTH}/guides", {"matter_id": _matter(ctx), "title": "指南",
+                                           "body": "第一步\n第二步"}), 201),
+    Endpoint("PATCH", "/guides/{guide_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/guides/{_guide(ctx)}", {"title": "新指南"})),
+    Endpoint("DELETE", "/guides/{guide_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/guides/{_guide(ctx)}", None), 204),
+    Endpoint("GET", "/agencies/{agency}/publication/{list_name}", CASE_ADMIN,
+             fixed(f"{API}/agencies/{NORTH}/publication/matters")),
+    Endpoint("POST", "/publication/{list_name}/{entry_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/publication/inspections/{_inspection(ctx)}", {})),
+    Endpoint("POST", "/publication/{list_name}/{entry_id}/withdraw", CASE_ADMIN, lambda ctx: (
+        f"{API}/publication/inspections/{_published_inspection(ctx)}/withdraw",
+        {"reason": "过时"}), 204),
+]
+MATRIX += PUBLICATION
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from api.http import (
     routes_evidence,
     routes_oidc,
     routes_org,
+    routes_publication,
     routes_recordings,
     routes_session,
     routes_stations,
@@ -140,7 +141,8 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     install_error_handlers(app)
     install_body_limits(app)
     for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin,
-                   routes_org, routes_session, routes_stations, routes_audit, routes_actions):
+                   routes_org, routes_session, routes_stations, routes_audit, routes_actions,
+                   routes_publication):
         app.include_router(module.router, prefix=PREFIX, dependencies=[
             Depends(refuse_unexpected_body), Depends(reject_unknown_query)])
     app.include_router(routes_oidc.router)  # the provider's answer carries its own parameters
