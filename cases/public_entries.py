@@ -209,7 +209,7 @@ def withdraw(log: CustodyLog, user: User, kind: ListKind, entry_id: str, reason:
         if row is None:
             raise NotFound(msg("{kind} entry {entry_id} is not published", kind=kind.value,
                                entry_id=entry_id),
-                           hint=msg("list what is published with `evidence public list`"))
+                           hint=msg("list what is published with `evidence publication list`"))
         _may_publish(user, row.agency_code)
         if kind is ListKind.MATTERS:
             _refuse_if_guides_published(conn, entry_id)
