@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from api.cli_actions import action_app, certificate_app, document_app, matter_app
 from api.cli_org import agency_app, device_app, unit_app
+from api.cli_publication import guide_app, inspection_app, publication_app
 from api.cli_service import cli_operator, serve, user_app
 from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
 from api.cli_witness import witness_app
@@ -51,6 +52,9 @@ app.add_typer(matter_app, name="matter")
 app.add_typer(certificate_app, name="certificate")
 app.add_typer(action_app, name="action")
 app.add_typer(document_app, name="document")
+app.add_typer(inspection_app, name="inspection")
+app.add_typer(guide_app, name="guide")
+app.add_typer(publication_app, name="publication")
 
 out = console()
 err = console(stderr=True)

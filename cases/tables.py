@@ -393,3 +393,46 @@ publication_versions = Table(
     Column("published_by", String(128), nullable=False),
     Column("reason", Text, nullable=True),  # why this version replaced the one before
 )
+
+# Publication before the action (cases/public_lists.py, migration 0027): the agency's
+# random-inspection list (随机抽查事项清单) and service guides (办事指南), and the published copy
+# of each entry of its public lists. The public site reads public_entries only (plus, for an
+# officer, whether the certificate's holder is still active).
+inspection_items = Table(
+    "inspection_items",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False, index=True),
+    Column("name", Text, nullable=False),  # the inspection item (抽查事项)
+    Column("basis", Text, nullable=False),  # legal basis (检查依据)
+    Column("subject", Text, nullable=False),  # who is inspected (检查对象)
+    Column("method", Text, nullable=False),  # how (检查方式)
+    Column("frequency", Text, nullable=False),  # share and frequency (抽查比例和频次)
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(128), nullable=False),
+)
+
+service_guides = Table(
+    "service_guides",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False, index=True),
+    Column("matter_id", String(36), ForeignKey("enforcement_matters.id"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(128), nullable=False),
+)
+
+public_entries = Table(
+    "public_entries",
+    metadata,
+    Column("kind", String(16), primary_key=True),  # matters | officers | inspections | guides
+    Column("entry_id", String(64), primary_key=True),  # the item's id; an officer's certificate
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("content", Text, nullable=False),  # canonical JSON of the public fields only
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("published_by", String(128), nullable=False),
+    Index("ix_public_entries_agency_kind", "agency_code", "kind", "title"),
+)

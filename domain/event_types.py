@@ -73,6 +73,15 @@ class EventType(StrEnum):
     MATTER_ADDED = "org:matter:added"  # the agency's list of enforcement matters
     MATTER_CHANGED = "org:matter:changed"
     MAJOR_CATALOGUE_SET = "org:major-catalogue:set"  # a new version of the catalogue
+    # publication before the action (cases/public_lists.py)
+    INSPECTION_ADDED = "org:inspection:added"  # the random-inspection list (随机抽查事项清单)
+    INSPECTION_CHANGED = "org:inspection:changed"
+    INSPECTION_REMOVED = "org:inspection:removed"
+    GUIDE_ADDED = "org:guide:added"  # a service guide (办事指南)
+    GUIDE_CHANGED = "org:guide:changed"
+    GUIDE_REMOVED = "org:guide:removed"
+    PUBLIC_ENTRY_PUBLISHED = "org:public-entry:published"  # on the public site, or its new text
+    PUBLIC_ENTRY_WITHDRAWN = "org:public-entry:withdrawn"  # taken off the public site
     # accounts
     USER_CREATED = "user:account:created"
     USER_REVOKED = "user:account:revoked"

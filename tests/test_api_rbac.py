@@ -53,7 +53,10 @@ from cases.legal_review import (
     submit,
 )
 from cases.passwords import set_password
-from cases.publication import confirm, edit, publish
+from cases.public_entries import ListKind, publish
+from cases.public_lists import add_guide, add_inspection
+from cases.publication import confirm, edit
+from cases.publication import publish as publish_decision
 from cases.review import request_review
 from cases.users import Role, User, add_user, authenticate, operator
 from cases.web_sessions import SessionPolicy, open_session
@@ -545,14 +548,14 @@ def _publication(ctx: Context, stage: str = "draft") -> str:
         elif step == "confirmed":
             confirm(log, op, pid)
         elif step == "published":
-            publish(log, op, pid)
+            publish_decision(log, op, pid)
         else:
             edit(log, op, pid, {"document_number": "北检字2号"})
             confirm(log, op, pid)
     return pid
 
 
-PUBLICATION = [
+DECISIONS = [
     Endpoint("GET", "/publications", STAFF, fixed(f"{API}/publications")),
     Endpoint("GET", "/notices", EVERYONE, fixed(f"{API}/notices")),
     Endpoint("GET", "/publications/{publication_id}", READ_CASE,
@@ -569,6 +572,53 @@ PUBLICATION = [
         f"{API}/publications/{_publication(ctx, 'changed')}/update", {"reason": "文号有误"})),
     Endpoint("POST", "/publications/{publication_id}/revoke", MANAGE_CASE, lambda ctx: (
         f"{API}/publications/{_publication(ctx, 'published')}/revoke", {"reason": "复议撤销"})),
+]
+MATRIX += DECISIONS
+
+
+def _inspection(ctx: Context) -> str:
+    return add_inspection(ctx.world.home.custody_log(), operator("test"), NORTH,
+                          name=f"抽查 {uuid.uuid4().hex[:8]}", basis="条例", subject="商户",
+                          method="现场检查", frequency="5%").id
+
+
+def _guide(ctx: Context) -> str:
+    return add_guide(ctx.world.home.custody_log(), operator("test"), NORTH,
+                     matter_id=_matter(ctx), title="指南", body="第一步").id
+
+
+def _published_inspection(ctx: Context) -> str:
+    item = _inspection(ctx)
+    publish(ctx.world.home.custody_log(), operator("test"), ListKind.INSPECTIONS, item)
+    return item
+
+
+INSPECTION = {"name": "抽查", "basis": "条例", "subject": "商户", "method": "现场", "frequency": "5%"}
+PUBLICATION = [  # an agency's admins keep its public lists (cases/public_lists, public_entries)
+    Endpoint("GET", "/agencies/{agency}/inspections", CASE_ADMIN,
+             fixed(f"{API}/agencies/{NORTH}/inspections")),
+    Endpoint("POST", "/agencies/{agency}/inspections", CASE_ADMIN,
+             fixed(f"{API}/agencies/{NORTH}/inspections", INSPECTION), 201),
+    Endpoint("PATCH", "/inspections/{item_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/inspections/{_inspection(ctx)}", {"frequency": "10%"})),
+    Endpoint("DELETE", "/inspections/{item_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/inspections/{_inspection(ctx)}", None), 204),
+    Endpoint("GET", "/agencies/{agency}/guides", CASE_ADMIN,
+             fixed(f"{API}/agencies/{NORTH}/guides")),
+    Endpoint("POST", "/agencies/{agency}/guides", CASE_ADMIN, lambda ctx: (
+        f"{API}/agencies/{NORTH}/guides", {"matter_id": _matter(ctx), "title": "指南",
+                                           "body": "第一步\n第二步"}), 201),
+    Endpoint("PATCH", "/guides/{guide_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/guides/{_guide(ctx)}", {"title": "新指南"})),
+    Endpoint("DELETE", "/guides/{guide_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/guides/{_guide(ctx)}", None), 204),
+    Endpoint("GET", "/agencies/{agency}/publication/{list_name}", CASE_ADMIN,
+             fixed(f"{API}/agencies/{NORTH}/publication/matters")),
+    Endpoint("POST", "/publication/{list_name}/{entry_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/publication/inspections/{_inspection(ctx)}", {})),
+    Endpoint("POST", "/publication/{list_name}/{entry_id}/withdraw", CASE_ADMIN, lambda ctx: (
+        f"{API}/publication/inspections/{_published_inspection(ctx)}/withdraw",
+        {"reason": "过时"}), 204),
 ]
 MATRIX += PUBLICATION
 
