@@ -321,7 +321,8 @@ def _add_version(conn: Connection, row: Any, user: User, content: dict[str, Any]
     conn.execute(insert(tables.publication_versions).values(
         publication_id=row.id, version=version,
         content=json.dumps(content, sort_keys=True, ensure_ascii=False), published_at=moment,
-        published_by=user.name, reason=reason))
+        published_by=user.name, reason=reason, agency_code=row.agency_code, kind=row.kind,
+        party=content["party"], decision_date=row.decision_date))
     return version
 
 
@@ -339,7 +340,8 @@ def publish(log: CustodyLog, user: User, publication_id: str,
         content = _confirmed_content(conn, row)
         _add_version(conn, row, user, content, moment, None)
         conn.execute(update(p).where(p.c.id == publication_id).values(
-            state=PUBLISHED, version=1, published_at=moment, updated_at=moment))
+            state=PUBLISHED, version=1, published_at=moment, updated_at=moment,
+            public_changed_at=moment))
         on_time = local_day(moment) <= row.due
         log.append([EventDraft(EventType.PUBLICATION_PUBLISHED, user.actor, None, {
             "publication_id": publication_id, "case_id": row.case_id, "version": 1,
@@ -348,8 +350,10 @@ def publish(log: CustodyLog, user: User, publication_id: str,
         return load(conn, publication_id)
 
 
-def _reason(reason: str) -> str:
-    return clean_text(reason, "reason", REASON_MAX)
+def _reason(conn: Connection, row: Any, reason: str) -> str:
+    """The reason as the public will read it: the party's name masked like the record's."""
+    party = action_row(conn, row.action_id).party_name
+    return _mask("reason", clean_text(reason, "reason", REASON_MAX), row.party_kind, party)[0]
 
 
 def update_published(log: CustodyLog, user: User, publication_id: str, reason: str,
@@ -357,7 +361,6 @@ def update_published(log: CustodyLog, user: User, publication_id: str, reason: s
     """Publish the confirmed working copy as a new version, with the reason shown in the
     correction notice (``case:publication:updated``)."""
     what = "update this published decision"
-    reason = _reason(reason)
     moment = now or datetime.now(UTC)
     p = tables.publications
     with write_transaction(log.engine) as conn:
@@ -365,13 +368,14 @@ def update_published(log: CustodyLog, user: User, publication_id: str, reason: s
         if row.version == 0:
             raise Conflict(msg("the decision is not published yet"),
                            hint=msg("publish it first"))
+        reason = _reason(conn, row, reason)
         content = _confirmed_content(conn, row)
         if content == versions_of(conn, publication_id)[-1].content:
             raise Conflict(msg("the working copy is the same as the published version"),
                            hint=msg("edit the record, confirm it, then update"))
         version = _add_version(conn, row, user, content, moment, reason)
         conn.execute(update(p).where(p.c.id == publication_id).values(
-            version=version, updated_at=moment))
+            version=version, updated_at=moment, public_changed_at=moment))
         log.append([EventDraft(EventType.PUBLICATION_UPDATED, user.actor, None, {
             "publication_id": publication_id, "case_id": row.case_id, "version": version,
             "reason": reason, "content": content,
@@ -384,7 +388,6 @@ def revoke(log: CustodyLog, user: User, publication_id: str, reason: str,
     """Withdraw a published decision, with the reason; the public sees a revocation notice
     only (``case:publication:revoked``)."""
     what = "revoke this published decision"
-    reason = _reason(reason)
     moment = now or datetime.now(UTC)
     p = tables.publications
     with write_transaction(log.engine) as conn:
@@ -392,9 +395,10 @@ def revoke(log: CustodyLog, user: User, publication_id: str, reason: str,
         if row.version == 0:
             raise Conflict(msg("only a published decision can be revoked"),
                            hint=msg("an unpublished record is simply not published"))
+        reason = _reason(conn, row, reason)
         conn.execute(update(p).where(p.c.id == publication_id).values(
             state=REVOKED, revoked_at=moment, revoked_by=user.name, revoke_reason=reason,
-            updated_at=moment))
+            updated_at=moment, public_changed_at=moment))
         log.append([EventDraft(EventType.PUBLICATION_REVOKED, user.actor, None, {
             "publication_id": publication_id, "case_id": row.case_id,
             "version": int(row.version), "reason": reason}, moment)], conn)

@@ -381,6 +381,8 @@ publications = Table(
     Column("revoke_reason", Text, nullable=True),
     Column("drafted_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # when the public last saw a change (published, updated, revoked): the feed's order
+    Column("public_changed_at", DateTime(timezone=True), nullable=True, index=True),
 )
 
 publication_versions = Table(
@@ -392,6 +394,12 @@ publication_versions = Table(
     Column("published_at", DateTime(timezone=True), nullable=False, index=True),
     Column("published_by", String(128), nullable=False),
     Column("reason", Text, nullable=True),  # why this version replaced the one before
+    # the content's searchable fields, copied (the public search reads versions only)
+    Column("agency_code", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("party", Text, nullable=False),
+    Column("decision_date", Date, nullable=False),
+    Index("ix_publication_versions_search", "agency_code", "decision_date"),
 )
 
 # Publication before the action (cases/public_lists.py, migration 0027): the agency's

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 
 from api.home import Home
 from api.http import (
+    public_decisions,
     public_pages,
     routes_actions,
     routes_admin,
@@ -148,7 +149,8 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
             Depends(refuse_unexpected_body), Depends(reject_unknown_query)])
     app.include_router(routes_oidc.router)  # the provider's answer carries its own parameters
     install_pages(app)  # pages (helper)
-    install_public_site(app, public_pages.routers)  # the public site at /public/, no sign-in
+    # the public site at /public/, no sign-in
+    install_public_site(app, [*public_decisions.routers, *public_pages.routers])
     app.add_middleware(ViewSessionCharges)  # a new viewing session takes from the rate limit
     install_docs(app)
     return app

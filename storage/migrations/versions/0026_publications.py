@@ -43,7 +43,9 @@ def upgrade() -> None:
         sa.Column("revoke_reason", sa.Text, nullable=True),
         sa.Column("drafted_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("public_changed_at", sa.DateTime(timezone=True), nullable=True),
     )
+    op.create_index("ix_publications_public_changed_at", "publications", ["public_changed_at"])
     op.create_index("ix_publications_case_id", "publications", ["case_id"])
     op.create_index("ix_publications_agency_code", "publications", ["agency_code"])
     op.create_index("ix_publications_state", "publications", ["state"])
@@ -56,15 +58,23 @@ def upgrade() -> None:
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("published_by", sa.String(128), nullable=False),
         sa.Column("reason", sa.Text, nullable=True),
+        sa.Column("agency_code", sa.String(32), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("party", sa.Text, nullable=False),
+        sa.Column("decision_date", sa.Date, nullable=False),
     )
+    op.create_index("ix_publication_versions_search", "publication_versions",
+                    ["agency_code", "decision_date"])
     op.create_index("ix_publication_versions_published_at", "publication_versions",
                     ["published_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_publication_versions_search", "publication_versions")
     op.drop_index("ix_publication_versions_published_at", "publication_versions")
     op.drop_table("publication_versions")
     op.drop_index("ix_publications_state", "publications")
     op.drop_index("ix_publications_agency_code", "publications")
+    op.drop_index("ix_publications_public_changed_at", "publications")
     op.drop_index("ix_publications_case_id", "publications")
     op.drop_table("publications")
