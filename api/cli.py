@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 from api.cli_actions import action_app, certificate_app, document_app, matter_app
 from api.cli_calendar import calendar_app
 from api.cli_org import agency_app, device_app, unit_app
+from api.cli_publication import guide_app, inspection_app, publication_app
 from api.cli_redact import redact_app
 from api.cli_service import cli_operator, serve, user_app
 from api.cli_text import console, emit_json, inert, print_error, problem_table, styled
@@ -56,6 +57,9 @@ app.add_typer(action_app, name="action")
 app.add_typer(redact_app, name="redact")
 app.add_typer(document_app, name="document")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(inspection_app, name="inspection")
+app.add_typer(guide_app, name="guide")
+app.add_typer(publication_app, name="publication")
 
 out = console()
 err = console(stderr=True)

@@ -44,6 +44,8 @@ ROLE_TABLE = """\
 | list and read cases | no | managed | sent | scope | agency | no |
 | attach, detach, assign case officers | no | managed | no | no | agency | no |
 | send a case for review | no | managed | no | no | agency | no |
+| read a decision's publication record (公示) | no | managed | sent | scope | agency | no |
+| edit, confirm, publish, update, revoke a publication (event) | no | managed | no | no | agency | no |
 | remove a case officer | no | no | no | no | agency | no |
 | export a case bundle (custody event) | no | managed | sent | no | agency | no |
 | ask for a redacted copy of an item on a case (custody event) | no | managed | no | no | agency | no |

@@ -225,6 +225,22 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.REVIEW_MATERIALS_SET: lambda e, d: (
         f"Required review materials of agency {d.get('agency')} set to version "
         f"{d.get('version')} by {who(e['actor'])}."),
+    EventType.PUBLICATION_DRAFTED: lambda e, d: (
+        f"Publication record of a decision drafted ({d.get('masked')} items masked), due "
+        f"{d.get('due')}{'' if d.get('due_confirmed') else ' (unconfirmed)'}."),
+    EventType.PUBLICATION_EDITED: lambda e, d: (
+        f"Publication record edited by {who(e['actor'])}: {', '.join(d.get('fields') or [])}."),
+    EventType.PUBLICATION_CONFIRMED: lambda e, d: (
+        f"Masked publication record confirmed by {who(e['actor'])} "
+        f"(SHA-256 {d.get('content_sha256')})."),
+    EventType.PUBLICATION_PUBLISHED: lambda e, d: (
+        f"Decision published by {who(e['actor'])} (version {d.get('version')}, due "
+        f"{d.get('due')}, {'on time' if d.get('on_time') else 'late'})."),
+    EventType.PUBLICATION_UPDATED: lambda e, d: (
+        f"Published decision updated to version {d.get('version')} by {who(e['actor'])}: "
+        f"{d.get('reason')}."),
+    EventType.PUBLICATION_REVOKED: lambda e, d: (
+        f"Published decision revoked by {who(e['actor'])}: {d.get('reason')}."),
     EventType.CASE_BUNDLE_REQUESTED: lambda e, d: (
         f"Export of the case requested by {who(e['actor'])}{_reason(d)}."),
     EXPORT_EVENT: _exported,
@@ -264,6 +280,29 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.CERTIFICATE_ADDED: lambda e, d: (
         f"Enforcement certificate {d.get('number')} of {d.get('user')} (valid "
         f"{d.get('valid_from')} to {d.get('valid_to')}) recorded by {who(e['actor'])}."),
+    EventType.INSPECTION_ADDED: lambda e, d: (
+        f"Inspection item {d.get('name')} added to the random-inspection list of agency "
+        f"{d.get('agency')} by {who(e['actor'])}."),
+    EventType.INSPECTION_CHANGED: lambda e, d: (
+        f"An inspection item of agency {(d.get('after') or {}).get('agency')} changed by "
+        f"{who(e['actor'])}."),
+    EventType.INSPECTION_REMOVED: lambda e, d: (
+        f"Inspection item {d.get('name')} removed from the list of agency {d.get('agency')} by "
+        f"{who(e['actor'])}."),
+    EventType.GUIDE_ADDED: lambda e, d: (
+        f"Service guide {d.get('title')} of agency {d.get('agency')} added by {who(e['actor'])}."),
+    EventType.GUIDE_CHANGED: lambda e, d: (
+        f"A service guide of agency {(d.get('after') or {}).get('agency')} changed by "
+        f"{who(e['actor'])}."),
+    EventType.GUIDE_REMOVED: lambda e, d: (
+        f"Service guide {d.get('title')} of agency {d.get('agency')} removed by "
+        f"{who(e['actor'])}."),
+    EventType.PUBLIC_ENTRY_PUBLISHED: lambda e, d: (
+        f"{d.get('title')} ({d.get('kind')} of agency {d.get('agency')}) published on the public "
+        f"site by {who(e['actor'])}."),
+    EventType.PUBLIC_ENTRY_WITHDRAWN: lambda e, d: (
+        f"{d.get('title')} ({d.get('kind')} of agency {d.get('agency')}) taken off the public "
+        f"site by {who(e['actor'])}: {d.get('reason')}."),
     EventType.MAJOR_CATALOGUE_SET: lambda e, d: (
         f"Major-decision catalogue of agency {d.get('agency')}, version {d.get('version')}, "
         f"set by {who(e['actor'])}."),

@@ -39,6 +39,7 @@ from cases.major_catalogue import mark_major as mark_major
 from cases.major_catalogue import set_catalogue as set_catalogue
 from cases.organisation import require_org_admin
 from cases.packet_checks import ReviewError, check_cited
+from cases.publication import draft_on_decision
 from cases.review_materials import require_materials
 from cases.text import REASON_MAX, clean_text
 from cases.times import aware, local_day
@@ -451,6 +452,7 @@ def decide(log: CustodyLog, user: User, action_id: str, now: datetime | None = N
         log.append([EventDraft(EventType.ACTION_DECIDED, user.actor, None, {
             "case_id": row.case_id, "action_id": action_id, "packet_sha256": _hash(listing),
             "decision": listing["draft"], "major": major_because(conn, row)}, moment)], conn)
+        draft_on_decision(log, conn, user.actor, action_id, moment)  # 公示: due from today
 
 
 def packets_of(engine: Engine, user: User, action_id: str) -> list[Packet]:

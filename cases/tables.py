@@ -437,3 +437,99 @@ redactions = Table(  # a redacted copy's request and approval (cases/redactions.
     Column("decided_at", DateTime(timezone=True), nullable=True),
     Column("decision_reason", Text, nullable=True),
 )
+
+# The publication of decisions (公示, cases/publication.py, migration 0026). One record per
+# decided action: its working copy (masked; what was masked kept here only), and each
+# version published; the public reads versions, never the working copy.
+publications = Table(
+    "publications",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("action_id", String(36), ForeignKey("enforcement_actions.id"), nullable=False,
+           unique=True),
+    Column("case_id", String(36), ForeignKey("cases.id"), nullable=False, index=True),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False, index=True),
+    Column("unit_code", String(32), ForeignKey("units.code"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("decision_date", Date, nullable=False),  # local (Asia/Shanghai) calendar date
+    Column("due", Date, nullable=False),
+    Column("due_confirmed", Boolean, nullable=False),  # every day counted on a known schedule
+    Column("state", String(16), nullable=False, index=True),  # draft|reviewed|published|revoked
+    Column("party_kind", String(16), nullable=False),
+    Column("party", Text, nullable=False),  # masked
+    Column("conclusion", Text, nullable=False),  # masked; "" until a person writes it
+    Column("legal_basis", Text, nullable=False),  # masked
+    Column("document_number", Text, nullable=False),  # "" until a person writes it
+    Column("masked", Text, nullable=False),  # JSON: what was masked (originals: never public)
+    Column("confirmed_by", String(128), nullable=True),  # the working copy, as it is now
+    Column("confirmed_at", DateTime(timezone=True), nullable=True),
+    Column("version", Integer, nullable=False),  # versions published so far
+    Column("published_at", DateTime(timezone=True), nullable=True),  # version 1
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_by", String(128), nullable=True),
+    Column("revoke_reason", Text, nullable=True),
+    Column("drafted_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # when the public last saw a change (published, updated, revoked): the feed's order
+    Column("public_changed_at", DateTime(timezone=True), nullable=True, index=True),
+)
+
+publication_versions = Table(
+    "publication_versions",
+    metadata,
+    Column("publication_id", String(36), ForeignKey("publications.id"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("content", Text, nullable=False),  # canonical JSON of what the public sees
+    Column("published_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("published_by", String(128), nullable=False),
+    Column("reason", Text, nullable=True),  # why this version replaced the one before
+    # the content's searchable fields, copied (the public search reads versions only)
+    Column("agency_code", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("party", Text, nullable=False),
+    Column("decision_date", Date, nullable=False),
+    Index("ix_publication_versions_search", "agency_code", "decision_date"),
+)
+
+# Publication before the action (cases/public_lists.py, migration 0027): the agency's
+# random-inspection list (随机抽查事项清单) and service guides (办事指南), and the published copy
+# of each entry of its public lists. The public site reads public_entries only (plus, for an
+# officer, whether the certificate's holder is still active).
+inspection_items = Table(
+    "inspection_items",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False, index=True),
+    Column("name", Text, nullable=False),  # the inspection item (抽查事项)
+    Column("basis", Text, nullable=False),  # legal basis (检查依据)
+    Column("subject", Text, nullable=False),  # who is inspected (检查对象)
+    Column("method", Text, nullable=False),  # how (检查方式)
+    Column("frequency", Text, nullable=False),  # share and frequency (抽查比例和频次)
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(128), nullable=False),
+)
+
+service_guides = Table(
+    "service_guides",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False, index=True),
+    Column("matter_id", String(36), ForeignKey("enforcement_matters.id"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(128), nullable=False),
+)
+
+public_entries = Table(
+    "public_entries",
+    metadata,
+    Column("kind", String(16), primary_key=True),  # matters | officers | inspections | guides
+    Column("entry_id", String(64), primary_key=True),  # the item's id; an officer's certificate
+    Column("agency_code", String(32), ForeignKey("agencies.code"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("content", Text, nullable=False),  # canonical JSON of the public fields only
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("published_by", String(128), nullable=False),
+    Index("ix_public_entries_agency_kind", "agency_code", "kind", "title"),
+)

@@ -60,6 +60,13 @@ class EventType(StrEnum):
     REVIEW_ADVICE_REQUESTED = "case:review:advice-requested"  # 法律顾问/公职律师意见
     REVIEW_ADVICE_RECORDED = "case:review:advice-recorded"
     REVIEW_PACKET_EXPORTED = "case:review:packet-exported"  # a bundle of the packet
+    # the publication of decisions (公示, cases/publication.py)
+    PUBLICATION_DRAFTED = "case:publication:drafted"  # with the decision, masked
+    PUBLICATION_EDITED = "case:publication:edited"  # the working copy changed by a person
+    PUBLICATION_CONFIRMED = "case:publication:confirmed"  # a person confirmed the masked text
+    PUBLICATION_PUBLISHED = "case:publication:published"  # version 1 on the public site
+    PUBLICATION_UPDATED = "case:publication:updated"  # a new version, with the reason
+    PUBLICATION_REVOKED = "case:publication:revoked"  # withdrawn, with the reason
     # the docking station
     DEVICE_REGISTERED = "station:device:registered"
     DEVICE_REASSIGNED = "station:device:reassigned"
@@ -78,6 +85,15 @@ class EventType(StrEnum):
     MAJOR_CATALOGUE_SET = "org:major-catalogue:set"  # a new version of the catalogue
     REVIEW_MATERIALS_SET = "org:review-materials:set"  # required review materials, versioned
     CALENDAR_YEAR_ENTERED = "org:calendar:year-entered"  # a year's holidays, from the notice
+    # publication before the action (cases/public_lists.py)
+    INSPECTION_ADDED = "org:inspection:added"  # the random-inspection list (随机抽查事项清单)
+    INSPECTION_CHANGED = "org:inspection:changed"
+    INSPECTION_REMOVED = "org:inspection:removed"
+    GUIDE_ADDED = "org:guide:added"  # a service guide (办事指南)
+    GUIDE_CHANGED = "org:guide:changed"
+    GUIDE_REMOVED = "org:guide:removed"
+    PUBLIC_ENTRY_PUBLISHED = "org:public-entry:published"  # on the public site, or its new text
+    PUBLIC_ENTRY_WITHDRAWN = "org:public-entry:withdrawn"  # taken off the public site
     # accounts
     USER_CREATED = "user:account:created"
     USER_REVOKED = "user:account:revoked"

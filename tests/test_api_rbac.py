@@ -34,7 +34,7 @@ from enum import Enum
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from cases import tables
 from cases.actions import ActionKind, Party, PartyKind, add_certificate, add_matter, open_action
@@ -54,6 +54,10 @@ from cases.legal_review import (
     submit,
 )
 from cases.passwords import set_password
+from cases.public_entries import ListKind, publish
+from cases.public_lists import add_guide, add_inspection
+from cases.publication import confirm, edit
+from cases.publication import publish as publish_decision
 from cases.redactions import request_redaction
 from cases.review import request_review
 from cases.users import Role, User, add_user, authenticate, operator
@@ -604,6 +608,105 @@ REDACTIONS = [
         f"{API}/redactions/{_redaction(ctx, fresh=True)}/decision", {"approve": True})),
 ]
 MATRIX += REDACTIONS
+# --- publication of decisions (cases/publication.py) -------------------------------------------
+
+def _decided(ctx: Context) -> str:
+    """A fresh inspection on north's case with its decision recorded (and so its publication
+    record drafted)."""
+    action = _action(ctx, with_materials=True)
+    decide(ctx.world.home.custody_log(), operator("test"), action)
+    return action
+
+
+def _publication(ctx: Context, stage: str = "draft") -> str:
+    """A fresh decision's publication record on north's case, taken to ``stage``: draft,
+    filled (conclusion and number written), confirmed, published, or changed (published, then
+    edited and confirmed again)."""
+    log, op = ctx.world.home.custody_log(), operator("test")
+    action = _decided(ctx)
+    with ctx.world.home.engine().connect() as conn:
+        pid = str(conn.execute(select(tables.publications.c.id).where(
+            tables.publications.c.action_id == action)).scalar_one())
+    steps = ["filled", "confirmed", "published", "changed"]
+    for step in steps[:steps.index(stage) + 1] if stage in steps else []:
+        if step == "filled":
+            edit(log, op, pid, {"conclusion": "责令改正", "document_number": "北检字1号"})
+        elif step == "confirmed":
+            confirm(log, op, pid)
+        elif step == "published":
+            publish_decision(log, op, pid)
+        else:
+            edit(log, op, pid, {"document_number": "北检字2号"})
+            confirm(log, op, pid)
+    return pid
+
+
+DECISIONS = [
+    Endpoint("GET", "/publications", STAFF, fixed(f"{API}/publications")),
+    Endpoint("GET", "/notices", EVERYONE, fixed(f"{API}/notices")),
+    Endpoint("GET", "/publications/{publication_id}", READ_CASE,
+             lambda ctx: (f"{API}/publications/{_publication(ctx)}", None)),
+    Endpoint("GET", "/actions/{action_id}/publication", READ_CASE,
+             lambda ctx: (f"{API}/actions/{_decided(ctx)}/publication", None)),
+    Endpoint("PATCH", "/publications/{publication_id}", MANAGE_CASE, lambda ctx: (
+        f"{API}/publications/{_publication(ctx)}", {"conclusion": "罚款200元"})),
+    Endpoint("POST", "/publications/{publication_id}/confirm", MANAGE_CASE, lambda ctx: (
+        f"{API}/publications/{_publication(ctx, 'filled')}/confirm", None)),
+    Endpoint("POST", "/publications/{publication_id}/publish", MANAGE_CASE, lambda ctx: (
+        f"{API}/publications/{_publication(ctx, 'confirmed')}/publish", None)),
+    Endpoint("POST", "/publications/{publication_id}/update", MANAGE_CASE, lambda ctx: (
+        f"{API}/publications/{_publication(ctx, 'changed')}/update", {"reason": "文号有误"})),
+    Endpoint("POST", "/publications/{publication_id}/revoke", MANAGE_CASE, lambda ctx: (
+        f"{API}/publications/{_publication(ctx, 'published')}/revoke", {"reason": "复议撤销"})),
+]
+MATRIX += DECISIONS
+
+
+def _inspection(ctx: Context) -> str:
+    return add_inspection(ctx.world.home.custody_log(), operator("test"), NORTH,
+                          name=f"抽查 {uuid.uuid4().hex[:8]}", basis="条例", subject="商户",
+                          method="现场检查", frequency="5%").id
+
+
+def _guide(ctx: Context) -> str:
+    return add_guide(ctx.world.home.custody_log(), operator("test"), NORTH,
+                     matter_id=_matter(ctx), title="指南", body="第一步").id
+
+
+def _published_inspection(ctx: Context) -> str:
+    item = _inspection(ctx)
+    publish(ctx.world.home.custody_log(), operator("test"), ListKind.INSPECTIONS, item)
+    return item
+
+
+INSPECTION = {"name": "抽查", "basis": "条例", "subject": "商户", "method": "现场", "frequency": "5%"}
+PUBLICATION = [  # an agency's admins keep its public lists (cases/public_lists, public_entries)
+    Endpoint("GET", "/agencies/{agency}/inspections", CASE_ADMIN,
+             fixed(f"{API}/agencies/{NORTH}/inspections")),
+    Endpoint("POST", "/agencies/{agency}/inspections", CASE_ADMIN,
+             fixed(f"{API}/agencies/{NORTH}/inspections", INSPECTION), 201),
+    Endpoint("PATCH", "/inspections/{item_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/inspections/{_inspection(ctx)}", {"frequency": "10%"})),
+    Endpoint("DELETE", "/inspections/{item_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/inspections/{_inspection(ctx)}", None), 204),
+    Endpoint("GET", "/agencies/{agency}/guides", CASE_ADMIN,
+             fixed(f"{API}/agencies/{NORTH}/guides")),
+    Endpoint("POST", "/agencies/{agency}/guides", CASE_ADMIN, lambda ctx: (
+        f"{API}/agencies/{NORTH}/guides", {"matter_id": _matter(ctx), "title": "指南",
+                                           "body": "第一步\n第二步"}), 201),
+    Endpoint("PATCH", "/guides/{guide_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/guides/{_guide(ctx)}", {"title": "新指南"})),
+    Endpoint("DELETE", "/guides/{guide_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/guides/{_guide(ctx)}", None), 204),
+    Endpoint("GET", "/agencies/{agency}/publication/{list_name}", CASE_ADMIN,
+             fixed(f"{API}/agencies/{NORTH}/publication/matters")),
+    Endpoint("POST", "/publication/{list_name}/{entry_id}", CASE_ADMIN, lambda ctx: (
+        f"{API}/publication/inspections/{_inspection(ctx)}", {})),
+    Endpoint("POST", "/publication/{list_name}/{entry_id}/withdraw", CASE_ADMIN, lambda ctx: (
+        f"{API}/publication/inspections/{_published_inspection(ctx)}/withdraw",
+        {"reason": "过时"}), 204),
+]
+MATRIX += PUBLICATION
 
 
 @pytest.fixture
@@ -906,6 +1009,9 @@ DOCUMENTED_ROWS = {
     "list and read cases": ("GET", "/cases/{case_id}"),
     "attach, detach, assign case officers": ("POST", "/cases/{case_id}/evidence"),
     "send a case for review": ("POST", "/cases/{case_id}/review"),
+    "read a decision's publication record (公示)": ("GET", "/publications/{publication_id}"),
+    "edit, confirm, publish, update, revoke a publication (event)": (
+        "POST", "/publications/{publication_id}/publish"),
     "remove a case officer": ("DELETE", "/cases/{case_id}/officers/{name}"),
     "export a case bundle (custody event)": ("GET", "/cases/{case_id}/export"),
     "custody checkpoint, verifier key, `/me`": ("GET", "/custody/checkpoint"),

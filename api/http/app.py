@@ -11,15 +11,19 @@ from starlette.types import ASGIApp
 
 from api.home import Home
 from api.http import (
+    public_decisions,
+    public_pages,
     routes_actions,
     routes_admin,
     routes_audit,
     routes_calendar,
     routes_cases,
     routes_custody,
+    routes_decisions,
     routes_evidence,
     routes_oidc,
     routes_org,
+    routes_publication,
     routes_recordings,
     routes_redactions,
     routes_review,
@@ -33,6 +37,7 @@ from api.http.errors import install_error_handlers
 from api.http.headers import SecurityHeaders
 from api.http.oidc import OidcClient
 from api.http.pages import install_pages  # pages (helper)
+from api.http.public_site import install_public_site
 from api.http.ratelimit import ViewSessionCharges
 from api.http.services import ApiOptions, Services
 from api.http.strict import reject_unknown_query
@@ -143,11 +148,14 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     install_body_limits(app)
     for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin,
                    routes_org, routes_session, routes_stations, routes_audit, routes_actions,
-                   routes_review, routes_review_lists, routes_calendar, routes_redactions):
+                   routes_review, routes_review_lists, routes_calendar, routes_redactions,
+                   routes_decisions, routes_publication):
         app.include_router(module.router, prefix=PREFIX, dependencies=[
             Depends(refuse_unexpected_body), Depends(reject_unknown_query)])
     app.include_router(routes_oidc.router)  # the provider's answer carries its own parameters
     install_pages(app)  # pages (helper)
+    # the public site at /public/, no sign-in
+    install_public_site(app, [*public_decisions.routers, *public_pages.routers])
     app.add_middleware(ViewSessionCharges)  # a new viewing session takes from the rate limit
     install_docs(app)
     return app

@@ -1,6 +1,7 @@
 """Rate limits: failed authentications per address, event-creating requests per user and address.
 
-In-process token buckets (one server process holds them; a restart forgets them). What
+In-process token buckets (one server process holds them; a restart forgets them). The public
+site (``api.http.public_site``) has its own allowance per address for every request. What
 counts as event-creating: every request other than GET/HEAD, an export, and a playback or
 download that opens a new viewing session. A Range request that joins its session costs
 nothing, so a long recording played in many Range requests never trips a limit.
@@ -38,12 +39,14 @@ class RateLimits:
     events_per_user: Rate = Rate(120, 2.0)  # 120, then two a second
     events_per_address: Rate = Rate(1200, 20.0)  # a station's office behind one address
     tracked_keys: int = 100_000  # buckets kept (the least recently used go first)
+    # the public site (no sign-in): every request costs one, per address
+    public_per_address: Rate = Rate(600, 10.0)
 
     @classmethod
     def generous(cls) -> RateLimits:
         """For tests that make thousands of requests from one address on purpose."""
         wide = Rate(1_000_000, 1_000_000.0)
-        return cls(wide, wide, wide)
+        return cls(wide, wide, wide, public_per_address=wide)
 
 
 class RateLimited(EvidenceError):
@@ -84,6 +87,7 @@ class RateLimiter:
         self._failures = _Buckets(limits.failed_auth_per_address, limits.tracked_keys)
         self._user_events = _Buckets(limits.events_per_user, limits.tracked_keys)
         self._address_events = _Buckets(limits.events_per_address, limits.tracked_keys)
+        self._public = _Buckets(limits.public_per_address, limits.tracked_keys)
         self._sessions: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     def check_address(self, address: str) -> None:
@@ -115,6 +119,17 @@ class RateLimiter:
                                                "limits)", wait=wait))
             if take:
                 self._take(user, address, now)
+
+    def public_request(self, address: str) -> None:
+        """A request to the public site takes one from its address's allowance, or is refused."""
+        with self._lock:
+            now = self._clock()
+            wait = self._public.wait(address, now)
+            if wait:
+                raise RateLimited(msg("too many requests to the public site from {address}",
+                                      address=address),
+                                  retry_after=wait, hint=msg("retry after {wait} s", wait=wait))
+            self._public.set(address, self._public.level(address, now) - 1, now)
 
     def session_served(self, user: str, address: str, session_id: str) -> None:
         """A playback or download was served in ``session_id``: a new session took an event."""

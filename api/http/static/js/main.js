@@ -31,6 +31,7 @@ import "./views/calendar.js";
 import "./views/events.js";
 import "./views/proof.js";
 import "./views/checkpoints.js";
+import { noticeCount } from "./views/publications.js";
 
 const config = { time_zone: "Asia/Shanghai" };
 let renderTicket = 0;
@@ -49,6 +50,7 @@ function drawChrome() {
     h("li", {}, h("a", { href: BASE + item.path,
       "aria-current": path === item.path || path.startsWith(item.path + "/") ? "page" : null }, item.label()))));
   nav.hidden = !user;
+  if (user) showNoticeCount();
 
   const languageMenu = h("select", { id: "language", onchange: (event) => changeLanguage(event.target.value) },
     languages().map((l) => h("option", { value: l.code, lang: l.code, selected: l.code === language() }, l.name)));
@@ -59,10 +61,24 @@ function drawChrome() {
     h("div", { class: "pref" }, h("label", { for: "language" }, t("Language")), languageMenu),
     h("div", { class: "pref" }, h("label", { for: "time-zone" }, t("Time zone")), zoneMenu));
 
+  const notices = h("a", { id: "notices", href: BASE + "/notices" }, t("Notices"));
   document.getElementById("who").replaceChildren(...(!user ? [] : [
+    notices,
     h("span", { id: "signed-in-as" }, t("{name} ({role})", { name: user.name, role: roleName(user.role) })),
     h("button", { type: "button", class: "link", id: "sign-out", onclick: () => leave(null) }, t("Sign out")),
   ]));
+}
+
+// The count of the person's notices (decisions to publish), filled in when it arrives.
+async function showNoticeCount() {
+  try {
+    const count = await noticeCount();
+    const node = document.getElementById("notices");
+    if (node && count) node.replaceChildren(t("Notices"), " ", h("span", { class: "count", id: "notice-count" }, String(count)));
+    if (node) node.setAttribute("aria-label", t("Notices: {count}", { count }));
+  } catch (err) {
+    console.warn("no notices", err); // the header works without them
+  }
 }
 
 async function changeLanguage(code) {
