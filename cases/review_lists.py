@@ -35,8 +35,8 @@ from cases.legal_review import (
     _packet,
     _passed,
     gate,
-    major_because,
 )
+from cases.major_catalogue import major_because
 from cases.times import aware
 from cases.users import Role, User
 from domain.messages import Message, msg, plain

@@ -610,14 +610,6 @@ REDACTIONS = [
 MATRIX += REDACTIONS
 # --- publication of decisions (cases/publication.py) -------------------------------------------
 
-def _decided(ctx: Context) -> str:
-    """A fresh inspection on north's case with its decision recorded (and so its publication
-    record drafted)."""
-    action = _action(ctx, with_materials=True)
-    decide(ctx.world.home.custody_log(), operator("test"), action)
-    return action
-
-
 def _publication(ctx: Context, stage: str = "draft") -> str:
     """A fresh decision's publication record on north's case, taken to ``stage``: draft,
     filled (conclusion and number written), confirmed, published, or changed (published, then

@@ -1,7 +1,7 @@
 """the official calendar: years entered by an admin from the State Council's notice
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 
 A year the chinese-calendar library does not know yet (its holidays and adjusted working
 days, 调休) is entered from the State Council's notice (cases/calendar_admin.py).
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0022"
+down_revision = "0023"
 
 
 def upgrade() -> None:

@@ -1,7 +1,7 @@
 """redacted copies of footage and photos, requested and approved for publication
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0024
 
 A redacted copy (faces blurred, chosen areas covered, sound muted) is a derivative of its
 original (``derivatives``); this table holds its request and approval (cases/redactions.py).
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0025"
-down_revision = "0022"
+down_revision = "0024"
 
 
 def upgrade() -> None:

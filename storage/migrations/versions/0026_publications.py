@@ -1,7 +1,7 @@
 """publication of decisions (公示): records and their published versions
 
 Revision ID: 0026
-Revises: 0027 (0022 on its own branch)
+Revises: 0027 (numbered before the public lists, applied after them)
 
 One record per decided enforcement action (cases/publication.py): its masked working copy
 and each version published. The lead relinks the chain at merge.
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0026"
-down_revision = "0027"  # after h-public's 0027, merged in; the lead relinks at merge
+down_revision = "0027"
 
 
 def upgrade() -> None:

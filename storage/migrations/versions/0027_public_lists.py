@@ -1,7 +1,7 @@
 """random-inspection list, service guides, and the published copies of the public lists
 
 Revision ID: 0027
-Revises: 0022
+Revises: 0025
 
 Publication before the action (cases/public_lists.py): the agency's random-inspection list
 (随机抽查事项清单), its service guides (办事指南), and public_entries, the published copy of
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0027"
-down_revision = "0022"
+down_revision = "0025"
 
 
 def upgrade() -> None:
