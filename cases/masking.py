@@ -53,6 +53,7 @@ _ORGANISATION = re.compile(
     r"公司|企业|集团|合作社|商行|商店|超市|门市|经营部|营业部|服务部|工作室|中心|医院|诊所|药房|"
     r"学校|幼儿园|银行|协会|学会|基金会|委员会|事务所|研究所|机构|政府|分局|单位|"
     r"[厂店铺馆场站局院所处队社部办行]$")
+_NEXT_NAME = re.compile(r"、([\u4e00-\u9fff·•・]{2,40})")
 # what ends a name written without punctuation after it (姓名：张三性别：男)
 _AFTER_NAME = re.compile(r"性别|身份|公民|住址|住所|地址|民族|汉族|蒙古族|回族|满族|出生|联系|电话|手机|"
                          r"年龄|职业|工作|现住|户籍|籍贯|男|女|系|于|因|在|的|等")
@@ -102,6 +103,11 @@ def find_person_names(text: str, *, mask_representatives: bool = False) -> list[
         name = _person_name(m.group(2))
         if name is not None:
             names.append(name)
+        at = m.end(2)  # 当事人：张三、李四
+        while name is not None and (more := _NEXT_NAME.match(text, at)):
+            name = _person_name(more.group(1))
+            names += [name] if name is not None else []
+            at = more.end(1)
     return names
 
 

@@ -125,7 +125,8 @@ def find_bank_cards(text: str) -> Iterator[Found]:
 
 _MOBILE = re.compile(_EDGE_L + r"(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}" + _EDGE_R, re.ASCII)
 # an area code (010, 02x, 0xxx) and a local number of 7 or 8 digits, an extension after
-_LANDLINE = re.compile(_EDGE_L + r"(?:\+?86[ -]?)?[(（]?0(?:10|2\d|[3-9]\d{2})[)）]?[ -]?[2-9]\d{6,7}"
+_AREA = r"0(?:10|2\d|[3-9]\d{2})"
+_LANDLINE = re.compile(_EDGE_L + rf"(?:\+?86[ -]?)?(?:[(（]{_AREA}[)）]|{_AREA})[ -]?[2-9]\d{{6,7}}"
                        r"(?:[-转]\d{1,6})?" + _EDGE_R, re.ASCII)
 # a local number without its area code, only after a label saying it is a phone
 _LABELLED_PHONE = re.compile(r"(?:电话|手机|联系方式|联系电话|Tel|TEL|tel)[号码]*[：:]?\s*"
@@ -160,7 +161,7 @@ def find_plates(text: str) -> Iterator[Found]:
 # A place name ending like a road, lane, village or estate, then house number, building,
 # unit, floor and room: the place is kept, the rest masked.
 _PLACE_END = ("路|街|大街|大道|巷|胡同|里|弄|道|村|嘎查|社区|小区|花园|家园|新村|苑|公寓|大厦|广场|"
-              "组|屯|庄|园|城|院")
+              "组|屯|庄|园|城|区|镇|乡|苏木|旗|县")
 _NUMBER = r"(?:\d+|[A-Za-z]\d*)(?:-\d+)*"
 _UNIT = r"(?:号院|号楼|号|栋|幢|座|单元|层|楼|室|户|弄|组|排)"
 _ADDRESS = re.compile(rf"(?:{_PLACE_END})((?:{_NUMBER}{_UNIT})+(?:{_NUMBER}(?![0-9A-Za-z]))?)", re.ASCII)

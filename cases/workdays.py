@@ -108,8 +108,14 @@ class OfficialCalendar:
     """The library's years and the entered ones, loaded once for many counts."""
 
     entered: Mapping[int, Schedule] = field(default_factory=dict)
+    _sources: dict[int, YearSource] = field(default_factory=dict, compare=False, repr=False)
 
     def source(self, year: int) -> YearSource:
+        if year not in self._sources:  # comparing with the package walks the year: once
+            self._sources[year] = self._source(year)
+        return self._sources[year]
+
+    def _source(self, year: int) -> YearSource:
         library = year in library_years()
         if year not in self.entered:
             return YearSource.LIBRARY if library else YearSource.UNKNOWN

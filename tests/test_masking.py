@@ -208,3 +208,18 @@ def test_any_valid_number_in_chinese_text_is_masked_without_a_digit_left(
 @given(text=st.text(st.characters(codec="utf-8"), max_size=60))
 def test_any_text_keeps_its_spans_consistent(text: str) -> None:
     consistent(text, mask_text(text, names=("张三",)))
+
+
+def test_several_parties_after_one_label_and_an_address_without_a_street() -> None:
+    text = ("当事人：张三、李四、呼和浩特市某某商贸有限公司。张三住土默特左旗察素齐镇5号，"
+            "李四住新城区7号楼3单元。呼和浩特市新城区人民法院。")
+    masked = mask_text(text)
+    assert masked.text == ("当事人：张某、李某、呼和浩特市某某商贸有限公司。张某住土默特左旗察素齐镇***，"
+                           "李某住新城区***。呼和浩特市新城区人民法院。")
+
+
+def test_full_width_digits_are_read_as_digits() -> None:
+    text = "联系电话：１３８４７１１２３４５，车辆蒙Ａ１２３４５。"
+    masked = mask_text(text)
+    assert masked.text == "联系电话：＊＊＊＊＊＊＊＊＊＊＊，车辆蒙Ａ＊＊＊＊＊。".replace("＊", "*")
+    assert [span.kind for span in masked.spans] == [MaskKind.PHONE, MaskKind.PLATE]

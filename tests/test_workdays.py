@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cases import workdays as workdays_module
 from cases.calendar_admin import enter_year
 from cases.users import operator
 from cases.workdays import (
@@ -189,3 +190,26 @@ def test_deadlines_are_monotonic(start: date, later: int, days: int, more: int) 
 def test_a_negative_count_is_refused() -> None:
     with pytest.raises(ValueError, match="negative"):
         add_working_days(None, D(2026, 1, 5), -1)
+
+
+def test_a_newer_package_that_disagrees_with_an_entry_makes_the_year_unconfirmed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    holidays, workdays = ENTERED_2027
+    entered = {**dict.fromkeys(holidays, False), **dict.fromkeys(workdays, True)}
+    assert OfficialCalendar({2027: entered}).source(2027) is YearSource.ENTERED
+    package_years = frozenset(range(2004, 2028))
+    monkeypatch.setattr(workdays_module, "library_years", lambda: package_years)
+    # the package (as a later release might) has the Spring Festival a week later
+    later = {d + timedelta(days=7): working for d, working in entered.items() if d.month == 2}
+    monkeypatch.setattr(workdays_module, "library_schedule",
+                        lambda year: {**later, D(2027, 1, 1): False} if year == 2027 else {})
+    calendar = OfficialCalendar({2027: entered})
+    assert calendar.source(2027) is YearSource.CONFLICT
+    assert calendar.is_working_day(D(2027, 2, 8)) is None
+    assert add_working_days(None, D(2027, 1, 29), 7, calendar=calendar).confirmed is False
+    # the same schedule: both, and confirmed
+    monkeypatch.setattr(workdays_module, "library_schedule",
+                        lambda year: entered if year == 2027 else {})
+    calendar = OfficialCalendar({2027: entered})
+    assert calendar.source(2027) is YearSource.BOTH
+    assert add_working_days(None, D(2027, 1, 29), 7, calendar=calendar) == Due(D(2027, 2, 15), True)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from api.http.auth import CurrentUser
 from api.http.errors import responses
@@ -24,17 +24,30 @@ from cases.calendar_admin import (
 )
 from cases.text import TEXT_PATTERN
 from cases.workdays import local_day
+from domain.messages import msg
 
 router = APIRouter(tags=["calendar"])
 Year = Annotated[int, Path(ge=FIRST_YEAR, le=LAST_YEAR)]
 Notice = Annotated[str, StringConstraints(min_length=1, max_length=NOTICE_MAX, pattern=TEXT_PATTERN)]
-Days = Annotated[list[date], Field(max_length=366, json_schema_extra={"uniqueItems": True})]
+
+
+def _distinct(days: list[date]) -> list[date]:
+    if len(set(days)) != len(days):
+        raise ValueError(msg("a day is listed twice"))
+    return days
+
+
+Days = Annotated[list[date], Field(max_length=366, json_schema_extra={"uniqueItems": True}),
+                 AfterValidator(_distinct)]
+Holidays = Annotated[list[date], Field(min_length=1, max_length=366,
+                                       json_schema_extra={"uniqueItems": True}),
+                     AfterValidator(_distinct)]
 
 
 class CalendarYearIn(Strict):
     notice: Notice = Field(description="The notice's title and number, e.g. 国务院办公厅关于2027年"
                                        "部分节假日安排的通知（国办发明电〔2026〕X号）.")
-    holidays: Days = Field(description="Every holiday day (放假) of the notice, weekends included "
+    holidays: Holidays = Field(description="Every holiday day (放假) of the notice, weekends included "
                                        "or not.")
     workdays: Days = Field(default_factory=list, description="The Saturdays and Sundays the notice "
                                                              "makes working days (调休上班).")
