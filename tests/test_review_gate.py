@@ -154,8 +154,11 @@ def test_a_major_penalty_walks_through_review_to_its_decision(
         "adviser_kind": "government_lawyer", "question": "裁量是否适当？"}), 201)
     ok(call(world, "PUT", "reviewer", f"/reviews/{packet3['id']}/advice/{asked['id']}", {
         "adviser": "王律师", "opinion": "裁量适当", "given_on": "2024-03-16"}))
-    ok(call(world, "POST", "reviewer", f"/reviews/{packet3['id']}/opinion", {
+    reviewed = ok(call(world, "POST", "reviewer", f"/reviews/{packet3['id']}/opinion", {
         "opinion": "pass", "reasons": "事实清楚，证据充分", "checklist": checklist()}))
+    [advice] = reviewed["advice"]
+    assert (advice["adviser_kind"], advice["adviser"], advice["opinion"], advice["given_on"]) == (
+        "government_lawyer", "王律师", "裁量适当", "2024-03-16")
     ok(call(world, "POST", "admin", f"/reviews/{packet3['id']}/approval"))
     # not served before the decision
     service = {"served_on": "2024-03-16", "method": "direct", "recipient": "某商贸公司"}
