@@ -5,6 +5,7 @@ document is replaced; a submission refused when a cited item's stored bytes chan
 from __future__ import annotations
 
 import base64
+import json
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -292,7 +293,7 @@ def test_the_catalogue_is_the_agency_admins_and_versioned(world: World,
 
 @SQLITE_ONLY  # the database does not matter here
 def test_a_submission_names_each_missing_material_by_the_agencys_setting(
-        world: World, penalty: dict[str, Any]) -> None:
+        world: World, penalty: dict[str, Any], tmp_path: Path, db_url: str) -> None:
     p = penalty
     ok(call(world, "PUT", "case_officer", f"/actions/{p['action']}/materials", {
         "draft": p["draft"], "cited": [p["transcript"], p["required"][0]],
@@ -320,8 +321,18 @@ def test_a_submission_names_each_missing_material_by_the_agencys_setting(
         "requirements"]["penalty"]
     assert read["requirements"]["levy"]  # the other kinds keep their defaults
     ok(call(world, "POST", "case_officer", f"/actions/{p['action']}/reviews"), 201)
-    [event] = world.events("org:review-materials:set")
-    assert event["details"]["version"] == 1 and event["actor"] == "user:admin"
+    # the CLI sets the next version alike
+    setting_file = tmp_path / "materials.json"
+    setting_file.write_text(json.dumps(setting["requirements"], ensure_ascii=False),
+                            encoding="utf-8")
+    result = run_cli_in_process(world.home.root, "matter", "review-materials", "--agency",
+                                "north", "--requirements", str(setting_file),
+                                env={"EVIDENCE_DATABASE_URL": db_url})
+    assert result.returncode == 0, result.stderr
+    by_api, by_cli = world.events("org:review-materials:set")
+    assert (by_api["details"]["version"], by_api["actor"]) == (1, "user:admin")
+    assert by_cli["details"]["version"] == 2 and by_cli["actor"].startswith("cli:")
+    assert by_cli["details"]["requirements"] == by_api["details"]["requirements"]
 
 
 @SQLITE_ONLY  # the database does not matter here
