@@ -36,6 +36,7 @@ from cases.documents import add_document, list_documents, parse_document_kind
 from cases.errors import InvalidRequest
 from cases.legal_review import decide, set_catalogue, submit
 from cases.packet_bundle import build_packet_bundle
+from cases.review_materials import set_requirements
 from domain.messages import msg
 
 matter_app = typer.Typer(help="An agency's list of enforcement matters (执法事项清单).",
@@ -308,3 +309,22 @@ def major_catalogue(
     home = open_case_home()
     version = set_catalogue(home.custody_log(), cli_operator(), agency, listed)
     _out.print(inert(f"major-decision catalogue of {agency}: version {version}"))
+
+
+@matter_app.command("review-materials")
+def review_materials(
+    agency: Annotated[str, typer.Option(help="The agency's code.")],
+    requirements: Annotated[Path, typer.Option(
+        help="A JSON file: by kind of action, a list of {name, kinds, when?}.", exists=True,
+        dir_okay=False)],
+) -> None:
+    """Set a new version of the materials each kind of action must cite for legal review
+    (logged: org:review-materials:set); the same as PUT /api/v1/agencies/{code}/review-materials."""
+    try:
+        listed = json.loads(requirements.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InvalidRequest(msg("{rules} is not JSON: {reason}", rules=requirements,
+                                 reason=exc)) from None
+    home = open_case_home()
+    version = set_requirements(home.custody_log(), cli_operator(), agency, listed)
+    _out.print(inert(f"required review materials of {agency}: version {version}"))

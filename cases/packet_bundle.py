@@ -55,14 +55,15 @@ def _about_packet(event: dict[str, Any], packet_id: str, action_id: str,
 
 def build_packet_bundle(log: CustodyLog, store: ObjectStore, user: User, packet_id: str,
                         out_dir: Path, now: datetime | None = None) -> Path:
-    """Write the packet's bundle into ``out_dir``; who may read the case may export it."""
+    """Write the packet's bundle into ``out_dir``; who may export the case may export it (it
+    holds the originals: not the auditors)."""
     what = "export this review packet"
-    access.require_role(user, access.READ_CASES, what)
+    access.require_role(user, access.EXPORT_CASE, what)
     moment = now or datetime.now(UTC)
     with log.engine.connect() as conn:
         packet = read_packet(conn, packet_id)
         row = action_row(conn, packet.action_id)
-        access.require_case_access(conn, user, row.case_id, access.READ_CASES, what)
+        access.require_case_access(conn, user, row.case_id, access.EXPORT_CASE, what)
         case = case_row(conn, row.case_id)
         listed = [packet.listing["draft"], *packet.listing["cited"]]
         items = [records.find(conn, item["evidence_id"]) for item in listed]

@@ -561,7 +561,7 @@ ENFORCEMENT = [
         {"served_on": "2024-03-16", "method": "post", "recipient": "张三"}), 201),
     Endpoint("GET", "/actions/{action_id}/service", READ_CASE,
              lambda ctx: (f"{API}/actions/{_decided(ctx)}/service", None)),
-    Endpoint("GET", "/reviews/{packet_id}/bundle", READ_CASE,
+    Endpoint("GET", "/reviews/{packet_id}/bundle", EXPORT_CASE,
              lambda ctx: (f"{API}/reviews/{_packet(ctx)}/bundle", None)),
     # what the review pages read (cases/review_lists.py)
     Endpoint("GET", "/actions/{action_id}/review-state", READ_CASE,

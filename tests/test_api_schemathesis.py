@@ -52,7 +52,12 @@ ONE_OF_BODIES = {"POST /api/v1/users", "POST /api/v1/agencies"}
 AGENCY_RULES = {"POST /api/v1/cases", "PUT /api/v1/agencies/{code}/case-number-rule",
                 # a year's days must lie in the path's year, worked days on a weekend, and
                 # no day both: refused with 400 saying so (tests/test_calendar_admin.py)
-                "PUT /api/v1/calendar/years/{year}"}
+                "PUT /api/v1/calendar/years/{year}",
+                # nor that a decision is served, or an adviser's opinion given, on a day
+                # already come, nor which document kinds the required review materials name
+                "POST /api/v1/actions/{action_id}/service",
+                "PUT /api/v1/reviews/{packet_id}/advice/{advice_id}",
+                "PUT /api/v1/agencies/{agency}/review-materials"}
 
 
 def _fuzz(world: World, operation: schemathesis.APIOperation[Any, Any, Any, Any],

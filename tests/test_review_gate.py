@@ -5,6 +5,7 @@ document is replaced; a submission refused when a cited item's stored bytes chan
 from __future__ import annotations
 
 import base64
+import json
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -154,8 +155,11 @@ def test_a_major_penalty_walks_through_review_to_its_decision(
         "adviser_kind": "government_lawyer", "question": "裁量是否适当？"}), 201)
     ok(call(world, "PUT", "reviewer", f"/reviews/{packet3['id']}/advice/{asked['id']}", {
         "adviser": "王律师", "opinion": "裁量适当", "given_on": "2024-03-16"}))
-    ok(call(world, "POST", "reviewer", f"/reviews/{packet3['id']}/opinion", {
+    reviewed = ok(call(world, "POST", "reviewer", f"/reviews/{packet3['id']}/opinion", {
         "opinion": "pass", "reasons": "事实清楚，证据充分", "checklist": checklist()}))
+    [advice] = reviewed["advice"]
+    assert (advice["adviser_kind"], advice["adviser"], advice["opinion"], advice["given_on"]) == (
+        "government_lawyer", "王律师", "裁量适当", "2024-03-16")
     ok(call(world, "POST", "admin", f"/reviews/{packet3['id']}/approval"))
     # not served before the decision
     service = {"served_on": "2024-03-16", "method": "direct", "recipient": "某商贸公司"}
@@ -289,7 +293,7 @@ def test_the_catalogue_is_the_agency_admins_and_versioned(world: World,
 
 @SQLITE_ONLY  # the database does not matter here
 def test_a_submission_names_each_missing_material_by_the_agencys_setting(
-        world: World, penalty: dict[str, Any]) -> None:
+        world: World, penalty: dict[str, Any], tmp_path: Path, db_url: str) -> None:
     p = penalty
     ok(call(world, "PUT", "case_officer", f"/actions/{p['action']}/materials", {
         "draft": p["draft"], "cited": [p["transcript"], p["required"][0]],
@@ -317,8 +321,18 @@ def test_a_submission_names_each_missing_material_by_the_agencys_setting(
         "requirements"]["penalty"]
     assert read["requirements"]["levy"]  # the other kinds keep their defaults
     ok(call(world, "POST", "case_officer", f"/actions/{p['action']}/reviews"), 201)
-    [event] = world.events("org:review-materials:set")
-    assert event["details"]["version"] == 1 and event["actor"] == "user:admin"
+    # the CLI sets the next version alike
+    setting_file = tmp_path / "materials.json"
+    setting_file.write_text(json.dumps(setting["requirements"], ensure_ascii=False),
+                            encoding="utf-8")
+    result = run_cli_in_process(world.home.root, "matter", "review-materials", "--agency",
+                                "north", "--requirements", str(setting_file),
+                                env={"EVIDENCE_DATABASE_URL": db_url})
+    assert result.returncode == 0, result.stderr
+    by_api, by_cli = world.events("org:review-materials:set")
+    assert (by_api["details"]["version"], by_api["actor"]) == (1, "user:admin")
+    assert by_cli["details"]["version"] == 2 and by_cli["actor"].startswith("cli:")
+    assert by_cli["details"]["requirements"] == by_api["details"]["requirements"]
 
 
 @SQLITE_ONLY  # the database does not matter here

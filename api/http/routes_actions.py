@@ -472,6 +472,11 @@ def packet_out(p: Packet, today: date | None = None,
                      advice=[advice_out(a) for a in advice or []])
 
 
+def one_packet_out(services: Services, packet: Packet) -> PacketOut:
+    """The packet as answered after a step: with its advice and `overdue` of today."""
+    return packets_out(services, [packet]).items[0]
+
+
 def packets_out(services: Services, packets: list[Packet]) -> PacketList:
     advice = advice_by_packet(services.engine, packets)
     today = local_day(services.now())
@@ -517,11 +522,10 @@ def submit_review(action_id: UUID, services: ServicesDep, user: CurrentUser) -> 
     in a signed checkpoint; a witnessed log: one the witnesses' quorum cosigned; 409 naming
     each that fails). Due `review_days` working days later on the official calendar
     (`due_confirmed`). Event `case:review:submitted`."""
-    return packet_out(submit(services.log, services.store, services.verifier, user,
-                             str(action_id), services.now(),
-                             working_days=services.options.review_days,
-                             witnesses=services.options.review_witnesses),
-                      local_day(services.now()))
+    return one_packet_out(services, submit(
+        services.log, services.store, services.verifier, user, str(action_id), services.now(),
+        working_days=services.options.review_days,
+        witnesses=services.options.review_witnesses))
 
 
 @router.get("/actions/{action_id}/reviews", response_model=PacketList,
@@ -547,7 +551,7 @@ def opinion(packet_id: UUID, body: OpinionIn, services: ServicesDep,
     Event `case:review:opinion`."""
     checklist = {k: {"result": v.result, **({"note": v.note} if v.note else {})}
                  for k, v in ((k, getattr(body.checklist, k)) for k in CHECKLIST)}
-    return packet_out(record_opinion(services.log, user, str(packet_id), Opinion(body.opinion),
+    return one_packet_out(services, record_opinion(services.log, user, str(packet_id), Opinion(body.opinion),
                                      body.reasons, checklist, services.now()))
 
 
@@ -556,7 +560,7 @@ def opinion(packet_id: UUID, body: OpinionIn, services: ServicesDep,
 def contest_opinion(packet_id: UUID, body: ReasonIn, services: ServicesDep,
                     user: CurrentUser) -> PacketOut:
     """The handling unit. Event `case:review:contested`."""
-    return packet_out(contest(services.log, user, str(packet_id), body.reason, services.now()))
+    return one_packet_out(services, contest(services.log, user, str(packet_id), body.reason, services.now()))
 
 
 @router.post("/reviews/{packet_id}/ruling", response_model=PacketOut,
@@ -564,7 +568,7 @@ def contest_opinion(packet_id: UUID, body: ReasonIn, services: ServicesDep,
 def ruling(packet_id: UUID, body: RulingIn, services: ServicesDep,
            user: CurrentUser) -> PacketOut:
     """The principal (an admin of the agency). Event `case:review:ruled`."""
-    return packet_out(rule(services.log, user, str(packet_id), body.upheld, body.reason,
+    return one_packet_out(services, rule(services.log, user, str(packet_id), body.upheld, body.reason,
                            services.now()))
 
 
@@ -572,7 +576,7 @@ def ruling(packet_id: UUID, body: RulingIn, services: ServicesDep,
              responses=responses(401, 403, 404, 409), summary="Approve a reviewed decision")
 def approval(packet_id: UUID, services: ServicesDep, user: CurrentUser) -> PacketOut:
     """The approving head (an admin of the agency), after a pass. Event `case:review:approved`."""
-    return packet_out(approve(services.log, user, str(packet_id), services.now()))
+    return one_packet_out(services, approve(services.log, user, str(packet_id), services.now()))
 
 
 @router.post("/actions/{action_id}/decision", status_code=204, response_class=Response,

@@ -152,10 +152,10 @@ def decision_services(action_id: UUID, services: ServicesDep, user: CurrentUser)
                              "description": "The packet's bundle (ZIP)."}},
             summary="Export a review packet as a bundle")
 def packet_bundle(packet_id: UUID, services: ServicesDep, user: CurrentUser) -> FileResponse:
-    """For who may read the case: the packet's listing, each cited item's bytes and the
-    custody events (ingest of each item, every review step) with inclusion proofs in one
-    signed checkpoint; `evidence verify-bundle` checks it offline. Event
-    `case:review:packet-exported`."""
+    """For who may export the case (not auditors: it holds the originals): the packet's
+    listing, each cited item's bytes and the custody events (ingest of each item, every
+    review step) with inclusion proofs in one signed checkpoint; `evidence verify-bundle`
+    checks it offline. Event `case:review:packet-exported`."""
     services.export_dir.mkdir(parents=True, exist_ok=True)
     work = FilePath(tempfile.mkdtemp(prefix=".packet-", dir=services.export_dir))
     try:
