@@ -157,6 +157,16 @@ def goto(page: Page, site: Site, path: str) -> None:
                            " && document.querySelector('#main h1')")
 
 
+def tab_to(page: Page, selector: str, presses: int = 80) -> None:
+    """Tab from where the focus is until ``selector`` has it, drawn visibly (keyboard use)."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            assert_focus_visible(page)
+            return
+    raise AssertionError(f"{selector} cannot be reached with Tab")
+
+
 def expect_blocking(page: Page, *words: str) -> None:
     for word in words:
         expect(page.locator("#blocking")).to_contain_text(word)
@@ -200,6 +210,13 @@ def review_in_page(page: Page, lang: str, number: str, opinion: str, material: b
     expect(page.locator("h1")).to_have_text(tr(lang, "Legal review queue"))
 
 
+def packet_id(site: Site, action: str) -> str:
+    """The action's latest packet."""
+    status, packets = call(site, "GET", f"/actions/{action}/reviews", "case_officer")
+    assert status == 200, packets
+    return str(packets["items"][-1]["id"])
+
+
 def action_steps(site: Site, action: str, every: bool = False) -> list[tuple[str, str]]:
     """(type, actor) of the action's review steps, from the custody log (``every``: its
     opening and staffing too, and a review voided by new materials where the backend
@@ -234,7 +251,8 @@ def test_a_major_penalty_walks_through_the_review_pages(
     expect(officer.locator("#message")).to_contain_text(gate["refused"])
     expect(officer.locator("#message")).to_contain_text(gate["unsent"])
     officer.locator("#message button").click()
-    officer.locator("#submit-review").click()
+    tab_to(officer, "#submit-review")
+    officer.keyboard.press("Enter")
     expect(officer.locator("#status")).to_contain_text(
         tr(lang, "Submitted for legal review; due {due}.").split("{due}")[0])
     expect_blocking(officer, gate["waiting"])
@@ -248,9 +266,12 @@ def test_a_major_penalty_walks_through_the_review_pages(
     expect(rows.first).to_contain_text(tr(lang, "Overdue"))
     expect(reviewer.locator("#review-queue")).to_contain_text(number)
     check_page(reviewer, "review-queue", lang)
-    reviewer.get_by_role("link", name=tr(lang, "Open the checklist for case {number}", number=number)).click()
+    tab_to(reviewer, f"#review-queue a[href$='{packet_id(site, action)}']")
+    reviewer.keyboard.press("Enter")
     expect(reviewer.locator("#packet-items")).to_contain_text(site.video_sha256)
     check_page(reviewer, "review-checklist", lang)
+    tab_to(reviewer, "#point-enforcing_body_lawful-pass")  # each point, the opinion, the button
+    tab_to(reviewer, "#opinion-submit")
     review_in_page(reviewer, lang, number, "return", material=True)
     expect(reviewer.locator("#review-queue")).not_to_contain_text(number)
 
