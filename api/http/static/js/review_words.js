@@ -40,6 +40,13 @@ const DOCUMENT_KINDS = {
   decision: () => t("decision"),
   draft_decision: () => t("draft decision"),
   scan: () => t("signed paper, scanned"),
+  investigation_report: () => t("investigation report"),
+  rights_notice: () => t("notice of the party's rights"),
+  statement: () => t("party's statement"),
+  hearing_record: () => t("hearing record"),
+  evidence_list: () => t("evidence list"),
+  application: () => t("application"),
+  service_receipt: () => t("receipt of service"),
   other: () => t("other document"),
 };
 
