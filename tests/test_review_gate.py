@@ -101,7 +101,7 @@ def test_a_major_penalty_walks_through_review_to_its_decision(
     assert packet["sha256"] == first and packet["due"] == "2024-03-22"  # 5 working days
     assert [i["evidence_id"] for i in packet["listing"]["cited"]] == [
         p["transcript"], p["footage"], *p["required"]]
-    assert packet["due_confirmed"] is False  # 2024: no official calendar known yet
+    assert packet["due_confirmed"] is True  # 2024 is on the official calendar (cases.workdays)
     refused_decision(world, action, "waiting for the reviewer (due 2024-03-22)")
     # wrong role and wrong agency give no opinion
     for user in ("case_officer", "south-reviewer"):
