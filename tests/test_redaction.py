@@ -318,3 +318,21 @@ def test_a_face_the_detector_misses_for_a_few_searches_stays_covered(tmp_path: P
     too_long = cast(FaceDetector, _Blinking(misses={1, 2, 3, 4, 5}))  # a gap of 18 frames
     assert len(redact_video(clip, tmp_path / "out3.mp4", RedactionSettings(), too_long)
                .tracks) == 2
+
+
+def test_an_original_altered_in_the_store_is_refused_and_nothing_is_made(
+        world: World, media: dict[str, Any]) -> None:
+    evidence_id, case_id = on_case(world, "A_100234_0012.JPG", media["photo"], "image", 0)
+    stored = world.home.objects / "objects" / original_key(hashlib.sha256(media["photo"])
+                                                           .hexdigest())
+    stored.chmod(0o644)
+    altered = bytearray(stored.read_bytes())
+    altered[-10] ^= 0xFF
+    stored.write_bytes(bytes(altered))
+    answer = post(world, "case_officer", f"{API}/redactions", json={
+        "evidence_id": evidence_id, "case_id": case_id, "reason": "公示"})
+    assert answer.status_code == 500 and answer.json()["error"]["code"] == "integrity_error"
+    assert "no longer matches" in answer.json()["error"]["message"]
+    assert world.events("evidence:redaction:requested") == []
+    assert [e for e in world.events("evidence:file:derived")
+            if e["details"]["method"] == "redaction"] == []
