@@ -16,7 +16,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -29,9 +29,9 @@ from cases.redactions import RedactionTools, request_redaction
 from cases.users import authenticate
 from domain.errors import ConfigError
 from media.content_credentials import read_manifest
-from media.face_detector import FaceDetector, default_model_path
+from media.face_detector import Box, Detection, FaceDetector, default_model_path
 from media.ffmpeg_tools import ffmpeg_executable
-from media.redaction import RedactionSettings
+from media.redaction import RedactionSettings, redact_video
 from storage.objects import original_key
 from tests.api_support import NORTH_UNIT, OFFICER_NO, T0, World, add_evidence, world_fixture
 from tests.cli_helpers import run_cli_in_process
@@ -285,3 +285,54 @@ def test_who_may_ask_and_what_is_refused(world: World, media: dict[str, Any]) ->
         request_redaction(world.home.custody_log(), world.home.object_store(),
                           RedactionTools(None), manager, evidence_id, case_id,
                           RedactionSettings(detect_every=0), "公示")
+
+
+class _Blinking:
+    """A detector that sees one face at a fixed place, except at the searches listed."""
+
+    def __init__(self, misses: set[int]) -> None:
+        self.misses, self.calls = misses, 0
+
+    def detect_rgb(self, picture: MatLike) -> list[Detection]:
+        self.calls += 1
+        if self.calls - 1 in self.misses:
+            return []
+        return [Detection(Box(40, 30, 30, 30), 0.9)]
+
+    def describe(self) -> dict[str, str | int]:
+        return {"name": "blinking"}
+
+
+def test_a_face_the_detector_misses_for_a_few_searches_stays_covered(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    subprocess.run([ffmpeg_executable(), "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc=size=160x120:rate=15:duration=2", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    detector = cast(FaceDetector, _Blinking(misses={2, 3, 4}))  # frames 6, 9 and 12
+    result = redact_video(clip, tmp_path / "out.mp4", RedactionSettings(), detector)
+    assert [(t.id, t.sightings) for t in result.tracks] == [(1, 7)]
+    assert result.covered_frames == result.frames == 30
+    removed = redact_video(clip, tmp_path / "out2.mp4", RedactionSettings(removed_tracks=(1,)),
+                           cast(FaceDetector, _Blinking(misses=set())))
+    assert removed.covered_frames == 0
+    too_long = cast(FaceDetector, _Blinking(misses={1, 2, 3, 4, 5}))  # a gap of 18 frames
+    assert len(redact_video(clip, tmp_path / "out3.mp4", RedactionSettings(), too_long)
+               .tracks) == 2
+
+
+def test_an_original_altered_in_the_store_is_refused_and_nothing_is_made(
+        world: World, media: dict[str, Any]) -> None:
+    evidence_id, case_id = on_case(world, "A_100234_0012.JPG", media["photo"], "image", 0)
+    stored = world.home.objects / "objects" / original_key(hashlib.sha256(media["photo"])
+                                                           .hexdigest())
+    stored.chmod(0o644)
+    altered = bytearray(stored.read_bytes())
+    altered[-10] ^= 0xFF
+    stored.write_bytes(bytes(altered))
+    answer = post(world, "case_officer", f"{API}/redactions", json={
+        "evidence_id": evidence_id, "case_id": case_id, "reason": "公示"})
+    assert answer.status_code == 500 and answer.json()["error"]["code"] == "integrity_error"
+    assert "no longer matches" in answer.json()["error"]["message"]
+    assert world.events("evidence:redaction:requested") == []
+    assert [e for e in world.events("evidence:file:derived")
+            if e["details"]["method"] == "redaction"] == []
