@@ -22,6 +22,7 @@ import "./views/station.js";
 import "./views/admin_users.js";
 import "./views/admin_org.js";
 import "./views/admin_devices.js";
+import "./views/admin_publication.js";
 import "./views/holds.js";
 import "./views/events.js";
 import "./views/proof.js";
