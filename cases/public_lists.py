@@ -29,7 +29,9 @@ from storage.db import write_transaction
 
 NAME_MAX = 200
 TEXT_MAX = 2000
-BODY_MAX = 20000  # a service guide's text
+# A service guide's text, in characters: the most that fits in the API's 64 KiB JSON body
+# even when every character is sent as an escaped surrogate pair (12 bytes).
+BODY_MAX = 5000
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.http import atom
 from api.http.auth import client_address, limiter_of
 from api.http.errors import error_response, request_locale
+from api.http.ratelimit import RateLimited
 from api.http.services import ServicesDep
 from domain.messages import msg
 
@@ -60,6 +61,7 @@ SHOWN_ZONE = ZoneInfo("Asia/Shanghai")  # times on the public site: the region's
 CACHE_CONTROL = "public, no-cache"
 HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"
+GET_HEAD = ["GET", "HEAD"]  # the methods of every public route
 
 # The header's navigation: (path under PUBLIC_URL, label). Other parts of the site append.
 NAV: list[tuple[str, str]] = [("/", "首页"), ("/agencies", "执法机关"),
@@ -162,7 +164,7 @@ def not_found_page(request: Request, what: str) -> Response:
 pages = APIRouter(prefix=PUBLIC_URL, include_in_schema=False, dependencies=PUBLIC_DEPENDENCIES)
 
 
-@pages.get("")
+@pages.api_route("", methods=GET_HEAD)
 def public_without_slash() -> Response:
     return Response(status_code=307, headers={"Location": PUBLIC_URL + "/"})
 
@@ -198,6 +200,13 @@ def _public_fallback(other: ASGIApp) -> ASGIApp:
         path: str = scope.get("path", "")
         if scope["type"] == "http" and (path == PUBLIC_URL or path.startswith(PUBLIC_URL + "/")):
             request = Request(scope, receive)
+            try:  # a miss costs like any other public request
+                public_request(request, request.app.state.services)
+            except RateLimited as exc:
+                await error_response(429, "too_many_requests", exc.message, exc.hint,
+                                     {"Retry-After": str(exc.retry_after)},
+                                     locale=request_locale(request))(scope, receive, send)
+                return
             if path.startswith(PUBLIC_API_URL + "/") or path == PUBLIC_API_URL:
                 response: Response = error_response(
                     404, "not_found", msg("the public site has no list at this address"),

@@ -119,7 +119,7 @@ function guideForm(agency, matters) {
   const matter = h("select", { id: "guide-matter", name: "matter", required: true },
     matters.map((m) => h("option", { value: m.id }, m.title)));
   const title = textInput("guide-title", 200);
-  const body = h("textarea", { id: "guide-body", name: "body", required: true, rows: "6", maxlength: "20000" });
+  const body = h("textarea", { id: "guide-body", name: "body", required: true, rows: "6", maxlength: "5000" });
   const button = h("button", { type: "submit" }, t("Add service guide"));
   const form = h("form", { id: "new-guide-form", class: "card" }, h("h3", {}, t("Add a service guide")),
     field(t("Enforcement matter"), matter), field(t("Guide title"), title),
