@@ -29,7 +29,9 @@ from storage.db import write_transaction
 
 NAME_MAX = 200
 TEXT_MAX = 2000
-BODY_MAX = 20000  # a service guide's text
+# A service guide's text, in characters: the most that fits in the API's 64 KiB JSON body
+# even when every character is sent as an escaped surrogate pair (12 bytes).
+BODY_MAX = 5000
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def change_inspection(log: CustodyLog, user: User, item_id: str, *, name: str | 
              "frequency": frequency}
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
-        before = _inspection(conn, item_id)
+        before = inspection_of(conn, item_id)
         _edit_inspections(user, before.agency_code)
         values = {k: clean_text(v, *_INSPECTION_FIELDS[k]) for k, v in given.items()
                   if v is not None}
@@ -163,7 +165,7 @@ def remove_inspection(log: CustodyLog, user: User, item_id: str,
     moment = now or datetime.now(UTC)
     p = tables.public_entries
     with write_transaction(log.engine) as conn:
-        item = _inspection(conn, item_id)
+        item = inspection_of(conn, item_id)
         _edit_inspections(user, item.agency_code)
         was_public = conn.execute(delete(p).where(p.c.kind == "inspections",
                                                   p.c.entry_id == item_id)).rowcount > 0
@@ -187,17 +189,13 @@ def _inspection_of(r: Any) -> InspectionItem:
                           r.frequency, aware(r.updated_at), r.updated_by)
 
 
-def _inspection(conn: Connection, item_id: str) -> InspectionItem:
+def inspection_of(conn: Connection, item_id: str) -> InspectionItem:
     i = tables.inspection_items
     row = conn.execute(select(i).where(i.c.id == item_id)).first()
     if row is None:
         raise NotFound(msg("there is no inspection item {item_id}", item_id=item_id),
                        hint=msg("list them with `evidence inspection list`"))
     return _inspection_of(row)
-
-
-def inspection_of(conn: Connection, item_id: str) -> InspectionItem:
-    return _inspection(conn, item_id)
 
 
 # --- service guides ----------------------------------------------------------------------------
@@ -244,7 +242,7 @@ def change_guide(log: CustodyLog, user: User, guide_id: str, *, matter_id: str |
     publication."""
     moment = now or datetime.now(UTC)
     with write_transaction(log.engine) as conn:
-        before = _guide(conn, guide_id)
+        before = guide_of(conn, guide_id)
         _edit_guides(user, before.agency_code)
         new_matter = matter_id if matter_id is not None else before.matter_id
         after = ServiceGuide(
@@ -269,7 +267,7 @@ def remove_guide(log: CustodyLog, user: User, guide_id: str,
     moment = now or datetime.now(UTC)
     p = tables.public_entries
     with write_transaction(log.engine) as conn:
-        guide = _guide(conn, guide_id)
+        guide = guide_of(conn, guide_id)
         _edit_guides(user, guide.agency_code)
         was_public = conn.execute(delete(p).where(p.c.kind == "guides",
                                                   p.c.entry_id == guide_id)).rowcount > 0
@@ -284,10 +282,10 @@ def list_guides(engine: Engine, user: User, agency_code: str) -> list[ServiceGui
     with engine.connect() as conn:
         ids = conn.execute(select(g.c.id).where(g.c.agency_code == agency_code)
                            .order_by(g.c.title, g.c.id)).scalars().all()
-        return [_guide(conn, i) for i in ids]
+        return [guide_of(conn, i) for i in ids]
 
 
-def _guide(conn: Connection, guide_id: str) -> ServiceGuide:
+def guide_of(conn: Connection, guide_id: str) -> ServiceGuide:
     g, m = tables.service_guides, tables.enforcement_matters
     row = conn.execute(select(g, m.c.name.label("matter_name")).join(m, m.c.id == g.c.matter_id)
                        .where(g.c.id == guide_id)).first()
@@ -296,7 +294,3 @@ def _guide(conn: Connection, guide_id: str) -> ServiceGuide:
                        hint=msg("list them with `evidence guide list`"))
     return ServiceGuide(row.id, row.agency_code, row.matter_id, row.matter_name, row.title,
                         row.body, aware(row.updated_at), row.updated_by)
-
-
-def guide_of(conn: Connection, guide_id: str) -> ServiceGuide:
-    return _guide(conn, guide_id)

@@ -174,6 +174,7 @@ def test_the_public_site_shows_only_what_was_published_and_no_private_field(worl
         assert "set-cookie" not in with_credentials.headers
         again = world.client.get(path, headers={"If-None-Match": plain.headers["etag"]})
         assert again.status_code == 304 and again.content == b""
+    assert world.client.head(f"/public/agencies/{NORTH}/matters").status_code == 200
     assert world.client.post(f"/public/api/agencies/{NORTH}/matters").status_code == 405
     assert world.client.get("/public/api/agencies?x=1").status_code == 400
 
@@ -309,8 +310,9 @@ def test_the_public_site_has_its_own_rate_limit(world: World) -> None:
         with TestClient(app) as client:
             answers = [client.get("/public/api/agencies").status_code for _ in range(4)]
             assert answers == [200, 200, 200, 429]
-            limited = client.get("/public/")
-            assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+            for path in ("/public/", "/public/no/such/page"):
+                limited = client.get(path)
+                assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
             # the signed-in service keeps its own allowance
             assert client.get(f"{API}/me", headers=world.auth("admin")).status_code == 200
     finally:

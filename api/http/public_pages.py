@@ -21,6 +21,7 @@ from api.http import atom
 from api.http.public_site import (
     AGENCY_LINKS,
     AGENCY_SOURCES,
+    GET_HEAD,
     PUBLIC_API_URL,
     PUBLIC_DEPENDENCIES,
     PUBLIC_URL,
@@ -93,20 +94,20 @@ def _counts(engine: Engine) -> dict[str, dict[ListKind, int]]:
 
 # --- pages ---------------------------------------------------------------------------------------
 
-@pages.get("/")
+@pages.api_route("/", methods=GET_HEAD)
 def home(request: Request, services: ServicesDep) -> Response:
     return render(request, "home.html", title=SITE_NAME,
                   agencies=public_agency_names(services.engine))
 
 
-@pages.get("/agencies")
+@pages.api_route("/agencies", methods=GET_HEAD)
 def agencies_page(request: Request, services: ServicesDep) -> Response:
     return render(request, "agencies.html", title="执法机关",
                   agencies=public_agency_names(services.engine),
                   counts=_counts(services.engine), list_names=LIST_NAMES)
 
 
-@pages.get("/agencies/{code}")
+@pages.api_route("/agencies/{code}", methods=GET_HEAD)
 def agency_page(request: Request, services: ServicesDep, code: str) -> Response:
     names = public_agency_names(services.engine)
     if code not in names:
@@ -156,7 +157,7 @@ def _summary(entry: PublicEntry) -> str:
     return f"所属事项：{c['matter']}"
 
 
-@pages.get("/guides/{guide_id}")
+@pages.api_route("/guides/{guide_id}", methods=GET_HEAD)
 def guide_page(request: Request, services: ServicesDep, guide_id: str) -> Response:
     try:
         entry = pe.public_entry(services.engine, ListKind.GUIDES, guide_id)
@@ -168,7 +169,7 @@ def guide_page(request: Request, services: ServicesDep, guide_id: str) -> Respon
                   code=entry.agency_code)
 
 
-@pages.get("/certificates")
+@pages.api_route("/certificates", methods=GET_HEAD)
 def certificate_page(request: Request, services: ServicesDep,
                      number: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     check = None
@@ -180,7 +181,7 @@ def certificate_page(request: Request, services: ServicesDep,
 
 # --- JSON ------------------------------------------------------------------------------------------
 
-@api.get("/agencies")
+@api.api_route("/agencies", methods=GET_HEAD)
 def agencies_json(request: Request, services: ServicesDep) -> Response:
     """Agencies that publish anything, with their lists (counts, JSON, page and feed URLs)."""
     counts = _counts(services.engine)
@@ -200,7 +201,7 @@ def list_json(request: Request, services: ServicesDep, code: str, list_kind: Lis
                                    "entries": [_entry_json(e) for e in entries]})
 
 
-@api.get("/guides/{guide_id}")
+@api.api_route("/guides/{guide_id}", methods=GET_HEAD)
 def guide_json(request: Request, services: ServicesDep, guide_id: str) -> Response:
     return json_response(request, _entry_json(pe.public_entry(services.engine, ListKind.GUIDES,
                                                               guide_id)))
@@ -216,7 +217,7 @@ def check_json(check: CertificateCheck) -> dict[str, Any]:
     return body
 
 
-@api.get("/certificates/{number}")
+@api.api_route("/certificates/{number}", methods=GET_HEAD)
 def certificate_json(request: Request, services: ServicesDep, number: str) -> Response:
     """Is this enforcement certificate valid today? valid, expired, not_yet_valid or unknown."""
     return json_response(request, check_json(pe.check_certificate(services.engine, number,
@@ -235,9 +236,9 @@ def _route_list(kind: ListKind) -> None:
         return list_json(request, services, code, kind)
 
     path = f"/agencies/{{code}}/{kind.value}"
-    pages.add_api_route(path, page, methods=["GET"], name=f"public_{kind.value}_page")
-    pages.add_api_route(path + "/feed.atom", feed, methods=["GET"], name=f"public_{kind.value}_feed")
-    api.add_api_route(path, data, methods=["GET"], name=f"public_{kind.value}_json",
+    pages.add_api_route(path, page, methods=GET_HEAD, name=f"public_{kind.value}_page")
+    pages.add_api_route(path + "/feed.atom", feed, methods=GET_HEAD, name=f"public_{kind.value}_feed")
+    api.add_api_route(path, data, methods=GET_HEAD, name=f"public_{kind.value}_json",
                       summary=f"The published {kind.value} list of an agency")
 
 

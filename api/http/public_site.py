@@ -9,16 +9,21 @@ Anyone may read it, so it is kept apart from the signed-in service:
   again each time, so a withdrawn entry is gone at once; an unchanged page costs a 304);
 - the pages are plain HTML with one stylesheet and no script, in Chinese, and fit a phone.
 
-What it shows comes only from what an agency's admin published (``cases.public_lists`` keeps
-the published copies); it never reads a private table to draw a page.
+What it shows comes only from what an agency's admin published (``cases.public_entries``
+keeps the published copies; for an officer it also checks the account is still active).
 
 Extension points (for another part of the site, e.g. published decisions):
-- ``pages``: a router for HTML pages; add routes to your own ``APIRouter(prefix=PUBLIC_URL)``
-  with ``dependencies=PUBLIC_DEPENDENCIES`` and return ``render(request, "x.html", ...)``;
+- pages: your own ``APIRouter(prefix=PUBLIC_URL, include_in_schema=False,
+  dependencies=PUBLIC_DEPENDENCIES)``, routes with ``methods=GET_HEAD``, each returning
+  ``render(request, "x.html", title=..., ...)`` (or ``not_found_page(request, "what")``);
   your templates live in ``TEMPLATE_DIR`` and ``{% extends "base.html" %}``, filling
   ``title`` and ``content`` (and optionally ``feeds`` for ``<link rel=alternate>``).
-- ``api``: JSON under ``PUBLIC_API_URL``, returned with ``json_response`` (same headers).
-- feeds: ``atom_response(request, feed)`` with ``api.http.atom.Feed``.
+- JSON: a router with ``prefix=PUBLIC_API_URL`` (add ``Depends(reject_unknown_query)``),
+  answers made with ``json_response`` (same headers); raise ``NotFound`` etc. as elsewhere.
+- feeds: ``atom_response(request, feed)`` with ``api.http.atom.Feed``/``Entry``; ids from
+  ``feed_id(request, "stable/key")``, links from ``absolute(request, path)``.
+- template filters: ``local_date``, ``local_time`` (Asia/Shanghai); globals ``public_url``,
+  ``api_url``, ``static_url``, ``site_name``; ``_list.html`` is a list page with cards.
 - ``NAV``: append ``(path, label)`` to put a page in the header's navigation.
 - ``AGENCY_SOURCES``: append a function giving {code: name} of agencies your part shows,
   so the agency index lists them; ``AGENCY_LINKS``: append ``("/decisions", "执法决定")`` to
@@ -47,6 +52,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.http import atom
 from api.http.auth import client_address, limiter_of
 from api.http.errors import error_response, request_locale
+from api.http.ratelimit import RateLimited
 from api.http.services import ServicesDep
 from domain.messages import msg
 
@@ -60,6 +66,7 @@ SHOWN_ZONE = ZoneInfo("Asia/Shanghai")  # times on the public site: the region's
 CACHE_CONTROL = "public, no-cache"
 HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"
+GET_HEAD = ["GET", "HEAD"]  # the methods of every public route
 
 # The header's navigation: (path under PUBLIC_URL, label). Other parts of the site append.
 NAV: list[tuple[str, str]] = [("/", "首页"), ("/agencies", "执法机关"),
@@ -162,7 +169,7 @@ def not_found_page(request: Request, what: str) -> Response:
 pages = APIRouter(prefix=PUBLIC_URL, include_in_schema=False, dependencies=PUBLIC_DEPENDENCIES)
 
 
-@pages.get("")
+@pages.api_route("", methods=GET_HEAD)
 def public_without_slash() -> Response:
     return Response(status_code=307, headers={"Location": PUBLIC_URL + "/"})
 
@@ -198,6 +205,13 @@ def _public_fallback(other: ASGIApp) -> ASGIApp:
         path: str = scope.get("path", "")
         if scope["type"] == "http" and (path == PUBLIC_URL or path.startswith(PUBLIC_URL + "/")):
             request = Request(scope, receive)
+            try:  # a miss costs like any other public request
+                public_request(request, request.app.state.services)
+            except RateLimited as exc:
+                await error_response(429, "too_many_requests", exc.message, exc.hint,
+                                     {"Retry-After": str(exc.retry_after)},
+                                     locale=request_locale(request))(scope, receive, send)
+                return
             if path.startswith(PUBLIC_API_URL + "/") or path == PUBLIC_API_URL:
                 response: Response = error_response(
                     404, "not_found", msg("the public site has no list at this address"),

@@ -26,6 +26,7 @@ import "./views/station.js";
 import "./views/admin_users.js";
 import "./views/admin_org.js";
 import "./views/admin_devices.js";
+import "./views/admin_publication.js";
 import "./views/holds.js";
 import "./views/calendar.js";
 import "./views/events.js";
