@@ -85,6 +85,19 @@ def test_a_document_is_kept_bit_for_bit_and_listed_with_the_footage(world: World
     assert report.ok, report.problems
 
 
+def test_a_scanned_document_of_megabytes_is_taken_and_a_json_route_still_refuses_one(
+        world: World, case_id: str) -> None:
+    # A phone photo of a signed decision or a scanned PDF is megabytes: the document route's
+    # own limit (20 MiB) applies, not the 64 KiB every JSON route keeps.
+    scan = PDF + bytes(3 * 1024 * 1024)
+    response = upload(world, "case_officer", case_id, scan, "scan", "处罚决定书（签收）.pdf")
+    assert response.status_code == 201, response.text[:300]
+    assert response.json()["size"] == len(scan)
+    refused = world.client.post(f"{API}/cases", headers=world.auth("case_officer"),
+                                json={"title": "x" * (100 * 1024), "number": "N-2024-8"})
+    assert refused.status_code == 413, refused.text[:300]
+
+
 def test_what_is_not_a_document_or_not_the_users_is_refused(world: World, case_id: str) -> None:
     before = len(world.events())
     for data in (b"MZ\x90\x00 an executable", b"PK\x03\x04 not a zip", b"<html>"):

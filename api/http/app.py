@@ -31,7 +31,13 @@ from api.http import (
     routes_session,
     routes_stations,
 )
-from api.http.bodies import JSON_BODY_LIMIT, BodyLimit, install_body_limits, refuse_unexpected_body
+from api.http.bodies import (
+    JSON_BODY_LIMIT,
+    BodyLimit,
+    install_body_limits,
+    largest_limit,
+    refuse_unexpected_body,
+)
 from api.http.docs import install_docs
 from api.http.errors import install_error_handlers
 from api.http.headers import SecurityHeaders
@@ -110,7 +116,10 @@ class EvidenceApp(FastAPI):
     Starlette's last-resort 500 handler included."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(BodyLimit(super().build_middleware_stack()))
+        # Built at the first request, when every route is known: the ceiling is the largest
+        # route's limit (a case document's), not the JSON default that would refuse it.
+        ceiling = largest_limit(self.routes)
+        return SecurityHeaders(BodyLimit(super().build_middleware_stack(), ceiling))
 
 
 SHUTDOWN_WAIT = 60.0  # seconds a shutdown waits for a running verify job to stop

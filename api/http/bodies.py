@@ -24,10 +24,13 @@ body that belongs in the query). An API request says it has a body by its
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.errors import error_response, request_locale
@@ -75,6 +78,19 @@ def route_limit(route: object) -> int:
     if not isinstance(route, APIRoute) or route.body_field is None:
         return 0
     return int((route.openapi_extra or {}).get(LIMIT_KEY, JSON_BODY_LIMIT))
+
+
+def largest_limit(routes: Iterable[object]) -> int:
+    """The largest limit of any route in ``routes``, looking inside included routers and
+    mounts (FastAPI keeps an included router whole, not as its routes)."""
+    largest = JSON_BODY_LIMIT
+    for route in routes:
+        inner = getattr(route, "original_router", None) or route
+        if inner is not route or isinstance(route, Mount):
+            largest = max(largest, largest_limit(getattr(inner, "routes", ())))
+        else:
+            largest = max(largest, route_limit(route))
+    return largest
 
 
 class BodyLimit:
