@@ -2,11 +2,13 @@
 through the pages by the people of agency north (tests/api_support.py).
 
 The handling officer sets the draft decision and materials on the action's page and submits
-them; the reviewer returns the packet from the queue's checklist; the officer contests, the
+them; the reviewer asks a legal adviser and records the opinion, then returns the packet from
+the queue's checklist; the officer contests, the
 principal upholds the opinion, the officer resubmits with the signed transcript; the reviewer
 passes it; the action page shows the gate's refusal (and the decision is refused) until the
-approving head approves; then the officer records the decision. The custody log names who
-did each step. A wrong role gets the "cannot open" page, and the API's refusal.
+approving head approves; then the officer records the decision, records its service and
+downloads the packet's bundle. The custody log names who did each step. A wrong role gets the
+"cannot open" page, and the API's refusal.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,13 +115,14 @@ def seed(home: Home) -> None:
                              Party(PartyKind.ORGANISATION, "某商贸有限公司"), False, date(2024, 3, 16)).id
         assign_handlers(log, officer, action, ["case_officer", "case_officer2"])
         seeded.actions[lang], seeded.cases[lang], seeded.documents[lang] = action, case.id, docs
-    # A packet submitted weeks ago and never reviewed: overdue, first in the queue.
+    # A packet submitted long ago and never reviewed: overdue, first in the queue; in 2003,
+    # before the official holiday calendars the library knows, so its due date is unconfirmed.
     set_materials(log, officer, seeded.actions["overdue"], seeded.documents["overdue"]["draft"],
                   [seeded.documents["overdue"][label] for label in
                    ("transcript", *(kind for _, kind in REQUIRED))], {"fine": 20000})
     seeded.documents["packet"] = {"overdue": submit(
         log, store, home.verifier(), officer, seeded.actions["overdue"],
-        now=datetime.now(UTC) - timedelta(days=30)).id}
+        now=datetime(2003, 6, 2, 9, tzinfo=UTC)).id}
     seeded.documents["footage"] = {"video": footage}
     SEEDED["data"] = seeded
 
@@ -220,12 +224,13 @@ def packet_id(site: Site, action: str) -> str:
 def action_steps(site: Site, action: str, every: bool = False) -> list[tuple[str, str]]:
     """(type, actor) of the action's review steps, from the custody log (``every``: its
     opening and staffing too, and a review voided by new materials where the backend
-    records that)."""
+    records that). Its publication's events are the publication pages' business."""
     events = (decode_event(leaf) for _, leaf in site.home.custody_log().entries())
     left_out = () if every else ("case:action:opened", "case:action:handlers-assigned",
                                  "case:review:voided")
     return [(e["type"], e["actor"]) for e in events
-            if (e.get("details") or {}).get("action_id") == action and e["type"] not in left_out]
+            if (e.get("details") or {}).get("action_id") == action and e["type"] not in left_out
+            and e["type"].startswith(("case:action:", "case:review:"))]
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -264,12 +269,28 @@ def test_a_major_penalty_walks_through_the_review_pages(
     rows = reviewer.locator("#review-queue tbody tr")
     expect(rows.first).to_contain_text(OVERDUE_CASE)
     expect(rows.first).to_contain_text(tr(lang, "Overdue"))
+    expect(rows.first.locator(".unconfirmed")).to_have_text(tr(
+        lang, "(unconfirmed: the official holiday calendar for these days is not published yet)"))
     expect(reviewer.locator("#review-queue")).to_contain_text(number)
     check_page(reviewer, "review-queue", lang)
     tab_to(reviewer, f"#review-queue a[href$='{packet_id(site, action)}']")
     reviewer.keyboard.press("Enter")
     expect(reviewer.locator("#packet-items")).to_contain_text(site.video_sha256)
+    # before the opinion, the reviewer asks a government lawyer and records what they said
+    reviewer.locator("#advice-kind").select_option("government_lawyer")
+    reviewer.locator("#advice-question").fill("罚款数额是否符合裁量基准？")
+    reviewer.locator("#advice-request").click()
+    expect(reviewer.locator("#status")).to_have_text(
+        tr(lang, "The request for an opinion was recorded."))
+    expect(reviewer.locator("#advice")).to_contain_text(tr(lang, "awaited"))
     check_page(reviewer, "review-checklist", lang)
+    reviewer.locator("#advice-adviser-0").fill("市司法局 王律师")
+    reviewer.locator("#advice-opinion-0").fill("符合裁量基准")
+    reviewer.locator("#advice-record-0").click()
+    expect(reviewer.locator("#status")).to_have_text(tr(lang, "The adviser's opinion was recorded."))
+    expect(reviewer.locator("#advice")).to_contain_text("市司法局 王律师")
+    expect(reviewer.locator("#advice")).to_contain_text(
+        tr(lang, "(recorded by {name})", name="reviewer"))
     tab_to(reviewer, "#point-enforcing_body_lawful-pass")  # each point, the opinion, the button
     tab_to(reviewer, "#opinion-submit")
     review_in_page(reviewer, lang, number, "return", material=True)
@@ -334,14 +355,33 @@ def test_a_major_penalty_walks_through_the_review_pages(
     # every step of the action in the log is on the page
     expect(officer.locator("#action-steps li")).to_have_count(len(action_steps(site, action, every=True)))
 
+    # after the decision: its service (送达), and the packet's bundle downloads as a ZIP
+    expect(officer.locator("#service")).to_have_text(
+        tr(lang, "The service of the decision is not recorded yet."))
+    officer.locator("#service-method").select_option("post")
+    officer.locator("#service-recipient").fill("某商贸有限公司 法定代表人")
+    officer.locator("#service-submit").click()
+    expect(officer.locator("#status")).to_have_text(
+        tr(lang, "The service of the decision was recorded."))
+    expect(officer.locator("#service")).to_contain_text(tr(lang, "by post"))
+    expect(officer.locator("#service")).to_contain_text("某商贸有限公司 法定代表人")
+    check_page(officer, "review-action-served", lang)
+    with officer.expect_download() as download:
+        officer.locator("#packets .bundle-link").last.click()
+    assert Path(download.value.path()).read_bytes()[:4] == b"PK\x03\x04"
+
     # the chain of responsibility, from the log: who did each step
     assert action_steps(site, action) == [
         ("case:action:materials-set", "user:case_officer"),
-        ("case:review:submitted", "user:case_officer"), ("case:review:opinion", "user:reviewer"),
+        ("case:review:submitted", "user:case_officer"),
+        ("case:review:advice-requested", "user:reviewer"),
+        ("case:review:advice-recorded", "user:reviewer"), ("case:review:opinion", "user:reviewer"),
         ("case:review:contested", "user:case_officer"), ("case:review:ruled", "user:admin"),
         ("case:action:materials-set", "user:case_officer"),
         ("case:review:submitted", "user:case_officer"), ("case:review:opinion", "user:reviewer"),
-        ("case:review:approved", "user:admin"), ("case:action:decided", "user:case_officer")]
+        ("case:review:approved", "user:admin"), ("case:action:decided", "user:case_officer"),
+        ("case:action:decision-served", "user:case_officer"),
+        ("case:review:packet-exported", "user:case_officer")]
 
 
 @pytest.mark.parametrize("lang", LANGS)

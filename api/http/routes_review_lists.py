@@ -15,6 +15,7 @@ from api.http.errors import request_locale, responses
 from api.http.routes_actions import ActionOut, PacketOut, action_out, packet_out
 from api.http.services import ServicesDep
 from api.i18n import tr
+from cases.legal_advice import Advice, advice_by_packet
 from cases.review_lists import (
     ActionReview,
     Item,
@@ -23,6 +24,7 @@ from cases.review_lists import (
     approvals_of,
     packet_view,
 )
+from cases.times import local_day
 
 router = APIRouter(tags=["enforcement"])
 
@@ -86,8 +88,10 @@ def item_out(i: Item) -> ItemOut:
                    document_kind=i.document_kind, sha256=i.sha256, size=i.size)
 
 
-def packet_view_out(v: PacketView, today: date) -> PacketViewOut:
-    return PacketViewOut(packet=packet_out(v.packet, today), action=action_out(v.action),
+def packet_view_out(v: PacketView, today: date,
+                    advice: dict[str, list[Advice]] | None = None) -> PacketViewOut:
+    return PacketViewOut(packet=packet_out(v.packet, today, (advice or {}).get(v.packet.id)),
+                         action=action_out(v.action),
                          case_number=v.case_number, case_title=v.case_title,
                          draft=item_out(v.draft), cited=[item_out(i) for i in v.cited],
                          facts=v.facts, reasons=v.reasons, checklist=v.checklist,
@@ -96,7 +100,8 @@ def packet_view_out(v: PacketView, today: date) -> PacketViewOut:
                          current=v.current)
 
 
-def review_out(r: ActionReview, locale: str, today: date) -> ActionReviewOut:
+def review_out(r: ActionReview, locale: str, today: date,
+               advice: dict[str, list[Advice]] | None = None) -> ActionReviewOut:
     return ActionReviewOut(
         action=action_out(r.action), case_number=r.case_number,
         major=None if r.major is None else tr(r.major, locale), facts=r.facts,
@@ -105,7 +110,7 @@ def review_out(r: ActionReview, locale: str, today: date) -> ActionReviewOut:
         blocking=None if r.blocking is None else tr(r.blocking, locale),
         steps=[StepOut(seq=s.seq, type=s.type, actor=s.actor, time=s.time, details=s.details)
                for s in r.steps],
-        packets=[packet_out(p, today) for p in r.packets])
+        packets=[packet_out(p, today, (advice or {}).get(p.id)) for p in r.packets])
 
 
 @router.get("/actions/{action_id}/review-state", response_model=ActionReviewOut,
@@ -114,8 +119,9 @@ def review_state(action_id: UUID, request: Request, services: ServicesDep,
                  user: CurrentUser) -> ActionReviewOut:
     """For who may read its case: why it is major, its draft and cited items, its steps from
     the custody log, its packets, and what the gate says blocks the decision."""
-    return review_out(action_review(services.engine, user, str(action_id)),
-                      request_locale(request), services.now().date())
+    review = action_review(services.engine, user, str(action_id))
+    return review_out(review, request_locale(request), local_day(services.now()),
+                      advice_by_packet(services.engine, review.packets))
 
 
 @router.get("/reviews/{packet_id}", response_model=PacketViewOut,
@@ -123,8 +129,9 @@ def review_state(action_id: UUID, request: Request, services: ServicesDep,
 def one_packet(packet_id: UUID, services: ServicesDep, user: CurrentUser) -> PacketViewOut:
     """For who may read its case (a reviewer: once it was submitted): its items named, with
     their hashes, and its checklist and opinion once given."""
-    return packet_view_out(packet_view(services.engine, user, str(packet_id)),
-                           services.now().date())
+    view = packet_view(services.engine, user, str(packet_id))
+    return packet_view_out(view, local_day(services.now()),
+                           advice_by_packet(services.engine, [view.packet]))
 
 
 @router.get("/approvals", response_model=ApprovalsOut, responses=responses(401, 403),
@@ -133,6 +140,8 @@ def approvals(services: ServicesDep, user: CurrentUser) -> ApprovalsOut:
     """Admins (the agency's approving head and principal): passed reviews of the current
     materials waiting for sign-off, and contested opinions waiting for a ruling."""
     lists = approvals_of(services.engine, user)
-    today = services.now().date()
-    return ApprovalsOut(to_approve=[packet_view_out(v, today) for v in lists.to_approve],
-                        to_rule=[packet_view_out(v, today) for v in lists.to_rule])
+    today = local_day(services.now())
+    advice = advice_by_packet(services.engine,
+                              [v.packet for v in (*lists.to_approve, *lists.to_rule)])
+    return ApprovalsOut(to_approve=[packet_view_out(v, today, advice) for v in lists.to_approve],
+                        to_rule=[packet_view_out(v, today, advice) for v in lists.to_rule])

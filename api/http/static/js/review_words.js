@@ -7,7 +7,7 @@ import { who } from "./custody.js";
 import { eventTypeName } from "./event_types.js";
 import { t } from "./i18n.js";
 import { MISSING, show } from "./format.js";
-import { timeNode } from "./time.js";
+import { timeNode, wallClock } from "./time.js";
 
 const ACTION_KINDS = {
   licensing: () => t("licensing"),
@@ -88,11 +88,47 @@ export function resultName(result) {
   return show(result);
 }
 
-// A due date (a calendar date in Asia/Shanghai), with "overdue" in words when it is.
+// A due date (a calendar date in Asia/Shanghai), marked unconfirmed while the official
+// holiday calendar of the days counted is not published, with "overdue" in words when it is.
 export function dueNode(packet) {
   return h("span", { class: "due" }, packet.due,
-    packet.due_confirmed === false ? [" ", h("span", { class: "note" }, t("(the official calendar for these days is not confirmed)"))] : null,
+    packet.due_confirmed === false ? [" ", h("span", { class: "note unconfirmed" }, t("(unconfirmed: the official holiday calendar for these days is not published yet)"))] : null,
     packet.overdue ? [" ", h("strong", { class: "overdue" }, t("Overdue"))] : null);
+}
+
+// A due date in a sentence, "unconfirmed" when it may still move.
+export function dueText(packet) {
+  return packet.due_confirmed === false ? t("{due} (unconfirmed)", { due: packet.due }) : packet.due;
+}
+
+// Today's calendar date in Asia/Shanghai (YYYY-MM-DD): the latest day an opinion can have
+// been given or a decision served.
+export function shanghaiToday() {
+  const w = wallClock(Date.now(), "Asia/Shanghai");
+  return `${w.year}-${String(w.month).padStart(2, "0")}-${String(w.day).padStart(2, "0")}`;
+}
+
+export const ADVISER_KINDS = [
+  ["legal_adviser", () => t("legal adviser")],
+  ["government_lawyer", () => t("government lawyer")],
+];
+
+export function adviserKindName(kind) {
+  const found = ADVISER_KINDS.find(([value]) => value === kind);
+  return found ? found[1]() : show(kind);
+}
+
+export const SERVICE_METHODS = [
+  ["direct", () => t("served directly")],
+  ["post", () => t("by post")],
+  ["left", () => t("left at the address")],
+  ["electronic", () => t("electronically")],
+  ["public_notice", () => t("by public notice")],
+];
+
+export function serviceMethodName(method) {
+  const found = SERVICE_METHODS.find(([value]) => value === method);
+  return found ? found[1]() : show(method);
 }
 
 function short(hash) {
@@ -113,6 +149,10 @@ const STEPS = {
   "case:review:approved": () => t("Approved by the approving head."),
   "case:action:decided": () => t("Decision recorded."),
   "case:review:voided": () => t("Review voided: the materials changed after the submission."),
+  "case:review:advice-requested": () => t("A legal adviser's or government lawyer's opinion was requested."),
+  "case:review:advice-recorded": () => t("A legal adviser's or government lawyer's opinion was recorded."),
+  "case:review:packet-exported": (d) => t("Review packet {hash} exported as a bundle.", { hash: short(d.packet_sha256) }),
+  "case:action:decision-served": () => t("Service of the decision recorded."),
 };
 
 // The action's steps as a list: what, who, when (in the person's zone), each linked to its

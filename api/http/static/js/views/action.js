@@ -2,9 +2,10 @@
 // (法制审核): its facts, why it is major, its draft decision and cited items, its steps from
 // the custody log, and — first — what blocks the next step, in the gate's own words.
 // Setting the materials, submitting (送审), contesting an opinion and recording the decision
-// are done here; the API refuses what the gate does not allow, and the page says why.
+// are done here; the API refuses what the gate does not allow, and the page says why. After
+// the decision, its service (送达) is recorded here; each packet downloads as a bundle.
 
-import { act, api, go, h, link, route, say, session } from "../core.js";
+import { act, api, apiUrl, go, h, link, route, say, session } from "../core.js";
 import { ask } from "../dialog.js";
 import { t } from "../i18n.js";
 import { MISSING, joined, kindName, show } from "../format.js";
@@ -12,7 +13,8 @@ import { can } from "../roles.js";
 import { timeNode } from "../time.js";
 import { check, definitions, field, hashCode, section, table } from "../ui.js";
 import {
-  actionKindName, actionStateName, dueNode, itemKindName, opinionName, partyText, rulingName, stepList,
+  SERVICE_METHODS, actionKindName, actionStateName, dueNode, dueText, itemKindName, opinionName, partyText,
+  rulingName, serviceMethodName, shanghaiToday, stepList,
 } from "../review_words.js";
 
 async function actionView(view, { params }) {
@@ -23,6 +25,7 @@ async function actionView(view, { params }) {
   const [theCase, documents] = manage
     ? await Promise.all([api(`/cases/${action.case_id}`), api(`/cases/${action.case_id}/documents`)])
     : [null, null];
+  const served = action.state === "decided" ? (await api(`/actions/${id}/service`)).items : null;
   const reload = async (message) => {
     await go(`/actions/${id}`);
     say(message);
@@ -47,7 +50,9 @@ async function actionView(view, { params }) {
       manage ? materialsForm(state, theCase, documents, reload) : null),
     section("steps-h", t("Steps"), stepList(state.steps)),
     section("packets-h", t("Reviews"), packets(state, manage, reload)),
-    manage ? section("decide-h", t("Decision"), decideForm(id, reload)) : null);
+    manage ? section("decide-h", t("Decision"), decideForm(id, reload)) : null,
+    served ? section("service-h", t("Service of the decision"), serviceList(served),
+      can.manageCases(session.user) ? serviceForm(id, reload) : null) : null);
 }
 
 // What blocks the next step, said first (the gate's own words), and what to do next.
@@ -59,7 +64,7 @@ function nextStep(state) {
   if (action.state === "decided") next = t("The decision is recorded.");
   else if (!state.draft) next = t("Next: set the draft decision and the materials it cites.");
   else if (!current && state.major) next = t("Next: submit the draft decision and materials for legal review.");
-  else if (current && current.opinion === null) next = t("Next: the legal reviewer gives an opinion, due {due}.", { due: current.due });
+  else if (current && current.opinion === null) next = t("Next: the legal reviewer gives an opinion, due {due}.", { due: dueText(current) });
   else if (current && current.opinion === "return" && !current.contested) next = t("Next: add the missing material, set the materials again and resubmit; or contest the opinion.");
   else if (current && current.opinion === "fail" && !current.contested) next = t("Next: change the decision and resubmit; or contest the opinion.");
   else if (current && current.contested && current.ruling === null) next = t("Next: the agency's principal rules on the contest.");
@@ -144,14 +149,15 @@ function packets(state, manage, reload) {
       columns: [t("Submitted"), t("Due"), t("Opinion"), t("Contest"), t("Approved by"), t("Packet")],
       rows: state.packets.map((p) => [
         [timeNode(p.submitted_at), " ", t("by {actor}", { actor: p.submitted_by })],
-        p.opinion === null ? dueNode(p) : p.due,
+        dueNode(p),
         p.opinion ? t("{opinion} (by {name})", { opinion: opinionName(p.opinion), name: p.reviewed_by }) : opinionName(null),
         p.contested ? (p.ruling ? rulingName(p.ruling) : t("contested, waiting for the principal")) : MISSING,
         show(p.approved_by),
         [link(`/reviews/${p.id}`, t("Open the review")), " ", p.voided_at
           ? h("span", { class: "note" }, t("(voided: the materials changed)"))
           : p.sha256 === state.packet_sha256 ? null
-            : h("span", { class: "note" }, t("(other materials: no longer counts)"))]]) }));
+            : h("span", { class: "note" }, t("(other materials: no longer counts)")),
+          can.exportCases(session.user) ? [" ", bundleLink(p)] : null]]) }));
   }
   if (manage) {
     const submit = h("button", { type: "button", id: "submit-review", disabled: !state.draft }, t("Submit for legal review"));
@@ -166,6 +172,42 @@ function packets(state, manage, reload) {
     }
   }
   return parts;
+}
+
+// The packet's bundle (ZIP: listing, items, custody events with proofs) for offline checks.
+function bundleLink(packet) {
+  return h("a", { class: "bundle-link", href: apiUrl(`/reviews/${packet.id}/bundle`).pathname, download: "" },
+    t("Download the review packet bundle"));
+}
+
+function serviceList(served) {
+  if (!served.length) return h("p", { id: "service" }, t("The service of the decision is not recorded yet."));
+  return table({ id: "service", caption: t("Service of the decision: {count}", { count: served.length }),
+    columns: [t("Served on"), t("Method"), t("Recipient"), t("Recorded")],
+    rows: served.map((s) => [s.served_on, serviceMethodName(s.method), s.recipient,
+      [timeNode(s.recorded_at), " ", t("by {actor}", { actor: s.recorded_by })]]) });
+}
+
+function serviceForm(id, reload) {
+  const today = shanghaiToday();
+  const day = h("input", { id: "service-day", name: "served_on", type: "date", required: true, max: today, value: today });
+  const method = h("select", { id: "service-method", name: "method", required: true },
+    SERVICE_METHODS.map(([value, label]) => h("option", { value }, label())));
+  const recipient = h("input", { id: "service-recipient", name: "recipient", required: true, maxlength: "200" });
+  const button = h("button", { type: "submit", id: "service-submit" }, t("Record the service"));
+  const form = h("form", { id: "service-form", class: "card" },
+    h("h3", {}, t("Record how the decision was served")),
+    field(t("Served on"), day, t("The day it was served (Asia/Shanghai).")), field(t("Method"), method),
+    field(t("Recipient"), recipient, t("Who received it: the party or the person who signed for it.")), button);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(button, async () => {
+      await api(`/actions/${id}/service`, { method: "POST",
+        body: { served_on: day.value, method: method.value, recipient: recipient.value.trim() } });
+      await reload(t("The service of the decision was recorded."));
+    });
+  });
+  return form;
 }
 
 function contestButton(packet, reload) {
