@@ -15,7 +15,6 @@ from sqlalchemy import (
     Select,
     TextClause,
     case,
-    exists,
     func,
     or_,
     select,
@@ -260,8 +259,10 @@ def _listed() -> Select[Any]:
         ev.c.unit_code, ev.c.flags, ev.c.time_source, ev.c.deleted_at,
         select(dev.c.officer_name).where(dev.c.serial == ev.c.device_serial)
         .scalar_subquery().label("officer_name"),
-        exists().where(der.c.evidence_id == ev.c.id, der.c.name == "poster.jpg")
-        .label("has_poster"))
+        # a scalar subquery (one row at most: the key), not EXISTS, which PostgreSQL
+        # answered with a hash of every poster (150 ms)
+        select(der.c.name).where(der.c.evidence_id == ev.c.id, der.c.name == "poster.jpg")
+        .scalar_subquery().label("poster"))
 
 
 def _listed_summary(row: Any, posters: bool) -> EvidenceSummary:
@@ -271,7 +272,7 @@ def _listed_summary(row: Any, posters: bool) -> EvidenceSummary:
     (id_, sha256, size, original_name, kind, device_serial, officer_no, start_time,
      duration_ms, retention_category, retain_until, legal_hold, derivatives_state,
      ingested_at, unit_code, stored_flags, time_source, deleted_at, officer_name,
-     has_poster) = row
+     poster) = row
     start_time, ingested_at = records.utc(start_time), records.utc(ingested_at)
     assert ingested_at is not None  # NOT NULL
     legal_hold = bool(legal_hold)
@@ -281,7 +282,7 @@ def _listed_summary(row: Any, posters: bool) -> EvidenceSummary:
         derivatives_state, ingested_at, unit_code,
         _flags(records.json_list(stored_flags), legal_hold, retention_category,
                derivatives_state, start_time, time_source),
-        officer_name, posters and bool(has_poster) and deleted_at is None and size > 0)
+        officer_name, posters and poster is not None and deleted_at is None and size > 0)
 
 
 def officer_numbers(conn: Connection, officer: str) -> list[str]:
