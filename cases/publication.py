@@ -254,15 +254,16 @@ def edit(log: CustodyLog, user: User, publication_id: str, changes: dict[str, st
     """Change the working copy (party, conclusion, legal_basis, document_number); the text is
     masked again and must be confirmed again (``case:publication:edited``)."""
     what = "edit this publication record"
-    unknown = set(changes) - {*TEXT_FIELDS, "document_number"}
-    if unknown or not changes:
-        raise InvalidRequest(msg("nothing to change, or unknown fields {unknown}",
-                                 unknown=sorted(unknown)),
-                             hint=msg("change party, conclusion, legal_basis or document_number"))
     moment = now or datetime.now(UTC)
     p = tables.publications
     with write_transaction(log.engine) as conn:
-        row = _managed(conn, user, publication_id, what)
+        row = _managed(conn, user, publication_id, what)  # a missing record: 404 first
+        unknown = set(changes) - {*TEXT_FIELDS, "document_number"}
+        if unknown or not changes:
+            raise InvalidRequest(msg("nothing to change, or unknown fields {unknown}",
+                                     unknown=sorted(unknown)),
+                                 hint=msg("change party, conclusion, legal_basis or "
+                                          "document_number"))
         action = action_row(conn, row.action_id)
         masked = json.loads(row.masked)
         values: dict[str, Any] = {}
