@@ -106,7 +106,7 @@ def seed(engine: Engine, count: int) -> list[str]:
                     publication_id=pid, version=version, content=json.dumps(content, ensure_ascii=False),
                     published_at=published + timedelta(days=version - 1), published_by="bench",
                     reason="文号有误" if version > 1 else None, agency_code=agency, kind=kind,
-                    party=party, decision_date=day))
+                    party=party, decision_date=day, live=version == last and not revoked))
             ids.append(pid)
         with engine.begin() as conn:
             conn.execute(insert(tables.cases), cases)
