@@ -17,7 +17,7 @@ from datetime import date, datetime
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select, true
 
 from cases import tables
 from cases.publication import PUBLISHED, REVOKED
@@ -118,7 +118,7 @@ def search(engine: Engine, *, agency: str | None = None, kind: str | None = None
     """Published (not revoked) decisions, newest decision first: by agency, kind, decision
     date range (inclusive) and a part of the party's published (masked) name."""
     p, pv = tables.publications, tables.publication_versions
-    conditions: list[ColumnElement[bool]] = [pv.c.live.is_(True)]
+    conditions: list[ColumnElement[bool]] = [pv.c.live == true()]
     if agency:
         conditions.append(pv.c.agency_code == agency)
     if kind:
