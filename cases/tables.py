@@ -404,6 +404,7 @@ publication_versions = Table(
     Column("live", Boolean, nullable=False),
     Index("ix_publication_versions_live", "live", "decision_date"),
     Index("ix_publication_versions_live_agency", "live", "agency_code", "decision_date"),
+    Index("ix_publication_versions_live_kind", "live", "kind", "decision_date"),
 )
 
 # Publication before the action (cases/public_lists.py, migration 0027): the agency's

@@ -68,11 +68,14 @@ def upgrade() -> None:
                     ["live", "decision_date"])
     op.create_index("ix_publication_versions_live_agency", "publication_versions",
                     ["live", "agency_code", "decision_date"])
+    op.create_index("ix_publication_versions_live_kind", "publication_versions",
+                    ["live", "kind", "decision_date"])
     op.create_index("ix_publication_versions_published_at", "publication_versions",
                     ["published_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_publication_versions_live_kind", "publication_versions")
     op.drop_index("ix_publication_versions_live_agency", "publication_versions")
     op.drop_index("ix_publication_versions_live", "publication_versions")
     op.drop_index("ix_publication_versions_published_at", "publication_versions")
