@@ -254,15 +254,16 @@ def edit(log: CustodyLog, user: User, publication_id: str, changes: dict[str, st
     """Change the working copy (party, conclusion, legal_basis, document_number); the text is
     masked again and must be confirmed again (``case:publication:edited``)."""
     what = "edit this publication record"
-    unknown = set(changes) - {*TEXT_FIELDS, "document_number"}
-    if unknown or not changes:
-        raise InvalidRequest(msg("nothing to change, or unknown fields {unknown}",
-                                 unknown=sorted(unknown)),
-                             hint=msg("change party, conclusion, legal_basis or document_number"))
     moment = now or datetime.now(UTC)
     p = tables.publications
     with write_transaction(log.engine) as conn:
-        row = _managed(conn, user, publication_id, what)
+        row = _managed(conn, user, publication_id, what)  # a missing record: 404 first
+        unknown = set(changes) - {*TEXT_FIELDS, "document_number"}
+        if unknown or not changes:
+            raise InvalidRequest(msg("nothing to change, or unknown fields {unknown}",
+                                     unknown=sorted(unknown)),
+                                 hint=msg("change party, conclusion, legal_basis or "
+                                          "document_number"))
         action = action_row(conn, row.action_id)
         masked = json.loads(row.masked)
         values: dict[str, Any] = {}
@@ -318,11 +319,13 @@ def _confirmed_content(conn: Connection, row: Any) -> dict[str, Any]:
 def _add_version(conn: Connection, row: Any, user: User, content: dict[str, Any],
                  moment: datetime, reason: str | None) -> int:
     version = int(row.version) + 1
+    pv = tables.publication_versions
+    conn.execute(update(pv).where(pv.c.publication_id == row.id).values(live=False))
     conn.execute(insert(tables.publication_versions).values(
         publication_id=row.id, version=version,
         content=json.dumps(content, sort_keys=True, ensure_ascii=False), published_at=moment,
         published_by=user.name, reason=reason, agency_code=row.agency_code, kind=row.kind,
-        party=content["party"], decision_date=row.decision_date))
+        party=content["party"], decision_date=row.decision_date, live=True))
     return version
 
 
@@ -399,6 +402,8 @@ def revoke(log: CustodyLog, user: User, publication_id: str, reason: str,
         conn.execute(update(p).where(p.c.id == publication_id).values(
             state=REVOKED, revoked_at=moment, revoked_by=user.name, revoke_reason=reason,
             updated_at=moment, public_changed_at=moment))
+        pv = tables.publication_versions
+        conn.execute(update(pv).where(pv.c.publication_id == publication_id).values(live=False))
         log.append([EventDraft(EventType.PUBLICATION_REVOKED, user.actor, None, {
             "publication_id": publication_id, "case_id": row.case_id,
             "version": int(row.version), "reason": reason}, moment)], conn)

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import ColumnElement, Engine, func, select, true
 
 from cases import tables
 from cases.publication import PUBLISHED, REVOKED
@@ -118,7 +118,7 @@ def search(engine: Engine, *, agency: str | None = None, kind: str | None = None
     """Published (not revoked) decisions, newest decision first: by agency, kind, decision
     date range (inclusive) and a part of the party's published (masked) name."""
     p, pv = tables.publications, tables.publication_versions
-    conditions = [p.c.state == PUBLISHED]
+    conditions: list[ColumnElement[bool]] = [pv.c.live == true()]
     if agency:
         conditions.append(pv.c.agency_code == agency)
     if kind:
@@ -130,14 +130,16 @@ def search(engine: Engine, *, agency: str | None = None, kind: str | None = None
     if party:
         escaped = party.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conditions.append(pv.c.party.like(f"%{escaped}%", escape="\\"))
-    current = and_(pv.c.publication_id == p.c.id, pv.c.version == p.c.version)
-    base = select(*_PUBLIC_COLUMNS).select_from(p.join(pv, current)).where(*conditions)
     with engine.connect() as conn:
-        total = int(conn.execute(select(func.count()).select_from(base.subquery())).scalar_one())
-        rows = list(conn.execute(base.order_by(pv.c.decision_date.desc(),
-                                               p.c.public_changed_at.desc(), p.c.id)
-                                 .offset(offset).limit(min(limit, PAGE_MAX))))
-        return SearchPage(_load(conn, rows), total)
+        total = int(conn.execute(select(func.count()).select_from(pv).where(*conditions))
+                    .scalar_one())
+        ids = list(conn.execute(select(pv.c.publication_id).where(*conditions)
+                                .order_by(pv.c.decision_date.desc(), pv.c.published_at.desc(),
+                                          pv.c.publication_id)
+                                .offset(offset).limit(min(limit, PAGE_MAX))).scalars())
+        rows = {r.id: r for r in conn.execute(select(*_PUBLIC_COLUMNS).where(
+            p.c.id.in_(ids), p.c.state == PUBLISHED))}
+        return SearchPage(_load(conn, [rows[i] for i in ids if i in rows]), total)
 
 
 def recent_changes(engine: Engine, limit: int = 50) -> list[PublicDecision]:

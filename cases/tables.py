@@ -488,7 +488,12 @@ publication_versions = Table(
     Column("kind", String(16), nullable=False),
     Column("party", Text, nullable=False),
     Column("decision_date", Date, nullable=False),
-    Index("ix_publication_versions_search", "agency_code", "decision_date"),
+    # the version the public sees now (the latest of a record not revoked): the search reads
+    # live rows only, in decision-date order, without joining the records
+    Column("live", Boolean, nullable=False),
+    Index("ix_publication_versions_live", "live", "decision_date"),
+    Index("ix_publication_versions_live_agency", "live", "agency_code", "decision_date"),
+    Index("ix_publication_versions_live_kind", "live", "kind", "decision_date"),
 )
 
 # Publication before the action (cases/public_lists.py, migration 0027): the agency's

@@ -102,6 +102,7 @@ def test_a_case_officer_checks_publishes_corrects_and_revokes_a_decision(
     page.locator("#notices").click()
     expect(page.locator("h1")).to_have_text(tr(lang, "Notices"))
     expect(page.locator("#notice-list")).to_contain_text(number)
+    check_page(page, "publication-notices", lang)
     page.get_by_role("navigation").get_by_role(
         "link", name=tr(lang, "Publication"), exact=True).click()
     expect(page.locator("h1")).to_have_text(tr(lang, "Publication of decisions"))

@@ -62,15 +62,22 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("party", sa.Text, nullable=False),
         sa.Column("decision_date", sa.Date, nullable=False),
+        sa.Column("live", sa.Boolean, nullable=False),
     )
-    op.create_index("ix_publication_versions_search", "publication_versions",
-                    ["agency_code", "decision_date"])
+    op.create_index("ix_publication_versions_live", "publication_versions",
+                    ["live", "decision_date"])
+    op.create_index("ix_publication_versions_live_agency", "publication_versions",
+                    ["live", "agency_code", "decision_date"])
+    op.create_index("ix_publication_versions_live_kind", "publication_versions",
+                    ["live", "kind", "decision_date"])
     op.create_index("ix_publication_versions_published_at", "publication_versions",
                     ["published_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_publication_versions_search", "publication_versions")
+    op.drop_index("ix_publication_versions_live_kind", "publication_versions")
+    op.drop_index("ix_publication_versions_live_agency", "publication_versions")
+    op.drop_index("ix_publication_versions_live", "publication_versions")
     op.drop_index("ix_publication_versions_published_at", "publication_versions")
     op.drop_table("publication_versions")
     op.drop_index("ix_publications_state", "publications")

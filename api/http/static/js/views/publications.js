@@ -65,17 +65,20 @@ function statusNode(item) {
 async function queue(view, { query }) {
   const status = STATUSES[query.status] ? query.status : "";
   const unit = query.unit || "";
-  const list = await api("/publications", { query: { status: status || undefined, unit: unit || undefined } });
+  const agency = query.agency || "";
+  const list = await api("/publications", { query: { status: status || undefined, unit: unit || undefined, agency: agency || undefined } });
   const chooser = h("select", { id: "publication-status", name: "status" },
     h("option", { value: "", selected: !status }, t("Not yet published")),
     Object.entries(STATUSES).map(([value, label]) => h("option", { value, selected: value === status }, label())));
   const unitInput = h("input", { id: "publication-unit", name: "unit", value: unit, maxlength: "32", autocomplete: "off" });
+  const agencyInput = h("input", { id: "publication-agency", name: "agency", value: agency, maxlength: "32", autocomplete: "off" });
   const form = h("form", { id: "publication-filter", class: "filters" },
-    field(t("Status"), chooser), field(t("Unit"), unitInput, t("A unit's code; empty: every unit you may see.")),
+    field(t("Status"), chooser), field(t("Agency"), agencyInput, t("An agency's code; empty: every agency you may see.")),
+    field(t("Unit"), unitInput, t("A unit's code; empty: every unit you may see.")),
     h("div", { class: "actions" }, h("button", { type: "submit" }, t("Show"))));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    go("/publications", { status: chooser.value, unit: unitInput.value.trim() });
+    go("/publications", { status: chooser.value, agency: agencyInput.value.trim(), unit: unitInput.value.trim() });
   });
   view.append(h("h1", {}, t("Publication of decisions")),
     h("p", { class: "lead" }, t("Licensing and penalty decisions are published within 7 working days of the decision, the others within 20.")),
