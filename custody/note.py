@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from domain.errors import AlreadyExists, ConfigError, IntegrityError
-from domain.messages import msg
+from domain.messages import listing, msg
 
 ED25519_ALGORITHM = 0x01
 KEY_ID_SIZE = 4
@@ -573,7 +573,7 @@ def open_note(note: str | bytes, verifiers: Sequence[Verifier]) -> str:
             )
         verified_by.append(signature.name)
     if not verified_by:
-        names = ", ".join(sorted({f"{s.name} ({s.key_id.hex()})" for s in parsed.signatures}))
+        names = listing(sorted({f"{s.name} ({s.key_id.hex()})" for s in parsed.signatures}))
         raise NoteError(
             msg("Signed note is signed by no known key (signers: {names}).", names=names),
             hint=msg("Check that the right verifier key is configured."),

@@ -185,7 +185,7 @@ def test_why_a_damaged_file_cannot_play_is_said_in_the_askers_language(world: Wo
         f"media at all. FFmpeg said: {ffmpeg_said}")
     assert chinese["status"]["reason"].startswith(
         "无法读取媒体信息：original 不是可读的媒体文件：它已被截断、已损坏，或根本不是媒体文件。"
-        f"FFmpeg 输出原文：{ffmpeg_said}")
+        f"FFmpeg 输出原文：“{ffmpeg_said}”")
     assert "truncated" not in chinese["status"]["reason"]
     assert chinese["derivatives_error"] == chinese["status"]["reason"]
     # the custody event keeps the English sentence, as every event's details are

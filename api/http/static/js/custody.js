@@ -36,8 +36,10 @@ const SENTENCES = {
     { actor, sha256: show(d.read_back_sha256) }),
   "evidence:file:seen-again": (actor, d) => t("The same file was found again on {recorder} by {actor}; it was not stored twice.",
     { recorder: recorder(d), actor }),
+  // The logged problem is the server's English record; the item's page says it in the
+  // reader's language, so the list only says that there was one.
   "evidence:file:probed": (actor, d) => (d.error
-    ? t("Media details read by {actor} (problem: {problem}).", { actor, problem: d.error })
+    ? t("Media details read by {actor}: a problem was found; the item's page says what.", { actor })
     : t("Media details read by {actor}.", { actor })),
   "evidence:file:derived": (actor, d) => t("Copy “{name}” made by {actor} ({method}); its SHA-256 is {sha256}.",
     { name: show(d.name), actor, method: show(d.method), sha256: show((d.object || {}).sha256) }),
