@@ -172,6 +172,6 @@ def redact_get(redaction_id: Annotated[str, typer.Argument(help="The redacted co
     if digest.hexdigest() != found.sha256:
         partial.unlink()
         raise IntegrityError(msg("the stored redacted copy no longer matches its SHA-256"),
-                             hint=msg("run evidence verify --objects; report it to an auditor"))
+                             hint=msg("run `evidence verify --objects`; report it to an auditor"))
     partial.replace(out)
     _out.print(inert(f"wrote {out} ({found.state}), sha256 {found.sha256}"))

@@ -121,7 +121,7 @@ def enter_year(log: CustodyLog, user: User, year: int, holidays: Iterable[date],
         raise Conflict(msg("the schedule entered for {year} differs from the official calendar the "
                            "server already has", year=year),
                        hint=msg("check the days against the notice; the server's calendar of {year} "
-                                "needs no entry", year=year))
+                                "need not be entered", year=year))
     moment = now or datetime.now(UTC)
     y, d = tables.calendar_years, tables.calendar_days
     with write_transaction(log.engine) as conn:

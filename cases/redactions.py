@@ -246,7 +246,7 @@ def download_redacted(log: CustodyLog, user: User, redaction_id: str, reason: st
                      if d.name == found.copy_name), None)
     if copy is None or copy.sha256 != found.sha256:
         raise IntegrityError(msg("the redacted copy's record does not match its request"),
-                             hint=msg("run evidence verify; report it to an auditor"))
+                             hint=msg("run `evidence verify`; report it to an auditor"))
     with write_transaction(log.engine) as conn:
         log.append([EventDraft(EventType.REDACTION_DOWNLOADED, user.actor,
                                Subject(found.evidence_id, found.original_sha256), _plain({
@@ -342,7 +342,7 @@ def _checked_original(store: ObjectStore, record: records.EvidenceRecord,
     if digest.hexdigest() != record.sha256:
         raise IntegrityError(msg("the stored original of {evidence_id} no longer matches its "
                                  "SHA-256; no copy was made", evidence_id=record.id),
-                             hint=msg("run evidence verify --objects; report it to an auditor"))
+                             hint=msg("run `evidence verify --objects`; report it to an auditor"))
     yield Path(path)
 
 

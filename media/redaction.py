@@ -197,7 +197,7 @@ def _video_shape(src: Path) -> tuple[int, int, Fraction, bool]:
                     bool(container.streams.audio))
     except av.error.FFmpegError as err:
         raise MediaError(msg("the footage could not be read for redaction: {reason}", reason=str(err)),
-                         hint=msg("check the original with evidence verify --objects")) from err
+                         hint=msg("check the original with `evidence verify --objects`")) from err
 
 
 def _decoded_frames(src: Path, width: int, height: int) -> Iterator[MatLike]:

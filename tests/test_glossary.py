@@ -26,6 +26,8 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("case", "Recorded in the custody log, for example: the court case was closed."):
         "a court's case (诉讼), not one of ours",
     ("attach", "the MTP recorder is no longer attached"): "plugged in, not put on a case",
+    ("party", "notice of the party's rights"):
+        "a document kind with an official name, 事先告知书 (行政处罚法 art. 44), that names no party",
     ("segment", "Use original_key()/derivative_key(), or '/'-separated segments of letters, digits, "
                 "'.', '_' and '-'."): "the parts of an object key, not of a recording",
 }

@@ -131,7 +131,7 @@ function maskedTable(masked) {
     for (const span of spans) rows.push([named(FIELDS, name), named(MASKS, span.kind), span.original, span.replacement]);
   }
   if (!rows.length) return h("p", { id: "nothing-masked" }, t("Nothing was masked. Check that the text names no person and holds no personal number or address."));
-  return table({ id: "masked-table", caption: t("What was masked"), columns: [t("Field"), t("Kind"), t("Original"), t("Published as")], rows });
+  return table({ id: "masked-table", caption: t("What was masked"), columns: [t("Field"), t("Kind"), t("Original text"), t("Published as")], rows });
 }
 
 function editForm(record, id) {
