@@ -10,11 +10,16 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from tests.api_support import World, world_fixture
 from tests.cli_helpers import run_cli_in_process
 from tests.test_publication import call, decided, ok
 
 _ = world_fixture
+# The database does not matter here: both entry points call the same functions, which
+# tests/test_publication.py runs on PostgreSQL too.
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 STEPS = ("edited", "confirmed", "published", "edited", "confirmed", "updated", "revoked")
 
 
@@ -51,6 +56,7 @@ def by_http(world: World, pid: str) -> None:
             {"reason": "行政复议撤销原决定"}))
 
 
+@SQLITE_ONLY
 def test_each_step_from_the_cli_leaves_the_event_the_http_api_leaves(world: World) -> None:
     http_pid = decided(world)["record"]["id"]
     made = decided(world, number="N-2024-2")
@@ -92,6 +98,7 @@ def test_each_step_from_the_cli_leaves_the_event_the_http_api_leaves(world: Worl
     assert cli_pid in published and http_pid in published
 
 
+@SQLITE_ONLY
 def test_the_cli_refuses_bad_input_and_wrong_states_like_the_http_api(world: World) -> None:
     pid = decided(world)["record"]["id"]
     before = len(world.events())
