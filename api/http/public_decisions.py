@@ -169,7 +169,9 @@ def decision_page(request: Request, services: ServicesDep, decision_id: str) -> 
     except NotFound:
         return not_found_page(request, "执法决定")
     kind = KIND_NAMES.get(d.kind, d.kind)
-    return render(request, "decision.html", title=f"{d.agency_name} {kind}决定", d=d,
+    # the document number tells one decision's page (and tab) from the agency's others
+    number = "" if d.content is None else f" {d.content['document_number']}"
+    return render(request, "decision.html", title=f"{d.agency_name} {kind}决定{number}", d=d,
                   kind_name=kind, api=f"{PUBLIC_API_URL}/decisions/{d.id}")
 
 
