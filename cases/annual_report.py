@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from cases import tables
+from cases import access, tables
 from cases.actions import ActionKind
 from cases.errors import AccessDenied, Conflict, InvalidRequest
 from cases.organisation import require_org_admin
@@ -279,6 +279,7 @@ class ReportDue:
 def reports_due(engine: Engine, user: User, now: datetime | None = None) -> list[ReportDue]:
     """From 1 January: last year's report of each agency the user may read, until published
     (due 31 January, overdue after)."""
+    access.require_role(user, (Role.ADMIN, Role.AUDITOR), "see the annual statistics due")
     moment = now or datetime.now(UTC)
     today = local_day(moment)
     year = today.year - 1
