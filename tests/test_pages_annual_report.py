@@ -1,7 +1,8 @@
-"""The annual statistics in the browser (Chinese, the default): the admin opens the page from
-the navigation, sees last year's figures unpublished, publishes them; the page shows them
-frozen with their hash, the custody event names the admin, the public site shows them, and
-a case officer is refused by the API."""
+"""The annual statistics in the browser (Chinese, the default): the admin sees last year's
+report due among the decisions to publish, opens it from there, sees the figures unpublished
+and publishes them; the page shows them frozen with their hash, the custody event names the
+admin, the due entry is gone, the public site shows them, and a case officer is refused by the
+API."""
 
 from __future__ import annotations
 
@@ -41,8 +42,13 @@ def test_the_admin_publishes_last_years_statistics(site: Site,
                                                     signed_in_page: PageFactory) -> None:
     year = local_day(datetime.now(UTC)).year - 1
     page = signed_in_page("admin", LANG)
+    # last year's report is due (from 1 January): listed with the decisions to publish
     page.get_by_role("navigation").get_by_role(
-        "link", name=tr(LANG, "Annual statistics"), exact=True).click()
+        "link", name=tr(LANG, "Publication"), exact=True).click()
+    due = page.locator("#reports-due")
+    expect(due).to_contain_text(tr(LANG, "Publish the annual statistics of {year} of agency "
+                                         "{agency}", year=str(year), agency="north"))
+    due.get_by_role("link").click()
     expect(page.locator("h1")).to_have_text(tr(LANG, "Annual statistics"))
     expect(page.locator("#report-draft")).to_be_visible()
     expect(page.locator("#report-decisions")).to_be_visible()
@@ -59,5 +65,9 @@ def test_the_admin_publishes_last_years_statistics(site: Site,
     (event,) = site.events("org:annual-report:published")
     assert event["actor"].endswith("admin") and event["details"]["year"] == year
     expect(page.locator(".hash")).to_have_text(event["details"]["sha256"])
+    page.get_by_role("navigation").get_by_role(
+        "link", name=tr(LANG, "Publication"), exact=True).click()
+    expect(page.locator("h1")).to_have_text(tr(LANG, "Publication of decisions"))
+    expect(page.locator("#reports-due")).to_have_count(0)
     assert status_of(site, f"/public/agencies/north/annual-reports/{year}") == 200
     assert status_of(site, f"/api/v1/agencies/north/annual-reports/{year}", "case_officer") == 403
