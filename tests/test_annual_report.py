@@ -194,7 +194,8 @@ def test_a_seeded_year_matches_counts_made_here_and_publishing_freezes_it(world:
     assert figures[("公示期限", "逾期未公示")] == str(want["deadlines"]["overdue_unpublished"])
     assert figures[("公示撤销和更正", "撤销")] == str(want["revoked"])
     assert figures[("音视频记录", "覆盖率（%）")] == f"{want['footage_share']:.1f}"
-    assert get(world, "admin", f"{REPORT}/pdf").content.startswith(b"%PDF")
+    pdf = get(world, "admin", f"{REPORT}/pdf").content
+    assert pdf.startswith(b"%PDF") and b"/OpenType" in pdf  # a font (Noto CJK) is embedded
 
     # wrong roles: reading and publishing
     assert get(world, "north-auditor", REPORT).status_code == 200
@@ -203,6 +204,7 @@ def test_a_seeded_year_matches_counts_made_here_and_publishing_freezes_it(world:
     for user in ("north-auditor", "case_officer", "south-admin"):
         assert post(world, user, f"{REPORT}/publish").status_code == 403, user
     assert world.client.get(f"/public/api/agencies/north/annual-reports/{YEAR}").status_code == 404
+    assert world.client.get(f"/public/agencies/north/annual-reports/{YEAR}").status_code == 404
     assert post(world, "admin", f"{API}/agencies/north/annual-reports/2025/publish"
                 ).status_code == 409  # the year has not ended
 

@@ -22,6 +22,7 @@ from api.http.public_site import (
     PUBLIC_URL,
     json_response,
     not_found_page,
+    public_agency_names,
     render,
 )
 from api.http.services import ServicesDep
@@ -57,7 +58,7 @@ def report_json(report: ar.AnnualReport) -> dict[str, Any]:
 @pages.get("/agencies/{code}/annual-reports")
 def reports_page(request: Request, services: ServicesDep, code: str) -> Response:
     years = ar.published_years(services.engine, code)
-    names = agencies_with_reports(services.engine)
+    names = public_agency_names(services.engine)  # linked from each agency's page
     if code not in names:
         return not_found_page(request, "统计年报")
     return render(request, "annual_report.html", title=f"{names[code]} 统计年报", code=code,
