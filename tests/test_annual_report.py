@@ -19,6 +19,7 @@ from sqlalchemy import insert
 from cases import tables
 from cases.annual_report import canonical
 from tests.api_support import World, world_fixture
+from tests.cli_helpers import run_cli_in_process
 
 _ = world_fixture
 API = "/api/v1"
@@ -167,7 +168,8 @@ def post(world: World, user: str, path: str) -> Any:
     return world.client.post(path, headers=world.auth(user))
 
 
-def test_a_seeded_year_matches_counts_made_here_and_publishing_freezes_it(world: World) -> None:
+def test_a_seeded_year_matches_counts_made_here_and_publishing_freezes_it(world: World,
+                                                                          db_url: str) -> None:
     seed(world, SEEDS)
     world.clock.now = datetime(2025, 1, 5, 4, tzinfo=UTC)
     due = get(world, "admin", f"{API}/annual-reports/due").json()["items"]
@@ -228,5 +230,18 @@ def test_a_seeded_year_matches_counts_made_here_and_publishing_freezes_it(world:
     page = world.client.get(f"/public/agencies/north/annual-reports/{YEAR}")
     assert page.status_code == 200 and "行政执法统计年报" in page.text
     assert str(YEAR) in world.client.get("/public/agencies/north/annual-reports").text
+    env = {"EVIDENCE_DATABASE_URL": db_url}
+    shown = run_cli_in_process(world.home.root, "annual-report", "show", "north", str(YEAR),
+                               "--json", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["sha256"] == frozen["sha256"]  # the CLI reads the frozen copy
+    out = world.home.root / "report.csv"
+    written = run_cli_in_process(world.home.root, "annual-report", "export", "north", str(YEAR),
+                                 "--out", str(out), env=env)
+    assert written.returncode == 0, written.stderr
+    assert out.read_bytes() == get(world, "admin", f"{REPORT}/csv").content
+    again = run_cli_in_process(world.home.root, "annual-report", "publish", "north", str(YEAR),
+                               env=env)
+    assert again.returncode == 1 and "already published" in again.stderr
     assert world.client.get("/public/agencies/south/annual-reports/2024").status_code == 404
     assert Counter(e["type"] for e in world.events())["org:annual-report:published"] == 1
