@@ -130,6 +130,11 @@ def outcome_of(facts_json: str | None) -> str:
     return "other"
 
 
+def _year_bounds(year: int) -> tuple[datetime, datetime]:
+    """UTC moments a day either side of the local year (the exact test is ``_in_year``)."""
+    return (datetime(year - 1, 12, 31, tzinfo=UTC), datetime(year + 1, 1, 2, tzinfo=UTC))
+
+
 def _in_year(moment: datetime | None, year: int) -> bool:
     return moment is not None and local_day(aware(moment)).year == year
 
@@ -149,13 +154,16 @@ def compute(conn: Connection, agency: str, year: int, now: datetime) -> AnnualRe
     for r in decided:
         kinds = by_outcome.setdefault(r.kind, dict.fromkeys(OUTCOMES, 0))
         kinds[outcome_of(r.facts)] += 1
-    reviewed = set(conn.execute(select(rp.c.action_id).distinct()).scalars())
+    reviewed = set(conn.execute(select(rp.c.action_id).where(
+        rp.c.action_id.in_({r.action_id for r in decided})).distinct()).scalars())
     major = sum(1 for r in decided if r.action_id in reviewed)
 
+    first, last = _year_bounds(year)
     packets = [r for r in conn.execute(
         select(rp.c.submitted_at, rp.c.opinion, rp.c.voided_at)
         .join(a, a.c.id == rp.c.action_id).join(c, c.c.id == a.c.case_id)
-        .join(u, u.c.code == c.c.unit_code).where(u.c.agency_code == agency))
+        .join(u, u.c.code == c.c.unit_code)
+        .where(u.c.agency_code == agency, rp.c.submitted_at.between(first, last)))
         if _in_year(r.submitted_at, year)]
     reviews = {"submitted": len(packets), "passed": 0, "returned": 0, "failed": 0,
                "pending": 0, "voided": 0}
@@ -176,17 +184,22 @@ def compute(conn: Connection, agency: str, year: int, now: datetime) -> AnnualRe
         elif r.state != REVOKED:
             deadlines["overdue_unpublished" if today > due else "not_yet_due"] += 1
 
-    records = list(conn.execute(select(p.c.id, p.c.revoked_at).where(p.c.agency_code == agency)))
-    revoked = sum(1 for r in records if _in_year(r.revoked_at, year))
+    revoked = sum(1 for r in conn.execute(
+        select(p.c.revoked_at).where(p.c.agency_code == agency,
+                                     p.c.revoked_at.between(first, last)))
+        if _in_year(r.revoked_at, year))
     pv = tables.publication_versions
     new_versions = [r for r in conn.execute(
         select(pv.c.publication_id, pv.c.published_at)
-        .where(pv.c.agency_code == agency, pv.c.version > 1)) if _in_year(r.published_at, year)]
+        .where(pv.c.agency_code == agency, pv.c.version > 1,
+               pv.c.published_at.between(first, last))) if _in_year(r.published_at, year)]
 
     on_site = [r for r in decided if r.on_site]
     footage_cases = set(conn.execute(
-        select(ce.c.case_id).where(~select(cd.c.evidence_id).where(
-            cd.c.case_id == ce.c.case_id, cd.c.evidence_id == ce.c.evidence_id).exists())
+        select(ce.c.case_id).where(
+            ce.c.case_id.in_({r.case_id for r in on_site}),
+            ~select(cd.c.evidence_id).where(cd.c.case_id == ce.c.case_id,
+                                            cd.c.evidence_id == ce.c.evidence_id).exists())
         .distinct()).scalars())
     covered = sum(1 for r in on_site if r.case_id in footage_cases)
     return AnnualReport(
