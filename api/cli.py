@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from api.cli_actions import action_app, certificate_app, document_app, matter_app
+from api.cli_annual import annual_app
 from api.cli_calendar import calendar_app
 from api.cli_decision_publication import decision_publication_app
 from api.cli_org import agency_app, device_app, unit_app
@@ -62,6 +63,7 @@ app.add_typer(inspection_app, name="inspection")
 app.add_typer(guide_app, name="guide")
 app.add_typer(publication_app, name="publication")
 app.add_typer(decision_publication_app, name="decision-publication")
+app.add_typer(annual_app, name="annual-report")
 
 out = console()
 err = console(stderr=True)

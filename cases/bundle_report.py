@@ -300,6 +300,9 @@ _SENTENCES: dict[str, Callable[[Event, Mapping[str, Any]], str]] = {
     EventType.PUBLIC_ENTRY_PUBLISHED: lambda e, d: (
         f"{d.get('title')} ({d.get('kind')} of agency {d.get('agency')}) published on the public "
         f"site by {who(e['actor'])}."),
+    EventType.ANNUAL_REPORT_PUBLISHED: lambda e, d: (
+        f"The statistics of {d.get('year')} of agency {d.get('agency')} published by "
+        f"{who(e['actor'])} (SHA-256 {d.get('sha256')})."),
     EventType.PUBLIC_ENTRY_WITHDRAWN: lambda e, d: (
         f"{d.get('title')} ({d.get('kind')} of agency {d.get('agency')}) taken off the public "
         f"site by {who(e['actor'])}: {d.get('reason')}."),

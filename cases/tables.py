@@ -538,3 +538,16 @@ public_entries = Table(
     Column("published_by", String(128), nullable=False),
     Index("ix_public_entries_agency_kind", "agency_code", "kind", "title"),
 )
+
+# The annual statistics (统计年报, cases/annual_report.py, migration 0028): a report once
+# published, frozen as canonical JSON with its SHA-256.
+annual_reports = Table(
+    "annual_reports",
+    metadata,
+    Column("agency_code", String(32), ForeignKey("agencies.code"), primary_key=True),
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("content", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("published_by", String(128), nullable=False),
+)

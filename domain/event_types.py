@@ -94,6 +94,7 @@ class EventType(StrEnum):
     GUIDE_REMOVED = "org:guide:removed"
     PUBLIC_ENTRY_PUBLISHED = "org:public-entry:published"  # on the public site, or its new text
     PUBLIC_ENTRY_WITHDRAWN = "org:public-entry:withdrawn"  # taken off the public site
+    ANNUAL_REPORT_PUBLISHED = "org:annual-report:published"  # 统计年报, frozen with its hash
     # accounts
     USER_CREATED = "user:account:created"
     USER_REVOKED = "user:account:revoked"

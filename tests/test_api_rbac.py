@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import itertools
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -699,6 +700,22 @@ PUBLICATION = [  # an agency's admins keep its public lists (cases/public_lists,
         {"reason": "过时"}), 204),
 ]
 MATRIX += PUBLICATION
+
+_CALLS = itertools.count()  # each publish call takes another year: a fresh one in a test
+ANNUAL = f"{API}/agencies/{NORTH}/annual-reports/2023"
+ANNUAL_REPORT = [  # the annual statistics (cases/annual_report.py)
+    Endpoint("GET", "/agencies/{agency}/annual-reports/{year}", {AU: Reach.SCOPE, AD: Reach.AGENCY},
+             fixed(ANNUAL)),
+    Endpoint("GET", "/agencies/{agency}/annual-reports/{year}/csv",
+             {AU: Reach.SCOPE, AD: Reach.AGENCY}, fixed(f"{ANNUAL}/csv")),
+    Endpoint("GET", "/agencies/{agency}/annual-reports/{year}/pdf",
+             {AU: Reach.SCOPE, AD: Reach.AGENCY}, fixed(f"{ANNUAL}/pdf")),
+    Endpoint("POST", "/agencies/{agency}/annual-reports/{year}/publish", CASE_ADMIN,
+             lambda ctx: (f"{API}/agencies/{NORTH}/annual-reports/{2023 - next(_CALLS) % 23}/publish", None)),
+    Endpoint("GET", "/annual-reports/due", {AU: Reach.ANY, AD: Reach.ANY},
+             fixed(f"{API}/annual-reports/due")),
+]
+MATRIX += ANNUAL_REPORT
 
 
 @pytest.fixture

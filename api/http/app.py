@@ -11,10 +11,12 @@ from starlette.types import ASGIApp
 
 from api.home import Home
 from api.http import (
+    public_annual,
     public_decisions,
     public_pages,
     routes_actions,
     routes_admin,
+    routes_annual_report,
     routes_audit,
     routes_calendar,
     routes_cases,
@@ -158,13 +160,14 @@ def create_app(home: Home, options: ApiOptions | None = None) -> FastAPI:
     for module in (routes_evidence, routes_recordings, routes_cases, routes_custody, routes_admin,
                    routes_org, routes_session, routes_stations, routes_audit, routes_actions,
                    routes_review, routes_review_lists, routes_calendar, routes_redactions,
-                   routes_decisions, routes_publication):
+                   routes_decisions, routes_publication, routes_annual_report):
         app.include_router(module.router, prefix=PREFIX, dependencies=[
             Depends(refuse_unexpected_body), Depends(reject_unknown_query)])
     app.include_router(routes_oidc.router)  # the provider's answer carries its own parameters
     install_pages(app)  # pages (helper)
     # the public site at /public/, no sign-in
-    install_public_site(app, [*public_decisions.routers, *public_pages.routers])
+    install_public_site(app, [*public_decisions.routers, *public_annual.routers,
+                              *public_pages.routers])
     app.add_middleware(ViewSessionCharges)  # a new viewing session takes from the rate limit
     install_docs(app)
     return app

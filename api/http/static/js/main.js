@@ -29,6 +29,7 @@ import "./views/admin_devices.js";
 import "./views/admin_publication.js";
 import "./views/holds.js";
 import "./views/calendar.js";
+import "./views/annual_report.js";
 import "./views/events.js";
 import "./views/proof.js";
 import "./views/checkpoints.js";

@@ -27,6 +27,8 @@ export const can = {
   approve: roles("admin"),
   // Legal holds: listing and releasing them (access.LEGAL_HOLD).
   holds: roles("admin"),
+  // The annual statistics (cases/annual_report.py): admins their agency's, auditors their scope's.
+  annualReport: roles("auditor", "admin"),
   readWholeLog: (user) => Boolean(user) && user.role === "auditor" && user.auditor_scope === "*",
   // The events of an item go with reading the item, those of a case with reading the case
   // (cases/audit.py); an entry's proof with reading the entry (the API refuses the others).

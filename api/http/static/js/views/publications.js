@@ -83,6 +83,7 @@ async function queue(view, { query }) {
   view.append(h("h1", {}, t("Publication of decisions")),
     h("p", { class: "lead" }, t("Licensing and penalty decisions are published within 7 working days of the decision, the others within 20.")),
     form);
+  if (!status && can.annualReport(session.user)) view.append(await reportsDue());
   if (!list.items.length) {
     view.append(h("p", { id: "no-publications" }, t("No decision in this list.")));
     return;
@@ -93,6 +94,16 @@ async function queue(view, { query }) {
       link(`/publications/${item.publication_id}`, item.case_number), show(item.party), named(KINDS, item.kind),
       item.decision_date, dueNode(item.due, item.due_confirmed), statusNode(item),
       item.responsible.length ? item.responsible.join(", ") : null]) }));
+}
+
+// Last year's annual statistics not yet published (due 31 January; cases/annual_report.py).
+async function reportsDue() {
+  const due = await api("/annual-reports/due");
+  if (!due.items.length) return null;
+  return h("ul", { id: "reports-due", class: "notices" }, due.items.map((item) => h("li", {},
+    link(`/annual-report?agency=${encodeURIComponent(item.agency)}&year=${item.year}`,
+      t("Publish the annual statistics of {year} of agency {agency}", { year: String(item.year), agency: item.agency })),
+    " — ", item.overdue ? t("overdue since {day}", { day: item.due }) : t("due {day}", { day: item.due }))));
 }
 
 // ---------------------------------------------------------------- one record
