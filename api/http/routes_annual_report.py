@@ -74,7 +74,9 @@ def read_report(agency: Annotated[AgencyCode, Path()], year: Year, services: Ser
 
 
 @router.get("/agencies/{agency}/annual-reports/{year}/csv", response_class=Response,
-            responses=responses(400, 401, 403, 404), summary="The statistics as CSV")
+            responses={200: {"description": "The statistics as CSV (UTF-8, with a BOM).", "content": {
+                "text/csv": {"schema": {"type": "string", "format": "binary"}}}},
+                **responses(400, 401, 403, 404)}, summary="The statistics as CSV")
 def report_csv(agency: Annotated[AgencyCode, Path()], year: Year, services: ServicesDep,
                user: CurrentUser) -> Response:
     """The same figures as CSV (UTF-8 with a byte-order mark, for spreadsheets)."""
@@ -84,7 +86,9 @@ def report_csv(agency: Annotated[AgencyCode, Path()], year: Year, services: Serv
 
 
 @router.get("/agencies/{agency}/annual-reports/{year}/pdf", response_class=Response,
-            responses=responses(400, 401, 403, 404), summary="The statistics as PDF")
+            responses={200: {"description": "The statistics as PDF.", "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+                **responses(400, 401, 403, 404)}, summary="The statistics as PDF")
 def report_pdf(agency: Annotated[AgencyCode, Path()], year: Year, services: ServicesDep,
                user: CurrentUser) -> Response:
     """The same figures as a PDF document."""

@@ -158,7 +158,10 @@ def decide(redaction_id: UUID, body: DecisionIn, services: ServicesDep,
 
 
 @router.get("/redactions/{redaction_id}/file", response_class=StreamingResponse,
-            responses=responses(401, 403, 404, 416, 503),
+            responses={200: {"description": "The redacted copy (MP4 or JPEG).", "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in ("video/mp4", "image/jpeg")}},
+                **responses(401, 403, 404, 416, 503)},
             summary="Download a redacted copy")
 def download(redaction_id: UUID, request: Request, services: ServicesDep, user: CurrentUser,
              reason: Annotated[Reason | None, Query(

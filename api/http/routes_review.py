@@ -148,7 +148,8 @@ def decision_services(action_id: UUID, services: ServicesDep, user: CurrentUser)
 
 @router.get("/reviews/{packet_id}/bundle", response_class=FileResponse,
             responses={**responses(401, 403, 404, 409),
-                       200: {"content": {"application/zip": {}},
+                       200: {"content": {"application/zip": {"schema": {
+                           "type": "string", "format": "binary"}}},
                              "description": "The packet's bundle (ZIP)."}},
             summary="Export a review packet as a bundle")
 def packet_bundle(packet_id: UUID, services: ServicesDep, user: CurrentUser) -> FileResponse:
