@@ -13,7 +13,7 @@ import { timeNode } from "../time.js";
 import { definitions, field, section, table } from "../ui.js";
 
 const STATUSES = {
-  due: () => t("Due"),
+  due: () => t("Due to publish"),
   due_soon: () => t("Due soon"),
   overdue: () => t("Overdue"),
   published: () => t("Published"),
@@ -89,7 +89,7 @@ async function queue(view, { query }) {
     return;
   }
   view.append(table({ id: "publications-table", caption: t("Decisions: {count}", { count: list.items.length }),
-    columns: [t("Case"), t("Party"), t("Kind"), t("Decided"), t("Due"), t("Status"), t("Responsible")],
+    columns: [t("Case"), t("Party"), t("Kind"), t("Decided"), t("Publish by"), t("Status"), t("Responsible")],
     rows: list.items.map((item) => [
       link(`/publications/${item.publication_id}`, item.case_number), show(item.party), named(KINDS, item.kind),
       item.decision_date, dueNode(item.due, item.due_confirmed), statusNode(item),
@@ -235,7 +235,7 @@ async function oneRecord(view, { params, user }) {
     h("h1", {}, t("Publication of the decision of case {number}", { number: record.case_number })),
     definitions([
       [t("State"), named(STATES, record.state)],
-      [t("Due"), dueNode(record.due, record.due_confirmed)],
+      [t("Publish by"), dueNode(record.due, record.due_confirmed)],
       [t("Confirmed by"), record.confirmed_by ? h("span", {}, record.confirmed_by, " · ", timeNode(record.confirmed_at)) : t("not confirmed")],
       [t("Case"), link(`/cases/${record.case_id}`, record.case_number)],
     ]));
