@@ -31,6 +31,8 @@ def public(world: World, path: str, status: int = 200) -> Any:
     world.client.cookies.clear()
     response = world.client.get(PUBLIC + path)  # no credentials at all
     assert response.status_code == status, (path, response.text)
+    head = world.client.head(PUBLIC + path)  # as the lists' pages answer HEAD, so do these
+    assert (head.status_code, head.content) == (status, b""), path
     return response
 
 

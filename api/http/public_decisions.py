@@ -21,6 +21,7 @@ from api.http import atom
 from api.http.public_site import (
     AGENCY_LINKS,
     AGENCY_SOURCES,
+    GET_HEAD,
     NAV,
     PUBLIC_API_URL,
     PUBLIC_DEPENDENCIES,
@@ -110,7 +111,7 @@ def _search_page(request: Request, services: ServicesDep, *, agency: str | None,
 Text = Annotated[str | None, Query(max_length=100)]
 
 
-@pages.get("/decisions")
+@pages.api_route("/decisions", methods=GET_HEAD)
 def decisions_page(request: Request, services: ServicesDep, agency: Text = None,
                    kind: Text = None, date_from: Annotated[str | None, Query(
                        alias="from", max_length=20)] = None,
@@ -121,7 +122,7 @@ def decisions_page(request: Request, services: ServicesDep, agency: Text = None,
                         date_to=date_to, party=party, offset=offset, title="执法决定公示")
 
 
-@pages.get("/agencies/{code}/decisions")
+@pages.api_route("/agencies/{code}/decisions", methods=GET_HEAD)
 def agency_decisions_page(request: Request, services: ServicesDep, code: str,
                           offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> Response:
     names = public_agency_names(services.engine)
@@ -131,7 +132,7 @@ def agency_decisions_page(request: Request, services: ServicesDep, code: str,
                         date_to=None, party=None, offset=offset, title=f"{names[code]} 执法决定")
 
 
-@pages.get("/decisions/feed.atom")
+@pages.api_route("/decisions/feed.atom", methods=GET_HEAD)
 def decisions_feed(request: Request, services: ServicesDep) -> Response:
     """One entry per decision, updated when it is corrected or revoked (its title says so)."""
     entries = []
@@ -162,7 +163,7 @@ def _day(moment: Any) -> str:
     return "" if moment is None else str(moment.astimezone(SHOWN_ZONE).date().isoformat())
 
 
-@pages.get("/decisions/{decision_id}")
+@pages.api_route("/decisions/{decision_id}", methods=GET_HEAD)
 def decision_page(request: Request, services: ServicesDep, decision_id: str) -> Response:
     try:
         d = pp.public_decision(services.engine, decision_id)
@@ -177,7 +178,7 @@ def decision_page(request: Request, services: ServicesDep, decision_id: str) -> 
 
 # --- JSON ------------------------------------------------------------------------------------------
 
-@api.get("/decisions")
+@api.api_route("/decisions", methods=GET_HEAD)
 def decisions_json(request: Request, services: ServicesDep,
                    agency: Text = None, kind: Text = None,
                    date_from: Annotated[date | None, Query(alias="from")] = None,
@@ -194,7 +195,7 @@ def decisions_json(request: Request, services: ServicesDep,
                                    "items": [decision_json(d) for d in found.items]})
 
 
-@api.get("/decisions/{decision_id}")
+@api.api_route("/decisions/{decision_id}", methods=GET_HEAD)
 def decision_json_one(request: Request, services: ServicesDep, decision_id: str) -> Response:
     return json_response(request, decision_json(pp.public_decision(services.engine,
                                                                    decision_id)))
